@@ -1,0 +1,53 @@
+/* Placing a container in cgroups on v1, v2 and hybrid hosts.
+ * The full resource controls live in their own files; this is where the
+ * container's cgroup directories are found, made, joined, signalled and
+ * removed. */
+#ifndef HUSK_CGROUP_H
+#define HUSK_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum husk_cgroup_mode { HUSK_CGROUP_V1 = 1, HUSK_CGROUP_HYBRID, HUSK_CGROUP_V2 };
+
+struct husk_cgroup_dir {
+	char *controllers; /* "memory", "cpu,cpuacct", "name=systemd", "" for v2 */
+	char *path;	   /* absolute directory */
+	char *mount;	   /* where the hierarchy is mounted on the host */
+	char *rel;	   /* path inside the hierarchy, e.g. /process_api/x/ctr */
+	bool v2;
+};
+
+struct husk_cgroup {
+	struct husk_cgroup_dir *dirs;
+	size_t n;
+	char **created; /* directories made by us, outermost first */
+	size_t n_created;
+};
+
+enum husk_cgroup_mode husk_cgroup_mode(void);
+
+/* Compute and make the container's cgroup in every hierarchy.
+ * cgroups_path: NULL (use the id), relative (below our own cgroup) or
+ * absolute. On failure nothing made is left behind. */
+int husk_cgroup_create(const char *cgroups_path, const char *id, struct husk_cgroup *cg,
+		       husk_error **err);
+/* Only compute the directories (exec and delete use what state recorded). */
+int husk_cgroup_resolve(const char *cgroups_path, const char *id, struct husk_cgroup *cg,
+			husk_error **err);
+/* Open each directory's cgroup.procs for writing: the child writes "0" to
+ * each to join at its birth, with no migration by pid from the parent. */
+int husk_cgroup_open_procs(const struct husk_cgroup *cg, int **ret_fds, husk_error **err);
+int husk_cgroup_join_self(const int *fds, size_t n, husk_error **err);
+/* The pids in the container's cgroup. */
+int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, husk_error **err);
+int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err);
+int husk_cgroup_freeze(const struct husk_cgroup *cg, bool freeze, husk_error **err);
+bool husk_cgroup_is_frozen(const struct husk_cgroup *cg);
+/* Remove what create made, retrying while processes leave. */
+int husk_cgroup_destroy(struct husk_cgroup *cg, husk_error **err);
+void husk_cgroup_release(struct husk_cgroup *cg);
+
+#endif

@@ -1,0 +1,1069 @@
+/* The create sequence, as a story.
+ *
+ * The runtime (parent) makes the state directory and the cgroup, then
+ * clones the container's init (child) into its new namespaces.  The two
+ * talk over a SOCK_SEQPACKET pair (sync.h).  The parent writes the id maps
+ * and runs the runtime-namespace hooks; the child joins its cgroup, builds
+ * the mounts, pivot_roots, and then waits on the exec fifo until `start`
+ * opens it (the create/start split of the OCI spec).  After start the child
+ * drops to the configured user, capabilities and seccomp filter and execs. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "hooks.h"
+#include "husk.h"
+#include "process.h"
+#include "rootfs.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "util.h"
+
+struct child_ctx {
+	const struct husk_create_opts *o;
+	struct husk_spec *spec;
+	int sock;
+	int *cg_fds;
+	size_t n_cg;
+	bool cg_by_clone; /* v2: placed by CLONE_INTO_CGROUP */
+	int statedir_fd;
+	int ns_fds[HUSK_NS_COUNT];
+	struct husk_cgroup *cgroup;
+	struct husk_seccomp *seccomp;
+	int seccomp_agent_fd;
+	struct husk_tracer tr;
+	int preserve_fds;
+	char **extra_env;
+};
+
+static pid_t sys_clone3(struct clone_args *a)
+{
+	return (pid_t)syscall(SYS_clone3, a, sizeof(*a));
+}
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char buf[64];
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	return strdup(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* The child: runs in the new namespaces, reports failures to the parent */
+
+static void child_fail(struct child_ctx *c, husk_error *e)
+{
+	husk_sync_send(c->sock, SYNC_ERROR, e ? e->errnum : 0, 0, e ? e->msg : "unknown error",
+		       e ? strlen(e->msg) : 13, -1);
+	_exit(1);
+}
+
+static int wait_for(struct child_ctx *c, uint32_t type, struct husk_sync_msg *m, husk_error **err)
+{
+	int r = husk_sync_recv(c->sock, m);
+	if (r <= 0)
+		return husk_fail(err, r < 0 ? -r : EPIPE, "wait for the runtime");
+	if (m->type != type)
+		return husk_fail(err, EPROTO, "wait for the runtime: message %u", m->type);
+	return 0;
+}
+
+static int join_ns(struct child_ctx *c, enum husk_ns_type t, husk_error **err)
+{
+	if (c->ns_fds[t] < 0)
+		return 0;
+	husk_trace_begin(&c->tr);
+	if (setns(c->ns_fds[t], husk_ns_clone_flag(t)) < 0)
+		return husk_fail(err, errno, "join %s namespace \"%s\"", husk_ns_name(t),
+				 c->spec->ns[t].path);
+	close(c->ns_fds[t]);
+	c->ns_fds[t] = -1;
+	HUSK_TRACE(&c->tr, "setns %s (%s)", husk_ns_name(t), c->spec->ns[t].path);
+	return 0;
+}
+
+static int setup_time_ns(struct child_ctx *c, husk_error **err)
+{
+	/* offsets can only be written before any process is in the new time
+	 * namespace: unshare (for our children), write, then enter it */
+	husk_trace_begin(&c->tr);
+	if (unshare(CLONE_NEWTIME) < 0)
+		return husk_fail(err, errno, "unshare time namespace");
+	json_t *offs = c->spec->time_offsets;
+	const char *clk;
+	json_t *v;
+	json_object_foreach(offs, clk, v)
+	{
+		const char *name = strcmp(clk, "monotonic") == 0 ? "monotonic"
+				   : strcmp(clk, "boottime") == 0 ? "boottime"
+								  : NULL;
+		if (!name)
+			return husk_fail(err, 0, "linux.timeOffsets: unknown clock \"%s\"", clk);
+		char line[128];
+		int n = snprintf(line, sizeof(line), "%s %lld %lld\n", name,
+				 (long long)json_integer_value(json_object_get(v, "secs")),
+				 (long long)json_integer_value(json_object_get(v, "nanosecs")));
+		if (husk_write_file("/proc/self/timens_offsets", line, (size_t)n, 0, err) < 0)
+			return husk_error_wrap(err, "linux.timeOffsets.%s", clk);
+	}
+	cleanup_close int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+		return husk_fail(err, errno, "enter the new time namespace");
+	HUSK_TRACE(&c->tr, "unshare(CLONE_NEWTIME) + timens_offsets");
+	return 0;
+}
+
+static int setup_terminal(struct child_ctx *c, husk_error **err)
+{
+	const struct husk_process *p = &c->spec->process;
+	/* the pty comes from the container's own devpts, so that its slave
+	 * is a path the container can see */
+	cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return husk_fail(err, errno, "open /dev/ptmx in the container");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return husk_fail(err, errno, "unlock pty");
+	cleanup_close int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return husk_fail(err, errno, "open pty slave");
+	if (p->has_console_size) {
+		struct winsize ws = {.ws_row = p->console_height, .ws_col = p->console_width};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	if (husk_rootfs_console(slave, err) < 0)
+		return -1;
+	int r = husk_sync_send(c->sock, SYNC_PTY, 0, 0, NULL, 0, master);
+	if (r < 0)
+		return husk_fail(err, -r, "send the pty to the runtime");
+	if (setsid() < 0)
+		return husk_fail(err, errno, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return husk_fail(err, errno, "make the pty the controlling terminal");
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return husk_fail(err, errno, "dup2 pty");
+	return 0;
+}
+
+static int connect_unix(const char *path, husk_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_fail(err, ENAMETOOLONG, "socket \"%s\"", path);
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return husk_fail(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return husk_fail(err, e, "connect to \"%s\"", path);
+	}
+	return fd;
+}
+
+static int child_setup(struct child_ctx *c, husk_error **err)
+{
+	struct husk_spec *s = c->spec;
+	struct husk_sync_msg msg;
+	bool userns = s->ns[HUSK_NS_USER].enabled;
+
+	/* the parent writes our id maps (and nothing else may happen as an
+	 * unmapped user), then sends GO with our pid as the host sees it */
+	if (wait_for(c, SYNC_GO, &msg, err) < 0)
+		return -1;
+	pid_t host_pid = (pid_t)msg.errnum;
+	if (userns && s->ns[HUSK_NS_USER].path) {
+		if (join_ns(c, HUSK_NS_USER, err) < 0)
+			return -1;
+		/* namespaces created after joining a user namespace belong to it */
+		int flags = 0;
+		static const enum husk_ns_type later[] = {HUSK_NS_MNT, HUSK_NS_UTS, HUSK_NS_IPC,
+							  HUSK_NS_NET};
+		for (size_t i = 0; i < ARRAY_SIZE(later); i++)
+			if (s->ns[later[i]].enabled && !s->ns[later[i]].path)
+				flags |= husk_ns_clone_flag(later[i]);
+		if (flags && unshare(flags) < 0)
+			return husk_fail(err, errno, "unshare namespaces in the joined user namespace");
+	}
+	if (userns) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return husk_fail(err, errno,
+					 "become root in the user namespace (is uid/gid 0 mapped?)");
+	}
+	static const enum husk_ns_type order[] = {HUSK_NS_IPC, HUSK_NS_UTS, HUSK_NS_NET,
+						  HUSK_NS_MNT};
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		if (join_ns(c, order[i], err) < 0)
+			return -1;
+
+	/* the cgroup before the cgroup namespace, so that the namespace's
+	 * root is the container's own cgroup */
+	if (!c->cg_by_clone && c->n_cg) {
+		husk_trace_begin(&c->tr);
+		if (husk_cgroup_join_self(c->cg_fds, c->n_cg, err) < 0)
+			return -1;
+		HUSK_TRACE(&c->tr, "write 0 > cgroup.procs in %zu hierarchies", c->n_cg);
+	}
+	for (size_t i = 0; i < c->n_cg; i++)
+		close(c->cg_fds[i]);
+	if (s->ns[HUSK_NS_CGROUP].enabled) {
+		if (s->ns[HUSK_NS_CGROUP].path) {
+			if (join_ns(c, HUSK_NS_CGROUP, err) < 0)
+				return -1;
+		} else {
+			husk_trace_begin(&c->tr);
+			if (unshare(CLONE_NEWCGROUP) < 0)
+				return husk_fail(err, errno, "unshare cgroup namespace");
+			HUSK_TRACE(&c->tr, "unshare(CLONE_NEWCGROUP)");
+		}
+	}
+	if (s->ns[HUSK_NS_TIME].enabled && !s->ns[HUSK_NS_TIME].path && setup_time_ns(c, err) < 0)
+		return -1;
+
+	if (s->has_process && (husk_process_limits(&s->process, err) < 0))
+		return -1;
+	if (!c->o->no_new_keyring) {
+		/* a fresh session keyring, so that keys are not shared with the
+		 * host's session */
+		cleanup_free char *name = husk_strdup_printf("_ses.%s", c->o->id);
+		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name);
+	}
+
+	/* a seccomp agent lives at a host path: connect before pivot_root */
+	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
+		c->seccomp_agent_fd =
+			connect_unix(husk_seccomp_listener_path(c->seccomp), err);
+		if (c->seccomp_agent_fd < 0)
+			return husk_error_wrap(err, "linux.seccomp.listenerPath");
+	}
+
+	struct husk_rootfs_ctx rc = {.spec = s,
+				     .bundle = c->o->bundle,
+				     .cgroup = c->cgroup,
+				     .in_userns = userns,
+				     .tr = &c->tr};
+	if (husk_rootfs_prepare(&rc, err) < 0)
+		return -1;
+
+	if (s->hooks.n_prestart || s->hooks.n_create_runtime) {
+		husk_sync_send(c->sock, SYNC_RUNTIME_HOOKS, 0, 0, NULL, 0, -1);
+		if (wait_for(c, SYNC_HOOKS_DONE, &msg, err) < 0)
+			return -1;
+	}
+	if (s->hooks.n_create_container) {
+		cleanup_free char *st = husk_strdup_printf(
+			"{\"ociVersion\":\"1.2.0\",\"id\":\"%s\",\"status\":\"creating\","
+			"\"pid\":%d,\"bundle\":\"%s\"}",
+			c->o->id, (int)host_pid, c->o->bundle);
+		husk_trace_begin(&c->tr);
+		if (husk_hooks_run(s->hooks.create_container, s->hooks.n_create_container,
+				   "createContainer", st, err) < 0)
+			return -1;
+		HUSK_TRACE(&c->tr, "run %zu createContainer hook(s)", s->hooks.n_create_container);
+	}
+
+	if (husk_rootfs_pivot(&rc, c->o->no_pivot, err) < 0)
+		return -1;
+	if (husk_rootfs_finish(&rc, err) < 0)
+		return -1;
+	if (s->hostname) {
+		husk_trace_begin(&c->tr);
+		if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+			return husk_fail(err, errno, "hostname \"%s\"", s->hostname);
+		HUSK_TRACE(&c->tr, "sethostname %s", s->hostname);
+	}
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return husk_fail(err, errno, "domainname \"%s\"", s->domainname);
+	if (s->has_personality && personality(s->personality) < 0)
+		return husk_fail(err, errno, "linux.personality");
+	if (s->process.terminal) {
+		husk_trace_begin(&c->tr);
+		if (setup_terminal(c, err) < 0)
+			return -1;
+		HUSK_TRACE(&c->tr, "open /dev/pts/ptmx, pty as the controlling terminal");
+	}
+	return 0;
+}
+
+static int child_main(struct child_ctx *c)
+{
+	husk_error *err = NULL;
+	struct husk_spec *s = c->spec;
+	/* until the container is created, our death should follow the
+	 * runtime's */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (child_setup(c, &err) < 0)
+		child_fail(c, err);
+	cleanup_free char *exe = NULL;
+	if (husk_find_executable(&s->process, &exe, &err) < 0)
+		child_fail(c, err);
+	char *warn = NULL;
+	if (husk_process_lsm(&s->process, &warn, &err) < 0)
+		child_fail(c, err);
+	if (warn)
+		husk_sync_send(c->sock, SYNC_TRACE, -1, 0, warn, strlen(warn), -1);
+	/* the runtime may exit once we say CREATED: stop following it */
+	prctl(PR_SET_PDEATHSIG, 0);
+	husk_sync_send(c->sock, SYNC_CREATED, 0, 0, NULL, 0, -1);
+
+	if (c->statedir_fd >= 0) {
+		/* blocks until `start` opens the fifo for reading */
+		int fifo = openat(c->statedir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		if (fifo < 0) {
+			husk_fail(&err, errno, "open exec fifo");
+			goto late_fail;
+		}
+		close(c->statedir_fd);
+		c->statedir_fd = -1;
+		if (write(fifo, "0", 1) != 1) {
+			husk_fail(&err, errno, "write exec fifo");
+			goto late_fail;
+		}
+		close(fifo);
+	} else {
+		struct husk_sync_msg m;
+		if (wait_for(c, SYNC_START, &m, &err) < 0)
+			goto late_fail;
+	}
+	if (s->hooks.n_start_container) {
+		cleanup_free char *st = husk_strdup_printf(
+			"{\"ociVersion\":\"1.2.0\",\"id\":\"%s\",\"status\":\"running\","
+			"\"pid\":%d,\"bundle\":\"%s\"}",
+			c->o->id, (int)getpid(), c->o->bundle);
+		if (husk_hooks_run(s->hooks.start_container, s->hooks.n_start_container,
+				   "startContainer", st, &err) < 0)
+			goto late_fail;
+	}
+	struct husk_finalize f = {.proc = &s->process,
+				  .exe = exe,
+				  .seccomp = c->seccomp,
+				  .seccomp_agent_fd = c->seccomp_agent_fd,
+				  .preserve_fds = c->preserve_fds,
+				  .extra_env = c->extra_env,
+				  .tr = &c->tr};
+	cleanup_free char *sstate = NULL;
+	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
+		const char *md = husk_seccomp_listener_metadata(c->seccomp);
+		json_t *j = json_pack("{s:s,s:[s],s:i,s:s,s:{s:s,s:s,s:i,s:s}}", "ociVersion",
+				      "1.2.0", "fds", "seccompFd", "pid", 1, "metadata",
+				      md ? md : "", "state", "ociVersion", "1.2.0", "id", c->o->id,
+				      "pid", 1, "status", "running");
+		sstate = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		f.seccomp_state_json = sstate;
+	}
+	husk_process_finalize_and_exec(&f, &err);
+late_fail:
+	/* past CREATED only `run` is still listening; tell stderr too */
+	husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
+		       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
+	if (err) {
+		dprintf(2, "husk: %s\n", err->msg);
+	}
+	_exit(127);
+}
+
+/* ------------------------------------------------------------------ */
+/* The parent */
+
+static int write_id_map(pid_t pid, const char *file, const struct husk_idmap *m, size_t n,
+			husk_error **err)
+{
+	char buf[4096];
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < sizeof(buf) - 40; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
+					m[i].host_id, m[i].size);
+	cleanup_free char *path = husk_strdup_printf("/proc/%d/%s", (int)pid, file);
+	if (husk_write_file(path, buf, len, 0, err) < 0)
+		return husk_error_wrap(err, "linux.%s", strcmp(file, "uid_map") == 0 ? "uidMappings"
+										 : "gidMappings");
+	return 0;
+}
+
+static int send_console(const char *path, int master, husk_error **err)
+{
+	cleanup_close int sock = connect_unix(path, err);
+	if (sock < 0)
+		return husk_error_wrap(err, "console socket");
+	int r = husk_send_fd(sock, master, "/dev/ptmx", 9);
+	if (r < 0)
+		return husk_fail(err, -r, "send the pty master to the console socket \"%s\"", path);
+	return 0;
+}
+
+static char *state_json_for_hooks(const char *id, pid_t pid, const char *status,
+				  const char *bundle, json_t *annotations)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", id, "status",
+			      status, "pid", (int)pid, "bundle", bundle);
+	if (annotations && json_object_size(annotations))
+		json_object_set(j, "annotations", annotations);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int write_pid_file(const char *path, pid_t pid, husk_error **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return husk_write_file_atomic(path, buf, (size_t)n, 0644, err) < 0
+		       ? husk_error_wrap(err, "--pid-file")
+		       : 0;
+}
+
+static int count_listen_fds(void)
+{
+	const char *lf = getenv("LISTEN_FDS");
+	long n = 0;
+	if (!lf || husk_parse_long(lf, &n) < 0 || n < 0 || n > 1024)
+		return 0;
+	return (int)n;
+}
+
+int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk_error **err)
+{
+	struct husk_spec *spec = NULL;
+	char *dir = NULL;
+	int lockfd = -1, sock[2] = {-1, -1}, statedir = -1, cgdirfd = -1;
+	int *cg_fds = NULL;
+	struct husk_cgroup cg = {0};
+	bool cg_made = false;
+	struct husk_seccomp *sc = NULL;
+	pid_t pid = -1;
+	int master = -1;
+	int ns_fds[HUSK_NS_COUNT];
+	char *lf_env[3] = {NULL, NULL, NULL};
+	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
+	int r = -1;
+	for (int i = 0; i < HUSK_NS_COUNT; i++)
+		ns_fds[i] = -1;
+	memset(ret, 0, sizeof(*ret));
+	ret->pty_master = ret->sync_fd = -1;
+
+	if (husk_id_validate(o->id, err) < 0)
+		return -1;
+	husk_trace_begin(&tr);
+	if (husk_spec_load(o->bundle, &spec, err) < 0)
+		return -1;
+	HUSK_TRACE(&tr, "read and parse %s/config.json", o->bundle);
+	if (!spec->has_process) {
+		husk_fail(err, 0, "process: missing (nothing to run)");
+		goto out;
+	}
+	if (!spec->ns[HUSK_NS_MNT].enabled || spec->ns[HUSK_NS_MNT].path) {
+		husk_fail(err, 0, "linux.namespaces: a new mount namespace is required");
+		goto out;
+	}
+	if (spec->process.terminal && !o->console_socket && !o->start_now) {
+		husk_fail(err, 0, "process.terminal is true: --console-socket is required");
+		goto out;
+	}
+	if (!spec->process.terminal && o->console_socket) {
+		husk_fail(err, 0, "--console-socket given but process.terminal is false");
+		goto out;
+	}
+	/* open namespaces to join first, so that a bad path fails early */
+	for (int t = 0; t < HUSK_NS_COUNT; t++) {
+		if (!spec->ns[t].enabled || !spec->ns[t].path)
+			continue;
+		ns_fds[t] = open(spec->ns[t].path, O_RDONLY | O_CLOEXEC);
+		if (ns_fds[t] < 0) {
+			husk_fail(err, errno, "linux.namespaces: %s namespace path \"%s\"",
+				  husk_ns_name(t), spec->ns[t].path);
+			goto out;
+		}
+	}
+	if (spec->seccomp) {
+		husk_trace_begin(&tr);
+		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
+		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0) {
+			husk_error_wrap(err, "linux.seccomp");
+			goto out;
+		}
+		HUSK_TRACE(&tr, "seccomp filter compiled (or taken from the cache)");
+	}
+
+	husk_trace_begin(&tr);
+	if (husk_state_dir_create(o->state_root, o->id, &dir, &lockfd, err) < 0)
+		goto out;
+	HUSK_TRACE(&tr, "mkdir %s (state) + flock", dir);
+
+	husk_trace_begin(&tr);
+	if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0)
+		goto out;
+	cg_made = true;
+	bool v2only = husk_cgroup_mode() == HUSK_CGROUP_V2;
+	if (v2only) {
+		cgdirfd = open(cg.dirs[0].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cgdirfd < 0) {
+			husk_fail(err, errno, "open cgroup \"%s\"", cg.dirs[0].path);
+			goto out;
+		}
+	} else if (husk_cgroup_open_procs(&cg, &cg_fds, err) < 0) {
+		goto out;
+	}
+	HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
+
+	if (!o->start_now) {
+		cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", dir);
+		if (mkfifo(fifo, 0600) < 0) {
+			husk_fail(err, errno, "mkfifo \"%s\"", fifo);
+			goto out;
+		}
+		statedir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (statedir < 0) {
+			husk_fail(err, errno, "open \"%s\"", dir);
+			goto out;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
+		husk_fail(err, errno, "socketpair");
+		goto out;
+	}
+
+	/* pid and time namespaces given by path must be entered before the
+	 * clone: setns on them changes where our children are born */
+	if (ns_fds[HUSK_NS_PID] >= 0 && setns(ns_fds[HUSK_NS_PID], CLONE_NEWPID) < 0) {
+		husk_fail(err, errno, "join pid namespace \"%s\"", spec->ns[HUSK_NS_PID].path);
+		goto out;
+	}
+	if (ns_fds[HUSK_NS_TIME] >= 0 && setns(ns_fds[HUSK_NS_TIME], CLONE_NEWTIME) < 0) {
+		husk_fail(err, errno, "join time namespace \"%s\"", spec->ns[HUSK_NS_TIME].path);
+		goto out;
+	}
+	uint64_t flags = 0;
+	bool join_user = spec->ns[HUSK_NS_USER].enabled && spec->ns[HUSK_NS_USER].path;
+	for (int t = 0; t < HUSK_NS_COUNT; t++) {
+		if (!spec->ns[t].enabled || spec->ns[t].path)
+			continue;
+		if (t == HUSK_NS_CGROUP || t == HUSK_NS_TIME)
+			continue; /* done by the child, see child_setup */
+		if (join_user && t != HUSK_NS_PID)
+			continue; /* made inside the joined user namespace */
+		flags |= (uint64_t)husk_ns_clone_flag(t);
+	}
+	int lfds = count_listen_fds();
+	int preserve = o->preserve_fds + lfds;
+	if (lfds) {
+		lf_env[0] = husk_strdup_printf("LISTEN_FDS=%d", lfds);
+		lf_env[1] = strdup("LISTEN_PID=1");
+	}
+
+	husk_trace_begin(&tr);
+	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
+	if (v2only) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgdirfd;
+	}
+	pid = sys_clone3(&ca);
+	if (pid < 0) {
+		husk_fail(err, errno, "clone3 (namespaces 0x%llx)", (unsigned long long)flags);
+		goto out;
+	}
+	if (pid == 0) {
+		close(sock[0]);
+		close(lockfd);
+		struct child_ctx c = {.o = o,
+				      .spec = spec,
+				      .sock = sock[1],
+				      .cg_fds = cg_fds,
+				      .n_cg = cg_fds ? cg.n : 0,
+				      .cg_by_clone = v2only,
+				      .statedir_fd = statedir,
+				      .cgroup = &cg,
+				      .seccomp = sc,
+				      .seccomp_agent_fd = -1,
+				      .tr = {.fn = NULL, .sock = o->trace ? sock[1] : -1},
+				      .preserve_fds = preserve,
+				      .extra_env = lf_env};
+		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
+		child_main(&c);
+		_exit(127);
+	}
+	close(sock[1]);
+	sock[1] = -1;
+	HUSK_TRACE(&tr, "clone3 pid %d flags 0x%llx%s", (int)pid, (unsigned long long)ca.flags,
+		   v2only ? " (CLONE_INTO_CGROUP)" : "");
+
+	if (spec->ns[HUSK_NS_USER].enabled && !join_user) {
+		husk_trace_begin(&tr);
+		if (write_id_map(pid, "uid_map", spec->uid_maps, spec->n_uid_maps, err) < 0 ||
+		    write_id_map(pid, "gid_map", spec->gid_maps, spec->n_gid_maps, err) < 0)
+			goto out;
+		HUSK_TRACE(&tr, "write /proc/%d/uid_map and gid_map", (int)pid);
+	}
+	if (husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1) < 0) {
+		husk_fail(err, EPIPE, "container init died before setup");
+		goto out;
+	}
+
+	/* serve the child until it is created */
+	for (;;) {
+		struct husk_sync_msg m;
+		int rr = husk_sync_recv(sock[0], &m);
+		if (rr <= 0) {
+			int status = 0;
+			waitpid(pid, &status, 0);
+			pid = -1;
+			husk_fail(err, 0, "container init exited during setup (status %d)",
+				  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			goto out;
+		}
+		if (m.type == SYNC_TRACE) {
+			if (m.errnum == -1) {
+				if (o->warn)
+					o->warn(o->ud, m.payload);
+			} else if (o->trace) {
+				o->trace(o->ud, m.payload, m.ns);
+			}
+			continue;
+		}
+		if (m.type == SYNC_ERROR) {
+			husk_fail(err, 0, "%s", m.payload);
+			if (m.errnum)
+				(*err)->errnum = m.errnum;
+			goto out;
+		}
+		if (m.type == SYNC_RUNTIME_HOOKS) {
+			cleanup_free char *st = state_json_for_hooks(o->id, pid, "creating",
+								     o->bundle, spec->annotations);
+			husk_trace_begin(&tr);
+			if (husk_hooks_run(spec->hooks.prestart, spec->hooks.n_prestart, "prestart", st,
+					   err) < 0 ||
+			    husk_hooks_run(spec->hooks.create_runtime, spec->hooks.n_create_runtime,
+					   "createRuntime", st, err) < 0)
+				goto out;
+			HUSK_TRACE(&tr, "run prestart + createRuntime hooks");
+			husk_sync_send(sock[0], SYNC_HOOKS_DONE, 0, 0, NULL, 0, -1);
+			continue;
+		}
+		if (m.type == SYNC_PTY) {
+			if (m.fd < 0) {
+				husk_fail(err, EPROTO, "no pty from the container");
+				goto out;
+			}
+			if (o->console_socket) {
+				int sr = send_console(o->console_socket, m.fd, err);
+				close(m.fd);
+				if (sr < 0)
+					goto out;
+			} else {
+				master = m.fd;
+			}
+			continue;
+		}
+		if (m.type == SYNC_CREATED)
+			break;
+		husk_fail(err, EPROTO, "unexpected message %u from container init", m.type);
+		goto out;
+	}
+
+	/* record the container */
+	husk_trace_begin(&tr);
+	struct husk_state st = {.id = (char *)o->id,
+				.dir = dir,
+				.pid = pid,
+				.starttime = husk_pid_starttime(pid),
+				.bundle = (char *)o->bundle,
+				.rootfs = spec->root_path,
+				.created = now_rfc3339(),
+				.owner = (char *)"",
+				.annotations = spec->annotations,
+				.config = spec->json,
+				.cgroup = cg,
+				.has_cgroup = true};
+	int sr = husk_state_save(&st, err);
+	free(st.created);
+	if (sr < 0)
+		goto out;
+	if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+		goto out;
+	HUSK_TRACE(&tr, "write state.json%s", o->pid_file ? " and pid file" : "");
+	ret->pid = pid;
+	ret->terminal = spec->process.terminal;
+	ret->pty_master = master;
+	master = -1;
+	if (o->start_now) {
+		ret->sync_fd = sock[0];
+		sock[0] = -1;
+	}
+	r = 0;
+out:
+	if (r < 0) {
+		kill_and_reap(pid);
+		if (cg_made)
+			husk_cgroup_destroy(&cg, NULL);
+		if (dir)
+			husk_state_dir_remove(dir, NULL);
+	}
+	if (master >= 0)
+		close(master);
+	for (int i = 0; i < HUSK_NS_COUNT; i++)
+		if (ns_fds[i] >= 0)
+			close(ns_fds[i]);
+	if (cg_fds) {
+		for (size_t i = 0; i < cg.n; i++)
+			close(cg_fds[i]);
+		free(cg_fds);
+	}
+	for (int i = 0; i < 2; i++)
+		if (sock[i] >= 0)
+			close(sock[i]);
+	if (statedir >= 0)
+		close(statedir);
+	if (cgdirfd >= 0)
+		close(cgdirfd);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(lf_env[0]);
+	free(lf_env[1]);
+	husk_cgroup_release(&cg);
+	husk_seccomp_free(sc);
+	husk_spec_free(spec);
+	free(dir);
+	return r;
+}
+
+static int run_poststart(const char *root, const char *id, struct husk_state *st,
+			 husk_error **err)
+{
+	(void)root;
+	(void)id;
+	if (!st->config)
+		return 0;
+	json_t *hooks = json_object_get(st->config, "hooks");
+	if (!json_object_get(hooks, "poststart"))
+		return 0;
+	cleanup_free char *text = json_dumps(st->config, JSON_COMPACT);
+	struct husk_spec *spec = NULL;
+	if (husk_spec_parse(text, st->bundle, &spec, err) < 0)
+		return -1;
+	cleanup_free char *sj = state_json_for_hooks(st->id, st->pid, "running", st->bundle,
+						     st->annotations);
+	int r = husk_hooks_run(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", sj, err);
+	husk_spec_free(spec);
+	return r;
+}
+
+int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err)
+{
+	int r = husk_sync_send(c->sync_fd, SYNC_START, 0, 0, NULL, 0, -1);
+	if (r < 0) {
+		close(c->sync_fd);
+		c->sync_fd = -1;
+		return husk_fail(err, -r, "start container \"%s\"", o->id);
+	}
+	/* the socket is close-on-exec: EOF means the execve happened */
+	for (;;) {
+		struct husk_sync_msg m;
+		int rr = husk_sync_recv(c->sync_fd, &m);
+		if (rr <= 0)
+			break;
+		if (m.type == SYNC_TRACE) {
+			if (o->trace && m.errnum != -1)
+				o->trace(o->ud, m.payload, m.ns);
+			continue;
+		}
+		if (m.type == SYNC_EXEC_FAILED || m.type == SYNC_ERROR) {
+			close(c->sync_fd);
+			c->sync_fd = -1;
+			husk_fail(err, 0, "%s", m.payload);
+			return -1;
+		}
+	}
+	close(c->sync_fd);
+	c->sync_fd = -1;
+	struct husk_state st;
+	if (husk_state_load(o->state_root, o->id, &st, err) != 0)
+		return -1;
+	r = run_poststart(o->state_root, o->id, &st, err);
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, husk_error **err)
+{
+	cleanup_close int lockfd = -1;
+	if (husk_state_lock(root, id, &lockfd, err) < 0)
+		return -1;
+	struct husk_state st;
+	int r = husk_state_load(root, id, &st, err);
+	if (r != 0) {
+		if (r > 0)
+			husk_fail(err, 0, "container \"%s\" is still being created", id);
+		return -1;
+	}
+	enum husk_status s = husk_state_status(&st);
+	if (s != HUSK_CREATED) {
+		husk_fail(err, 0, "container \"%s\" is %s, not created: cannot start it", id,
+			  husk_status_name(s));
+		husk_state_release(&st);
+		return -1;
+	}
+	struct husk_tracer tr = {.fn = trace, .ud = ud, .sock = -1};
+	husk_trace_begin(&tr);
+	cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", st.dir);
+	/* non-blocking open, then wait for the byte while watching the
+	 * process, so that a container that died cannot hang us */
+	cleanup_close int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = husk_fail(err, errno, "open exec fifo of \"%s\"", id);
+		goto out;
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		int n = poll(p, pidfd >= 0 ? 2 : 1, 100);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (p[0].revents & POLLIN) {
+			char b;
+			if (read(fd, &b, 1) == 1)
+				break;
+		}
+		if ((pidfd >= 0 && (p[1].revents & POLLIN)) || !husk_state_process_alive(&st)) {
+			r = husk_fail(err, 0, "container \"%s\" died before it could start", id);
+			if (pidfd >= 0)
+				close(pidfd);
+			goto out;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	unlink(fifo);
+	HUSK_TRACE(&tr, "open + read exec.fifo: the container execs");
+	r = run_poststart(root, id, &st, err);
+out:
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_state(const char *root, const char *id, char **ret_json, husk_error **err)
+{
+	struct husk_state st;
+	int r = husk_state_load(root, id, &st, err);
+	if (r < 0)
+		return -1;
+	*ret_json = husk_state_to_oci_json(&st, true);
+	husk_state_release(&st);
+	return 0;
+}
+
+int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **err)
+{
+	struct husk_state st;
+	int r = husk_state_load(root, id, &st, err);
+	if (r != 0)
+		return r > 0 ? husk_fail(err, 0, "container \"%s\" is still being created", id) : -1;
+	enum husk_status s = husk_state_status(&st);
+	if (all && st.has_cgroup) {
+		r = husk_cgroup_kill_all(&st.cgroup, sig, err);
+	} else if (s == HUSK_STOPPED) {
+		r = husk_fail(err, 0, "container \"%s\" is not running", id);
+	} else {
+		/* pidfd_send_signal: no race with the pid being reused */
+		int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+		if (pidfd >= 0 && husk_pid_starttime(st.pid) == st.starttime) {
+			r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+			if (r < 0)
+				r = husk_fail(err, errno, "kill container \"%s\"", id);
+		} else {
+			r = husk_fail(err, 0, "container \"%s\" is not running", id);
+		}
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
+{
+	cleanup_close int lockfd = -1;
+	if (husk_state_lock(root, id, &lockfd, err) < 0)
+		return -1;
+	struct husk_state st;
+	if (husk_state_load(root, id, &st, err) != 0)
+		return -1;
+	enum husk_status s = husk_state_status(&st);
+	int r;
+	if (pause && s != HUSK_RUNNING)
+		r = husk_fail(err, 0, "container \"%s\" is %s, not running", id, husk_status_name(s));
+	else if (!pause && s != HUSK_PAUSED)
+		r = husk_fail(err, 0, "container \"%s\" is %s, not paused", id, husk_status_name(s));
+	else
+		r = husk_cgroup_freeze(&st.cgroup, pause, err);
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err)
+{
+	struct husk_state st;
+	if (husk_state_load(root, id, &st, err) != 0)
+		return -1;
+	int r = st.has_cgroup ? husk_cgroup_pids(&st.cgroup, ret, ret_n, err)
+			      : husk_fail(err, 0, "container \"%s\" has no cgroup", id);
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_delete(const char *root, const char *id, bool force, husk_error **err)
+{
+	cleanup_close int lockfd = -1;
+	if (husk_state_lock(root, id, &lockfd, err) < 0)
+		return -1;
+	struct husk_state st;
+	int r = husk_state_load(root, id, &st, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		/* a create that crashed before writing its state */
+		cleanup_free char *d = husk_strdup_printf("%s/%s", root, id);
+		return husk_state_dir_remove(d, err);
+	}
+	enum husk_status s = husk_state_status(&st);
+	if (s != HUSK_STOPPED && s != HUSK_CREATED && !force) {
+		husk_fail(err, 0, "container \"%s\" is %s: stop it first or use --force", id,
+			  husk_status_name(s));
+		husk_state_release(&st);
+		return -1;
+	}
+	if (s != HUSK_STOPPED) {
+		/* created (never started) or --force: kill everything in it */
+		if (st.has_cgroup) {
+			if (s == HUSK_PAUSED)
+				husk_cgroup_freeze(&st.cgroup, false, NULL);
+			husk_cgroup_kill_all(&st.cgroup, SIGKILL, NULL);
+		}
+		if (husk_state_process_alive(&st))
+			kill(st.pid, SIGKILL);
+		/* reap if it is ours (run), else wait for it to go */
+		for (int i = 0; i < 500 && husk_state_process_alive(&st); i++) {
+			waitpid(st.pid, NULL, WNOHANG);
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	r = 0;
+	if (st.has_cgroup) {
+		/* the processes of a killed container leave the cgroup a moment
+		 * after they die: kill stragglers (forked after our kill) too */
+		pid_t *pids = NULL;
+		size_t n = 0;
+		if (husk_cgroup_pids(&st.cgroup, &pids, &n, NULL) == 0 && n)
+			husk_cgroup_kill_all(&st.cgroup, SIGKILL, NULL);
+		free(pids);
+		r = husk_cgroup_destroy(&st.cgroup, err);
+	}
+	if (st.config) {
+		json_t *hooks = json_object_get(st.config, "hooks");
+		if (json_object_get(hooks, "poststop")) {
+			cleanup_free char *text = json_dumps(st.config, JSON_COMPACT);
+			struct husk_spec *spec = NULL;
+			husk_error *herr = NULL;
+			if (husk_spec_parse(text, st.bundle, &spec, &herr) == 0) {
+				cleanup_free char *sj = state_json_for_hooks(
+					id, 0, "stopped", st.bundle, st.annotations);
+				/* poststop failures are logged, not fatal (spec) */
+				husk_hooks_run(spec->hooks.poststop, spec->hooks.n_poststop,
+					       "poststop", sj, &herr);
+				husk_spec_free(spec);
+			}
+			husk_error_free(herr);
+		}
+	}
+	if (r == 0)
+		r = husk_state_dir_remove(st.dir, err);
+	husk_state_release(&st);
+	return r;
+}
+
+int husk_list(const char *root, struct husk_list_entry **ret, size_t *ret_n, husk_error **err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	DIR *d = opendir(root);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return husk_fail(err, errno, "open state root \"%s\"", root);
+	}
+	struct dirent *e;
+	struct husk_list_entry *v = NULL;
+	size_t n = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		struct husk_state st;
+		int r = husk_state_load(root, e->d_name, &st, NULL);
+		if (r < 0)
+			continue;
+		v = realloc(v, (n + 1) * sizeof(*v));
+		struct husk_list_entry *le = &v[n++];
+		enum husk_status s = r > 0 ? HUSK_CREATING : husk_state_status(&st);
+		le->id = strdup(e->d_name);
+		le->pid = s == HUSK_STOPPED || r > 0 ? 0 : st.pid;
+		le->status = strdup(husk_status_name(s));
+		le->bundle = strdup(st.bundle ? st.bundle : "");
+		le->created = strdup(st.created ? st.created : "");
+		le->owner = strdup(st.owner && *st.owner ? st.owner : "root");
+		husk_state_release(&st);
+	}
+	closedir(d);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void husk_list_free(struct husk_list_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].status);
+		free(v[i].bundle);
+		free(v[i].created);
+		free(v[i].owner);
+	}
+	free(v);
+}

@@ -1,0 +1,413 @@
+/* husk-oci exec: a new process in a running container.  It joins the
+ * container's cgroup and every namespace of its init, then ends like init
+ * does: limits, user, capabilities, seccomp, execve. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "husk.h"
+#include "process.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "util.h"
+
+static const char *ns_proc_name(enum husk_ns_type t)
+{
+	static const char *n[HUSK_NS_COUNT] = {[HUSK_NS_PID] = "pid",	  [HUSK_NS_NET] = "net",
+					       [HUSK_NS_MNT] = "mnt",	  [HUSK_NS_IPC] = "ipc",
+					       [HUSK_NS_UTS] = "uts",	  [HUSK_NS_USER] = "user",
+					       [HUSK_NS_CGROUP] = "cgroup", [HUSK_NS_TIME] = "time"};
+	return n[t];
+}
+
+/* The process to run: --process as given, or the container's own process
+ * with the command line's changes. */
+static json_t *build_process(const struct husk_exec_opts *o, json_t *config, husk_error **err)
+{
+	if (o->process_json) {
+		json_error_t je;
+		json_t *p = json_loads(o->process_json, 0, &je);
+		if (!p)
+			husk_fail(err, 0, "--process: line %d: %s", je.line, je.text);
+		return p;
+	}
+	json_t *p = json_deep_copy(json_object_get(config, "process"));
+	if (!p)
+		p = json_object();
+	json_t *args = json_array();
+	for (char **a = o->args; a && *a; a++)
+		json_array_append_new(args, json_string(*a));
+	json_object_set_new(p, "args", args);
+	json_object_set_new(p, "terminal", json_boolean(o->tty));
+	json_object_del(p, "consoleSize");
+	if (o->env && *o->env) {
+		json_t *env = json_object_get(p, "env");
+		if (!json_is_array(env)) {
+			env = json_array();
+			json_object_set_new(p, "env", env);
+		}
+		for (char **e = o->env; *e; e++)
+			json_array_append_new(env, json_string(*e));
+	}
+	if (o->cwd)
+		json_object_set_new(p, "cwd", json_string(o->cwd));
+	if (o->user) {
+		long uid = 0, gid = 0;
+		cleanup_free char *u = strdup(o->user);
+		char *colon = strchr(u, ':');
+		if (colon)
+			*colon = '\0';
+		if (husk_parse_long(u, &uid) < 0 || uid < 0 ||
+		    (colon && (husk_parse_long(colon + 1, &gid) < 0 || gid < 0))) {
+			husk_fail(err, 0, "--user \"%s\": expected uid[:gid] as numbers", o->user);
+			json_decref(p);
+			return NULL;
+		}
+		json_object_set_new(p, "user", json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid",
+							 (json_int_t)gid));
+	}
+	if (o->caps && *o->caps) {
+		json_t *caps = json_object_get(p, "capabilities");
+		if (!json_is_object(caps)) {
+			caps = json_object();
+			json_object_set_new(p, "capabilities", caps);
+		}
+		static const char *sets[] = {"bounding", "effective", "permitted"};
+		for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+			json_t *arr = json_object_get(caps, sets[i]);
+			if (!json_is_array(arr)) {
+				arr = json_array();
+				json_object_set_new(caps, sets[i], arr);
+			}
+			for (char **c = o->caps; *c; c++)
+				json_array_append_new(arr, json_string(*c));
+		}
+	}
+	if (o->no_new_privs)
+		json_object_set_new(p, "noNewPrivileges", json_true());
+	return p;
+}
+
+struct exec_child {
+	int sock;
+	int ns_fds[HUSK_NS_COUNT];
+	int *cg_fds;
+	size_t n_cg;
+	bool cg_by_clone;
+	struct husk_process *proc;
+	struct husk_seccomp *seccomp;
+	int preserve_fds;
+	struct husk_tracer tr;
+};
+
+static void exec_child_main(struct exec_child *c)
+{
+	husk_error *err = NULL;
+	struct husk_sync_msg m;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* until execve we are the runtime's binary inside the container: make
+	 * /proc/self/exe and our memory unreachable to it (CVE-2019-5736) */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (husk_sync_recv(c->sock, &m) <= 0 || m.type != SYNC_GO) {
+		husk_fail(&err, EPIPE, "wait for the runtime");
+		goto fail;
+	}
+	if (!c->cg_by_clone && c->n_cg && husk_cgroup_join_self(c->cg_fds, c->n_cg, &err) < 0)
+		goto fail;
+	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,	HUSK_NS_UTS,
+						  HUSK_NS_NET,	HUSK_NS_CGROUP, HUSK_NS_MNT};
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum husk_ns_type t = order[i];
+		if (c->ns_fds[t] < 0)
+			continue;
+		if (setns(c->ns_fds[t], husk_ns_clone_flag(t)) < 0) {
+			husk_fail(&err, errno, "join the container's %s namespace", husk_ns_name(t));
+			goto fail;
+		}
+		close(c->ns_fds[t]);
+		if (t == HUSK_NS_USER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+			husk_fail(&err, errno, "become root in the container's user namespace");
+			goto fail;
+		}
+	}
+	HUSK_TRACE(&c->tr, "join cgroup + setns into the container's namespaces");
+	if (husk_process_limits(c->proc, &err) < 0)
+		goto fail;
+	char *warn = NULL;
+	if (husk_process_lsm(c->proc, &warn, &err) < 0)
+		goto fail;
+	if (warn)
+		husk_sync_send(c->sock, SYNC_TRACE, -1, 0, warn, strlen(warn), -1);
+	if (c->proc->terminal) {
+		int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0;
+		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+			husk_fail(&err, errno, "open /dev/ptmx in the container");
+			goto fail;
+		}
+		int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+		if (slave < 0) {
+			husk_fail(&err, errno, "open pty slave");
+			goto fail;
+		}
+		if (c->proc->has_console_size) {
+			struct winsize ws = {.ws_row = c->proc->console_height,
+					     .ws_col = c->proc->console_width};
+			ioctl(slave, TIOCSWINSZ, &ws);
+		}
+		husk_sync_send(c->sock, SYNC_PTY, 0, 0, NULL, 0, master);
+		close(master);
+		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+			husk_fail(&err, errno, "make the pty the controlling terminal");
+			goto fail;
+		}
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		if (slave > 2)
+			close(slave);
+	}
+	char *exe = NULL;
+	if (husk_find_executable(c->proc, &exe, &err) < 0)
+		goto fail;
+	struct husk_finalize f = {.proc = c->proc,
+				  .exe = exe,
+				  .seccomp = c->seccomp,
+				  .seccomp_agent_fd = -1,
+				  .preserve_fds = c->preserve_fds,
+				  .tr = &c->tr};
+	prctl(PR_SET_PDEATHSIG, 0);
+	husk_process_finalize_and_exec(&f, &err);
+fail:
+	husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
+		       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
+	_exit(127);
+}
+
+static int send_console(const char *path, int master, husk_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_fail(err, ENAMETOOLONG, "console socket \"%s\"", path);
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_fail(err, errno, "connect to console socket \"%s\"", path);
+	int r = husk_send_fd(s, master, "/dev/ptmx", 9);
+	return r < 0 ? husk_fail(err, -r, "send pty to console socket \"%s\"", path) : 0;
+}
+
+int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk_error **err)
+{
+	struct husk_state st;
+	struct husk_spec *spec = NULL;
+	json_t *pj = NULL;
+	struct husk_process proc = {0};
+	bool have_proc = false;
+	struct husk_seccomp *sc = NULL;
+	int ns_fds[HUSK_NS_COUNT];
+	int *cg_fds = NULL;
+	int sock[2] = {-1, -1}, cgdirfd = -1, master = -1;
+	pid_t pid = -1;
+	int r = -1;
+	char *cfg = NULL;
+	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
+	for (int i = 0; i < HUSK_NS_COUNT; i++)
+		ns_fds[i] = -1;
+	ret->pid = -1;
+	ret->pty_master = -1;
+
+	int lr = husk_state_load(o->state_root, o->id, &st, err);
+	if (lr != 0) {
+		if (lr > 0) {
+			husk_state_release(&st);
+			return husk_fail(err, 0, "container \"%s\" is still being created", o->id);
+		}
+		return -1;
+	}
+	enum husk_status s = husk_state_status(&st);
+	if (s != HUSK_RUNNING && s != HUSK_CREATED) {
+		husk_fail(err, 0, "cannot exec in container \"%s\": it is %s", o->id,
+			  husk_status_name(s));
+		goto out;
+	}
+	cfg = json_dumps(st.config, JSON_COMPACT);
+	if (!cfg || husk_spec_parse(cfg, st.bundle, &spec, err) < 0)
+		goto out;
+	pj = build_process(o, st.config, err);
+	if (!pj)
+		goto out;
+	if (husk_process_parse(pj, &proc, err) < 0) {
+		husk_error_wrap(err, "exec");
+		goto out;
+	}
+	have_proc = true;
+	if (proc.terminal && o->detach && !o->console_socket) {
+		husk_fail(err, 0, "exec --tty --detach needs --console-socket");
+		goto out;
+	}
+	for (int t = 0; t < HUSK_NS_COUNT; t++) {
+		if (!spec->ns[t].enabled)
+			continue;
+		cleanup_free char *p = husk_strdup_printf("/proc/%d/ns/%s", (int)st.pid,
+							  ns_proc_name(t));
+		ns_fds[t] = open(p, O_RDONLY | O_CLOEXEC);
+		if (ns_fds[t] < 0) {
+			husk_fail(err, errno, "open \"%s\"", p);
+			goto out;
+		}
+	}
+	if (spec->seccomp) {
+		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
+		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0) {
+			husk_error_wrap(err, "linux.seccomp");
+			goto out;
+		}
+	}
+	bool v2only = husk_cgroup_mode() == HUSK_CGROUP_V2;
+	if (st.has_cgroup && st.cgroup.n) {
+		if (v2only) {
+			cgdirfd = open(st.cgroup.dirs[0].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (cgdirfd < 0) {
+				husk_fail(err, errno, "open cgroup \"%s\"", st.cgroup.dirs[0].path);
+				goto out;
+			}
+		} else if (husk_cgroup_open_procs(&st.cgroup, &cg_fds, err) < 0) {
+			goto out;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
+		husk_fail(err, errno, "socketpair");
+		goto out;
+	}
+	/* born into the container's pid (and time) namespace */
+	if (ns_fds[HUSK_NS_PID] >= 0 && setns(ns_fds[HUSK_NS_PID], CLONE_NEWPID) < 0) {
+		husk_fail(err, errno, "join the container's pid namespace");
+		goto out;
+	}
+	if (ns_fds[HUSK_NS_TIME] >= 0 && setns(ns_fds[HUSK_NS_TIME], CLONE_NEWTIME) < 0) {
+		husk_fail(err, errno, "join the container's time namespace");
+		goto out;
+	}
+	husk_trace_begin(&tr);
+	struct clone_args ca = {.exit_signal = SIGCHLD};
+	if (v2only && cgdirfd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgdirfd;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		husk_fail(err, errno, "clone3");
+		goto out;
+	}
+	if (pid == 0) {
+		close(sock[0]);
+		struct exec_child c = {.sock = sock[1],
+				       .cg_fds = cg_fds,
+				       .n_cg = cg_fds ? st.cgroup.n : 0,
+				       .cg_by_clone = v2only,
+				       .proc = &proc,
+				       .seccomp = sc,
+				       .preserve_fds = o->preserve_fds,
+				       .tr = {.sock = o->trace ? sock[1] : -1}};
+		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
+		c.ns_fds[HUSK_NS_PID] = -1;
+		c.ns_fds[HUSK_NS_TIME] = -1;
+		exec_child_main(&c);
+		_exit(127);
+	}
+	close(sock[1]);
+	sock[1] = -1;
+	HUSK_TRACE(&tr, "clone3 pid %d into the container's pid namespace", (int)pid);
+	husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1);
+	for (;;) {
+		struct husk_sync_msg m;
+		int rr = husk_sync_recv(sock[0], &m);
+		if (rr <= 0)
+			break; /* close-on-exec: the exec happened */
+		if (m.type == SYNC_TRACE) {
+			if (m.errnum == -1 && o->warn)
+				o->warn(o->ud, m.payload);
+			else if (m.errnum != -1 && o->trace)
+				o->trace(o->ud, m.payload, m.ns);
+			continue;
+		}
+		if (m.type == SYNC_PTY) {
+			if (o->console_socket) {
+				int sr = send_console(o->console_socket, m.fd, err);
+				close(m.fd);
+				if (sr < 0)
+					goto out;
+			} else {
+				master = m.fd;
+			}
+			continue;
+		}
+		if (m.type == SYNC_EXEC_FAILED || m.type == SYNC_ERROR) {
+			husk_fail(err, 0, "%s", m.payload);
+			if (m.errnum)
+				(*err)->errnum = m.errnum;
+			waitpid(pid, NULL, 0);
+			pid = -1;
+			goto out;
+		}
+	}
+	if (o->pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		if (husk_write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err) < 0) {
+			husk_error_wrap(err, "--pid-file");
+			goto out;
+		}
+	}
+	ret->pid = pid;
+	ret->pty_master = master;
+	master = -1;
+	pid = -1;
+	r = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (master >= 0)
+		close(master);
+	for (int i = 0; i < HUSK_NS_COUNT; i++)
+		if (ns_fds[i] >= 0)
+			close(ns_fds[i]);
+	if (cg_fds) {
+		for (size_t i = 0; i < st.cgroup.n; i++)
+			close(cg_fds[i]);
+		free(cg_fds);
+	}
+	for (int i = 0; i < 2; i++)
+		if (sock[i] >= 0)
+			close(sock[i]);
+	if (cgdirfd >= 0)
+		close(cgdirfd);
+	if (have_proc)
+		husk_process_release(&proc);
+	json_decref(pj);
+	free(cfg);
+	husk_seccomp_free(sc);
+	husk_spec_free(spec);
+	husk_state_release(&st);
+	return r;
+}

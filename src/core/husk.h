@@ -1,0 +1,96 @@
+/* libhusk: the runtime core.  The CLIs call only what is declared here. */
+#ifndef HUSK_H
+#define HUSK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "trace.h"
+
+typedef void (*husk_warn_fn)(void *ud, const char *msg);
+
+struct husk_create_opts {
+	const char *state_root; /* --root */
+	const char *id;
+	const char *bundle; /* absolute */
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+	bool no_pivot;
+	bool no_new_keyring;
+	bool start_now; /* run: no exec fifo, husk_run_start() starts it */
+	husk_trace_fn trace;
+	husk_warn_fn warn;
+	void *ud; /* passed to trace and warn */
+};
+
+struct husk_created {
+	pid_t pid;
+	int pty_master; /* terminal without console socket: the caller's; else -1 */
+	int sync_fd;	/* run only: until husk_run_start */
+	bool terminal;
+};
+
+/* Everything up to the exec fifo (or, with start_now, up to START). */
+int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk_error **err);
+/* With start_now: let the process exec; fails if the exec failed. */
+int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err);
+
+int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud,
+	       husk_error **err);
+/* The OCI state JSON of one container (malloc'd). */
+int husk_state(const char *root, const char *id, char **ret_json, husk_error **err);
+int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **err);
+int husk_delete(const char *root, const char *id, bool force, husk_error **err);
+int husk_pause(const char *root, const char *id, bool pause, husk_error **err);
+int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err);
+
+struct husk_list_entry {
+	char *id;
+	pid_t pid;
+	char *status;
+	char *bundle;
+	char *created;
+	char *owner;
+};
+int husk_list(const char *root, struct husk_list_entry **ret, size_t *ret_n, husk_error **err);
+void husk_list_free(struct husk_list_entry *v, size_t n);
+
+struct husk_exec_opts {
+	const char *state_root;
+	const char *id;
+	const char *process_json; /* a whole process object (--process), or NULL */
+	char **args;		  /* when no process_json */
+	char **env;		  /* added to the container's env (-e) */
+	const char *cwd;
+	const char *user; /* "uid[:gid]" */
+	char **caps;	  /* added (--cap) */
+	bool tty;
+	bool no_new_privs;
+	bool detach;
+	const char *console_socket;
+	const char *pid_file;
+	int preserve_fds;
+	husk_trace_fn trace;
+	husk_warn_fn warn;
+	void *ud;
+};
+
+struct husk_exec_result {
+	pid_t pid;
+	int pty_master; /* -1 unless tty without console socket */
+};
+int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk_error **err);
+
+/* The runtime's own binary must not be writable from a container
+ * (CVE-2019-5736): re-exec from a sealed memfd copy unless already there.
+ * Returns 0 when nothing needed doing; on success of the re-exec it does not
+ * return. */
+int husk_ensure_sealed_exe(char **argv, char **envp, husk_error **err);
+
+/* The features JSON (husk-oci features). */
+char *husk_features_json(void);
+
+#endif

@@ -1,0 +1,341 @@
+#define _GNU_SOURCE
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "seccomp.h"
+#include "sync.h"
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(char **env, const char *name)
+{
+	size_t l = strlen(name);
+	for (char **e = env; e && *e; e++)
+		if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
+			return *e + l + 1;
+	return NULL;
+}
+
+static bool is_exec_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int husk_find_executable(const struct husk_process *p, char **ret, husk_error **err)
+{
+	const char *name = p->args[0];
+	if (strchr(name, '/')) {
+		/* a relative path is taken from cwd, as execve would */
+		char *path = name[0] == '/' ? strdup(name)
+					    : husk_strdup_printf("%s/%s", p->cwd, name);
+		if (!is_exec_file(path)) {
+			int e = errno ? errno : EACCES;
+			free(path);
+			return husk_fail(err, e, "exec: \"%s\"", name);
+		}
+		*ret = path;
+		return 0;
+	}
+	const char *path = env_get(p->env, "PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	cleanup_free char *copy = strdup(path);
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *cand = husk_strdup_printf("%s/%s", *dir ? dir : ".", name);
+		if (is_exec_file(cand)) {
+			*ret = cand;
+			return 0;
+		}
+		free(cand);
+	}
+	return husk_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+/* glibc 2.36 has no struct sched_attr, and linux/sched/types.h clashes
+ * with <sched.h>: the kernel's layout, version 1 (with util clamps) */
+struct husk_sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+int husk_process_limits(const struct husk_process *p, husk_error **err)
+{
+	static const char *rl_names[] = {
+		[RLIMIT_CPU] = "RLIMIT_CPU",	     [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+		[RLIMIT_DATA] = "RLIMIT_DATA",	     [RLIMIT_STACK] = "RLIMIT_STACK",
+		[RLIMIT_CORE] = "RLIMIT_CORE",	     [RLIMIT_RSS] = "RLIMIT_RSS",
+		[RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+		[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
+		[RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+		[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
+		[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+	};
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+			return husk_fail(err, errno, "process.rlimits: set %s to %llu:%llu",
+					 rl_names[p->rlimits[i].resource],
+					 (unsigned long long)rl.rlim_cur,
+					 (unsigned long long)rl.rlim_max);
+	}
+	if (p->has_oom_score_adj) {
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+		if (husk_write_file("/proc/self/oom_score_adj", buf, (size_t)n, 0, err) < 0)
+			return husk_error_wrap(err, "process.oomScoreAdj");
+	}
+	if (p->has_scheduler) {
+		struct husk_sched_attr a = {.size = sizeof(a),
+				       .sched_policy = (uint32_t)p->sched_policy,
+				       .sched_flags = p->sched_flags,
+				       .sched_nice = p->sched_nice,
+				       .sched_priority = (uint32_t)p->sched_priority,
+				       .sched_runtime = p->sched_runtime,
+				       .sched_deadline = p->sched_deadline,
+				       .sched_period = p->sched_period};
+		if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+			return husk_fail(err, errno, "process.scheduler: sched_setattr");
+	}
+	if (p->has_io_priority) {
+		int v = (p->io_priority_class << 13) | p->io_priority;
+		if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, v) < 0)
+			return husk_fail(err, errno, "process.ioPriority: ioprio_set");
+	}
+	return 0;
+}
+
+int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error **err)
+{
+	if (p->apparmor_profile && *p->apparmor_profile) {
+		if (access("/sys/kernel/security/apparmor", F_OK) == 0) {
+			cleanup_free char *v = husk_strdup_printf("exec %s", p->apparmor_profile);
+			const char *f = access("/proc/self/attr/apparmor/exec", F_OK) == 0
+						? "/proc/self/attr/apparmor/exec"
+						: "/proc/self/attr/exec";
+			if (husk_write_file(f, v, strlen(v), 0, err) < 0)
+				return husk_error_wrap(err, "process.apparmorProfile \"%s\"",
+						       p->apparmor_profile);
+		} else if (warn_out) {
+			*warn_out = husk_strdup_printf("process.apparmorProfile \"%s\" ignored: "
+						       "AppArmor is not enabled on this host",
+						       p->apparmor_profile);
+		}
+	}
+	if (p->selinux_label && *p->selinux_label) {
+		if (access("/sys/fs/selinux/enforce", F_OK) == 0) {
+			if (husk_write_file("/proc/self/attr/exec", p->selinux_label,
+					    strlen(p->selinux_label), 0, err) < 0)
+				return husk_error_wrap(err, "process.selinuxLabel \"%s\"",
+						       p->selinux_label);
+		} else if (warn_out && !*warn_out) {
+			*warn_out = husk_strdup_printf("process.selinuxLabel \"%s\" ignored: SELinux "
+						       "is not enabled on this host",
+						       p->selinux_label);
+		}
+	}
+	return 0;
+}
+
+static int set_caps(const struct husk_caps *c, husk_error **err)
+{
+	cap_t caps = cap_init();
+	if (!caps)
+		return husk_fail(err, errno, "capabilities");
+	int last = (int)cap_max_bits();
+	for (int v = 0; v < last && v < 64; v++) {
+		cap_value_t cv = v;
+		if (c->effective & (1ull << v))
+			cap_set_flag(caps, CAP_EFFECTIVE, 1, &cv, CAP_SET);
+		if (c->permitted & (1ull << v))
+			cap_set_flag(caps, CAP_PERMITTED, 1, &cv, CAP_SET);
+		if (c->inheritable & (1ull << v))
+			cap_set_flag(caps, CAP_INHERITABLE, 1, &cv, CAP_SET);
+	}
+	int r = cap_set_proc(caps);
+	int e = errno;
+	cap_free(caps);
+	if (r < 0)
+		return husk_fail(err, e, "process.capabilities: capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return husk_fail(err, errno, "process.capabilities.ambient: clear");
+	for (int v = 0; v < last && v < 64; v++)
+		if (c->ambient & (1ull << v))
+			if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
+				return husk_fail(err, errno,
+						 "process.capabilities.ambient: raise %s "
+						 "(it must be permitted and inheritable too)",
+						 cap_to_name(v));
+	return 0;
+}
+
+static int drop_bounding(const struct husk_caps *c, husk_error **err)
+{
+	int last = (int)cap_max_bits();
+	for (int v = 0; v < last; v++) {
+		if (v < 64 && (c->bounding & (1ull << v)))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 && errno != EINVAL)
+			return husk_fail(err, errno, "process.capabilities.bounding: drop %d", v);
+	}
+	return 0;
+}
+
+static int set_user(const struct husk_process *p, husk_error **err)
+{
+	gid_t groups[p->n_additional_gids + 1];
+	for (size_t i = 0; i < p->n_additional_gids; i++)
+		groups[i] = p->additional_gids[i];
+	if (setgroups(p->n_additional_gids, groups) < 0 && errno != EPERM)
+		return husk_fail(err, errno, "process.user.additionalGids: setgroups");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return husk_fail(err, errno, "process.user.gid: setgid %u", p->gid);
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return husk_fail(err, errno, "process.user.uid: setuid %u", p->uid);
+	return 0;
+}
+
+static char **build_env(const struct husk_process *p, char **extra)
+{
+	size_t n = 0, m = 0;
+	for (char **e = p->env; e && *e; e++)
+		n++;
+	for (char **e = extra; e && *e; e++)
+		m++;
+	bool has_path = env_get(p->env, "PATH") != NULL;
+	char **v = calloc(n + m + 3, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		v[k++] = p->env[i];
+	for (size_t i = 0; i < m; i++)
+		v[k++] = extra[i];
+	/* like runc: with no PATH, the default one, so that sh finds its tools */
+	if (!has_path)
+		v[k++] = (char *)"PATH=" DEFAULT_PATH;
+	/* HOME as runc sets it for root when the config leaves it out */
+	if (!env_get(p->env, "HOME"))
+		v[k++] = p->uid == 0 ? (char *)"HOME=/root" : (char *)"HOME=/";
+	return v;
+}
+
+/* The seccomp agent socket was connected before pivot_root (its path is a
+ * host path): hand it the listener fd and the container's state. */
+static int send_listener(struct husk_finalize *f, int lfd, husk_error **err)
+{
+	if (lfd < 0)
+		return 0;
+	int r = 0;
+	if (f->seccomp_agent_fd >= 0) {
+		const char *st = f->seccomp_state_json ? f->seccomp_state_json : "{}";
+		r = husk_send_fd(f->seccomp_agent_fd, lfd, st, strlen(st));
+		if (r < 0)
+			husk_fail(err, -r, "linux.seccomp.listenerPath: send the listener fd");
+		close(f->seccomp_agent_fd);
+		f->seccomp_agent_fd = -1;
+	}
+	close(lfd);
+	return r < 0 ? -1 : 0;
+}
+
+int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
+{
+	const struct husk_process *p = f->proc;
+	struct husk_tracer *tr = f->tr;
+	bool seccomp_early = f->seccomp && !p->no_new_privileges;
+
+	/* cwd first, as root, then check it is inside the container: a cwd
+	 * that reaches the host through a leaked fd (/proc/self/fd/N, the
+	 * CVE-2024-21626 escape) is refused here */
+	husk_trace_begin(tr);
+	if (chdir(p->cwd) < 0)
+		return husk_fail(err, errno, "process.cwd \"%s\"", p->cwd);
+	char cwdbuf[4096];
+	if (!getcwd(cwdbuf, sizeof(cwdbuf)))
+		return husk_fail(err, errno,
+				 "process.cwd \"%s\": resolves outside the container's root",
+				 p->cwd);
+	HUSK_TRACE(tr, "chdir %s", p->cwd);
+
+	if (p->has_caps) {
+		husk_trace_begin(tr);
+		if (drop_bounding(&p->caps, err) < 0)
+			return -1;
+		HUSK_TRACE(tr, "prctl(PR_CAPBSET_DROP) outside the bounding set");
+	}
+	/* keep the permitted set across setuid so that capset can choose it */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return husk_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	if (seccomp_early) {
+		/* without no_new_privs the filter must go in while we still
+		 * hold CAP_SYS_ADMIN */
+		husk_trace_begin(tr);
+		int lfd = -1;
+		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
+			return -1;
+		if (send_listener(f, lfd, err) < 0)
+			return -1;
+		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
+	}
+	husk_trace_begin(tr);
+	if (set_user(p, err) < 0)
+		return -1;
+	HUSK_TRACE(tr, "setgroups/setresgid %u/setresuid %u", p->gid, p->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return husk_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	if (p->has_caps) {
+		husk_trace_begin(tr);
+		if (set_caps(&p->caps, err) < 0)
+			return -1;
+		HUSK_TRACE(tr, "capset + ambient capabilities");
+	}
+	if (p->has_umask)
+		umask(p->umask);
+	else
+		umask(022);
+	if (p->no_new_privileges) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			return husk_fail(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+	}
+	/* nothing of ours may reach the container: close every fd past the
+	 * preserved ones on exec */
+	unsigned int first = 3 + (unsigned int)(f->preserve_fds > 0 ? f->preserve_fds : 0);
+	for (int fd = 3; fd < (int)first; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0)
+			fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	}
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return husk_fail(err, errno, "close_range");
+	cleanup_free char **env = build_env(p, f->extra_env);
+	if (f->seccomp && !seccomp_early) {
+		husk_trace_begin(tr);
+		int lfd = -1;
+		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
+			return -1;
+		if (send_listener(f, lfd, err) < 0)
+			return -1;
+		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
+	}
+	husk_trace_begin(tr);
+	HUSK_TRACE(tr, "execve %s", f->exe);
+	execve(f->exe, p->args, env);
+	return husk_fail(err, errno, "exec \"%s\"", f->exe);
+}

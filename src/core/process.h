@@ -1,0 +1,39 @@
+/* The last steps before the container's process runs: limits, user,
+ * capabilities, no_new_privs, seccomp, fds, execve.  Shared by the
+ * container's init and by exec. */
+#ifndef HUSK_PROCESS_H
+#define HUSK_PROCESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+#include "trace.h"
+
+struct husk_seccomp;
+
+struct husk_finalize {
+	const struct husk_process *proc;
+	const char *exe;		  /* resolved executable path in the container */
+	struct husk_seccomp *seccomp;	  /* may be NULL */
+	int seccomp_agent_fd;		  /* connected to listenerPath, or -1 */
+	const char *seccomp_state_json;	  /* sent to the agent with the listener fd */
+	int preserve_fds;		  /* fds 3 .. 3+n-1 stay open */
+	char **extra_env;		  /* appended (LISTEN_FDS ...) */
+	struct husk_tracer *tr;
+};
+
+/* Search PATH (from the process env, else the default) for args[0] the way
+ * execvp would, inside the current root.  Returns a malloc'd path. */
+int husk_find_executable(const struct husk_process *p, char **ret, husk_error **err);
+
+/* Steps that need no privilege drop and can run early: rlimits,
+ * oom_score_adj, scheduler, io priority. */
+int husk_process_limits(const struct husk_process *p, husk_error **err);
+/* apparmor / selinux labels; warn_out gets a warning when the LSM is absent. */
+int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error **err);
+/* Everything else, ending in execve; returns only on failure. */
+int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err);
+
+#endif

@@ -1,0 +1,561 @@
+/* Mounts, devices and the pivot into the container's root.
+ *
+ * Every destination is resolved inside the rootfs with openat2
+ * (RESOLVE_IN_ROOT), and the mount lands on the file descriptor that came
+ * back (through /proc/self/fd or move_mount), never on a path that is looked
+ * up again: a symlink swapped in by the container between the check and the
+ * mount can not redirect it to the host (CVE-2021-30465). */
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+static int sys_open_tree(int dfd, const char *path, unsigned int flags)
+{
+	return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
+			  unsigned int flags)
+{
+	return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+}
+static int sys_mount_setattr(int dfd, const char *path, unsigned int flags,
+			     struct mount_attr *attr)
+{
+	return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
+}
+
+static const char *rel_of(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+int husk_open_in_root(int rootfd, const char *path, int flags, husk_error **err)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = sys_openat2(rootfd, rel_of(path), &how);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\" in the container", path);
+	return fd;
+}
+
+int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error **err)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = sys_openat2(rootfd, rel_of(path), &how);
+	if (fd >= 0 || errno != ENOENT) {
+		if (fd < 0)
+			return husk_fail(err, errno, "open \"%s\" in the container", path);
+		return fd;
+	}
+	/* walk down, resolving each prefix again from the root so that a
+	 * symlink anywhere in the path stays inside it */
+	cleanup_free char *p = strdup(rel_of(path));
+	cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	for (char *s = p;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char saved = *s;
+		*s = '\0';
+		bool last = saved == '\0';
+		int cur = sys_openat2(rootfd, p, &how);
+		if (cur < 0 && errno == ENOENT) {
+			const char *name = strrchr(p, '/');
+			name = name ? name + 1 : p;
+			int r;
+			if (last && is_file) {
+				r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+								 O_NOFOLLOW, 0644);
+				if (r >= 0)
+					close(r);
+			} else {
+				r = mkdirat(parent, name, 0755);
+			}
+			if (r < 0 && errno != EEXIST)
+				return husk_fail(err, errno, "create \"/%s\" in the container", p);
+			cur = sys_openat2(rootfd, p, &how);
+		}
+		if (cur < 0)
+			return husk_fail(err, errno, "open \"/%s\" in the container", p);
+		if (last)
+			return cur;
+		close(parent);
+		parent = cur;
+		*s = saved;
+	}
+}
+
+static const char *fdpath(int fd, char buf[static 32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+/* MS_* flags that mount_setattr can apply, as MOUNT_ATTR_* */
+static uint64_t ms_to_attr(unsigned long f)
+{
+	uint64_t a = 0;
+	if (f & MS_RDONLY)
+		a |= MOUNT_ATTR_RDONLY;
+	if (f & MS_NOSUID)
+		a |= MOUNT_ATTR_NOSUID;
+	if (f & MS_NODEV)
+		a |= MOUNT_ATTR_NODEV;
+	if (f & MS_NOEXEC)
+		a |= MOUNT_ATTR_NOEXEC;
+	if (f & MS_NODIRATIME)
+		a |= MOUNT_ATTR_NODIRATIME;
+	if (f & MS_NOATIME)
+		a |= MOUNT_ATTR_NOATIME;
+	else if (f & MS_STRICTATIME)
+		a |= MOUNT_ATTR_STRICTATIME;
+	else if (f & MS_RELATIME)
+		a |= MOUNT_ATTR_RELATIME;
+	return a;
+}
+
+static int setattr(int fd, uint64_t set, uint64_t clr, bool recursive, const char *dest,
+		   husk_error **err)
+{
+	if (!set && !clr)
+		return 0;
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
+	if (set & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RELATIME))
+		a.attr_clr |= MOUNT_ATTR__ATIME;
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a) < 0)
+		return husk_fail(err, errno, "set mount attributes on \"%s\"", dest);
+	return 0;
+}
+
+static int set_propagation(int fd, unsigned long prop, const char *dest, husk_error **err)
+{
+	if (!prop)
+		return 0;
+	char b[32];
+	if (mount(NULL, fdpath(fd, b), NULL, prop, NULL) < 0)
+		return husk_fail(err, errno, "set propagation of \"%s\"", dest);
+	return 0;
+}
+
+/* A bind mount: clone the source tree, set its flags while it is still
+ * detached, then attach it on the target fd. */
+static int do_bind(int rootfd, const char *src, const char *dest, bool recursive,
+		   unsigned long flags, uint64_t rset, uint64_t rclr, unsigned long prop,
+		   husk_error **err)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return husk_fail(err, errno, "mount \"%s\": source \"%s\"", dest, src);
+	cleanup_close int target = husk_mkpath_in_root(rootfd, dest, !S_ISDIR(st.st_mode), err);
+	if (target < 0)
+		return husk_error_wrap(err, "mount \"%s\"", dest);
+	cleanup_close int tree = sys_open_tree(
+		AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return husk_fail(err, errno, "mount \"%s\": clone \"%s\"", dest, src);
+	if (setattr(tree, ms_to_attr(flags), 0, false, dest, err) < 0 ||
+	    setattr(tree, rset, rclr, true, dest, err) < 0)
+		return -1;
+	if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return husk_fail(err, errno, "mount \"%s\" on \"%s\"", src, dest);
+	return set_propagation(tree, prop, dest, err);
+}
+
+static int do_fs_mount(int rootfd, const char *source, const char *type, const char *dest,
+		       unsigned long flags, const char *data, husk_error **err)
+{
+	cleanup_close int target = husk_mkpath_in_root(rootfd, dest, false, err);
+	if (target < 0)
+		return husk_error_wrap(err, "mount \"%s\"", dest);
+	char b[32];
+	unsigned long f = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	if (mount(source ? source : type, fdpath(target, b), type, f, data) < 0)
+		return husk_fail(err, errno, "mount %s on \"%s\"", type, dest);
+	return 0;
+}
+
+static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mount *m,
+			husk_error **err)
+{
+	bool cgns = c->spec->ns[HUSK_NS_CGROUP].enabled;
+	unsigned long f = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	const struct husk_cgroup *cg = c->cgroup;
+	if (husk_cgroup_mode() == HUSK_CGROUP_V2) {
+		if (cgns)
+			return do_fs_mount(rootfd, "cgroup2", "cgroup2", m->destination, f, NULL, err);
+		if (!cg || cg->n == 0)
+			return 0;
+		return do_bind(rootfd, cg->dirs[0].path, m->destination, true, f, 0, 0, 0, err);
+	}
+	/* v1 or hybrid: a tmpfs holding one mount per hierarchy, as the host has */
+	if (do_fs_mount(rootfd, "tmpfs", "tmpfs", m->destination, f & ~MS_RDONLY, "mode=755", err) <
+	    0)
+		return -1;
+	for (size_t i = 0; cg && i < cg->n; i++) {
+		const struct husk_cgroup_dir *d = &cg->dirs[i];
+		const char *name = d->v2 ? "unified" : d->controllers;
+		if (strncmp(name, "name=", 5) == 0)
+			name += 5;
+		cleanup_free char *sub = husk_strdup_printf("%s/%s", m->destination, name);
+		int r;
+		if (cgns)
+			r = do_fs_mount(rootfd, "cgroup", d->v2 ? "cgroup2" : "cgroup", sub, f,
+					d->v2 ? NULL : d->controllers, err);
+		else
+			r = do_bind(rootfd, d->path, sub, false, f, 0, 0, 0, err);
+		if (r < 0)
+			return -1;
+		/* "cpu,cpuacct" is also reachable as cpu and cpuacct */
+		if (!d->v2 && strchr(name, ',')) {
+			cleanup_free char *names = strdup(name);
+			char *s = NULL;
+			cleanup_close int dir = husk_open_in_root(rootfd, m->destination,
+								  O_PATH | O_DIRECTORY, err);
+			if (dir < 0)
+				return -1;
+			for (char *w = strtok_r(names, ",", &s); w; w = strtok_r(NULL, ",", &s))
+				if (symlinkat(name, dir, w) < 0 && errno != EEXIST)
+					return husk_fail(err, errno, "symlink cgroup %s", w);
+		}
+	}
+	if (m->flags & MS_RDONLY) {
+		cleanup_close int top = husk_open_in_root(rootfd, m->destination, O_PATH, err);
+		if (top < 0 || setattr(top, MOUNT_ATTR_RDONLY, 0, false, m->destination, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mount *m,
+		    husk_error **err)
+{
+	if (m->tmpcopyup)
+		return husk_fail(err, ENOTSUP, "mount \"%s\": option tmpcopyup", m->destination);
+	if (m->bind) {
+		cleanup_free char *src = NULL;
+		if (m->source[0] == '/')
+			src = strdup(m->source);
+		else
+			src = husk_strdup_printf("%s/%s", c->bundle, m->source);
+		return do_bind(rootfd, src, m->destination, m->recursive, m->flags, m->attr_set,
+			       m->attr_clr, m->propagation, err);
+	}
+	if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)
+		return mount_cgroup(c, rootfd, m, err);
+	int r = do_fs_mount(rootfd, m->source, m->type, m->destination, m->flags, m->data, err);
+	if (r < 0 && strcmp(m->type, "sysfs") == 0 && c->in_userns &&
+	    !c->spec->ns[HUSK_NS_NET].enabled) {
+		/* sysfs needs a network namespace of our own inside a user
+		 * namespace; without one, show the host's read-only as runc does */
+		husk_error_freep(err);
+		r = do_bind(rootfd, "/sys", m->destination, true, m->flags | MS_RDONLY, 0, 0, 0, err);
+	}
+	if (r < 0)
+		return r;
+	if (m->attr_set || m->attr_clr || m->propagation) {
+		cleanup_close int top = husk_open_in_root(rootfd, m->destination, O_PATH, err);
+		if (top < 0 || setattr(top, m->attr_set, m->attr_clr, true, m->destination, err) < 0 ||
+		    set_propagation(top, m->propagation, m->destination, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- devices ---- */
+
+static const struct husk_device default_devices[] = {
+	{.path = "/dev/null", .type = 'c', .major = 1, .minor = 3, .file_mode = 0666},
+	{.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5, .file_mode = 0666},
+	{.path = "/dev/full", .type = 'c', .major = 1, .minor = 7, .file_mode = 0666},
+	{.path = "/dev/random", .type = 'c', .major = 1, .minor = 8, .file_mode = 0666},
+	{.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9, .file_mode = 0666},
+	{.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .file_mode = 0666},
+};
+
+static int make_device(struct husk_rootfs_ctx *c, int rootfd, const struct husk_device *d,
+		       bool is_default, husk_error **err)
+{
+	cleanup_free char *dir = strdup(d->path);
+	char *slash = strrchr(dir, '/');
+	const char *name = d->path + (slash - dir) + 1;
+	*slash = '\0';
+	cleanup_close int parent = husk_mkpath_in_root(rootfd, *dir ? dir : "/", false, err);
+	if (parent < 0)
+		return husk_error_wrap(err, "device \"%s\"", d->path);
+	mode_t mode = d->has_mode || is_default ? (d->file_mode & 07777) : 0666;
+	mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+	unlinkat(parent, name, 0);
+	int r = -1;
+	if (!c->in_userns)
+		r = mknodat(parent, name, mode | type, makedev(d->major, d->minor));
+	if (r < 0 && (c->in_userns || errno == EPERM) && type != S_IFIFO) {
+		/* no mknod in a user namespace: bind the host's node instead */
+		return do_bind(rootfd, d->path, d->path, false, 0, 0, 0, 0, err);
+	}
+	if (r < 0)
+		return husk_fail(err, errno, "mknod \"%s\"", d->path);
+	if (fchmodat(parent, name, mode, 0) < 0)
+		return husk_fail(err, errno, "chmod \"%s\"", d->path);
+	if (fchownat(parent, name, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return husk_fail(err, errno, "chown \"%s\"", d->path);
+	return 0;
+}
+
+static bool dev_is_bind(const struct husk_spec *s)
+{
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (strcmp(s->mounts[i].destination, "/dev") == 0)
+			return s->mounts[i].bind;
+	return false;
+}
+
+static bool has_mount(const struct husk_spec *s, const char *dest)
+{
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (strcmp(s->mounts[i].destination, dest) == 0)
+			return true;
+	return false;
+}
+
+static int setup_dev(struct husk_rootfs_ctx *c, int rootfd, husk_error **err)
+{
+	const struct husk_spec *s = c->spec;
+	if (dev_is_bind(s))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+		bool overridden = false;
+		for (size_t k = 0; k < s->n_devices; k++)
+			if (strcmp(s->devices[k].path, default_devices[i].path) == 0)
+				overridden = true;
+		if (!overridden && make_device(c, rootfd, &default_devices[i], true, err) < 0)
+			return -1;
+	}
+	for (size_t k = 0; k < s->n_devices; k++)
+		if (make_device(c, rootfd, &s->devices[k], false, err) < 0)
+			return -1;
+	cleanup_close int dev = husk_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, err);
+	if (dev < 0)
+		return -1;
+	static const char *links[][2] = {{"/proc/self/fd", "fd"},   {"/proc/self/fd/0", "stdin"},
+					 {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+					 {"/proc/kcore", "core"}};
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		if (i == 4 && access("/proc/kcore", F_OK) < 0)
+			continue;
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+			return husk_fail(err, errno, "symlink /dev/%s", links[i][1]);
+	}
+	if (has_mount(s, "/dev/pts")) {
+		unlinkat(dev, "ptmx", 0);
+		if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
+			return husk_fail(err, errno, "symlink /dev/ptmx");
+	}
+	return 0;
+}
+
+int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
+{
+	const struct husk_spec *s = c->spec;
+	struct husk_tracer *tr = c->tr;
+	husk_trace_begin(tr);
+	/* keep every mount we make from propagating back to the host */
+	unsigned long rootprop = MS_SLAVE | MS_REC;
+	if (s->rootfs_propagation && !(s->rootfs_propagation & MS_SHARED))
+		rootprop = s->rootfs_propagation;
+	if (mount(NULL, "/", NULL, rootprop, NULL) < 0)
+		return husk_fail(err, errno, "make / %s", rootprop & MS_PRIVATE ? "private" : "slave");
+	/* pivot_root needs the new root to be a mount point */
+	if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_fail(err, errno, "bind rootfs \"%s\"", s->root_path);
+	HUSK_TRACE(tr, "mount --rbind %s (rootfs)", s->root_path);
+	cleanup_close int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_fail(err, errno, "open rootfs \"%s\"", s->root_path);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct husk_mount *m = &s->mounts[i];
+		husk_trace_begin(tr);
+		if (do_mount(c, rootfd, m, err) < 0)
+			return -1;
+		HUSK_TRACE(tr, "mount %s at %s", m->bind ? "bind" : m->type, m->destination);
+	}
+	husk_trace_begin(tr);
+	if (setup_dev(c, rootfd, err) < 0)
+		return -1;
+	HUSK_TRACE(tr, "mknod default devices and /dev symlinks");
+	return 0;
+}
+
+int husk_rootfs_pivot(struct husk_rootfs_ctx *c, bool no_pivot, husk_error **err)
+{
+	const char *root = c->spec->root_path;
+	husk_trace_begin(c->tr);
+	if (chdir(root) < 0)
+		return husk_fail(err, errno, "chdir \"%s\"", root);
+	if (no_pivot) {
+		if (mount(root, "/", NULL, MS_MOVE, NULL) < 0)
+			return husk_fail(err, errno, "move rootfs to /");
+		if (chroot(".") < 0)
+			return husk_fail(err, errno, "chroot");
+		HUSK_TRACE(c->tr, "mount --move rootfs / && chroot (--no-pivot)");
+	} else {
+		/* pivot_root(".", ".") stacks the old root under the new one;
+		 * detaching "." then drops the old root without a directory for it */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return husk_fail(err, errno, "pivot_root \"%s\"", root);
+		if (umount2(".", MNT_DETACH) < 0)
+			return husk_fail(err, errno, "detach the old root");
+		HUSK_TRACE(c->tr, "pivot_root %s", root);
+	}
+	if (chdir("/") < 0)
+		return husk_fail(err, errno, "chdir /");
+	if (c->spec->rootfs_propagation & MS_SHARED) {
+		if (mount(NULL, "/", NULL, c->spec->rootfs_propagation, NULL) < 0)
+			return husk_fail(err, errno, "make / shared");
+	}
+	return 0;
+}
+
+static bool sysctl_allowed(const struct husk_spec *s, const char *key)
+{
+	if (strncmp(key, "net.", 4) == 0)
+		return s->ns[HUSK_NS_NET].enabled;
+	if (strncmp(key, "fs.mqueue.", 10) == 0 || strcmp(key, "kernel.sem") == 0 ||
+	    strncmp(key, "kernel.msg", 10) == 0 || strncmp(key, "kernel.shm", 10) == 0)
+		return s->ns[HUSK_NS_IPC].enabled;
+	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+		return s->ns[HUSK_NS_UTS].enabled;
+	return false;
+}
+
+static int apply_sysctl(const struct husk_spec *s, husk_error **err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(s->sysctl, key, v)
+	{
+		if (!json_is_string(v))
+			return husk_fail(err, 0, "linux.sysctl.%s: must be a string", key);
+		if (!sysctl_allowed(s, key))
+			return husk_fail(err, 0,
+					 "linux.sysctl: \"%s\" is not namespaced in this container "
+					 "and would change the host",
+					 key);
+		cleanup_free char *path = husk_strdup_printf("/proc/sys/%s", key);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		const char *val = json_string_value(v);
+		if (husk_write_file(path, val, strlen(val), 0, err) < 0)
+			return husk_error_wrap(err, "linux.sysctl \"%s\"", key);
+	}
+	return 0;
+}
+
+static int mask_path(const char *path, husk_error **err)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	cleanup_close int fd = sys_openat2(root, rel_of(path), &how);
+	close(root);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : husk_fail(err, errno, "mask \"%s\"", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return husk_fail(err, errno, "mask \"%s\"", path);
+	char b[32];
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", fdpath(fd, b), "tmpfs", MS_RDONLY, "size=0k") < 0)
+			return husk_fail(err, errno, "mask \"%s\"", path);
+	} else if (mount("/dev/null", fdpath(fd, b), NULL, MS_BIND, NULL) < 0) {
+		return husk_fail(err, errno, "mask \"%s\"", path);
+	}
+	return 0;
+}
+
+static int readonly_path(const char *path, husk_error **err)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	cleanup_close int fd = sys_openat2(root, rel_of(path), &how);
+	close(root);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : husk_fail(err, errno, "read-only \"%s\"", path);
+	cleanup_close int tree =
+		sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return husk_fail(err, errno, "read-only \"%s\": clone", path);
+	if (setattr(tree, MOUNT_ATTR_RDONLY, 0, true, path, err) < 0)
+		return -1;
+	if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return husk_fail(err, errno, "read-only \"%s\": attach", path);
+	return 0;
+}
+
+int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
+{
+	const struct husk_spec *s = c->spec;
+	if (s->sysctl && json_object_size(s->sysctl)) {
+		husk_trace_begin(c->tr);
+		if (apply_sysctl(s, err) < 0)
+			return -1;
+		HUSK_TRACE(c->tr, "write %zu sysctl(s) under /proc/sys", json_object_size(s->sysctl));
+	}
+	husk_trace_begin(c->tr);
+	for (size_t i = 0; i < s->n_masked_paths; i++)
+		if (mask_path(s->masked_paths[i], err) < 0)
+			return -1;
+	if (s->n_masked_paths)
+		HUSK_TRACE(c->tr, "mask %zu paths (/dev/null or empty tmpfs)", s->n_masked_paths);
+	husk_trace_begin(c->tr);
+	for (size_t i = 0; i < s->n_readonly_paths; i++)
+		if (readonly_path(s->readonly_paths[i], err) < 0)
+			return -1;
+	if (s->n_readonly_paths)
+		HUSK_TRACE(c->tr, "bind read-only %zu paths", s->n_readonly_paths);
+	if (s->root_readonly) {
+		husk_trace_begin(c->tr);
+		cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (setattr(root, MOUNT_ATTR_RDONLY, 0, false, "/", err) < 0)
+			return -1;
+		HUSK_TRACE(c->tr, "mount_setattr / read-only");
+	}
+	return 0;
+}
+
+int husk_rootfs_console(int slave_fd, husk_error **err)
+{
+	int r = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (r < 0 && errno != EEXIST)
+		return 0; /* read-only /dev: leave /dev/console out, as crun does */
+	if (r >= 0)
+		close(r);
+	char b[32];
+	if (mount(fdpath(slave_fd, b), "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return husk_fail(err, errno, "bind the console onto /dev/console");
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* The OCI linux.seccomp profile: compiled to a BPF program with libseccomp
+ * (cached on disk, since compiling a large profile costs milliseconds on
+ * every container start), loaded with seccomp(2), and the notify listener
+ * handed to the agent at listenerPath.
+ *
+ * This header shares its name with libseccomp's <seccomp.h>.  With
+ * -Isrc/core on the command line (meson's core_inc) `#include <seccomp.h>`
+ * finds this file first; the #else branch at the bottom then passes the
+ * request on to libseccomp's header with #include_next.  So a file that
+ * wants both includes "seccomp.h" (ours) first, then <seccomp.h>. */
+#ifndef HUSK_SECCOMP_H
+#define HUSK_SECCOMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct json_t json_t;
+struct husk_seccomp; /* opaque: a compiled filter */
+
+/* Compile linux.seccomp into BPF.  Every field is validated (an unknown
+ * action, op, architecture or flag is an error naming the field); unknown
+ * syscall names are skipped, as runc and crun do, because a profile lists
+ * syscalls that this kernel or libseccomp may not know.
+ *
+ * If cache_dir is not NULL the BPF is looked up there, keyed by the
+ * profile's canonical JSON, the libseccomp version and API level and the
+ * running kernel; the cache file holds the full key, and a hit requires it
+ * to match byte for byte, so a hash collision never loads a wrong filter.
+ * A miss compiles and writes the cache file (temp + rename, mode 0600);
+ * failing to write it is not an error. */
+int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_seccomp **ret,
+			 husk_error **err);
+
+/* Load the filter into the calling thread (all threads with
+ * SECCOMP_FILTER_FLAG_TSYNC) with seccomp(SECCOMP_SET_MODE_FILTER) and the
+ * profile's flags, plus SECCOMP_FILTER_FLAG_NEW_LISTENER when the profile
+ * uses SCMP_ACT_NOTIFY.  *ret_listener_fd (may be NULL) gets the notify fd
+ * (O_CLOEXEC) or -1.  The caller must hold CAP_SYS_ADMIN or have set
+ * no_new_privs.  Allocates nothing on success: safe after fork. */
+int husk_seccomp_load(struct husk_seccomp *f, int *ret_listener_fd, husk_error **err);
+
+bool husk_seccomp_needs_listener(const struct husk_seccomp *f);
+const char *husk_seccomp_listener_path(const struct husk_seccomp *f);     /* NULL if unset */
+const char *husk_seccomp_listener_metadata(const struct husk_seccomp *f); /* NULL if unset */
+
+/* The compiled program (an array of struct sock_filter, *ret_len bytes) and
+ * whether it came from the cache: for traces, `husk features` and tests. */
+const void *husk_seccomp_bpf(const struct husk_seccomp *f, size_t *ret_len);
+bool husk_seccomp_from_cache(const struct husk_seccomp *f);
+
+/* Send the listener fd to the agent at listener_path as the OCI spec says:
+ * connect a SOCK_STREAM unix socket and send state_json (the container
+ * state with "fds":["seccompFd"] and "metadata", built by the caller) with
+ * the fd in SCM_RIGHTS on the first byte. */
+int husk_seccomp_send_listener(const char *listener_path, int listener_fd, const char *state_json,
+			       husk_error **err);
+
+void husk_seccomp_free(struct husk_seccomp *f);
+
+#else /* a second inclusion: <seccomp.h> resolved to us through -Isrc/core */
+#include_next <seccomp.h>
+#endif

@@ -1,0 +1,273 @@
+#define _GNU_SOURCE
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+const char *husk_status_name(enum husk_status s)
+{
+	switch (s) {
+	case HUSK_CREATING:
+		return "creating";
+	case HUSK_CREATED:
+		return "created";
+	case HUSK_RUNNING:
+		return "running";
+	case HUSK_PAUSED:
+		return "paused";
+	case HUSK_STOPPED:
+		return "stopped";
+	default:
+		return "unknown";
+	}
+}
+
+int husk_id_validate(const char *id, husk_error **err)
+{
+	if (!id || !*id)
+		return husk_fail(err, 0, "container id: must not be empty");
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return husk_fail(err, 0, "container id \"%s\": not a valid id", id);
+	if (strlen(id) > 1024)
+		return husk_fail(err, 0, "container id: longer than 1024 characters");
+	for (const char *p = id; *p; p++) {
+		char c = *p;
+		if (c == '/')
+			return husk_fail(err, 0, "container id \"%s\": must not contain '/'", id);
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '+' || c == '-' || c == '.'))
+			return husk_fail(err, 0,
+					 "container id \"%s\": only letters, digits and _+.- are "
+					 "allowed",
+					 id);
+	}
+	return 0;
+}
+
+static int lock_dir(const char *dir, int *ret, husk_error **err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		close(fd);
+		return husk_fail(err, e, "lock \"%s\"", dir);
+	}
+	*ret = fd;
+	return 0;
+}
+
+int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int *ret_lockfd,
+			  husk_error **err)
+{
+	if (husk_id_validate(id, err) < 0)
+		return -1;
+	if (mkdir(root, 0700) < 0 && errno != EEXIST && husk_mkdir_p(root, 0700, err) < 0)
+		return husk_error_wrap(err, "state root");
+	char *dir = husk_strdup_printf("%s/%s", root, id);
+	if (mkdir(dir, 0700) < 0) {
+		int e = errno;
+		free(dir);
+		if (e == EEXIST)
+			return husk_fail(err, 0, "container \"%s\" already exists", id);
+		return husk_fail(err, e, "create state directory for \"%s\"", id);
+	}
+	int r = lock_dir(dir, ret_lockfd, err);
+	if (r < 0) {
+		rmdir(dir);
+		free(dir);
+		return r == -1 ? r : husk_fail(err, -r, "open state directory");
+	}
+	*ret_dir = dir;
+	return 0;
+}
+
+int husk_state_lock(const char *root, const char *id, int *ret_lockfd, husk_error **err)
+{
+	if (husk_id_validate(id, err) < 0)
+		return -1;
+	cleanup_free char *dir = husk_strdup_printf("%s/%s", root, id);
+	int r = lock_dir(dir, ret_lockfd, err);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return husk_fail(err, 0, "container \"%s\" does not exist", id);
+	if (r < -1)
+		return husk_fail(err, -r, "open state of \"%s\"", id);
+	return r;
+}
+
+static json_t *cgroup_to_json(const struct husk_cgroup *cg)
+{
+	json_t *dirs = json_array();
+	for (size_t i = 0; i < cg->n; i++)
+		json_array_append_new(dirs, json_pack("{s:s,s:s,s:s,s:s,s:b}", "controllers",
+						      cg->dirs[i].controllers, "path",
+						      cg->dirs[i].path, "mount", cg->dirs[i].mount,
+						      "rel", cg->dirs[i].rel, "v2", cg->dirs[i].v2));
+	json_t *created = json_array();
+	for (size_t i = 0; i < cg->n_created; i++)
+		json_array_append_new(created, json_string(cg->created[i]));
+	return json_pack("{s:o,s:o}", "dirs", dirs, "created", created);
+}
+
+static void cgroup_from_json(json_t *j, struct husk_cgroup *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	json_t *dirs = json_object_get(j, "dirs"), *created = json_object_get(j, "created");
+	cg->n = json_array_size(dirs);
+	cg->dirs = calloc(cg->n + 1, sizeof(*cg->dirs));
+	for (size_t i = 0; i < cg->n; i++) {
+		json_t *d = json_array_get(dirs, i);
+		cg->dirs[i].controllers = strdup(json_string_value(json_object_get(d, "controllers"))
+							 ?: "");
+		cg->dirs[i].path = strdup(json_string_value(json_object_get(d, "path")) ?: "");
+		cg->dirs[i].mount = strdup(json_string_value(json_object_get(d, "mount")) ?: "");
+		cg->dirs[i].rel = strdup(json_string_value(json_object_get(d, "rel")) ?: "");
+		cg->dirs[i].v2 = json_is_true(json_object_get(d, "v2"));
+	}
+	cg->n_created = json_array_size(created);
+	cg->created = calloc(cg->n_created + 1, sizeof(char *));
+	for (size_t i = 0; i < cg->n_created; i++)
+		cg->created[i] = strdup(json_string_value(json_array_get(created, i)) ?: "");
+}
+
+int husk_state_save(const struct husk_state *st, husk_error **err)
+{
+	json_t *j = json_pack("{s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "id", st->id, "pid", (int)st->pid,
+			      "starttime", (json_int_t)st->starttime, "bundle", st->bundle,
+			      "rootfs", st->rootfs, "created", st->created, "owner",
+			      st->owner ? st->owner : "");
+	if (st->annotations)
+		json_object_set(j, "annotations", st->annotations);
+	if (st->has_cgroup)
+		json_object_set_new(j, "cgroup", cgroup_to_json(&st->cgroup));
+	if (st->config)
+		json_object_set(j, "config", st->config);
+	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	cleanup_free char *path = husk_strdup_printf("%s/state.json", st->dir);
+	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err)
+{
+	memset(st, 0, sizeof(*st));
+	if (husk_id_validate(id, err) < 0)
+		return -1;
+	st->dir = husk_strdup_printf("%s/%s", root, id);
+	st->id = strdup(id);
+	cleanup_free char *path = husk_strdup_printf("%s/state.json", st->dir);
+	cleanup_free char *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		struct stat sb;
+		if (e == ENOENT && stat(st->dir, &sb) == 0)
+			return 1; /* still being created */
+		if (e == ENOENT)
+			return husk_fail(err, 0, "container \"%s\" does not exist", id);
+		return husk_fail(err, e, "read state of \"%s\"", id);
+	}
+	int r = husk_read_fd_all(fd, &text, NULL, err);
+	close(fd);
+	if (r < 0)
+		return -1;
+	json_error_t je;
+	json_t *j = json_loads(text, 0, &je);
+	if (!j)
+		return husk_fail(err, 0, "state of \"%s\" is corrupt: %s", id, je.text);
+	st->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	st->starttime = (unsigned long long)json_integer_value(json_object_get(j, "starttime"));
+	st->bundle = strdup(json_string_value(json_object_get(j, "bundle")) ?: "");
+	st->rootfs = strdup(json_string_value(json_object_get(j, "rootfs")) ?: "");
+	st->created = strdup(json_string_value(json_object_get(j, "created")) ?: "");
+	st->owner = strdup(json_string_value(json_object_get(j, "owner")) ?: "");
+	st->annotations = json_incref(json_object_get(j, "annotations"));
+	st->config = json_incref(json_object_get(j, "config"));
+	json_t *cg = json_object_get(j, "cgroup");
+	if (cg) {
+		cgroup_from_json(cg, &st->cgroup);
+		st->has_cgroup = true;
+	}
+	json_decref(j);
+	return 0;
+}
+
+bool husk_state_process_alive(const struct husk_state *st)
+{
+	if (st->pid <= 0)
+		return false;
+	unsigned long long t = husk_pid_starttime(st->pid);
+	return t != 0 && t == st->starttime;
+}
+
+enum husk_status husk_state_status(const struct husk_state *st)
+{
+	if (!st->created)
+		return HUSK_CREATING;
+	if (!husk_state_process_alive(st))
+		return HUSK_STOPPED;
+	cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", st->dir);
+	if (access(fifo, F_OK) == 0)
+		return HUSK_CREATED;
+	if (st->has_cgroup && husk_cgroup_is_frozen(&st->cgroup))
+		return HUSK_PAUSED;
+	return HUSK_RUNNING;
+}
+
+char *husk_state_to_oci_json(const struct husk_state *st, bool indent)
+{
+	enum husk_status s = husk_state_status(st);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id",
+			      st->id, "status", husk_status_name(s), "pid",
+			      s == HUSK_STOPPED ? 0 : (int)st->pid, "bundle",
+			      st->bundle ? st->bundle : "", "rootfs", st->rootfs ? st->rootfs : "",
+			      "created", st->created ? st->created : "", "owner",
+			      st->owner ? st->owner : "");
+	if (st->annotations && json_object_size(st->annotations))
+		json_object_set(j, "annotations", st->annotations);
+	char *out = json_dumps(j, JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT));
+	json_decref(j);
+	return out;
+}
+
+void husk_state_release(struct husk_state *st)
+{
+	free(st->id);
+	free(st->dir);
+	free(st->bundle);
+	free(st->rootfs);
+	free(st->created);
+	free(st->owner);
+	json_decref(st->annotations);
+	json_decref(st->config);
+	if (st->has_cgroup)
+		husk_cgroup_release(&st->cgroup);
+	memset(st, 0, sizeof(*st));
+}
+
+int husk_state_dir_remove(const char *dir, husk_error **err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : husk_fail(err, errno, "open \"%s\"", dir);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return husk_fail(err, errno, "remove \"%s\"", dir);
+	return 0;
+}

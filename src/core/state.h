@@ -1,0 +1,53 @@
+/* Per-container runtime state: one directory under the state root
+ * (--root, default /run/husk) holding state.json, the config it was made
+ * from, and the exec fifo while the container is created but not started.
+ * Every command that changes a container holds flock() on its directory. */
+#ifndef HUSK_STATE_H
+#define HUSK_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "error.h"
+
+typedef struct json_t json_t;
+
+struct husk_state {
+	char *id;
+	char *dir;
+	pid_t pid;
+	unsigned long long starttime;
+	char *bundle;
+	char *rootfs;
+	char *created; /* RFC 3339 */
+	char *owner;
+	json_t *annotations; /* owned */
+	json_t *config;	     /* the container's config.json, owned */
+	struct husk_cgroup cgroup;
+	bool has_cgroup;
+};
+
+enum husk_status { HUSK_CREATING, HUSK_CREATED, HUSK_RUNNING, HUSK_PAUSED, HUSK_STOPPED };
+const char *husk_status_name(enum husk_status s);
+
+/* Reject ids runc rejects: empty, ".", "..", a '/', characters outside
+ * [A-Za-z0-9_+.-] */
+int husk_id_validate(const char *id, husk_error **err);
+
+/* Make <root>/<id> (EEXIST: already exists) and lock it. */
+int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int *ret_lockfd,
+			  husk_error **err);
+/* Lock an existing container's directory; ENOENT names the id. */
+int husk_state_lock(const char *root, const char *id, int *ret_lockfd, husk_error **err);
+int husk_state_save(const struct husk_state *st, husk_error **err);
+int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err);
+enum husk_status husk_state_status(const struct husk_state *st);
+bool husk_state_process_alive(const struct husk_state *st);
+/* The OCI state JSON (ociVersion, id, status, pid, bundle, ...). */
+char *husk_state_to_oci_json(const struct husk_state *st, bool indent);
+void husk_state_release(struct husk_state *st);
+/* Remove the directory and all in it. */
+int husk_state_dir_remove(const char *dir, husk_error **err);
+
+#endif

@@ -1,0 +1,196 @@
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+char *husk_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		abort(); /* out of memory: nothing sensible to do */
+	return s;
+}
+
+int husk_read_fd_all(int fd, char **ret, size_t *ret_len, husk_error **err)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return husk_fail(err, ENOMEM, "read");
+	for (;;) {
+		if (len + 1 >= cap) {
+			cap *= 2;
+			char *n = realloc(buf, cap);
+			if (!n) {
+				free(buf);
+				return husk_fail(err, ENOMEM, "read");
+			}
+			buf = n;
+		}
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			return husk_fail(err, e, "read");
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+int husk_read_file(const char *path, char **ret, size_t *ret_len, husk_error **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	if (husk_read_fd_all(fd, ret, ret_len, err) < 0)
+		return husk_error_wrap(err, "\"%s\"", path);
+	return 0;
+}
+
+int husk_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int husk_write_file(const char *path, const char *buf, size_t len, mode_t mode, husk_error **err)
+{
+	int flags = O_WRONLY | O_CLOEXEC | O_TRUNC | (mode ? O_CREAT : 0);
+	cleanup_close int fd = open(path, flags, mode);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	int r = husk_write_all(fd, buf, len);
+	if (r < 0)
+		return husk_fail(err, -r, "write \"%s\"", path);
+	return 0;
+}
+
+int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
+			   husk_error **err)
+{
+	cleanup_free char *tmp = husk_strdup_printf("%s.tmp.%d", path, (int)getpid());
+	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", tmp);
+	int r = husk_write_all(fd, buf, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return husk_fail(err, -r, "write \"%s\"", path);
+	}
+	return 0;
+}
+
+int husk_mkdir_p(const char *path, mode_t mode, husk_error **err)
+{
+	cleanup_free char *p = strdup(path);
+	if (!p)
+		return husk_fail(err, ENOMEM, "mkdir");
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return husk_fail(err, errno, "mkdir \"%s\"", p);
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return husk_fail(err, errno, "mkdir \"%s\"", p);
+	return 0;
+}
+
+int husk_parse_long(const char *s, long *ret)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int husk_parse_u64(const char *s, uint64_t *ret)
+{
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+uint64_t husk_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+unsigned long long husk_pid_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parens: fields start after the last ')' */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	/* after ')' comes field 3 (state); starttime is field 22 */
+	int field = 2;
+	char *save = NULL;
+	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field == 3 && tok[0] == 'Z')
+			return 0; /* a zombie has exited */
+		if (field == 22)
+			return strtoull(tok, NULL, 10);
+	}
+	return 0;
+}

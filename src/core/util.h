@@ -1,0 +1,55 @@
+/* Small helpers shared by the core: scoped cleanup, files, numbers. */
+#ifndef HUSK_UTIL_H
+#define HUSK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "error.h"
+
+static inline void freep_(void *p) { free(*(void **)p); }
+static inline void closep_(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+#define cleanup_free __attribute__((cleanup(freep_)))
+#define cleanup_close __attribute__((cleanup(closep_)))
+#define cleanup_err __attribute__((cleanup(husk_error_freep)))
+
+/* Take ownership out of a cleanup variable. */
+#define steal_ptr(p) ({ __typeof__(p) t_ = (p); (p) = NULL; t_; })
+#define steal_fd(fd) ({ int t_ = (fd); (fd) = -1; t_; })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+char *husk_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a whole file (at most max bytes); NUL-terminated. */
+int husk_read_file(const char *path, char **ret, size_t *ret_len, husk_error **err);
+int husk_read_fd_all(int fd, char **ret, size_t *ret_len, husk_error **err);
+/* Write buf to path (O_WRONLY|O_TRUNC, create with mode when mode != 0). */
+int husk_write_file(const char *path, const char *buf, size_t len, mode_t mode, husk_error **err);
+/* Write atomically: temp file in the same dir, fsync, rename. */
+int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
+			   husk_error **err);
+int husk_write_all(int fd, const void *buf, size_t len);
+int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
+
+/* Strict number parsing: the whole string must be a number in range. */
+int husk_parse_long(const char *s, long *ret);
+int husk_parse_u64(const char *s, uint64_t *ret);
+
+uint64_t husk_now_ns(void);
+
+/* Start time of pid (field 22 of /proc/pid/stat), 0 if gone. */
+unsigned long long husk_pid_starttime(pid_t pid);
+
+#include "banned.h"
+
+#endif

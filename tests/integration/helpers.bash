@@ -1,0 +1,103 @@
+# Shared setup for the husk-oci integration tests (bats).
+# Each test gets its own state root and bundle under a temp dir; teardown
+# removes every container and then checks that nothing of husk's is left:
+# no state directory, no cgroup, no mount.
+
+HUSK_OCI=${HUSK_OCI:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk-oci}
+RUNC=${RUNC:-runc}
+
+# A busybox rootfs made once per run from Debian's busybox-static.
+rootfs_template() {
+	local t="$BATS_RUN_TMPDIR/rootfs-template"
+	if [ ! -x "$t/bin/busybox" ]; then
+		local tmp="$t.$$"
+		mkdir -p "$tmp"/{bin,dev,proc,sys,etc,tmp,root,var,run}
+		cp /bin/busybox "$tmp/bin/busybox"
+		for app in $(/bin/busybox --list); do
+			[ "$app" = busybox ] || ln -sf busybox "$tmp/bin/$app"
+		done
+		echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/etc/passwd"
+		echo 'root:x:0:' >"$tmp/etc/group"
+		chmod 1777 "$tmp/tmp"
+		mv -T "$tmp" "$t" 2>/dev/null || rm -rf "$tmp"
+	fi
+	echo "$t"
+}
+
+# make_bundle DIR: a bundle with husk-oci's default spec, no terminal,
+# running "true".
+make_bundle() {
+	local b=$1
+	mkdir -p "$b"
+	cp -a "$(rootfs_template)" "$b/rootfs"
+	"$HUSK_OCI" spec --bundle "$b"
+	update_config "$b" '.process.terminal = false | .process.args = ["true"]'
+}
+
+# update_config BUNDLE JQ-EXPR
+update_config() {
+	local b=$1 expr=$2
+	jq "$expr" "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+}
+
+setup_husk() {
+	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
+	ROOT="$TEST_DIR/state"
+	BUNDLE="$TEST_DIR/bundle"
+	ID="ht$$-${BATS_TEST_NUMBER}"
+	make_bundle "$BUNDLE"
+}
+
+husk() {
+	"$HUSK_OCI" --root "$ROOT" "$@"
+}
+
+# Is anything of this test left on the host?
+assert_nothing_left() {
+	local left=""
+	if [ -d "$ROOT" ]; then
+		local ids
+		ids=$(find "$ROOT" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null)
+		[ -z "$ids" ] || left+="state dirs: $ids; "
+	fi
+	local m
+	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo || true)
+	[ -z "$m" ] || left+="mounts: $m; "
+	local cg
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "ht$$-*" 2>/dev/null || true)
+	[ -z "$cg" ] || left+="cgroups: $cg; "
+	if [ -n "$left" ]; then
+		echo "left behind: $left" >&2
+		return 1
+	fi
+}
+
+teardown_husk() {
+	if [ -d "$ROOT" ]; then
+		for id in $("$HUSK_OCI" --root "$ROOT" list -q 2>/dev/null); do
+			"$HUSK_OCI" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	local ok=0
+	assert_nothing_left || ok=1
+	# clean up even what the check found, so the next test starts clean
+	find /sys/fs/cgroup -maxdepth 6 -type d -name "ht$$-*" -delete 2>/dev/null || true
+	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$TEST_DIR"
+	return $ok
+}
+
+setup() { setup_husk; }
+teardown() { teardown_husk; }
+
+# wait_for_status ID STATUS [tries]
+wait_for_status() {
+	local id=$1 want=$2 n=${3:-100}
+	for _ in $(seq "$n"); do
+		[ "$(husk state "$id" 2>/dev/null | jq -r .status)" = "$want" ] && return 0
+		sleep 0.05
+	done
+	echo "status of $id: $(husk state "$id" 2>&1)" >&2
+	return 1
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# create, start, state, kill, delete, list: the OCI lifecycle.
+
+load helpers
+
+@test "create then start: created waits, start runs it" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "echo started > /tmp/out; sleep 100"] | .root.readonly = false'
+	run husk create --bundle "$BUNDLE" --pid-file "$TEST_DIR/pid" "$ID"
+	[ "$status" -eq 0 ]
+	run husk state "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .status <<<"$output")" = created ]
+	[ "$(jq -r .id <<<"$output")" = "$ID" ]
+	[ "$(jq -r .bundle <<<"$output")" = "$BUNDLE" ]
+	pid=$(jq -r .pid <<<"$output")
+	[ "$pid" = "$(cat "$TEST_DIR/pid")" ]
+	[ ! -e "$BUNDLE/rootfs/tmp/out" ]
+	run husk start "$ID"
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" running
+	for _ in $(seq 50); do [ -e "$BUNDLE/rootfs/tmp/out" ] && break; sleep 0.05; done
+	[ "$(cat "$BUNDLE/rootfs/tmp/out")" = started ]
+	run husk start "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is running, not created"* ]]
+	run husk delete "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--force"* ]]
+	run husk delete --force "$ID"
+	[ "$status" -eq 0 ]
+}
+
+@test "state: the spec's fields" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"] | .annotations = {"org.example.a": "b"}'
+	husk create --bundle "$BUNDLE" "$ID"
+	run husk state "$ID"
+	[ "$status" -eq 0 ]
+	for f in ociVersion id status pid bundle; do
+		[ "$(jq "has(\"$f\")" <<<"$output")" = true ]
+	done
+	[ "$(jq -r '.annotations["org.example.a"]' <<<"$output")" = b ]
+	husk delete --force "$ID"
+}
+
+@test "kill: by name, by number, with SIG prefix; a bad signal is refused" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk run -d --bundle "$BUNDLE" "$ID"
+	run husk kill "$ID" NOSUCHSIG
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'unknown signal "NOSUCHSIG"'* ]]
+	wait_for_status "$ID" running
+	run husk kill "$ID" SIGTERM
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+	husk run -d --bundle "$BUNDLE" "$ID"
+	run husk kill "$ID" 9
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+}
+
+@test "kill --all: every process in the container's cgroup" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "trap \"\" TERM; sleep 100 & sleep 100 & wait"]'
+	husk run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	for _ in $(seq 50); do [ "$(husk ps --format json "$ID" | jq length)" -ge 3 ] && break; sleep 0.05; done
+	run husk ps --format json "$ID"
+	[ "$(jq length <<<"$output")" -eq 3 ]
+	pids=$(jq -r '.[]' <<<"$output")
+	run husk kill --all "$ID" KILL
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" stopped
+	for p in $pids; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+		! kill -0 "$p" 2>/dev/null
+	done
+	husk delete "$ID"
+}
+
+@test "delete: a stopped container; its cgroup goes too" {
+	update_config "$BUNDLE" '.process.args = ["true"]'
+	husk run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" stopped
+	cg=$(grep memory /proc/self/cgroup | cut -d: -f3)
+	[ -d "/sys/fs/cgroup/memory$cg/$ID" ]
+	run husk delete "$ID"
+	[ "$status" -eq 0 ]
+	[ ! -d "/sys/fs/cgroup/memory$cg/$ID" ]
+	[ ! -d "$ROOT/$ID" ]
+}
+
+@test "delete --force of a container that does not exist succeeds, plain delete fails" {
+	run husk delete --force nosuch
+	[ "$status" -eq 0 ]
+	run husk delete nosuch
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'container "nosuch" does not exist'* ]]
+}
+
+@test "list: table, -q and json" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk create --bundle "$BUNDLE" "$ID-a"
+	husk run -d --bundle "$BUNDLE" "$ID-b"
+	run husk list -q
+	[ "$status" -eq 0 ]
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "$ID-a $ID-b " ]
+	run husk list --format json
+	[ "$(jq -r ".[] | select(.id == \"$ID-a\") | .status" <<<"$output")" = created ]
+	[ "$(jq -r ".[] | select(.id == \"$ID-b\") | .status" <<<"$output")" = running ]
+	run husk list
+	[[ "${lines[0]}" == ID*PID*STATUS*BUNDLE* ]]
+	husk delete --force "$ID-a"
+	husk delete --force "$ID-b"
+}
+
+@test "pause and resume: a frozen container stops counting" {
+	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.01; done"]'
+	husk run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	sleep 0.2
+	run husk pause "$ID"
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" paused
+	a=$(cat "$BUNDLE/rootfs/tmp/n")
+	sleep 0.3
+	b=$(cat "$BUNDLE/rootfs/tmp/n")
+	[ "$a" = "$b" ]
+	run husk resume "$ID"
+	[ "$status" -eq 0 ]
+	sleep 0.3
+	c=$(cat "$BUNDLE/rootfs/tmp/n")
+	[ "$c" -gt "$b" ]
+	husk delete --force "$ID"
+}
+
+@test "concurrent commands on one id: only one create wins" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	for i in 1 2 3 4; do
+		("$HUSK_OCI" --root "$ROOT" create --bundle "$BUNDLE" "$ID" >"$TEST_DIR/c$i" 2>&1; echo $? >>"$TEST_DIR/c$i") &
+	done
+	wait
+	ok=$(grep -lx 0 "$TEST_DIR"/c? | wc -l)
+	[ "$ok" -eq 1 ]
+	grep -l "already exists" "$TEST_DIR"/c? | wc -l | grep -qx 3
+	husk delete --force "$ID"
+}
