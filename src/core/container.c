@@ -119,9 +119,8 @@ static int setup_time_ns(struct child_ctx *c, husk_error **err)
 	json_t *offs = c->spec->time_offsets;
 	const char *clk;
 	json_t *v;
-	json_object_foreach(offs, clk, v)
-	{
-		const char *name = strcmp(clk, "monotonic") == 0 ? "monotonic"
+	json_object_foreach (offs, clk, v) {
+		const char *name = strcmp(clk, "monotonic") == 0  ? "monotonic"
 				   : strcmp(clk, "boottime") == 0 ? "boottime"
 								  : NULL;
 		if (!name)
@@ -212,12 +211,14 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 			if (s->ns[later[i]].enabled && !s->ns[later[i]].path)
 				flags |= husk_ns_clone_flag(later[i]);
 		if (flags && unshare(flags) < 0)
-			return husk_fail(err, errno, "unshare namespaces in the joined user namespace");
+			return husk_fail(err, errno,
+					 "unshare namespaces in the joined user namespace");
 	}
 	if (userns) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			return husk_fail(err, errno,
-					 "become root in the user namespace (is uid/gid 0 mapped?)");
+			return husk_fail(
+				err, errno,
+				"become root in the user namespace (is uid/gid 0 mapped?)");
 	}
 	static const enum husk_ns_type order[] = {HUSK_NS_IPC, HUSK_NS_UTS, HUSK_NS_NET,
 						  HUSK_NS_MNT};
@@ -260,8 +261,7 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 
 	/* a seccomp agent lives at a host path: connect before pivot_root */
 	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
-		c->seccomp_agent_fd =
-			connect_unix(husk_seccomp_listener_path(c->seccomp), err);
+		c->seccomp_agent_fd = connect_unix(husk_seccomp_listener_path(c->seccomp), err);
 		if (c->seccomp_agent_fd < 0)
 			return husk_error_wrap(err, "linux.seccomp.listenerPath");
 	}
@@ -401,12 +401,13 @@ static int write_id_map(pid_t pid, const char *file, const struct husk_idmap *m,
 	char buf[4096];
 	size_t len = 0;
 	for (size_t i = 0; i < n && len < sizeof(buf) - 40; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
-					m[i].host_id, m[i].size);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+					m[i].container_id, m[i].host_id, m[i].size);
 	cleanup_free char *path = husk_strdup_printf("/proc/%d/%s", (int)pid, file);
 	if (husk_write_file(path, buf, len, 0, err) < 0)
-		return husk_error_wrap(err, "linux.%s", strcmp(file, "uid_map") == 0 ? "uidMappings"
-										 : "gidMappings");
+		return husk_error_wrap(err, "linux.%s",
+				       strcmp(file, "uid_map") == 0 ? "uidMappings"
+								    : "gidMappings");
 	return 0;
 }
 
@@ -421,8 +422,8 @@ static int send_console(const char *path, int master, husk_error **err)
 	return 0;
 }
 
-static char *state_json_for_hooks(const char *id, pid_t pid, const char *status,
-				  const char *bundle, json_t *annotations)
+static char *state_json_for_hooks(const char *id, pid_t pid, const char *status, const char *bundle,
+				  json_t *annotations)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", id, "status",
 			      status, "pid", (int)pid, "bundle", bundle);
@@ -516,11 +517,10 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (spec->seccomp) {
 		husk_trace_begin(&tr);
 		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
-		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0) {
-			husk_error_wrap(err, "linux.seccomp");
+		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
-		}
-		HUSK_TRACE(&tr, "seccomp filter compiled (or taken from the cache)");
+		HUSK_TRACE(&tr, "seccomp filter %s",
+			   husk_seccomp_from_cache(sc) ? "loaded from the cache" : "compiled");
 	}
 
 	husk_trace_begin(&tr);
@@ -668,8 +668,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			cleanup_free char *st = state_json_for_hooks(o->id, pid, "creating",
 								     o->bundle, spec->annotations);
 			husk_trace_begin(&tr);
-			if (husk_hooks_run(spec->hooks.prestart, spec->hooks.n_prestart, "prestart", st,
-					   err) < 0 ||
+			if (husk_hooks_run(spec->hooks.prestart, spec->hooks.n_prestart, "prestart",
+					   st, err) < 0 ||
 			    husk_hooks_run(spec->hooks.create_runtime, spec->hooks.n_create_runtime,
 					   "createRuntime", st, err) < 0)
 				goto out;
@@ -764,8 +764,7 @@ out:
 	return r;
 }
 
-static int run_poststart(const char *root, const char *id, struct husk_state *st,
-			 husk_error **err)
+static int run_poststart(const char *root, const char *id, struct husk_state *st, husk_error **err)
 {
 	(void)root;
 	(void)id;
@@ -778,9 +777,10 @@ static int run_poststart(const char *root, const char *id, struct husk_state *st
 	struct husk_spec *spec = NULL;
 	if (husk_spec_parse(text, st->bundle, &spec, err) < 0)
 		return -1;
-	cleanup_free char *sj = state_json_for_hooks(st->id, st->pid, "running", st->bundle,
-						     st->annotations);
-	int r = husk_hooks_run(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", sj, err);
+	cleanup_free char *sj =
+		state_json_for_hooks(st->id, st->pid, "running", st->bundle, st->annotations);
+	int r = husk_hooks_run(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", sj,
+			       err);
 	husk_spec_free(spec);
 	return r;
 }
@@ -852,7 +852,8 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = pidfd, .events = POLLIN}};
 		int n = poll(p, pidfd >= 0 ? 2 : 1, 100);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -894,7 +895,8 @@ int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **
 	struct husk_state st;
 	int r = husk_state_load(root, id, &st, err);
 	if (r != 0)
-		return r > 0 ? husk_fail(err, 0, "container \"%s\" is still being created", id) : -1;
+		return r > 0 ? husk_fail(err, 0, "container \"%s\" is still being created", id)
+			     : -1;
 	enum husk_status s = husk_state_status(&st);
 	if (all && st.has_cgroup) {
 		r = husk_cgroup_kill_all(&st.cgroup, sig, err);
@@ -928,9 +930,11 @@ int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
 	enum husk_status s = husk_state_status(&st);
 	int r;
 	if (pause && s != HUSK_RUNNING)
-		r = husk_fail(err, 0, "container \"%s\" is %s, not running", id, husk_status_name(s));
+		r = husk_fail(err, 0, "container \"%s\" is %s, not running", id,
+			      husk_status_name(s));
 	else if (!pause && s != HUSK_PAUSED)
-		r = husk_fail(err, 0, "container \"%s\" is %s, not paused", id, husk_status_name(s));
+		r = husk_fail(err, 0, "container \"%s\" is %s, not paused", id,
+			      husk_status_name(s));
 	else
 		r = husk_cgroup_freeze(&st.cgroup, pause, err);
 	husk_state_release(&st);

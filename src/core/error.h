@@ -11,8 +11,8 @@
 #include <stdarg.h>
 
 typedef struct husk_error {
-	int errnum;  /* errno value, 0 when the failure is not a system error */
-	char *msg;   /* full message chain, errno text included */
+	int errnum; /* errno value, 0 when the failure is not a system error */
+	char *msg;  /* full message chain, errno text included */
 } husk_error;
 
 /* Set *err from errnum and a printf-style message; returns -1 (or -errnum
@@ -20,8 +20,7 @@ typedef struct husk_error {
 int husk_fail(husk_error **err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Prefix *err's message with more context: "ctx: old message". */
-int husk_error_wrap(husk_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int husk_error_wrap(husk_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void husk_error_free(husk_error *e);
 void husk_error_freep(husk_error **e);
 

@@ -30,10 +30,10 @@
 
 static const char *ns_proc_name(enum husk_ns_type t)
 {
-	static const char *n[HUSK_NS_COUNT] = {[HUSK_NS_PID] = "pid",	  [HUSK_NS_NET] = "net",
-					       [HUSK_NS_MNT] = "mnt",	  [HUSK_NS_IPC] = "ipc",
-					       [HUSK_NS_UTS] = "uts",	  [HUSK_NS_USER] = "user",
-					       [HUSK_NS_CGROUP] = "cgroup", [HUSK_NS_TIME] = "time"};
+	static const char *n[HUSK_NS_COUNT] = {
+		[HUSK_NS_PID] = "pid",	     [HUSK_NS_NET] = "net",  [HUSK_NS_MNT] = "mnt",
+		[HUSK_NS_IPC] = "ipc",	     [HUSK_NS_UTS] = "uts",  [HUSK_NS_USER] = "user",
+		[HUSK_NS_CGROUP] = "cgroup", [HUSK_NS_TIME] = "time"};
 	return n[t];
 }
 
@@ -80,8 +80,9 @@ static json_t *build_process(const struct husk_exec_opts *o, json_t *config, hus
 			json_decref(p);
 			return NULL;
 		}
-		json_object_set_new(p, "user", json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid",
-							 (json_int_t)gid));
+		json_object_set_new(
+			p, "user",
+			json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
 	}
 	if (o->caps && *o->caps) {
 		json_t *caps = json_object_get(p, "capabilities");
@@ -138,7 +139,8 @@ static void exec_child_main(struct exec_child *c)
 		if (c->ns_fds[t] < 0)
 			continue;
 		if (setns(c->ns_fds[t], husk_ns_clone_flag(t)) < 0) {
-			husk_fail(&err, errno, "join the container's %s namespace", husk_ns_name(t));
+			husk_fail(&err, errno, "join the container's %s namespace",
+				  husk_ns_name(t));
 			goto fail;
 		}
 		close(c->ns_fds[t]);
@@ -266,8 +268,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	for (int t = 0; t < HUSK_NS_COUNT; t++) {
 		if (!spec->ns[t].enabled)
 			continue;
-		cleanup_free char *p = husk_strdup_printf("/proc/%d/ns/%s", (int)st.pid,
-							  ns_proc_name(t));
+		cleanup_free char *p =
+			husk_strdup_printf("/proc/%d/ns/%s", (int)st.pid, ns_proc_name(t));
 		ns_fds[t] = open(p, O_RDONLY | O_CLOEXEC);
 		if (ns_fds[t] < 0) {
 			husk_fail(err, errno, "open \"%s\"", p);
@@ -276,10 +278,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	}
 	if (spec->seccomp) {
 		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
-		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0) {
-			husk_error_wrap(err, "linux.seccomp");
+		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
-		}
 	}
 	bool v2only = husk_cgroup_mode() == HUSK_CGROUP_V2;
 	if (st.has_cgroup && st.cgroup.n) {

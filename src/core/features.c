@@ -10,22 +10,29 @@
 char *husk_features_json(void)
 {
 	static const char *mount_opts[] = {
-		"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-		"iversion", "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime",
-		"noexec", "noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime",
-		"nosuid", "private", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
-		"rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro",
-		"rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime",
-		"rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
-		"strictatime", "suid", "sync", "unbindable"};
-	static const char *ns[] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user",
-				   "uts"};
-	static const char *actions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
-					"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-					"SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-					"SCMP_ACT_TRAP"};
-	static const char *ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
-				    "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+		"async",	 "atime",	"bind",		"defaults",
+		"dev",		 "diratime",	"dirsync",	"exec",
+		"iversion",	 "lazytime",	"loud",		"mand",
+		"noatime",	 "nodev",	"nodiratime",	"noexec",
+		"noiversion",	 "nolazytime",	"nomand",	"norelatime",
+		"nostrictatime", "nosuid",	"private",	"rbind",
+		"rdev",		 "rdiratime",	"relatime",	"remount",
+		"rexec",	 "rnoatime",	"rnodev",	"rnodiratime",
+		"rnoexec",	 "rnosuid",	"rnosymfollow", "ro",
+		"rprivate",	 "rrelatime",	"rro",		"rrw",
+		"rshared",	 "rslave",	"rstrictatime", "rsuid",
+		"rsymfollow",	 "runbindable", "rw",		"shared",
+		"silent",	 "slave",	"strictatime",	"suid",
+		"sync",		 "unbindable"};
+	static const char *ns[] = {"cgroup", "ipc",  "mount", "network",
+				   "pid",    "time", "user",  "uts"};
+	static const char *actions[] = {
+		"SCMP_ACT_ALLOW",	 "SCMP_ACT_ERRNO",	 "SCMP_ACT_KILL",
+		"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+		"SCMP_ACT_NOTIFY",	 "SCMP_ACT_TRACE",	 "SCMP_ACT_TRAP"};
+	static const char *ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+				    "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+				    "SCMP_CMP_NE"};
 	static const char *archs[] = {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
 				      "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
 	static const char *flags[] = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -64,14 +71,14 @@ char *husk_features_json(void)
 	json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
-	json_object_set_new(lx, "mountExtensions",
-			    json_pack("{s:{s:b}}", "idmap", "enabled", 0));
+	json_object_set_new(lx, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 0));
 	json_t *j = json_object();
 	json_object_set_new(j, "ociVersionMin", json_string("1.0.0"));
 	json_object_set_new(j, "ociVersionMax", json_string("1.2.0"));
-	json_object_set_new(j, "hooks", json_pack("[s,s,s,s,s,s]", "prestart", "createRuntime",
-						  "createContainer", "startContainer", "poststart",
-						  "poststop"));
+	json_object_set_new(j, "hooks",
+			    json_pack("[s,s,s,s,s,s]", "prestart", "createRuntime",
+				      "createContainer", "startContainer", "poststart",
+				      "poststop"));
 	json_object_set_new(j, "mountOptions", mo);
 	json_object_set_new(j, "linux", lx);
 	json_object_set_new(j, "annotations",

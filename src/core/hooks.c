@@ -60,8 +60,8 @@ static int run_one(const struct husk_hook *h, const char *stage, size_t idx, con
 		if (r == 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return husk_fail(err, 0, "hooks.%s[%zu] \"%s\": timed out after %d s", stage,
-					 idx, h->path, h->timeout);
+			return husk_fail(err, 0, "hooks.%s[%zu] \"%s\": timed out after %d s",
+					 stage, idx, h->path, h->timeout);
 		}
 	}
 	while (waitpid(pid, &status, 0) < 0)

@@ -38,8 +38,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 /* With start_now: let the process exec; fails if the exec failed. */
 int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err);
 
-int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud,
-	       husk_error **err);
+int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, husk_error **err);
 /* The OCI state JSON of one container (malloc'd). */
 int husk_state(const char *root, const char *id, char **ret_json, husk_error **err);
 int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **err);

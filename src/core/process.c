@@ -40,8 +40,8 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 	const char *name = p->args[0];
 	if (strchr(name, '/')) {
 		/* a relative path is taken from cwd, as execve would */
-		char *path = name[0] == '/' ? strdup(name)
-					    : husk_strdup_printf("%s/%s", p->cwd, name);
+		char *path =
+			name[0] == '/' ? strdup(name) : husk_strdup_printf("%s/%s", p->cwd, name);
 		if (!is_exec_file(path)) {
 			int e = errno ? errno : EACCES;
 			free(path);
@@ -80,14 +80,14 @@ struct husk_sched_attr {
 int husk_process_limits(const struct husk_process *p, husk_error **err)
 {
 	static const char *rl_names[] = {
-		[RLIMIT_CPU] = "RLIMIT_CPU",	     [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
-		[RLIMIT_DATA] = "RLIMIT_DATA",	     [RLIMIT_STACK] = "RLIMIT_STACK",
-		[RLIMIT_CORE] = "RLIMIT_CORE",	     [RLIMIT_RSS] = "RLIMIT_RSS",
-		[RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
-		[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
-		[RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+		[RLIMIT_CPU] = "RLIMIT_CPU",	       [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+		[RLIMIT_DATA] = "RLIMIT_DATA",	       [RLIMIT_STACK] = "RLIMIT_STACK",
+		[RLIMIT_CORE] = "RLIMIT_CORE",	       [RLIMIT_RSS] = "RLIMIT_RSS",
+		[RLIMIT_NPROC] = "RLIMIT_NPROC",       [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+		[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",   [RLIMIT_AS] = "RLIMIT_AS",
+		[RLIMIT_LOCKS] = "RLIMIT_LOCKS",       [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
 		[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
-		[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+		[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",     [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
 	};
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
@@ -105,13 +105,13 @@ int husk_process_limits(const struct husk_process *p, husk_error **err)
 	}
 	if (p->has_scheduler) {
 		struct husk_sched_attr a = {.size = sizeof(a),
-				       .sched_policy = (uint32_t)p->sched_policy,
-				       .sched_flags = p->sched_flags,
-				       .sched_nice = p->sched_nice,
-				       .sched_priority = (uint32_t)p->sched_priority,
-				       .sched_runtime = p->sched_runtime,
-				       .sched_deadline = p->sched_deadline,
-				       .sched_period = p->sched_period};
+					    .sched_policy = (uint32_t)p->sched_policy,
+					    .sched_flags = p->sched_flags,
+					    .sched_nice = p->sched_nice,
+					    .sched_priority = (uint32_t)p->sched_priority,
+					    .sched_runtime = p->sched_runtime,
+					    .sched_deadline = p->sched_deadline,
+					    .sched_period = p->sched_period};
 		if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
 			return husk_fail(err, errno, "process.scheduler: sched_setattr");
 	}
@@ -147,9 +147,10 @@ int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error *
 				return husk_error_wrap(err, "process.selinuxLabel \"%s\"",
 						       p->selinux_label);
 		} else if (warn_out && !*warn_out) {
-			*warn_out = husk_strdup_printf("process.selinuxLabel \"%s\" ignored: SELinux "
-						       "is not enabled on this host",
-						       p->selinux_label);
+			*warn_out =
+				husk_strdup_printf("process.selinuxLabel \"%s\" ignored: SELinux "
+						   "is not enabled on this host",
+						   p->selinux_label);
 		}
 	}
 	return 0;

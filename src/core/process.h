@@ -15,12 +15,12 @@ struct husk_seccomp;
 
 struct husk_finalize {
 	const struct husk_process *proc;
-	const char *exe;		  /* resolved executable path in the container */
-	struct husk_seccomp *seccomp;	  /* may be NULL */
-	int seccomp_agent_fd;		  /* connected to listenerPath, or -1 */
-	const char *seccomp_state_json;	  /* sent to the agent with the listener fd */
-	int preserve_fds;		  /* fds 3 .. 3+n-1 stay open */
-	char **extra_env;		  /* appended (LISTEN_FDS ...) */
+	const char *exe;		/* resolved executable path in the container */
+	struct husk_seccomp *seccomp;	/* may be NULL */
+	int seccomp_agent_fd;		/* connected to listenerPath, or -1 */
+	const char *seccomp_state_json; /* sent to the agent with the listener fd */
+	int preserve_fds;		/* fds 3 .. 3+n-1 stay open */
+	char **extra_env;		/* appended (LISTEN_FDS ...) */
 	struct husk_tracer *tr;
 };
 

@@ -36,8 +36,7 @@ static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char
 {
 	return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
 }
-static int sys_mount_setattr(int dfd, const char *path, unsigned int flags,
-			     struct mount_attr *attr)
+static int sys_mount_setattr(int dfd, const char *path, unsigned int flags, struct mount_attr *attr)
 {
 	return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
 }
@@ -85,8 +84,9 @@ int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error *
 			name = name ? name + 1 : p;
 			int r;
 			if (last && is_file) {
-				r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
-								 O_NOFOLLOW, 0644);
+				r = openat(parent, name,
+					   O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+					   0644);
 				if (r >= 0)
 					close(r);
 			} else {
@@ -170,15 +170,16 @@ static int do_bind(int rootfd, const char *src, const char *dest, bool recursive
 	cleanup_close int target = husk_mkpath_in_root(rootfd, dest, !S_ISDIR(st.st_mode), err);
 	if (target < 0)
 		return husk_error_wrap(err, "mount \"%s\"", dest);
-	cleanup_close int tree = sys_open_tree(
-		AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	cleanup_close int tree =
+		sys_open_tree(AT_FDCWD, src,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return husk_fail(err, errno, "mount \"%s\": clone \"%s\"", dest, src);
 	if (setattr(tree, ms_to_attr(flags), 0, false, dest, err) < 0 ||
 	    setattr(tree, rset, rclr, true, dest, err) < 0)
 		return -1;
-	if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
-	    0)
+	if (sys_move_mount(tree, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return husk_fail(err, errno, "mount \"%s\" on \"%s\"", src, dest);
 	return set_propagation(tree, prop, dest, err);
 }
@@ -204,7 +205,8 @@ static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk
 	const struct husk_cgroup *cg = c->cgroup;
 	if (husk_cgroup_mode() == HUSK_CGROUP_V2) {
 		if (cgns)
-			return do_fs_mount(rootfd, "cgroup2", "cgroup2", m->destination, f, NULL, err);
+			return do_fs_mount(rootfd, "cgroup2", "cgroup2", m->destination, f, NULL,
+					   err);
 		if (!cg || cg->n == 0)
 			return 0;
 		return do_bind(rootfd, cg->dirs[0].path, m->destination, true, f, 0, 0, 0, err);
@@ -270,13 +272,15 @@ static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mou
 		/* sysfs needs a network namespace of our own inside a user
 		 * namespace; without one, show the host's read-only as runc does */
 		husk_error_freep(err);
-		r = do_bind(rootfd, "/sys", m->destination, true, m->flags | MS_RDONLY, 0, 0, 0, err);
+		r = do_bind(rootfd, "/sys", m->destination, true, m->flags | MS_RDONLY, 0, 0, 0,
+			    err);
 	}
 	if (r < 0)
 		return r;
 	if (m->attr_set || m->attr_clr || m->propagation) {
 		cleanup_close int top = husk_open_in_root(rootfd, m->destination, O_PATH, err);
-		if (top < 0 || setattr(top, m->attr_set, m->attr_clr, true, m->destination, err) < 0 ||
+		if (top < 0 ||
+		    setattr(top, m->attr_set, m->attr_clr, true, m->destination, err) < 0 ||
 		    set_propagation(top, m->propagation, m->destination, err) < 0)
 			return -1;
 	}
@@ -359,8 +363,10 @@ static int setup_dev(struct husk_rootfs_ctx *c, int rootfd, husk_error **err)
 	cleanup_close int dev = husk_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, err);
 	if (dev < 0)
 		return -1;
-	static const char *links[][2] = {{"/proc/self/fd", "fd"},   {"/proc/self/fd/0", "stdin"},
-					 {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	static const char *links[][2] = {{"/proc/self/fd", "fd"},
+					 {"/proc/self/fd/0", "stdin"},
+					 {"/proc/self/fd/1", "stdout"},
+					 {"/proc/self/fd/2", "stderr"},
 					 {"/proc/kcore", "core"}};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		if (i == 4 && access("/proc/kcore", F_OK) < 0)
@@ -386,7 +392,8 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 	if (s->rootfs_propagation && !(s->rootfs_propagation & MS_SHARED))
 		rootprop = s->rootfs_propagation;
 	if (mount(NULL, "/", NULL, rootprop, NULL) < 0)
-		return husk_fail(err, errno, "make / %s", rootprop & MS_PRIVATE ? "private" : "slave");
+		return husk_fail(err, errno, "make / %s",
+				 rootprop & MS_PRIVATE ? "private" : "slave");
 	/* pivot_root needs the new root to be a mount point */
 	if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_fail(err, errno, "bind rootfs \"%s\"", s->root_path);
@@ -454,8 +461,7 @@ static int apply_sysctl(const struct husk_spec *s, husk_error **err)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(s->sysctl, key, v)
-	{
+	json_object_foreach (s->sysctl, key, v) {
 		if (!json_is_string(v))
 			return husk_fail(err, 0, "linux.sysctl.%s: must be a string", key);
 		if (!sysctl_allowed(s, key))
@@ -505,8 +511,8 @@ static int readonly_path(const char *path, husk_error **err)
 	close(root);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : husk_fail(err, errno, "read-only \"%s\"", path);
-	cleanup_close int tree =
-		sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	cleanup_close int tree = sys_open_tree(
+		fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)
 		return husk_fail(err, errno, "read-only \"%s\": clone", path);
 	if (setattr(tree, MOUNT_ATTR_RDONLY, 0, true, path, err) < 0)
@@ -523,7 +529,8 @@ int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
 		husk_trace_begin(c->tr);
 		if (apply_sysctl(s, err) < 0)
 			return -1;
-		HUSK_TRACE(c->tr, "write %zu sysctl(s) under /proc/sys", json_object_size(s->sysctl));
+		HUSK_TRACE(c->tr, "write %zu sysctl(s) under /proc/sys",
+			   json_object_size(s->sysctl));
 	}
 	husk_trace_begin(c->tr);
 	for (size_t i = 0; i < s->n_masked_paths; i++)

@@ -3,13 +3,18 @@
  * every container start), loaded with seccomp(2), and the notify listener
  * handed to the agent at listenerPath.
  *
- * This header shares its name with libseccomp's <seccomp.h>.  With
+ * This header shares its name with libseccomp's <seccomp.h>, and with
  * -Isrc/core on the command line (meson's core_inc) `#include <seccomp.h>`
- * finds this file first; the #else branch at the bottom then passes the
- * request on to libseccomp's header with #include_next.  So a file that
- * wants both includes "seccomp.h" (ours) first, then <seccomp.h>. */
+ * finds this file first.  So it always pulls in libseccomp's header too,
+ * with #include_next (which searches the include path after the directory
+ * this file was found in): <seccomp.h> then means libseccomp in every file,
+ * whatever the order, and "seccomp.h" gives both.  The #else branch is for
+ * the re-entry when this file was found through the current directory,
+ * where #include_next starts over at the head of the path and finds us. */
 #ifndef HUSK_SECCOMP_H
 #define HUSK_SECCOMP_H
+
+#include_next <seccomp.h> /* libseccomp */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,7 +47,7 @@ int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_sec
 int husk_seccomp_load(struct husk_seccomp *f, int *ret_listener_fd, husk_error **err);
 
 bool husk_seccomp_needs_listener(const struct husk_seccomp *f);
-const char *husk_seccomp_listener_path(const struct husk_seccomp *f);     /* NULL if unset */
+const char *husk_seccomp_listener_path(const struct husk_seccomp *f);	  /* NULL if unset */
 const char *husk_seccomp_listener_metadata(const struct husk_seccomp *f); /* NULL if unset */
 
 /* The compiled program (an array of struct sock_filter, *ret_len bytes) and
@@ -59,6 +64,6 @@ int husk_seccomp_send_listener(const char *listener_path, int listener_fd, const
 
 void husk_seccomp_free(struct husk_seccomp *f);
 
-#else /* a second inclusion: <seccomp.h> resolved to us through -Isrc/core */
+#else /* entered again: hand over to the next seccomp.h, libseccomp's */
 #include_next <seccomp.h>
 #endif

@@ -7,8 +7,7 @@
 #include "spec.h"
 #include "util.h"
 
-static const char default_caps[] =
-	"[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"]";
+static const char default_caps[] = "[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_BIND_SERVICE\"]";
 
 static const char template_json[] =
 	"{"
@@ -81,8 +80,7 @@ char *husk_spec_default_json(bool rootless, uint32_t uid, uint32_t gid)
 		json_t *keep = json_array();
 		size_t i;
 		json_t *ns;
-		json_array_foreach(nss, i, ns)
-		{
+		json_array_foreach (nss, i, ns) {
 			const char *t = json_string_value(json_object_get(ns, "type"));
 			if (t && strcmp(t, "network") != 0)
 				json_array_append(keep, ns);
@@ -100,22 +98,22 @@ char *husk_spec_default_json(bool rootless, uint32_t uid, uint32_t gid)
 		json_t *mounts = json_object_get(root, "mounts");
 		json_t *nm = json_array();
 		json_t *m;
-		json_array_foreach(mounts, i, m)
-		{
+		json_array_foreach (mounts, i, m) {
 			const char *d = json_string_value(json_object_get(m, "destination"));
 			if (strcmp(d, "/sys") == 0) {
-				json_array_append_new(
-					nm, json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s]}", "destination",
-						      "/sys", "type", "none", "source", "/sys",
-						      "options", "rbind", "nosuid", "noexec", "nodev",
-						      "ro"));
+				json_array_append_new(nm, json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s]}",
+								    "destination", "/sys", "type",
+								    "none", "source", "/sys",
+								    "options", "rbind", "nosuid",
+								    "noexec", "nodev", "ro"));
 				continue;
 			}
 			if (strcmp(d, "/sys/fs/cgroup") == 0)
 				continue;
 			if (strcmp(d, "/dev/pts") == 0) {
-				json_t *opts = json_pack("[s,s,s,s,s]", "nosuid", "noexec",
-							 "newinstance", "ptmxmode=0666", "mode=0620");
+				json_t *opts =
+					json_pack("[s,s,s,s,s]", "nosuid", "noexec", "newinstance",
+						  "ptmxmode=0666", "mode=0620");
 				json_object_set_new(m, "options", opts);
 			}
 			json_array_append(nm, m);

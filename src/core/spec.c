@@ -21,14 +21,20 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_table[HUSK_NS_COUNT] = {
-	[HUSK_NS_PID] = {"pid", CLONE_NEWPID},	     [HUSK_NS_NET] = {"network", CLONE_NEWNET},
-	[HUSK_NS_MNT] = {"mount", CLONE_NEWNS},	     [HUSK_NS_IPC] = {"ipc", CLONE_NEWIPC},
-	[HUSK_NS_UTS] = {"uts", CLONE_NEWUTS},	     [HUSK_NS_USER] = {"user", CLONE_NEWUSER},
+	[HUSK_NS_PID] = {"pid", CLONE_NEWPID},		[HUSK_NS_NET] = {"network", CLONE_NEWNET},
+	[HUSK_NS_MNT] = {"mount", CLONE_NEWNS},		[HUSK_NS_IPC] = {"ipc", CLONE_NEWIPC},
+	[HUSK_NS_UTS] = {"uts", CLONE_NEWUTS},		[HUSK_NS_USER] = {"user", CLONE_NEWUSER},
 	[HUSK_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [HUSK_NS_TIME] = {"time", CLONE_NEWTIME},
 };
 
-const char *husk_ns_name(enum husk_ns_type t) { return ns_table[t].name; }
-int husk_ns_clone_flag(enum husk_ns_type t) { return ns_table[t].flag; }
+const char *husk_ns_name(enum husk_ns_type t)
+{
+	return ns_table[t].name;
+}
+int husk_ns_clone_flag(enum husk_ns_type t)
+{
+	return ns_table[t].flag;
+}
 
 int husk_ns_from_name(const char *name)
 {
@@ -40,8 +46,8 @@ int husk_ns_from_name(const char *name)
 
 /* ---- small JSON accessors that name the field on error ---- */
 
-static int get_string(json_t *obj, const char *key, const char *where, bool required,
-		      char **ret, husk_error **err)
+static int get_string(json_t *obj, const char *key, const char *where, bool required, char **ret,
+		      husk_error **err)
 {
 	json_t *v = json_object_get(obj, key);
 	if (!v || json_is_null(v)) {
@@ -140,15 +146,15 @@ static int parse_capset(json_t *caps, const char *key, uint64_t *mask, bool *has
 	int last = (int)cap_max_bits() - 1;
 	size_t i;
 	json_t *c;
-	json_array_foreach(arr, i, c)
-	{
+	json_array_foreach (arr, i, c) {
 		if (!json_is_string(c))
-			return husk_fail(err, 0, "process.capabilities.%s[%zu]: must be a string", key,
-					 i);
+			return husk_fail(err, 0, "process.capabilities.%s[%zu]: must be a string",
+					 key, i);
 		int v = husk_cap_from_name(json_string_value(c));
 		if (v < 0)
-			return husk_fail(err, 0, "process.capabilities.%s: unknown capability \"%s\"",
-					 key, json_string_value(c));
+			return husk_fail(err, 0,
+					 "process.capabilities.%s: unknown capability \"%s\"", key,
+					 json_string_value(c));
 		if (v > last || v > 63)
 			continue; /* newer than this kernel: runc ignores it too */
 		*mask |= 1ull << v;
@@ -210,7 +216,7 @@ static const struct {
 	const char *name;
 	int value;
 } sched_policies[] = {
-	{"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},	    {"SCHED_BATCH", 3},
+	{"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},	      {"SCHED_BATCH", 3},
 	{"SCHED_ISO", 4},   {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
 };
 
@@ -233,13 +239,13 @@ static int parse_scheduler(json_t *s, struct husk_process *p, husk_error **err)
 	json_t *flags = json_object_get(s, "flags");
 	size_t i;
 	json_t *f;
-	json_array_foreach(flags, i, f)
-	{
+	json_array_foreach (flags, i, f) {
 		const char *n = json_string_value(f);
-		static const char *names[] = {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
-					      "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_KEEP_POLICY",
-					      "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
-					      "SCHED_FLAG_UTIL_CLAMP_MAX"};
+		static const char *names[] = {
+			"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
+			"SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
+			"SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
+			"SCHED_FLAG_UTIL_CLAMP_MAX"};
 		bool ok = false;
 		for (size_t k = 0; n && k < ARRAY_SIZE(names); k++)
 			if (strcmp(n, names[k]) == 0) {
@@ -262,7 +268,8 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 	p->terminal = json_is_true(json_object_get(obj, "terminal"));
 	json_t *cs = json_object_get(obj, "consoleSize");
 	if (json_is_object(cs)) {
-		p->console_height = (unsigned short)json_integer_value(json_object_get(cs, "height"));
+		p->console_height =
+			(unsigned short)json_integer_value(json_object_get(cs, "height"));
 		p->console_width = (unsigned short)json_integer_value(json_object_get(cs, "width"));
 		p->has_console_size = true;
 	}
@@ -284,16 +291,18 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 			for (size_t i = 0; i < p->n_additional_gids; i++) {
 				json_t *g = json_array_get(ag, i);
 				if (!json_is_integer(g) || json_integer_value(g) < 0)
-					return husk_fail(err, 0,
-							 "process.user.additionalGids[%zu]: must be "
-							 "an unsigned integer",
-							 i);
+					return husk_fail(
+						err, 0,
+						"process.user.additionalGids[%zu]: must be "
+						"an unsigned integer",
+						i);
 				p->additional_gids[i] = (uint32_t)json_integer_value(g);
 			}
 		}
 		if (json_object_get(user, "username") && !json_object_get(user, "uid"))
-			return husk_fail(err, 0, "process.user.username: not supported on Linux, "
-						 "give uid and gid");
+			return husk_fail(err, 0,
+					 "process.user.username: not supported on Linux, "
+					 "give uid and gid");
 	}
 	if (get_strv(obj, "args", "process", &p->args, NULL, err) < 0 ||
 	    get_strv(obj, "env", "process", &p->env, NULL, err) < 0)
@@ -314,7 +323,8 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 		struct husk_caps *c = &p->caps;
 		if (parse_capset(caps, "bounding", &c->bounding, &c->has_bounding, err) < 0 ||
 		    parse_capset(caps, "effective", &c->effective, &c->has_effective, err) < 0 ||
-		    parse_capset(caps, "inheritable", &c->inheritable, &c->has_inheritable, err) < 0 ||
+		    parse_capset(caps, "inheritable", &c->inheritable, &c->has_inheritable, err) <
+			    0 ||
 		    parse_capset(caps, "permitted", &c->permitted, &c->has_permitted, err) < 0 ||
 		    parse_capset(caps, "ambient", &c->ambient, &c->has_ambient, err) < 0)
 			return -1;
@@ -332,16 +342,19 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 				return husk_fail(err, 0, "process.rlimits[%zu].type: missing", i);
 			int res = husk_rlimit_from_name(type);
 			if (res < 0)
-				return husk_fail(err, 0, "process.rlimits[%zu].type: unknown rlimit \"%s\"",
+				return husk_fail(err, 0,
+						 "process.rlimits[%zu].type: unknown rlimit \"%s\"",
 						 i, type);
 			p->rlimits[i].resource = res;
-			if (parse_u64_field(r, "soft", "process.rlimits[]", &p->rlimits[i].soft, err) <
-				    0 ||
-			    parse_u64_field(r, "hard", "process.rlimits[]", &p->rlimits[i].hard, err) < 0)
+			if (parse_u64_field(r, "soft", "process.rlimits[]", &p->rlimits[i].soft,
+					    err) < 0 ||
+			    parse_u64_field(r, "hard", "process.rlimits[]", &p->rlimits[i].hard,
+					    err) < 0)
 				return -1;
 			for (size_t k = 0; k < i; k++)
 				if (p->rlimits[k].resource == res)
-					return husk_fail(err, 0, "process.rlimits: \"%s\" given twice",
+					return husk_fail(err, 0,
+							 "process.rlimits: \"%s\" given twice",
 							 type);
 		}
 	}
@@ -350,7 +363,8 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 	if (oom && !json_is_null(oom)) {
 		if (!json_is_integer(oom) || json_integer_value(oom) < -1000 ||
 		    json_integer_value(oom) > 1000)
-			return husk_fail(err, 0, "process.oomScoreAdj: must be an integer in -1000..1000");
+			return husk_fail(err, 0,
+					 "process.oomScoreAdj: must be an integer in -1000..1000");
 		p->has_oom_score_adj = true;
 		p->oom_score_adj = (int)json_integer_value(oom);
 	}
@@ -369,7 +383,8 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 		else if (strcmp(cls, "IOPRIO_CLASS_IDLE") == 0)
 			p->io_priority_class = 3;
 		else
-			return husk_fail(err, 0, "process.ioPriority.class: unknown class \"%s\"", cls);
+			return husk_fail(err, 0, "process.ioPriority.class: unknown class \"%s\"",
+					 cls);
 		p->io_priority = (int)json_integer_value(json_object_get(iop, "priority"));
 		if (p->io_priority < 0 || p->io_priority > 7)
 			return husk_fail(err, 0, "process.ioPriority.priority: must be 0..7");
@@ -397,10 +412,10 @@ void husk_process_release(struct husk_process *p)
 
 static const struct mount_opt {
 	const char *name;
-	bool clear;		/* the option clears the flag */
-	unsigned long flag;	/* MS_* */
-	uint64_t attr;		/* MOUNT_ATTR_* for the recursive r* forms */
-	unsigned long prop;	/* propagation */
+	bool clear;	    /* the option clears the flag */
+	unsigned long flag; /* MS_* */
+	uint64_t attr;	    /* MOUNT_ATTR_* for the recursive r* forms */
+	unsigned long prop; /* propagation */
 } mount_opts[] = {
 	{"defaults", false, 0, 0, 0},
 	{"ro", false, MS_RDONLY, 0, 0},
@@ -464,8 +479,7 @@ int husk_mount_parse_options(struct husk_mount *m, json_t *options, husk_error *
 	json_t *o;
 	size_t dlen = 0;
 	char *data = NULL;
-	json_array_foreach(options, i, o)
-	{
+	json_array_foreach (options, i, o) {
 		const char *s = json_string_value(o);
 		if (!s) {
 			free(data);
@@ -482,7 +496,8 @@ int husk_mount_parse_options(struct husk_mount *m, json_t *options, husk_error *
 		}
 		if (strcmp(s, "idmap") == 0 || strcmp(s, "ridmap") == 0) {
 			free(data);
-			return husk_fail(err, 0, "mounts[\"%s\"]: option \"%s\" is not supported yet",
+			return husk_fail(err, 0,
+					 "mounts[\"%s\"]: option \"%s\" is not supported yet",
 					 m->destination, s);
 		}
 		if (!hit) {
@@ -546,8 +561,8 @@ static int parse_mounts(struct husk_spec *s, json_t *arr, husk_error **err)
 		    get_string(mj, "source", where, false, &m->source, err) < 0)
 			return -1;
 		if (m->destination[0] != '/')
-			return husk_fail(err, 0, "mounts[%zu].destination: \"%s\" is not absolute", i,
-					 m->destination);
+			return husk_fail(err, 0, "mounts[%zu].destination: \"%s\" is not absolute",
+					 i, m->destination);
 		json_t *opts = json_object_get(mj, "options");
 		if (opts && !json_is_array(opts))
 			return husk_fail(err, 0, "mounts[%zu].options: must be an array", i);
@@ -556,10 +571,12 @@ static int parse_mounts(struct husk_spec *s, json_t *arr, husk_error **err)
 		if (m->type && strcmp(m->type, "bind") == 0)
 			m->bind = true;
 		if (!m->bind && !m->type)
-			return husk_fail(err, 0, "mounts[%zu] (\"%s\"): no type and not a bind mount", i,
+			return husk_fail(err, 0,
+					 "mounts[%zu] (\"%s\"): no type and not a bind mount", i,
 					 m->destination);
 		if (m->bind && !m->source)
-			return husk_fail(err, 0, "mounts[%zu] (\"%s\"): a bind mount needs a source", i,
+			return husk_fail(err, 0,
+					 "mounts[%zu] (\"%s\"): a bind mount needs a source", i,
 					 m->destination);
 	}
 	return 0;
@@ -595,9 +612,9 @@ static int parse_propagation(const char *s, unsigned long *ret)
 	static const struct {
 		const char *n;
 		unsigned long f;
-	} t[] = {{"private", MS_PRIVATE},	     {"rprivate", MS_PRIVATE | MS_REC},
-		 {"shared", MS_SHARED},		     {"rshared", MS_SHARED | MS_REC},
-		 {"slave", MS_SLAVE},		     {"rslave", MS_SLAVE | MS_REC},
+	} t[] = {{"private", MS_PRIVATE},	{"rprivate", MS_PRIVATE | MS_REC},
+		 {"shared", MS_SHARED},		{"rshared", MS_SHARED | MS_REC},
+		 {"slave", MS_SLAVE},		{"rslave", MS_SLAVE | MS_REC},
 		 {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (strcmp(t[i].n, s) == 0) {
@@ -625,7 +642,8 @@ static int parse_devices(struct husk_spec *s, json_t *arr, husk_error **err)
 		    get_string(d, "type", where, true, &type, err) < 0)
 			return -1;
 		if (dev->path[0] != '/')
-			return husk_fail(err, 0, "%s.path: \"%s\" is not absolute", where, dev->path);
+			return husk_fail(err, 0, "%s.path: \"%s\" is not absolute", where,
+					 dev->path);
 		if (strlen(type) != 1 || !strchr("cbup", type[0]))
 			return husk_fail(err, 0, "%s.type: \"%s\" is not one of c, b, u, p", where,
 					 type);
@@ -633,14 +651,15 @@ static int parse_devices(struct husk_spec *s, json_t *arr, husk_error **err)
 		json_t *maj = json_object_get(d, "major"), *min = json_object_get(d, "minor");
 		if (dev->type != 'p') {
 			if (!json_is_integer(maj) || !json_is_integer(min))
-				return husk_fail(err, 0, "%s: major and minor are required for \"%s\"",
+				return husk_fail(err, 0,
+						 "%s: major and minor are required for \"%s\"",
 						 where, dev->path);
 			dev->major = json_integer_value(maj);
 			dev->minor = json_integer_value(min);
 			if (dev->major < 0 || dev->minor < 0 || dev->major > 0xfff ||
 			    dev->minor > 0xfffff)
-				return husk_fail(err, 0, "%s: major/minor out of range for \"%s\"", where,
-						 dev->path);
+				return husk_fail(err, 0, "%s: major/minor out of range for \"%s\"",
+						 where, dev->path);
 		}
 		if (get_u32(d, "fileMode", where, &dev->has_mode, &dev->file_mode, err) < 0 ||
 		    get_u32(d, "uid", where, &dev->has_uid, &dev->uid, err) < 0 ||
@@ -661,23 +680,24 @@ static int parse_linux(struct husk_spec *s, json_t *lx, husk_error **err)
 		return husk_fail(err, 0, "linux.namespaces: must be an array");
 	size_t i;
 	json_t *n;
-	json_array_foreach(nss, i, n)
-	{
+	json_array_foreach (nss, i, n) {
 		const char *type = json_string_value(json_object_get(n, "type"));
 		if (!type)
 			return husk_fail(err, 0, "linux.namespaces[%zu].type: missing", i);
 		int t = husk_ns_from_name(type);
 		if (t < 0)
-			return husk_fail(err, 0, "linux.namespaces[%zu].type: unknown namespace \"%s\"",
-					 i, type);
+			return husk_fail(err, 0,
+					 "linux.namespaces[%zu].type: unknown namespace \"%s\"", i,
+					 type);
 		if (s->ns[t].enabled)
 			return husk_fail(err, 0, "linux.namespaces: \"%s\" given twice", type);
 		s->ns[t].enabled = true;
 		if (get_string(n, "path", "linux.namespaces[]", false, &s->ns[t].path, err) < 0)
 			return -1;
 		if (s->ns[t].path && s->ns[t].path[0] != '/')
-			return husk_fail(err, 0, "linux.namespaces[%zu].path: \"%s\" is not absolute",
-					 i, s->ns[t].path);
+			return husk_fail(err, 0,
+					 "linux.namespaces[%zu].path: \"%s\" is not absolute", i,
+					 s->ns[t].path);
 	}
 	if (parse_idmaps(json_object_get(lx, "uidMappings"), "uidMappings", &s->uid_maps,
 			 &s->n_uid_maps, err) < 0 ||
@@ -688,12 +708,14 @@ static int parse_linux(struct husk_spec *s, json_t *lx, husk_error **err)
 		return husk_fail(err, 0, "linux.uidMappings: given without a user namespace");
 	if (s->ns[HUSK_NS_USER].enabled && !s->ns[HUSK_NS_USER].path &&
 	    (!s->n_uid_maps || !s->n_gid_maps))
-		return husk_fail(err, 0, "linux.uidMappings and gidMappings: required for a new "
-					 "user namespace");
+		return husk_fail(err, 0,
+				 "linux.uidMappings and gidMappings: required for a new "
+				 "user namespace");
 	if (parse_devices(s, json_object_get(lx, "devices"), err) < 0)
 		return -1;
 	if (get_strv(lx, "maskedPaths", "linux", &s->masked_paths, &s->n_masked_paths, err) < 0 ||
-	    get_strv(lx, "readonlyPaths", "linux", &s->readonly_paths, &s->n_readonly_paths, err) < 0)
+	    get_strv(lx, "readonlyPaths", "linux", &s->readonly_paths, &s->n_readonly_paths, err) <
+		    0)
 		return -1;
 	const char *rp = json_string_value(json_object_get(lx, "rootfsPropagation"));
 	if (rp && parse_propagation(rp, &s->rootfs_propagation) < 0)

@@ -42,10 +42,10 @@ struct husk_mount {
 	char *destination;
 	char *type;
 	char *source;
-	unsigned long flags;      /* MS_* set */
-	unsigned long propagation; /* MS_PRIVATE, MS_SHARED ... (may include MS_REC) */
+	unsigned long flags;	     /* MS_* set */
+	unsigned long propagation;   /* MS_PRIVATE, MS_SHARED ... (may include MS_REC) */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* applied recursively (rro ...) */
-	char *data;               /* filesystem options left for the kernel */
+	char *data;		     /* filesystem options left for the kernel */
 	bool bind, recursive;
 	bool tmpcopyup;
 };
@@ -129,10 +129,10 @@ struct husk_spec {
 	size_t n_masked_paths, n_readonly_paths;
 	unsigned long rootfs_propagation; /* 0: default (rslave) */
 	char *cgroups_path;
-	json_t *resources;   /* linux.resources, borrowed from json */
-	json_t *seccomp;     /* linux.seccomp, borrowed */
-	json_t *sysctl;      /* borrowed */
-	json_t *annotations; /* borrowed */
+	json_t *resources;    /* linux.resources, borrowed from json */
+	json_t *seccomp;      /* linux.seccomp, borrowed */
+	json_t *sysctl;	      /* borrowed */
+	json_t *annotations;  /* borrowed */
 	json_t *time_offsets; /* linux.timeOffsets, borrowed */
 	char *mount_label;
 	bool has_personality;

@@ -109,10 +109,11 @@ static json_t *cgroup_to_json(const struct husk_cgroup *cg)
 {
 	json_t *dirs = json_array();
 	for (size_t i = 0; i < cg->n; i++)
-		json_array_append_new(dirs, json_pack("{s:s,s:s,s:s,s:s,s:b}", "controllers",
-						      cg->dirs[i].controllers, "path",
-						      cg->dirs[i].path, "mount", cg->dirs[i].mount,
-						      "rel", cg->dirs[i].rel, "v2", cg->dirs[i].v2));
+		json_array_append_new(dirs,
+				      json_pack("{s:s,s:s,s:s,s:s,s:b}", "controllers",
+						cg->dirs[i].controllers, "path", cg->dirs[i].path,
+						"mount", cg->dirs[i].mount, "rel", cg->dirs[i].rel,
+						"v2", cg->dirs[i].v2));
 	json_t *created = json_array();
 	for (size_t i = 0; i < cg->n_created; i++)
 		json_array_append_new(created, json_string(cg->created[i]));
@@ -127,8 +128,8 @@ static void cgroup_from_json(json_t *j, struct husk_cgroup *cg)
 	cg->dirs = calloc(cg->n + 1, sizeof(*cg->dirs));
 	for (size_t i = 0; i < cg->n; i++) {
 		json_t *d = json_array_get(dirs, i);
-		cg->dirs[i].controllers = strdup(json_string_value(json_object_get(d, "controllers"))
-							 ?: "");
+		cg->dirs[i].controllers =
+			strdup(json_string_value(json_object_get(d, "controllers")) ?: "");
 		cg->dirs[i].path = strdup(json_string_value(json_object_get(d, "path")) ?: "");
 		cg->dirs[i].mount = strdup(json_string_value(json_object_get(d, "mount")) ?: "");
 		cg->dirs[i].rel = strdup(json_string_value(json_object_get(d, "rel")) ?: "");
@@ -142,10 +143,10 @@ static void cgroup_from_json(json_t *j, struct husk_cgroup *cg)
 
 int husk_state_save(const struct husk_state *st, husk_error **err)
 {
-	json_t *j = json_pack("{s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "id", st->id, "pid", (int)st->pid,
-			      "starttime", (json_int_t)st->starttime, "bundle", st->bundle,
-			      "rootfs", st->rootfs, "created", st->created, "owner",
-			      st->owner ? st->owner : "");
+	json_t *j =
+		json_pack("{s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "id", st->id, "pid", (int)st->pid,
+			  "starttime", (json_int_t)st->starttime, "bundle", st->bundle, "rootfs",
+			  st->rootfs, "created", st->created, "owner", st->owner ? st->owner : "");
 	if (st->annotations)
 		json_object_set(j, "annotations", st->annotations);
 	if (st->has_cgroup)
@@ -227,12 +228,11 @@ enum husk_status husk_state_status(const struct husk_state *st)
 char *husk_state_to_oci_json(const struct husk_state *st, bool indent)
 {
 	enum husk_status s = husk_state_status(st);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id",
-			      st->id, "status", husk_status_name(s), "pid",
-			      s == HUSK_STOPPED ? 0 : (int)st->pid, "bundle",
-			      st->bundle ? st->bundle : "", "rootfs", st->rootfs ? st->rootfs : "",
-			      "created", st->created ? st->created : "", "owner",
-			      st->owner ? st->owner : "");
+	json_t *j = json_pack(
+		"{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id", st->id, "status",
+		husk_status_name(s), "pid", s == HUSK_STOPPED ? 0 : (int)st->pid, "bundle",
+		st->bundle ? st->bundle : "", "rootfs", st->rootfs ? st->rootfs : "", "created",
+		st->created ? st->created : "", "owner", st->owner ? st->owner : "");
 	if (st->annotations && json_object_size(st->annotations))
 		json_object_set(j, "annotations", st->annotations);
 	char *out = json_dumps(j, JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT));

@@ -8,15 +8,15 @@
 #include <stdint.h>
 
 enum husk_sync_type {
-	SYNC_TRACE = 1,	     /* child -> parent: a step and how long it took */
-	SYNC_ERROR,	     /* child -> parent: setup failed, payload is the message */
-	SYNC_GO,	     /* parent -> child: id maps written, carry on */
-	SYNC_RUNTIME_HOOKS,  /* child -> parent: run prestart + createRuntime now */
-	SYNC_HOOKS_DONE,     /* parent -> child */
-	SYNC_PTY,	     /* child -> parent: the pty master, as an fd */
-	SYNC_CREATED,	     /* child -> parent: all set up, waiting for start */
-	SYNC_START,	     /* parent -> child (run): start without the fifo */
-	SYNC_EXEC_FAILED,    /* child -> parent: the final execve failed */
+	SYNC_TRACE = 1,	    /* child -> parent: a step and how long it took */
+	SYNC_ERROR,	    /* child -> parent: setup failed, payload is the message */
+	SYNC_GO,	    /* parent -> child: id maps written, carry on */
+	SYNC_RUNTIME_HOOKS, /* child -> parent: run prestart + createRuntime now */
+	SYNC_HOOKS_DONE,    /* parent -> child */
+	SYNC_PTY,	    /* child -> parent: the pty master, as an fd */
+	SYNC_CREATED,	    /* child -> parent: all set up, waiting for start */
+	SYNC_START,	    /* parent -> child (run): start without the fifo */
+	SYNC_EXEC_FAILED,   /* child -> parent: the final execve failed */
 };
 
 #define SYNC_MAX_PAYLOAD 4000

@@ -32,10 +32,10 @@ void husk_trace_emit(struct husk_tracer *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Report the step begun by the last husk_trace_begin. */
-#define HUSK_TRACE(t, ...)                                                                         \
-	do {                                                                                       \
-		if (husk_trace_on(t))                                                              \
-			husk_trace_emit((t), __VA_ARGS__);                                         \
+#define HUSK_TRACE(t, ...)                                 \
+	do {                                               \
+		if (husk_trace_on(t))                      \
+			husk_trace_emit((t), __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -11,20 +11,33 @@
 
 #include "error.h"
 
-static inline void freep_(void *p) { free(*(void **)p); }
+static inline void freep_(void *p)
+{
+	free(*(void **)p);
+}
 static inline void closep_(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
 }
-#define cleanup_free __attribute__((cleanup(freep_)))
+#define cleanup_free  __attribute__((cleanup(freep_)))
 #define cleanup_close __attribute__((cleanup(closep_)))
-#define cleanup_err __attribute__((cleanup(husk_error_freep)))
+#define cleanup_err   __attribute__((cleanup(husk_error_freep)))
 
 /* Take ownership out of a cleanup variable. */
-#define steal_ptr(p) ({ __typeof__(p) t_ = (p); (p) = NULL; t_; })
-#define steal_fd(fd) ({ int t_ = (fd); (fd) = -1; t_; })
+#define steal_ptr(p)                    \
+	({                              \
+		__typeof__(p) t_ = (p); \
+		(p) = NULL;             \
+		t_;                     \
+	})
+#define steal_fd(fd)           \
+	({                     \
+		int t_ = (fd); \
+		(fd) = -1;     \
+		t_;            \
+	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -50,7 +50,8 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		case 'P': {
 			long n;
 			if (husk_parse_long(optarg, &n) < 0 || n < 0 || n > 65536)
-				return cli_errorf("--preserve-fds \"%s\": not a count of fds", optarg);
+				return cli_errorf("--preserve-fds \"%s\": not a count of fds",
+						  optarg);
 			a->o.preserve_fds = (int)n;
 			break;
 		}
@@ -71,7 +72,8 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		case 'S':
 			break;
 		case 'h':
-			printf("usage: husk-oci %s [--bundle DIR] [--pid-file F] [--console-socket S] "
+			printf("usage: husk-oci %s [--bundle DIR] [--pid-file F] [--console-socket "
+			       "S] "
 			       "[--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
 			       is_run ? "run" : "create", is_run ? " [-d]" : "");
 			exit(0);
@@ -80,7 +82,8 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		}
 	}
 	if (optind != argc - 1)
-		return cli_errorf("%s: expected exactly one container id", is_run ? "run" : "create");
+		return cli_errorf("%s: expected exactly one container id",
+				  is_run ? "run" : "create");
 	a->o.id = argv[optind];
 	if (!realpath(bundle, a->bundle_abs))
 		return cli_errorf("bundle \"%s\": %m", bundle);

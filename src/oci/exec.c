@@ -65,7 +65,8 @@ int cmd_exec(int argc, char **argv)
 			break;
 		case 'e':
 			if (!strchr(optarg, '='))
-				return cli_errorf("exec: --env \"%s\": expected NAME=VALUE", optarg);
+				return cli_errorf("exec: --env \"%s\": expected NAME=VALUE",
+						  optarg);
 			push(&env, &nenv, optarg);
 			break;
 		case 'w':
@@ -83,7 +84,8 @@ int cmd_exec(int argc, char **argv)
 		case 'F': {
 			long n;
 			if (husk_parse_long(optarg, &n) < 0 || n < 0 || n > 65536)
-				return cli_errorf("exec: --preserve-fds \"%s\": not a count", optarg);
+				return cli_errorf("exec: --preserve-fds \"%s\": not a count",
+						  optarg);
 			o.preserve_fds = (int)n;
 			break;
 		}
@@ -92,7 +94,7 @@ int cmd_exec(int argc, char **argv)
 		case 'A':
 		case 'G':
 			return cli_errorf("exec: --%s is not supported yet",
-					  c == 'g' ? "additional-gids"
+					  c == 'g'   ? "additional-gids"
 					  : c == 'L' ? "process-label"
 					  : c == 'A' ? "apparmor"
 						     : "cgroup");

@@ -51,17 +51,17 @@ int cmd_list(int argc, char **argv)
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(
-				arr, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0",
-					       "id", v[i].id, "pid", (int)v[i].pid, "status",
-					       v[i].status, "bundle", v[i].bundle, "created",
-					       v[i].created, "owner", v[i].owner));
+				arr, json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion",
+					       "1.2.0", "id", v[i].id, "pid", (int)v[i].pid,
+					       "status", v[i].status, "bundle", v[i].bundle,
+					       "created", v[i].created, "owner", v[i].owner));
 		char *s = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", n ? s : "null");
 		free(s);
 		json_decref(arr);
 	} else {
-		printf("%-12s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
-		       "OWNER");
+		printf("%-12s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
 		for (size_t i = 0; i < n; i++)
 			printf("%-12s %-8d %-10s %-40s %-31s %s\n", v[i].id, (int)v[i].pid,
 			       v[i].status, v[i].bundle, v[i].created, v[i].owner);
@@ -72,9 +72,8 @@ int cmd_list(int argc, char **argv)
 
 int cmd_ps(int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
 	bool json = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
@@ -83,7 +82,8 @@ int cmd_ps(int argc, char **argv)
 			if (strcmp(optarg, "json") == 0)
 				json = true;
 			else if (strcmp(optarg, "table") != 0)
-				return cli_errorf("ps: --format \"%s\": expected table or json", optarg);
+				return cli_errorf("ps: --format \"%s\": expected table or json",
+						  optarg);
 			break;
 		case 'h':
 			printf("usage: husk-oci ps [--format table|json] ID [ps options]\n");
@@ -120,7 +120,7 @@ int cmd_ps(int argc, char **argv)
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(list + off, n * 12 + 2 - off, "%s%d", i ? "," : "",
-					 (int)pids[i]);
+					(int)pids[i]);
 	if (n == 0)
 		list[0] = '0';
 	args[k++] = (char *)"-p";

@@ -91,35 +91,34 @@ void cli_trace(void *ud, const char *step, uint64_t ns)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: husk-oci [global options] COMMAND [options] [args]\n"
-		"\n"
-		"An OCI container runtime with runc's command line.\n"
-		"\n"
-		"commands:\n"
-		"  spec      write a default config.json (--rootless for a user namespace)\n"
-		"  create    create a container from a bundle (waits for start)\n"
-		"  start     run the created container's process\n"
-		"  run       create and start, wait for the exit (-d to detach)\n"
-		"  exec      run another process in a running container\n"
-		"  state     print the container's state as JSON\n"
-		"  kill      send a signal to the container (--all: every process)\n"
-		"  delete    remove a stopped container (--force: any)\n"
-		"  list      list containers (-q, --format table|json)\n"
-		"  ps        list the container's processes\n"
-		"  pause     freeze every process of the container\n"
-		"  resume    thaw a paused container\n"
-		"  features  print what this runtime supports as JSON\n"
-		"\n"
-		"global options:\n"
-		"  --root DIR            state directory (default /run/husk)\n"
-		"  --log FILE            also write errors to FILE\n"
-		"  --log-format text|json\n"
-		"  --debug               more messages\n"
-		"  --explain             print each kernel step with its time\n"
-		"  --systemd-cgroup      (not supported: husk drives cgroupfs)\n"
-		"  --cgroup-manager cgroupfs|systemd\n"
-		"  -v, --version\n");
+	fprintf(f, "usage: husk-oci [global options] COMMAND [options] [args]\n"
+		   "\n"
+		   "An OCI container runtime with runc's command line.\n"
+		   "\n"
+		   "commands:\n"
+		   "  spec      write a default config.json (--rootless for a user namespace)\n"
+		   "  create    create a container from a bundle (waits for start)\n"
+		   "  start     run the created container's process\n"
+		   "  run       create and start, wait for the exit (-d to detach)\n"
+		   "  exec      run another process in a running container\n"
+		   "  state     print the container's state as JSON\n"
+		   "  kill      send a signal to the container (--all: every process)\n"
+		   "  delete    remove a stopped container (--force: any)\n"
+		   "  list      list containers (-q, --format table|json)\n"
+		   "  ps        list the container's processes\n"
+		   "  pause     freeze every process of the container\n"
+		   "  resume    thaw a paused container\n"
+		   "  features  print what this runtime supports as JSON\n"
+		   "\n"
+		   "global options:\n"
+		   "  --root DIR            state directory (default /run/husk)\n"
+		   "  --log FILE            also write errors to FILE\n"
+		   "  --log-format text|json\n"
+		   "  --debug               more messages\n"
+		   "  --explain             print each kernel step with its time\n"
+		   "  --systemd-cgroup      (not supported: husk drives cgroupfs)\n"
+		   "  --cgroup-manager cgroupfs|systemd\n"
+		   "  -v, --version\n");
 }
 
 static const struct {
@@ -127,10 +126,10 @@ static const struct {
 	int (*fn)(int, char **);
 	bool enters; /* enters a container: run from the sealed copy */
 } commands[] = {
-	{"spec", cmd_spec, false},	 {"create", cmd_create, true}, {"run", cmd_run, true},
-	{"start", cmd_start, false},	 {"state", cmd_state, false},  {"kill", cmd_kill, false},
-	{"delete", cmd_delete, false}, {"list", cmd_list, false},    {"ps", cmd_ps, false},
-	{"pause", cmd_pause, false},	 {"resume", cmd_resume, false}, {"exec", cmd_exec, true},
+	{"spec", cmd_spec, false},	   {"create", cmd_create, true},  {"run", cmd_run, true},
+	{"start", cmd_start, false},	   {"state", cmd_state, false},	  {"kill", cmd_kill, false},
+	{"delete", cmd_delete, false},	   {"list", cmd_list, false},	  {"ps", cmd_ps, false},
+	{"pause", cmd_pause, false},	   {"resume", cmd_resume, false}, {"exec", cmd_exec, true},
 	{"features", cmd_features, false},
 };
 
@@ -168,7 +167,8 @@ int main(int argc, char **argv, char **envp)
 			if (strcmp(optarg, "json") == 0)
 				g.log_json = true;
 			else if (strcmp(optarg, "text") != 0)
-				return cli_errorf("--log-format \"%s\": expected text or json", optarg);
+				return cli_errorf("--log-format \"%s\": expected text or json",
+						  optarg);
 			break;
 		case 'd':
 			g.debug = true;

@@ -62,9 +62,8 @@ int cmd_state(int argc, char **argv)
 
 int cmd_kill(int argc, char **argv)
 {
-	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
+	static const struct option opts[] = {
+		{"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {0}};
 	bool all = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+ah", opts, NULL)) != -1) {
@@ -90,9 +89,8 @@ int cmd_kill(int argc, char **argv)
 
 int cmd_delete(int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
+	static const struct option opts[] = {
+		{"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
 	bool force = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
@@ -133,8 +131,14 @@ static int pause_resume(int argc, char **argv, bool pause)
 	return 0;
 }
 
-int cmd_pause(int argc, char **argv) { return pause_resume(argc, argv, true); }
-int cmd_resume(int argc, char **argv) { return pause_resume(argc, argv, false); }
+int cmd_pause(int argc, char **argv)
+{
+	return pause_resume(argc, argv, true);
+}
+int cmd_resume(int argc, char **argv)
+{
+	return pause_resume(argc, argv, false);
+}
 
 int cmd_features(int argc, char **argv)
 {

@@ -91,6 +91,12 @@ teardown_husk() {
 setup() { setup_husk; }
 teardown() { teardown_husk; }
 
+# A detached container keeps the stdio it was given (as with runc): give it
+# a log file, not bats' capture pipe, or `run` would wait for it to exit.
+husk_d() {
+	"$HUSK_OCI" --root "$ROOT" "$@" </dev/null >>"$TEST_DIR/container.log" 2>&1
+}
+
 # wait_for_status ID STATUS [tries]
 wait_for_status() {
 	local id=$1 want=$2 n=${3:-100}

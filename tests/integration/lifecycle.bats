@@ -5,8 +5,7 @@ load helpers
 
 @test "create then start: created waits, start runs it" {
 	update_config "$BUNDLE" '.process.args = ["sh", "-c", "echo started > /tmp/out; sleep 100"] | .root.readonly = false'
-	run husk create --bundle "$BUNDLE" --pid-file "$TEST_DIR/pid" "$ID"
-	[ "$status" -eq 0 ]
+	husk_d create --bundle "$BUNDLE" --pid-file "$TEST_DIR/pid" "$ID"
 	run husk state "$ID"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .status <<<"$output")" = created ]
@@ -32,7 +31,7 @@ load helpers
 
 @test "state: the spec's fields" {
 	update_config "$BUNDLE" '.process.args = ["sleep", "100"] | .annotations = {"org.example.a": "b"}'
-	husk create --bundle "$BUNDLE" "$ID"
+	husk_d create --bundle "$BUNDLE" "$ID"
 	run husk state "$ID"
 	[ "$status" -eq 0 ]
 	for f in ociVersion id status pid bundle; do
@@ -43,8 +42,9 @@ load helpers
 }
 
 @test "kill: by name, by number, with SIG prefix; a bad signal is refused" {
-	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
-	husk run -d --bundle "$BUNDLE" "$ID"
+	# pid 1 gets only the signals it handles: trap TERM
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 0.05; done"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
 	run husk kill "$ID" NOSUCHSIG
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'unknown signal "NOSUCHSIG"'* ]]
@@ -53,7 +53,7 @@ load helpers
 	[ "$status" -eq 0 ]
 	wait_for_status "$ID" stopped
 	husk delete "$ID"
-	husk run -d --bundle "$BUNDLE" "$ID"
+	husk_d run -d --bundle "$BUNDLE" "$ID"
 	run husk kill "$ID" 9
 	[ "$status" -eq 0 ]
 	wait_for_status "$ID" stopped
@@ -62,7 +62,7 @@ load helpers
 
 @test "kill --all: every process in the container's cgroup" {
 	update_config "$BUNDLE" '.process.args = ["sh", "-c", "trap \"\" TERM; sleep 100 & sleep 100 & wait"]'
-	husk run -d --bundle "$BUNDLE" "$ID"
+	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" running
 	for _ in $(seq 50); do [ "$(husk ps --format json "$ID" | jq length)" -ge 3 ] && break; sleep 0.05; done
 	run husk ps --format json "$ID"
@@ -80,7 +80,7 @@ load helpers
 
 @test "delete: a stopped container; its cgroup goes too" {
 	update_config "$BUNDLE" '.process.args = ["true"]'
-	husk run -d --bundle "$BUNDLE" "$ID"
+	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" stopped
 	cg=$(grep memory /proc/self/cgroup | cut -d: -f3)
 	[ -d "/sys/fs/cgroup/memory$cg/$ID" ]
@@ -100,8 +100,8 @@ load helpers
 
 @test "list: table, -q and json" {
 	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
-	husk create --bundle "$BUNDLE" "$ID-a"
-	husk run -d --bundle "$BUNDLE" "$ID-b"
+	husk_d create --bundle "$BUNDLE" "$ID-a"
+	husk_d run -d --bundle "$BUNDLE" "$ID-b"
 	run husk list -q
 	[ "$status" -eq 0 ]
 	[ "$(sort <<<"$output" | tr '\n' ' ')" = "$ID-a $ID-b " ]
@@ -116,7 +116,7 @@ load helpers
 
 @test "pause and resume: a frozen container stops counting" {
 	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.01; done"]'
-	husk run -d --bundle "$BUNDLE" "$ID"
+	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" running
 	sleep 0.2
 	run husk pause "$ID"
@@ -137,7 +137,7 @@ load helpers
 @test "concurrent commands on one id: only one create wins" {
 	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
 	for i in 1 2 3 4; do
-		("$HUSK_OCI" --root "$ROOT" create --bundle "$BUNDLE" "$ID" >"$TEST_DIR/c$i" 2>&1; echo $? >>"$TEST_DIR/c$i") &
+		("$HUSK_OCI" --root "$ROOT" create --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_DIR/c$i" 2>&1; echo $? >>"$TEST_DIR/c$i") &
 	done
 	wait
 	ok=$(grep -lx 0 "$TEST_DIR"/c? | wc -l)

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Run every test: cmocka unit tests through meson, then the bats
+# integration tests (as root).  Ends with "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+[ -x build/husk-oci ] || ./scripts/setup.sh
+ninja -C build >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== unit tests (cmocka)"
+meson test -C build --print-errorlogs >"$out" 2>&1
+cat "$out" | grep -E '^ *[0-9]+/[0-9]+ ' || true
+u_ok=$(grep -E '^Ok: ' "$out" | awk '{print $2}')
+u_fail=$(grep -E '^Fail: ' "$out" | awk '{print $2}')
+u_skip=$(grep -E '^Skipped: ' "$out" | awk '{print $2}')
+passed=$((passed + ${u_ok:-0}))
+failed=$((failed + ${u_fail:-0}))
+skipped=$((skipped + ${u_skip:-0}))
+[ "${u_fail:-0}" -eq 0 ] || cat build/meson-logs/testlog.txt | tail -50
+
+echo "== integration tests (bats)"
+files=${BATS_FILES:-tests/integration/*.bats}
+# shellcheck disable=SC2086
+timeout ${BATS_TIMEOUT:-3000} bats --tap $files 2>&1 | tee "$out"
+b_ok=$(grep -cE '^ok [0-9]+ ' "$out" | head -1)
+b_skip=$(grep -cE '^ok [0-9]+ .*# skip' "$out" | head -1)
+b_fail=$(grep -cE '^not ok [0-9]+ ' "$out" | head -1)
+plan=$(grep -E '^1\.\.[0-9]+' "$out" | head -1 | cut -d. -f3)
+ran=$((b_ok + b_fail))
+if [ -n "$plan" ] && [ "$ran" -lt "$plan" ]; then
+	echo "bats stopped early: $ran of $plan tests ran"
+	b_fail=$((b_fail + plan - ran))
+fi
+passed=$((passed + b_ok - b_skip))
+skipped=$((skipped + b_skip))
+failed=$((failed + b_fail))
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
