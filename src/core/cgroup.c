@@ -240,31 +240,57 @@ int husk_cgroup_create(const char *cgroups_path, const char *id, struct husk_cgr
 	return 0;
 }
 
-int husk_cgroup_open_procs(const struct husk_cgroup *cg, int **ret_fds, husk_error **err)
+int husk_cgroup_join_prepare(const struct husk_cgroup *cg, struct husk_cgroup_join *j,
+			     husk_error **err)
 {
-	int *fds = calloc(cg->n + 1, sizeof(int));
+	j->v2_dirfd = -1;
+	j->v1_fds = calloc(cg->n + 1, sizeof(int));
+	j->n_v1 = 0;
 	for (size_t i = 0; i < cg->n; i++) {
-		cleanup_free char *p = husk_strdup_printf("%s/cgroup.procs", cg->dirs[i].path);
-		fds[i] = open(p, O_WRONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
+		const struct husk_cgroup_dir *d = &cg->dirs[i];
+		if (d->v2) {
+			j->v2_dirfd = open(d->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (j->v2_dirfd < 0) {
+				int e = errno;
+				husk_cgroup_join_release(j);
+				return husk_fail(err, e, "open cgroup \"%s\"", d->path);
+			}
+			continue;
+		}
+		cleanup_free char *p = husk_strdup_printf("%s/tasks", d->path);
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
 			int e = errno;
-			for (size_t j = 0; j < i; j++)
-				close(fds[j]);
-			free(fds);
+			husk_cgroup_join_release(j);
 			return husk_fail(err, e, "open \"%s\"", p);
 		}
+		j->v1_fds[j->n_v1++] = fd;
 	}
-	*ret_fds = fds;
 	return 0;
 }
 
-int husk_cgroup_join_self(const int *fds, size_t n, husk_error **err)
+int husk_cgroup_join_self(struct husk_cgroup_join *j, husk_error **err)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (write(fds[i], "0", 1) < 0)
-			return husk_fail(err, errno, "join cgroup (hierarchy %zu)", i);
+	for (size_t i = 0; i < j->n_v1; i++) {
+		if (write(j->v1_fds[i], "0", 1) < 0)
+			return husk_fail(err, errno, "join cgroup (v1 hierarchy %zu)", i);
+		close(j->v1_fds[i]);
+		j->v1_fds[i] = -1;
 	}
 	return 0;
+}
+
+void husk_cgroup_join_release(struct husk_cgroup_join *j)
+{
+	for (size_t i = 0; i < j->n_v1; i++)
+		if (j->v1_fds[i] >= 0)
+			close(j->v1_fds[i]);
+	free(j->v1_fds);
+	j->v1_fds = NULL;
+	j->n_v1 = 0;
+	if (j->v2_dirfd >= 0)
+		close(j->v2_dirfd);
+	j->v2_dirfd = -1;
 }
 
 static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, husk_error **err)

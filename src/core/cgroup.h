@@ -37,10 +37,23 @@ int husk_cgroup_create(const char *cgroups_path, const char *id, struct husk_cgr
 /* Only compute the directories (exec and delete use what state recorded). */
 int husk_cgroup_resolve(const char *cgroups_path, const char *id, struct husk_cgroup *cg,
 			husk_error **err);
-/* Open each directory's cgroup.procs for writing: the child writes "0" to
- * each to join at its birth, with no migration by pid from the parent. */
-int husk_cgroup_open_procs(const struct husk_cgroup *cg, int **ret_fds, husk_error **err);
-int husk_cgroup_join_self(const int *fds, size_t n, husk_error **err);
+/* How a new process joins the container's cgroups without the wait that a
+ * migration costs after an idle moment (a cgroup.procs write takes the
+ * global threadgroup rwsem, whose writer waits for an RCU grace period:
+ * 10-15 ms here).  The v2 directory is entered at birth through
+ * clone3(CLONE_INTO_CGROUP); each v1 hierarchy by the single-threaded child
+ * writing "0" into its `tasks` file, a one-thread move of current that
+ * skips that lock. */
+struct husk_cgroup_join {
+	int v2_dirfd; /* for clone_args.cgroup, or -1 */
+	int *v1_fds;  /* `tasks` files open for writing */
+	size_t n_v1;
+};
+int husk_cgroup_join_prepare(const struct husk_cgroup *cg, struct husk_cgroup_join *j,
+			     husk_error **err);
+/* In the child: write "0" to each v1 tasks file. */
+int husk_cgroup_join_self(struct husk_cgroup_join *j, husk_error **err);
+void husk_cgroup_join_release(struct husk_cgroup_join *j);
 /* The pids in the container's cgroup. */
 int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, husk_error **err);
 int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err);

@@ -45,9 +45,7 @@ struct child_ctx {
 	const struct husk_create_opts *o;
 	struct husk_spec *spec;
 	int sock;
-	int *cg_fds;
-	size_t n_cg;
-	bool cg_by_clone; /* v2: placed by CLONE_INTO_CGROUP */
+	struct husk_cgroup_join *join;
 	int statedir_fd;
 	int ns_fds[HUSK_NS_COUNT];
 	struct husk_cgroup *cgroup;
@@ -228,14 +226,12 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 
 	/* the cgroup before the cgroup namespace, so that the namespace's
 	 * root is the container's own cgroup */
-	if (!c->cg_by_clone && c->n_cg) {
+	if (c->join->n_v1) {
 		husk_trace_begin(&c->tr);
-		if (husk_cgroup_join_self(c->cg_fds, c->n_cg, err) < 0)
+		if (husk_cgroup_join_self(c->join, err) < 0)
 			return -1;
-		HUSK_TRACE(&c->tr, "write 0 > cgroup.procs in %zu hierarchies", c->n_cg);
+		HUSK_TRACE(&c->tr, "write 0 > tasks in %zu v1 hierarchies", c->join->n_v1);
 	}
-	for (size_t i = 0; i < c->n_cg; i++)
-		close(c->cg_fds[i]);
 	if (s->ns[HUSK_NS_CGROUP].enabled) {
 		if (s->ns[HUSK_NS_CGROUP].path) {
 			if (join_ns(c, HUSK_NS_CGROUP, err) < 0)
@@ -465,8 +461,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 {
 	struct husk_spec *spec = NULL;
 	char *dir = NULL;
-	int lockfd = -1, sock[2] = {-1, -1}, statedir = -1, cgdirfd = -1;
-	int *cg_fds = NULL;
+	int lockfd = -1, sock[2] = {-1, -1}, statedir = -1;
+	struct husk_cgroup_join join = {.v2_dirfd = -1};
 	struct husk_cgroup cg = {0};
 	bool cg_made = false;
 	struct husk_seccomp *sc = NULL;
@@ -532,16 +528,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0)
 		goto out;
 	cg_made = true;
-	bool v2only = husk_cgroup_mode() == HUSK_CGROUP_V2;
-	if (v2only) {
-		cgdirfd = open(cg.dirs[0].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (cgdirfd < 0) {
-			husk_fail(err, errno, "open cgroup \"%s\"", cg.dirs[0].path);
-			goto out;
-		}
-	} else if (husk_cgroup_open_procs(&cg, &cg_fds, err) < 0) {
+	if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
 		goto out;
-	}
 	HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
 
 	if (!o->start_now) {
@@ -591,9 +579,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 
 	husk_trace_begin(&tr);
 	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
-	if (v2only) {
+	if (join.v2_dirfd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)cgdirfd;
+		ca.cgroup = (uint64_t)join.v2_dirfd;
 	}
 	pid = sys_clone3(&ca);
 	if (pid < 0) {
@@ -606,9 +594,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		struct child_ctx c = {.o = o,
 				      .spec = spec,
 				      .sock = sock[1],
-				      .cg_fds = cg_fds,
-				      .n_cg = cg_fds ? cg.n : 0,
-				      .cg_by_clone = v2only,
+				      .join = &join,
 				      .statedir_fd = statedir,
 				      .cgroup = &cg,
 				      .seccomp = sc,
@@ -623,7 +609,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	close(sock[1]);
 	sock[1] = -1;
 	HUSK_TRACE(&tr, "clone3 pid %d flags 0x%llx%s", (int)pid, (unsigned long long)ca.flags,
-		   v2only ? " (CLONE_INTO_CGROUP)" : "");
+		   join.v2_dirfd >= 0 ? " (CLONE_INTO_CGROUP)" : "");
 
 	if (spec->ns[HUSK_NS_USER].enabled && !join_user) {
 		husk_trace_begin(&tr);
@@ -741,18 +727,12 @@ out:
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);
-	if (cg_fds) {
-		for (size_t i = 0; i < cg.n; i++)
-			close(cg_fds[i]);
-		free(cg_fds);
-	}
+	husk_cgroup_join_release(&join);
 	for (int i = 0; i < 2; i++)
 		if (sock[i] >= 0)
 			close(sock[i]);
 	if (statedir >= 0)
 		close(statedir);
-	if (cgdirfd >= 0)
-		close(cgdirfd);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(lf_env[0]);

@@ -109,9 +109,7 @@ static json_t *build_process(const struct husk_exec_opts *o, json_t *config, hus
 struct exec_child {
 	int sock;
 	int ns_fds[HUSK_NS_COUNT];
-	int *cg_fds;
-	size_t n_cg;
-	bool cg_by_clone;
+	struct husk_cgroup_join *join;
 	struct husk_process *proc;
 	struct husk_seccomp *seccomp;
 	int preserve_fds;
@@ -130,7 +128,7 @@ static void exec_child_main(struct exec_child *c)
 		husk_fail(&err, EPIPE, "wait for the runtime");
 		goto fail;
 	}
-	if (!c->cg_by_clone && c->n_cg && husk_cgroup_join_self(c->cg_fds, c->n_cg, &err) < 0)
+	if (husk_cgroup_join_self(c->join, &err) < 0)
 		goto fail;
 	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,	HUSK_NS_UTS,
 						  HUSK_NS_NET,	HUSK_NS_CGROUP, HUSK_NS_MNT};
@@ -225,8 +223,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	bool have_proc = false;
 	struct husk_seccomp *sc = NULL;
 	int ns_fds[HUSK_NS_COUNT];
-	int *cg_fds = NULL;
-	int sock[2] = {-1, -1}, cgdirfd = -1, master = -1;
+	struct husk_cgroup_join join = {.v2_dirfd = -1};
+	int sock[2] = {-1, -1}, master = -1;
 	pid_t pid = -1;
 	int r = -1;
 	char *cfg = NULL;
@@ -281,18 +279,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
 	}
-	bool v2only = husk_cgroup_mode() == HUSK_CGROUP_V2;
-	if (st.has_cgroup && st.cgroup.n) {
-		if (v2only) {
-			cgdirfd = open(st.cgroup.dirs[0].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (cgdirfd < 0) {
-				husk_fail(err, errno, "open cgroup \"%s\"", st.cgroup.dirs[0].path);
-				goto out;
-			}
-		} else if (husk_cgroup_open_procs(&st.cgroup, &cg_fds, err) < 0) {
-			goto out;
-		}
-	}
+	if (st.has_cgroup && st.cgroup.n && husk_cgroup_join_prepare(&st.cgroup, &join, err) < 0)
+		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		husk_fail(err, errno, "socketpair");
 		goto out;
@@ -308,9 +296,9 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	}
 	husk_trace_begin(&tr);
 	struct clone_args ca = {.exit_signal = SIGCHLD};
-	if (v2only && cgdirfd >= 0) {
+	if (join.v2_dirfd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)cgdirfd;
+		ca.cgroup = (uint64_t)join.v2_dirfd;
 	}
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
@@ -320,9 +308,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	if (pid == 0) {
 		close(sock[0]);
 		struct exec_child c = {.sock = sock[1],
-				       .cg_fds = cg_fds,
-				       .n_cg = cg_fds ? st.cgroup.n : 0,
-				       .cg_by_clone = v2only,
+				       .join = &join,
 				       .proc = &proc,
 				       .seccomp = sc,
 				       .preserve_fds = o->preserve_fds,
@@ -392,16 +378,10 @@ out:
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);
-	if (cg_fds) {
-		for (size_t i = 0; i < st.cgroup.n; i++)
-			close(cg_fds[i]);
-		free(cg_fds);
-	}
+	husk_cgroup_join_release(&join);
 	for (int i = 0; i < 2; i++)
 		if (sock[i] >= 0)
 			close(sock[i]);
-	if (cgdirfd >= 0)
-		close(cgdirfd);
 	if (have_proc)
 		husk_process_release(&proc);
 	json_decref(pj);

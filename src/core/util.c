@@ -104,8 +104,9 @@ int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", tmp);
 	int r = husk_write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
+	/* rename alone makes the change atomic for readers; runtime state (a
+	 * tmpfs under /run) and pid files need nothing more, and an fsync
+	 * on a disk costs more than the rest of a container's start */
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {

@@ -48,7 +48,8 @@ int husk_read_file(const char *path, char **ret, size_t *ret_len, husk_error **e
 int husk_read_fd_all(int fd, char **ret, size_t *ret_len, husk_error **err);
 /* Write buf to path (O_WRONLY|O_TRUNC, create with mode when mode != 0). */
 int husk_write_file(const char *path, const char *buf, size_t len, mode_t mode, husk_error **err);
-/* Write atomically: temp file in the same dir, fsync, rename. */
+/* Replace atomically for readers: a temp file in the same dir, then
+ * rename (no fsync: for runtime state that dies with the machine). */
 int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
 			   husk_error **err);
 int husk_write_all(int fd, const void *buf, size_t len);
