@@ -103,6 +103,32 @@ static json_t *build_process(const struct husk_exec_opts *o, json_t *config, hus
 	}
 	if (o->no_new_privs)
 		json_object_set_new(p, "noNewPrivileges", json_true());
+	if (o->additional_gids) {
+		json_t *user = json_object_get(p, "user");
+		if (!json_is_object(user)) {
+			user = json_pack("{s:i,s:i}", "uid", 0, "gid", 0);
+			json_object_set_new(p, "user", user);
+		}
+		json_t *gids = json_array();
+		cleanup_free char *copy = strdup(o->additional_gids);
+		char *save = NULL;
+		for (char *g = strtok_r(copy, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+			long v;
+			if (husk_parse_long(g, &v) < 0 || v < 0) {
+				json_decref(gids);
+				json_decref(p);
+				husk_fail(err, 0, "--additional-gids \"%s\": expected numbers",
+					  o->additional_gids);
+				return NULL;
+			}
+			json_array_append_new(gids, json_integer(v));
+		}
+		json_object_set_new(user, "additionalGids", gids);
+	}
+	if (o->apparmor)
+		json_object_set_new(p, "apparmorProfile", json_string(o->apparmor));
+	if (o->process_label)
+		json_object_set_new(p, "selinuxLabel", json_string(o->process_label));
 	return p;
 }
 

@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <seccomp.h>
+#include <ctype.h>
 #include <string.h>
+#include <sys/capability.h>
 
 #include "husk.h"
 
@@ -64,7 +66,20 @@ char *husk_features_json(void)
 	json_object_set_new(seccomp, "supportedFlags", json_deep_copy(fl));
 	json_t *lx = json_object();
 	json_object_set_new(lx, "namespaces", na);
-	json_object_set_new(lx, "capabilities", json_null());
+	json_t *caps = json_array();
+	for (int c = 0; c < (int)cap_max_bits(); c++) {
+		char *n = cap_to_name(c);
+		if (!n)
+			continue;
+		char up[64];
+		size_t k = 0;
+		for (; n[k] && k < sizeof(up) - 1; k++)
+			up[k] = (char)toupper((unsigned char)n[k]);
+		up[k] = '\0';
+		cap_free(n);
+		json_array_append_new(caps, json_string(up));
+	}
+	json_object_set_new(lx, "capabilities", caps);
 	json_object_set_new(lx, "cgroup",
 			    json_pack("{s:b,s:b,s:b}", "v1", 1, "v2", 1, "systemd", 0));
 	json_object_set_new(lx, "seccomp", seccomp);

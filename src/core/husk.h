@@ -64,8 +64,11 @@ struct husk_exec_opts {
 	char **args;		  /* when no process_json */
 	char **env;		  /* added to the container's env (-e) */
 	const char *cwd;
-	const char *user; /* "uid[:gid]" */
-	char **caps;	  /* added (--cap) */
+	const char *user;	     /* "uid[:gid]" */
+	char **caps;		     /* added (--cap) */
+	const char *additional_gids; /* "10,20" */
+	const char *apparmor;
+	const char *process_label;
 	bool tty;
 	bool no_new_privs;
 	bool detach;

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "rootfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -197,6 +199,81 @@ static int do_fs_mount(int rootfd, const char *source, const char *type, const c
 	return 0;
 }
 
+/* Copy the tree under from (what the image had) into to (a fresh tmpfs), so
+ * that the tmpfs starts with the same content: the "tmpcopyup" option. */
+static int copy_tree(int from, int to, const char *dest, int depth, husk_error **err)
+{
+	if (depth > 64)
+		return husk_fail(err, ELOOP, "tmpcopyup \"%s\": too deep", dest);
+	int dfd = dup(from);
+	if (dfd < 0)
+		return husk_fail(err, errno, "tmpcopyup \"%s\"", dest);
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return husk_fail(err, errno, "tmpcopyup \"%s\"", dest);
+	}
+	struct dirent *e;
+	int r = 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		const char *n = e->d_name;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, n, st.st_mode & 07777) < 0 && errno != EEXIST) {
+				r = husk_fail(err, errno, "tmpcopyup \"%s/%s\"", dest, n);
+				break;
+			}
+			int sf = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int tf = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sf >= 0 && tf >= 0)
+				r = copy_tree(sf, tf, dest, depth + 1, err);
+			if (sf >= 0)
+				close(sf);
+			if (tf >= 0)
+				close(tf);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t l = readlinkat(from, n, target, sizeof(target) - 1);
+			if (l < 0)
+				continue;
+			target[l] = '\0';
+			if (symlinkat(target, to, n) < 0 && errno != EEXIST)
+				r = husk_fail(err, errno, "tmpcopyup \"%s/%s\"", dest, n);
+		} else if (S_ISREG(st.st_mode)) {
+			int sf = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int tf = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+					st.st_mode & 07777);
+			if (sf < 0 || tf < 0) {
+				r = husk_fail(err, errno, "tmpcopyup \"%s/%s\"", dest, n);
+			} else {
+				off_t left = st.st_size;
+				while (left > 0) {
+					ssize_t c = sendfile(tf, sf, NULL, (size_t)left);
+					if (c <= 0)
+						break;
+					left -= c;
+				}
+				if (left > 0)
+					r = husk_fail(err, errno, "tmpcopyup \"%s/%s\"", dest, n);
+			}
+			if (sf >= 0)
+				close(sf);
+			if (tf >= 0)
+				close(tf);
+		} else {
+			continue; /* devices, fifos, sockets: not copied */
+		}
+		if (r == 0)
+			fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+	return r;
+}
+
 static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mount *m,
 			husk_error **err)
 {
@@ -253,8 +330,13 @@ static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk
 static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mount *m,
 		    husk_error **err)
 {
-	if (m->tmpcopyup)
-		return husk_fail(err, ENOTSUP, "mount \"%s\": option tmpcopyup", m->destination);
+	cleanup_close int below = -1;
+	if (m->tmpcopyup) {
+		if (!m->type || strcmp(m->type, "tmpfs") != 0)
+			return husk_fail(err, EINVAL, "mount \"%s\": tmpcopyup is for tmpfs only",
+					 m->destination);
+		below = husk_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, NULL);
+	}
 	if (m->bind) {
 		cleanup_free char *src = NULL;
 		if (m->source[0] == '/')
@@ -277,6 +359,12 @@ static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mou
 	}
 	if (r < 0)
 		return r;
+	if (below >= 0) {
+		cleanup_close int top =
+			husk_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+		if (top < 0 || copy_tree(below, top, m->destination, 0, err) < 0)
+			return -1;
+	}
 	if (m->attr_set || m->attr_clr || m->propagation) {
 		cleanup_close int top = husk_open_in_root(rootfd, m->destination, O_PATH, err);
 		if (top < 0 ||

@@ -219,5 +219,8 @@ int main(int argc, char **argv, char **envp)
 		optind = 0; /* reset getopt for the verb */
 		return commands[i].fn(sub_argc, sub_argv);
 	}
+	if (strcmp(cmd, "update") == 0 || strcmp(cmd, "events") == 0 ||
+	    strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0)
+		return cli_errorf("%s: not implemented yet", cmd);
 	return cli_errorf("unknown command \"%s\" (see husk-oci --help)", cmd);
 }
