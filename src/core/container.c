@@ -54,6 +54,7 @@ struct child_ctx {
 	struct husk_tracer tr;
 	int preserve_fds;
 	char **extra_env;
+	bool self_map; /* rootless: write our own id maps */
 };
 
 static pid_t sys_clone3(struct clone_args *a)
@@ -187,6 +188,35 @@ static int connect_unix(const char *path, husk_error **err)
 	return fd;
 }
 
+/* Rootless: only the namespace's own process may map root to the caller's
+ * uid without CAP_SETFCAP over the parent namespace (user_namespaces(7)),
+ * and gid_map needs setgroups denied first. */
+static int write_own_maps(const struct husk_spec *s, husk_error **err)
+{
+	char buf[256];
+	if (husk_write_file("/proc/self/setgroups", "deny", 4, 0, NULL) < 0 && errno != ENOENT)
+		(void)0; /* older kernels have no setgroups file */
+	const struct {
+		const char *file, *field;
+		const struct husk_idmap *m;
+		size_t n;
+	} maps[] = {{"/proc/self/uid_map", "uidMappings", s->uid_maps, s->n_uid_maps},
+		    {"/proc/self/gid_map", "gidMappings", s->gid_maps, s->n_gid_maps}};
+	for (size_t k = 0; k < 2; k++) {
+		size_t len = 0;
+		for (size_t i = 0; i < maps[k].n && len < sizeof(buf) - 40; i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+						maps[k].m[i].container_id, maps[k].m[i].host_id,
+						maps[k].m[i].size);
+		if (husk_write_file(maps[k].file, buf, len, 0, err) < 0)
+			return husk_error_wrap(err,
+					       "linux.%s (rootless: only your own uid and gid can "
+					       "be mapped, one id each)",
+					       maps[k].field);
+	}
+	return 0;
+}
+
 static int child_setup(struct child_ctx *c, husk_error **err)
 {
 	struct husk_spec *s = c->spec;
@@ -198,6 +228,8 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 	if (wait_for(c, SYNC_GO, &msg, err) < 0)
 		return -1;
 	pid_t host_pid = (pid_t)msg.errnum;
+	if (c->self_map && write_own_maps(s, err) < 0)
+		return -1;
 	if (userns && s->ns[HUSK_NS_USER].path) {
 		if (join_ns(c, HUSK_NS_USER, err) < 0)
 			return -1;
@@ -457,6 +489,18 @@ static int count_listen_fds(void)
 	return (int)n;
 }
 
+/* Does linux.resources ask for anything besides the default device rules? */
+static bool has_limits(json_t *res)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach (res, k, v) {
+		if (strcmp(k, "devices") != 0 && !json_is_null(v))
+			return true;
+	}
+	return false;
+}
+
 int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk_error **err)
 {
 	struct husk_spec *spec = NULL;
@@ -525,12 +569,27 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	HUSK_TRACE(&tr, "mkdir %s (state) + flock", dir);
 
 	husk_trace_begin(&tr);
-	if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0)
-		goto out;
-	cg_made = true;
-	if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
-		goto out;
-	HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
+	if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0) {
+		/* rootless with no cgroup delegated to us: run without a cgroup
+		 * of its own, as runc does, unless limits were asked for */
+		int e = (*err)->errnum;
+		bool denied = e == EACCES || e == EPERM || e == EROFS;
+		if (geteuid() == 0 || !denied || has_limits(spec->resources))
+			goto out;
+		if (o->warn) {
+			cleanup_free char *w = husk_strdup_printf(
+				"rootless: running without a cgroup of its own (%s)", (*err)->msg);
+			o->warn(o->ud, w);
+		}
+		husk_error_freep(err);
+		husk_cgroup_release(&cg);
+	} else {
+		cg_made = true;
+		if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
+			goto out;
+	}
+	if (cg_made)
+		HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
 
 	if (!o->start_now) {
 		cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", dir);
@@ -601,7 +660,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 				      .seccomp_agent_fd = -1,
 				      .tr = {.fn = NULL, .sock = o->trace ? sock[1] : -1},
 				      .preserve_fds = preserve,
-				      .extra_env = lf_env};
+				      .extra_env = lf_env,
+				      .self_map = geteuid() != 0 &&
+						  spec->ns[HUSK_NS_USER].enabled && !join_user};
 		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
 		child_main(&c);
 		_exit(127);
@@ -611,7 +672,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	HUSK_TRACE(&tr, "clone3 pid %d flags 0x%llx%s", (int)pid, (unsigned long long)ca.flags,
 		   join.v2_dirfd >= 0 ? " (CLONE_INTO_CGROUP)" : "");
 
-	if (spec->ns[HUSK_NS_USER].enabled && !join_user) {
+	bool self_map = geteuid() != 0;
+	if (spec->ns[HUSK_NS_USER].enabled && !join_user && !self_map) {
 		husk_trace_begin(&tr);
 		if (write_id_map(pid, "uid_map", spec->uid_maps, spec->n_uid_maps, err) < 0 ||
 		    write_id_map(pid, "gid_map", spec->gid_maps, spec->n_gid_maps, err) < 0)
@@ -697,7 +759,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 				.annotations = spec->annotations,
 				.config = spec->json,
 				.cgroup = cg,
-				.has_cgroup = true};
+				.has_cgroup = cg_made};
 	int sr = husk_state_save(&st, err);
 	free(st.created);
 	if (sr < 0)

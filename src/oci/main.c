@@ -137,8 +137,11 @@ int main(int argc, char **argv, char **envp)
 {
 	g.argv0 = argv[0];
 	const char *env_root = getenv("HUSK_OCI_ROOT");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (env_root && *env_root)
 		g.root = env_root;
+	else if (geteuid() != 0 && xdg && *xdg)
+		g.root = husk_strdup_printf("%s/husk", xdg); /* rootless, as runc does */
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, 'r'},
 		{"log", required_argument, NULL, 'l'},
