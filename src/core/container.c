@@ -871,8 +871,10 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	struct husk_state st;
 	int r = husk_state_load(root, id, &st, err);
 	if (r != 0) {
-		if (r > 0)
+		if (r > 0) {
 			husk_fail(err, 0, "container \"%s\" is still being created", id);
+			husk_state_release(&st);
+		}
 		return -1;
 	}
 	enum husk_status s = husk_state_status(&st);
@@ -967,8 +969,14 @@ int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
 		return -1;
 	struct husk_state st;
-	if (husk_state_load(root, id, &st, err) != 0)
+	int lr = husk_state_load(root, id, &st, err);
+	if (lr != 0) {
+		if (lr > 0) {
+			husk_state_release(&st);
+			return husk_fail(err, 0, "container \"%s\" is still being created", id);
+		}
 		return -1;
+	}
 	enum husk_status s = husk_state_status(&st);
 	int r;
 	if (pause && s != HUSK_RUNNING)
@@ -986,8 +994,14 @@ int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
 int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err)
 {
 	struct husk_state st;
-	if (husk_state_load(root, id, &st, err) != 0)
+	int lr = husk_state_load(root, id, &st, err);
+	if (lr != 0) {
+		if (lr > 0) {
+			husk_state_release(&st);
+			return husk_fail(err, 0, "container \"%s\" is still being created", id);
+		}
 		return -1;
+	}
 	int r = st.has_cgroup ? husk_cgroup_pids(&st.cgroup, ret, ret_n, err)
 			      : husk_fail(err, 0, "container \"%s\" has no cgroup", id);
 	husk_state_release(&st);
@@ -1006,6 +1020,7 @@ int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 	if (r > 0) {
 		/* a create that crashed before writing its state */
 		cleanup_free char *d = husk_strdup_printf("%s/%s", root, id);
+		husk_state_release(&st);
 		return husk_state_dir_remove(d, err);
 	}
 	enum husk_status s = husk_state_status(&st);

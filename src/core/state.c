@@ -159,7 +159,17 @@ int husk_state_save(const struct husk_state *st, husk_error **err)
 	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
+static int state_load(const char *root, const char *id, struct husk_state *st, husk_error **err);
+
 int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err)
+{
+	int r = state_load(root, id, st, err);
+	if (r < 0)
+		husk_state_release(st);
+	return r;
+}
+
+static int state_load(const char *root, const char *id, struct husk_state *st, husk_error **err)
 {
 	memset(st, 0, sizeof(*st));
 	if (husk_id_validate(id, err) < 0)
