@@ -54,8 +54,13 @@ struct child_ctx {
 	struct husk_tracer tr;
 	int preserve_fds;
 	char **extra_env;
-	bool self_map; /* rootless: write our own id maps */
+	bool self_map;	/* rootless: write our own id maps */
+	pid_t host_pid; /* our pid as the host sees it (from GO) */
+	int fifo_fd;	/* exec fifo, held open until execve: `start` waits for EOF */
 };
+
+static char *state_json_for_hooks(const char *id, pid_t pid, const char *status, const char *bundle,
+				  json_t *annotations);
 
 static pid_t sys_clone3(struct clone_args *a)
 {
@@ -228,6 +233,7 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 	if (wait_for(c, SYNC_GO, &msg, err) < 0)
 		return -1;
 	pid_t host_pid = (pid_t)msg.errnum;
+	c->host_pid = host_pid;
 	if (c->self_map && write_own_maps(s, err) < 0)
 		return -1;
 	if (userns && s->ns[HUSK_NS_USER].path) {
@@ -308,10 +314,8 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 			return -1;
 	}
 	if (s->hooks.n_create_container) {
-		cleanup_free char *st = husk_strdup_printf(
-			"{\"ociVersion\":\"1.2.0\",\"id\":\"%s\",\"status\":\"creating\","
-			"\"pid\":%d,\"bundle\":\"%s\"}",
-			c->o->id, (int)host_pid, c->o->bundle);
+		cleanup_free char *st = state_json_for_hooks(c->o->id, host_pid, "creating",
+							     c->o->bundle, s->annotations);
 		husk_trace_begin(&c->tr);
 		if (husk_hooks_run(s->hooks.create_container, s->hooks.n_create_container,
 				   "createContainer", st, err) < 0)
@@ -364,29 +368,28 @@ static int child_main(struct child_ctx *c)
 	husk_sync_send(c->sock, SYNC_CREATED, 0, 0, NULL, 0, -1);
 
 	if (c->statedir_fd >= 0) {
-		/* blocks until `start` opens the fifo for reading */
-		int fifo = openat(c->statedir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
-		if (fifo < 0) {
+		/* blocks until `start` opens the fifo for reading; we keep it
+		 * open (close-on-exec) so that `start` sees EOF exactly when the
+		 * process has been executed, or our error text if it was not */
+		c->fifo_fd = openat(c->statedir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+		if (c->fifo_fd < 0) {
 			husk_fail(&err, errno, "open exec fifo");
 			goto late_fail;
 		}
 		close(c->statedir_fd);
 		c->statedir_fd = -1;
-		if (write(fifo, "0", 1) != 1) {
+		if (write(c->fifo_fd, "0", 1) != 1) {
 			husk_fail(&err, errno, "write exec fifo");
 			goto late_fail;
 		}
-		close(fifo);
 	} else {
 		struct husk_sync_msg m;
 		if (wait_for(c, SYNC_START, &m, &err) < 0)
 			goto late_fail;
 	}
 	if (s->hooks.n_start_container) {
-		cleanup_free char *st = husk_strdup_printf(
-			"{\"ociVersion\":\"1.2.0\",\"id\":\"%s\",\"status\":\"running\","
-			"\"pid\":%d,\"bundle\":\"%s\"}",
-			c->o->id, (int)getpid(), c->o->bundle);
+		cleanup_free char *st = state_json_for_hooks(c->o->id, c->host_pid, "created",
+							     c->o->bundle, s->annotations);
 		if (husk_hooks_run(s->hooks.start_container, s->hooks.n_start_container,
 				   "startContainer", st, &err) < 0)
 			goto late_fail;
@@ -401,22 +404,27 @@ static int child_main(struct child_ctx *c)
 	cleanup_free char *sstate = NULL;
 	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
 		const char *md = husk_seccomp_listener_metadata(c->seccomp);
-		json_t *j = json_pack("{s:s,s:[s],s:i,s:s,s:{s:s,s:s,s:i,s:s}}", "ociVersion",
-				      "1.2.0", "fds", "seccompFd", "pid", 1, "metadata",
-				      md ? md : "", "state", "ociVersion", "1.2.0", "id", c->o->id,
-				      "pid", 1, "status", "running");
+		json_t *state = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id",
+					  c->o->id, "status", "creating", "pid", (int)c->host_pid,
+					  "bundle", c->o->bundle);
+		if (s->annotations && json_object_size(s->annotations))
+			json_object_set(state, "annotations", s->annotations);
+		json_t *j = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.2.0", "fds",
+				      "seccompFd", "pid", (int)c->host_pid, "metadata",
+				      md ? md : "", "state", state);
 		sstate = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
 		f.seccomp_state_json = sstate;
 	}
 	husk_process_finalize_and_exec(&f, &err);
 late_fail:
-	/* past CREATED only `run` is still listening; tell stderr too */
+	/* past CREATED, `run` listens on the socket and `start` on the fifo */
 	husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
 		       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
-	if (err) {
+	if (c->fifo_fd >= 0 && err)
+		husk_write_all(c->fifo_fd, err->msg, strlen(err->msg));
+	else if (err)
 		dprintf(2, "husk: %s\n", err->msg);
-	}
 	_exit(127);
 }
 
@@ -636,6 +644,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		lf_env[1] = strdup("LISTEN_PID=1");
 	}
 
+	/* decided here: in the child, before its maps, geteuid() is the
+	 * overflow uid */
+	bool self_map = geteuid() != 0;
 	husk_trace_begin(&tr);
 	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
 	if (join.v2_dirfd >= 0) {
@@ -658,11 +669,12 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 				      .cgroup = &cg,
 				      .seccomp = sc,
 				      .seccomp_agent_fd = -1,
+				      .fifo_fd = -1,
 				      .tr = {.fn = NULL, .sock = o->trace ? sock[1] : -1},
 				      .preserve_fds = preserve,
 				      .extra_env = lf_env,
-				      .self_map = geteuid() != 0 &&
-						  spec->ns[HUSK_NS_USER].enabled && !join_user};
+				      .self_map = self_map && spec->ns[HUSK_NS_USER].enabled &&
+						  !join_user};
 		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
 		child_main(&c);
 		_exit(127);
@@ -672,7 +684,6 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	HUSK_TRACE(&tr, "clone3 pid %d flags 0x%llx%s", (int)pid, (unsigned long long)ca.flags,
 		   join.v2_dirfd >= 0 ? " (CLONE_INTO_CGROUP)" : "");
 
-	bool self_map = geteuid() != 0;
 	if (spec->ns[HUSK_NS_USER].enabled && !join_user && !self_map) {
 		husk_trace_begin(&tr);
 		if (write_id_map(pid, "uid_map", spec->uid_maps, spec->n_uid_maps, err) < 0 ||
@@ -895,18 +906,35 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 		goto out;
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+	/* first the byte that says the init is past the fifo, then EOF when
+	 * its copy closes on execve; anything else is its error message */
+	bool got_byte = false;
+	char msg[SYNC_MAX_PAYLOAD + 1];
+	size_t mlen = 0;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
 				      {.fd = pidfd, .events = POLLIN}};
-		int n = poll(p, pidfd >= 0 ? 2 : 1, 100);
+		int n = poll(p, pidfd >= 0 && !got_byte ? 2 : 1, 100);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (p[0].revents & POLLIN) {
-			char b;
-			if (read(fd, &b, 1) == 1)
-				break;
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			char buf[512];
+			ssize_t k = read(fd, buf, sizeof(buf));
+			if (k > 0) {
+				size_t off = 0;
+				if (!got_byte) {
+					got_byte = true;
+					off = 1;
+				}
+				for (size_t i = off; i < (size_t)k && mlen < sizeof(msg) - 1; i++)
+					msg[mlen++] = buf[i];
+				continue;
+			}
+			if (k == 0 && got_byte)
+				break; /* the writer is gone: exec'd, or failed */
 		}
-		if ((pidfd >= 0 && (p[1].revents & POLLIN)) || !husk_state_process_alive(&st)) {
+		if (!got_byte &&
+		    ((pidfd >= 0 && (p[1].revents & POLLIN)) || !husk_state_process_alive(&st))) {
 			r = husk_fail(err, 0, "container \"%s\" died before it could start", id);
 			if (pidfd >= 0)
 				close(pidfd);
@@ -915,6 +943,12 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	if (mlen) {
+		msg[mlen] = '\0';
+		unlink(fifo);
+		r = husk_fail(err, 0, "start container \"%s\": %s", id, msg);
+		goto out;
+	}
 	unlink(fifo);
 	HUSK_TRACE(&tr, "open + read exec.fifo: the container execs");
 	r = run_poststart(root, id, &st, err);

@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# linux.namespaces: each kind made new, with its settings, or joined by path.
+
+load helpers
+
+teardown() {
+	if [ -n "${NETNS:-}" ]; then
+		ip netns del "$NETNS" 2>/dev/null || true
+	fi
+	if [ -n "${MSQID:-}" ]; then
+		ipcrm -q "$MSQID" 2>/dev/null || true
+	fi
+	teardown_husk
+}
+
+@test "uts: hostname and domainname are set inside, the host's are unchanged" {
+	host_name=$(hostname)
+	host_domain=$(cat /proc/sys/kernel/domainname)
+	update_config "$BUNDLE" '.hostname = "box-a" | .domainname = "example.test"
+		| .process.args = ["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "box-a" ]
+	[ "${lines[1]}" = "example.test" ]
+	[ "$(hostname)" = "$host_name" ]
+	[ "$(cat /proc/sys/kernel/domainname)" = "$host_domain" ]
+}
+
+@test "uts: without a uts namespace the container sees the host's hostname" {
+	update_config "$BUNDLE" 'del(.hostname) | .linux.namespaces -= [{"type": "uts"}]
+		| .process.args = ["sh", "-c", "hostname; readlink /proc/self/ns/uts"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(hostname)" ]
+	[ "${lines[1]}" = "$(readlink /proc/self/ns/uts)" ]
+}
+
+@test "ipc: a System V queue of the host is not visible inside" {
+	MSQID=$(ipcmk -Q | grep -o '[0-9]*$')
+	[ -n "$MSQID" ]
+	# the host sees its queue
+	[ "$(awk 'NR > 1' /proc/sysvipc/msg | wc -l)" -ge 1 ]
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "readlink /proc/self/ns/ipc; awk \"NR > 1\" /proc/sysvipc/msg | wc -l"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/ipc)" ]
+	[ "${lines[1]}" = "0" ]
+}
+
+@test "network: a new netns has only lo, and it is down" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ip -o link | wc -l; ip -o link show lo"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1" ]
+	[[ "${lines[1]}" == *"lo: <LOOPBACK>"* ]]
+	[[ "${lines[1]}" != *"UP"* ]]
+}
+
+@test "pid: pid 1 inside, a namespace of its own, the host's pids not visible" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "echo $$; readlink /proc/self/ns/pid; ls -d /proc/[0-9]* | wc -l"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1" ]
+	[ "${lines[1]}" != "$(readlink /proc/self/ns/pid)" ]
+	[ "${lines[2]}" -le 3 ]
+}
+
+@test "cgroup: with a cgroup namespace /proc/self/cgroup shows / paths only" {
+	update_config "$BUNDLE" '.process.args = ["cat", "/proc/self/cgroup"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 1 ]
+	for l in "${lines[@]}"; do
+		[ "${l##*:}" = "/" ] || { echo "not the root: $l"; false; }
+	done
+}
+
+@test "cgroup: without a cgroup namespace /proc/self/cgroup shows the container's cgroup" {
+	update_config "$BUNDLE" '.linux.namespaces -= [{"type": "cgroup"}] | .process.args = ["cat", "/proc/self/cgroup"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$ID"* ]]
+}
+
+@test "time: boottime and monotonic offsets show in /proc/uptime" {
+	off=864000 # ten days
+	update_config "$BUNDLE" '.linux.namespaces += [{"type": "time"}]
+		| .linux.timeOffsets = {"boottime": {"secs": '$off', "nanosecs": 0}, "monotonic": {"secs": '$off', "nanosecs": 0}}
+		| .process.args = ["sh", "-c", "cut -d\" \" -f1 /proc/uptime; readlink /proc/self/ns/time"]'
+	before=$(cut -d' ' -f1 /proc/uptime)
+	run husk run --bundle "$BUNDLE" "$ID"
+	after=$(cut -d' ' -f1 /proc/uptime)
+	[ "$status" -eq 0 ]
+	inside=${lines[0]%.*}
+	[ "$inside" -ge $((${before%.*} + off)) ]
+	[ "$inside" -le $((${after%.*} + off + 1)) ]
+	[ "${lines[1]}" != "$(readlink /proc/self/ns/time)" ]
+}
+
+@test "time: timeOffsets without a time namespace is refused" {
+	update_config "$BUNDLE" '.linux.timeOffsets = {"boottime": {"secs": 10, "nanosecs": 0}}'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"timeOffsets"* ]]
+}
+
+# A bundle the unprivileged host uid 100000 can reach.
+userns_config() {
+	chmod 755 "$TEST_DIR"
+	update_config "$BUNDLE" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}]'
+}
+
+@test "user: uid/gid maps are seen inside, files on a tmpfs are uid 0 inside" {
+	userns_config
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f; stat -c \"%u %g\" /tmp/f"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	read -r a b c <<<"${lines[0]}"
+	[ "$a $b $c" = "0 100000 65536" ]
+	read -r a b c <<<"${lines[1]}"
+	[ "$a $b $c" = "0 100000 65536" ]
+	[ "${lines[2]}" = "0" ]
+	[ "${lines[3]}" = "0 0" ]
+}
+
+@test "user: on the host the container's process runs as uid/gid 100000" {
+	userns_config
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	[ "$(stat -c %u /proc/$pid)" = 100000 ]
+	[ "$(stat -c %g /proc/$pid)" = 100000 ]
+	[ "$(awk '/^Uid:/ {print $2}' /proc/$pid/status)" = 100000 ]
+	[ "$(readlink /proc/$pid/ns/user)" != "$(readlink /proc/self/ns/user)" ]
+	husk delete --force "$ID"
+}
+
+@test "join: a network namespace by path shows its interface" {
+	NETNS="husk-t-$$"
+	ip netns add "$NETNS"
+	ip netns exec "$NETNS" ip link add huskbr0 type bridge
+	update_config "$BUNDLE" '.linux.namespaces = [.linux.namespaces[] | if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end]
+		| .process.args = ["sh", "-c", "ip -o link | cut -d\" \" -f2; readlink /proc/self/ns/net"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"huskbr0:"* ]]
+	[ "${lines[-1]}" = "$(ip netns exec "$NETNS" readlink /proc/self/ns/net)" ]
+}
+
+@test "join: the uts namespace of another running container shows its hostname" {
+	update_config "$BUNDLE" '.hostname = "first-box" | .process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID-a"
+	wait_for_status "$ID-a" running
+	pid=$(husk state "$ID-a" | jq -r .pid)
+	B="$TEST_DIR/bundle-b"
+	make_bundle "$B"
+	update_config "$B" 'del(.hostname)
+		| .linux.namespaces = [.linux.namespaces[] | if .type == "uts" then .path = "/proc/'"$pid"'/ns/uts" else . end]
+		| .process.args = ["sh", "-c", "hostname; readlink /proc/self/ns/uts"]'
+	run husk run --bundle "$B" "$ID-b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "first-box" ]
+	[ "${lines[1]}" = "$(readlink /proc/$pid/ns/uts)" ]
+	husk delete --force "$ID-a"
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# linux.seccomp: actions, argument filters, architectures, the BPF cache,
+# and the listener (SCMP_ACT_NOTIFY with an agent).
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+teardown() {
+	if [ -n "${AGENT:-}" ]; then
+		kill "$AGENT" 2>/dev/null || true
+		wait "$AGENT" 2>/dev/null || true
+	fi
+	teardown_husk
+}
+
+# set_seccomp DEFAULT-ACTION SYSCALLS-JSON
+set_seccomp() {
+	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "'"$1"'", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": '"$2"'}'
+}
+
+@test "seccomp: mkdir denied with EPERM, everything else allowed" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; echo status $?; touch /tmp/f && ls /tmp"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"Operation not permitted"* ]]
+	[ "${lines[1]}" = "status 1" ]
+	[ "${lines[2]}" = f ]
+}
+
+@test "seccomp: errnoRet chooses the errno" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; true"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"No space left on device"* ]]
+}
+
+@test "seccomp: defaultAction ERRNO with an allow-list: a syscall left out fails" {
+	# every x86_64 syscall the headers know, but mkdir and mkdirat
+	names=$(grep -o '__NR_[a-z0-9_]*' /usr/include/x86_64-linux-gnu/asm/unistd_64.h | sed 's/__NR_//' |
+		grep -vx -e mkdir -e mkdirat | jq -R . | jq -s -c .)
+	set_seccomp SCMP_ACT_ERRNO '[{"names": '"$names"', "action": "SCMP_ACT_ALLOW"}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; touch /tmp/f && ls /tmp && echo done"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"Operation not permitted"* ]]
+	[ "${lines[1]}" = f ]
+	[ "${lines[2]}" = done ]
+}
+
+@test "seccomp: defaultAction ERRNO with a small allow-list: the process cannot run" {
+	set_seccomp SCMP_ACT_ERRNO '[{"names": ["exit", "exit_group"], "action": "SCMP_ACT_ALLOW"}]'
+	update_config "$BUNDLE" '.process.args = ["echo", "should not print"]'
+	run -127 husk run --bundle "$BUNDLE" "$ID"
+	[[ "$output" != *"should not print"* ]]
+}
+
+@test "seccomp: SCMP_ACT_KILL kills the process with SIGSYS (exit 159)" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["mkdir", "/tmp/d"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 159 ]
+	husk delete "$ID" 2>/dev/null || true
+	# sh forks the mkdir applet: the child dies, the shell sees 128+SIGSYS
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "echo before; mkdir /tmp/d; echo status $?; [ -d /tmp/d ] || echo not-made"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"before"* ]]
+	[[ "$output" == *"status 159"* ]]
+	[[ "$output" == *"not-made"* ]]
+}
+
+@test "seccomp: argument filter: socket(AF_INET) denied, AF_NETLINK allowed" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]'
+	# ifconfig uses an AF_INET socket for its ioctls, ip uses netlink
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ifconfig lo >/dev/null 2>&1 && echo inet-ok || echo inet-denied; ip -o link >/dev/null && echo netlink-ok"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = inet-denied ]
+	[ "${lines[1]}" = netlink-ok ]
+	# and the same without the filter: the control
+	update_config "$BUNDLE" 'del(.linux.seccomp)'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = inet-ok ]
+}
+
+@test "seccomp: argument filter: kill with SIGUSR1 denied, signal 0 and SIGUSR2 allowed" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]}]'
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "trap \"echo got-usr1\" USR1; trap \"echo got-usr2\" USR2; kill -0 $$ && echo sig0-ok; kill -USR1 $$ 2>&1; echo status $?; kill -USR2 $$; echo end"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = sig0-ok ]
+	[[ "${lines[1]}" == *"not permitted"* ]]
+	[ "${lines[2]}" = "status 1" ]
+	[[ "$output" != *got-usr1* ]]
+	[[ "$output" == *got-usr2* ]]
+	[ "${lines[-1]}" = end ]
+}
+
+@test "seccomp: architectures: an unknown one is refused, a native-only list works" {
+	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_BOGUS"], "syscalls": []}'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"SCMP_ARCH_BOGUS"* ]]
+	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+			"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+		| .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; true"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "seccomp: an unknown action is refused" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"SCMP_ACT_BOGUS"* ]]
+}
+
+@test "seccomp: the compiled filter is cached under the state root and reused" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
+	run husk --explain run --bundle "$BUNDLE" "$ID-1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"compiled"* ]]
+	[[ "$output" != *"loaded from the cache"* ]]
+	[ -d "$ROOT/.seccomp-cache" ]
+	[ -n "$(ls -A "$ROOT/.seccomp-cache")" ]
+	husk delete "$ID-1" 2>/dev/null || true
+	run husk --explain run --bundle "$BUNDLE" "$ID-2"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"loaded from the cache"* ]]
+	husk delete "$ID-2" 2>/dev/null || true
+	# another profile is compiled anew, and still works
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; true"]'
+	run husk --explain run --bundle "$BUNDLE" "$ID-3"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"loaded from the cache"* ]]
+	[[ "$output" == *"No space left on device"* ]]
+	run husk --explain run --bundle "$BUNDLE" "$ID-4"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"loaded from the cache"* ]]
+	[[ "$output" == *"No space left on device"* ]]
+}
+
+@test "seccomp: a corrupt cache entry is not trusted" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; true"]'
+	run husk run --bundle "$BUNDLE" "$ID-1"
+	[ "$status" -eq 0 ]
+	for f in "$ROOT"/.seccomp-cache/*; do
+		[ -f "$f" ] && head -c 16 /dev/urandom >"$f"
+	done
+	run husk run --bundle "$BUNDLE" "$ID-2"
+	# either refused or recompiled, never a wrong filter
+	if [ "$status" -eq 0 ]; then
+		[[ "$output" == *"Operation not permitted"* ]]
+	fi
+}
+
+start_agent() {
+	gcc -Wall -o "$TEST_DIR/seccomp-agent" "$BATS_TEST_DIRNAME/tools/seccomp-agent.c"
+	"$TEST_DIR/seccomp-agent" "$TEST_DIR/agent.sock" >"$TEST_DIR/agent.out" 2>"$TEST_DIR/agent.err" </dev/null &
+	AGENT=$!
+	for _ in $(seq 100); do [ -S "$TEST_DIR/agent.sock" ] && return 0; sleep 0.02; done
+	return 1
+}
+
+@test "seccomp: SCMP_ACT_NOTIFY: the agent gets the state and answers mkdir" {
+	start_agent
+	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"listenerPath": "'"$TEST_DIR/agent.sock"'", "listenerMetadata": "meta-data",
+			"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+		| .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sh", "-c", "mkdir /tmp/d && echo mkdir-ok; [ -d /tmp/d ] || echo not-made"]'
+	husk_d create --bundle "$BUNDLE" "$ID"
+	pid=$(husk state "$ID" | jq -r .pid)
+	husk start "$ID"
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+	cat "$TEST_DIR/container.log"
+	[ "$(sed -n 1p "$TEST_DIR/container.log")" = mkdir-ok ]
+	[ "$(sed -n 2p "$TEST_DIR/container.log")" = not-made ]
+	for _ in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.05; done
+	wait "$AGENT"
+	AGENT=
+	cat "$TEST_DIR/agent.out" "$TEST_DIR/agent.err"
+	grep -Eqx "notif (83|258)" "$TEST_DIR/agent.out"
+	json=$(head -1 "$TEST_DIR/agent.out")
+	[ "$(jq -r '.fds[0]' <<<"$json")" = seccompFd ]
+	[ "$(jq -r .metadata <<<"$json")" = meta-data ]
+	[ "$(jq -r .state.id <<<"$json")" = "$ID" ]
+	# the state as the spec defines it: bundle is required, pid as seen by the host
+	[ "$(jq -r .state.bundle <<<"$json")" = "$BUNDLE" ]
+	[ "$(jq -r .state.pid <<<"$json")" = "$pid" ]
+	[ "$(jq -r .pid <<<"$json")" = "$pid" ]
+}
+
+@test "seccomp: SCMP_ACT_NOTIFY without listenerPath is refused" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"listenerPath"* ]]
+}
