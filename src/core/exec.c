@@ -173,7 +173,38 @@ static void exec_child_main(struct exec_child *c)
 			goto fail;
 		}
 	}
-	HUSK_TRACE(&c->tr, "join cgroup + setns into the container's namespaces");
+	/* Only now, with the container's root and cwd, enter its pid (and
+	 * time) namespace, and only for a child: had we been visible there
+	 * earlier, a container process with CAP_SYS_PTRACE could have walked
+	 * /proc/PID/root into the host's root (runc's nsexec works this way
+	 * too).  CLONE_PARENT makes the runtime its parent, to wait for it. */
+	if (chdir("/") < 0) {
+		husk_fail(&err, errno, "chdir / in the container");
+		goto fail;
+	}
+	for (enum husk_ns_type t = HUSK_NS_PID; t <= HUSK_NS_TIME; t++) {
+		if ((t != HUSK_NS_PID && t != HUSK_NS_TIME) || c->ns_fds[t] < 0)
+			continue;
+		if (setns(c->ns_fds[t], husk_ns_clone_flag(t)) < 0) {
+			husk_fail(&err, errno, "join the container's %s namespace",
+				  husk_ns_name(t));
+			goto fail;
+		}
+		close(c->ns_fds[t]);
+	}
+	struct clone_args ca = {.flags = CLONE_PARENT}; /* exit_signal: the parent's */
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		husk_fail(&err, errno, "clone3 into the container's pid namespace");
+		goto fail;
+	}
+	if (pid > 0) {
+		husk_sync_send(c->sock, SYNC_PID, (int32_t)pid, 0, NULL, 0, -1);
+		_exit(0);
+	}
+	/* the process that will exec: its parent is the runtime */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	HUSK_TRACE(&c->tr, "join cgroup + setns into the container's namespaces, fork");
 	if (husk_process_limits(c->proc, &err) < 0)
 		goto fail;
 	char *warn = NULL;
@@ -311,15 +342,6 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		husk_fail(err, errno, "socketpair");
 		goto out;
 	}
-	/* born into the container's pid (and time) namespace */
-	if (ns_fds[HUSK_NS_PID] >= 0 && setns(ns_fds[HUSK_NS_PID], CLONE_NEWPID) < 0) {
-		husk_fail(err, errno, "join the container's pid namespace");
-		goto out;
-	}
-	if (ns_fds[HUSK_NS_TIME] >= 0 && setns(ns_fds[HUSK_NS_TIME], CLONE_NEWTIME) < 0) {
-		husk_fail(err, errno, "join the container's time namespace");
-		goto out;
-	}
 	husk_trace_begin(&tr);
 	struct clone_args ca = {.exit_signal = SIGCHLD};
 	if (join.v2_dirfd >= 0) {
@@ -340,15 +362,15 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 				       .preserve_fds = o->preserve_fds,
 				       .tr = {.sock = o->trace ? sock[1] : -1}};
 		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
-		c.ns_fds[HUSK_NS_PID] = -1;
-		c.ns_fds[HUSK_NS_TIME] = -1;
 		exec_child_main(&c);
 		_exit(127);
 	}
 	close(sock[1]);
 	sock[1] = -1;
-	HUSK_TRACE(&tr, "clone3 pid %d into the container's pid namespace", (int)pid);
+	HUSK_TRACE(&tr, "clone3 pid %d to join the container", (int)pid);
 	husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1);
+	pid_t joiner = pid, final = -1;
+	pid = -1;
 	for (;;) {
 		struct husk_sync_msg m;
 		int rr = husk_sync_recv(sock[0], &m);
@@ -372,15 +394,30 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 			}
 			continue;
 		}
+		if (m.type == SYNC_PID) {
+			final = (pid_t)m.errnum;
+			continue;
+		}
 		if (m.type == SYNC_EXEC_FAILED || m.type == SYNC_ERROR) {
 			husk_fail(err, 0, "%s", m.payload);
 			if (m.errnum)
 				(*err)->errnum = m.errnum;
-			waitpid(pid, NULL, 0);
-			pid = -1;
+			waitpid(joiner, NULL, 0);
+			if (final > 0)
+				waitpid(final, NULL, 0);
 			goto out;
 		}
 	}
+	/* the joining process is done once it has forked */
+	int jstatus = 0;
+	while (waitpid(joiner, &jstatus, 0) < 0 && errno == EINTR)
+		;
+	if (final <= 0) {
+		husk_fail(err, 0, "exec: the process joining the container exited (status %d)",
+			  WIFEXITED(jstatus) ? WEXITSTATUS(jstatus) : 128 + WTERMSIG(jstatus));
+		goto out;
+	}
+	pid = final;
 	if (o->pid_file) {
 		char buf[32];
 		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);

@@ -60,6 +60,19 @@ int husk_open_in_root(int rootfd, const char *path, int flags, husk_error **err)
 	return fd;
 }
 
+/* Split path into its components, appended to v (NULL-terminated). */
+static size_t split_path(const char *path, char ***v, size_t n)
+{
+	cleanup_free char *copy = strdup(path);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		*v = realloc(*v, (n + 2) * sizeof(char *));
+		(*v)[n++] = strdup(c);
+		(*v)[n] = NULL;
+	}
+	return n;
+}
+
 int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error **err)
 {
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
@@ -70,42 +83,118 @@ int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error *
 			return husk_fail(err, errno, "open \"%s\" in the container", path);
 		return fd;
 	}
-	/* walk down, resolving each prefix again from the root so that a
-	 * symlink anywhere in the path stays inside it */
-	cleanup_free char *p = strdup(rel_of(path));
-	cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	for (char *s = p;; s++) {
-		if (*s != '/' && *s != '\0')
+	/* Something is missing: walk it component by component, creating
+	 * what is not there.  Each step is an openat with O_NOFOLLOW from the
+	 * fd of the previous one; a symlink is read and its target walked the
+	 * same way, from the root when absolute; ".." goes back up the walk
+	 * and never above the root.  So nothing ever resolves outside. */
+	char **todo = NULL; /* components still to walk, in order */
+	size_t n_todo = split_path(path, &todo, 0);
+	int stack[256]; /* fds of the directories walked so far */
+	size_t depth = 0;
+	int links = 0, r = -1;
+	stack[depth++] = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	size_t i = 0;
+	while (i < n_todo) {
+		const char *c = todo[i];
+		bool last = i == n_todo - 1;
+		int parent = stack[depth - 1];
+		if (strcmp(c, ".") == 0) {
+			i++;
 			continue;
-		char saved = *s;
-		*s = '\0';
-		bool last = saved == '\0';
-		int cur = sys_openat2(rootfd, p, &how);
-		if (cur < 0 && errno == ENOENT) {
-			const char *name = strrchr(p, '/');
-			name = name ? name + 1 : p;
-			int r;
+		}
+		if (strcmp(c, "..") == 0) {
+			if (depth > 1)
+				close(stack[--depth]);
+			i++;
+			continue;
+		}
+		struct stat st;
+		if (fstatat(parent, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT) {
+				husk_fail(err, errno, "open \"%s\" in the container", path);
+				goto out;
+			}
+			int k;
 			if (last && is_file) {
-				r = openat(parent, name,
+				k = openat(parent, c,
 					   O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
 					   0644);
-				if (r >= 0)
-					close(r);
+				if (k >= 0)
+					close(k);
 			} else {
-				r = mkdirat(parent, name, 0755);
+				k = mkdirat(parent, c, 0755);
 			}
-			if (r < 0 && errno != EEXIST)
-				return husk_fail(err, errno, "create \"/%s\" in the container", p);
-			cur = sys_openat2(rootfd, p, &how);
+			if (k < 0 && errno != EEXIST) {
+				husk_fail(err, errno, "create \"%s\" in the container", path);
+				goto out;
+			}
+			continue; /* look at it again */
 		}
-		if (cur < 0)
-			return husk_fail(err, errno, "open \"/%s\" in the container", p);
-		if (last)
-			return cur;
-		close(parent);
-		parent = cur;
-		*s = saved;
+		if (S_ISLNK(st.st_mode)) {
+			if (++links > 40) {
+				husk_fail(err, ELOOP, "open \"%s\" in the container", path);
+				goto out;
+			}
+			char target[4096];
+			ssize_t l = readlinkat(parent, c, target, sizeof(target) - 1);
+			if (l < 0) {
+				husk_fail(err, errno, "readlink in \"%s\"", path);
+				goto out;
+			}
+			target[l] = '\0';
+			/* replace this component by the link's own components */
+			char **rest = NULL;
+			size_t n_rest = split_path(target, &rest, 0);
+			for (size_t k = i + 1; k < n_todo; k++) {
+				rest = realloc(rest, (n_rest + 2) * sizeof(char *));
+				rest[n_rest++] = todo[k];
+				rest[n_rest] = NULL;
+				todo[k] = NULL;
+			}
+			for (size_t k = 0; k <= i; k++)
+				free(todo[k]);
+			free(todo);
+			todo = rest;
+			n_todo = n_rest;
+			i = 0;
+			if (target[0] == '/')
+				while (depth > 1)
+					close(stack[--depth]);
+			if (n_todo == 0) { /* a link to "/" */
+				todo = realloc(todo, 2 * sizeof(char *));
+				todo[0] = strdup(".");
+				todo[1] = NULL;
+				n_todo = 1;
+			}
+			continue;
+		}
+		int next = openat(parent, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			husk_fail(err, errno, "open \"%s\" in the container", path);
+			goto out;
+		}
+		if (last) {
+			r = next;
+			break;
+		}
+		if (depth == ARRAY_SIZE(stack)) {
+			close(next);
+			husk_fail(err, ENAMETOOLONG, "open \"%s\" in the container", path);
+			goto out;
+		}
+		stack[depth++] = next;
+		i++;
 	}
+	if (r < 0 && i >= n_todo) /* ended on "." or "..": the directory itself */
+		r = fcntl(stack[depth - 1], F_DUPFD_CLOEXEC, 3);
+out:
+	while (depth > 0)
+		close(stack[--depth]);
+	for (size_t k = 0; k < n_todo; k++)
+		free(todo[k]);
+	free(todo);
+	return r;
 }
 
 static const char *fdpath(int fd, char buf[static 32])

@@ -17,6 +17,7 @@ enum husk_sync_type {
 	SYNC_CREATED,	    /* child -> parent: all set up, waiting for start */
 	SYNC_START,	    /* parent -> child (run): start without the fifo */
 	SYNC_EXEC_FAILED,   /* child -> parent: the final execve failed */
+	SYNC_PID,	    /* exec: the process to wait for (errnum holds its pid) */
 };
 
 #define SYNC_MAX_PAYLOAD 4000

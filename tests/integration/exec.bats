@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# husk-oci exec: a new process in a running container.
+
+load helpers
+
+# a running container: sh that writes a file then sleeps
+start_container() {
+	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "echo from-init > /tmp/init-file; exec sleep 1000"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	INIT_PID=$(husk state "$ID" | jq -r .pid)
+	for _ in $(seq 100); do [ -e "$BUNDLE/rootfs/tmp/init-file" ] && break; sleep 0.05; done
+}
+
+@test "exec: runs in the container's namespaces (uts, pid, mount)" {
+	start_container
+	run husk exec "$ID" sh -c 'hostname; ps -o pid,args; cat /tmp/init-file'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = husk ]
+	# the container's pid 1 is the init, sleeping
+	grep -Eq '^ *1 +sleep 1000$' <<<"$output"
+	# no host process is visible: ps header, init, sh, ps
+	[ "$(grep -c '^ *[0-9]' <<<"$output")" -le 4 ]
+	[ "${lines[-1]}" = from-init ]
+	# the same namespaces as init, as the host sees them
+	# detached: stdio that is not bats' capture pipe
+	husk_d exec -d --pid-file "$TEST_DIR/exec.pid" "$ID" sleep 100
+	epid=$(cat "$TEST_DIR/exec.pid")
+	for ns in pid mnt uts ipc net cgroup; do
+		echo "$ns: init $(readlink /proc/$INIT_PID/ns/$ns) exec $(readlink /proc/$epid/ns/$ns)"
+		[ "$(readlink /proc/$INIT_PID/ns/$ns)" = "$(readlink /proc/$epid/ns/$ns)" ]
+	done
+	[ "$(readlink /proc/$epid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ]
+}
+
+@test "exec: passes the exit status" {
+	start_container
+	run husk exec "$ID" sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	run husk exec "$ID" true
+	[ "$status" -eq 0 ]
+	run husk exec "$ID" sh -c 'kill -KILL $$'
+	[ "$status" -eq 137 ]
+}
+
+@test "exec: -e, --cwd" {
+	start_container
+	run husk exec -e FOO=bar --env BAZ=qux --cwd /tmp "$ID" sh -c 'echo $FOO $BAZ; pwd'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "bar qux" ]
+	[ "${lines[1]}" = /tmp ]
+	run husk exec -e NOEQUALS "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'expected NAME=VALUE'* ]]
+}
+
+@test "exec: -u 1000:1000" {
+	start_container
+	run husk exec -u 1000:1000 "$ID" id
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "uid=1000 gid=1000"* ]]
+	run husk exec --user 1001 "$ID" id -u
+	[ "$status" -eq 0 ]
+	[ "$output" = 1001 ]
+	run husk exec -u nobody "$ID" id
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--user "nobody"'* ]]
+}
+
+# CapEff of the process, as a number
+capeff_has() {
+	local hex=$1 bit=$2
+	(((0x$hex >> bit) & 1))
+}
+
+@test "exec: --cap CAP_SYS_ADMIN adds it to the effective set" {
+	start_container
+	run husk exec "$ID" sh -c 'grep CapEff /proc/self/status'
+	[ "$status" -eq 0 ]
+	! capeff_has "$(awk '{print $2}' <<<"$output")" 21
+	run husk exec --cap CAP_SYS_ADMIN "$ID" sh -c 'grep CapEff /proc/self/status'
+	[ "$status" -eq 0 ]
+	capeff_has "$(awk '{print $2}' <<<"$output")" 21
+	# and it works: a mount the container alone could not make
+	run husk exec --cap CAP_SYS_ADMIN "$ID" sh -c 'mkdir -p /tmp/m && mount -t tmpfs t /tmp/m && echo mounted'
+	[ "$status" -eq 0 ]
+	[ "$output" = mounted ]
+	run husk exec "$ID" sh -c 'mkdir -p /tmp/m2 && mount -t tmpfs t /tmp/m2 && echo mounted'
+	[ "$status" -ne 0 ]
+}
+
+@test "exec: --no-new-privs" {
+	update_config "$BUNDLE" '.process.noNewPrivileges = false'
+	start_container
+	run husk exec "$ID" grep NoNewPrivs /proc/self/status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\t0' ]]
+	run husk exec --no-new-privs "$ID" grep NoNewPrivs /proc/self/status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\t1' ]]
+}
+
+@test "exec -d --pid-file: the process runs in the container's cgroup" {
+	start_container
+	# detached: stdio that is not bats' capture pipe
+	husk_d exec -d --pid-file "$TEST_DIR/exec.pid" "$ID" sleep 100
+	epid=$(cat "$TEST_DIR/exec.pid")
+	kill -0 "$epid"
+	grep -q '^sleep' "/proc/$epid/comm"
+	cat /proc/$epid/cgroup /proc/$INIT_PID/cgroup
+	[ "$(cat /proc/$epid/cgroup)" = "$(cat /proc/$INIT_PID/cgroup)" ]
+	# and husk-oci ps sees it
+	run husk ps --format json "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(jq "index($epid) != null" <<<"$output")" = true ]
+	[ "$(jq "index($INIT_PID) != null" <<<"$output")" = true ]
+}
+
+@test "exec: a foreground process is in the container's cgroup too" {
+	start_container
+	run husk exec "$ID" cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	# as seen from inside (cgroup namespace): the same as init's view
+	[ "$output" = "$(husk exec "$ID" cat /proc/1/cgroup)" ]
+}
+
+@test "exec -p: a whole process object" {
+	start_container
+	cat >"$TEST_DIR/process.json" <<-'EOF'
+	{
+		"terminal": false,
+		"user": {"uid": 1000, "gid": 1000},
+		"args": ["sh", "-c", "echo $FOO; pwd; id -u; grep NoNewPrivs /proc/self/status"],
+		"env": ["PATH=/bin:/usr/bin", "FOO=from-process-json"],
+		"cwd": "/tmp",
+		"noNewPrivileges": true
+	}
+	EOF
+	run husk exec -p "$TEST_DIR/process.json" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = from-process-json ]
+	[ "${lines[1]}" = /tmp ]
+	[ "${lines[2]}" = 1000 ]
+	[[ "${lines[3]}" == *$'\t1' ]]
+	echo '{"args": ' >"$TEST_DIR/bad.json"
+	run husk exec --process "$TEST_DIR/bad.json" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--process'* ]]
+}
+
+@test "exec: into a stopped container fails clearly" {
+	update_config "$BUNDLE" '.process.args = ["true"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" stopped
+	run husk exec "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot exec in container \"$ID\": it is stopped"* ]]
+	run husk exec nosuchcontainer true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"nosuchcontainer" does not exist'* ]]
+}
+
+@test "exec: into a paused container fails clearly, works after resume" {
+	start_container
+	husk pause "$ID"
+	wait_for_status "$ID" paused
+	run timeout 10 "$HUSK_OCI" --root "$ROOT" exec "$ID" echo hi
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"cannot exec in container \"$ID\": it is paused"* ]]
+	husk resume "$ID"
+	run husk exec "$ID" echo hi
+	[ "$status" -eq 0 ]
+	[ "$output" = hi ]
+}
+
+@test "exec: a command that does not exist fails clearly and leaves no process" {
+	start_container
+	run husk ps --format json "$ID"
+	before=$(jq -c 'sort' <<<"$output")
+	run husk exec "$ID" no-such-command
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"no-such-command": executable file not found in $PATH'* ]]
+	run husk exec "$ID" /no/such/path
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"/no/such/path"'* ]]
+	sleep 0.2
+	run husk ps --format json "$ID"
+	[ "$(jq -c 'sort' <<<"$output")" = "$before" ]
+	# and the container goes on
+	run husk exec "$ID" echo still
+	[ "$output" = still ]
+}
+
+@test "exec: with no command fails clearly" {
+	start_container
+	run husk exec "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'expected a command to run'* ]]
+}
+
+@test "exec: stdin reaches the process" {
+	start_container
+	run bash -c "echo piped | '$HUSK_OCI' --root '$ROOT' exec '$ID' cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = piped ]
+}
+
+@test "exec -t: a pty to the console socket" {
+	skip "needs a console-socket receiver (recvmsg SCM_RIGHTS) in the test tools"
+}
