@@ -56,7 +56,8 @@ struct child_ctx {
 	char **extra_env;
 	bool self_map;	/* rootless: write our own id maps */
 	pid_t host_pid; /* our pid as the host sees it (from GO) */
-	int fifo_fd;	/* exec fifo, held open until execve: `start` waits for EOF */
+	struct husk_rootfs_ctx rc;
+	int fifo_fd; /* exec fifo, held open until execve: `start` waits for EOF */
 };
 
 static char *state_json_for_hooks(const char *id, pid_t pid, const char *status, const char *bundle,
@@ -304,6 +305,7 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 				     .bundle = c->o->bundle,
 				     .cgroup = c->cgroup,
 				     .in_userns = userns,
+				     .defer_proc = c->ns_fds[HUSK_NS_PID] >= 0,
 				     .tr = &c->tr};
 	if (husk_rootfs_prepare(&rc, err) < 0)
 		return -1;
@@ -325,8 +327,7 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 
 	if (husk_rootfs_pivot(&rc, c->o->no_pivot, err) < 0)
 		return -1;
-	if (husk_rootfs_finish(&rc, err) < 0)
-		return -1;
+	c->rc = rc;
 	if (s->hostname) {
 		husk_trace_begin(&c->tr);
 		if (sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -337,12 +338,48 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 		return husk_fail(err, errno, "domainname \"%s\"", s->domainname);
 	if (s->has_personality && personality(s->personality) < 0)
 		return husk_fail(err, errno, "linux.personality");
-	if (s->process.terminal) {
-		husk_trace_begin(&c->tr);
-		if (setup_terminal(c, err) < 0)
-			return -1;
-		HUSK_TRACE(&c->tr, "open /dev/pts/ptmx, pty as the controlling terminal");
+	return 0;
+}
+
+/* A pid namespace given by path is entered last, by a child: a process
+ * there is visible to the namespace's other processes, and before
+ * pivot_root its /proc/PID/root was the host's (reachable with
+ * CAP_SYS_PTRACE).  The new child, born inside with the container's root,
+ * becomes the container's init; CLONE_PARENT makes the runtime its parent.
+ * Returns 0 in that child; the first process reports and exits. */
+static int enter_joined_pid_ns(struct child_ctx *c, husk_error **err)
+{
+	if (c->ns_fds[HUSK_NS_PID] < 0 && c->ns_fds[HUSK_NS_TIME] < 0)
+		return 0;
+	for (enum husk_ns_type t = HUSK_NS_PID; t <= HUSK_NS_TIME; t++) {
+		if ((t != HUSK_NS_PID && t != HUSK_NS_TIME) || c->ns_fds[t] < 0)
+			continue;
+		if (setns(c->ns_fds[t], husk_ns_clone_flag(t)) < 0)
+			return husk_fail(err, errno, "join %s namespace \"%s\"", husk_ns_name(t),
+					 c->spec->ns[t].path);
+		close(c->ns_fds[t]);
+		c->ns_fds[t] = -1;
 	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "pipe");
+	struct clone_args ca = {.flags = CLONE_PARENT}; /* exit_signal: the parent's */
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		return husk_fail(err, errno, "clone3 into the joined pid namespace");
+	if (pid > 0) {
+		close(p[0]);
+		husk_write_all(p[1], &pid, sizeof(pid));
+		husk_sync_send(c->sock, SYNC_PID, (int32_t)pid, 0, NULL, 0, -1);
+		_exit(0);
+	}
+	close(p[1]);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pid_t me = 0;
+	if (read(p[0], &me, sizeof(me)) != sizeof(me))
+		return husk_fail(err, EPIPE, "learn our pid");
+	close(p[0]);
+	c->host_pid = me;
 	return 0;
 }
 
@@ -355,6 +392,20 @@ static int child_main(struct child_ctx *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (child_setup(c, &err) < 0)
 		child_fail(c, err);
+	if (enter_joined_pid_ns(c, &err) < 0)
+		child_fail(c, err);
+	/* now in the container's pid namespace: mount proc if it waited for
+	 * that, then the paths masked and made read-only inside it */
+	if (c->rc.defer_proc && husk_rootfs_mount_deferred(&c->rc, &err) < 0)
+		child_fail(c, err);
+	if (husk_rootfs_finish(&c->rc, &err) < 0)
+		child_fail(c, err);
+	if (s->process.terminal) {
+		husk_trace_begin(&c->tr);
+		if (setup_terminal(c, &err) < 0)
+			child_fail(c, err);
+		HUSK_TRACE(&c->tr, "open /dev/pts/ptmx, pty as the controlling terminal");
+	}
 	cleanup_free char *exe = NULL;
 	if (husk_find_executable(&s->process, &exe, &err) < 0)
 		child_fail(c, err);
@@ -616,16 +667,6 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		goto out;
 	}
 
-	/* pid and time namespaces given by path must be entered before the
-	 * clone: setns on them changes where our children are born */
-	if (ns_fds[HUSK_NS_PID] >= 0 && setns(ns_fds[HUSK_NS_PID], CLONE_NEWPID) < 0) {
-		husk_fail(err, errno, "join pid namespace \"%s\"", spec->ns[HUSK_NS_PID].path);
-		goto out;
-	}
-	if (ns_fds[HUSK_NS_TIME] >= 0 && setns(ns_fds[HUSK_NS_TIME], CLONE_NEWTIME) < 0) {
-		husk_fail(err, errno, "join time namespace \"%s\"", spec->ns[HUSK_NS_TIME].path);
-		goto out;
-	}
 	uint64_t flags = 0;
 	bool join_user = spec->ns[HUSK_NS_USER].enabled && spec->ns[HUSK_NS_USER].path;
 	for (int t = 0; t < HUSK_NS_COUNT; t++) {
@@ -749,6 +790,13 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			} else {
 				master = m.fd;
 			}
+			continue;
+		}
+		if (m.type == SYNC_PID) {
+			/* the init was re-born in a joined pid namespace */
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			pid = (pid_t)m.errnum;
 			continue;
 		}
 		if (m.type == SYNC_CREATED)

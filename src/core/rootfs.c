@@ -275,6 +275,44 @@ static int do_bind(int rootfd, const char *src, const char *dest, bool recursive
 	return set_propagation(tree, prop, dest, err);
 }
 
+/* With no /proc to name the target by (proc itself, mounted after
+ * pivot_root): the new mount API, which takes the target as an fd. */
+static int fs_mount_by_fd(const char *source, const char *type, int target, unsigned long flags,
+			  const char *data, const char *dest, husk_error **err)
+{
+	cleanup_close int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return husk_fail(err, errno, "mount %s on \"%s\": fsopen", type, dest);
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return husk_fail(err, errno, "mount %s on \"%s\": source", type, dest);
+	cleanup_free char *opts = data ? strdup(data) : NULL;
+	char *save = NULL;
+	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+	     o = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(o, '=');
+		long r;
+		if (eq) {
+			*eq = '\0';
+			r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, o, eq + 1, 0);
+		} else {
+			r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, o, NULL, 0);
+		}
+		if (r < 0)
+			return husk_fail(err, errno, "mount %s on \"%s\": option \"%s\"", type,
+					 dest, o);
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return husk_fail(err, errno, "mount %s on \"%s\"", type, dest);
+	cleanup_close int mnt =
+		(int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, (unsigned int)ms_to_attr(flags));
+	if (mnt < 0)
+		return husk_fail(err, errno, "mount %s on \"%s\": fsmount", type, dest);
+	if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return husk_fail(err, errno, "mount %s on \"%s\": attach", type, dest);
+	return 0;
+}
+
 static int do_fs_mount(int rootfd, const char *source, const char *type, const char *dest,
 		       unsigned long flags, const char *data, husk_error **err)
 {
@@ -283,6 +321,8 @@ static int do_fs_mount(int rootfd, const char *source, const char *type, const c
 		return husk_error_wrap(err, "mount \"%s\"", dest);
 	char b[32];
 	unsigned long f = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	if (access("/proc/self/fd", F_OK) < 0)
+		return fs_mount_by_fd(source ? source : type, type, target, f, data, dest, err);
 	if (mount(source ? source : type, fdpath(target, b), type, f, data) < 0)
 		return husk_fail(err, errno, "mount %s on \"%s\"", type, dest);
 	return 0;
@@ -559,6 +599,47 @@ static int setup_dev(struct husk_rootfs_ctx *c, int rootfd, husk_error **err)
 	return 0;
 }
 
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Is mount i a proc mount, or below an earlier proc mount, while the pid
+ * namespace is still to be joined? */
+static bool is_deferred(const struct husk_rootfs_ctx *c, size_t i)
+{
+	if (!c->defer_proc)
+		return false;
+	const struct husk_spec *s = c->spec;
+	for (size_t k = 0; k <= i; k++) {
+		const struct husk_mount *p = &s->mounts[k];
+		if (!p->bind && p->type && strcmp(p->type, "proc") == 0 &&
+		    path_under(s->mounts[i].destination, p->destination))
+			return true;
+	}
+	return false;
+}
+
+int husk_rootfs_mount_deferred(struct husk_rootfs_ctx *c, husk_error **err)
+{
+	const struct husk_spec *s = c->spec;
+	cleanup_close int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_fail(err, errno, "open /");
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		if (!is_deferred(c, i))
+			continue;
+		const struct husk_mount *m = &s->mounts[i];
+		husk_trace_begin(c->tr);
+		if (do_mount(c, rootfd, m, err) < 0)
+			return -1;
+		HUSK_TRACE(c->tr, "mount %s at %s (in the joined pid namespace)",
+			   m->bind ? "bind" : m->type, m->destination);
+	}
+	return 0;
+}
+
 int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 {
 	const struct husk_spec *s = c->spec;
@@ -580,6 +661,8 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 		return husk_fail(err, errno, "open rootfs \"%s\"", s->root_path);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct husk_mount *m = &s->mounts[i];
+		if (is_deferred(c, i))
+			continue;
 		husk_trace_begin(tr);
 		if (do_mount(c, rootfd, m, err) < 0)
 			return -1;

@@ -16,6 +16,10 @@ struct husk_rootfs_ctx {
 	const char *bundle;
 	const struct husk_cgroup *cgroup; /* for "cgroup" mounts */
 	bool in_userns;			  /* mknod is not allowed: bind devices */
+	/* the pid namespace is joined later: proc (which shows the pid
+	 * namespace of whoever mounts it) and what lies under it wait for
+	 * husk_rootfs_mount_deferred */
+	bool defer_proc;
 	struct husk_tracer *tr;
 };
 
@@ -28,6 +32,8 @@ int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error *
 
 int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err);
 int husk_rootfs_pivot(struct husk_rootfs_ctx *c, bool no_pivot, husk_error **err);
+/* After pivot_root, by a process in the container's pid namespace. */
+int husk_rootfs_mount_deferred(struct husk_rootfs_ctx *c, husk_error **err);
 int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err);
 /* Bind the pty slave onto /dev/console (after pivot). */
 int husk_rootfs_console(int slave_fd, husk_error **err);

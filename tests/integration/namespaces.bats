@@ -167,3 +167,26 @@ userns_config() {
 	[ "${lines[1]}" = "$(readlink /proc/$pid/ns/uts)" ]
 	husk delete --force "$ID-a"
 }
+
+@test "pid: joining another container's pid namespace by path (a pod)" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	make_bundle "$TEST_DIR/b2"
+	update_config "$TEST_DIR/b2" ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$pid/ns/pid\" else . end)
+		| .process.args = [\"sleep\", \"100\"]"
+	husk_d run -d --bundle "$TEST_DIR/b2" "$ID-2"
+	wait_for_status "$ID-2" running
+	pid2=$(husk state "$ID-2" | jq -r .pid)
+	# the recorded pid is the process that runs, in the joined namespace
+	[ "$(readlink /proc/$pid2/ns/pid)" = "$(readlink /proc/$pid/ns/pid)" ]
+	[ "$(tr '\0' ' ' </proc/$pid2/cmdline)" = "sleep 100 " ]
+	run husk exec "$ID-2" ps -o pid,args
+	[ "$status" -eq 0 ]
+	# both sleeps are there; the first container's is pid 1
+	[ "$(grep -c 'sleep 100' <<<"$output")" -eq 2 ]
+	grep -Eq "^ *1 .*sleep 100" <<<"$output"
+	husk delete --force "$ID-2"
+	husk delete --force "$ID"
+}

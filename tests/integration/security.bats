@@ -462,3 +462,34 @@ host_untouched() {
 	grep -Eq 'tries=[1-9]' "$BUNDLE/rootfs/tmp/race.out"
 	grep -q 'escaped=0' "$BUNDLE/rootfs/tmp/race.out"
 }
+
+@test "create race: a container sharing its pid namespace cannot reach the host through a new container's setup" {
+	# Containers of a pod join one pid namespace by path.  The joining
+	# container's init must not be visible there before it has pivoted
+	# into its own root.
+	build_attack proc_root_race
+	marker="$TEST_DIR/host-only-marker"
+	echo host >"$marker"
+	cp "$TEST_DIR/proc_root_race" "$BUNDLE/rootfs/bin/proc_root_race"
+	update_config "$BUNDLE" ".root.readonly = false
+		| .process.capabilities |= with_entries(.value += [\"CAP_SYS_PTRACE\"])
+		| .process.args = [\"/bin/proc_root_race\", \"$marker\", \"/tmp/stop\", \"/tmp/race.out\"]"
+	[ ! -e "$BUNDLE/rootfs$marker" ]
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	make_bundle "$TEST_DIR/b2"
+	update_config "$TEST_DIR/b2" ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$pid/ns/pid\" else . end)
+		| .process.args = [\"true\"]"
+	for i in $(seq 20); do
+		husk run --bundle "$TEST_DIR/b2" "$ID-j$i" </dev/null >/dev/null 2>&1 3>&-
+	done
+	husk exec "$ID" touch /tmp/stop 3>&-
+	for _ in $(seq 200); do
+		[ -s "$BUNDLE/rootfs/tmp/race.out" ] && break
+		sleep 0.05
+	done
+	cat "$BUNDLE/rootfs/tmp/race.out"
+	grep -Eq 'tries=[1-9]' "$BUNDLE/rootfs/tmp/race.out"
+	grep -q 'escaped=0' "$BUNDLE/rootfs/tmp/race.out"
+}
