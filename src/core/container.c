@@ -470,12 +470,11 @@ static int child_main(struct child_ctx *c)
 	husk_process_finalize_and_exec(&f, &err);
 late_fail:
 	/* past CREATED, `run` listens on the socket and `start` on the fifo */
-	husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
-		       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
+	if (c->fifo_fd < 0)
+		husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
+			       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
 	if (c->fifo_fd >= 0 && err)
 		husk_write_all(c->fifo_fd, err->msg, strlen(err->msg));
-	else if (err)
-		dprintf(2, "husk: %s\n", err->msg);
 	_exit(127);
 }
 

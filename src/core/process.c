@@ -18,8 +18,6 @@
 #include "sync.h"
 #include "util.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 static const char *env_get(char **env, const char *name)
 {
 	size_t l = strlen(name);
@@ -50,9 +48,10 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 		*ret = path;
 		return 0;
 	}
+	/* as runc: with no PATH in the environment, a bare name is not found */
 	const char *path = env_get(p->env, "PATH");
 	if (!path)
-		path = DEFAULT_PATH;
+		return husk_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
 	cleanup_free char *copy = strdup(path);
 	char *save = NULL;
 	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
@@ -214,26 +213,52 @@ static int set_user(const struct husk_process *p, husk_error **err)
 	return 0;
 }
 
-static char **build_env(const struct husk_process *p, char **extra)
+/* The home directory of uid in the container's /etc/passwd (we are past
+ * pivot_root), or "/" when it has no entry: what runc gives as HOME. */
+static char *home_of(uid_t uid)
+{
+	cleanup_free char *text = NULL;
+	if (husk_read_file("/etc/passwd", &text, NULL, NULL) < 0)
+		return strdup("HOME=/");
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* name:passwd:uid:gid:gecos:home:shell */
+		char *f[7] = {0};
+		int n = 0;
+		for (char *p = line; n < 7; n++) {
+			f[n] = p;
+			char *c = strchr(p, ':');
+			if (!c) {
+				n++;
+				break;
+			}
+			*c = '\0';
+			p = c + 1;
+		}
+		long id;
+		if (n >= 6 && husk_parse_long(f[2], &id) == 0 && id == (long)uid && *f[5])
+			return husk_strdup_printf("HOME=%s", f[5]);
+	}
+	return strdup("HOME=/");
+}
+
+static char **build_env(const struct husk_process *p, char **extra, char **home)
 {
 	size_t n = 0, m = 0;
 	for (char **e = p->env; e && *e; e++)
 		n++;
 	for (char **e = extra; e && *e; e++)
 		m++;
-	bool has_path = env_get(p->env, "PATH") != NULL;
 	char **v = calloc(n + m + 3, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		v[k++] = p->env[i];
 	for (size_t i = 0; i < m; i++)
 		v[k++] = extra[i];
-	/* like runc: with no PATH, the default one, so that sh finds its tools */
-	if (!has_path)
-		v[k++] = (char *)"PATH=" DEFAULT_PATH;
-	/* HOME as runc sets it for root when the config leaves it out */
-	if (!env_get(p->env, "HOME"))
-		v[k++] = p->uid == 0 ? (char *)"HOME=/root" : (char *)"HOME=/";
+	if (!env_get(p->env, "HOME")) {
+		*home = home_of(p->uid);
+		v[k++] = *home;
+	}
 	return v;
 }
 
@@ -325,7 +350,8 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	}
 	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return husk_fail(err, errno, "close_range");
-	cleanup_free char **env = build_env(p, f->extra_env);
+	cleanup_free char *home = NULL;
+	cleanup_free char **env = build_env(p, f->extra_env, &home);
 	if (f->seccomp && !seccomp_early) {
 		husk_trace_begin(tr);
 		int lfd = -1;

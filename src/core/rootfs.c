@@ -668,6 +668,12 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 			return -1;
 		HUSK_TRACE(tr, "mount %s at %s", m->bind ? "bind" : m->type, m->destination);
 	}
+	/* a cwd missing from the image is made, as runc does; one that can
+	 * not be walked (a magic link ...) is left to the chdir, whose check
+	 * says what is wrong with it */
+	if (s->has_process && strcmp(s->process.cwd, "/") != 0) {
+		cleanup_close int cwd = husk_mkpath_in_root(rootfd, s->process.cwd, false, NULL);
+	}
 	husk_trace_begin(tr);
 	if (setup_dev(c, rootfd, err) < 0)
 		return -1;

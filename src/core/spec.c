@@ -813,6 +813,10 @@ int husk_spec_parse(const char *text, const char *bundle, struct husk_spec **ret
 	}
 	if (get_string(root, "ociVersion", "config", true, &s->oci_version, err) < 0)
 		goto out;
+	if (strncmp(s->oci_version, "1.", 2) != 0) {
+		husk_fail(err, 0, "ociVersion \"%s\": not supported (1.x is)", s->oci_version);
+		goto out;
+	}
 	json_t *rootobj = json_object_get(root, "root");
 	if (!json_is_object(rootobj)) {
 		husk_fail(err, 0, "root: missing (the rootfs path)");

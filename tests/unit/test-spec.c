@@ -87,22 +87,22 @@ static void test_namespaces(void **state)
 static void test_process_errors(void **state)
 {
 	(void)state;
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"process\":{\"cwd\":\"/\"}}",
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"cwd\":\"/\"}}",
 		    "process.args");
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
 		    "\"cwd\":\"tmp\"}}",
 		    "process.cwd");
-	parse_fails("{\"ociVersion\":\"1\",\"process\":{\"args\":[\"x\"]}}", "root");
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"process\":{\"args\":[\"x\"]}}", "root");
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
 		    "\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}",
 		    "unknown rlimit \"RLIMIT_BOGUS\"");
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
 		    "\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}}",
 		    "unknown capability \"CAP_NOPE\"");
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
 		    "\"oomScoreAdj\":5000}}",
 		    "process.oomScoreAdj");
-	parse_fails("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"hostname\":\"h\","
+	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"hostname\":\"h\","
 		    "\"process\":{\"args\":[\"x\"]}}",
 		    "uts namespace");
 }
@@ -111,7 +111,7 @@ static void test_process_fields(void **state)
 {
 	(void)state;
 	struct husk_spec *s = parse_ok(
-		"{\"ociVersion\":\"1\",\"root\":{\"path\":\"/abs\",\"readonly\":true},"
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"/abs\",\"readonly\":true},"
 		"\"process\":{\"args\":[\"a\",\"b\"],\"env\":[\"X=1\"],\"user\":{\"uid\":10,"
 		"\"gid\":"
 		"20,\"umask\":18,\"additionalGids\":[5,6]},\"noNewPrivileges\":true,"

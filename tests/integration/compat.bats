@@ -1,0 +1,242 @@
+#!/usr/bin/env bats
+# The same bundles under husk-oci and runc give the same observable results.
+# runc gets its own state root in the test's temp dir and its own ids.
+
+load helpers
+
+setup() {
+	setup_husk
+	RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
+	if [ ! -x "$RUNC_BIN" ]; then
+		RUNC_BIN=$(command -v "$RUNC" || true)
+	fi
+	if [ -z "$RUNC_BIN" ] || [ ! -x "$RUNC_BIN" ]; then
+		skip "runc is missing (looked for /usr/sbin/runc and \"$RUNC\" in PATH): nothing to compare with"
+	fi
+	RUNC_ROOT="$TEST_DIR/runc-state"
+	RID="rc$$-${BATS_TEST_NUMBER}"
+}
+
+teardown() {
+	if [ -n "${RUNC_BIN:-}" ] && [ -d "${RUNC_ROOT:-/nonexistent}" ]; then
+		"$RUNC_BIN" --root "$RUNC_ROOT" delete --force "$RID" >/dev/null 2>&1 || true
+	fi
+	local ok=0
+	# nothing of runc's run is left either
+	local cg
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "rc$$-*" 2>/dev/null || true)
+	if [ -n "$cg" ]; then
+		echo "runc left cgroups: $cg" >&2
+		find /sys/fs/cgroup -maxdepth 6 -type d -name "rc$$-*" -delete 2>/dev/null || true
+		ok=1
+	fi
+	teardown_husk || ok=1
+	return $ok
+}
+
+# set_script SCRIPT: the process is busybox sh -c SCRIPT
+set_script() {
+	jq --arg s "$1" '.process.args = ["/bin/sh", "-c", $s]' "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
+		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# both: run the bundle to its end under husk-oci, then under runc; sets
+# h_out/h_status and r_out/r_status (stdout only; stderr is shown) and
+# prints both, with a diff, so that a failing test shows the difference.
+both() {
+	h_status=0
+	h_out=$("$HUSK_OCI" --root "$ROOT" run --bundle "$BUNDLE" "$ID" </dev/null 2>"$TEST_DIR/h.err") || h_status=$?
+	r_status=0
+	r_out=$("$RUNC_BIN" --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$RID" </dev/null 2>"$TEST_DIR/r.err") || r_status=$?
+	show_both
+}
+
+show_both() {
+	echo "--- husk-oci: status $h_status"
+	echo "$h_out"
+	sed 's/^/stderr: /' "$TEST_DIR/h.err"
+	echo "--- runc: status $r_status"
+	echo "$r_out"
+	sed 's/^/stderr: /' "$TEST_DIR/r.err"
+	echo "--- diff husk-oci runc"
+	diff <(echo "$h_out") <(echo "$r_out") || true
+}
+
+same() {
+	[ "$h_status" -eq "$r_status" ]
+	[ "$h_out" = "$r_out" ]
+}
+
+@test "compat: hostname and pid 1" {
+	set_script 'hostname; echo $$'
+	both
+	same
+	[ "$h_status" -eq 0 ]
+	[ "$h_out" = "$(printf 'husk\n1')" ]
+}
+
+@test "compat: the set of mount points" {
+	set_script "awk '{ print \$5 }' /proc/self/mountinfo | sort"
+	both
+	[ "$h_status" -eq 0 ]
+	[ "$r_status" -eq 0 ]
+	# This host is hybrid: v1 controllers under /sys/fs/cgroup plus a
+	# cgroup2 hierarchy at /sys/fs/cgroup/unified. husk mounts that
+	# hierarchy too; runc 1.1.5 mounts only the v1 ones (its
+	# GetCgroupMounts lists fstype "cgroup" only). That one mount point is
+	# a legitimate difference: drop it from husk's list, only when the host
+	# has it and runc did not mount it.
+	h_norm=$h_out
+	if awk '$5 == "/sys/fs/cgroup/unified" && $9 == "cgroup2" { f = 1 } END { exit !f }' /proc/self/mountinfo &&
+		! grep -qx /sys/fs/cgroup/unified <<<"$r_out"; then
+		h_norm=$(grep -vx /sys/fs/cgroup/unified <<<"$h_out")
+	fi
+	if [ "$h_norm" != "$r_out" ]; then
+		echo "--- mount points differ after normalising (husk-oci < > runc)"
+		diff <(echo "$h_norm") <(echo "$r_out") || true
+		false
+	fi
+	# and the set is not trivially empty
+	grep -qx / <<<"$h_out"
+	grep -qx /proc <<<"$h_out"
+	grep -qx /dev/pts <<<"$h_out"
+	grep -qx /sys/fs/cgroup/memory <<<"$h_out"
+}
+
+@test "compat: capabilities of the default spec" {
+	set_script 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb):" /proc/self/status'
+	both
+	same
+	[ "$(wc -l <<<"$h_out")" -eq 5 ]
+	# CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE
+	grep -qx $'CapEff:\t0000000020000420' <<<"$h_out"
+}
+
+@test "compat: all five capability sets, as root and as a user" {
+	update_config "$BUNDLE" '.process.capabilities = {
+		"bounding": ["CAP_NET_RAW", "CAP_KILL", "CAP_CHOWN"],
+		"permitted": ["CAP_NET_RAW", "CAP_KILL"],
+		"effective": ["CAP_NET_RAW"],
+		"inheritable": ["CAP_NET_RAW", "CAP_KILL"],
+		"ambient": ["CAP_NET_RAW"]}'
+	set_script 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb):" /proc/self/status'
+	both
+	same
+	grep -qx $'CapAmb:\t0000000000002000' <<<"$h_out"
+	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000}'
+	both
+	same
+	grep -qx $'CapEff:\t0000000000002000' <<<"$h_out"
+}
+
+@test "compat: uid and gid of the default spec" {
+	set_script 'id; id -u; id -g; id -G'
+	both
+	same
+	[ "$(sed -n 2p <<<"$h_out")" = 0 ]
+}
+
+@test "compat: rlimits of the default spec (ulimit -a)" {
+	set_script 'ulimit -a; echo hard nofile $(ulimit -Hn)'
+	both
+	same
+	grep -q 'open files.* 1024$' <<<"$h_out"
+}
+
+@test "compat: rlimits NOFILE 512/1024 and CORE" {
+	update_config "$BUNDLE" '.process.rlimits = [
+		{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024},
+		{"type": "RLIMIT_CORE", "soft": 4096, "hard": 8192}]'
+	set_script 'ulimit -a; echo nofile $(ulimit -Sn) $(ulimit -Hn); echo core $(ulimit -Sc) $(ulimit -Hc); grep -E "^Max (open files|core file size)" /proc/self/limits'
+	both
+	same
+	grep -qx 'nofile 512 1024' <<<"$h_out"
+	grep -q '^Max core file size *4096 *8192 *bytes' <<<"$h_out"
+}
+
+@test "compat: the exit status" {
+	set_script 'exit 7'
+	both
+	same
+	[ "$h_status" -eq 7 ]
+	set_script 'exit 0'
+	both
+	same
+	[ "$h_status" -eq 0 ]
+}
+
+@test "compat: a non-root user with additionalGids and a umask" {
+	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63}
+		| .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}]'
+	set_script 'id -u; id -g; id -G; umask; touch /tmp/f; mkdir /tmp/d; stat -c "%a %u %g %n" /tmp/f /tmp/d; grep -E "^(Uid|Gid|Groups|CapEff):" /proc/self/status'
+	both
+	same
+	[ "$(sed -n 1,4p <<<"$h_out")" = "$(printf '1000\n1000\n1000 10 20\n0077')" ]
+	grep -qx '600 1000 1000 /tmp/f' <<<"$h_out"
+	grep -qx '700 1000 1000 /tmp/d' <<<"$h_out"
+}
+
+@test "compat: env of the default spec (PATH, HOME, TERM)" {
+	set_script 'echo "PATH=$PATH"; echo "HOME=$HOME"; echo "TERM=$TERM"; env | sort'
+	both
+	same
+	grep -qx 'HOME=/root' <<<"$h_out"
+	grep -qx 'TERM=xterm' <<<"$h_out"
+	grep -qx "$(jq -r '.process.env[] | select(startswith("PATH="))' "$BUNDLE/config.json")" <<<"$h_out"
+}
+
+@test "compat: env of a user without a passwd entry, and an explicit HOME" {
+	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000}'
+	set_script 'env | sort'
+	both
+	same
+	grep -qx 'HOME=/' <<<"$h_out"
+	update_config "$BUNDLE" '.process.env += ["HOME=/explicit"]'
+	both
+	same
+	grep -qx 'HOME=/explicit' <<<"$h_out"
+}
+
+# runc sets HOME, when the config leaves it out, from the container's
+# /etc/passwd entry for the uid ("/" when there is none).
+@test "compat: HOME comes from the container's /etc/passwd" {
+	echo 'u:x:1000:1000:u:/home/u:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000}'
+	set_script 'echo "HOME=$HOME"'
+	both
+	same
+	[ "$h_out" = HOME=/home/u ]
+	# and root's home as the image says, not a fixed /root
+	sed -i 's#^root:x:0:0:root:/root:#root:x:0:0:root:/var/roothome:#' "$BUNDLE/rootfs/etc/passwd"
+	update_config "$BUNDLE" '.process.user = {"uid": 0, "gid": 0}'
+	both
+	same
+	[ "$h_out" = HOME=/var/roothome ]
+}
+
+# With no PATH in process.env, runc 1.1.5 passes none: busybox sh then
+# uses its own built-in default.
+@test "compat: env without PATH" {
+	update_config "$BUNDLE" '.process.env = ["TERM=dumb"]'
+	set_script 'echo "PATH=$PATH"; env | sort'
+	both
+	same
+}
+
+# runc 1.1.5 makes a process.cwd that is missing from the rootfs (mode 755,
+# before root.readonly takes effect) and the process starts there.
+@test "compat: a process.cwd missing from the rootfs" {
+	update_config "$BUNDLE" '.process.cwd = "/work/dir"'
+	set_script 'pwd; stat -c "%a %u %g" .'
+	both
+	same
+	[ "$h_out" = "$(printf '/work/dir\n755 0 0')" ]
+}
+
+@test "compat: /dev entries, no_new_privs and seccomp state" {
+	set_script 'ls -l /dev | awk "NR > 1 { print \$1, \$5, \$6, \$NF }"; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status; cat /proc/self/oom_score_adj'
+	both
+	same
+	grep -qx $'NoNewPrivs:\t1' <<<"$h_out"
+	grep -q ' null$' <<<"$h_out"
+}
