@@ -177,23 +177,6 @@ static int setup_terminal(struct child_ctx *c, husk_error **err)
 	return 0;
 }
 
-static int connect_unix(const char *path, husk_error **err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return husk_fail(err, ENAMETOOLONG, "socket \"%s\"", path);
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return husk_fail(err, errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		return husk_fail(err, e, "connect to \"%s\"", path);
-	}
-	return fd;
-}
-
 /* Rootless: only the namespace's own process may map root to the caller's
  * uid without CAP_SETFCAP over the parent namespace (user_namespaces(7)),
  * and gid_map needs setgroups denied first. */
@@ -296,7 +279,8 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 
 	/* a seccomp agent lives at a host path: connect before pivot_root */
 	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
-		c->seccomp_agent_fd = connect_unix(husk_seccomp_listener_path(c->seccomp), err);
+		c->seccomp_agent_fd =
+			husk_connect_unix(husk_seccomp_listener_path(c->seccomp), err);
 		if (c->seccomp_agent_fd < 0)
 			return husk_error_wrap(err, "linux.seccomp.listenerPath");
 	}
@@ -494,17 +478,6 @@ static int write_id_map(pid_t pid, const char *file, const struct husk_idmap *m,
 		return husk_error_wrap(err, "linux.%s",
 				       strcmp(file, "uid_map") == 0 ? "uidMappings"
 								    : "gidMappings");
-	return 0;
-}
-
-static int send_console(const char *path, int master, husk_error **err)
-{
-	cleanup_close int sock = connect_unix(path, err);
-	if (sock < 0)
-		return husk_error_wrap(err, "console socket");
-	int r = husk_send_fd(sock, master, "/dev/ptmx", 9);
-	if (r < 0)
-		return husk_fail(err, -r, "send the pty master to the console socket \"%s\"", path);
 	return 0;
 }
 
@@ -777,18 +750,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			continue;
 		}
 		if (m.type == SYNC_PTY) {
-			if (m.fd < 0) {
-				husk_fail(err, EPROTO, "no pty from the container");
+			if (husk_pty_to_caller(o->console_socket, m.fd, &master, err) < 0)
 				goto out;
-			}
-			if (o->console_socket) {
-				int sr = send_console(o->console_socket, m.fd, err);
-				close(m.fd);
-				if (sr < 0)
-					goto out;
-			} else {
-				master = m.fd;
-			}
 			continue;
 		}
 		if (m.type == SYNC_PID) {
@@ -927,14 +890,9 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
 		return -1;
 	struct husk_state st;
-	int r = husk_state_load(root, id, &st, err);
-	if (r != 0) {
-		if (r > 0) {
-			husk_fail(err, 0, "container \"%s\" is still being created", id);
-			husk_state_release(&st);
-		}
+	if (husk_state_load_existing(root, id, &st, err) < 0)
 		return -1;
-	}
+	int r = 0;
 	enum husk_status s = husk_state_status(&st);
 	if (s != HUSK_CREATED) {
 		husk_fail(err, 0, "container \"%s\" is %s, not created: cannot start it", id,
@@ -1018,10 +976,9 @@ int husk_state(const char *root, const char *id, char **ret_json, husk_error **e
 int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **err)
 {
 	struct husk_state st;
-	int r = husk_state_load(root, id, &st, err);
-	if (r != 0)
-		return r > 0 ? husk_fail(err, 0, "container \"%s\" is still being created", id)
-			     : -1;
+	if (husk_state_load_existing(root, id, &st, err) < 0)
+		return -1;
+	int r;
 	enum husk_status s = husk_state_status(&st);
 	if (all && st.has_cgroup) {
 		r = husk_cgroup_kill_all(&st.cgroup, sig, err);
@@ -1050,14 +1007,8 @@ int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
 		return -1;
 	struct husk_state st;
-	int lr = husk_state_load(root, id, &st, err);
-	if (lr != 0) {
-		if (lr > 0) {
-			husk_state_release(&st);
-			return husk_fail(err, 0, "container \"%s\" is still being created", id);
-		}
+	if (husk_state_load_existing(root, id, &st, err) < 0)
 		return -1;
-	}
 	enum husk_status s = husk_state_status(&st);
 	int r;
 	if (pause && s != HUSK_RUNNING)
@@ -1075,14 +1026,8 @@ int husk_pause(const char *root, const char *id, bool pause, husk_error **err)
 int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err)
 {
 	struct husk_state st;
-	int lr = husk_state_load(root, id, &st, err);
-	if (lr != 0) {
-		if (lr > 0) {
-			husk_state_release(&st);
-			return husk_fail(err, 0, "container \"%s\" is still being created", id);
-		}
+	if (husk_state_load_existing(root, id, &st, err) < 0)
 		return -1;
-	}
 	int r = st.has_cgroup ? husk_cgroup_pids(&st.cgroup, ret, ret_n, err)
 			      : husk_fail(err, 0, "container \"%s\" has no cgroup", id);
 	husk_state_release(&st);

@@ -258,19 +258,6 @@ fail:
 	_exit(127);
 }
 
-static int send_console(const char *path, int master, husk_error **err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return husk_fail(err, ENAMETOOLONG, "console socket \"%s\"", path);
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return husk_fail(err, errno, "connect to console socket \"%s\"", path);
-	int r = husk_send_fd(s, master, "/dev/ptmx", 9);
-	return r < 0 ? husk_fail(err, -r, "send pty to console socket \"%s\"", path) : 0;
-}
-
 int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk_error **err)
 {
 	struct husk_state st;
@@ -291,14 +278,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	ret->pid = -1;
 	ret->pty_master = -1;
 
-	int lr = husk_state_load(o->state_root, o->id, &st, err);
-	if (lr != 0) {
-		if (lr > 0) {
-			husk_state_release(&st);
-			return husk_fail(err, 0, "container \"%s\" is still being created", o->id);
-		}
+	if (husk_state_load_existing(o->state_root, o->id, &st, err) < 0)
 		return -1;
-	}
 	enum husk_status s = husk_state_status(&st);
 	if (s != HUSK_RUNNING && s != HUSK_CREATED) {
 		husk_fail(err, 0, "cannot exec in container \"%s\": it is %s", o->id,
@@ -384,14 +365,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 			continue;
 		}
 		if (m.type == SYNC_PTY) {
-			if (o->console_socket) {
-				int sr = send_console(o->console_socket, m.fd, err);
-				close(m.fd);
-				if (sr < 0)
-					goto out;
-			} else {
-				master = m.fd;
-			}
+			if (husk_pty_to_caller(o->console_socket, m.fd, &master, err) < 0)
+				goto out;
 			continue;
 		}
 		if (m.type == SYNC_PID) {

@@ -746,13 +746,18 @@ static int apply_sysctl(const struct husk_spec *s, husk_error **err)
 	return 0;
 }
 
-static int mask_path(const char *path, husk_error **err)
+/* After pivot_root: open path inside "/" without following it out. */
+static int open_after_pivot(const char *path)
 {
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	cleanup_close int fd = sys_openat2(root, rel_of(path), &how);
-	close(root);
+	return root < 0 ? -1 : sys_openat2(root, rel_of(path), &how);
+}
+
+static int mask_path(const char *path, husk_error **err)
+{
+	cleanup_close int fd = open_after_pivot(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : husk_fail(err, errno, "mask \"%s\"", path);
 	struct stat st;
@@ -770,11 +775,7 @@ static int mask_path(const char *path, husk_error **err)
 
 static int readonly_path(const char *path, husk_error **err)
 {
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	cleanup_close int fd = sys_openat2(root, rel_of(path), &how);
-	close(root);
+	cleanup_close int fd = open_after_pivot(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : husk_fail(err, errno, "read-only \"%s\"", path);
 	cleanup_close int tree = sys_open_tree(

@@ -169,6 +169,17 @@ int husk_state_load(const char *root, const char *id, struct husk_state *st, hus
 	return r;
 }
 
+int husk_state_load_existing(const char *root, const char *id, struct husk_state *st,
+			     husk_error **err)
+{
+	int r = husk_state_load(root, id, st, err);
+	if (r > 0) {
+		husk_state_release(st);
+		return husk_fail(err, 0, "container \"%s\" is still being created", id);
+	}
+	return r;
+}
+
 static int state_load(const char *root, const char *id, struct husk_state *st, husk_error **err)
 {
 	memset(st, 0, sizeof(*st));

@@ -42,6 +42,9 @@ int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int 
 int husk_state_lock(const char *root, const char *id, int *ret_lockfd, husk_error **err);
 int husk_state_save(const struct husk_state *st, husk_error **err);
 int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err);
+/* As husk_state_load, but a container still being created is an error. */
+int husk_state_load_existing(const char *root, const char *id, struct husk_state *st,
+			     husk_error **err);
 enum husk_status husk_state_status(const struct husk_state *st);
 bool husk_state_process_alive(const struct husk_state *st);
 /* The OCI state JSON (ociVersion, id, status, pid, bundle, ...). */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 struct wire {
 	uint32_t type;
@@ -114,4 +116,45 @@ int husk_recv_fd(int sock, int *ret_fd)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
 	return *ret_fd >= 0 ? 0 : -EBADMSG;
+}
+
+int husk_connect_unix(const char *path, husk_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_fail(err, ENAMETOOLONG, "socket \"%s\"", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return husk_fail(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return husk_fail(err, e, "connect to \"%s\"", path);
+	}
+	return fd;
+}
+
+int husk_pty_to_caller(const char *console_socket, int fd, int *master, husk_error **err)
+{
+	if (fd < 0)
+		return husk_fail(err, EPROTO, "no pty from the container");
+	if (!console_socket) {
+		if (*master >= 0)
+			close(*master);
+		*master = fd;
+		return 0;
+	}
+	int sock = husk_connect_unix(console_socket, err);
+	if (sock < 0) {
+		close(fd);
+		return husk_error_wrap(err, "console socket");
+	}
+	int r = husk_send_fd(sock, fd, "/dev/ptmx", 9);
+	close(sock);
+	close(fd);
+	if (r < 0)
+		return husk_fail(err, -r, "send the pty master to the console socket \"%s\"",
+				 console_socket);
+	return 0;
 }

@@ -40,4 +40,12 @@ int husk_sync_recv(int sock, struct husk_sync_msg *m);
 int husk_send_fd(int sock, int fd, const char *payload, size_t len);
 int husk_recv_fd(int sock, int *ret_fd);
 
+#include "error.h"
+
+/* Connect a SOCK_STREAM unix socket to path (close-on-exec). */
+int husk_connect_unix(const char *path, husk_error **err);
+/* A pty master from the container: to the console socket when one was
+ * given (closing our copy), else kept in *master for the caller. */
+int husk_pty_to_caller(const char *console_socket, int fd, int *master, husk_error **err);
+
 #endif

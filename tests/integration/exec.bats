@@ -210,5 +210,29 @@ capeff_has() {
 }
 
 @test "exec -t: a pty to the console socket" {
-	skip "needs a console-socket receiver (recvmsg SCM_RIGHTS) in the test tools"
+	gcc -Wall -o "$TEST_DIR/recvtty" "$BATS_TEST_DIRNAME/tools/recvtty.c"
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	"$TEST_DIR/recvtty" "$TEST_DIR/tty.sock" hello >"$TEST_DIR/tty.out" 2>"$TEST_DIR/tty.err" </dev/null &
+	recv=$!
+	for _ in $(seq 100); do [ -S "$TEST_DIR/tty.sock" ] && break; sleep 0.02; done
+	husk_d exec -t -d --console-socket "$TEST_DIR/tty.sock" "$ID" \
+		sh -c 'read line; echo got:$line; tty; [ -t 0 ] && [ -t 1 ] && echo all-tty'
+	for _ in $(seq 100); do kill -0 "$recv" 2>/dev/null || break; sleep 0.05; done
+	wait "$recv"
+	out=$(tr -d '\r' <"$TEST_DIR/tty.out")
+	echo "$out"
+	grep -qx "got:hello" <<<"$out"
+	grep -Eqx "/dev/pts/[0-9]+" <<<"$out"
+	grep -qx "all-tty" <<<"$out"
+}
+
+@test "exec -t without --console-socket in the foreground: the pty is proxied" {
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	run husk exec -t "$ID" sh -c '[ -t 1 ] && echo tty-ok; exit 3' </dev/null
+	[ "$status" -eq 3 ]
+	[[ "$output" == *tty-ok* ]]
 }

@@ -87,21 +87,26 @@ static void test_namespaces(void **state)
 static void test_process_errors(void **state)
 {
 	(void)state;
-	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"cwd\":\"/\"}}",
-		    "process.args");
-	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
-		    "\"cwd\":\"tmp\"}}",
-		    "process.cwd");
+	parse_fails(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"cwd\":\"/\"}}",
+		"process.args");
+	parse_fails(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+		"\"cwd\":\"tmp\"}}",
+		"process.cwd");
 	parse_fails("{\"ociVersion\":\"1.0.0\",\"process\":{\"args\":[\"x\"]}}", "root");
-	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
-		    "\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}",
-		    "unknown rlimit \"RLIMIT_BOGUS\"");
-	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
-		    "\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}}",
-		    "unknown capability \"CAP_NOPE\"");
-	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
-		    "\"oomScoreAdj\":5000}}",
-		    "process.oomScoreAdj");
+	parse_fails(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+		"\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}",
+		"unknown rlimit \"RLIMIT_BOGUS\"");
+	parse_fails(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+		"\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}}",
+		"unknown capability \"CAP_NOPE\"");
+	parse_fails(
+		"{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+		"\"oomScoreAdj\":5000}}",
+		"process.oomScoreAdj");
 	parse_fails("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},\"hostname\":\"h\","
 		    "\"process\":{\"args\":[\"x\"]}}",
 		    "uts namespace");
