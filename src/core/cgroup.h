@@ -59,6 +59,17 @@ int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, h
 int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err);
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool freeze, husk_error **err);
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg);
+typedef struct json_t json_t;
+/* Write linux.resources into the container's cgroup (cgroup-resources.c).
+ * with_devices: also the device rules (v1), at create time. */
+int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, json_t *spec_devices,
+		      bool with_devices, husk_error **err);
+bool husk_cgroup_has_v2(const struct husk_cgroup *cg, const char *ctrl);
+/* runc's `events --stats` JSON (cgroup-stats.c). */
+char *husk_cgroup_stats_json(const struct husk_cgroup *cg, const char *id);
+/* How many times the OOM killer acted in the container's memory cgroup. */
+long long husk_cgroup_oom_kills(const struct husk_cgroup *cg);
+
 /* Remove what create made, retrying while processes leave. */
 int husk_cgroup_destroy(struct husk_cgroup *cg, husk_error **err);
 void husk_cgroup_release(struct husk_cgroup *cg);

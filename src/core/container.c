@@ -616,6 +616,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		husk_cgroup_release(&cg);
 	} else {
 		cg_made = true;
+		json_t *devs = json_object_get(json_object_get(spec->json, "linux"), "devices");
+		if (husk_cgroup_apply(&cg, spec->resources, devs, true, err) < 0)
+			goto out;
 		if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
 			goto out;
 	}

@@ -92,6 +92,13 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
  * return. */
 int husk_ensure_sealed_exe(char **argv, char **envp, husk_error **err);
 
+/* Apply a linux.resources object to a live container (husk-oci update). */
+int husk_update(const char *root, const char *id, const char *resources_json, husk_error **err);
+/* Its cgroup counters as runc's stats event; OOM kills so far; whether it
+ * still runs.  Any of the outputs may be NULL. */
+int husk_stats(const char *root, const char *id, char **ret_json, long long *ret_ooms,
+	       bool *ret_running, husk_error **err);
+
 /* The features JSON (husk-oci features). */
 char *husk_features_json(void);
 

@@ -126,11 +126,21 @@ static const struct {
 	int (*fn)(int, char **);
 	bool enters; /* enters a container: run from the sealed copy */
 } commands[] = {
-	{"spec", cmd_spec, false},	   {"create", cmd_create, true},  {"run", cmd_run, true},
-	{"start", cmd_start, false},	   {"state", cmd_state, false},	  {"kill", cmd_kill, false},
-	{"delete", cmd_delete, false},	   {"list", cmd_list, false},	  {"ps", cmd_ps, false},
-	{"pause", cmd_pause, false},	   {"resume", cmd_resume, false}, {"exec", cmd_exec, true},
+	{"spec", cmd_spec, false},
+	{"create", cmd_create, true},
+	{"run", cmd_run, true},
+	{"start", cmd_start, false},
+	{"state", cmd_state, false},
+	{"kill", cmd_kill, false},
+	{"delete", cmd_delete, false},
+	{"list", cmd_list, false},
+	{"ps", cmd_ps, false},
+	{"pause", cmd_pause, false},
+	{"resume", cmd_resume, false},
+	{"exec", cmd_exec, true},
 	{"features", cmd_features, false},
+	{"update", cmd_update, false},
+	{"events", cmd_events, false},
 };
 
 int main(int argc, char **argv, char **envp)
@@ -222,8 +232,7 @@ int main(int argc, char **argv, char **envp)
 		optind = 0; /* reset getopt for the verb */
 		return commands[i].fn(sub_argc, sub_argv);
 	}
-	if (strcmp(cmd, "update") == 0 || strcmp(cmd, "events") == 0 ||
-	    strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0)
+	if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0)
 		return cli_errorf("%s: not implemented yet", cmd);
 	return cli_errorf("unknown command \"%s\" (see husk-oci --help)", cmd);
 }

@@ -89,3 +89,21 @@ load helpers
 	# every line has a time in ms
 	! grep -v -E '^\[explain\] +[0-9]+\.[0-9]{3} ms  ' <<<"$output"
 }
+
+@test "run: LISTEN_FDS passes the socket-activation fds and sets LISTEN_PID" {
+	echo activated >"$TEST_DIR/fd3"
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3; ls /proc/self/fd | sort -n | tr \"\\n\" \" \""]'
+	run env LISTEN_FDS=1 "$HUSK_OCI" --root "$ROOT" run --bundle "$BUNDLE" "$ID" 3<"$TEST_DIR/fd3"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1 1" ]
+	[ "${lines[1]}" = "activated" ]
+	# fd 4 and up were not passed (ls has one more open for the directory)
+	[[ "${lines[2]}" != *" 5 "* ]]
+}
+
+@test "run --no-pivot: the rootfs is entered with MS_MOVE + chroot" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "cat /proc/self/mountinfo | wc -l; ls /bin/busybox"]'
+	run husk run --no-pivot --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "/bin/busybox" ]
+}
