@@ -44,6 +44,23 @@ static bool opt_has(const char *opts, const char *word)
 	return false;
 }
 
+/* Is word one of the space-separated words of list? */
+static bool opt_has_word(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = list; *p;) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ' && *e != '\n')
+			e++;
+		if ((size_t)(e - p) == wl && strncmp(p, word, wl) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
 static int read_cg_mounts(struct cg_mount **ret, size_t *ret_n, husk_error **err)
 {
 	cleanup_free char *text = NULL;
@@ -199,6 +216,31 @@ static int copy_cpuset(const char *dir, husk_error **err)
 	return 0;
 }
 
+/* v2: a new cgroup gets a controller's files only when its parent lists
+ * the controller in cgroup.subtree_control.  Enable there what the parent
+ * itself has, one by one (a controller the parent can not pass on, e.g.
+ * because it holds processes itself, is left out, and a resource that
+ * needs it then fails naming its file). */
+static void enable_v2_controllers(const char *parent)
+{
+	cleanup_free char *cfile = husk_strdup_printf("%s/cgroup.controllers", parent);
+	cleanup_free char *have = NULL;
+	if (husk_read_file(cfile, &have, NULL, NULL) < 0)
+		return;
+	cleanup_free char *sfile = husk_strdup_printf("%s/cgroup.subtree_control", parent);
+	cleanup_free char *on = NULL;
+	husk_read_file(sfile, &on, NULL, NULL);
+	char *save = NULL;
+	for (char *c = strtok_r(have, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
+		if (on && opt_has_word(on, c))
+			continue;
+		char buf[64];
+		int n = snprintf(buf, sizeof(buf), "+%s", c);
+		if (n > 0 && (size_t)n < sizeof(buf))
+			husk_write_file(sfile, buf, (size_t)n, 0, NULL);
+	}
+}
+
 static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d, husk_error **err)
 {
 	/* make each missing level below the hierarchy's mount, remembering what
@@ -211,6 +253,13 @@ static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d
 			continue;
 		char saved = *s;
 		*s = '\0';
+		if (d->v2) {
+			char *slash = strrchr(p, '/');
+			*slash = '\0';
+			if (access(p, F_OK) == 0 && strlen(p) >= base)
+				enable_v2_controllers(p);
+			*slash = '/';
+		}
 		if (mkdir(p, 0755) == 0) {
 			cg->created = realloc(cg->created, (cg->n_created + 1) * sizeof(char *));
 			cg->created[cg->n_created++] = strdup(p);
