@@ -641,6 +641,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		husk_fail(err, errno, "socketpair");
 		goto out;
 	}
+	if (husk_rootfs_prepare_idmaps(spec, o->bundle, err) < 0)
+		goto out;
 
 	uint64_t flags = 0;
 	bool join_user = spec->ns[HUSK_NS_USER].enabled && spec->ns[HUSK_NS_USER].path;

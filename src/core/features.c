@@ -86,7 +86,7 @@ char *husk_features_json(void)
 	json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
-	json_object_set_new(lx, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 0));
+	json_object_set_new(lx, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 1));
 	json_t *j = json_object();
 	json_object_set_new(j, "ociVersionMin", json_string("1.0.0"));
 	json_object_set_new(j, "ociVersionMax", json_string("1.2.0"));

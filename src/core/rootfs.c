@@ -20,6 +20,9 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -253,7 +256,7 @@ static int set_propagation(int fd, unsigned long prop, const char *dest, husk_er
  * detached, then attach it on the target fd. */
 static int do_bind(int rootfd, const char *src, const char *dest, bool recursive,
 		   unsigned long flags, uint64_t rset, uint64_t rclr, unsigned long prop,
-		   husk_error **err)
+		   int prepared, husk_error **err)
 {
 	struct stat st;
 	if (stat(src, &st) < 0)
@@ -261,9 +264,13 @@ static int do_bind(int rootfd, const char *src, const char *dest, bool recursive
 	cleanup_close int target = husk_mkpath_in_root(rootfd, dest, !S_ISDIR(st.st_mode), err);
 	if (target < 0)
 		return husk_error_wrap(err, "mount \"%s\"", dest);
-	cleanup_close int tree =
-		sys_open_tree(AT_FDCWD, src,
-			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	/* an idmapped tree was made by the runtime, which alone may idmap
+	 * the host's filesystems */
+	cleanup_close int tree = prepared >= 0
+					 ? fcntl(prepared, F_DUPFD_CLOEXEC, 3)
+					 : sys_open_tree(AT_FDCWD, src,
+							 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+								 (recursive ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return husk_fail(err, errno, "mount \"%s\": clone \"%s\"", dest, src);
 	if (setattr(tree, ms_to_attr(flags), 0, false, dest, err) < 0 ||
@@ -415,7 +422,7 @@ static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk
 					   err);
 		if (!cg || cg->n == 0)
 			return 0;
-		return do_bind(rootfd, cg->dirs[0].path, m->destination, true, f, 0, 0, 0, err);
+		return do_bind(rootfd, cg->dirs[0].path, m->destination, true, f, 0, 0, 0, -1, err);
 	}
 	/* v1 or hybrid: a tmpfs holding one mount per hierarchy, as the host has */
 	if (do_fs_mount(rootfd, "tmpfs", "tmpfs", m->destination, f & ~MS_RDONLY, "mode=755", err) <
@@ -432,7 +439,7 @@ static int mount_cgroup(struct husk_rootfs_ctx *c, int rootfd, const struct husk
 			r = do_fs_mount(rootfd, "cgroup", d->v2 ? "cgroup2" : "cgroup", sub, f,
 					d->v2 ? NULL : d->controllers, err);
 		else
-			r = do_bind(rootfd, d->path, sub, false, f, 0, 0, 0, err);
+			r = do_bind(rootfd, d->path, sub, false, f, 0, 0, 0, -1, err);
 		if (r < 0)
 			return -1;
 		/* "cpu,cpuacct" is also reachable as cpu and cpuacct */
@@ -473,7 +480,7 @@ static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mou
 		else
 			src = husk_strdup_printf("%s/%s", c->bundle, m->source);
 		return do_bind(rootfd, src, m->destination, m->recursive, m->flags, m->attr_set,
-			       m->attr_clr, m->propagation, err);
+			       m->attr_clr, m->propagation, m->tree_fd, err);
 	}
 	if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)
 		return mount_cgroup(c, rootfd, m, err);
@@ -483,7 +490,7 @@ static int do_mount(struct husk_rootfs_ctx *c, int rootfd, const struct husk_mou
 		/* sysfs needs a network namespace of our own inside a user
 		 * namespace; without one, show the host's read-only as runc does */
 		husk_error_freep(err);
-		r = do_bind(rootfd, "/sys", m->destination, true, m->flags | MS_RDONLY, 0, 0, 0,
+		r = do_bind(rootfd, "/sys", m->destination, true, m->flags | MS_RDONLY, 0, 0, 0, -1,
 			    err);
 	}
 	if (r < 0)
@@ -533,7 +540,7 @@ static int make_device(struct husk_rootfs_ctx *c, int rootfd, const struct husk_
 		r = mknodat(parent, name, mode | type, makedev(d->major, d->minor));
 	if (r < 0 && (c->in_userns || errno == EPERM) && type != S_IFIFO) {
 		/* no mknod in a user namespace: bind the host's node instead */
-		return do_bind(rootfd, d->path, d->path, false, 0, 0, 0, 0, err);
+		return do_bind(rootfd, d->path, d->path, false, 0, 0, 0, 0, -1, err);
 	}
 	if (r < 0)
 		return husk_fail(err, errno, "mknod \"%s\"", d->path);
@@ -636,6 +643,101 @@ int husk_rootfs_mount_deferred(struct husk_rootfs_ctx *c, husk_error **err)
 			return -1;
 		HUSK_TRACE(c->tr, "mount %s at %s (in the joined pid namespace)",
 			   m->bind ? "bind" : m->type, m->destination);
+	}
+	return 0;
+}
+
+/* A user namespace fd whose maps are the given ones: a child made in a new
+ * user namespace holds it open while we write its maps and take its fd. */
+static int userns_fd_for(const struct husk_idmap *um, size_t nu, const struct husk_idmap *gm,
+			 size_t ng, husk_error **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "pipe");
+	struct clone_args ca = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return husk_fail(err, e, "clone a user namespace for an idmapped mount");
+	}
+	if (pid == 0) {
+		char b;
+		close(p[1]);
+		if (read(p[0], &b, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	int r = -1;
+	char buf[4096];
+	cleanup_free char *ns = husk_strdup_printf("/proc/%d/ns/user", (int)pid);
+	const struct {
+		const char *file;
+		const struct husk_idmap *m;
+		size_t n;
+	} maps[] = {{"uid_map", um, nu}, {"gid_map", gm, ng}};
+	for (size_t k = 0; k < 2; k++) {
+		size_t len = 0;
+		for (size_t i = 0; i < maps[k].n && len < sizeof(buf) - 40; i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+						maps[k].m[i].container_id, maps[k].m[i].host_id,
+						maps[k].m[i].size);
+		cleanup_free char *path = husk_strdup_printf("/proc/%d/%s", (int)pid, maps[k].file);
+		if (husk_write_file(path, buf, len, 0, err) < 0)
+			goto out;
+	}
+	r = open(ns, O_RDONLY | O_CLOEXEC);
+	if (r < 0)
+		husk_fail(err, errno, "open \"%s\"", ns);
+out:
+	close(p[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+int husk_rootfs_prepare_idmaps(struct husk_spec *s, const char *bundle, husk_error **err)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		struct husk_mount *m = &s->mounts[i];
+		if (!m->idmap)
+			continue;
+		if (!m->bind)
+			return husk_fail(err, 0, "mounts[%zu] (\"%s\"): idmap is for bind mounts",
+					 i, m->destination);
+		const struct husk_idmap *um = m->n_uid_maps ? m->uid_maps : s->uid_maps;
+		const struct husk_idmap *gm = m->n_gid_maps ? m->gid_maps : s->gid_maps;
+		size_t nu = m->n_uid_maps ? m->n_uid_maps : s->n_uid_maps;
+		size_t ng = m->n_gid_maps ? m->n_gid_maps : s->n_gid_maps;
+		if (!nu || !ng)
+			return husk_fail(err, 0,
+					 "mounts[%zu] (\"%s\"): idmap needs uidMappings and "
+					 "gidMappings (of the mount or of a user namespace)",
+					 i, m->destination);
+		cleanup_free char *src = m->source[0] == '/'
+						 ? strdup(m->source)
+						 : husk_strdup_printf("%s/%s", bundle, m->source);
+		cleanup_close int uns = userns_fd_for(um, nu, gm, ng, err);
+		if (uns < 0)
+			return husk_error_wrap(err, "mounts[%zu] (\"%s\")", i, m->destination);
+		int tree = sys_open_tree(AT_FDCWD, src,
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						 (m->recursive ? AT_RECURSIVE : 0));
+		if (tree < 0)
+			return husk_fail(err, errno, "mount \"%s\": clone \"%s\"", m->destination,
+					 src);
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)uns};
+		if (sys_mount_setattr(tree, "",
+				      AT_EMPTY_PATH | (m->idmap_recursive ? AT_RECURSIVE : 0),
+				      &a) < 0) {
+			int e = errno;
+			close(tree);
+			return husk_fail(err, e, "mount \"%s\": idmap \"%s\"", m->destination, src);
+		}
+		m->tree_fd = tree;
 	}
 	return 0;
 }

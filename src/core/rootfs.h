@@ -30,6 +30,10 @@ int husk_open_in_root(int rootfd, const char *path, int flags, husk_error **err)
  * directory or, when is_file, an empty file). */
 int husk_mkpath_in_root(int rootfd, const char *path, bool is_file, husk_error **err);
 
+/* In the runtime, before the clone: idmapped bind mounts need privilege
+ * over the host's filesystems, so their trees are made here and attached
+ * by the child (mounts[].tree_fd). */
+int husk_rootfs_prepare_idmaps(struct husk_spec *s, const char *bundle, husk_error **err);
 int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err);
 int husk_rootfs_pivot(struct husk_rootfs_ctx *c, bool no_pivot, husk_error **err);
 /* After pivot_root, by a process in the container's pid namespace. */

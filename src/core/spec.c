@@ -14,6 +14,7 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -495,10 +496,9 @@ int husk_mount_parse_options(struct husk_mount *m, json_t *options, husk_error *
 			continue;
 		}
 		if (strcmp(s, "idmap") == 0 || strcmp(s, "ridmap") == 0) {
-			free(data);
-			return husk_fail(err, 0,
-					 "mounts[\"%s\"]: option \"%s\" is not supported yet",
-					 m->destination, s);
+			m->idmap = true;
+			m->idmap_recursive = s[0] == 'r';
+			continue;
 		}
 		if (!hit) {
 			/* anything else goes to the filesystem as data: size=, mode= ... */
@@ -541,6 +541,9 @@ int husk_mount_parse_options(struct husk_mount *m, json_t *options, husk_error *
 	return 0;
 }
 
+static int parse_idmaps(json_t *arr, const char *key, struct husk_idmap **ret, size_t *ret_n,
+			husk_error **err);
+
 static int parse_mounts(struct husk_spec *s, json_t *arr, husk_error **err)
 {
 	if (!arr || json_is_null(arr))
@@ -568,6 +571,16 @@ static int parse_mounts(struct husk_spec *s, json_t *arr, husk_error **err)
 			return husk_fail(err, 0, "mounts[%zu].options: must be an array", i);
 		if (husk_mount_parse_options(m, opts, err) < 0)
 			return -1;
+		m->tree_fd = -1;
+		char key[64];
+		snprintf(key, sizeof(key), "mounts[%zu].uidMappings", i);
+		if (parse_idmaps(json_object_get(mj, "uidMappings"), key, &m->uid_maps,
+				 &m->n_uid_maps, err) < 0)
+			return -1;
+		snprintf(key, sizeof(key), "mounts[%zu].gidMappings", i);
+		if (parse_idmaps(json_object_get(mj, "gidMappings"), key, &m->gid_maps,
+				 &m->n_gid_maps, err) < 0)
+			return -1;
 		if (m->type && strcmp(m->type, "bind") == 0)
 			m->bind = true;
 		if (!m->bind && !m->type)
@@ -590,13 +603,13 @@ static int parse_idmaps(json_t *arr, const char *key, struct husk_idmap **ret, s
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return husk_fail(err, 0, "linux.%s: must be an array", key);
+		return husk_fail(err, 0, "%s: must be an array", key);
 	*ret_n = json_array_size(arr);
 	*ret = calloc(*ret_n + 1, sizeof(**ret));
 	for (size_t i = 0; i < *ret_n; i++) {
 		json_t *m = json_array_get(arr, i);
 		char where[96];
-		snprintf(where, sizeof(where), "linux.%s[%zu]", key, i);
+		snprintf(where, sizeof(where), "%s[%zu]", key, i);
 		if (get_u32(m, "containerID", where, NULL, &(*ret)[i].container_id, err) < 0 ||
 		    get_u32(m, "hostID", where, NULL, &(*ret)[i].host_id, err) < 0 ||
 		    get_u32(m, "size", where, NULL, &(*ret)[i].size, err) < 0)
@@ -699,9 +712,9 @@ static int parse_linux(struct husk_spec *s, json_t *lx, husk_error **err)
 					 "linux.namespaces[%zu].path: \"%s\" is not absolute", i,
 					 s->ns[t].path);
 	}
-	if (parse_idmaps(json_object_get(lx, "uidMappings"), "uidMappings", &s->uid_maps,
+	if (parse_idmaps(json_object_get(lx, "uidMappings"), "linux.uidMappings", &s->uid_maps,
 			 &s->n_uid_maps, err) < 0 ||
-	    parse_idmaps(json_object_get(lx, "gidMappings"), "gidMappings", &s->gid_maps,
+	    parse_idmaps(json_object_get(lx, "gidMappings"), "linux.gidMappings", &s->gid_maps,
 			 &s->n_gid_maps, err) < 0)
 		return -1;
 	if ((s->n_uid_maps || s->n_gid_maps) && !s->ns[HUSK_NS_USER].enabled)
@@ -912,6 +925,10 @@ void husk_spec_free(struct husk_spec *s)
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
 		free(s->mounts[i].data);
+		free(s->mounts[i].uid_maps);
+		free(s->mounts[i].gid_maps);
+		if (s->mounts[i].tree_fd >= 0)
+			close(s->mounts[i].tree_fd);
 	}
 	free(s->mounts);
 	for (int i = 0; i < HUSK_NS_COUNT; i++)

@@ -48,6 +48,10 @@ struct husk_mount {
 	char *data;		     /* filesystem options left for the kernel */
 	bool bind, recursive;
 	bool tmpcopyup;
+	bool idmap, idmap_recursive;		/* "idmap" / "ridmap" */
+	struct husk_idmap *uid_maps, *gid_maps; /* the mount's own, or NULL */
+	size_t n_uid_maps, n_gid_maps;
+	int tree_fd; /* prepared by the runtime (idmap): attached by the child */
 };
 
 struct husk_device {

@@ -227,3 +227,42 @@ prop_test() {
 	(cd / && run husk run --bundle "$BUNDLE" "$ID"; echo "$output" >"$TEST_DIR/out"; exit "$status")
 	[ "$(cat "$TEST_DIR/out")" = from-bundle ]
 }
+
+@test "idmap: a bind mount shows host root's files as the container's root in a user namespace" {
+	chmod 755 "$TEST_DIR"
+	mkdir -p "$TEST_DIR/data" "$BUNDLE/rootfs/plain" "$BUNDLE/rootfs/mapped"
+	echo hi >"$TEST_DIR/data/f"
+	update_config "$BUNDLE" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts += [{"destination": "/plain", "type": "bind", "source": "'"$TEST_DIR/data"'", "options": ["bind"]},
+			      {"destination": "/mapped", "type": "bind", "source": "'"$TEST_DIR/data"'", "options": ["bind", "idmap"]}]
+		| .process.args = ["sh", "-c", "stat -c %u /plain/f; stat -c %u /mapped/f; touch /mapped/new && echo wrote"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	# unmapped host root is nobody without idmap, root with it
+	[ "${lines[0]}" = 65534 ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = wrote ]
+	# and what container root writes there is host root's
+	[ "$(stat -c %u "$TEST_DIR/data/new")" = 0 ]
+}
+
+@test "idmap: the mount's own uidMappings; without any mappings it is refused" {
+	# on-disk ids are the mapping's container side: host root's file is
+	# seen as uid 1000 through this mount
+	mkdir -p "$TEST_DIR/data"
+	echo hi >"$TEST_DIR/data/f"
+	update_config "$BUNDLE" '.mounts += [{"destination": "/mapped", "type": "bind", "source": "'"$TEST_DIR/data"'", "options": ["bind", "idmap"],
+			"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+			"gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]
+		| .process.args = ["stat", "-c", "%u %g", "/mapped/f"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "1000 1000" ]
+	update_config "$BUNDLE" 'del(.mounts[-1].uidMappings) | del(.mounts[-1].gidMappings)'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"idmap needs uidMappings"* ]]
+	assert_nothing_left
+}

@@ -179,13 +179,9 @@ static void test_mount_options(void **state)
 	m = mount_with("[\"tmpcopyup\"]");
 	assert_true(m.tmpcopyup);
 
-	struct husk_mount bad = {.destination = (char *)"/x"};
-	json_t *opts = json_loads("[\"idmap\"]", 0, NULL);
-	husk_error *err = NULL;
-	assert_true(husk_mount_parse_options(&bad, opts, &err) < 0);
-	assert_non_null(strstr(err->msg, "idmap"));
-	husk_error_free(err);
-	json_decref(opts);
+	m = mount_with("[\"rbind\",\"ridmap\"]");
+	assert_true(m.idmap);
+	assert_true(m.idmap_recursive);
 }
 
 static void test_mount_validation(void **state)
