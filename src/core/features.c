@@ -12,20 +12,21 @@
 char *husk_features_json(void)
 {
 	static const char *mount_opts[] = {
-		"async",	 "atime",	"bind",		"defaults",
-		"dev",		 "diratime",	"dirsync",	"exec",
-		"iversion",	 "lazytime",	"loud",		"mand",
-		"noatime",	 "nodev",	"nodiratime",	"noexec",
-		"noiversion",	 "nolazytime",	"nomand",	"norelatime",
-		"nostrictatime", "nosuid",	"private",	"rbind",
-		"rdev",		 "rdiratime",	"relatime",	"remount",
-		"rexec",	 "rnoatime",	"rnodev",	"rnodiratime",
-		"rnoexec",	 "rnosuid",	"rnosymfollow", "ro",
-		"rprivate",	 "rrelatime",	"rro",		"rrw",
-		"rshared",	 "rslave",	"rstrictatime", "rsuid",
-		"rsymfollow",	 "runbindable", "rw",		"shared",
-		"silent",	 "slave",	"strictatime",	"suid",
-		"sync",		 "unbindable"};
+		"async",       "atime",	       "bind",	      "defaults",
+		"dev",	       "diratime",     "dirsync",     "exec",
+		"idmap",       "iversion",     "lazytime",    "loud",
+		"mand",	       "ridmap",       "tmpcopyup",   "noatime",
+		"nodev",       "nodiratime",   "noexec",      "noiversion",
+		"nolazytime",  "nomand",       "norelatime",  "nostrictatime",
+		"nosuid",      "private",      "rbind",	      "rdev",
+		"rdiratime",   "relatime",     "remount",     "rexec",
+		"rnoatime",    "rnodev",       "rnodiratime", "rnoexec",
+		"rnosuid",     "rnosymfollow", "ro",	      "rprivate",
+		"rrelatime",   "rro",	       "rrw",	      "rshared",
+		"rslave",      "rstrictatime", "rsuid",	      "rsymfollow",
+		"runbindable", "rw",	       "shared",      "silent",
+		"slave",       "strictatime",  "suid",	      "sync",
+		"unbindable"};
 	static const char *ns[] = {"cgroup", "ipc",  "mount", "network",
 				   "pid",    "time", "user",  "uts"};
 	static const char *actions[] = {
