@@ -1,0 +1,20 @@
+#!/usr/bin/env bats
+# Runs last: after the whole suite, nothing of husk's may remain on the
+# host: no test dirs, no mount under them, no container cgroup, no
+# container process.
+
+@test "suite: no mount, cgroup, state dir or process of a test is left" {
+	left=""
+	m=$(grep -E 'husk-test\.|/husk-busybox\.' /proc/self/mountinfo || true)
+	[ -z "$m" ] || left+="mounts: $m"$'\n'
+	cg=$(find /sys/fs/cgroup -maxdepth 7 -type d -regex '.*/ht[0-9]+-[0-9].*' 2>/dev/null || true)
+	[ -z "$cg" ] || left+="cgroups: $cg"$'\n'
+	d=$(find /tmp -maxdepth 1 -name 'husk-test.*' 2>/dev/null || true)
+	[ -z "$d" ] || left+="test dirs: $d"$'\n'
+	p=$(pgrep -af 'husk-test\.' | grep -v pgrep || true)
+	[ -z "$p" ] || left+="processes: $p"$'\n'
+	if [ -n "$left" ]; then
+		echo "$left"
+		return 1
+	fi
+}
