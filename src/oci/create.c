@@ -90,7 +90,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 	a->o.bundle = a->bundle_abs;
 	a->o.state_root = g.root;
 	a->o.warn = cli_warn;
-	if (g.explain)
+	if (g.explain || (g.debug && g.log_path))
 		a->o.trace = cli_trace;
 	/* pid-file and console socket paths are relative to where we run */
 	return 0;

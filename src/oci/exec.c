@@ -40,7 +40,7 @@ int cmd_exec(int argc, char **argv)
 		{0},
 	};
 	struct husk_exec_opts o = {.state_root = g.root, .warn = cli_warn};
-	if (g.explain)
+	if (g.explain || (g.debug && g.log_path))
 		o.trace = cli_trace;
 	char **env = NULL, **caps = NULL;
 	size_t nenv = 0, ncaps = 0;

@@ -86,7 +86,13 @@ void cli_warn(void *ud, const char *msg)
 void cli_trace(void *ud, const char *step, uint64_t ns)
 {
 	(void)ud;
-	fprintf(stderr, "[explain] %9.3f ms  %s\n", (double)ns / 1e6, step);
+	if (g.explain)
+		fprintf(stderr, "[explain] %9.3f ms  %s\n", (double)ns / 1e6, step);
+	if (g.debug) {
+		char line[600];
+		snprintf(line, sizeof(line), "%s (%.3f ms)", step, (double)ns / 1e6);
+		log_line("debug", line);
+	}
 }
 
 static void usage(FILE *f)

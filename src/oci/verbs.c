@@ -39,7 +39,8 @@ int cmd_start(int argc, char **argv)
 	if (!id)
 		return 1;
 	husk_error *err = NULL;
-	if (husk_start(g.root, id, g.explain ? cli_trace : NULL, NULL, &err) < 0)
+	if (husk_start(g.root, id, g.explain || (g.debug && g.log_path) ? cli_trace : NULL, NULL,
+		       &err) < 0)
 		return cli_error(err);
 	return 0;
 }
