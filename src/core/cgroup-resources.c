@@ -395,62 +395,119 @@ static int device_rule_str(json_t *d, size_t i, char **ret, bool *allow, husk_er
 	return 0;
 }
 
+static int parse_rule(json_t *d, size_t i, struct husk_dev_rule *r, husk_error **err)
+{
+	cleanup_free char *s = NULL;
+	bool allow;
+	if (device_rule_str(d, i, &s, &allow, err) < 0)
+		return -1;
+	const char *type = json_string_value(json_object_get(d, "type"));
+	const char *acc = json_string_value(json_object_get(d, "access"));
+	int64_t maj = -1, min = -1;
+	get_i64(d, "major", &maj);
+	get_i64(d, "minor", &min);
+	r->type = type && *type ? type[0] : 'a';
+	r->major = maj;
+	r->minor = min;
+	r->allow = allow;
+	r->access = 0;
+	for (const char *p = acc && *acc ? acc : "rwm"; *p; p++)
+		r->access |= *p == 'm' ? 1 : *p == 'r' ? 2 : 4;
+	return 0;
+}
+
+static void parse_default(const char *s, struct husk_dev_rule *r)
+{
+	/* "c 1:3 rwm", "c *:* m" */
+	r->type = s[0];
+	r->allow = true;
+	const char *p = s + 2;
+	r->major = *p == '*' ? -1 : strtoll(p, NULL, 10);
+	p = strchr(p, ':') + 1;
+	r->minor = *p == '*' ? -1 : strtoll(p, NULL, 10);
+	r->access = 0;
+	for (p = strchr(p, ' ') + 1; *p; p++)
+		r->access |= *p == 'm' ? 1 : *p == 'r' ? 2 : 4;
+}
+
 static int apply_devices(const struct husk_cgroup *cg, json_t *devs, json_t *spec_devices,
 			 husk_error **err)
 {
-	const struct husk_cgroup_dir *d = dir_for(cg, "devices");
-	if (!d || d->v2)
-		return 0; /* v2 needs an eBPF program: not yet (issue 4) */
-	if (cg_write(cg, "devices", "devices.deny", "a", "devices", err) < 0)
-		return -1;
+	/* the list in force: deny all, the rules in order, then what every
+	 * container needs (the default devices, ptys) as runc does, except a
+	 * default that a rule denies by its exact device: that denial stands;
+	 * then the devices the config creates */
+	size_t cap = 2 + json_array_size(devs) + ARRAY_SIZE(default_allow) +
+		     json_array_size(spec_devices);
+	cleanup_free struct husk_dev_rule *rules = calloc(cap, sizeof(*rules));
+	cleanup_free char **lines = calloc(cap, sizeof(char *));
+	size_t n = 0;
+	rules[n] = (struct husk_dev_rule){.type = 'a', .major = -1, .minor = -1, .access = 7};
+	lines[n++] = strdup("a");
 	size_t i;
 	json_t *r;
+	int rc = -1;
 	json_array_foreach (devs, i, r) {
-		cleanup_free char *s = NULL;
+		if (parse_rule(r, i, &rules[n], err) < 0)
+			goto out;
 		bool allow;
-		if (device_rule_str(r, i, &s, &allow, err) < 0)
-			return -1;
-		cleanup_free char *field = husk_strdup_printf("devices[%zu]", i);
-		if (cg_write(cg, "devices", allow ? "devices.allow" : "devices.deny", s, field,
-			     err) < 0)
-			return -1;
+		if (device_rule_str(r, i, &lines[n], &allow, err) < 0)
+			goto out;
+		n++;
 	}
-	/* as runc, the defaults come after the rules (so that a leading
-	 * "deny all" keeps them), except a default that a rule denies by its
-	 * exact device: that denial stands */
 	for (size_t k = 0; k < ARRAY_SIZE(default_allow); k++) {
+		struct husk_dev_rule d;
+		parse_default(default_allow[k], &d);
 		bool denied = false;
-		json_array_foreach (devs, i, r) {
-			cleanup_free char *rs = NULL;
-			bool allow;
-			if (device_rule_str(r, i, &rs, &allow, NULL) < 0 || allow ||
-			    !strchr(rs, ':'))
-				continue;
-			/* "c 1:3 w" names the device of "c 1:3 rwm" if the type and
-			 * numbers agree and neither is a wildcard */
-			const char *sp = strrchr(rs, ' ');
-			size_t dev_len = (size_t)(sp - rs);
-			if (!strchr(rs, '*') && strncmp(rs, default_allow[k], dev_len) == 0 &&
-			    default_allow[k][dev_len] == ' ')
+		for (size_t j = 1; j < n; j++)
+			if (!rules[j].allow && rules[j].type == d.type && rules[j].major >= 0 &&
+			    rules[j].minor >= 0 && rules[j].major == d.major &&
+			    rules[j].minor == d.minor)
 				denied = true;
-		}
-		if (!denied &&
-		    cg_write(cg, "devices", "devices.allow", default_allow[k], "devices", err) < 0)
-			return -1;
+		if (denied)
+			continue;
+		rules[n] = d;
+		lines[n++] = strdup(default_allow[k]);
 	}
-	/* the devices the config creates are usable in it */
 	json_array_foreach (spec_devices, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));
 		int64_t maj = 0, min = 0;
 		if (!type || !get_i64(r, "major", &maj) || !get_i64(r, "minor", &min))
 			continue;
-		cleanup_free char *s =
-			husk_strdup_printf("%c %lld:%lld rwm", type[0] == 'b' ? 'b' : 'c',
-					   (long long)maj, (long long)min);
-		if (cg_write(cg, "devices", "devices.allow", s, "devices", err) < 0)
-			return -1;
+		char t = type[0] == 'b' ? 'b' : 'c';
+		rules[n] = (struct husk_dev_rule){
+			.type = t, .major = maj, .minor = min, .access = 7, .allow = true};
+		lines[n++] =
+			husk_strdup_printf("%c %lld:%lld rwm", t, (long long)maj, (long long)min);
 	}
-	return 0;
+	const struct husk_cgroup_dir *v1 = NULL;
+	for (size_t k = 0; k < cg->n; k++)
+		if (!cg->dirs[k].v2 && has_ctrl(cg->dirs[k].controllers, "devices"))
+			v1 = &cg->dirs[k];
+	if (v1) {
+		for (size_t k = 0; k < n; k++) {
+			/* a line is a deny when its rule is, "a" first of all */
+			const char *file = rules[k].allow ? "devices.allow" : "devices.deny";
+			cleanup_free char *field =
+				k == 0 ? strdup("devices")
+				       : husk_strdup_printf("devices[%zu]", k - 1);
+			if (cg_write(cg, "devices", file, lines[k], field, err) < 0)
+				goto out;
+		}
+	}
+	/* v2 (and the unified hierarchy of a hybrid host, where the container
+	 * also is): the same list as an eBPF program */
+	for (size_t k = 0; k < cg->n; k++) {
+		if (!cg->dirs[k].v2)
+			continue;
+		if (husk_cgroup_v2_devices(cg->dirs[k].path, rules, n, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (size_t k = 0; k < cap; k++)
+		free(lines[k]);
+	return rc;
 }
 
 static int apply_misc(const struct husk_cgroup *cg, json_t *res, husk_error **err)

@@ -60,6 +60,18 @@ int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool freeze, husk_error **err);
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg);
 typedef struct json_t json_t;
+
+/* One device rule, as in linux.resources.devices. */
+struct husk_dev_rule {
+	char type;		/* 'a', 'b', 'c' */
+	long long major, minor; /* -1: any */
+	int access;		/* BPF_DEVCG_ACC_*: m=1, r=2, w=4 */
+	bool allow;
+};
+/* v2: load the rules as an eBPF device program and attach it to dir,
+ * replacing programs attached before (cgroup-devices-bpf.c). */
+int husk_cgroup_v2_devices(const char *dir, const struct husk_dev_rule *rules, size_t n,
+			   husk_error **err);
 /* Write linux.resources into the container's cgroup (cgroup-resources.c).
  * with_devices: also the device rules (v1), at create time. */
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, json_t *spec_devices,

@@ -147,3 +147,16 @@ memcg() { # the container's memory cgroup directory on the host
 	[ "$(jq '.data.cpu.usage.percpu | length' <<<"$output")" -ge 1 ]
 	husk delete --force "$ID"
 }
+
+@test "devices on v2: one eBPF device program is attached to the container's unified cgroup" {
+	[ -d /sys/fs/cgroup/unified ] || [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] ||
+		skip "no cgroup v2 hierarchy on this host"
+	gcc -Wall -o "$TEST_DIR/bpf-query" "$BATS_TEST_DIRNAME/tools/bpf-query.c"
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	dir=$(jq -r '.cgroup.dirs[] | select(.v2) | .path' "$ROOT/$ID/state.json")
+	[ -d "$dir" ]
+	[ "$("$TEST_DIR/bpf-query" "$dir")" = 1 ]
+	husk delete --force "$ID"
+}

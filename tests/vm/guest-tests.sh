@@ -21,7 +21,7 @@ SELF=$0
 
 TESTS="run lifecycle list cgroup_absolute cgroup_relative cgroup_relative_bad
 kill_all pause_resume delete_removes_cgroup memory_oom pids_forkbomb cpu_max
-update unified events_stats cgroupns_root cgroup_mount_subtree"
+update unified events_stats events_oom exec_ps cgroupns_root cgroup_mount_subtree"
 
 fail() {
 	echo "$*"
@@ -186,9 +186,20 @@ t_cgroup_absolute() {
 t_cgroup_relative() {
 	# the caller (this shell) is in /init: a relative path lands below it
 	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	before=$(cgfile "$CG$own/cgroup.subtree_control")
 	mkbundle rel '["sleep", "300"]' rel/c1
-	create_start rel
+	if ! $H create --bundle "$W/rel" rel </dev/null >/dev/null 2>"$W/rel.err"; then
+		echo "create failed: $(cat "$W/rel.err")"
+		echo "$CG$own: cgroup.type $(cgfile "$CG$own/cgroup.type"), cgroup.procs $(cgfile "$CG$own/cgroup.procs"), subtree_control \"$(cgfile "$CG$own/cgroup.subtree_control")\" (was \"$before\")"
+		for d in "$CG$own/rel" "$CG$own/rel/c1"; do
+			[ -d "$d" ] && echo "$d: cgroup.type $(cgfile "$d/cgroup.type"), controllers \"$(cgfile "$d/cgroup.controllers")\", subtree_control \"$(cgfile "$d/cgroup.subtree_control")\""
+		done
+		exit 1
+	fi
+	$H start rel 2>"$W/rel.err" || fail "start rel failed: $(cat "$W/rel.err")"
+	wait_status rel running 50 || fail "not running"
 	pid=$(cpid rel)
+	expect_eq "subtree_control of the caller's own cgroup $own" "$(cgfile "$CG$own/cgroup.subtree_control")" "$before"
 	expect_eq "/proc/$pid/cgroup" "$(cgfile /proc/$pid/cgroup)" "0::$own/rel/c1"
 	$H delete --force rel
 	[ ! -e "$CG$own/rel/c1" ] || fail "cgroup $CG$own/rel/c1 left after delete"
@@ -199,6 +210,7 @@ t_cgroup_relative_bad() {
 	# be enabled: a memory limit there must fail naming memory, and leave no
 	# cgroup behind
 	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	before=$(cgfile "$CG$own/cgroup.subtree_control")
 	mkbundle relbad '["true"]' relbad/c1 '{"memory": {"limit": 33554432}}'
 	if $H run --bundle "$W/relbad" relbad </dev/null >"$W/relbad.out" 2>&1; then
 		fail "run succeeded with a memory limit below a cgroup that holds processes"
@@ -206,6 +218,7 @@ t_cgroup_relative_bad() {
 	grep -q 'memory' "$W/relbad.out" || fail "error does not name memory: $(cat "$W/relbad.out")"
 	[ ! -e "$CG$own/relbad" ] || fail "cgroup $CG$own/relbad left behind (error was: $(cat "$W/relbad.out"))"
 	$H delete --force relbad >/dev/null 2>&1
+	expect_eq "subtree_control of the caller's own cgroup $own after the failed run" "$(cgfile "$CG$own/cgroup.subtree_control")" "$before"
 	echo "error was: $(cat "$W/relbad.out")"
 }
 
@@ -370,6 +383,42 @@ t_events_stats() {
 	echo "pids.current $cur"
 }
 
+t_events_oom() {
+	mkbundle eo '["sh", "-c", "sleep 1; x=$(head -c 100000000 /dev/zero | tr \"\\0\" a)"]' \
+		/husk-vm/eo '{"memory": {"limit": 33554432, "swap": 33554432}}'
+	$H create --bundle "$W/eo" eo </dev/null >"$W/eo.out" 2>&1 || fail "create: $(cat "$W/eo.out")"
+	$H events --interval 1s eo >"$W/eo.events" 2>&1 &
+	evpid=$!
+	sleep 0.3
+	$H start eo || fail "start"
+	wait_status eo stopped 600 || fail "hog not stopped"
+	i=0
+	while ! grep -q '"oom"' "$W/eo.events" && [ $i -lt 30 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill $evpid 2>/dev/null
+	wait $evpid 2>/dev/null
+	grep -q '"type": *"oom"' "$W/eo.events" ||
+		fail "no oom event from events; it printed: $(head -c 600 "$W/eo.events")"
+	$H delete --force eo
+	grep '"oom"' "$W/eo.events" | head -1
+}
+
+t_exec_ps() {
+	mkbundle ex '["sleep", "300"]' /husk-vm/ex
+	create_start ex
+	out=$($H exec ex cat /proc/self/cgroup 2>&1) || fail "exec: $out"
+	expect_eq "/proc/self/cgroup of an exec'd process" "$out" "0::/"
+	$H exec -d --pid-file "$W/ex.pid" ex sleep 200 2>"$W/ex.err" || fail "exec -d: $(cat "$W/ex.err")"
+	xpid=$(cat "$W/ex.pid")
+	expect_eq "/proc/$xpid/cgroup (exec -d)" "$(cgfile /proc/$xpid/cgroup)" "0::/husk-vm/ex"
+	pids=$($H ps --format json ex 2>&1) || fail "ps: $pids"
+	echo "$pids" | grep -q "$xpid" || fail "ps --format json lacks $xpid: $pids"
+	echo "$pids" | grep -q "$(cpid ex)" || fail "ps --format json lacks the init: $pids"
+	$H delete --force ex || fail "delete --force"
+}
+
 t_cgroupns_root() {
 	mkbundle ns '["cat", "/proc/self/cgroup"]' /husk-vm/ns
 	out=$($H run --bundle "$W/ns" ns </dev/null 2>&1) || fail "run: $out"
@@ -377,7 +426,7 @@ t_cgroupns_root() {
 }
 
 t_cgroup_mount_subtree() {
-	mkbundle mt '["sh", "-c", "ls /sys/fs/cgroup; echo ==; cat /sys/fs/cgroup/cgroup.procs; echo ==; grep cgroup /proc/self/mountinfo"]' \
+	mkbundle mt '["sh", "-c", "ls /sys/fs/cgroup; echo ==; while read p; do echo $p; done </sys/fs/cgroup/cgroup.procs; echo ==; grep cgroup /proc/self/mountinfo"]' \
 		/husk-vm/mt '{"pids": {"limit": 33}}'
 	$H run --bundle "$W/mt" mt </dev/null >"$W/mt.out" 2>&1 || fail "run: $(cat "$W/mt.out")"
 	grep -q '^init$' "$W/mt.out" && fail "the host's /init cgroup is visible: $(cat "$W/mt.out")"
@@ -399,6 +448,13 @@ run_one() {
 	(t_"$1")
 	r=$?
 	cleanup
+	# undo what a test (or husk) left in our own cgroup's subtree_control,
+	# so that tests stay independent
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	for c in $(cat "$CG$own/cgroup.subtree_control" 2>/dev/null); do
+		echo "-$c" >"$CG$own/cgroup.subtree_control" 2>/dev/null
+	done
+	rmdir $CG/husk-vm 2>/dev/null
 	return $r
 }
 

@@ -168,11 +168,11 @@ secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
 tr -d '\r' <"$log" >"$work/clean.log"
 # the guest prints its results between these markers
-sed -n '/^HUSK-VM-BEGIN/,/^HUSK-VM-END/p' "$work/clean.log" | grep -v '^HUSK-VM-' >"$work/tap"
+sed -n '/HUSK-VM-BEGIN/,/HUSK-VM-END/p' "$work/clean.log" | grep -v 'HUSK-VM-' >"$work/tap"
 cat "$work/tap"
 passed=$(grep -c '^ok ' "$work/tap")
 failed=$(grep -c '^not ok ' "$work/tap")
-if ! grep -q '^HUSK-VM-END' "$work/clean.log"; then
+if ! grep -q 'HUSK-VM-END' "$work/clean.log"; then
 	echo "# the guest did not finish (qemu exit $qrc after ${secs}s; timeout ${vm_timeout}s); console tail:"
 	tail -40 "$work/clean.log" | sed 's/^/#   /'
 	failed=$((failed + 1))
