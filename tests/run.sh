@@ -24,7 +24,8 @@ skipped=$((skipped + ${u_skip:-0}))
 echo "== integration tests (bats)"
 files=${BATS_FILES:-tests/integration/*.bats}
 # shellcheck disable=SC2086
-timeout ${BATS_TIMEOUT:-3000} bats --tap $files 2>&1 | tee "$out"
+# stdin from /dev/null: the same whether run from a terminal or by CI
+timeout ${BATS_TIMEOUT:-3000} bats --tap $files </dev/null 2>&1 | tee "$out"
 b_ok=$(grep -cE '^ok [0-9]+ ' "$out" | head -1)
 b_skip=$(grep -cE '^ok [0-9]+ .*# skip' "$out" | head -1)
 b_fail=$(grep -cE '^not ok [0-9]+ ' "$out" | head -1)

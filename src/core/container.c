@@ -398,6 +398,13 @@ static int child_main(struct child_ctx *c)
 		child_fail(c, err);
 	if (warn)
 		husk_sync_send(c->sock, SYNC_TRACE, -1, 0, warn, strlen(warn), -1);
+	/* the fifo is opened only after CREATED (the open blocks until
+	 * start): make sure now that it can be, so that create fails, not
+	 * start */
+	if (c->statedir_fd >= 0 && faccessat(c->statedir_fd, "exec.fifo", W_OK, 0) < 0) {
+		husk_fail(&err, errno, "the exec fifo is not writable by the container's init");
+		child_fail(c, err);
+	}
 	/* the runtime may exit once we say CREATED: stop following it */
 	prctl(PR_SET_PDEATHSIG, 0);
 	husk_sync_send(c->sock, SYNC_CREATED, 0, 0, NULL, 0, -1);
@@ -629,6 +636,21 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", dir);
 		if (mkfifo(fifo, 0600) < 0) {
 			husk_fail(err, errno, "mkfifo \"%s\"", fifo);
+			goto out;
+		}
+		/* with a user namespace the init is the host uid that container
+		 * root maps to: it must reach the fifo (runc does the same: the
+		 * state dir searchable, the fifo the init's) */
+		uid_t fuid = 0;
+		gid_t fgid = 0;
+		for (size_t i = 0; i < spec->n_uid_maps; i++)
+			if (spec->uid_maps[i].container_id == 0)
+				fuid = spec->uid_maps[i].host_id;
+		for (size_t i = 0; i < spec->n_gid_maps; i++)
+			if (spec->gid_maps[i].container_id == 0)
+				fgid = spec->gid_maps[i].host_id;
+		if ((fuid || fgid) && (chmod(dir, 0711) < 0 || chown(fifo, fuid, fgid) < 0)) {
+			husk_fail(err, errno, "hand \"%s\" to the container's root", fifo);
 			goto out;
 		}
 		statedir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

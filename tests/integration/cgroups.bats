@@ -13,9 +13,12 @@ memcg() { # the container's memory cgroup directory on the host
 @test "memory: a hog is OOM-killed at the limit and events reports it" {
 	update_config "$BUNDLE" '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}
 		| .process.args = ["sh", "-c", "x=$(head -c 100000000 /dev/zero | tr \"\\\\0\" a); echo survived"]'
-	husk_d run -d --bundle "$BUNDLE" "$ID"
+	husk_d create --bundle "$BUNDLE" "$ID"
 	[ "$(cat "$(memcg "$ID")/memory.limit_in_bytes")" = 33554432 ]
+	# listening before the hog starts: events reports the kills after it
 	timeout 20 "$HUSK_OCI" --root "$ROOT" events --interval 1s "$ID" >"$TEST_DIR/events" &
+	sleep 0.5
+	husk start "$ID"
 	wait_for_status "$ID" stopped 200
 	wait
 	! grep -q survived "$TEST_DIR/container.log"

@@ -190,3 +190,14 @@ userns_config() {
 	husk delete --force "$ID-2"
 	husk delete --force "$ID"
 }
+
+@test "user: create then start with root mapped to host uid 100000 (the init reaches its exec fifo)" {
+	userns_config
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "id -u > /tmp/uid; sleep 0.2"]'
+	husk_d create --bundle "$BUNDLE" "$ID"
+	[ "$(husk state "$ID" | jq -r .status)" = created ]
+	run husk start "$ID"
+	[ "$status" -eq 0 ]
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+}

@@ -302,7 +302,8 @@ host_listing() {
 @test "CVE-2024-21626: --preserve-fds 1 passes fd 3 and only it (run and exec)" {
 	echo preserved-content >"$TEST_DIR/preserved"
 	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ls /proc/$$/fd | tr \"\\n\" \" \"; echo; cat <&3"]'
-	run husk run --preserve-fds 1 --bundle "$BUNDLE" "$ID" 3<"$TEST_DIR/preserved" 4<"$TEST_DIR/preserved"
+	# stdin given: with none (CI), sh's own pipe would take fds 0 and 4
+	run husk run --preserve-fds 1 --bundle "$BUNDLE" "$ID" 3<"$TEST_DIR/preserved" 4<"$TEST_DIR/preserved" </dev/null
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "0 1 2 3 " ]
@@ -312,7 +313,7 @@ host_listing() {
 	update_config "$BUNDLE" '.process.args = ["sleep", "100"]'
 	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" running
-	run husk exec --preserve-fds 1 "$ID" sh -c 'ls /proc/$$/fd | tr "\n" " "; echo; cat <&3' 3<"$TEST_DIR/preserved" 4<"$TEST_DIR/preserved"
+	run husk exec --preserve-fds 1 "$ID" sh -c 'ls /proc/$$/fd | tr "\n" " "; echo; cat <&3' 3<"$TEST_DIR/preserved" 4<"$TEST_DIR/preserved" </dev/null
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "0 1 2 3 " ]
