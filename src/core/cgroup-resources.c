@@ -60,9 +60,17 @@ static int cg_write(const struct husk_cgroup *cg, const char *ctrl, const char *
 		    const char *value, const char *field, husk_error **err)
 {
 	const struct husk_cgroup_dir *d = dir_for(cg, ctrl);
-	if (!d)
-		return husk_fail(err, 0, "linux.resources.%s: the %s controller is not available",
-				 field, ctrl);
+	if (!d) {
+		/* name the file too: where the value would have gone */
+		const char *where = cg->n ? cg->dirs[cg->n - 1].path : "?";
+		for (size_t i = 0; i < cg->n; i++)
+			if (cg->dirs[i].v2)
+				where = cg->dirs[i].path;
+		return husk_fail(err, 0,
+				 "linux.resources.%s: the %s controller is not available for "
+				 "\"%s/%s\"",
+				 field, ctrl, where, file);
+	}
 	cleanup_free char *p = husk_strdup_printf("%s/%s", d->path, file);
 	if (husk_write_file(p, value, strlen(value), 0, err) < 0)
 		return husk_error_wrap(err, "linux.resources.%s", field);

@@ -227,6 +227,16 @@ static void enable_v2_controllers(const char *parent)
 	cleanup_free char *have = NULL;
 	if (husk_read_file(cfile, &have, NULL, NULL) < 0)
 		return;
+	/* a non-root cgroup that holds processes (e.g. the caller's own leaf)
+	 * must be left alone: the kernel still accepts the threaded
+	 * controllers there, which turns it into a thread root and makes
+	 * every domain cgroup below it invalid (clone3 EOPNOTSUPP) */
+	cleanup_free char *tfile = husk_strdup_printf("%s/cgroup.type", parent);
+	cleanup_free char *pfile = husk_strdup_printf("%s/cgroup.procs", parent);
+	cleanup_free char *procs = NULL;
+	if (access(tfile, F_OK) == 0 && husk_read_file(pfile, &procs, NULL, NULL) == 0 &&
+	    procs[0] != '\0')
+		return;
 	cleanup_free char *sfile = husk_strdup_printf("%s/cgroup.subtree_control", parent);
 	cleanup_free char *on = NULL;
 	husk_read_file(sfile, &on, NULL, NULL);

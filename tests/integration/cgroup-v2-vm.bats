@@ -107,6 +107,10 @@ guest_result() {
 	guest_result exec_ps
 }
 
+@test "cgroup v2 vm: devices" {
+	guest_result devices
+}
+
 @test "cgroup v2 vm: cgroupns_root" {
 	guest_result cgroupns_root
 }

@@ -21,7 +21,8 @@ SELF=$0
 
 TESTS="run lifecycle list cgroup_absolute cgroup_relative cgroup_relative_bad
 kill_all pause_resume delete_removes_cgroup memory_oom pids_forkbomb cpu_max
-update unified events_stats events_oom exec_ps cgroupns_root cgroup_mount_subtree"
+update unified events_stats events_oom exec_ps devices cgroupns_root
+cgroup_mount_subtree"
 
 fail() {
 	echo "$*"
@@ -419,6 +420,24 @@ t_exec_ps() {
 	$H delete --force ex || fail "delete --force"
 }
 
+t_devices() {
+	# v2 has no devices.allow: husk attaches an eBPF device program
+	mkbundle dv '["sh", "-c", "head -c 4 /dev/zero | wc -c; echo x >/dev/null && echo null-writable; head -c 1 /dev/null; echo done"]' \
+		/husk-vm/dv '{"devices": [{"allow": false, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "w"}]}'
+	$H run --bundle "$W/dv" dv </dev/null >"$W/dv.out" 2>&1
+	r=$?
+	[ $r -eq 0 ] || fail "run exited $r: $(cat "$W/dv.out")"
+	grep -q '^4$' "$W/dv.out" || fail "/dev/zero (allowed by default) not readable: $(cat "$W/dv.out")"
+	grep -q null-writable "$W/dv.out" && fail "/dev/null writable despite the rule c 1:3 w deny: $(cat "$W/dv.out")"
+	grep -qi 'not permitted' "$W/dv.out" || fail "no EPERM on the write to /dev/null: $(cat "$W/dv.out")"
+	grep -q '^done$' "$W/dv.out" || fail "did not finish: $(cat "$W/dv.out")"
+	# without the rule, /dev/null is writable
+	mkbundle dv2 '["sh", "-c", "echo x >/dev/null && echo null-writable"]' \
+		/husk-vm/dv2 '{"devices": [{"allow": false, "access": "rwm"}]}'
+	out=$($H run --bundle "$W/dv2" dv2 </dev/null 2>&1)
+	expect_eq "write to /dev/null with the default rules" "$out" null-writable
+}
+
 t_cgroupns_root() {
 	mkbundle ns '["cat", "/proc/self/cgroup"]' /husk-vm/ns
 	out=$($H run --bundle "$W/ns" ns </dev/null 2>&1) || fail "run: $out"
@@ -507,7 +526,7 @@ pid1() {
 	echo "HUSK-VM-BEGIN"
 	echo "# kernel $(uname -r), cgroup2 controllers: $(cat $CG/cgroup.controllers)"
 	echo "# root subtree_control: $(cat $CG/cgroup.subtree_control)"
-	echo "# husk-oci: $($H --version 2>&1 | head -1)"
+	echo "# husk-oci: $($H --version 2>&1 | head -1); modules loaded: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 	# the tests run in the leaf /init; PID 1 stays in the root cgroup
 	sh -c "echo \$\$ >$CG/init/cgroup.procs && exec sh $SELF --all"
 	echo "HUSK-VM-END rc=$?"

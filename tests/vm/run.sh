@@ -16,6 +16,7 @@
 #   HUSK_VM_ONLY    space-separated guest test names to run (default: all)
 #   HUSK_VM_LOG     keep the full serial console log here
 #   HUSK_VM_INSTALL set to 0 to never apt-get install qemu
+#   HUSK_VM_QEMU    the qemu-system-x86_64 to use (default: from PATH)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -46,7 +47,8 @@ case $(file -L "$busybox" 2>/dev/null) in
 esac
 
 # qemu from Debian's qemu-system-x86
-qemu=$(command -v qemu-system-x86_64 || true)
+qemu=${HUSK_VM_QEMU:-$(command -v qemu-system-x86_64 || true)}
+[ -z "${HUSK_VM_QEMU:-}" ] || [ -x "$HUSK_VM_QEMU" ] || skip "HUSK_VM_QEMU=$HUSK_VM_QEMU is not executable"
 if [ -z "$qemu" ] && [ "${HUSK_VM_INSTALL:-1}" != 0 ] && [ "$(id -u)" = 0 ] &&
 	command -v apt-get >/dev/null; then
 	echo "# installing qemu-system-x86 with apt-get" >&2
@@ -69,6 +71,7 @@ if command -v apt-cache >/dev/null; then
 fi
 if [ -z "$kpkg" ]; then
 	# no apt: use whatever is cached
+	# shellcheck disable=SC2010
 	kpkg=$(ls -1 "$cache" 2>/dev/null | grep '^linux-image-.*-cloud-amd64$' | sort -V | tail -1)
 fi
 [ -n "$kpkg" ] || skip "can not resolve linux-image-cloud-amd64 (no apt metadata, nothing cached)"
