@@ -106,6 +106,22 @@ static int apply_memory(const struct husk_cgroup *cg, json_t *m, husk_error **er
 			return -1;
 	}
 	if (v2) {
+		if (has_limit && limit > 0 &&
+		    json_is_true(json_object_get(m, "checkBeforeUpdate"))) {
+			/* v2 takes any memory.max and reclaims or OOM-kills to meet
+			 * it: refuse one below what the container already uses */
+			const struct husk_cgroup_dir *md = dir_for(cg, "memory");
+			cleanup_free char *cur_file =
+				md ? husk_strdup_printf("%s/memory.current", md->path) : NULL;
+			cleanup_free char *cur = NULL;
+			if (cur_file && husk_read_file(cur_file, &cur, NULL, NULL) == 0 &&
+			    strtoll(cur, NULL, 10) > limit)
+				return husk_fail(
+					err, 0,
+					"linux.resources.memory.limit: %lld is below the current "
+					"usage %lld of \"%s\" (checkBeforeUpdate)",
+					(long long)limit, strtoll(cur, NULL, 10), cur_file);
+		}
 		if (has_limit) {
 			cleanup_free char *s = limit_str(limit, true);
 			if (cg_write(cg, "memory", "memory.max", s, "memory.limit", err) < 0)
@@ -303,6 +319,22 @@ static int apply_blkio(const struct husk_cgroup *cg, json_t *b, husk_error **err
 			cleanup_free char *s = husk_strdup_printf(
 				"default %lld", (long long)(1 + (w - 10) * 9999 / 990));
 			if (cg_write(cg, "io", "io.weight", s, "blockIO.weight", err) < 0)
+				return -1;
+		}
+		size_t wi;
+		json_t *wd;
+		json_array_foreach (json_object_get(b, "weightDevice"), wi, wd) {
+			int64_t maj = -1, min = -1, dw = 0;
+			get_i64(wd, "major", &maj);
+			get_i64(wd, "minor", &min);
+			if (!get_i64(wd, "weight", &dw))
+				continue;
+			cleanup_free char *s =
+				husk_strdup_printf("%lld:%lld %lld", (long long)maj, (long long)min,
+						   (long long)(1 + (dw - 10) * 9999 / 990));
+			cleanup_free char *field =
+				husk_strdup_printf("blockIO.weightDevice[%zu]", wi);
+			if (cg_write(cg, "io", "io.weight", s, field, err) < 0)
 				return -1;
 		}
 		static const struct {
@@ -553,6 +585,24 @@ static int apply_misc(const struct husk_cgroup *cg, json_t *res, husk_error **er
 			husk_strdup_printf("%s %lld", name ? name : "", (long long)prio);
 		if (cg_write(cg, "net_prio", "net_prio.ifpriomap", s, "network.priorities", err) <
 		    0)
+			return -1;
+	}
+	const char *dev;
+	json_t *lim;
+	json_object_foreach (json_object_get(res, "rdma"), dev, lim) {
+		int64_t handles = -1, objects = -1;
+		get_i64(lim, "hcaHandles", &handles);
+		get_i64(lim, "hcaObjects", &objects);
+		cleanup_free char *hs = handles >= 0
+						? husk_strdup_printf("%lld", (long long)handles)
+						: strdup("max");
+		cleanup_free char *os = objects >= 0
+						? husk_strdup_printf("%lld", (long long)objects)
+						: strdup("max");
+		cleanup_free char *line =
+			husk_strdup_printf("%s hca_handle=%s hca_object=%s", dev, hs, os);
+		cleanup_free char *field = husk_strdup_printf("rdma.%s", dev);
+		if (cg_write(cg, "rdma", "rdma.max", line, field, err) < 0)
 			return -1;
 	}
 	json_t *unified = json_object_get(res, "unified");

@@ -119,6 +119,10 @@ guest_result() {
 	guest_result cgroup_mount_subtree
 }
 
+@test "cgroup v2 vm: check_before_update" {
+	guest_result check_before_update
+}
+
 @test "cgroup v2 vm: the guest finished and every guest test passed" {
 	local rc
 	rc=$(cat "$BATS_FILE_TMPDIR/vm.rc")

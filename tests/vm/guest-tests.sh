@@ -22,7 +22,7 @@ SELF=$0
 TESTS="run lifecycle list cgroup_absolute cgroup_relative cgroup_relative_bad
 kill_all pause_resume delete_removes_cgroup memory_oom pids_forkbomb cpu_max
 update unified events_stats events_oom exec_ps devices cgroupns_root
-cgroup_mount_subtree"
+cgroup_mount_subtree check_before_update"
 
 fail() {
 	echo "$*"
@@ -353,6 +353,19 @@ t_update() {
 	echo '{"pids": {"limit": 40}}' | $H update -r - up 2>"$W/up.err" || fail "update -r -: $(cat "$W/up.err")"
 	expect_eq "pids.max after -r" "$(cgfile $CG/husk-vm/up/pids.max)" 40
 	$H delete --force up || fail "delete --force"
+}
+
+t_check_before_update() {
+	# the container holds about 20 MB; a limit of 8 MB with
+	# checkBeforeUpdate is refused, and memory.max stays as it was
+	mkbundle cb '["sh", "-c", "x=$(head -c 20000000 /dev/zero | tr \"\\0\" a); sleep 300"]' /husk-vm/cb '{"memory": {"limit": 104857600}}'
+	create_start cb
+	sleep 1
+	echo '{"memory": {"limit": 8388608, "checkBeforeUpdate": true}}' |
+		$H update -r - cb 2>"$W/cb.err" && fail "update below the usage was accepted"
+	grep -q "below the current usage" "$W/cb.err" || fail "message: $(cat "$W/cb.err")"
+	expect_eq "memory.max kept" "$(cgfile $CG/husk-vm/cb/memory.max)" 104857600
+	$H delete --force cb || fail "delete --force"
 }
 
 t_unified() {
