@@ -245,8 +245,28 @@ ctr_cgroup() {
 	done
 }
 
-@test "podman: -p with busybox httpd (skipped: no network stack here)" {
-	skip "netns = \"none\" and no netavark/CNI plugins installed: Podman tests stay off the network"
+@test "podman: -p with busybox httpd answering on loopback (slirp4netns)" {
+	# slirp4netns: a user-space network whose port forwarder listens on the
+	# host's loopback; nothing touches the host's nftables or iptables
+	command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
+	s() {
+		local port=$1 id body
+		id=$(pm run -d --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$port:80" \
+			busybox sh -c 'mkdir -p /www && echo "hello from $(hostname)" >/www/index.html && httpd -f -p 80 -h /www') ||
+			return 10
+		for _ in $(seq 50); do
+			body=$(curl -s --max-time 2 "http://127.0.0.1:$port/") && [ -n "$body" ] && break
+			sleep 0.1
+		done
+		echo "got: ${body%% *} ${body#hello from }"
+		pm rm -f -t 0 "$id" >/dev/null
+	}
+	RT=husk husk_out=$(RT=husk s 18080 2>&1) || true
+	runc_out=$(RT=runc s 18081 2>&1) || true
+	echo "# husk: $husk_out"
+	echo "# runc: $runc_out"
+	[[ "$husk_out" == "got: hello "* ]]
+	[[ "$runc_out" == "got: hello "* ]]
 }
 
 @test "podman: pause, unpause" {
