@@ -39,5 +39,41 @@ passed=$((passed + b_ok - b_skip))
 skipped=$((skipped + b_skip))
 failed=$((failed + b_fail))
 
+# An ASan + UBSan build (dynamic: the sanitizers do not link statically)
+# runs the unit tests and the lifecycle, exec, process, mount, namespace,
+# cgroup, hook and bad-input suites again; a leak or undefined behaviour
+# fails them.  (seccomp.bats is left out: a filter that denies nearly
+# everything also denies the sanitizer runtime its syscalls.)
+if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
+	echo "== sanitizers (ASan + UBSan)"
+	asan=build-asan
+	if { [ -f $asan/build.ninja ] ||
+		meson setup $asan -Dstatic=false -Db_sanitize=address,undefined -Db_lundef=false \
+			>/dev/null; } && ninja -C $asan >/dev/null; then
+		export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		meson test -C $asan >"$out" 2>&1
+		s_ok=$(grep -E '^Ok: ' "$out" | awk '{print $2}')
+		s_fail=$(grep -E '^Fail: ' "$out" | awk '{print $2}')
+		passed=$((passed + ${s_ok:-0}))
+		failed=$((failed + ${s_fail:-0}))
+		sfiles=""
+		for f in run lifecycle exec errors process mounts namespaces cgroups hooks spec; do
+			sfiles="$sfiles tests/integration/$f.bats"
+		done
+		# shellcheck disable=SC2086
+		HUSK_OCI=$(pwd)/$asan/husk-oci timeout 1800 bats --tap $sfiles </dev/null 2>&1 |
+			sed 's/^/asan: /' | tee "$out"
+		a_ok=$(grep -cE '^asan: ok [0-9]+ ' "$out")
+		a_skip=$(grep -cE '^asan: ok [0-9]+ .*# skip' "$out")
+		a_fail=$(grep -cE '^asan: not ok [0-9]+ ' "$out")
+		passed=$((passed + a_ok - a_skip))
+		skipped=$((skipped + a_skip))
+		failed=$((failed + a_fail))
+	else
+		echo "sanitizer build failed"
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -137,9 +137,12 @@ int cmd_exec(int argc, char **argv)
 	o.env = env;
 	o.caps = caps;
 	struct husk_exec_result r;
-	if (husk_exec(&o, &r, &err) < 0)
-		return cli_error(err);
+	int er = husk_exec(&o, &r, &err);
 	free(pj);
+	free(env);
+	free(caps);
+	if (er < 0)
+		return cli_error(err);
 	if (o.detach)
 		return 0;
 	int status = cli_wait_and_proxy(r.pid, r.pty_master);
