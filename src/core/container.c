@@ -182,28 +182,11 @@ static int setup_terminal(struct child_ctx *c, husk_error **err)
  * and gid_map needs setgroups denied first. */
 static int write_own_maps(const struct husk_spec *s, husk_error **err)
 {
-	char buf[256];
-	if (husk_write_file("/proc/self/setgroups", "deny", 4, 0, NULL) < 0 && errno != ENOENT)
-		(void)0; /* older kernels have no setgroups file */
-	const struct {
-		const char *file, *field;
-		const struct husk_idmap *m;
-		size_t n;
-	} maps[] = {{"/proc/self/uid_map", "uidMappings", s->uid_maps, s->n_uid_maps},
-		    {"/proc/self/gid_map", "gidMappings", s->gid_maps, s->n_gid_maps}};
-	for (size_t k = 0; k < 2; k++) {
-		size_t len = 0;
-		for (size_t i = 0; i < maps[k].n && len < sizeof(buf) - 40; i++)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
-						maps[k].m[i].container_id, maps[k].m[i].host_id,
-						maps[k].m[i].size);
-		if (husk_write_file(maps[k].file, buf, len, 0, err) < 0)
-			return husk_error_wrap(err,
-					       "linux.%s (rootless: only your own uid and gid can "
-					       "be mapped, one id each)",
-					       maps[k].field);
-	}
-	return 0;
+	/* older kernels have no setgroups file: nothing to deny there */
+	husk_write_file("/proc/self/setgroups", "deny", 4, 0, NULL);
+	/* rootless: only your own uid and gid can be mapped, one id each */
+	return husk_idmaps_write("/proc/self", "linux.", s->uid_maps, s->n_uid_maps, s->gid_maps,
+				 s->n_gid_maps, err);
 }
 
 static int child_setup(struct child_ctx *c, husk_error **err)
@@ -472,22 +455,6 @@ late_fail:
 /* ------------------------------------------------------------------ */
 /* The parent */
 
-static int write_id_map(pid_t pid, const char *file, const struct husk_idmap *m, size_t n,
-			husk_error **err)
-{
-	char buf[4096];
-	size_t len = 0;
-	for (size_t i = 0; i < n && len < sizeof(buf) - 40; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
-					m[i].container_id, m[i].host_id, m[i].size);
-	cleanup_free char *path = husk_strdup_printf("/proc/%d/%s", (int)pid, file);
-	if (husk_write_file(path, buf, len, 0, err) < 0)
-		return husk_error_wrap(err, "linux.%s",
-				       strcmp(file, "uid_map") == 0 ? "uidMappings"
-								    : "gidMappings");
-	return 0;
-}
-
 static char *state_json_for_hooks(const char *id, pid_t pid, const char *status, const char *bundle,
 				  json_t *annotations)
 {
@@ -726,8 +693,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 
 	if (spec->ns[HUSK_NS_USER].enabled && !join_user && !self_map) {
 		husk_trace_begin(&tr);
-		if (write_id_map(pid, "uid_map", spec->uid_maps, spec->n_uid_maps, err) < 0 ||
-		    write_id_map(pid, "gid_map", spec->gid_maps, spec->n_gid_maps, err) < 0)
+		cleanup_free char *procdir = husk_strdup_printf("/proc/%d", (int)pid);
+		if (husk_idmaps_write(procdir, "linux.", spec->uid_maps, spec->n_uid_maps,
+				      spec->gid_maps, spec->n_gid_maps, err) < 0)
 			goto out;
 		HUSK_TRACE(&tr, "write /proc/%d/uid_map and gid_map", (int)pid);
 	}

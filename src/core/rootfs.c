@@ -672,23 +672,10 @@ static int userns_fd_for(const struct husk_idmap *um, size_t nu, const struct hu
 	}
 	close(p[0]);
 	int r = -1;
-	char buf[4096];
 	cleanup_free char *ns = husk_strdup_printf("/proc/%d/ns/user", (int)pid);
-	const struct {
-		const char *file;
-		const struct husk_idmap *m;
-		size_t n;
-	} maps[] = {{"uid_map", um, nu}, {"gid_map", gm, ng}};
-	for (size_t k = 0; k < 2; k++) {
-		size_t len = 0;
-		for (size_t i = 0; i < maps[k].n && len < sizeof(buf) - 40; i++)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
-						maps[k].m[i].container_id, maps[k].m[i].host_id,
-						maps[k].m[i].size);
-		cleanup_free char *path = husk_strdup_printf("/proc/%d/%s", (int)pid, maps[k].file);
-		if (husk_write_file(path, buf, len, 0, err) < 0)
-			goto out;
-	}
+	cleanup_free char *procdir = husk_strdup_printf("/proc/%d", (int)pid);
+	if (husk_idmaps_write(procdir, "idmap ", um, nu, gm, ng, err) < 0)
+		goto out;
 	r = open(ns, O_RDONLY | O_CLOEXEC);
 	if (r < 0)
 		husk_fail(err, errno, "open \"%s\"", ns);

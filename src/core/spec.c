@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -907,6 +908,29 @@ int husk_spec_load(const char *bundle, struct husk_spec **ret, husk_error **err)
 		husk_spec_free(*ret);
 		*ret = NULL;
 		return -1;
+	}
+	return 0;
+}
+
+int husk_idmaps_write(const char *procdir, const char *field_prefix, const struct husk_idmap *uids,
+		      size_t n_uids, const struct husk_idmap *gids, size_t n_gids, husk_error **err)
+{
+	const struct {
+		const char *file, *field;
+		const struct husk_idmap *m;
+		size_t n;
+	} maps[] = {{"uid_map", "uidMappings", uids, n_uids},
+		    {"gid_map", "gidMappings", gids, n_gids}};
+	for (size_t k = 0; k < 2; k++) {
+		char buf[4096];
+		size_t len = 0;
+		for (size_t i = 0; i < maps[k].n && len < sizeof(buf) - 40; i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+						maps[k].m[i].container_id, maps[k].m[i].host_id,
+						maps[k].m[i].size);
+		cleanup_free char *path = husk_strdup_printf("%s/%s", procdir, maps[k].file);
+		if (husk_write_file(path, buf, len, 0, err) < 0)
+			return husk_error_wrap(err, "%s%s", field_prefix, maps[k].field);
 	}
 	return 0;
 }

@@ -154,6 +154,12 @@ int husk_spec_parse(const char *text, const char *bundle, struct husk_spec **ret
 int husk_spec_load(const char *bundle, struct husk_spec **ret, husk_error **err);
 void husk_spec_free(struct husk_spec *s);
 
+/* Write uid and gid maps into procdir ("/proc/self", "/proc/PID"): uid_map
+ * first, then gid_map; the error names the file and which mappings. */
+int husk_idmaps_write(const char *procdir, const char *field_prefix, const struct husk_idmap *uids,
+		      size_t n_uids, const struct husk_idmap *gids, size_t n_gids,
+		      husk_error **err);
+
 /* Parse a process object (also used by exec --process). */
 int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err);
 void husk_process_release(struct husk_process *p);
