@@ -27,11 +27,7 @@ int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(void *ud, const char *msg);
 void cli_trace(void *ud, const char *step, uint64_t ns);
 
-int parse_signal(const char *s, int *ret);
-
-/* Copy between our terminal and the container's pty while pid lives;
- * forwards signals; returns the wait status of pid. */
-int cli_wait_and_proxy(pid_t pid, int pty_master);
+#include "tty.h"
 
 int cmd_spec(int argc, char **argv);
 int cmd_create(int argc, char **argv);

@@ -13,7 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "tty.h"
 #include "util.h"
 
 int parse_signal(const char *s, int *ret)
