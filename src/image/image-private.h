@@ -1,0 +1,48 @@
+/* Shared between the files of the image side, not exported: the store's
+ * struct, blobs written while hashed, and safe path helpers. */
+#ifndef HUSK_IMAGE_PRIVATE_H
+#define HUSK_IMAGE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "image.h"
+
+#define HUSK_DIGEST_HEX_LEN 64
+
+struct husk_store {
+	char *root;
+};
+
+/* A blob being written: a file nobody sees until the digest matched. */
+struct husk_blob_writer;
+
+int husk_blob_writer_new(struct husk_store *s, struct husk_blob_writer **ret, husk_error **err);
+int husk_blob_writer_write(struct husk_blob_writer *w, const void *buf, size_t len,
+			   husk_error **err);
+/* Make the blob visible under its digest.  want may be NULL (take what
+ * was written); otherwise a mismatch is an error naming both digests and
+ * nothing is left.  Frees w in every case. */
+int husk_blob_writer_commit(struct husk_blob_writer *w, const char *want, const char *what,
+			    char **ret_digest, long long *ret_size, husk_error **err);
+void husk_blob_writer_abort(struct husk_blob_writer *w);
+
+/* "sha256:<64 lower-case hex>", anything else refused: a digest becomes a
+ * path component, so it must never carry a '/' or "..". */
+bool husk_digest_valid(const char *digest);
+/* The hex part of a valid digest. */
+const char *husk_digest_hex(const char *digest);
+
+/* Open relpath inside dirfd, never leaving it (RESOLVE_IN_ROOT). */
+int husk_open_in(int dirfd, const char *relpath, int flags, husk_error **err);
+
+/* rm -rf of a directory this process made (does not follow symlinks). */
+int husk_rm_rf(const char *path);
+
+/* Put a manifest (already a blob) under name in images.json, unpacking
+ * its layers first. */
+int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,
+			husk_error **err);
+
+#endif

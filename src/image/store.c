@@ -1,0 +1,578 @@
+/* The store: blobs by digest, layers unpacked once, images.json.
+ *
+ * Three rules keep it consistent when several husk processes load or pull
+ * at once, or one is killed half way:
+ *  - a blob is written to an unnamed file (O_TMPFILE) while hashed and
+ *    linked under its digest only when the digest matches, so a blob that
+ *    has a name is complete and correct;
+ *  - a layer is unpacked into a temp dir next to layers/<diff id> and
+ *    renamed into place, under a lock file per layer, checked again after
+ *    taking the lock, so it is unpacked once;
+ *  - images.json is changed under flock on images.lock and replaced with a
+ *    rename; an image is registered after its blobs and layers exist. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image-private.h"
+#include "image.h"
+#include "util.h"
+
+#define MT_OCI_MANIFEST	   "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+
+/* --- digests --- */
+
+bool husk_digest_valid(const char *d)
+{
+	if (!d || strncmp(d, "sha256:", 7) != 0)
+		return false;
+	const char *h = d + 7;
+	size_t i = 0;
+	for (; h[i]; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return i == HUSK_DIGEST_HEX_LEN;
+}
+
+const char *husk_digest_hex(const char *digest)
+{
+	return digest + 7;
+}
+
+char *husk_store_blob_path(const struct husk_store *s, const char *digest)
+{
+	if (!husk_digest_valid(digest))
+		return NULL;
+	return husk_strdup_printf("%s/blobs/sha256/%s", s->root, husk_digest_hex(digest));
+}
+
+/* --- blob writer --- */
+
+struct husk_blob_writer {
+	struct husk_store *s;
+	int fd;
+	char *tmp_path; /* only when O_TMPFILE is not supported */
+	EVP_MD_CTX *md;
+	long long size;
+};
+
+void husk_blob_writer_abort(struct husk_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->tmp_path) {
+		unlink(w->tmp_path);
+		free(w->tmp_path);
+	}
+	closep_(&w->fd);
+	EVP_MD_CTX_free(w->md);
+	free(w);
+}
+
+int husk_blob_writer_new(struct husk_store *s, struct husk_blob_writer **ret, husk_error **err)
+{
+	struct husk_blob_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return husk_fail(err, ENOMEM, "new blob");
+	w->s = s;
+	cleanup_free char *dir = husk_strdup_printf("%s/blobs/sha256", s->root);
+	w->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (w->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		w->tmp_path = husk_strdup_printf("%s/.tmp-XXXXXX", dir);
+		w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+		if (w->fd < 0) {
+			free(w->tmp_path);
+			w->tmp_path = NULL;
+		} else if (fchmod(w->fd, 0644) < 0) {
+			int e = errno;
+			husk_blob_writer_abort(w);
+			return husk_fail(err, e, "chmod blob");
+		}
+	}
+	if (w->fd < 0) {
+		int e = errno;
+		husk_blob_writer_abort(w);
+		return husk_fail(err, e, "new blob in \"%s\"", dir);
+	}
+	w->md = EVP_MD_CTX_new();
+	if (!w->md || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		husk_blob_writer_abort(w);
+		return husk_fail(err, ENOMEM, "sha256");
+	}
+	*ret = w;
+	return 0;
+}
+
+int husk_blob_writer_write(struct husk_blob_writer *w, const void *buf, size_t len,
+			   husk_error **err)
+{
+	int r = husk_write_all(w->fd, buf, len);
+	if (r < 0)
+		return husk_fail(err, -r, "write blob");
+	EVP_DigestUpdate(w->md, buf, len);
+	w->size += (long long)len;
+	return 0;
+}
+
+int husk_blob_writer_commit(struct husk_blob_writer *w, const char *want, const char *what,
+			    char **ret_digest, long long *ret_size, husk_error **err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+	EVP_DigestFinal_ex(w->md, md, &len);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	cleanup_free char *got = husk_strdup_printf("sha256:%s", hex);
+	if (want && strcmp(want, got) != 0) {
+		husk_blob_writer_abort(w);
+		return husk_fail(err, 0,
+				 "blob \"%s\": digest mismatch: expected \"%s\", got \"%s\"",
+				 what ? what : want, want, got);
+	}
+	cleanup_free char *path = husk_store_blob_path(w->s, got);
+	int r = 0;
+	if (w->tmp_path) {
+		if (rename(w->tmp_path, path) < 0)
+			r = -errno;
+		else {
+			free(w->tmp_path);
+			w->tmp_path = NULL;
+		}
+	} else {
+		/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc
+		 * path is the documented way for O_TMPFILE files */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 &&
+		    errno != EEXIST)
+			r = -errno; /* EEXIST: the same content is already there */
+	}
+	long long size = w->size;
+	husk_blob_writer_abort(w);
+	if (r < 0)
+		return husk_fail(err, -r, "store blob \"%s\"", got);
+	if (ret_digest)
+		*ret_digest = steal_ptr(got);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+int husk_store_put_blob(struct husk_store *s, const void *buf, size_t len, const char *want,
+			char **ret_digest, husk_error **err)
+{
+	struct husk_blob_writer *w = NULL;
+	if (husk_blob_writer_new(s, &w, err) < 0)
+		return -1;
+	if (husk_blob_writer_write(w, buf, len, err) < 0) {
+		husk_blob_writer_abort(w);
+		return -1;
+	}
+	return husk_blob_writer_commit(w, want, want, ret_digest, NULL, err);
+}
+
+int husk_store_put_blob_fd(struct husk_store *s, int fd, const char *want, const char *what,
+			   char **ret_digest, husk_error **err)
+{
+	struct husk_blob_writer *w = NULL;
+	if (husk_blob_writer_new(s, &w, err) < 0)
+		return -1;
+	const size_t bufsize = 1 << 16;
+	cleanup_free char *buf = malloc(bufsize);
+	if (!buf) {
+		husk_blob_writer_abort(w);
+		return husk_fail(err, ENOMEM, "read \"%s\"", what);
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, bufsize);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			husk_blob_writer_abort(w);
+			return husk_fail(err, e, "read \"%s\"", what);
+		}
+		if (n == 0)
+			break;
+		if (husk_blob_writer_write(w, buf, (size_t)n, err) < 0) {
+			husk_blob_writer_abort(w);
+			return -1;
+		}
+	}
+	return husk_blob_writer_commit(w, want, what, ret_digest, NULL, err);
+}
+
+int husk_store_put_blob_file(struct husk_store *s, const char *path, const char *want,
+			     char **ret_digest, husk_error **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	return husk_store_put_blob_fd(s, fd, want, path, ret_digest, err);
+}
+
+static int read_blob_json(struct husk_store *s, const char *digest, json_t **ret, husk_error **err)
+{
+	cleanup_free char *path = husk_store_blob_path(s, digest);
+	if (!path)
+		return husk_fail(err, EINVAL, "bad digest \"%s\"", digest ? digest : "");
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (husk_read_file(path, &buf, &len, err) < 0)
+		return -1;
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, 0, &je);
+	if (!j)
+		return husk_fail(err, 0, "blob \"%s\": bad JSON: %s", digest, je.text);
+	*ret = j;
+	return 0;
+}
+
+/* --- misc --- */
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 ? -1 : 0;
+	return unlink(path) < 0 ? -1 : 0;
+}
+
+int husk_rm_rf(const char *path)
+{
+	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+}
+
+static int lock_file(const char *path, int op, husk_error **err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_fail(err, errno, "open lock \"%s\"", path);
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return husk_fail(err, e, "lock \"%s\"", path);
+	}
+	return fd;
+}
+
+/* --- open --- */
+
+int husk_store_open(const char *root, struct husk_store **ret, husk_error **err)
+{
+	static const char *subs[] = {"", "/blobs/sha256", "/layers", "/locks", "/tmp"};
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		cleanup_free char *d = husk_strdup_printf("%s%s", root, subs[i]);
+		if (husk_mkdir_p(d, 0700, err) < 0)
+			return husk_error_wrap(err, "open store \"%s\"", root);
+	}
+	struct husk_store *s = calloc(1, sizeof(*s));
+	if (!s || !(s->root = strdup(root))) {
+		free(s);
+		return husk_fail(err, ENOMEM, "open store");
+	}
+	*ret = s;
+	return 0;
+}
+
+void husk_store_close(struct husk_store *s)
+{
+	if (!s)
+		return;
+	free(s->root);
+	free(s);
+}
+
+const char *husk_store_root(const struct husk_store *s)
+{
+	return s->root;
+}
+
+/* --- layers --- */
+
+/* layers/<diff id hex>, unpacked from the blob if not there yet. */
+static int ensure_layer(struct husk_store *s, const char *blob, const char *diff_id,
+			husk_error **err)
+{
+	if (!husk_digest_valid(blob) || !husk_digest_valid(diff_id))
+		return husk_fail(err, EINVAL, "layer \"%s\": bad digest", blob ? blob : "");
+	const char *hex = husk_digest_hex(diff_id);
+	cleanup_free char *dir = husk_strdup_printf("%s/layers/%s", s->root, hex);
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return 0;
+	cleanup_free char *lock = husk_strdup_printf("%s/locks/layer-%s", s->root, hex);
+	cleanup_close int lfd = lock_file(lock, LOCK_EX, err);
+	if (lfd < 0)
+		return -1;
+	/* someone else may have unpacked it while we waited */
+	if (stat(dir, &st) == 0)
+		return 0;
+	cleanup_free char *tmp = husk_strdup_printf("%s/layers/.tmp-%s-XXXXXX", s->root, hex);
+	if (!mkdtemp(tmp))
+		return husk_fail(err, errno, "mkdtemp \"%s\"", tmp);
+	chmod(tmp, 0755);
+	cleanup_free char *path = husk_store_blob_path(s, blob);
+	cleanup_free char *got = NULL;
+	int r = husk_layer_unpack_digest(path, tmp, &got, err);
+	if (r == 0 && strcmp(got, diff_id) != 0)
+		r = husk_fail(err, 0, "layer \"%s\": diff id mismatch: expected \"%s\", got \"%s\"",
+			      blob, diff_id, got);
+	if (r == 0 && rename(tmp, dir) < 0)
+		r = husk_fail(err, errno, "rename \"%s\"", dir);
+	if (r < 0)
+		husk_rm_rf(tmp);
+	return r;
+}
+
+/* --- images.json --- */
+
+static int read_index(struct husk_store *s, json_t **ret, husk_error **err)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		*ret = json_pack("{s:{}}", "images");
+		return 0;
+	}
+	if (husk_read_file(path, &buf, &len, err) < 0)
+		return -1;
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, 0, &je);
+	if (!j || !json_is_object(json_object_get(j, "images"))) {
+		json_decref(j);
+		return husk_fail(err, 0, "\"%s\": bad JSON", path);
+	}
+	*ret = j;
+	return 0;
+}
+
+static int write_index(struct husk_store *s, json_t *j, husk_error **err)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
+	cleanup_free char *buf = json_dumps(j, JSON_INDENT(1));
+	if (!buf)
+		return husk_fail(err, ENOMEM, "images.json");
+	return husk_write_file_atomic(path, buf, strlen(buf), 0600, err);
+}
+
+/* "busybox" -> "busybox:latest"; a tag is after the last '/'. */
+static char *normalize_name(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+	if (strchr(slash ? slash : ref, ':') || strchr(ref, '@'))
+		return strdup(ref);
+	return husk_strdup_printf("%s:latest", ref);
+}
+
+int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,
+			husk_error **err)
+{
+	json_t *manifest = NULL, *config = NULL, *layers = NULL, *index = NULL;
+	cleanup_free char *lock = NULL, *key = NULL;
+	int ret = -1, lfd = -1;
+	if (read_blob_json(s, manifest_digest, &manifest, err) < 0)
+		goto out;
+	const char *mt = json_string_value(json_object_get(manifest, "mediaType"));
+	if (mt && strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0) {
+		husk_fail(err, 0, "manifest \"%s\": unknown media type \"%s\"", manifest_digest,
+			  mt);
+		goto out;
+	}
+	const char *cdigest =
+		json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
+	if (read_blob_json(s, cdigest, &config, err) < 0)
+		goto out;
+	json_t *ml = json_object_get(manifest, "layers");
+	json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (!json_is_array(ml) || !json_is_array(diffs) ||
+	    json_array_size(ml) != json_array_size(diffs)) {
+		husk_fail(err, 0, "manifest \"%s\": layers do not match the config's diff_ids",
+			  manifest_digest);
+		goto out;
+	}
+	layers = json_array();
+	long long size = 0;
+	for (size_t i = 0; i < json_array_size(ml); i++) {
+		json_t *l = json_array_get(ml, i);
+		const char *blob = json_string_value(json_object_get(l, "digest"));
+		const char *diff = json_string_value(json_array_get(diffs, i));
+		if (ensure_layer(s, blob, diff, err) < 0)
+			goto out;
+		json_int_t lsize = json_integer_value(json_object_get(l, "size"));
+		size += lsize;
+		json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "digest", blob, "diff_id",
+							diff, "size", lsize));
+	}
+	lock = husk_strdup_printf("%s/images.lock", s->root);
+	lfd = lock_file(lock, LOCK_EX, err);
+	if (lfd < 0 || read_index(s, &index, err) < 0)
+		goto out;
+	key = normalize_name(name);
+	if (!key) {
+		husk_fail(err, ENOMEM, "register");
+		goto out;
+	}
+	json_object_set_new(json_object_get(index, "images"), key,
+			    json_pack("{s:s,s:s,s:O,s:I}", "manifest", manifest_digest, "config",
+				      cdigest, "layers", layers, "size", (json_int_t)size));
+	if (write_index(s, index, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		husk_error_wrap(err, "register image \"%s\"", name);
+	closep_(&lfd);
+	json_decref(manifest);
+	json_decref(config);
+	json_decref(layers);
+	json_decref(index);
+	return ret;
+}
+
+/* --- find / list --- */
+
+void husk_image_free(struct husk_image *img)
+{
+	if (!img)
+		return;
+	free(img->name);
+	free(img->id);
+	for (size_t i = 0; i < img->n_layers; i++)
+		free(img->layers[i]);
+	free(img->layers);
+	json_decref(img->config);
+	free(img);
+}
+
+static long long parse_created(const char *s)
+{
+	if (!s)
+		return 0;
+	struct tm tm = {0};
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+static int make_image(struct husk_store *s, const char *name, json_t *entry, bool unpack,
+		      struct husk_image **ret, husk_error **err)
+{
+	struct husk_image *img = calloc(1, sizeof(*img));
+	if (!img)
+		return husk_fail(err, ENOMEM, "image");
+	const char *cdigest = json_string_value(json_object_get(entry, "config"));
+	json_t *layers = json_object_get(entry, "layers");
+	img->name = strdup(name);
+	img->id = cdigest ? strdup(cdigest) : NULL;
+	img->size = json_integer_value(json_object_get(entry, "size"));
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(char *));
+	if (!img->name || !img->id || !img->layers) {
+		husk_image_free(img);
+		return husk_fail(err, ENOMEM, "image \"%s\"", name);
+	}
+	if (read_blob_json(s, cdigest, &img->config, err) < 0) {
+		husk_image_free(img);
+		return husk_error_wrap(err, "image \"%s\"", name);
+	}
+	img->created = parse_created(json_string_value(json_object_get(img->config, "created")));
+	for (size_t i = 0; i < json_array_size(layers); i++) {
+		json_t *l = json_array_get(layers, i);
+		const char *blob = json_string_value(json_object_get(l, "digest"));
+		const char *diff = json_string_value(json_object_get(l, "diff_id"));
+		/* a layer removed behind our back comes back from its blob */
+		if ((!husk_digest_valid(diff) ||
+		     (unpack && ensure_layer(s, blob, diff, err) < 0))) {
+			husk_image_free(img);
+			return husk_fail(err, 0, "image \"%s\": bad layer %zu", name, i);
+		}
+		img->layers[img->n_layers++] =
+			husk_strdup_printf("%s/layers/%s", s->root, husk_digest_hex(diff));
+	}
+	*ret = img;
+	return 0;
+}
+
+int husk_store_find(struct husk_store *s, const char *ref, struct husk_image **ret,
+		    husk_error **err)
+{
+	json_t *index = NULL;
+	if (read_index(s, &index, err) < 0)
+		return -1;
+	json_t *images = json_object_get(index, "images");
+	cleanup_free char *key = normalize_name(ref);
+	json_t *entry = json_object_get(images, key);
+	const char *found = key;
+	if (!entry) {
+		/* an id prefix, with or without "sha256:" */
+		const char *want = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
+		size_t n = strlen(want);
+		const char *k;
+		json_t *v;
+		json_object_foreach (images, k, v) {
+			const char *c = json_string_value(json_object_get(v, "config"));
+			if (n == 0 || !c || strncmp(c + 7, want, n) != 0)
+				continue;
+			if (entry && !json_equal(json_object_get(entry, "config"),
+						 json_object_get(v, "config"))) {
+				json_decref(index);
+				return husk_fail(err, 0, "image id \"%s\" is ambiguous", ref);
+			}
+			entry = v;
+			found = k;
+		}
+	}
+	if (!entry) {
+		json_decref(index);
+		return husk_fail(err, ENOENT, "image \"%s\"", ref);
+	}
+	int r = make_image(s, found, entry, true, ret, err);
+	json_decref(index);
+	return r;
+}
+
+int husk_store_list(struct husk_store *s, struct husk_image ***ret, size_t *ret_n, husk_error **err)
+{
+	json_t *index = NULL;
+	if (read_index(s, &index, err) < 0)
+		return -1;
+	json_t *images = json_object_get(index, "images");
+	size_t n = json_object_size(images), i = 0;
+	struct husk_image **v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		json_decref(index);
+		return husk_fail(err, ENOMEM, "list images");
+	}
+	const char *k;
+	json_t *e;
+	json_object_foreach (images, k, e) {
+		if (make_image(s, k, e, false, &v[i], err) < 0) {
+			while (i-- > 0)
+				husk_image_free(v[i]);
+			free(v);
+			json_decref(index);
+			return -1;
+		}
+		i++;
+	}
+	json_decref(index);
+	*ret = v;
+	*ret_n = i;
+	return 0;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# husk (the engine): containers from the built-in busybox image, with an
+# overlay root, run in-process by the core.
+
+load helpers
+
+HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
+
+setup() {
+	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
+	ROOT="$TEST_DIR/state" # for assert_nothing_left
+	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+}
+
+teardown() {
+	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local left=""
+	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
+	[ -z "$m" ] || left+="mounts: $m"
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/husk/*' -newer "$TEST_DIR" 2>/dev/null || true)
+	[ -z "$cg" ] || left+="cgroups: $cg"
+	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$TEST_DIR"
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
+
+@test "husk run busybox: the built-in image, made from the host's busybox" {
+	run "$HUSK" run --rm busybox echo hello
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	run "$HUSK" images
+	[[ "$output" == *busybox:latest* ]]
+}
+
+@test "husk run: exit status, hostname, pid 1, a writable overlay root that --rm removes" {
+	run "$HUSK" run --rm --hostname web busybox sh -c 'echo $(hostname) $$; touch /made && echo wrote; exit 3'
+	[ "$status" -eq 3 ]
+	[ "${lines[0]}" = "web 1" ]
+	[ "${lines[1]}" = wrote ]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+	# the image is untouched by what the container wrote
+	run "$HUSK" run --rm busybox ls /made
+	[ "$status" -ne 0 ]
+}
+
+@test "husk run -d, ps, logs, exec, stop, rm" {
+	run "$HUSK" run -d --name web busybox sh -c 'echo started; trap "exit 0" TERM; while :; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
+	id=$output
+	[ "${#id}" -eq 64 ]
+	run "$HUSK" ps
+	[[ "$output" == *web* ]]
+	[[ "$output" == *running* ]]
+	for _ in $(seq 50); do "$HUSK" logs web | grep -q started && break; sleep 0.05; done
+	run "$HUSK" logs web
+	[ "$output" = started ]
+	run "$HUSK" exec web sh -c 'echo in $(hostname)'
+	[ "$output" = "in ${id:0:12}" ]
+	run "$HUSK" stop -t 5 web
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do "$HUSK" ps -a | grep -q 'exited (0)' && break; sleep 0.05; done
+	run "$HUSK" ps -a
+	[[ "$output" == *"exited (0)"* ]]
+	run "$HUSK" ps
+	[[ "$output" != *web* ]]
+	run "$HUSK" rm web
+	[ "$status" -eq 0 ]
+	[ -z "$("$HUSK" ps -aq)" ]
+}
+
+@test "husk run -v and --memory" {
+	mkdir "$TEST_DIR/data"
+	echo from-host >"$TEST_DIR/data/f"
+	run "$HUSK" run --rm -v "$TEST_DIR/data:/data:ro" --memory 64m busybox sh -c 'cat /data/f; touch /data/x 2>&1; cat /sys/fs/cgroup/memory/memory.limit_in_bytes'
+	[ "${lines[0]}" = from-host ]
+	[[ "${lines[1]}" == *"Read-only file system"* ]]
+	[ "${lines[2]}" = 67108864 ]
+}
+
+@test "husk: bad input is refused clearly and leaves nothing" {
+	run "$HUSK" run --rm nosuchimage true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *nosuchimage* ]]
+	run "$HUSK" run -d --name dup busybox sleep 30
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --name dup busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'"dup" is already in use'* ]]
+	run "$HUSK" rm dup
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"is running"* ]]
+	run "$HUSK" rm -f dup
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm busybox no-such-command
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"no-such-command": executable file not found'* ]]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+}
