@@ -96,3 +96,37 @@ teardown() {
 	[[ "$output" == *'"no-such-command": executable file not found'* ]]
 	[ -z "$(ls "$HUSK_ROOT/containers")" ]
 }
+
+@test "husk load: a two-layer OCI archive; the upper layer adds a file and whites one out" {
+	tar -C "$(rootfs_template)" -cf "$TEST_DIR/l1.tar" .
+	mkdir -p "$TEST_DIR/l2/etc"
+	echo added >"$TEST_DIR/l2/etc/added"
+	touch "$TEST_DIR/l2/etc/.wh.group"
+	tar -C "$TEST_DIR/l2" -cf "$TEST_DIR/l2.tar" .
+	make_oci_image "$TEST_DIR/img.tar" "localhost/two:v1" "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar"
+	run "$HUSK" load -i "$TEST_DIR/img.tar"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Loaded image: "*"two:v1"* ]]
+	name=$(sed -n 's/^Loaded image: //p' <<<"$output")
+	run "$HUSK" run --rm "$name" sh -c 'cat /etc/added; ls /etc/group 2>&1; ls /etc/passwd'
+	[ "${lines[0]}" = added ]
+	[[ "${lines[1]}" == *"No such file"* ]]
+	[ "${lines[2]}" = /etc/passwd ]
+}
+
+@test "husk load: a layer that writes outside its root is refused, nothing escapes" {
+	tar -C "$(rootfs_template)" -cf "$TEST_DIR/l1.tar" .
+	mkdir -p "$TEST_DIR/evil"
+	echo pwned >"$TEST_DIR/evil/x"
+	# an entry named ../../..../tmp/<marker>: GNU tar keeps it with -P
+	marker="husk-escape-$$"
+	tar -C "$TEST_DIR/evil" -P --transform "s,^x,../../../../../../../tmp/$marker," -cf "$TEST_DIR/l2.tar" x
+	tar -tPf "$TEST_DIR/l2.tar" | grep -q '\.\./'
+	make_oci_image "$TEST_DIR/img.tar" "localhost/evil:v1" "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar"
+	run "$HUSK" load -i "$TEST_DIR/img.tar"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$marker"* ]]
+	[ ! -e "/tmp/$marker" ]
+	run "$HUSK" images
+	[[ "$output" != *evil* ]]
+}

@@ -107,3 +107,31 @@ wait_for_status() {
 	echo "status of $id: $(husk state "$id" 2>&1)" >&2
 	return 1
 }
+
+# make_oci_image OUT.tar NAME:TAG LAYER.tar...: an OCI image layout archive
+# built by hand (sha256sum + jq), the layers lowest first.
+make_oci_image() {
+	local out=$1 ref=$2 d l diff_ids="" layers=""
+	shift 2
+	d=$(mktemp -d "$TEST_DIR/oci.XXXXXX")
+	mkdir -p "$d/blobs/sha256"
+	for t in "$@"; do
+		l=$(sha256sum "$t" | cut -d' ' -f1)
+		cp "$t" "$d/blobs/sha256/$l"
+		diff_ids+="${diff_ids:+,}\"sha256:$l\""
+		layers+="${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$l\",\"size\":$(stat -c %s "$t")}"
+	done
+	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]}}" >"$d/config"
+	local c cs m ms
+	c=$(sha256sum "$d/config" | cut -d' ' -f1)
+	cs=$(stat -c %s "$d/config")
+	mv "$d/config" "$d/blobs/sha256/$c"
+	echo "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$c\",\"size\":$cs},\"layers\":[$layers]}" >"$d/manifest"
+	m=$(sha256sum "$d/manifest" | cut -d' ' -f1)
+	ms=$(stat -c %s "$d/manifest")
+	mv "$d/manifest" "$d/blobs/sha256/$m"
+	echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$m\",\"size\":$ms,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$ref\"}}]}" >"$d/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
+	tar -C "$d" -cf "$out" oci-layout index.json blobs
+	rm -rf "$d"
+}
