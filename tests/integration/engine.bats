@@ -130,3 +130,11 @@ teardown() {
 	run "$HUSK" images
 	[[ "$output" != *evil* ]]
 }
+
+@test "husk run -it: a pty, as a terminal would see it" {
+	command -v script >/dev/null || skip "no script(1)"
+	run timeout 60 script -qec "$(printf '%q ' env HUSK_ROOT="$HUSK_ROOT" HUSK_RUNROOT="$HUSK_RUNROOT" "$HUSK" run --rm -it busybox sh -c 'tty; [ -t 0 ] && echo stdin-tty; sleep 0.2; exit 5')" /dev/null
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"/dev/pts/"* ]]
+	[[ "$output" == *stdin-tty* ]]
+}
