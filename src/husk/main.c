@@ -490,6 +490,88 @@ static int cmd_load(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_import(int argc, char **argv)
+{
+	if (argc != 3)
+		return failf("import: usage: husk import ROOTFS.tar NAME[:TAG]");
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	if (husk_store_open(eng.root, &s, &err) < 0)
+		return fail(err);
+	int r = husk_store_import(s, argv[1], argv[2], &err);
+	husk_store_close(s);
+	if (r < 0)
+		return fail(err);
+	printf("Imported image: %s\n", argv[2]);
+	return 0;
+}
+
+static int cmd_rmi(int argc, char **argv)
+{
+	if (argc < 2)
+		return failf("rmi: usage: husk rmi IMAGE...");
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	if (husk_store_open(eng.root, &s, &err) < 0)
+		return fail(err);
+	struct husk_ctr_info *v = NULL;
+	size_t n = 0;
+	husk_engine_list(&eng, &v, &n, NULL);
+	int rc = 0;
+	for (int i = 1; i < argc; i++) {
+		struct husk_image *img = NULL;
+		if (husk_store_find(s, argv[i], &img, &err) < 0) {
+			rc = fail(err);
+			err = NULL;
+			continue;
+		}
+		/* an image a container was made from stays: its layers are
+		 * that container's root */
+		const char *user = NULL;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(v[k].image, img->name) == 0)
+				user = v[k].name;
+		if (user) {
+			rc = failf("image \"%s\" is used by container \"%s\": remove it first",
+				   img->name, user);
+		} else if (husk_store_remove(s, img->name, &err) < 0) {
+			rc = fail(err);
+			err = NULL;
+		} else {
+			printf("Untagged: %s\n", img->name);
+		}
+		husk_image_free(img);
+	}
+	husk_engine_list_free(v, n);
+	long long freed = 0;
+	if (rc == 0 && husk_store_prune(s, &freed, &err) < 0)
+		rc = fail(err);
+	husk_store_close(s);
+	return rc;
+}
+
+static int cmd_image(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "prune") == 0) {
+		husk_error *err = NULL;
+		struct husk_store *s = NULL;
+		if (husk_store_open(eng.root, &s, &err) < 0)
+			return fail(err);
+		long long freed = 0;
+		int r = husk_store_prune(s, &freed, &err);
+		husk_store_close(s);
+		if (r < 0)
+			return fail(err);
+		printf("Total reclaimed space: %lld kB\n", freed / 1024);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
+		return cmd_images(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
+		return cmd_rmi(argc - 1, argv + 1);
+	return failf("image: usage: husk image ls|rm|prune");
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	const char *root = getenv("HUSK_ROOT"), *runroot = getenv("HUSK_RUNROOT");
@@ -512,7 +594,7 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (i >= argc) {
 		fprintf(stderr, "usage: husk [--root DIR] [--runroot DIR] "
-				"run|ps|exec|logs|stop|rm|images|load ...\n");
+				"run|ps|exec|logs|stop|rm|images|load|import|rmi|image ...\n");
 		return 125;
 	}
 	const char *cmd = argv[i];
@@ -544,5 +626,11 @@ int main(int argc, char **argv, char **envp)
 		return cmd_images(sub_argc, sub_argv);
 	if (strcmp(cmd, "load") == 0)
 		return cmd_load(sub_argc, sub_argv);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(sub_argc, sub_argv);
+	if (strcmp(cmd, "rmi") == 0)
+		return cmd_rmi(sub_argc, sub_argv);
+	if (strcmp(cmd, "image") == 0)
+		return cmd_image(sub_argc, sub_argv);
 	return failf("unknown command \"%s\"", cmd);
 }

@@ -71,4 +71,12 @@ int husk_store_put_blob_fd(struct husk_store *s, int fd, const char *want, const
 /* <root>/blobs/sha256/<hex> (malloc'd), NULL for a malformed digest. */
 char *husk_store_blob_path(const struct husk_store *s, const char *digest);
 
+/* A rootfs tar (plain, gzip or zstd) as a one-layer image called name. */
+int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
+		      husk_error **err);
+/* Forget a name; its blobs and layers stay until husk_store_prune. */
+int husk_store_remove(struct husk_store *s, const char *name, husk_error **err);
+/* Remove every blob and unpacked layer that no image name refers to. */
+int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **err);
+
 #endif

@@ -138,3 +138,28 @@ teardown() {
 	[[ "$output" == *"/dev/pts/"* ]]
 	[[ "$output" == *stdin-tty* ]]
 }
+
+@test "husk import, rmi, image prune: an image in use stays, a removed one frees its layers" {
+	tar -C "$(rootfs_template)" -czf "$TEST_DIR/rootfs.tar.gz" .
+	run "$HUSK" import "$TEST_DIR/rootfs.tar.gz" mine:1
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm mine:1 cat /etc/passwd
+	[[ "$output" == root:* ]]
+	run "$HUSK" run -d --name user mine:1 sleep 30
+	[ "$status" -eq 0 ]
+	run "$HUSK" rmi mine:1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'used by container "user"'* ]]
+	"$HUSK" rm -f user
+	layers_before=$(ls "$HUSK_ROOT/layers" | wc -l)
+	blobs_before=$(ls "$HUSK_ROOT/blobs/sha256" | wc -l)
+	run "$HUSK" rmi mine:1
+	[ "$status" -eq 0 ]
+	[ "$(ls "$HUSK_ROOT/layers" | wc -l)" -eq $((layers_before - 1)) ]
+	[ "$(ls "$HUSK_ROOT/blobs/sha256" | wc -l)" -eq $((blobs_before - 3)) ]
+	run "$HUSK" images
+	[[ "$output" != *mine* ]]
+	run "$HUSK" rmi mine:1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"mine:1"* ]]
+}
