@@ -160,6 +160,54 @@ int husk_parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+int husk_parse_size(const char *s, long long *ret)
+{
+	if (strcmp(s, "-1") == 0) {
+		*ret = -1;
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -EINVAL;
+	long long mul = 1;
+	switch (*end | 0x20) {
+	case ' ':
+		break;
+	case 'b':
+		break;
+	case 'k':
+		mul = 1024;
+		break;
+	case 'm':
+		mul = 1024 * 1024;
+		break;
+	case 'g':
+		mul = 1024LL * 1024 * 1024;
+		break;
+	case 't':
+		mul = 1024LL * 1024 * 1024 * 1024;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* after the unit, only an optional b */
+	if (*end && end[1] && !((end[1] | 0x20) == 'b' && !end[2]))
+		return -EINVAL;
+	*ret = (long long)(v * (double)mul);
+	return 0;
+}
+
+void husk_strv_push(char ***v, size_t *n, char *s)
+{
+	*v = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!*v)
+		abort();
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
 uint64_t husk_now_ns(void)
 {
 	struct timespec ts;

@@ -59,6 +59,12 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
 int husk_parse_long(const char *s, long *ret);
 int husk_parse_u64(const char *s, uint64_t *ret);
 
+/* A size as users write it: "512", "64k", "64m", "1g", "2t" (binary
+ * units, an optional trailing b), or "-1" for no limit. */
+int husk_parse_size(const char *s, long long *ret);
+/* Append s to the NULL-terminated *v of *n strings (not copied). */
+void husk_strv_push(char ***v, size_t *n, char *s);
+
 uint64_t husk_now_ns(void);
 
 /* Start time of pid (field 22 of /proc/pid/stat), 0 if gone. */

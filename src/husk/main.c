@@ -46,41 +46,6 @@ static int failf(const char *fmt, ...)
 	return 125;
 }
 
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = realloc(*v, (*n + 2) * sizeof(char *));
-	(*v)[(*n)++] = s;
-	(*v)[*n] = NULL;
-}
-
-static int parse_size(const char *s, long long *ret)
-{
-	char *end = NULL;
-	double v = strtod(s, &end);
-	if (end == s || v <= 0)
-		return -1;
-	long long mul = 1;
-	switch (*end | 0x20) {
-	case ' ':
-		break;
-	case 'b':
-		break;
-	case 'k':
-		mul = 1024;
-		break;
-	case 'm':
-		mul = 1024 * 1024;
-		break;
-	case 'g':
-		mul = 1024LL * 1024 * 1024;
-		break;
-	default:
-		return -1;
-	}
-	*ret = (long long)(v * (double)mul);
-	return 0;
-}
-
 static int exit_of(int status)
 {
 	if (WIFEXITED(status))
@@ -153,7 +118,7 @@ static int cmd_run(int argc, char **argv)
 		case 'e':
 			if (!strchr(optarg, '='))
 				return failf("-e \"%s\": expected NAME=VALUE", optarg);
-			push(&env, &nenv, optarg);
+			husk_strv_push(&env, &nenv, optarg);
 			break;
 		case 'w':
 			o.workdir = optarg;
@@ -177,7 +142,7 @@ static int cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'm':
-			if (parse_size(optarg, &o.memory) < 0)
+			if (husk_parse_size(optarg, &o.memory) < 0 || o.memory <= 0)
 				return failf("--memory \"%s\": expected a size such as 64m",
 					     optarg);
 			break;
@@ -409,7 +374,7 @@ static int cmd_exec(int argc, char **argv)
 		if (c == 't')
 			tty = true;
 		else if (c == 'e')
-			push(&env, &nenv, optarg);
+			husk_strv_push(&env, &nenv, optarg);
 		else if (c != 'i')
 			return failf("exec: bad option");
 	}

@@ -10,13 +10,6 @@
 #include "husk.h"
 #include "util.h"
 
-static void push(char ***v, size_t *n, char *s)
-{
-	*v = realloc(*v, (*n + 2) * sizeof(char *));
-	(*v)[(*n)++] = s;
-	(*v)[*n] = NULL;
-}
-
 int cmd_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -67,7 +60,7 @@ int cmd_exec(int argc, char **argv)
 			if (!strchr(optarg, '='))
 				return cli_errorf("exec: --env \"%s\": expected NAME=VALUE",
 						  optarg);
-			push(&env, &nenv, optarg);
+			husk_strv_push(&env, &nenv, optarg);
 			break;
 		case 'w':
 			o.cwd = optarg;
@@ -76,7 +69,7 @@ int cmd_exec(int argc, char **argv)
 			o.user = optarg;
 			break;
 		case 'C':
-			push(&caps, &ncaps, optarg);
+			husk_strv_push(&caps, &ncaps, optarg);
 			break;
 		case 'n':
 			o.no_new_privs = true;

@@ -14,44 +14,6 @@
 #include "husk.h"
 #include "util.h"
 
-/* "64m", "1g", "512k", "100" (bytes); -1 for unlimited */
-static int parse_bytes(const char *s, long long *ret)
-{
-	if (strcmp(s, "-1") == 0) {
-		*ret = -1;
-		return 0;
-	}
-	char *end = NULL;
-	double v = strtod(s, &end);
-	if (end == s || v < 0)
-		return -1;
-	long long mul = 1;
-	switch (tolower((unsigned char)*end)) {
-	case '\0':
-		break;
-	case 'b':
-		break;
-	case 'k':
-		mul = 1024;
-		break;
-	case 'm':
-		mul = 1024 * 1024;
-		break;
-	case 'g':
-		mul = 1024LL * 1024 * 1024;
-		break;
-	case 't':
-		mul = 1024LL * 1024 * 1024 * 1024;
-		break;
-	default:
-		return -1;
-	}
-	if (*end && end[1] && !(tolower((unsigned char)end[1]) == 'b' && !end[2]))
-		return -1;
-	*ret = (long long)(v * (double)mul);
-	return 0;
-}
-
 int cmd_update(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -95,7 +57,7 @@ int cmd_update(int argc, char **argv)
 		case 'S':
 		case 'K':
 		case 'T':
-			if (parse_bytes(optarg, &v) < 0) {
+			if (husk_parse_size(optarg, &v) < 0) {
 				cli_errorf("update: \"%s\" is not a size (bytes, or with k/m/g)",
 					   optarg);
 				goto out;

@@ -31,6 +31,26 @@ static void test_parse_long(void **state)
 	assert_true(u == UINT64_MAX);
 }
 
+static void test_parse_size(void **state)
+{
+	(void)state;
+	long long v;
+	assert_int_equal(husk_parse_size("512", &v), 0);
+	assert_true(v == 512);
+	assert_int_equal(husk_parse_size("64m", &v), 0);
+	assert_true(v == 64LL * 1024 * 1024);
+	assert_int_equal(husk_parse_size("1GB", &v), 0);
+	assert_true(v == 1024LL * 1024 * 1024);
+	assert_int_equal(husk_parse_size("1.5k", &v), 0);
+	assert_true(v == 1536);
+	assert_int_equal(husk_parse_size("-1", &v), 0);
+	assert_true(v == -1);
+	assert_true(husk_parse_size("lots", &v) < 0);
+	assert_true(husk_parse_size("64q", &v) < 0);
+	assert_true(husk_parse_size("64mx", &v) < 0);
+	assert_true(husk_parse_size("-5", &v) < 0);
+}
+
 static void test_error_chain(void **state)
 {
 	(void)state;
@@ -130,9 +150,9 @@ static void test_cgroup_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_long),   cmocka_unit_test(test_error_chain),
-		cmocka_unit_test(test_files),	     cmocka_unit_test(test_starttime),
-		cmocka_unit_test(test_cgroup_paths),
+		cmocka_unit_test(test_parse_long),  cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_error_chain), cmocka_unit_test(test_files),
+		cmocka_unit_test(test_starttime),   cmocka_unit_test(test_cgroup_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
