@@ -12,6 +12,7 @@
 # dir, so the runtime's state stays there.
 
 load helpers
+load clients-helpers
 
 RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
 CTD_T=${CTD_T:-60} # seconds any one ctr command may take
@@ -147,38 +148,6 @@ ctr_run() {
 }
 
 # both SCENARIO: as in clients-podman.bats
-both() {
-	local fn=$1 rt out rc
-	for rt in husk runc; do
-		rc=0
-		out=$(RT=$rt "$fn" 2>&1) || rc=$?
-		out=${out//-$rt/-RT} # container names, so that the outputs compare
-		printf -v "${rt}_out" '%s' "$out"
-		printf -v "${rt}_rc" '%s' "$rc"
-	done
-	if [ "$husk_out" != "$runc_out" ] || [ "$husk_rc" != "$runc_rc" ]; then
-		{
-			echo "# $fn: husk-oci and runc differ"
-			echo "# --- husk-oci (status $husk_rc):"
-			sed 's/^/#   /' <<<"$husk_out"
-			echo "# --- runc (status $runc_rc):"
-			sed 's/^/#   /' <<<"$runc_out"
-		} >&3
-	fi
-}
-
-expect() {
-	local rt=$1 what=$2
-	shift 2
-	if ! "$@"; then
-		local o=${rt}_out r=${rt}_rc
-		echo "$rt: expected $what; status ${!r}, output:" >&2
-		echo "${!o}" >&2
-		echo "--- runtime calls:" >&2
-		grep "^\[$rt\]" "$CTD_DIR/calls.log" | tail -20 >&2
-		return 1
-	fi
-}
 
 @test "containerd: ctr run --rm, output and exit status" {
 	s() {

@@ -11,6 +11,7 @@
 # when run as root; husk would use /run/husk, runc /run/runc).
 
 load helpers
+load clients-helpers
 
 RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
 PM_T=${PM_T:-60} # seconds any one podman command may take
@@ -95,41 +96,6 @@ pm_rt() {
 # Within a scenario function: $RT is husk or runc.
 pm() { pm_rt "$RT" "$@"; }
 
-# both SCENARIO: runs the shell function SCENARIO once per runtime with $RT
-# set; sets husk_out/husk_rc and runc_out/runc_rc; prints both when they
-# differ (to bats' output, so they show even when the test passes).
-both() {
-	local fn=$1 rt out rc
-	for rt in husk runc; do
-		rc=0
-		out=$(RT=$rt "$fn" 2>&1) || rc=$?
-		printf -v "${rt}_out" '%s' "$out"
-		printf -v "${rt}_rc" '%s' "$rc"
-	done
-	if [ "$husk_out" != "$runc_out" ] || [ "$husk_rc" != "$runc_rc" ]; then
-		{
-			echo "# $fn: husk-oci and runc differ"
-			echo "# --- husk-oci (status $husk_rc):"
-			sed 's/^/#   /' <<<"$husk_out"
-			echo "# --- runc (status $runc_rc):"
-			sed 's/^/#   /' <<<"$runc_out"
-		} >&3
-	fi
-}
-
-# expect RT CONDITION-DESCRIPTION COMMAND...: a check on one runtime's result
-expect() {
-	local rt=$1 what=$2
-	shift 2
-	if ! "$@"; then
-		local o=${rt}_out r=${rt}_rc
-		echo "$rt: expected $what; status ${!r}, output:" >&2
-		echo "${!o}" >&2
-		echo "--- runtime calls:" >&2
-		grep "^\[$rt\]" "$PM_DIR/calls.log" | tail -20 >&2
-		return 1
-	fi
-}
 
 # the host cgroup dir of a podman container (cgroupfs manager, v1)
 ctr_cgroup() {

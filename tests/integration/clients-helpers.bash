@@ -1,0 +1,43 @@
+# Shared by the real-client suites (Podman, containerd): run a scenario
+# with husk-oci and with runc and show how they differ.
+# The runtime wrapper logs its calls to $CALLS_LOG (default: calls.log in
+# $PM_DIR or $CTD_DIR, the suites' temp dirs).
+
+# both SCENARIO: runs the shell function SCENARIO once per runtime with $RT
+# set; sets husk_out/husk_rc and runc_out/runc_rc; prints both when they
+# differ (to bats' output, so they show even when the test passes).  A
+# runtime's own name in the output (container names ending in -husk or
+# -runc) is made the same, so that the outputs compare.
+both() {
+	local fn=$1 rt out rc
+	for rt in husk runc; do
+		rc=0
+		out=$(RT=$rt "$fn" 2>&1) || rc=$?
+		out=${out//-$rt/-RT}
+		printf -v "${rt}_out" '%s' "$out"
+		printf -v "${rt}_rc" '%s' "$rc"
+	done
+	if [ "$husk_out" != "$runc_out" ] || [ "$husk_rc" != "$runc_rc" ]; then
+		{
+			echo "# $fn: husk-oci and runc differ"
+			echo "# --- husk-oci (status $husk_rc):"
+			sed 's/^/#   /' <<<"$husk_out"
+			echo "# --- runc (status $runc_rc):"
+			sed 's/^/#   /' <<<"$runc_out"
+		} >&3
+	fi
+}
+
+# expect RT CONDITION-DESCRIPTION COMMAND...: a check on one runtime's result
+expect() {
+	local rt=$1 what=$2
+	shift 2
+	if ! "$@"; then
+		local o=${rt}_out r=${rt}_rc
+		echo "$rt: expected $what; status ${!r}, output:" >&2
+		echo "${!o}" >&2
+		echo "--- runtime calls:" >&2
+		grep "^\[$rt\]" "${CALLS_LOG:-${PM_DIR:-$CTD_DIR}/calls.log}" | tail -20 >&2
+		return 1
+	fi
+}
