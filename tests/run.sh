@@ -75,5 +75,17 @@ if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
 	fi
 fi
 
+# libFuzzer targets (config.json, layer tars), a short run each
+if [ "${HUSK_FUZZ:-1}" != 0 ]; then
+	echo "== fuzz (libFuzzer)"
+	./tests/fuzz/run.sh 2>&1 | tee "$out"
+	f_ok=$(grep -cE '^ok [0-9]+ ' "$out")
+	f_skip=$(grep -cE '^ok [0-9]+ .*# skip' "$out")
+	f_fail=$(grep -cE '^not ok [0-9]+ ' "$out")
+	passed=$((passed + f_ok - f_skip))
+	skipped=$((skipped + f_skip))
+	failed=$((failed + f_fail))
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
