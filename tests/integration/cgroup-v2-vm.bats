@@ -123,6 +123,10 @@ guest_result() {
 	guest_result check_before_update
 }
 
+@test "cgroup v2 vm: hugetlb" {
+	guest_result hugetlb
+}
+
 @test "cgroup v2 vm: the guest finished and every guest test passed" {
 	local rc
 	rc=$(cat "$BATS_FILE_TMPDIR/vm.rc")

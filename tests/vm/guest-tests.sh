@@ -22,7 +22,7 @@ SELF=$0
 TESTS="run lifecycle list cgroup_absolute cgroup_relative cgroup_relative_bad
 kill_all pause_resume delete_removes_cgroup memory_oom pids_forkbomb cpu_max
 update unified events_stats events_oom exec_ps devices cgroupns_root
-cgroup_mount_subtree check_before_update"
+cgroup_mount_subtree check_before_update hugetlb"
 
 fail() {
 	echo "$*"
@@ -353,6 +353,19 @@ t_update() {
 	echo '{"pids": {"limit": 40}}' | $H update -r - up 2>"$W/up.err" || fail "update -r -: $(cat "$W/up.err")"
 	expect_eq "pids.max after -r" "$(cgfile $CG/husk-vm/up/pids.max)" 40
 	$H delete --force up || fail "delete --force"
+}
+
+t_hugetlb() {
+	[ -e $CG/cgroup.controllers ] && grep -qw hugetlb $CG/cgroup.controllers ||
+		fail "no hugetlb controller in this kernel"
+	mkbundle hp '["sleep", "300"]' /husk-vm/hp '{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}'
+	create_start hp
+	expect_eq "hugetlb.2MB.max" "$(cgfile $CG/husk-vm/hp/hugetlb.2MB.max)" 4194304
+	$H delete --force hp || fail "delete --force"
+	# a page size the kernel does not have names its file
+	mkbundle hq '["true"]' /husk-vm/hq '{"hugepageLimits": [{"pageSize": "3MB", "limit": 1}]}'
+	$H create --bundle "$W/hq" hq >"$W/hq.out" 2>&1 && fail "an unknown page size was accepted"
+	grep -q "hugetlb.3MB.max" "$W/hq.out" || fail "message: $(cat "$W/hq.out")"
 }
 
 t_check_before_update() {
