@@ -590,14 +590,15 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		husk_cgroup_release(&cg);
 	} else {
 		cg_made = true;
+		HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
+		husk_trace_begin(&tr);
 		json_t *devs = json_object_get(json_object_get(spec->json, "linux"), "devices");
 		if (husk_cgroup_apply(&cg, spec->resources, devs, true, err) < 0)
 			goto out;
 		if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
 			goto out;
+		HUSK_TRACE(&tr, "write linux.resources (device rules: v1 lists, v2 eBPF)");
 	}
-	if (cg_made)
-		HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
 
 	if (!o->start_now) {
 		cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", dir);
@@ -822,10 +823,8 @@ out:
 	return r;
 }
 
-static int run_poststart(const char *root, const char *id, struct husk_state *st, husk_error **err)
+static int run_poststart(struct husk_state *st, husk_error **err)
 {
-	(void)root;
-	(void)id;
 	if (!st->config)
 		return 0;
 	json_t *hooks = json_object_get(st->config, "hooks");
@@ -874,7 +873,7 @@ int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, hus
 	struct husk_state st;
 	if (husk_state_load(o->state_root, o->id, &st, err) != 0)
 		return -1;
-	r = run_poststart(o->state_root, o->id, &st, err);
+	r = run_poststart(&st, err);
 	husk_state_release(&st);
 	return r;
 }
@@ -951,7 +950,7 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	}
 	unlink(fifo);
 	HUSK_TRACE(&tr, "open + read exec.fifo: the container execs");
-	r = run_poststart(root, id, &st, err);
+	r = run_poststart(&st, err);
 out:
 	husk_state_release(&st);
 	return r;

@@ -116,9 +116,6 @@ int cmd_run(int argc, char **argv)
 	a.o.start_now = true;
 	husk_error *err = NULL;
 	struct husk_created cr;
-	if (a.detach && !a.o.console_socket) {
-		/* detached with a terminal needs somewhere to send the pty */
-	}
 	if (husk_create(&a.o, &cr, &err) < 0)
 		return cli_error(err);
 	if (cr.terminal && a.detach && !a.o.console_socket) {
