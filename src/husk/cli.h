@@ -1,0 +1,23 @@
+/* What the files of the engine's command line share: the engine handle
+ * (roots), the error printers and one function per command. */
+#ifndef HUSK_CLI_H
+#define HUSK_CLI_H
+
+#include "engine.h"
+#include "error.h"
+
+extern struct husk_engine eng;
+
+/* Print "husk: MESSAGE" once and return 125, Docker's status for an error
+ * of the engine itself. fail() frees err. */
+int fail(husk_error *err);
+int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* images.c */
+int cmd_images(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+
+#endif
