@@ -271,9 +271,9 @@ static int send_listener(struct husk_finalize *f, int lfd, husk_error **err)
 	int r = 0;
 	if (f->seccomp_agent_fd >= 0) {
 		const char *st = f->seccomp_state_json ? f->seccomp_state_json : "{}";
-		r = husk_send_fd(f->seccomp_agent_fd, lfd, st, strlen(st));
+		r = husk_seccomp_send_listener(f->seccomp_agent_fd, lfd, st, err);
 		if (r < 0)
-			husk_fail(err, -r, "linux.seccomp.listenerPath: send the listener fd");
+			husk_error_wrap(err, "linux.seccomp.listenerPath");
 		close(f->seccomp_agent_fd);
 		f->seccomp_agent_fd = -1;
 	}

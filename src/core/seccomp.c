@@ -665,20 +665,8 @@ bool husk_seccomp_from_cache(const struct husk_seccomp *f)
 	return f && f->from_cache;
 }
 
-int husk_seccomp_send_listener(const char *listener_path, int listener_fd, const char *state_json,
-			       husk_error **err)
+int husk_seccomp_send_listener(int sock, int listener_fd, const char *state_json, husk_error **err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t plen = strlen(listener_path);
-	if (plen >= sizeof(sa.sun_path))
-		return husk_fail(err, ENAMETOOLONG, "seccomp agent \"%s\"", listener_path);
-	memcpy(sa.sun_path, listener_path, plen);
-	cleanup_close int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return husk_fail(err, errno, "seccomp agent \"%s\": socket", listener_path);
-	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return husk_fail(err, errno, "seccomp agent \"%s\": connect", listener_path);
-
 	/* a stream carries SCM_RIGHTS on a byte, so the payload is never empty */
 	const char *p = state_json && *state_json ? state_json : "{}";
 	size_t len = strlen(p);
@@ -703,8 +691,7 @@ int husk_seccomp_send_listener(const char *listener_path, int listener_fd, const
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return husk_fail(err, errno, "seccomp agent \"%s\": send the listener fd",
-					 listener_path);
+			return husk_fail(err, errno, "seccomp agent: send the listener fd");
 		/* the fd went with the first bytes; send the rest plainly */
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;

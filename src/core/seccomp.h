@@ -55,12 +55,13 @@ const char *husk_seccomp_listener_metadata(const struct husk_seccomp *f); /* NUL
 const void *husk_seccomp_bpf(const struct husk_seccomp *f, size_t *ret_len);
 bool husk_seccomp_from_cache(const struct husk_seccomp *f);
 
-/* Send the listener fd to the agent at listener_path as the OCI spec says:
- * connect a SOCK_STREAM unix socket and send state_json (the container
- * state with "fds":["seccompFd"] and "metadata", built by the caller) with
- * the fd in SCM_RIGHTS on the first byte. */
-int husk_seccomp_send_listener(const char *listener_path, int listener_fd, const char *state_json,
-			       husk_error **err);
+/* Send the listener fd to the agent as the OCI spec says, over sock, a
+ * SOCK_STREAM unix socket connected to listenerPath (before pivot_root,
+ * since it is a host path): state_json (the container state with
+ * "fds":["seccompFd"] and "metadata", built by the caller) with the fd in
+ * SCM_RIGHTS on the first byte; a state larger than the socket buffer
+ * follows in further writes. */
+int husk_seccomp_send_listener(int sock, int listener_fd, const char *state_json, husk_error **err);
 
 void husk_seccomp_free(struct husk_seccomp *f);
 
