@@ -93,28 +93,38 @@ attacker_result() {
 	cat "$TEST_DIR/attacker.log"
 }
 
-@test "CVE-2019-5736: entrypoint /proc/self/exe cannot overwrite the runtime" {
-	start_attacker
-	# container B: same rootfs (the FIFO), A's pid namespace (the attacker
-	# sees it), entrypoint /proc/self/exe: the runtime runs itself inside
+# bundle_in_attacker_pidns ARGS-JSON: bundle $TEST_DIR/b on A's rootfs (the
+# FIFO) in A's pid namespace (the attacker sees its processes)
+bundle_in_attacker_pidns() {
 	mkdir -p "$TEST_DIR/b"
 	cp "$BUNDLE/config.json" "$TEST_DIR/b/config.json"
 	update_config "$TEST_DIR/b" ".root.path = \"$BUNDLE/rootfs\" | .root.readonly = false
 		| .linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$APID/ns/pid\" else . end)
-		| .process.args = [\"/proc/self/exe\", \"--root\", \"/tmp/nostate\", \"--log\", \"/tmp/fifo\", \"state\", \"nosuch\"]"
-	run rt run --bundle "$TEST_DIR/b" "$ID-b" 3>&-
-	echo "runtime in the container: $status $output"
-	# it really was the runtime that ran in the container
-	[[ "$output" == *'container "nosuch" does not exist'* ]]
+		| .process.args = $1"
+}
+
+# The attacker got an fd to the exe of the runtime in the container (the
+# test is not vacuous) and could not write through it.
+assert_not_overwritten() {
 	run attacker_result
 	echo "attacker: $output"
-	# the attacker got an fd to the exe of the runtime in the container
-	# (the test is not vacuous) and could not write through it
 	[[ "$output" == *found* ]]
 	[[ "$output" == *FAILED* ]]
 	[[ "$output" != *OVERWRITTEN* ]]
 	[ "$(sha256sum <"$RT")" = "$RT_SUM" ]
 	cmp "$RT" "$HUSK_OCI"
+}
+
+@test "CVE-2019-5736: entrypoint /proc/self/exe cannot overwrite the runtime" {
+	start_attacker
+	# container B: same rootfs (the FIFO), A's pid namespace (the attacker
+	# sees it), entrypoint /proc/self/exe: the runtime runs itself inside
+	bundle_in_attacker_pidns '["/proc/self/exe", "--root", "/tmp/nostate", "--log", "/tmp/fifo", "state", "nosuch"]'
+	run rt run --bundle "$TEST_DIR/b" "$ID-b" 3>&-
+	echo "runtime in the container: $status $output"
+	# it really was the runtime that ran in the container
+	[[ "$output" == *'container "nosuch" does not exist'* ]]
+	assert_not_overwritten
 }
 
 @test "CVE-2019-5736: #!/proc/self/exe script as entrypoint cannot overwrite the runtime" {
@@ -124,20 +134,11 @@ attacker_result() {
 	# command, and blocks on the FIFO doing so
 	printf '#!/proc/self/exe --log=/tmp/fifo\n' >"$BUNDLE/rootfs/bin/evil"
 	chmod 755 "$BUNDLE/rootfs/bin/evil"
-	mkdir -p "$TEST_DIR/b"
-	cp "$BUNDLE/config.json" "$TEST_DIR/b/config.json"
-	update_config "$TEST_DIR/b" ".root.path = \"$BUNDLE/rootfs\" | .root.readonly = false
-		| .linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$APID/ns/pid\" else . end)
-		| .process.args = [\"/bin/evil\"]"
+	bundle_in_attacker_pidns '["/bin/evil"]'
 	run rt run --bundle "$TEST_DIR/b" "$ID-b" 3>&-
 	echo "runtime in the container: $status $output"
 	[[ "$output" == *'unknown command "/bin/evil"'* ]]
-	run attacker_result
-	echo "attacker: $output"
-	[[ "$output" == *found* ]]
-	[[ "$output" == *FAILED* ]]
-	[[ "$output" != *OVERWRITTEN* ]]
-	[ "$(sha256sum <"$RT")" = "$RT_SUM" ]
+	assert_not_overwritten
 }
 
 @test "CVE-2019-5736: exec of /proc/self/exe into a container cannot overwrite the runtime" {
@@ -145,12 +146,7 @@ attacker_result() {
 	run rt exec "$ID-a" /proc/self/exe --root /tmp/nostate --log /tmp/fifo state nosuch 3>&-
 	echo "runtime in the container: $status $output"
 	[[ "$output" == *'container "nosuch" does not exist'* ]]
-	run attacker_result
-	echo "attacker: $output"
-	[[ "$output" == *found* ]]
-	[[ "$output" == *FAILED* ]]
-	[[ "$output" != *OVERWRITTEN* ]]
-	[ "$(sha256sum <"$RT")" = "$RT_SUM" ]
+	assert_not_overwritten
 }
 
 @test "CVE-2019-5736: a container racing to open /proc/PID/exe of exec'd processes cannot overwrite the runtime" {
