@@ -10,9 +10,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +219,113 @@ static json_t *build_config(const struct husk_run_opts *o, const struct husk_ima
 	return c;
 }
 
+/* overlayfs stacks at most this many lower dirs (OVL_MAX_STACK) */
+#define OVERLAY_MAX_LAYERS 500
+/* mount(2) takes one page of options */
+#define MOUNT_OPTS_MAX	4096
+#define OVERLAYFS_MAGIC 0x794c7630
+
+/* Why overlay refused the store, in the kernel's words: the mount again
+ * through fsopen(2), with the top layer only, whose log says what
+ * mount(2) could only call EINVAL ("overlay: filesystem on ... not
+ * supported as upperdir").  Runs with the same cwd as the mount.  Empty
+ * when the kernel has no fsopen or says nothing. */
+static void overlay_reason(const char *lower, const char *upper, const char *work, char *buf,
+			   size_t size)
+{
+	buf[0] = '\0';
+	cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		/* the log: one message per read, "e ..." for errors; keep the last */
+		char msg[256];
+		ssize_t n;
+		while ((n = read(fs, msg, sizeof(msg) - 1)) > 0) {
+			msg[n] = '\0';
+			if (n > 2 && msg[0] == 'e' && msg[1] == ' ')
+				snprintf(buf, size, "%s", msg + 2);
+		}
+	}
+}
+
+/* The container's root: an overlay of the image's layers (top first) under
+ * the container's own upper and work dirs.
+ *
+ * The lower dirs are named by the layers' short links, l/<hex prefix> (see
+ * layer_link in store.c), and upper and work relative to l/ too, with
+ * <root>/l as the cwd of the mount call: mount(2) takes one page of
+ * options, which full paths of about 90 bytes fill at 45 layers, and short
+ * names fit overlay's own maximum of 500.  fsconfig's "lowerdir+" (one
+ * call per layer) would lift the page limit without links, but only from
+ * Linux 6.8, and its older "lowerdir" takes 256 bytes at most; links work
+ * on every kernel overlay runs on, so there is one path to test.  The
+ * engine is single-threaded, so the chdir there and back is safe; the
+ * target is named through an fd opened before. */
+static int mount_overlay(const char *root, const struct husk_image *img, const char *id,
+			 const char *rootfs, husk_error **err)
+{
+	size_t cap = 1;
+	for (size_t i = 0; i < img->n_layers; i++)
+		cap += strlen(img->links[i]) + 1;
+	cleanup_free char *lower = calloc(1, cap);
+	if (!lower)
+		return husk_fail(err, ENOMEM, "overlay");
+	size_t len = 0;
+	for (size_t i = img->n_layers; i-- > 0;)
+		len += (size_t)snprintf(lower + len, cap - len, "%s%s",
+					i + 1 < img->n_layers ? ":" : "", img->links[i]);
+	cleanup_free char *upper = husk_strdup_printf("../containers/%s/upper", id);
+	cleanup_free char *work = husk_strdup_printf("../containers/%s/work", id);
+	cleanup_free char *opts =
+		husk_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	if (strlen(opts) >= MOUNT_OPTS_MAX)
+		return husk_fail(err, E2BIG,
+				 "image \"%s\": the overlay options for its %zu layers take %zu "
+				 "bytes, more than the %d a mount takes",
+				 img->name, img->n_layers, strlen(opts), MOUNT_OPTS_MAX);
+	cleanup_free char *ldir = husk_strdup_printf("%s/l", root);
+	cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int target = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || target < 0)
+		return husk_fail(err, errno, "open \"%s\"", cwd < 0 ? "." : rootfs);
+	char tpath[64];
+	snprintf(tpath, sizeof(tpath), "/proc/self/fd/%d", target);
+	if (chdir(ldir) < 0)
+		return husk_fail(err, errno, "chdir \"%s\"", ldir);
+	int r = mount("overlay", tpath, "overlay", 0, opts);
+	int e = errno;
+	char reason[256] = "";
+	if (r < 0 && (e == EINVAL || e == EOPNOTSUPP))
+		overlay_reason(img->links[img->n_layers - 1], upper, work, reason, sizeof(reason));
+	if (fchdir(cwd) < 0) {
+		e = errno;
+		if (r == 0)
+			umount2(tpath, MNT_DETACH);
+		return husk_fail(err, e, "back to the cwd after mounting \"%s\"", rootfs);
+	}
+	if (r == 0)
+		return 0;
+	if (e == ENODEV)
+		return husk_fail(err, e,
+				 "mount the overlay root \"%s\": this kernel has no "
+				 "overlay filesystem (modprobe overlay)",
+				 rootfs);
+	if (e != EINVAL && e != EOPNOTSUPP)
+		return husk_fail(err, e, "mount the overlay root \"%s\"", rootfs);
+	struct statfs sf;
+	bool on_overlay = statfs(root, &sf) == 0 && sf.f_type == OVERLAYFS_MAGIC;
+	return husk_fail(err, e,
+			 "mount the overlay root \"%s\": overlay refuses the store \"%s\"%s%s%s; "
+			 "give husk a --root on another filesystem (ext4, xfs, btrfs, tmpfs)",
+			 rootfs, root,
+			 on_overlay ? ", which is itself on overlayfs (husk in a container?)" : "",
+			 *reason ? ": " : "", reason);
+}
+
 static bool name_taken(struct husk_engine *e, const char *name)
 {
 	char *id = NULL;
@@ -236,8 +346,6 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	bool mounted = false;
 	int r = -1;
 	cleanup_free char *cdir = NULL;
-	cleanup_free char *lower = NULL;
-	cleanup_free char *opts = NULL;
 	cleanup_free char *rootfs = NULL;
 	cleanup_free char *cfg = NULL;
 	if (o->name && name_taken(e, o->name))
@@ -254,6 +362,16 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		    husk_store_find(store, o->image, &img, err) < 0)
 			goto out;
 	}
+	/* before making anything, so that a refused image leaves nothing */
+	if (img->n_layers > OVERLAY_MAX_LAYERS) {
+		husk_fail(err, E2BIG, "image \"%s\" has %zu layers; overlay stacks %d at most",
+			  img->name, img->n_layers, OVERLAY_MAX_LAYERS);
+		goto out;
+	}
+	if (img->n_layers == 0) {
+		husk_fail(err, EINVAL, "image \"%s\" has no layers", img->name);
+		goto out;
+	}
 	id = new_id();
 	dir = husk_engine_dir(e, id);
 	cdir = husk_strdup_printf("%s/containers", e->root);
@@ -267,29 +385,9 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 			goto out;
 		}
 	}
-	/* the overlay: the image's layers (top first), our upper and work */
-	size_t cap = 64;
-	for (size_t i = 0; i < img->n_layers; i++)
-		cap += strlen(img->layers[i]) + 1;
-	lower = calloc(1, cap);
-	for (size_t i = img->n_layers; i-- > 0;) {
-		if (*lower)
-			strncat(lower, ":", cap - strlen(lower) - 1);
-		strncat(lower, img->layers[i], cap - strlen(lower) - 1);
-	}
-	opts = husk_strdup_printf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, dir, dir);
-	if (strlen(opts) >= 4096) {
-		husk_fail(err, E2BIG,
-			  "image \"%s\": %zu layers make an overlay option string too "
-			  "long",
-			  img->name, img->n_layers);
-		goto out;
-	}
 	rootfs = husk_strdup_printf("%s/rootfs", dir);
-	if (mount("overlay", rootfs, "overlay", 0, opts) < 0) {
-		husk_fail(err, errno, "mount the overlay root \"%s\"", rootfs);
+	if (mount_overlay(e->root, img, id, rootfs, err) < 0)
 		goto out;
-	}
 	mounted = true;
 	config = build_config(o, img, id, err);
 	if (!config)

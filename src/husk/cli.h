@@ -19,5 +19,17 @@ int cmd_load(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+
+/* registry.c */
+int cmd_pull(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+/* The name `husk run` should use for image: as given when it is in the
+ * store (or is the built-in busybox), else pulled first.  Prints the
+ * error and returns 125 when that fails. */
+int cli_image_for_run(const char *image, char **ret_name);
 
 #endif

@@ -1,43 +1,282 @@
-/* The image commands of the engine's command line: images, load, import,
- * rmi, image ls|rm|prune. */
+/* The image commands of the engine's command line: images, load, save,
+ * import, tag, rmi, image ls|rm|prune|inspect|tag|save.
+ *
+ * --format takes the template subset of template.h.  `husk images`
+ * knows {{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}}
+ * {{.CreatedAt}} {{.CreatedSince}}; `husk image inspect` the top-level
+ * keys of its JSON (Id or ID, Digest, RepoTags, RepoDigests, Created,
+ * Architecture, Os, Author, Config, RootFS, History, Size, Labels) and
+ * what lies below them ({{.Config.Cmd}}, {{.RootFS.Layers}}). */
 #define _GNU_SOURCE
+#include <fnmatch.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "engine.h"
 #include "image.h"
+#include "template.h"
 #include "util.h"
+
+/* --- shared --- */
+
+static int open_store(struct husk_store **s)
+{
+	husk_error *err = NULL;
+	if (husk_store_open(eng.root, s, &err) < 0)
+		return fail(err);
+	return 0;
+}
+
+/* "sha256:<hex>" -> "<hex>" */
+static const char *hex_of(const char *id)
+{
+	const char *c = strchr(id, ':');
+	return c ? c + 1 : id;
+}
+
+/* A store name as REPOSITORY and TAG: "a/b:1" -> "a/b" "1"; a name that is
+ * a digest (an image loaded without one) -> <none> <none>. */
+static void split_name(const char *name, char **repo, char **tag)
+{
+	const char *slash = strrchr(name, '/');
+	const char *at = strchr(name, '@');
+	const char *colon = strchr(slash ? slash : name, ':');
+	if (strncmp(name, "sha256:", 7) == 0) {
+		*repo = strdup("<none>");
+		*tag = strdup("<none>");
+	} else if (at) {
+		*repo = strndup(name, (size_t)(at - name));
+		*tag = strdup("<none>");
+	} else if (colon) {
+		*repo = strndup(name, (size_t)(colon - name));
+		*tag = strdup(colon + 1);
+	} else {
+		*repo = strdup(name);
+		*tag = strdup("latest");
+	}
+}
+
+/* Sizes as docker prints them: decimal units, 3 significant digits. */
+static void human_size(long long bytes, char *out, size_t n)
+{
+	static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+	double v = (double)bytes;
+	size_t i = 0;
+	while (v >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(out, n, "%.3g%s", v, units[i]);
+}
+
+/* "2 hours ago", as docker's CREATED column says it. */
+static void human_since(long long created, char *out, size_t n)
+{
+	if (created <= 0) {
+		snprintf(out, n, "N/A");
+		return;
+	}
+	long long s = (long long)time(NULL) - created;
+	long long m = s / 60, h = (s + 1800) / 3600;
+	if (s < 1)
+		snprintf(out, n, "Less than a second ago");
+	else if (s == 1)
+		snprintf(out, n, "1 second ago");
+	else if (s < 60)
+		snprintf(out, n, "%lld seconds ago", s);
+	else if (m == 1)
+		snprintf(out, n, "About a minute ago");
+	else if (m < 60)
+		snprintf(out, n, "%lld minutes ago", m);
+	else if (h == 1)
+		snprintf(out, n, "About an hour ago");
+	else if (h < 48)
+		snprintf(out, n, "%lld hours ago", h);
+	else if (h < 24 * 7 * 2)
+		snprintf(out, n, "%lld days ago", h / 24);
+	else if (h < 24 * 30 * 2)
+		snprintf(out, n, "%lld weeks ago", h / 24 / 7);
+	else if (h < 24 * 365 * 2)
+		snprintf(out, n, "%lld months ago", h / 24 / 30);
+	else
+		snprintf(out, n, "%lld years ago", h / 24 / 365);
+}
+
+static void created_at(long long created, char *out, size_t n)
+{
+	time_t t = (time_t)created;
+	struct tm tm;
+	if (created <= 0 || !gmtime_r(&t, &tm) ||
+	    !strftime(out, n, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm))
+		snprintf(out, n, "N/A");
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const struct husk_image *x = *(struct husk_image *const *)a;
+	const struct husk_image *y = *(struct husk_image *const *)b;
+	if (x->created != y->created)
+		return x->created < y->created ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* --- images --- */
+
+static const char *const image_fields[] = {"Repository", "Tag",	      "ID",	      "Digest",
+					   "Size",	 "CreatedAt", "CreatedSince", NULL};
+
+static const char images_usage[] =
+	"images: usage: husk images [-q] [--digests] [--no-trunc] [--format TEMPLATE] "
+	"[REPOSITORY[:TAG]]";
+
+/* `husk images busybox`, `husk images a:1`; shell globs work in both halves */
+static bool matches(const char *filter, const char *repo, const char *tag)
+{
+	if (!filter)
+		return true;
+	const char *slash = strrchr(filter, '/');
+	const char *colon = strchr(slash ? slash : filter, ':');
+	cleanup_free char *frepo =
+		colon ? strndup(filter, (size_t)(colon - filter)) : strdup(filter);
+	if (!frepo || fnmatch(frepo, repo, 0) != 0)
+		return false;
+	return !colon || fnmatch(colon + 1, tag, 0) == 0;
+}
 
 int cmd_images(int argc, char **argv)
 {
-	bool quiet = argc > 1 && strcmp(argv[1], "-q") == 0;
+	static const struct option opts[] = {
+		{"quiet", no_argument, NULL, 'q'},    {"digests", no_argument, NULL, 'D'},
+		{"no-trunc", no_argument, NULL, 'T'}, {"format", required_argument, NULL, 'F'},
+		{"all", no_argument, NULL, 'a'},      {NULL, 0, NULL, 0},
+	};
+	bool quiet = false, digests = false, no_trunc = false;
+	const char *format = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+qa", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
+		case 'D':
+			digests = true;
+			break;
+		case 'T':
+			no_trunc = true;
+			break;
+		case 'F':
+			format = optarg;
+			break;
+		case 'a': /* every image is listed anyway: no intermediate images */
+			break;
+		default:
+			return failf("%s", images_usage);
+		}
+	}
+	if (argc - optind > 1)
+		return failf("%s", images_usage);
+	const char *filter = optind < argc ? argv[optind] : NULL;
 	husk_error *err = NULL;
-	struct husk_store *s = NULL;
-	if (husk_store_open(eng.root, &s, &err) < 0)
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, image_fields, &tmpl, &err) < 0)
 		return fail(err);
+	struct husk_store *s = NULL;
+	if (open_store(&s) != 0) {
+		husk_tmpl_free(tmpl);
+		return 125;
+	}
 	struct husk_image **v = NULL;
 	size_t n = 0;
-	int r = husk_store_list(s, &v, &n, &err);
-	if (r < 0) {
+	if (husk_store_list(s, &v, &n, &err) < 0) {
+		husk_tmpl_free(tmpl);
 		husk_store_close(s);
 		return fail(err);
 	}
-	if (!quiet)
-		printf("%-30s %-14s %s\n", "IMAGE", "IMAGE ID", "SIZE");
+	qsort(v, n, sizeof(*v), by_created);
+	/* rows of columns, printed once the widths are known */
+	json_t *rows = json_array();
+	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *hex = strchr(v[i]->id, ':') ? strchr(v[i]->id, ':') + 1 : v[i]->id;
-		if (quiet)
-			printf("%.12s\n", hex);
-		else
-			printf("%-30s %-14.12s %lld kB\n", v[i]->name, hex, v[i]->size / 1024);
-		husk_image_free(v[i]);
+		cleanup_free char *repo = NULL, *tag = NULL, *digest = NULL;
+		split_name(v[i]->name, &repo, &tag);
+		if (!repo || !tag || !matches(filter, repo, tag))
+			continue;
+		if (husk_store_manifest_digest(s, v[i]->name, &digest, &err) < 0) {
+			husk_error_free(err);
+			err = NULL;
+		}
+		char id[80], size[32], since[64], at[64];
+		snprintf(id, sizeof(id), no_trunc ? "%s" : "%.12s",
+			 no_trunc ? v[i]->id : hex_of(v[i]->id));
+		human_size(v[i]->size, size, sizeof(size));
+		human_since(v[i]->created, since, sizeof(since));
+		created_at(v[i]->created, at, sizeof(at));
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Repository", repo, "Tag",
+					tag, "ID", id, "Digest", digest ? digest : "<none>", "Size",
+					size, "CreatedAt", at, "CreatedSince", since);
+		if (tmpl) {
+			char *line = NULL;
+			if (husk_tmpl_render(tmpl, row, &line, &err) < 0) {
+				json_decref(row);
+				rc = fail(err);
+				break;
+			}
+			printf("%s\n", line);
+			free(line);
+			json_decref(row);
+		} else {
+			json_array_append_new(rows, row);
+		}
 	}
+	if (!quiet && !tmpl && rc == 0) {
+		static const char *const cols[] = {"REPOSITORY", "TAG",	    "DIGEST",
+						   "IMAGE ID",	 "CREATED", "SIZE"};
+		static const char *const keys[] = {"Repository", "Tag",		 "Digest",
+						   "ID",	 "CreatedSince", "Size"};
+		int width[ARRAY_SIZE(cols)];
+		for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
+			width[k] = (int)strlen(cols[k]);
+			size_t i;
+			json_t *row;
+			json_array_foreach (rows, i, row) {
+				int w = (int)strlen(
+					json_string_value(json_object_get(row, keys[k])));
+				if (w > width[k])
+					width[k] = w;
+			}
+		}
+		for (size_t i = 0; i <= json_array_size(rows); i++) {
+			json_t *row = i ? json_array_get(rows, i - 1) : NULL;
+			for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
+				if (k == 2 && !digests)
+					continue;
+				const char *cell =
+					row ? json_string_value(json_object_get(row, keys[k]))
+					    : cols[k];
+				if (k + 1 == ARRAY_SIZE(cols))
+					printf("%s\n", cell);
+				else
+					printf("%-*s   ", width[k], cell);
+			}
+		}
+	}
+	json_decref(rows);
+	for (size_t i = 0; i < n; i++)
+		husk_image_free(v[i]);
 	free(v);
+	husk_tmpl_free(tmpl);
 	husk_store_close(s);
-	return 0;
+	return rc;
 }
 
 int cmd_load(int argc, char **argv)
@@ -128,6 +367,248 @@ int cmd_rmi(int argc, char **argv)
 	return rc;
 }
 
+/* --- save, tag --- */
+
+int cmd_save(int argc, char **argv)
+{
+	static const char usage[] =
+		"save: usage: husk save [-o FILE] [--format oci-archive|docker-archive] IMAGE...";
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *out = NULL;
+	enum husk_save_format format = HUSK_SAVE_OCI_ARCHIVE;
+	int c;
+	while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+		if (c == 'o') {
+			out = optarg;
+		} else if (c == 'F' && strcmp(optarg, "oci-archive") == 0) {
+			format = HUSK_SAVE_OCI_ARCHIVE;
+		} else if (c == 'F' && strcmp(optarg, "docker-archive") == 0) {
+			format = HUSK_SAVE_DOCKER_ARCHIVE;
+		} else if (c == 'F') {
+			return failf("save: unknown format \"%s\" (oci-archive or docker-archive)",
+				     optarg);
+		} else {
+			return failf("%s", usage);
+		}
+	}
+	if (optind >= argc)
+		return failf("%s", usage);
+	bool to_stdout = out ? strcmp(out, "-") == 0 : true;
+	if (to_stdout && isatty(STDOUT_FILENO))
+		return failf("save: refusing to write an archive to a terminal: use -o FILE");
+	struct husk_store *s = NULL;
+	if (open_store(&s) != 0)
+		return 125;
+	husk_error *err = NULL;
+	const char *const *refs = (const char *const *)argv + optind;
+	size_t n = (size_t)(argc - optind);
+	int r = to_stdout ? husk_store_save_fd(s, refs, n, format, STDOUT_FILENO, &err)
+			  : husk_store_save(s, refs, n, format, out, &err);
+	husk_store_close(s);
+	return r < 0 ? fail(err) : 0;
+}
+
+int cmd_tag(int argc, char **argv)
+{
+	if (argc != 3)
+		return failf("tag: usage: husk tag SOURCE TARGET");
+	struct husk_store *s = NULL;
+	if (open_store(&s) != 0)
+		return 125;
+	husk_error *err = NULL;
+	int r = husk_store_tag(s, argv[1], argv[2], &err);
+	husk_store_close(s);
+	return r < 0 ? fail(err) : 0;
+}
+
+/* --- image inspect --- */
+
+static const char *const inspect_fields[] = {
+	"Id",	   "ID",	   "Digest", "RepoTags", "RepoDigests",
+	"Created", "Architecture", "Os",     "Author",	 "Config",
+	"RootFS",  "History",	   "Size",   "Labels",	 NULL};
+
+static int cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
+}
+
+/* Sort a list of strings in place. */
+static void json_array_sort_strings_(json_t *list)
+{
+	size_t n = json_array_size(list);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(list, i));
+	qsort(v, n, sizeof(*v), cmp_json_str);
+	json_array_clear(list);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, v[i]);
+	free(v);
+}
+
+/* RepoDigests: repo@<manifest digest> for each repo that names the image. */
+static void add_repo_digest(json_t *list, const char *name, const char *digest)
+{
+	cleanup_free char *repo = NULL, *tag = NULL;
+	split_name(name, &repo, &tag);
+	if (!repo || !digest || strcmp(repo, "<none>") == 0)
+		return;
+	cleanup_free char *rd = husk_strdup_printf("%s@%s", repo, digest);
+	size_t i;
+	json_t *e;
+	json_array_foreach (list, i, e)
+		if (strcmp(json_string_value(e), rd) == 0)
+			return;
+	json_array_append_new(list, json_string(rd));
+}
+
+/* What podman's `image inspect` shows of an image, from the store. */
+static json_t *inspect_one(struct husk_store *s, struct husk_image *img, struct husk_image **all,
+			   size_t n_all)
+{
+	cleanup_free char *digest = NULL;
+	husk_error *err = NULL;
+	if (husk_store_manifest_digest(s, img->name, &digest, &err) < 0)
+		husk_error_free(err);
+	json_t *tags = json_array(), *digests = json_array();
+	for (size_t i = 0; i < n_all; i++) {
+		if (strcmp(all[i]->id, img->id) != 0)
+			continue;
+		const char *name = all[i]->name;
+		cleanup_free char *d = NULL;
+		if (husk_store_manifest_digest(s, name, &d, &err) < 0) {
+			husk_error_free(err);
+			err = NULL;
+		}
+		if (strncmp(name, "sha256:", 7) != 0 && !strchr(name, '@'))
+			json_array_append_new(tags, json_string(name));
+		add_repo_digest(digests, name, d);
+	}
+	json_array_sort_strings_(tags);
+	json_t *cfg = img->config;
+	json_t *rootfs = json_object_get(cfg, "rootfs");
+	json_t *inner = json_object_get(cfg, "config");
+	const char *created = json_string_value(json_object_get(cfg, "created"));
+	json_t *o = json_object();
+	json_object_set_new(o, "Id", json_string(hex_of(img->id)));
+	json_object_set_new(o, "Digest", digest ? json_string(digest) : json_null());
+	json_object_set_new(o, "RepoTags", tags);
+	json_object_set_new(o, "RepoDigests", digests);
+	json_object_set_new(o, "Created", json_string(created ? created : "0001-01-01T00:00:00Z"));
+	json_object_set(o, "Architecture",
+			json_object_get(cfg, "architecture") ? json_object_get(cfg, "architecture")
+							     : json_string(""));
+	json_object_set(o, "Os",
+			json_object_get(cfg, "os") ? json_object_get(cfg, "os") : json_string(""));
+	json_object_set_new(o, "Author",
+			    json_string(json_string_value(json_object_get(cfg, "author"))
+						? json_string_value(json_object_get(cfg, "author"))
+						: ""));
+	json_object_set_new(o, "Config",
+			    json_is_object(inner) ? json_deep_copy(inner) : json_object());
+	json_object_set_new(o, "RootFS",
+			    json_pack("{s:s,s:O}", "Type",
+				      json_string_value(json_object_get(rootfs, "type"))
+					      ? json_string_value(json_object_get(rootfs, "type"))
+					      : "layers",
+				      "Layers",
+				      json_object_get(rootfs, "diff_ids")
+					      ? json_object_get(rootfs, "diff_ids")
+					      : json_array()));
+	json_t *hist = json_object_get(cfg, "history");
+	json_object_set_new(o, "History",
+			    json_is_array(hist) ? json_deep_copy(hist) : json_array());
+	json_object_set_new(o, "Size", json_integer(img->size));
+	json_t *labels = json_object_get(inner, "Labels");
+	json_object_set_new(o, "Labels",
+			    json_is_object(labels) ? json_deep_copy(labels) : json_null());
+	return o;
+}
+
+static int cmd_image_inspect(int argc, char **argv)
+{
+	static const char usage[] = "image inspect: usage: husk image inspect [--format TEMPLATE] "
+				    "IMAGE...";
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *format = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (c != 'f')
+			return failf("%s", usage);
+		format = optarg;
+	}
+	if (optind >= argc)
+		return failf("%s", usage);
+	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
+		return fail(err);
+	struct husk_store *s = NULL;
+	if (open_store(&s) != 0) {
+		husk_tmpl_free(tmpl);
+		return 125;
+	}
+	struct husk_image **all = NULL;
+	size_t n_all = 0;
+	if (husk_store_list(s, &all, &n_all, &err) < 0) {
+		husk_tmpl_free(tmpl);
+		husk_store_close(s);
+		return fail(err);
+	}
+	json_t *out = json_array();
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		struct husk_image *img = NULL;
+		if (husk_store_find(s, argv[i], &img, &err) < 0) {
+			husk_error_wrap(&err, "inspect");
+			rc = fail(err);
+			err = NULL;
+			continue;
+		}
+		json_t *o = inspect_one(s, img, all, n_all);
+		husk_image_free(img);
+		if (!tmpl) {
+			json_array_append_new(out, o);
+			continue;
+		}
+		/* podman's Go field is ID, docker's JSON key Id: both work */
+		json_object_set(o, "ID", json_object_get(o, "Id"));
+		char *line = NULL;
+		if (husk_tmpl_render(tmpl, o, &line, &err) < 0) {
+			rc = fail(err);
+			err = NULL;
+		} else {
+			printf("%s\n", line);
+			free(line);
+		}
+		json_decref(o);
+	}
+	if (!tmpl && (json_array_size(out) > 0 || rc == 0)) {
+		char *text = json_dumps(out, JSON_INDENT(4));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(out);
+	for (size_t i = 0; i < n_all; i++)
+		husk_image_free(all[i]);
+	free(all);
+	husk_tmpl_free(tmpl);
+	husk_store_close(s);
+	return rc;
+}
+
 int cmd_image(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "prune") == 0) {
@@ -147,5 +628,11 @@ int cmd_image(int argc, char **argv)
 		return cmd_images(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
 		return cmd_rmi(argc - 1, argv + 1);
-	return failf("image: usage: husk image ls|rm|prune");
+	if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
+		return cmd_image_inspect(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tag") == 0)
+		return cmd_tag(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "save") == 0)
+		return cmd_save(argc - 1, argv + 1);
+	return failf("image: usage: husk image ls|rm|prune|inspect|tag|save");
 }

@@ -3,7 +3,8 @@
  *            [-v SRC:DST[:ro]] [--memory 64m] [--pids-limit N] [--cpus X]
  *            [--hostname H] [--network none|host] IMAGE [CMD...]
  *   husk ps [-a] [-q] | rm [-f] NAME... | stop [-t S] NAME... | logs NAME
- *   husk exec [-it] [-e K=V] NAME CMD... | images [-q] | load -i FILE */
+ *   husk exec [-it] [-e K=V] NAME CMD... | images [-q] | load -i FILE
+ *   husk pull IMAGE | push IMAGE [DEST] | login -u U -p P HOST | logout HOST */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -177,7 +178,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return failf("run: expected an image");
-	o.image = argv[optind];
+	cleanup_free char *image = NULL;
+	if (cli_image_for_run(argv[optind], &image) != 0)
+		return 125; /* not in the store, and the pull failed */
+	o.image = image;
 	o.cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
 	o.env = env;
 	if (o.tty && o.detach)
@@ -415,6 +419,12 @@ static const struct {
 	{"import", cmd_import},
 	{"rmi", cmd_rmi},
 	{"image", cmd_image},
+	{"pull", cmd_pull},
+	{"push", cmd_push},
+	{"login", cmd_login},
+	{"logout", cmd_logout},
+	{"save", cmd_save},
+	{"tag", cmd_tag},
 };
 // clang-format on
 
@@ -440,7 +450,8 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (i >= argc) {
 		fprintf(stderr, "usage: husk [--root DIR] [--runroot DIR] "
-				"run|ps|exec|logs|stop|rm|images|load|import|rmi|image ...\n");
+				"run|ps|exec|logs|stop|rm|images|load|import|rmi|image|"
+				"pull|push|login|logout ...\n");
 		return 125;
 	}
 	const char *cmd = argv[i];

@@ -40,6 +40,12 @@ int husk_open_in(int dirfd, const char *relpath, int flags, husk_error **err);
 /* rm -rf of a directory this process made (does not follow symlinks). */
 int husk_rm_rf(const char *path);
 
+/* A temp dir <root>/tmp/<prefix>-XXXXXX (malloc'd path), kept for the
+ * caller while it holds *ret_lockfd; the dirs of that prefix a killed husk
+ * left behind are removed first. */
+int husk_store_tmpdir(struct husk_store *s, const char *prefix, char **ret_path, int *ret_lockfd,
+		      husk_error **err);
+
 /* Put a manifest (already a blob) under name in images.json, unpacking
  * its layers first. */
 int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,

@@ -7,6 +7,9 @@
  *   blobs/sha256/<hex>        verified while written; never partial
  *   layers/<hex>/             one unpacked layer (diff id), whiteouts as
  *                             overlay whiteouts
+ *   l/<short hex>             -> ../layers/<hex>: a short name per layer,
+ *                             so that an overlay of hundreds of layers
+ *                             fits the mount option page
  *   images.json               name:tag -> {manifest, config, layers[]},
  *                             changed under flock, replaced atomically
  * Like the core, this never prints or exits. */
@@ -25,6 +28,8 @@ struct husk_image {
 	char *name;    /* "busybox:latest" */
 	char *id;      /* sha256:<hex> of the image config */
 	char **layers; /* absolute dirs of the unpacked layers, lowest first */
+	char **links;  /* their short names under <root>/l, lowest first
+			* (husk_store_find only; NULL from husk_store_list) */
 	size_t n_layers;
 	json_t *config;	   /* the OCI image config (owned) */
 	long long created; /* unix seconds, 0 if unknown */
@@ -78,5 +83,109 @@ int husk_store_import(struct husk_store *s, const char *tar_path, const char *na
 int husk_store_remove(struct husk_store *s, const char *name, husk_error **err);
 /* Remove every blob and unpacked layer that no image name refers to. */
 int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **err);
+
+/* --- registries (OCI distribution spec; registry.c, registry-http.c,
+ * registry-auth.c) --- */
+
+/* A reference as users write it: "busybox", "busybox:1.36",
+ * "127.0.0.1:5000/ns/img:tag", "img@sha256:<hex>".  The first component
+ * is a registry when it has a '.' or a ':' or is "localhost"; otherwise
+ * the registry is docker.io, where a single name gets "library/". */
+struct husk_ref {
+	char *domain; /* "docker.io", "127.0.0.1:5000" */
+	char *path;   /* "library/busybox", "ns/img" */
+	char *tag;    /* "latest" when neither tag nor digest was given */
+	char *digest; /* "sha256:<hex>" or NULL */
+};
+int husk_ref_parse(const char *s, struct husk_ref **ret, husk_error **err);
+void husk_ref_free(struct husk_ref *r);
+/* "domain/path:tag" or "domain/path@digest" (malloc'd), the name a pulled
+ * image gets in the store. */
+char *husk_ref_string(const struct husk_ref *r);
+
+enum husk_tls { HUSK_TLS_AUTO, HUSK_TLS_VERIFY, HUSK_TLS_INSECURE };
+
+/* What the library tells a front end while blobs move. */
+struct husk_progress {
+	const char *digest; /* the blob */
+	long long done;	    /* bytes so far (from the start of the blob) */
+	long long total;    /* its size, from the manifest */
+	bool finished;	    /* last call for this blob */
+	bool skipped;	    /* already in the store / in the registry */
+};
+
+struct husk_registry_opts {
+	/* AUTO: HTTPS with the system CAs; for localhost and 127.0.0.0/8
+	 * plain HTTP when the registry does not speak TLS.  INSECURE: TLS
+	 * unverified, or plain HTTP. */
+	enum husk_tls tls;
+	const char *cert_dir;  /* extra CAs: every DIR/NAME.crt (podman --cert-dir) */
+	const char *auth_file; /* Docker's auth.json format; NULL: none */
+	const char *username;  /* given: used instead of the auth file */
+	const char *password;
+	long long rate_limit; /* bytes/s for downloads, 0: none */
+	void (*progress)(void *ud, const struct husk_progress *p);
+	void (*debug)(void *ud, const char *msg);
+	void *ud;
+};
+
+/* Pull ref into the store: manifest (linux/amd64 from an index), config
+ * and layers verified as written, then registered under the normalized
+ * name (*ret_name, malloc'd) with the config digest as id (*ret_id).  On
+ * failure the store is as it was: no name, no new blob.  Partial layer
+ * downloads stay in <root>/tmp/ and resume with a Range request. */
+int husk_registry_pull(struct husk_store *s, const char *ref, const struct husk_registry_opts *o,
+		       char **ret_name, char **ret_id, husk_error **err);
+/* Push image (a name or id in the store) to dest (a reference; NULL:
+ * image's own name): blobs the registry lacks, then the manifest, whose
+ * digest goes to *ret_digest. */
+int husk_registry_push(struct husk_store *s, const char *image, const char *dest,
+		       const struct husk_registry_opts *o, char **ret_digest, husk_error **err);
+/* Check o->username/password against host (GET /v2/ with them), then
+ * save them in o->auth_file (created 0600). */
+int husk_registry_login(const char *host, const struct husk_registry_opts *o, husk_error **err);
+/* Forget host in auth_file; an error if it was not there. */
+int husk_registry_logout(const char *host, const char *auth_file, husk_error **err);
+
+/* A WWW-Authenticate challenge: Bearer realm="...",service="...",scope="..."
+ * or Basic realm="...".  Exposed for the unit tests. */
+struct husk_auth_challenge {
+	char *scheme; /* "bearer", "basic" (lower case) */
+	char *realm, *service, *scope;
+};
+int husk_auth_challenge_parse(const char *header, struct husk_auth_challenge *ret);
+void husk_auth_challenge_clear(struct husk_auth_challenge *c);
+
+/* --- out, names, inspection (save.c, manage.c) --- */
+
+/* "busybox" -> "busybox:latest" (malloc'd): the key a name has in the
+ * store.  A name with a digest ("@sha256:...") is kept as it is. */
+char *husk_image_ref_normalize(const char *ref);
+/* Is name[:tag] a name an image can be given (docker's grammar: lower-case
+ * path components, an optional registry host[:port], a tag of at most 128
+ * of [A-Za-z0-9_.-])?  Says why not in err. */
+int husk_image_name_check(const char *name, husk_error **err);
+/* Give the image that source names (a name or an id prefix) the name
+ * target as well; both share the manifest, and removing one name keeps
+ * what the other needs.  An existing target moves to the new image. */
+int husk_store_tag(struct husk_store *s, const char *source, const char *target, husk_error **err);
+/* The digest of the manifest a name points to (malloc'd). */
+int husk_store_manifest_digest(struct husk_store *s, const char *name, char **ret,
+			       husk_error **err);
+
+enum husk_save_format {
+	HUSK_SAVE_OCI_ARCHIVE,	  /* an OCI image layout as a tar */
+	HUSK_SAVE_DOCKER_ARCHIVE, /* `docker save`: manifest.json, plain layer tars */
+};
+/* Write the images refs name (names or id prefixes) to one tar at path,
+ * through a temp file next to it renamed at the end: a failure leaves no
+ * file.  Blobs go out as stored; a docker-archive gets each layer as the
+ * plain tar its diff id names, decompressed (and checked) when stored
+ * compressed. */
+int husk_store_save(struct husk_store *s, const char *const *refs, size_t n_refs,
+		    enum husk_save_format format, const char *path, husk_error **err);
+/* The same, written to an open fd (a pipe, stdout). */
+int husk_store_save_fd(struct husk_store *s, const char *const *refs, size_t n_refs,
+		       enum husk_save_format format, int fd, husk_error **err);
 
 #endif

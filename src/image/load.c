@@ -288,6 +288,7 @@ int husk_store_load(struct husk_store *s, const char *path, char ***ret_names, h
 {
 	struct loader l = {.s = s, .dirfd = -1, .path = path};
 	cleanup_free char *tmp = NULL;
+	cleanup_close int tmp_lock = -1;
 	int ret = -1;
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -297,12 +298,8 @@ int husk_store_load(struct husk_store *s, const char *path, char ***ret_names, h
 	l.base = base_name(path);
 	const char *dir = path;
 	if (!S_ISDIR(st.st_mode)) {
-		tmp = husk_strdup_printf("%s/tmp/load-XXXXXX", s->root);
-		if (!mkdtemp(tmp)) {
-			husk_fail(err, errno, "mkdtemp \"%s\"", tmp);
-			free(steal_ptr(tmp));
+		if (husk_store_tmpdir(s, "load", &tmp, &tmp_lock, err) < 0)
 			goto out;
-		}
 		if (husk_layer_unpack(path, tmp, err) < 0)
 			goto out;
 		dir = tmp;

@@ -200,3 +200,186 @@ int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **er
 		*ret_freed = freed;
 	return 0;
 }
+
+/* --- names: normalising, checking, tagging --- */
+
+char *husk_image_ref_normalize(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+	if (strchr(slash ? slash : ref, ':') || strchr(ref, '@'))
+		return strdup(ref);
+	return husk_strdup_printf("%s:latest", ref);
+}
+
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* A path component of a repository: [a-z0-9]+ with single separators
+ * ('.', '_', "__", or any run of '-') between, as in docker's grammar. */
+static bool component_valid(const char *c, size_t n)
+{
+	if (n == 0 || !is_lower_alnum(c[0]) || !is_lower_alnum(c[n - 1]))
+		return false;
+	for (size_t i = 1; i < n - 1; i++) {
+		if (is_lower_alnum(c[i]))
+			continue;
+		if (c[i] == '.' || c[i] == '_') {
+			bool dunder = c[i] == '_' && c[i + 1] == '_';
+			size_t next = i + (dunder ? 2 : 1);
+			if (next >= n || !is_lower_alnum(c[next]))
+				return false;
+			i = next - 1;
+		} else if (c[i] == '-') {
+			while (i < n - 1 && c[i] == '-')
+				i++;
+			if (!is_lower_alnum(c[i]))
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* host[:port]: labels of letters, digits and inner '-', dot-separated. */
+static bool domain_valid(const char *d, size_t n)
+{
+	const char *colon = memchr(d, ':', n);
+	size_t host = colon ? (size_t)(colon - d) : n;
+	if (colon) {
+		size_t p = host + 1;
+		if (p == n)
+			return false;
+		for (; p < n; p++)
+			if (d[p] < '0' || d[p] > '9')
+				return false;
+	}
+	size_t start = 0;
+	for (size_t i = 0; i <= host; i++) {
+		if (i < host && d[i] != '.') {
+			if (!is_alnum(d[i]) && d[i] != '-')
+				return false;
+			continue;
+		}
+		if (i == start || d[start] == '-' || d[i - 1] == '-')
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+int husk_image_name_check(const char *name, husk_error **err)
+{
+	size_t len = strlen(name);
+	if (len == 0)
+		return husk_fail(err, 0, "invalid image name \"\": empty");
+	if (strchr(name, '@'))
+		return husk_fail(err, 0, "invalid image name \"%s\": a digest cannot be a tag",
+				 name);
+	const char *slash = strrchr(name, '/');
+	const char *colon = strchr(slash ? slash : name, ':');
+	size_t repo_len = colon ? (size_t)(colon - name) : len;
+	if (colon) {
+		const char *t = colon + 1;
+		size_t n = strlen(t);
+		bool ok = n > 0 && n <= 128 && (is_alnum(t[0]) || t[0] == '_');
+		for (size_t i = 1; ok && i < n; i++)
+			ok = is_alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-';
+		if (!ok)
+			return husk_fail(err, 0,
+					 "invalid image name \"%s\": bad tag \"%s\" (letters, "
+					 "digits, '_', '.', '-', at most 128)",
+					 name, t);
+	}
+	if (repo_len > 255)
+		return husk_fail(err, 0, "invalid image name \"%s\": longer than 255", name);
+	/* the first component is a registry host when it looks like one
+	 * (a '.', a ':' or "localhost") and more follow */
+	const char *p = name, *end = name + repo_len;
+	const char *first_end = memchr(name, '/', repo_len);
+	if (first_end) {
+		size_t n = (size_t)(first_end - name);
+		bool host = memchr(name, '.', n) || memchr(name, ':', n) ||
+			    (n == 9 && strncmp(name, "localhost", 9) == 0);
+		if (host) {
+			if (!domain_valid(name, n))
+				return husk_fail(err, 0,
+						 "invalid image name \"%s\": bad registry \"%.*s\"",
+						 name, (int)n, name);
+			p = first_end + 1;
+		}
+	}
+	while (p <= end) {
+		const char *e = memchr(p, '/', (size_t)(end - p));
+		size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
+		if (!component_valid(p, n)) {
+			bool upper = false;
+			for (size_t i = 0; i < n; i++)
+				upper |= p[i] >= 'A' && p[i] <= 'Z';
+			return husk_fail(err, 0, "invalid image name \"%s\": %s \"%.*s\"", name,
+					 upper ? "repository names must be lower case, not"
+					       : "bad path component",
+					 (int)n, p);
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+int husk_store_tag(struct husk_store *s, const char *source, const char *target, husk_error **err)
+{
+	if (husk_image_name_check(target, err) < 0)
+		return husk_error_wrap(err, "tag \"%s\"", source);
+	struct husk_image *img = NULL;
+	if (husk_store_find(s, source, &img, err) < 0)
+		return husk_error_wrap(err, "tag");
+	cleanup_free char *from = strdup(img->name);
+	husk_image_free(img);
+	cleanup_free char *to = husk_image_ref_normalize(target);
+	if (!from || !to)
+		return husk_fail(err, ENOMEM, "tag \"%s\"", source);
+	cleanup_close int lfd = lock_index(s, err);
+	if (lfd < 0)
+		return -1;
+	json_t *idx = load_index(s, err);
+	if (!idx)
+		return -1;
+	json_t *images = json_object_get(idx, "images");
+	/* the source may have gone between the lookup and the lock */
+	json_t *entry = json_object_get(images, from);
+	int r;
+	if (!entry)
+		r = husk_fail(err, ENOENT, "tag \"%s\": image \"%s\"", source, from);
+	else if (json_object_set_new(images, to, json_deep_copy(entry)) < 0)
+		r = husk_fail(err, ENOMEM, "tag \"%s\"", source);
+	else
+		r = save_index(s, idx, err);
+	json_decref(idx);
+	return r;
+}
+
+int husk_store_manifest_digest(struct husk_store *s, const char *name, char **ret, husk_error **err)
+{
+	json_t *idx = load_index(s, err);
+	if (!idx)
+		return -1;
+	cleanup_free char *key = husk_image_ref_normalize(name);
+	json_t *entry = key ? json_object_get(json_object_get(idx, "images"), key) : NULL;
+	const char *m = json_string_value(json_object_get(entry, "manifest"));
+	int r = 0;
+	if (!m)
+		r = husk_fail(err, ENOENT, "image \"%s\"", name);
+	else if (!(*ret = strdup(m)))
+		r = husk_fail(err, ENOMEM, "image \"%s\"", name);
+	json_decref(idx);
+	return r;
+}

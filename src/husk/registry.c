@@ -1,0 +1,346 @@
+/* The registry commands of the engine's command line: pull, push, login,
+ * logout, and the pull that `husk run` does for an image not in the
+ * store.  The library reports progress through a callback; on a terminal
+ * this draws one line per layer, elsewhere it stays quiet.
+ *
+ * Credentials: --authfile, else $REGISTRY_AUTH_FILE, else <root>/auth.json
+ * (Docker's auth.json format, 0600). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "image.h"
+#include "util.h"
+
+struct draw {
+	bool tty;
+	char last[80];	/* digest of the line being drawn */
+	uint64_t at_ns; /* when it was last drawn */
+};
+
+static void human(long long n, char *buf, size_t len)
+{
+	if (n >= 1 << 20)
+		snprintf(buf, len, "%.1f MB", (double)n / (1 << 20));
+	else if (n >= 1 << 10)
+		snprintf(buf, len, "%.1f kB", (double)n / (1 << 10));
+	else
+		snprintf(buf, len, "%lld B", n);
+}
+
+static void draw_progress(void *ud, const struct husk_progress *p)
+{
+	struct draw *d = ud;
+	if (!d->tty)
+		return;
+	const char *hex = strchr(p->digest, ':') ? strchr(p->digest, ':') + 1 : p->digest;
+	uint64_t now = husk_now_ns();
+	bool same = strcmp(d->last, p->digest) == 0;
+	/* at most ten redraws a second, but always the last one */
+	if (same && !p->finished && now - d->at_ns < 100000000ULL)
+		return;
+	if (!same && d->last[0])
+		fputc('\n', stderr);
+	snprintf(d->last, sizeof(d->last), "%s", p->digest);
+	d->at_ns = now;
+	char done[32], total[32];
+	human(p->done, done, sizeof(done));
+	human(p->total, total, sizeof(total));
+	if (p->skipped)
+		fprintf(stderr, "\rCopying blob %.12s: already there\033[K", hex);
+	else
+		fprintf(stderr, "\rCopying blob %.12s: %s / %s\033[K", hex, done, total);
+	if (p->finished) {
+		fputc('\n', stderr);
+		d->last[0] = '\0';
+	}
+	fflush(stderr);
+}
+
+static void print_debug(void *ud, const char *msg)
+{
+	(void)ud;
+	fprintf(stderr, "husk: debug: %s\n", msg);
+}
+
+static char *auth_file(const char *given)
+{
+	const char *env = getenv("REGISTRY_AUTH_FILE");
+	if (given)
+		return strdup(given);
+	if (env && *env)
+		return strdup(env);
+	return husk_strdup_printf("%s/auth.json", eng.root);
+}
+
+/* The options pull, push and login share. */
+struct reg_cli {
+	struct husk_registry_opts o;
+	struct draw draw;
+	char *authfile;
+	char *user; /* --creds USER:PASS, split */
+	bool quiet;
+};
+
+enum { OPT_TLS = 256, OPT_CERT_DIR, OPT_AUTHFILE, OPT_CREDS, OPT_RATE, OPT_DEBUG, OPT_STDIN };
+
+static const struct option reg_opts[] = {
+	{"tls-verify", optional_argument, NULL, OPT_TLS},
+	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+	{"authfile", required_argument, NULL, OPT_AUTHFILE},
+	{"creds", required_argument, NULL, OPT_CREDS},
+	{"limit-rate", required_argument, NULL, OPT_RATE},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"quiet", no_argument, NULL, 'q'},
+	{"username", required_argument, NULL, 'u'},
+	{"password", required_argument, NULL, 'p'},
+	{"password-stdin", no_argument, NULL, OPT_STDIN},
+	{0},
+};
+
+/* Parse the shared options; returns optind, or -1 after printing why. */
+static int parse_opts(const char *verb, int argc, char **argv, struct reg_cli *r, bool login,
+		      bool *ret_stdin)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, login ? "+u:p:" : "+q", reg_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TLS:
+			if (!optarg || strcmp(optarg, "true") == 0)
+				r->o.tls = HUSK_TLS_VERIFY;
+			else if (strcmp(optarg, "false") == 0)
+				r->o.tls = HUSK_TLS_INSECURE;
+			else {
+				failf("%s: --tls-verify=\"%s\": expected true or false", verb,
+				      optarg);
+				return -1;
+			}
+			break;
+		case OPT_CERT_DIR:
+			r->o.cert_dir = optarg;
+			break;
+		case OPT_AUTHFILE:
+			free(r->authfile);
+			r->authfile = strdup(optarg);
+			break;
+		case OPT_CREDS: {
+			free(r->user);
+			r->user = strdup(optarg);
+			char *colon = strchr(r->user, ':');
+			if (colon) {
+				*colon = '\0';
+				r->o.password = colon + 1;
+			}
+			r->o.username = r->user;
+			break;
+		}
+		case OPT_RATE:
+			if (husk_parse_size(optarg, &r->o.rate_limit) < 0 || r->o.rate_limit <= 0) {
+				failf("%s: --limit-rate \"%s\": expected bytes per second such "
+				      "as 10m",
+				      verb, optarg);
+				return -1;
+			}
+			break;
+		case OPT_DEBUG:
+			r->o.debug = print_debug;
+			break;
+		case 'q':
+			r->quiet = true;
+			break;
+		case 'u':
+			r->o.username = optarg;
+			break;
+		case 'p':
+			r->o.password = optarg;
+			break;
+		case OPT_STDIN:
+			*ret_stdin = true;
+			break;
+		default:
+			failf("%s: bad option", verb);
+			return -1;
+		}
+	}
+	if (!r->authfile)
+		r->authfile = auth_file(NULL);
+	r->o.auth_file = r->authfile;
+	r->draw.tty = !r->quiet && isatty(STDERR_FILENO);
+	r->o.progress = draw_progress;
+	r->o.ud = &r->draw;
+	return optind;
+}
+
+static void reg_cli_free(struct reg_cli *r)
+{
+	free(r->authfile);
+	free(r->user);
+}
+
+int cmd_pull(int argc, char **argv)
+{
+	static const char usage[] = "pull: usage: husk pull [-q] [--tls-verify=false] "
+				    "[--cert-dir DIR] [--authfile FILE] [--creds USER:PASS] "
+				    "[--limit-rate RATE] IMAGE";
+	struct reg_cli r = {0};
+	bool unused = false;
+	int i = parse_opts("pull", argc, argv, &r, false, &unused);
+	if (i < 0) {
+		reg_cli_free(&r);
+		return 125;
+	}
+	if (i + 1 != argc) {
+		reg_cli_free(&r);
+		return failf("%s", usage);
+	}
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	char *id = NULL;
+	int rc = 0;
+	if (husk_store_open(eng.root, &s, &err) < 0 ||
+	    husk_registry_pull(s, argv[i], &r.o, NULL, &id, &err) < 0)
+		rc = fail(err);
+	else
+		printf("%s\n", strchr(id, ':') ? strchr(id, ':') + 1 : id);
+	free(id);
+	husk_store_close(s);
+	reg_cli_free(&r);
+	return rc;
+}
+
+int cmd_push(int argc, char **argv)
+{
+	struct reg_cli r = {0};
+	bool unused = false;
+	int i = parse_opts("push", argc, argv, &r, false, &unused);
+	if (i < 0) {
+		reg_cli_free(&r);
+		return 125;
+	}
+	if (i >= argc || argc - i > 2) {
+		reg_cli_free(&r);
+		return failf("push: usage: husk push [-q] [--tls-verify=false] [--cert-dir DIR] "
+			     "[--authfile FILE] [--creds USER:PASS] IMAGE [DESTINATION]");
+	}
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	char *digest = NULL;
+	int rc = 0;
+	if (husk_store_open(eng.root, &s, &err) < 0 ||
+	    husk_registry_push(s, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &r.o, &digest, &err) <
+		    0)
+		rc = fail(err);
+	else
+		printf("%s\n", digest);
+	free(digest);
+	husk_store_close(s);
+	reg_cli_free(&r);
+	return rc;
+}
+
+int cmd_login(int argc, char **argv)
+{
+	struct reg_cli r = {0};
+	bool from_stdin = false;
+	int i = parse_opts("login", argc, argv, &r, true, &from_stdin);
+	cleanup_free char *line = NULL;
+	if (i < 0) {
+		reg_cli_free(&r);
+		return 125;
+	}
+	if (i + 1 != argc || !r.o.username || (!r.o.password && !from_stdin) ||
+	    (r.o.password && from_stdin)) {
+		reg_cli_free(&r);
+		return failf("login: usage: husk login -u USER (-p PASSWORD | --password-stdin) "
+			     "[--tls-verify=false] [--cert-dir DIR] [--authfile FILE] REGISTRY");
+	}
+	if (from_stdin) {
+		size_t cap = 0;
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			reg_cli_free(&r);
+			return failf("login: no password on standard input");
+		}
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		r.o.password = line;
+	}
+	husk_error *err = NULL;
+	int rc = 0;
+	if (husk_registry_login(argv[i], &r.o, &err) < 0)
+		rc = fail(err);
+	else
+		printf("Login Succeeded!\n");
+	reg_cli_free(&r);
+	return rc;
+}
+
+int cmd_logout(int argc, char **argv)
+{
+	static const struct option opts[] = {{"authfile", required_argument, NULL, 'a'}, {0}};
+	const char *given = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c != 'a')
+			return failf("logout: usage: husk logout [--authfile FILE] REGISTRY");
+		given = optarg;
+	}
+	if (optind + 1 != argc)
+		return failf("logout: usage: husk logout [--authfile FILE] REGISTRY");
+	cleanup_free char *file = auth_file(given);
+	husk_error *err = NULL;
+	if (husk_registry_logout(argv[optind], file, &err) < 0)
+		return fail(err);
+	printf("Removed login credentials for %s\n", argv[optind]);
+	return 0;
+}
+
+int cli_image_for_run(const char *image, char **ret_name)
+{
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	struct husk_image *img = NULL;
+	struct husk_ref *ref = NULL;
+	*ret_name = NULL;
+	if (husk_store_open(eng.root, &s, &err) < 0)
+		return fail(err);
+	/* in the store as given (a name or an id), or the built-in busybox
+	 * that the engine makes when needed */
+	if (husk_store_find(s, image, &img, NULL) == 0 || strcmp(image, "busybox") == 0 ||
+	    strcmp(image, "busybox:latest") == 0) {
+		husk_image_free(img);
+		husk_store_close(s);
+		*ret_name = strdup(image);
+		return 0;
+	}
+	/* in the store under its full name ("docker.io/library/x:latest") */
+	if (husk_ref_parse(image, &ref, NULL) == 0) {
+		cleanup_free char *full = husk_ref_string(ref);
+		husk_ref_free(ref);
+		if (full && husk_store_find(s, full, &img, NULL) == 0) {
+			husk_image_free(img);
+			husk_store_close(s);
+			*ret_name = steal_ptr(full);
+			return 0;
+		}
+	}
+	struct reg_cli r = {0};
+	r.authfile = auth_file(NULL);
+	r.o.auth_file = r.authfile;
+	r.draw.tty = isatty(STDERR_FILENO);
+	r.o.progress = draw_progress;
+	r.o.ud = &r.draw;
+	if (r.draw.tty)
+		fprintf(stderr, "Pulling %s\n", image);
+	int rc = 0;
+	if (husk_registry_pull(s, image, &r.o, ret_name, NULL, &err) < 0)
+		rc = fail(err);
+	reg_cli_free(&r);
+	husk_store_close(s);
+	return rc;
+}
