@@ -220,7 +220,8 @@ int husk_store_ensure_busybox(struct husk_store *s, husk_error **err)
 		husk_image_free(img);
 		return 0;
 	}
-	if (build(s, err) < 0)
+	cleanup_close int hold = husk_store_hold(s, false, true, err);
+	if (hold < 0 || build(s, err) < 0)
 		return husk_error_wrap(err, "make image \"busybox\"");
 	return 0;
 }

@@ -31,6 +31,22 @@ static int lock_index(struct husk_store *s, husk_error **err)
 	return fd;
 }
 
+int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error **err)
+{
+	cleanup_free char *p = husk_strdup_printf("%s/gc.lock", s->root);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_fail(err, errno, "open lock \"%s\"", p);
+	int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+	while (flock(fd, op) < 0)
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return husk_fail(err, e, "lock \"%s\"", p);
+		}
+	return fd;
+}
+
 static json_t *load_index(struct husk_store *s, husk_error **err)
 {
 	cleanup_free char *p = husk_strdup_printf("%s/images.json", s->root);
@@ -56,6 +72,9 @@ static int save_index(struct husk_store *s, json_t *j, husk_error **err)
 int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
 		      husk_error **err)
 {
+	cleanup_close int hold = husk_store_hold(s, false, true, err);
+	if (hold < 0)
+		return -1;
 	/* the diff id is the digest of the uncompressed tar: unpack once to
 	 * learn it (register unpacks into the store proper) */
 	cleanup_free char *tmp = husk_strdup_printf("%s/tmp/import-XXXXXX", s->root);
@@ -149,6 +168,10 @@ static void add_hex(json_t *set, const char *digest)
 
 int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **err)
 {
+	/* no load, pull or import is between its first blob and its name */
+	cleanup_close int hold = husk_store_hold(s, true, true, err);
+	if (hold < 0)
+		return -1;
 	cleanup_close int lfd = lock_index(s, err);
 	if (lfd < 0)
 		return -1;

@@ -5,7 +5,8 @@
  * A pull keeps the store consistent the way `husk load` does: every blob
  * goes through the verifying writer, and the name is registered last, so
  * a failed or killed pull leaves no name.  A failed pull also removes the
- * blobs and layers it added that nothing refers to.  A layer is first
+ * blobs and layers it added that nothing refers to, unless another pull
+ * or load is under way (the store's hold); prune takes them then.  A layer is first
  * downloaded to <root>/tmp/blob-<hex>.partial (locked while written): a
  * pull that was interrupted resumes it with a Range request, and the
  * whole blob is verified against its digest anyway. */
@@ -630,9 +631,17 @@ int husk_registry_pull(struct husk_store *s, const char *refstr, const struct hu
 	if (reg_client_new(ref->domain, o, &c, err) < 0)
 		goto out;
 	c->scope = husk_strdup_printf("repository:%s:pull", ref->path);
+	int hold = husk_store_hold(s, false, true, err);
+	if (hold < 0)
+		goto out;
 	r = pull(s, c, ref, name, &a, ret_id, err);
-	if (r < 0)
+	close(hold);
+	/* what this pull added goes only when no other pull or load could be
+	 * about to name it; otherwise prune takes it later */
+	if (r < 0 && (hold = husk_store_hold(s, true, false, NULL)) >= 0) {
 		undo_added(s, &a);
+		close(hold);
+	}
 out:
 	if (r < 0)
 		husk_error_wrap(err, "pulling \"%s\"", refstr);

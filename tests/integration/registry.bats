@@ -518,3 +518,31 @@ store_is_empty() {
 	run "$HUSK" run --rm "127.0.0.1:$PORT/pushed/busybox:v1" echo pushed and pulled
 	[ "$output" = "pushed and pulled" ]
 }
+
+@test "husk image prune during a pull takes nothing the pull is about to name" {
+	mkdir -p "$TEST_DIR/big"
+	head -c 20M /dev/urandom >"$TEST_DIR/big/random"
+	tar -C "$TEST_DIR/big" -cf "$TEST_DIR/big.tar" .
+	make_layer "$TEST_DIR/base.tar" held
+	make_oci_image "$TEST_DIR/img.tar" localhost/held:v1 "$TEST_DIR/base.tar" "$TEST_DIR/big.tar"
+	copy_in "$TEST_DIR/img.tar" "127.0.0.1:$PORT/held:v1" --dest-tls-verify=false
+	"$HUSK" pull --limit-rate 5m "127.0.0.1:$PORT/held:v1" >"$TEST_DIR/pull.log" 2>&1 3>&- &
+	PULL_PID=$!
+	# the small layer and the config are in the store, no name yet
+	for _ in $(seq 200); do
+		[ -n "$(find "$HUSK_ROOT/tmp" -name 'blob-*.partial' -size +1M 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	blobs_before=$(ls "$HUSK_ROOT/blobs/sha256" | wc -l)
+	[ "$blobs_before" -ge 2 ]
+	# prune waits for the pull instead of taking its blobs
+	run "$HUSK" image prune
+	[ "$status" -eq 0 ]
+	wait "$PULL_PID"
+	PULL_PID=""
+	cat "$TEST_DIR/pull.log"
+	run "$HUSK" run --rm "127.0.0.1:$PORT/held:v1" sh -c 'cat /etc/marker; wc -c </random'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = held ]
+	[ "${lines[1]}" -eq 20971520 ]
+}
