@@ -46,6 +46,14 @@ int husk_rm_rf(const char *path);
 int husk_store_tmpdir(struct husk_store *s, const char *prefix, char **ret_path, int *ret_lockfd,
 		      husk_error **err);
 
+/* The store's hold (<root>/gc.lock): whatever adds blobs and layers that
+ * no name refers to yet (load, pull, import) holds it shared from its
+ * first blob to its registered name; prune, and a failed pull undoing what
+ * it added, hold it exclusive, so they never take what another is about
+ * to name.  Returns the fd keeping it (close to release); with !wait, a
+ * hold another has gives -1 with EWOULDBLOCK. */
+int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error **err);
+
 /* Put a manifest (already a blob) under name in images.json, unpacking
  * its layers first. */
 int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,
