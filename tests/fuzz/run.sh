@@ -14,6 +14,8 @@ core="src/core/error.c src/core/util.c src/core/spec.c src/core/spec-default.c"
 image="src/image/store.c src/image/layer.c src/image/load.c src/image/busybox.c src/image/manage.c src/core/error.c src/core/util.c"
 libs_spec="$(pkg-config --libs jansson libcap)"
 libs_image="$(pkg-config --libs jansson libarchive libcrypto)"
+registry="$image src/image/registry.c src/image/registry-http.c src/image/registry-auth.c src/image/save.c"
+libs_registry="$(pkg-config --libs jansson libarchive libcrypto libcurl)"
 i=0
 run_target() { # NAME SOURCES LIBS
 	local name=$1 src=$2 libs=$3
@@ -34,7 +36,8 @@ run_target() { # NAME SOURCES LIBS
 		grep -E 'ERROR|SUMMARY|abort' "$out/$name.log" | head -10 | sed 's/^/# /'
 	fi
 }
-echo "1..2"
+echo "1..3"
 run_target fuzz-spec "$core" "$libs_spec"
 run_target fuzz-layer "$image" "$libs_image"
-rm -rf /tmp/husk-fuzz-layer.*
+run_target fuzz-manifest "$registry" "$libs_registry"
+rm -rf /tmp/husk-fuzz-layer.* /tmp/husk-fuzz-manifest.*
