@@ -245,6 +245,8 @@ static void overlay_reason(const char *lower, const char *upper, const char *wor
 		char msg[256];
 		ssize_t n;
 		while ((n = read(fs, msg, sizeof(msg) - 1)) > 0) {
+			while (n > 0 && msg[n - 1] == '\n')
+				n--;
 			msg[n] = '\0';
 			if (n > 2 && msg[0] == 'e' && msg[1] == ' ')
 				snprintf(buf, size, "%s", msg + 2);

@@ -288,13 +288,17 @@ int husk_store_load(struct husk_store *s, const char *path, char ***ret_names, h
 {
 	struct loader l = {.s = s, .dirfd = -1, .path = path};
 	cleanup_free char *tmp = NULL;
-	cleanup_close int tmp_lock = -1;
+	cleanup_close int tmp_lock = -1, hold = -1;
 	int ret = -1;
 	struct stat st;
 	if (stat(path, &st) < 0) {
 		husk_fail(err, errno, "load \"%s\"", path);
 		goto out;
 	}
+	/* blobs and layers without a name until the end: keep prune away */
+	hold = husk_store_hold(s, false, true, err);
+	if (hold < 0)
+		goto out;
 	l.base = base_name(path);
 	const char *dir = path;
 	if (!S_ISDIR(st.st_mode)) {

@@ -216,6 +216,36 @@ int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **er
 		}
 		closedir(dp);
 	}
+	/* with the hold exclusive nothing is under way: what is in tmp/ was
+	 * left by a killed load or pull (partial downloads included), and a
+	 * link in l/ whose layer went points nowhere */
+	cleanup_free char *tmpdir = husk_strdup_printf("%s/tmp", s->root);
+	DIR *dp = opendir(tmpdir);
+	struct dirent *de;
+	while (dp && (de = readdir(dp))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", tmpdir, de->d_name);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+			freed += st.st_size;
+		husk_rm_rf(p);
+	}
+	if (dp)
+		closedir(dp);
+	cleanup_free char *ldir = husk_strdup_printf("%s/l", s->root);
+	int lfd2 = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dp = lfd2 >= 0 ? fdopendir(lfd2) : NULL;
+	while (dp && (de = readdir(dp))) {
+		struct stat st;
+		if (de->d_name[0] != '.' && fstatat(lfd2, de->d_name, &st, 0) < 0 &&
+		    errno == ENOENT)
+			unlinkat(lfd2, de->d_name, 0);
+	}
+	if (dp)
+		closedir(dp);
+	else if (lfd2 >= 0)
+		close(lfd2);
 	json_decref(blobs);
 	json_decref(layers);
 	json_decref(idx);

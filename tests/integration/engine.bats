@@ -157,6 +157,9 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$(ls "$HUSK_ROOT/layers" | wc -l)" -eq $((layers_before - 1)) ]
 	[ "$(ls "$HUSK_ROOT/blobs/sha256" | wc -l)" -eq $((blobs_before - 3)) ]
+	# its short layer link went with it: one link per layer left
+	[ "$(ls "$HUSK_ROOT/l" | wc -l)" -eq "$(ls "$HUSK_ROOT/layers" | wc -l)" ]
+	[ -z "$(find "$HUSK_ROOT/l" -xtype l)" ]
 	run "$HUSK" images
 	[[ "$output" != *mine* ]]
 	run "$HUSK" rmi mine:1
