@@ -11,8 +11,13 @@
 
 #define HUSK_DIGEST_HEX_LEN 64
 
+/* What one load or pull added to the store (new blobs, newly unpacked
+ * layers), so that a failure can take it back; see husk_store_journal. */
+struct husk_journal;
+
 struct husk_store {
 	char *root;
+	struct husk_journal *journal; /* NULL: nothing is recorded */
 };
 
 /* A blob being written: a file nobody sees until the digest matched. */
@@ -53,6 +58,20 @@ int husk_store_tmpdir(struct husk_store *s, const char *prefix, char **ret_path,
  * to name.  Returns the fd keeping it (close to release); with !wait, a
  * hold another has gives -1 with EWOULDBLOCK. */
 int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error **err);
+
+/* Record, from now on, the blobs and layers this store handle adds (the
+ * blob writer and the unpack do).  husk_store_journal_end forgets them, or
+ * with undo removes those no image name refers to, and the short links
+ * left dangling; only when no other load or pull is under way (the hold
+ * taken exclusive without waiting, so the caller must have released its
+ * own shared hold), else prune takes them later. */
+int husk_store_journal_begin(struct husk_store *s, husk_error **err);
+void husk_store_journal_end(struct husk_store *s, bool undo);
+void husk_journal_add(struct husk_store *s, bool layer, const char *digest);
+
+/* The digest (borrowed from index) of the linux/amd64 image an image
+ * index lists; NULL with an error naming the platforms it does list. */
+const char *husk_index_pick(json_t *index, husk_error **err);
 
 /* Put a manifest (already a blob) under name in images.json, unpacking
  * its layers first. */

@@ -97,18 +97,30 @@ static bool is_index(const char *mt)
 }
 
 /* From an index, the manifest for linux/amd64. */
-static const char *pick_platform(json_t *index)
+const char *husk_index_pick(json_t *index, husk_error **err)
 {
+	cleanup_free char *offered = strdup("");
 	json_t *m;
 	size_t i;
 	json_array_foreach (json_object_get(index, "manifests"), i, m) {
 		json_t *p = json_object_get(m, "platform");
 		const char *os = json_string_value(json_object_get(p, "os"));
 		const char *arch = json_string_value(json_object_get(p, "architecture"));
+		const char *variant = json_string_value(json_object_get(p, "variant"));
+		const char *digest = json_string_value(json_object_get(m, "digest"));
 		if (os && arch && strcmp(os, "linux") == 0 && strcmp(arch, "amd64") == 0 &&
+		    husk_digest_valid(digest) &&
 		    !is_index(json_string_value(json_object_get(m, "mediaType"))))
-			return json_string_value(json_object_get(m, "digest"));
+			return digest;
+		char *o = husk_strdup_printf("%s%s%s/%s%s%s", offered ? offered : "",
+					     offered && *offered ? ", " : "", os ? os : "?",
+					     arch ? arch : "?", variant ? "/" : "",
+					     variant ? variant : "");
+		free(offered);
+		offered = o;
 	}
+	husk_fail(err, 0, "no linux/amd64 image in the index (it has: %s)",
+		  offered && *offered ? offered : "nothing");
 	return NULL;
 }
 
@@ -145,10 +157,10 @@ static int load_oci(struct loader *l, husk_error **err)
 			sub = read_blob(l, digest, err);
 			if (!sub)
 				goto out;
-			const char *m = pick_platform(sub);
+			const char *m = husk_index_pick(sub, err);
 			if (!m) {
 				json_decref(sub);
-				husk_fail(err, 0, "index \"%s\": no linux/amd64 image", digest);
+				husk_error_wrap(err, "index \"%s\"", digest);
 				goto out;
 			}
 			digest = m;
@@ -297,7 +309,7 @@ int husk_store_load(struct husk_store *s, const char *path, char ***ret_names, h
 	}
 	/* blobs and layers without a name until the end: keep prune away */
 	hold = husk_store_hold(s, false, true, err);
-	if (hold < 0)
+	if (hold < 0 || husk_store_journal_begin(s, err) < 0)
 		goto out;
 	l.base = base_name(path);
 	const char *dir = path;
@@ -325,6 +337,10 @@ out:
 	closep_(&l.dirfd);
 	if (tmp)
 		husk_rm_rf(tmp);
+	/* a failure takes back what this load added (its own hold released
+	 * first, as the undo wants the store to itself) */
+	closep_(&hold);
+	husk_store_journal_end(s, ret < 0);
 	free(l.base);
 	if (ret == 0 && ret_names) {
 		if (!l.names)

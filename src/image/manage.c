@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -69,12 +70,8 @@ static int save_index(struct husk_store *s, json_t *j, husk_error **err)
 	return husk_write_file_atomic(p, text, strlen(text), 0600, err);
 }
 
-int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
-		      husk_error **err)
+static int import(struct husk_store *s, const char *tar_path, const char *name, husk_error **err)
 {
-	cleanup_close int hold = husk_store_hold(s, false, true, err);
-	if (hold < 0)
-		return -1;
 	/* the diff id is the digest of the uncompressed tar: unpack once to
 	 * learn it (register unpacks into the store proper) */
 	cleanup_free char *tmp = husk_strdup_printf("%s/tmp/import-XXXXXX", s->root);
@@ -136,6 +133,22 @@ int husk_store_import(struct husk_store *s, const char *tar_path, const char *na
 	return husk_store_register(s, name, manifest_digest, err);
 }
 
+int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
+		      husk_error **err)
+{
+	int hold = husk_store_hold(s, false, true, err);
+	if (hold < 0)
+		return -1;
+	if (husk_store_journal_begin(s, err) < 0) {
+		close(hold);
+		return -1;
+	}
+	int r = import(s, tar_path, name, err);
+	close(hold);
+	husk_store_journal_end(s, r < 0);
+	return r;
+}
+
 int husk_store_remove(struct husk_store *s, const char *name, husk_error **err)
 {
 	cleanup_close int lfd = lock_index(s, err);
@@ -166,20 +179,11 @@ static void add_hex(json_t *set, const char *digest)
 		json_object_set_new(set, digest + 7, json_true());
 }
 
-int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **err)
+/* What the names in the index still need: manifests, configs and layer
+ * blobs (by hex) in *ret_blobs, the unpacked layers (by diff id hex) in
+ * *ret_layers. */
+static void referenced(json_t *idx, json_t **ret_blobs, json_t **ret_layers)
 {
-	/* no load, pull or import is between its first blob and its name */
-	cleanup_close int hold = husk_store_hold(s, true, true, err);
-	if (hold < 0)
-		return -1;
-	cleanup_close int lfd = lock_index(s, err);
-	if (lfd < 0)
-		return -1;
-	json_t *idx = load_index(s, err);
-	if (!idx)
-		return -1;
-	/* what the names still need: manifests, configs, layer blobs and the
-	 * unpacked layers (by diff id) */
 	json_t *blobs = json_object(), *layers = json_object();
 	const char *k;
 	json_t *e;
@@ -193,6 +197,118 @@ int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **er
 			add_hex(layers, json_string_value(json_object_get(l, "diff_id")));
 		}
 	}
+	*ret_blobs = blobs;
+	*ret_layers = layers;
+}
+
+/* A short link in l/ whose layer went points nowhere. */
+static void remove_dangling_links(struct husk_store *s)
+{
+	cleanup_free char *ldir = husk_strdup_printf("%s/l", s->root);
+	int fd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	while (dp && (de = readdir(dp))) {
+		struct stat st;
+		if (de->d_name[0] != '.' && fstatat(fd, de->d_name, &st, 0) < 0 && errno == ENOENT)
+			unlinkat(fd, de->d_name, 0);
+	}
+	if (dp)
+		closedir(dp);
+	else if (fd >= 0)
+		close(fd);
+}
+
+struct husk_journal {
+	pthread_mutex_t mu; /* layers are unpacked by several threads */
+	char **blobs, **layers;
+	size_t n_blobs, n_layers;
+};
+
+int husk_store_journal_begin(struct husk_store *s, husk_error **err)
+{
+	struct husk_journal *j = calloc(1, sizeof(*j));
+	if (!j)
+		return husk_fail(err, ENOMEM, "journal");
+	pthread_mutex_init(&j->mu, NULL);
+	s->journal = j;
+	return 0;
+}
+
+void husk_journal_add(struct husk_store *s, bool layer, const char *digest)
+{
+	struct husk_journal *j = s->journal;
+	if (!j || !husk_digest_valid(digest))
+		return;
+	pthread_mutex_lock(&j->mu);
+	if (layer)
+		husk_strv_push(&j->layers, &j->n_layers, strdup(digest));
+	else
+		husk_strv_push(&j->blobs, &j->n_blobs, strdup(digest));
+	pthread_mutex_unlock(&j->mu);
+}
+
+static void journal_undo(struct husk_store *s, struct husk_journal *j)
+{
+	cleanup_close int hold = husk_store_hold(s, true, false, NULL);
+	if (hold < 0)
+		return; /* another load or pull may need them: prune's job */
+	cleanup_close int lfd = lock_index(s, NULL);
+	json_t *idx = lfd >= 0 ? load_index(s, NULL) : NULL;
+	if (!idx)
+		return;
+	json_t *blobs = NULL, *layers = NULL;
+	referenced(idx, &blobs, &layers);
+	for (size_t i = 0; i < j->n_blobs; i++) {
+		cleanup_free char *p = husk_store_blob_path(s, j->blobs[i]);
+		if (p && !json_object_get(blobs, husk_digest_hex(j->blobs[i])))
+			unlink(p);
+	}
+	for (size_t i = 0; i < j->n_layers; i++) {
+		if (json_object_get(layers, husk_digest_hex(j->layers[i])))
+			continue;
+		cleanup_free char *p =
+			husk_strdup_printf("%s/layers/%s", s->root, husk_digest_hex(j->layers[i]));
+		husk_rm_rf(p);
+	}
+	remove_dangling_links(s);
+	json_decref(blobs);
+	json_decref(layers);
+	json_decref(idx);
+}
+
+void husk_store_journal_end(struct husk_store *s, bool undo)
+{
+	struct husk_journal *j = s->journal;
+	if (!j)
+		return;
+	s->journal = NULL;
+	if (undo)
+		journal_undo(s, j);
+	for (size_t i = 0; i < j->n_blobs; i++)
+		free(j->blobs[i]);
+	for (size_t i = 0; i < j->n_layers; i++)
+		free(j->layers[i]);
+	free(j->blobs);
+	free(j->layers);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **err)
+{
+	/* no load, pull or import is between its first blob and its name */
+	cleanup_close int hold = husk_store_hold(s, true, true, err);
+	if (hold < 0)
+		return -1;
+	cleanup_close int lfd = lock_index(s, err);
+	if (lfd < 0)
+		return -1;
+	json_t *idx = load_index(s, err);
+	if (!idx)
+		return -1;
+	json_t *blobs = NULL, *layers = NULL;
+	referenced(idx, &blobs, &layers);
 	long long freed = 0;
 	static const char *dirs[] = {"blobs/sha256", "layers"};
 	for (size_t d = 0; d < 2; d++) {
@@ -233,19 +349,7 @@ int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **er
 	}
 	if (dp)
 		closedir(dp);
-	cleanup_free char *ldir = husk_strdup_printf("%s/l", s->root);
-	int lfd2 = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dp = lfd2 >= 0 ? fdopendir(lfd2) : NULL;
-	while (dp && (de = readdir(dp))) {
-		struct stat st;
-		if (de->d_name[0] != '.' && fstatat(lfd2, de->d_name, &st, 0) < 0 &&
-		    errno == ENOENT)
-			unlinkat(lfd2, de->d_name, 0);
-	}
-	if (dp)
-		closedir(dp);
-	else if (lfd2 >= 0)
-		close(lfd2);
+	remove_dangling_links(s);
 	json_decref(blobs);
 	json_decref(layers);
 	json_decref(idx);

@@ -5,8 +5,8 @@
  * A pull keeps the store consistent the way `husk load` does: every blob
  * goes through the verifying writer, and the name is registered last, so
  * a failed or killed pull leaves no name.  A failed pull also removes the
- * blobs and layers it added that nothing refers to, unless another pull
- * or load is under way (the store's hold); prune takes them then.  A layer is first
+ * blobs and layers it added that nothing refers to (the store's journal),
+ * unless another pull or load is under way; prune takes them then.  A layer is first
  * downloaded to <root>/tmp/blob-<hex>.partial (locked while written): a
  * pull that was interrupted resumes it with a Range request, and the
  * whole blob is verified against its digest anyway. */
@@ -174,81 +174,6 @@ int husk_ref_parse(const char *s, struct husk_ref **ret, husk_error **err)
 	return 0;
 }
 
-/* --- what a pull added, undone on failure --- */
-
-struct added {
-	char **blobs; /* digests */
-	size_t n_blobs;
-	char **layers; /* diff ids */
-	size_t n_layers;
-};
-
-static void added_blob(struct added *a, const char *digest)
-{
-	husk_strv_push(&a->blobs, &a->n_blobs, strdup(digest));
-}
-
-static void added_clear(struct added *a)
-{
-	for (size_t i = 0; i < a->n_blobs; i++)
-		free(a->blobs[i]);
-	for (size_t i = 0; i < a->n_layers; i++)
-		free(a->layers[i]);
-	free(a->blobs);
-	free(a->layers);
-	memset(a, 0, sizeof(*a));
-}
-
-static void mark(json_t *set, const char *digest)
-{
-	if (digest)
-		json_object_set_new(set, digest, json_true());
-}
-
-/* Remove what this pull added and no image refers to, under the index
- * lock so that a register of another pull is not half seen. */
-static void undo_added(struct husk_store *s, struct added *a)
-{
-	if (!a->n_blobs && !a->n_layers)
-		return;
-	cleanup_free char *lock = husk_strdup_printf("%s/images.lock", s->root);
-	cleanup_close int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0)
-		return;
-	while (flock(lfd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return;
-	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
-	json_t *idx = json_load_file(path, 0, NULL);
-	json_t *used = json_object();
-	const char *k;
-	json_t *e;
-	json_object_foreach (json_object_get(idx, "images"), k, e) {
-		mark(used, json_string_value(json_object_get(e, "manifest")));
-		mark(used, json_string_value(json_object_get(e, "config")));
-		size_t i;
-		json_t *l;
-		json_array_foreach (json_object_get(e, "layers"), i, l) {
-			mark(used, json_string_value(json_object_get(l, "digest")));
-			mark(used, json_string_value(json_object_get(l, "diff_id")));
-		}
-	}
-	for (size_t i = 0; i < a->n_blobs; i++) {
-		cleanup_free char *p = husk_store_blob_path(s, a->blobs[i]);
-		if (p && !json_object_get(used, a->blobs[i]))
-			unlink(p);
-	}
-	for (size_t i = 0; i < a->n_layers; i++) {
-		if (!husk_digest_valid(a->layers[i]) || json_object_get(used, a->layers[i]))
-			continue;
-		cleanup_free char *p =
-			husk_strdup_printf("%s/layers/%s", s->root, husk_digest_hex(a->layers[i]));
-		husk_rm_rf(p);
-	}
-	json_decref(used);
-	json_decref(idx);
-}
-
 static bool have_blob(struct husk_store *s, const char *digest)
 {
 	cleanup_free char *p = husk_store_blob_path(s, digest);
@@ -368,28 +293,11 @@ static bool is_manifest(const char *mt)
 /* linux/amd64 of an index, or an error naming what it offers. */
 static int pick_platform(struct manifest *idx, char **ret, husk_error **err)
 {
-	cleanup_free char *offered = strdup("");
-	json_t *m;
-	size_t i;
-	json_array_foreach (json_object_get(idx->json, "manifests"), i, m) {
-		json_t *p = json_object_get(m, "platform");
-		const char *os = json_string_value(json_object_get(p, "os"));
-		const char *arch = json_string_value(json_object_get(p, "architecture"));
-		const char *variant = json_string_value(json_object_get(p, "variant"));
-		const char *digest = json_string_value(json_object_get(m, "digest"));
-		if (os && arch && strcmp(os, "linux") == 0 && strcmp(arch, "amd64") == 0 &&
-		    husk_digest_valid(digest)) {
-			*ret = strdup(digest);
-			return *ret ? 0 : husk_fail(err, ENOMEM, "index");
-		}
-		char *o = husk_strdup_printf("%s%s%s/%s%s%s", offered, *offered ? ", " : "",
-					     os ? os : "?", arch ? arch : "?", variant ? "/" : "",
-					     variant ? variant : "");
-		free(offered);
-		offered = o;
-	}
-	return husk_fail(err, 0, "no linux/amd64 image in the index (it has: %s)",
-			 *offered ? offered : "nothing");
+	const char *d = husk_index_pick(idx->json, err);
+	if (!d)
+		return -1;
+	*ret = strdup(d);
+	return *ret ? 0 : husk_fail(err, ENOMEM, "index");
 }
 
 static bool known_layer_type(const char *mt)
@@ -411,7 +319,7 @@ static bool known_layer_type(const char *mt)
 
 /* A small blob (the config) through memory into the store. */
 static int fetch_small_blob(struct reg_client *c, struct husk_store *s, const char *path,
-			    const char *digest, struct added *a, husk_error **err)
+			    const char *digest, husk_error **err)
 {
 	if (have_blob(s, digest))
 		return 0;
@@ -427,8 +335,6 @@ static int fetch_small_blob(struct reg_client *c, struct husk_store *s, const ch
 		r = husk_fail(err, 0, "blob \"%s\": %s", digest, why);
 	} else {
 		r = husk_store_put_blob(s, resp.body ? resp.body : "", resp.len, digest, NULL, err);
-		if (r == 0)
-			added_blob(a, digest);
 	}
 	reg_resp_clear(&resp);
 	return r;
@@ -450,7 +356,7 @@ static void progress(struct reg_client *c, const char *digest, long long done, l
 /* A layer: downloaded (or resumed) into its partial file, then copied
  * through the verifying writer into the store. */
 static int fetch_layer(struct reg_client *c, struct husk_store *s, const char *path,
-		       const char *digest, long long size, struct added *a, husk_error **err)
+		       const char *digest, long long size, husk_error **err)
 {
 	if (have_blob(s, digest)) {
 		progress(c, digest, size, size, true, true);
@@ -526,19 +432,16 @@ static int fetch_layer(struct reg_client *c, struct husk_store *s, const char *p
 	unlink(partial);
 	if (r < 0)
 		return -1;
-	added_blob(a, digest);
 	progress(c, digest, size, size, true, false);
 	return 0;
 }
 
 static int pull(struct husk_store *s, struct reg_client *c, const struct husk_ref *ref,
-		const char *name, struct added *a, char **ret_id, husk_error **err)
+		const char *name, char **ret_id, husk_error **err)
 {
 	struct manifest m = {0};
 	int r = -1;
 	const char *reference = ref->digest ? ref->digest : ref->tag;
-	json_t *config = NULL;
-	cleanup_free char *cpath = NULL;
 	if (reg_ping(c, err) < 0 || get_manifest(c, ref->path, reference, &m, err) < 0)
 		goto out;
 	if (is_index(m.media_type)) {
@@ -576,33 +479,17 @@ static int pull(struct husk_store *s, struct reg_client *c, const struct husk_re
 			goto out;
 		}
 	}
-	if (fetch_small_blob(c, s, ref->path, cdigest, a, err) < 0)
+	if (fetch_small_blob(c, s, ref->path, cdigest, err) < 0)
 		goto out;
 	json_array_foreach (layers, i, l) {
 		const char *d = json_string_value(json_object_get(l, "digest"));
 		long long size = json_integer_value(json_object_get(l, "size"));
-		if (fetch_layer(c, s, ref->path, d, size, a, err) < 0)
+		if (fetch_layer(c, s, ref->path, d, size, err) < 0)
 			goto out;
 	}
 	if (!have_blob(s, m.digest)) {
 		if (husk_store_put_blob(s, m.body, m.len, m.digest, NULL, err) < 0)
 			goto out;
-		added_blob(a, m.digest);
-	}
-	/* the layers that register unpacks now, removed again if it fails */
-	cpath = husk_store_blob_path(s, cdigest);
-	config = json_load_file(cpath, 0, NULL);
-	json_t *diff;
-	json_array_foreach (json_object_get(json_object_get(config, "rootfs"), "diff_ids"), i,
-			    diff) {
-		const char *d = json_string_value(diff);
-		if (!husk_digest_valid(d))
-			continue;
-		cleanup_free char *dir =
-			husk_strdup_printf("%s/layers/%s", s->root, husk_digest_hex(d));
-		struct stat st;
-		if (stat(dir, &st) < 0)
-			husk_strv_push(&a->layers, &a->n_layers, strdup(d));
 	}
 	if (husk_store_register(s, name, m.digest, err) < 0)
 		goto out;
@@ -612,7 +499,6 @@ static int pull(struct husk_store *s, struct reg_client *c, const struct husk_re
 	}
 	r = 0;
 out:
-	json_decref(config);
 	manifest_clear(&m);
 	return r;
 }
@@ -622,7 +508,6 @@ int husk_registry_pull(struct husk_store *s, const char *refstr, const struct hu
 {
 	struct husk_ref *ref = NULL;
 	struct reg_client *c = NULL;
-	struct added a = {0};
 	cleanup_free char *name = NULL;
 	int r = -1;
 	if (husk_ref_parse(refstr, &ref, err) < 0)
@@ -632,22 +517,19 @@ int husk_registry_pull(struct husk_store *s, const char *refstr, const struct hu
 		goto out;
 	c->scope = husk_strdup_printf("repository:%s:pull", ref->path);
 	int hold = husk_store_hold(s, false, true, err);
-	if (hold < 0)
+	if (hold < 0 || husk_store_journal_begin(s, err) < 0) {
+		if (hold >= 0)
+			close(hold);
 		goto out;
-	r = pull(s, c, ref, name, &a, ret_id, err);
-	close(hold);
-	/* what this pull added goes only when no other pull or load could be
-	 * about to name it; otherwise prune takes it later */
-	if (r < 0 && (hold = husk_store_hold(s, true, false, NULL)) >= 0) {
-		undo_added(s, &a);
-		close(hold);
 	}
+	r = pull(s, c, ref, name, ret_id, err);
+	close(hold);
+	husk_store_journal_end(s, r < 0);
 out:
 	if (r < 0)
 		husk_error_wrap(err, "pulling \"%s\"", refstr);
 	else if (ret_name)
 		*ret_name = steal_ptr(name);
-	added_clear(&a);
 	reg_client_free(c);
 	husk_ref_free(ref);
 	return r;

@@ -150,9 +150,13 @@ int husk_blob_writer_commit(struct husk_blob_writer *w, const char *want, const 
 	cleanup_free char *path = husk_store_blob_path(w->s, got);
 	int r = 0;
 	if (w->tmp_path) {
+		struct stat st;
+		bool existed = stat(path, &st) == 0;
 		if (rename(w->tmp_path, path) < 0)
 			r = -errno;
 		else {
+			if (!existed)
+				husk_journal_add(w->s, false, got);
 			free(w->tmp_path);
 			w->tmp_path = NULL;
 		}
@@ -161,8 +165,9 @@ int husk_blob_writer_commit(struct husk_blob_writer *w, const char *want, const 
 		 * path is the documented way for O_TMPFILE files */
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 &&
-		    errno != EEXIST)
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+			husk_journal_add(w->s, false, got);
+		else if (errno != EEXIST)
 			r = -errno; /* EEXIST: the same content is already there */
 	}
 	long long size = w->size;
@@ -430,6 +435,8 @@ static int unpack_layer(struct husk_store *s, const char *blob, const char *diff
 		r = husk_fail(err, errno, "rename \"%s\"", dir);
 	if (r < 0)
 		husk_rm_rf(tmp);
+	else
+		husk_journal_add(s, true, diff_id);
 	return r;
 }
 

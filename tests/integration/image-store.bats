@@ -200,3 +200,86 @@ many_layers() {
 	[ "${lines[0]}" -eq 40000 ]
 	[ "${lines[1]}" -eq $((200 * 1024 * 1024)) ]
 }
+
+# store_snapshot: what a failed load must leave as it was
+store_snapshot() {
+	(cd "$HUSK_ROOT" && find blobs layers l -maxdepth 2 | sort && cat images.json)
+}
+
+# bad_layout NAME JQ-ON-MANIFEST|-: an OCI layout dir of a good two-layer
+# image, then changed: the manifest through jq, or by the caller
+bad_layout() {
+	local d=$TEST_DIR/$1
+	mkdir -p "$d"
+	tar -C "$d" -xf "$TEST_DIR/good.tar"
+	echo "$d"
+}
+
+@test "husk load of a truncated or corrupt blob, an unknown media type, a missing platform: one clear line, the store as it was" {
+	"$HUSK" run --rm busybox true
+	mkdir -p "$TEST_DIR/l2"
+	echo two >"$TEST_DIR/l2/two"
+	tar -C "$TEST_DIR/l2" -cf "$TEST_DIR/two.tar" .
+	tar -C "$(rootfs_template)" -cf "$TEST_DIR/one.tar" .
+	make_oci_image "$TEST_DIR/good.tar" localhost/good:v1 "$TEST_DIR/one.tar" "$TEST_DIR/two.tar"
+	before=$(store_snapshot)
+	mdigest() { jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2; }
+
+	# the upper layer truncated by half
+	d=$(bad_layout trunc)
+	two=$(sha256sum "$TEST_DIR/two.tar" | cut -d' ' -f1)
+	truncate -s $(($(stat -c %s "$d/blobs/sha256/$two") / 2)) "$d/blobs/sha256/$two"
+	run "$HUSK" load -i "$d"
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"sha256:$two"* ]]
+	[ "$(store_snapshot)" = "$before" ]
+
+	# the config's bytes changed
+	d=$(bad_layout corrupt)
+	c=$(jq -r .config.digest "$d/blobs/sha256/$(mdigest "$d")" | cut -d: -f2)
+	sed -i 's/amd64/arm64/' "$d/blobs/sha256/$c"
+	run "$HUSK" load -i "$d"
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"sha256:$c"* && "$output" == *mismatch* ]]
+	[ "$(store_snapshot)" = "$before" ]
+
+	# a manifest of a media type husk does not know
+	d=$(bad_layout unknown)
+	m=$(mdigest "$d")
+	jq -c '.mediaType = "application/vnd.example.manifest.v9+json"' "$d/blobs/sha256/$m" >"$d/m"
+	nm=$(sha256sum "$d/m" | cut -d' ' -f1)
+	mv "$d/m" "$d/blobs/sha256/$nm"
+	jq ".manifests[0].digest = \"sha256:$nm\" | .manifests[0].size = $(stat -c %s "$d/blobs/sha256/$nm")" \
+		"$d/index.json" >"$d/i" && mv "$d/i" "$d/index.json"
+	run "$HUSK" load -i "$d"
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *application/vnd.example.manifest.v9+json* ]]
+	[ "$(store_snapshot)" = "$before" ]
+
+	# the name is an image index whose only image is for arm64
+	d=$(bad_layout platform)
+	jq -c '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+		manifests: [.manifests[0] | del(.annotations) | .platform = {os: "linux", architecture: "arm64"}]}' \
+		"$d/index.json" >"$d/x"
+	x=$(sha256sum "$d/x" | cut -d' ' -f1)
+	jq ".manifests[0].digest = \"sha256:$x\" | .manifests[0].size = $(stat -c %s "$d/x")
+		| .manifests[0].mediaType = \"application/vnd.oci.image.index.v1+json\"" \
+		"$d/index.json" >"$d/i" && mv "$d/i" "$d/index.json"
+	mv "$d/x" "$d/blobs/sha256/$x"
+	run "$HUSK" load -i "$d"
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *linux/arm64* ]]
+	[ "$(store_snapshot)" = "$before" ]
+
+	# and the good one loads
+	run "$HUSK" load -i "$TEST_DIR/good.tar"
+	[ "$status" -eq 0 ]
+}

@@ -546,3 +546,39 @@ store_is_empty() {
 	[ "${lines[0]}" = held ]
 	[ "${lines[1]}" -eq 20971520 ]
 }
+
+@test "husk pull: two pulls at once of images sharing a layer download it once" {
+	mkdir -p "$TEST_DIR/shared"
+	head -c 20M /dev/urandom >"$TEST_DIR/shared/random"
+	tar -C "$TEST_DIR/shared" -cf "$TEST_DIR/shared.tar" .
+	for n in a b; do
+		make_layer "$TEST_DIR/$n.tar" "$n"
+		make_oci_image "$TEST_DIR/$n-img.tar" "localhost/sh$n:v1" "$TEST_DIR/$n.tar" "$TEST_DIR/shared.tar"
+		copy_in "$TEST_DIR/$n-img.tar" "127.0.0.1:$PORT/shared$n:v1" --dest-tls-verify=false
+	done
+	# the layer as the registry has it (skopeo compressed it): the same blob
+	# in both manifests
+	layer() { skopeo inspect --tls-verify=false --raw "docker://127.0.0.1:$PORT/shared$1:v1" | jq -r '.layers[1].digest'; }
+	shared=$(layer a)
+	[ "$(layer b)" = "$shared" ]
+	gets() {
+		grep 'response completed' "$REG_DIR/plain/log" | grep 'http.request.method=GET' |
+			grep -c "blobs/$shared" || true
+	}
+	before=$(gets)
+	"$HUSK" pull --limit-rate 10m "127.0.0.1:$PORT/shareda:v1" >"$TEST_DIR/a.log" 2>&1 3>&- &
+	pa=$!
+	"$HUSK" pull --limit-rate 10m "127.0.0.1:$PORT/sharedb:v1" >"$TEST_DIR/b.log" 2>&1 3>&- &
+	pb=$!
+	wait "$pa"
+	wait "$pb"
+	echo "GETs of the shared blob: before $before, after $(gets)"
+	[ "$(gets)" -eq $((before + 1)) ]
+	for n in a b; do
+		run "$HUSK" run --rm "127.0.0.1:$PORT/shared$n:v1" sh -c 'cat /etc/marker; wc -c </random'
+		[ "${lines[0]}" = "$n" ]
+		[ "${lines[1]}" -eq 20971520 ]
+	done
+	# one blob and one unpacked layer for the two images
+	[ "$(ls "$HUSK_ROOT/layers" | wc -l)" -eq 3 ]
+}
