@@ -41,7 +41,7 @@ failed=$((failed + b_fail))
 
 # An ASan + UBSan build (dynamic: the sanitizers do not link statically)
 # runs the unit tests and the lifecycle, exec, process, mount, namespace,
-# cgroup, hook and bad-input suites again; a leak or undefined behaviour
+# cgroup, hook and bad-input suites again, and the engine's image suites; a leak or undefined behaviour
 # fails them.  (seccomp.bats is left out: a filter that denies nearly
 # everything also denies the sanitizer runtime its syscalls.)
 if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
@@ -60,9 +60,13 @@ if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
 		for f in run lifecycle exec errors process mounts namespaces cgroups hooks spec; do
 			sfiles="$sfiles tests/integration/$f.bats"
 		done
+		# and the engine's: images in and out, registries, the store
+		for f in engine images registry image-store; do
+			sfiles="$sfiles tests/integration/$f.bats"
+		done
 		# shellcheck disable=SC2086
-		HUSK_OCI=$(pwd)/$asan/husk-oci timeout 1800 bats --tap $sfiles </dev/null 2>&1 |
-			sed 's/^/asan: /' | tee "$out"
+		HUSK_OCI=$(pwd)/$asan/husk-oci HUSK=$(pwd)/$asan/husk timeout 1800 bats --tap $sfiles \
+			</dev/null 2>&1 | sed 's/^/asan: /' | tee "$out"
 		a_ok=$(grep -cE '^asan: ok [0-9]+ ' "$out")
 		a_skip=$(grep -cE '^asan: ok [0-9]+ .*# skip' "$out")
 		a_fail=$(grep -cE '^asan: not ok [0-9]+ ' "$out")

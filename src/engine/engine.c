@@ -80,12 +80,15 @@ int husk_engine_resolve(struct husk_engine *e, const char *name_or_id, char **re
 	return 0;
 }
 
+/* 64 random hex digits, or NULL with errno set */
 static char *new_id(void)
 {
 	unsigned char b[32];
 	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		abort();
+		return NULL;
 	char *s = malloc(65);
+	if (!s)
+		return NULL;
 	for (int i = 0; i < 32; i++)
 		snprintf(s + i * 2, 3, "%02x", b[i]);
 	return s;
@@ -375,6 +378,10 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		goto out;
 	}
 	id = new_id();
+	if (!id) {
+		husk_fail(err, errno, "a container id: getrandom");
+		goto out;
+	}
 	dir = husk_engine_dir(e, id);
 	cdir = husk_strdup_printf("%s/containers", e->root);
 	if (husk_mkdir_p(cdir, 0700, err) < 0)

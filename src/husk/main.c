@@ -187,7 +187,7 @@ static int cmd_run(int argc, char **argv)
 	if (o.tty && o.detach)
 		return failf("run: -t with -d is not supported yet");
 	husk_error *err = NULL;
-	char *id = NULL;
+	cleanup_free char *id = NULL;
 	if (husk_engine_create(&eng, &o, &id, &err) < 0)
 		return fail(err);
 	if (!o.detach) {

@@ -210,12 +210,9 @@ int husk_store_ensure_busybox(struct husk_store *s, husk_error **err)
 	}
 	/* one builder at a time; the second finds the first's image */
 	cleanup_free char *lock = husk_strdup_printf("%s/locks/busybox", s->root);
-	cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cleanup_close int fd = husk_lock_file(lock, LOCK_EX, err);
 	if (fd < 0)
-		return husk_fail(err, errno, "open lock \"%s\"", lock);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return husk_fail(err, errno, "lock \"%s\"", lock);
+		return -1;
 	if (husk_store_find(s, BUSYBOX_NAME, &img, NULL) == 0) {
 		husk_image_free(img);
 		return 0;

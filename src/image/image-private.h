@@ -42,6 +42,10 @@ const char *husk_digest_hex(const char *digest);
 /* Open relpath inside dirfd, never leaving it (RESOLVE_IN_ROOT). */
 int husk_open_in(int dirfd, const char *relpath, int flags, husk_error **err);
 
+/* Open (creating) path and flock(op) it, waiting through EINTR; the fd,
+ * or -1 with an error naming the file. */
+int husk_lock_file(const char *path, int op, husk_error **err);
+
 /* rm -rf of a directory this process made (does not follow symlinks). */
 int husk_rm_rf(const char *path);
 

@@ -20,32 +20,13 @@
 static int lock_index(struct husk_store *s, husk_error **err)
 {
 	cleanup_free char *p = husk_strdup_printf("%s/images.lock", s->root);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return husk_fail(err, errno, "open lock \"%s\"", p);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return husk_fail(err, e, "lock \"%s\"", p);
-		}
-	return fd;
+	return husk_lock_file(p, LOCK_EX, err);
 }
 
 int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error **err)
 {
 	cleanup_free char *p = husk_strdup_printf("%s/gc.lock", s->root);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return husk_fail(err, errno, "open lock \"%s\"", p);
-	int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
-	while (flock(fd, op) < 0)
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return husk_fail(err, e, "lock \"%s\"", p);
-		}
-	return fd;
+	return husk_lock_file(p, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB), err);
 }
 
 static json_t *load_index(struct husk_store *s, husk_error **err)

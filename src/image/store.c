@@ -267,7 +267,7 @@ int husk_rm_rf(const char *path)
 	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
 }
 
-static int lock_file(const char *path, int op, husk_error **err)
+int husk_lock_file(const char *path, int op, husk_error **err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -326,7 +326,7 @@ int husk_store_tmpdir(struct husk_store *s, const char *prefix, char **ret_path,
 {
 	cleanup_free char *tdir = husk_strdup_printf("%s/tmp", s->root);
 	cleanup_free char *lock = husk_strdup_printf("%s/locks/tmp", s->root);
-	cleanup_close int lfd = lock_file(lock, LOCK_EX, err);
+	cleanup_close int lfd = husk_lock_file(lock, LOCK_EX, err);
 	if (lfd < 0)
 		return -1;
 	size_t plen = strlen(prefix);
@@ -411,7 +411,7 @@ static int unpack_layer(struct husk_store *s, const char *blob, const char *diff
 {
 	const char *hex = husk_digest_hex(diff_id);
 	cleanup_free char *lock = husk_strdup_printf("%s/locks/layer-%s", s->root, hex);
-	cleanup_close int lfd = lock_file(lock, LOCK_EX, err);
+	cleanup_close int lfd = husk_lock_file(lock, LOCK_EX, err);
 	if (lfd < 0)
 		return -1;
 	struct stat st;
@@ -636,7 +636,7 @@ int husk_store_register(struct husk_store *s, const char *name, const char *mani
 							diff, "size", lsize));
 	}
 	lock = husk_strdup_printf("%s/images.lock", s->root);
-	lfd = lock_file(lock, LOCK_EX, err);
+	lfd = husk_lock_file(lock, LOCK_EX, err);
 	if (lfd < 0 || read_index(s, &index, err) < 0)
 		goto out;
 	key = normalize_name(name);

@@ -157,6 +157,16 @@ make_oci_index() {
 	rm -rf "$d"
 }
 
+# random_layer OUT.tar MB: a layer of one file /random of MB megabytes that
+# no compression shrinks, for pulls that take a while
+random_layer() {
+	local d
+	d=$(mktemp -d "$TEST_DIR/random.XXXXXX")
+	head -c "$2M" /dev/urandom >"$d/random"
+	tar -C "$d" -cf "$1" .
+	rm -rf "$d"
+}
+
 copy_in() { # ARCHIVE DEST [skopeo options]
 	local src=$1 dst=$2
 	shift 2
@@ -465,9 +475,7 @@ store_is_empty() {
 }
 
 @test "husk pull killed with -9 during a large layer: no image, and the next pull resumes" {
-	mkdir -p "$TEST_DIR/big"
-	head -c 50M /dev/urandom >"$TEST_DIR/big/random"
-	tar -C "$TEST_DIR/big" -cf "$TEST_DIR/big.tar" .
+	random_layer "$TEST_DIR/big.tar" 50
 	make_layer "$TEST_DIR/base.tar" big
 	make_oci_image "$TEST_DIR/bigimg.tar" localhost/big:v1 "$TEST_DIR/base.tar" "$TEST_DIR/big.tar"
 	copy_in "$TEST_DIR/bigimg.tar" "127.0.0.1:$PORT/big:v1" --dest-tls-verify=false
@@ -520,9 +528,7 @@ store_is_empty() {
 }
 
 @test "husk image prune during a pull takes nothing the pull is about to name" {
-	mkdir -p "$TEST_DIR/big"
-	head -c 20M /dev/urandom >"$TEST_DIR/big/random"
-	tar -C "$TEST_DIR/big" -cf "$TEST_DIR/big.tar" .
+	random_layer "$TEST_DIR/big.tar" 20
 	make_layer "$TEST_DIR/base.tar" held
 	make_oci_image "$TEST_DIR/img.tar" localhost/held:v1 "$TEST_DIR/base.tar" "$TEST_DIR/big.tar"
 	copy_in "$TEST_DIR/img.tar" "127.0.0.1:$PORT/held:v1" --dest-tls-verify=false
@@ -548,9 +554,7 @@ store_is_empty() {
 }
 
 @test "husk pull: two pulls at once of images sharing a layer download it once" {
-	mkdir -p "$TEST_DIR/shared"
-	head -c 20M /dev/urandom >"$TEST_DIR/shared/random"
-	tar -C "$TEST_DIR/shared" -cf "$TEST_DIR/shared.tar" .
+	random_layer "$TEST_DIR/shared.tar" 20
 	for n in a b; do
 		make_layer "$TEST_DIR/$n.tar" "$n"
 		make_oci_image "$TEST_DIR/$n-img.tar" "localhost/sh$n:v1" "$TEST_DIR/$n.tar" "$TEST_DIR/shared.tar"
