@@ -507,6 +507,8 @@ int reg_do(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp,
 				backoff(attempt);
 				continue;
 			}
+			/* a failure leaves the caller nothing to free */
+			reg_resp_clear(resp);
 			return pass_error(err, e);
 		}
 		if (resp->status == 401 && !answered_401 && resp->www_auth) {
@@ -515,8 +517,10 @@ int reg_do(struct reg_client *c, const struct reg_req *q, struct reg_resp *resp,
 			if (husk_auth_challenge_parse(resp->www_auth, &c->challenge) < 0)
 				return 0;
 			if (strcmp(c->challenge.scheme, "bearer") == 0) {
-				if (reg_fetch_token(c, err) < 0)
+				if (reg_fetch_token(c, err) < 0) {
+					reg_resp_clear(resp);
 					return -1;
+				}
 				attempt--;
 				continue;
 			}

@@ -371,6 +371,7 @@ store_is_empty() {
 	echo application/vnd.oci.image.manifest.v1+json >"$TEST_DIR/fake/manifests/v1.type"
 	start_fake "$TEST_DIR/fake" "$port" tester:s3cret
 	run "$HUSK" pull "127.0.0.1:$port/tok:v1"
+	echo "$output"
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"getting a token from \"http://127.0.0.1:$port/token\": HTTP 401: UNAUTHORIZED: bad credentials"* ]]
 	run "$HUSK" login -u tester -p s3cret "127.0.0.1:$port"
