@@ -30,6 +30,8 @@ int cmd_logout(int argc, char **argv);
 /* The name `husk run` should use for image: as given when it is in the
  * store (or is the built-in busybox), else pulled first.  Prints the
  * error and returns 125 when that fails. */
-int cli_image_for_run(const char *image, char **ret_name);
+/* run's --pull: like Podman's */
+enum cli_pull { CLI_PULL_MISSING, CLI_PULL_NEVER, CLI_PULL_ALWAYS };
+int cli_image_for_run(const char *image, enum cli_pull pull, char **ret_name);
 
 #endif

@@ -1,7 +1,8 @@
 /* husk: the engine's command line, with Docker's habits.
  *   husk run [--rm] [-d] [-it] [--name N] [-e K=V] [-w DIR] [-u UID[:GID]]
  *            [-v SRC:DST[:ro]] [--memory 64m] [--pids-limit N] [--cpus X]
- *            [--hostname H] [--network none|host] IMAGE [CMD...]
+ *            [--hostname H] [--network none|host] [--pull missing|never|always]
+ *            IMAGE [CMD...]
  *   husk ps [-a] [-q] | rm [-f] NAME... | stop [-t S] NAME... | logs NAME
  *   husk exec [-it] [-e K=V] NAME CMD... | images [-q] | load -i FILE
  *   husk pull IMAGE | push IMAGE [DEST] | login -u U -p P HOST | logout HOST */
@@ -93,9 +94,11 @@ static int cmd_run(int argc, char **argv)
 		{"cpus", required_argument, NULL, 'c'},
 		{"hostname", required_argument, NULL, 'h'},
 		{"network", required_argument, NULL, 'N'},
+		{"pull", required_argument, NULL, 'L'},
 		{0},
 	};
 	struct husk_run_opts o = {0};
+	enum cli_pull pull = CLI_PULL_MISSING;
 	char **env = NULL;
 	size_t nenv = 0;
 	int c;
@@ -165,6 +168,17 @@ static int cmd_run(int argc, char **argv)
 		case 'h':
 			o.hostname = optarg;
 			break;
+		case 'L':
+			if (strcmp(optarg, "missing") == 0)
+				pull = CLI_PULL_MISSING;
+			else if (strcmp(optarg, "never") == 0)
+				pull = CLI_PULL_NEVER;
+			else if (strcmp(optarg, "always") == 0)
+				pull = CLI_PULL_ALWAYS;
+			else
+				return failf("--pull \"%s\": expected missing, never or always",
+					     optarg);
+			break;
 		case 'N':
 			if (strcmp(optarg, "host") == 0)
 				o.host_network = true;
@@ -179,7 +193,7 @@ static int cmd_run(int argc, char **argv)
 	if (optind >= argc)
 		return failf("run: expected an image");
 	cleanup_free char *image = NULL;
-	if (cli_image_for_run(argv[optind], &image) != 0)
+	if (cli_image_for_run(argv[optind], pull, &image) != 0)
 		return 125; /* not in the store, and the pull failed */
 	o.image = image;
 	o.cmd = optind + 1 < argc ? argv + optind + 1 : NULL;

@@ -300,7 +300,7 @@ int cmd_logout(int argc, char **argv)
 	return 0;
 }
 
-int cli_image_for_run(const char *image, char **ret_name)
+int cli_image_for_run(const char *image, enum cli_pull pull, char **ret_name)
 {
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
@@ -311,8 +311,8 @@ int cli_image_for_run(const char *image, char **ret_name)
 		return fail(err);
 	/* in the store as given (a name or an id), or the built-in busybox
 	 * that the engine makes when needed */
-	if (husk_store_find(s, image, &img, NULL) == 0 || strcmp(image, "busybox") == 0 ||
-	    strcmp(image, "busybox:latest") == 0) {
+	bool builtin = strcmp(image, "busybox") == 0 || strcmp(image, "busybox:latest") == 0;
+	if (pull != CLI_PULL_ALWAYS && (husk_store_find(s, image, &img, NULL) == 0 || builtin)) {
 		husk_image_free(img);
 		husk_store_close(s);
 		*ret_name = strdup(image);
@@ -322,12 +322,16 @@ int cli_image_for_run(const char *image, char **ret_name)
 	if (husk_ref_parse(image, &ref, NULL) == 0) {
 		cleanup_free char *full = husk_ref_string(ref);
 		husk_ref_free(ref);
-		if (full && husk_store_find(s, full, &img, NULL) == 0) {
+		if (pull != CLI_PULL_ALWAYS && full && husk_store_find(s, full, &img, NULL) == 0) {
 			husk_image_free(img);
 			husk_store_close(s);
 			*ret_name = steal_ptr(full);
 			return 0;
 		}
+	}
+	if (pull == CLI_PULL_NEVER) {
+		husk_store_close(s);
+		return failf("image \"%s\" is not in the store, and --pull never", image);
 	}
 	struct reg_cli r = {0};
 	r.authfile = auth_file(NULL);

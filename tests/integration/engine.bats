@@ -78,9 +78,13 @@ teardown() {
 }
 
 @test "husk: bad input is refused clearly and leaves nothing" {
-	run "$HUSK" run --rm nosuchimage true
+	# --pull never: no registry is asked (tests stay off the network)
+	run "$HUSK" run --pull never --rm nosuchimage true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *nosuchimage* ]]
+	[ "$output" = 'husk: image "nosuchimage" is not in the store, and --pull never' ]
+	run "$HUSK" run --pull sometimes --rm busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--pull "sometimes": expected missing, never or always'* ]]
 	run "$HUSK" run -d --name dup busybox sleep 30
 	[ "$status" -eq 0 ]
 	run "$HUSK" run --name dup busybox true

@@ -190,7 +190,7 @@ many_layers() {
 	[ -z "$(ls "$HUSK_ROOT/layers")" ]
 	run "$HUSK" images
 	[[ "$output" != *killed* ]]
-	run "$HUSK" run --rm localhost/killed:v1 true
+	run "$HUSK" run --pull never --rm localhost/killed:v1 true
 	[ "$status" -eq 125 ]
 	# the rerun clears what the killed one left and loads
 	run "$HUSK" load -i "$TEST_DIR/img.tar"

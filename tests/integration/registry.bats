@@ -587,3 +587,24 @@ store_is_empty() {
 	# one blob and one unpacked layer for the two images
 	[ "$(ls "$HUSK_ROOT/layers" | wc -l)" -eq 3 ]
 }
+
+@test "husk run --pull: missing uses the store, always asks the registry, never does not" {
+	run "$HUSK" run --rm busybox true
+	[ "$status" -eq 0 ]
+	dead=$(free_port)
+	run "$HUSK" tag busybox "127.0.0.1:$dead/bb:v1"
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm "127.0.0.1:$dead/bb:v1" echo from the store
+	[ "$status" -eq 0 ]
+	[ "$output" = "from the store" ]
+	run "$HUSK" run --pull never --rm "127.0.0.1:$dead/bb:v1" echo still
+	[ "$output" = still ]
+	# always: the registry is asked, and nobody answers there
+	run "$HUSK" run --pull always --rm "127.0.0.1:$dead/bb:v1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"connecting to 127.0.0.1:$dead"* ]]
+	# always, against a registry that has it
+	run "$HUSK" run --pull always --rm "127.0.0.1:$PORT/bb:v1" cat /etc/marker
+	[ "$status" -eq 0 ]
+	[ "$output" = one ]
+}
