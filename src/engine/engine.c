@@ -114,8 +114,16 @@ static const char *const engine_caps[] = {
 	"CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
+static void add_bind(json_t *mounts, const char *src, const char *dst, bool ro)
+{
+	json_t *opts = json_pack("[s,s]", "rbind", ro ? "ro" : "rw");
+	json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "destination", dst, "type",
+						"bind", "source", src, "options", opts));
+}
+
+/* net: the container's network with --network bridge, else NULL */
 static json_t *build_config(const struct husk_run_opts *o, const struct husk_image *img,
-			    const char *id, husk_error **err)
+			    const char *id, const struct husk_net_info *net, husk_error **err)
 {
 	cleanup_free char *text = husk_spec_default_json(false, 0, 0);
 	json_t *c = json_loads(text, 0, NULL);
@@ -189,12 +197,12 @@ static json_t *build_config(const struct husk_run_opts *o, const struct husk_ima
 	snprintf(host, sizeof(host), "%.12s", id);
 	json_object_set_new(c, "hostname", json_string(o->hostname ? o->hostname : host));
 	json_t *mounts = json_object_get(c, "mounts");
-	for (size_t k = 0; k < o->n_volumes; k++) {
-		json_t *opts = json_pack("[s,s]", "rbind", o->volumes[k].ro ? "ro" : "rw");
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "destination",
-							o->volumes[k].dst, "type", "bind", "source",
-							o->volumes[k].src, "options", opts));
+	if (net) {
+		add_bind(mounts, net->hosts_path, "/etc/hosts", false);
+		add_bind(mounts, net->resolv_path, "/etc/resolv.conf", false);
 	}
+	for (size_t k = 0; k < o->n_volumes; k++)
+		add_bind(mounts, o->volumes[k].src, o->volumes[k].dst, o->volumes[k].ro);
 	json_t *lx = json_object_get(c, "linux");
 	json_t *res = json_object_get(lx, "resources");
 	if (o->memory > 0)
@@ -210,7 +218,14 @@ static json_t *build_config(const struct husk_run_opts *o, const struct husk_ima
 					      "period", (json_int_t)100000));
 	cleanup_free char *cgp = husk_strdup_printf("husk/%s", id);
 	json_object_set_new(lx, "cgroupsPath", json_string(cgp));
-	if (o->host_network) {
+	if (net) {
+		/* join the netns husk_net_setup made and configured */
+		json_array_foreach (json_object_get(lx, "namespaces"), i, v) {
+			const char *t = json_string_value(json_object_get(v, "type"));
+			if (t && strcmp(t, "network") == 0)
+				json_object_set_new(v, "path", json_string(net->netns_path));
+		}
+	} else if (o->host_network) {
 		json_t *keep = json_array();
 		json_array_foreach (json_object_get(lx, "namespaces"), i, v) {
 			const char *t = json_string_value(json_object_get(v, "type"));
@@ -348,7 +363,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	struct husk_image *img = NULL;
 	json_t *config = NULL;
 	char *id = NULL, *dir = NULL;
-	bool mounted = false;
+	bool mounted = false, networked = false;
+	struct husk_net_info net = {0};
 	int r = -1;
 	cleanup_free char *cdir = NULL;
 	cleanup_free char *rootfs = NULL;
@@ -398,7 +414,23 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	if (mount_overlay(e->root, img, id, rootfs, err) < 0)
 		goto out;
 	mounted = true;
-	config = build_config(o, img, id, err);
+	char name[16];
+	snprintf(name, sizeof(name), "husk_%.8s", id);
+	if (o->bridge_network) {
+		char host[13];
+		snprintf(host, sizeof(host), "%.12s", id);
+		struct husk_net_opts no = {.runroot = e->runroot,
+					   .id = id,
+					   .dir = dir,
+					   .name = o->name ? o->name : name,
+					   .hostname = o->hostname ? o->hostname : host,
+					   .ports = o->ports,
+					   .n_ports = o->n_ports};
+		if (husk_net_setup(&no, &net, err) < 0)
+			goto out;
+		networked = true;
+	}
+	config = build_config(o, img, id, networked ? &net : NULL, err);
 	if (!config)
 		goto out;
 	cfg = husk_strdup_printf("%s/config.json", dir);
@@ -406,8 +438,6 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		husk_fail(err, errno, "write \"%s\"", cfg);
 		goto out;
 	}
-	char name[16];
-	snprintf(name, sizeof(name), "husk_%.8s", id);
 	json_t *args = json_object_get(json_object_get(config, "process"), "args");
 	size_t i;
 	json_t *v;
@@ -426,6 +456,10 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	json_t *meta =
 		json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", id, "name", o->name ? o->name : name,
 			  "image", img->name, "command", cmd, "created", created, "rm", o->rm);
+	if (networked) {
+		json_object_set_new(meta, "network", json_string("bridge"));
+		json_object_set_new(meta, "ip", json_string(net.ip));
+	}
 	int wr = write_meta(e, id, meta, err);
 	json_decref(meta);
 	if (wr < 0)
@@ -436,10 +470,13 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 out:
 	if (r < 0 && dir) {
 		cleanup_free char *rootfs2 = husk_strdup_printf("%s/rootfs", dir);
+		if (networked)
+			husk_net_teardown(e->runroot, id, NULL);
 		if (mounted)
 			umount2(rootfs2, MNT_DETACH);
 		rm_rf(dir);
 	}
+	husk_net_info_release(&net);
 	json_decref(config);
 	husk_image_free(img);
 	husk_store_close(store);
@@ -479,6 +516,15 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, hu
 			return husk_error_wrap(err, "remove container \"%s\"", name_or_id);
 	}
 	cleanup_free char *dir = husk_engine_dir(e, id);
+	/* its network, once its processes are gone; also when meta.json
+	 * never got written (a crash in create): the netns file tells */
+	json_t *m = read_meta(e, id);
+	const char *mode = json_string_value(json_object_get(m, "network"));
+	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", e->runroot, id);
+	bool bridge = (mode && strcmp(mode, "bridge") == 0) || access(ns, F_OK) == 0;
+	json_decref(m);
+	if (bridge && husk_net_teardown(e->runroot, id, err) < 0)
+		return husk_error_wrap(err, "remove container \"%s\"", name_or_id);
 	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
 	if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return husk_fail(err, errno, "unmount \"%s\"", rootfs);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "net.h"
 
 struct husk_engine {
 	char *root;
@@ -38,6 +39,10 @@ struct husk_run_opts {
 	double cpus;
 	bool rm, detach, tty, interactive;
 	bool host_network;
+	/* --network bridge: a veth on husk0, an address, -p ports */
+	bool bridge_network;
+	struct husk_net_port *ports;
+	size_t n_ports;
 };
 
 struct husk_ctr_info {

@@ -1,7 +1,8 @@
 /* husk: the engine's command line, with Docker's habits.
  *   husk run [--rm] [-d] [-it] [--name N] [-e K=V] [-w DIR] [-u UID[:GID]]
  *            [-v SRC:DST[:ro]] [--memory 64m] [--pids-limit N] [--cpus X]
- *            [--hostname H] [--network none|host] [--pull missing|never|always]
+ *            [--hostname H] [--network none|host|bridge] [-p HOST:CTR[/tcp|udp]]
+ *            [--pull missing|never|always]
  *            IMAGE [CMD...]
  *   husk ps [-a] [-q] | rm [-f] NAME... | stop [-t S] NAME... | logs NAME
  *   husk exec [-it] [-e K=V] NAME CMD... | images [-q] | load -i FILE
@@ -94,6 +95,7 @@ static int cmd_run(int argc, char **argv)
 		{"cpus", required_argument, NULL, 'c'},
 		{"hostname", required_argument, NULL, 'h'},
 		{"network", required_argument, NULL, 'N'},
+		{"publish", required_argument, NULL, 'p'},
 		{"pull", required_argument, NULL, 'L'},
 		{0},
 	};
@@ -102,7 +104,7 @@ static int cmd_run(int argc, char **argv)
 	char **env = NULL;
 	size_t nenv = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:h:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:h:p:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'R':
 			o.rm = true;
@@ -180,12 +182,22 @@ static int cmd_run(int argc, char **argv)
 					     optarg);
 			break;
 		case 'N':
-			if (strcmp(optarg, "host") == 0)
-				o.host_network = true;
-			else if (strcmp(optarg, "none") != 0)
-				return failf("--network \"%s\": only none and host for now",
+			o.host_network = strcmp(optarg, "host") == 0;
+			o.bridge_network = strcmp(optarg, "bridge") == 0;
+			if (!o.host_network && !o.bridge_network && strcmp(optarg, "none") != 0)
+				return failf("--network \"%s\": expected none, host or bridge",
 					     optarg);
 			break;
+		case 'p': {
+			husk_error *perr = NULL;
+			o.ports = realloc(o.ports, (o.n_ports + 1) * sizeof(*o.ports));
+			if (!o.ports)
+				return failf("-p: out of memory");
+			if (husk_net_parse_port(optarg, &o.ports[o.n_ports], &perr) < 0)
+				return fail(perr);
+			o.n_ports++;
+			break;
+		}
 		default:
 			return failf("run: bad option (usage: husk run [OPTIONS] IMAGE [CMD...])");
 		}
@@ -200,6 +212,8 @@ static int cmd_run(int argc, char **argv)
 	o.env = env;
 	if (o.tty && o.detach)
 		return failf("run: -t with -d is not supported yet");
+	if (o.n_ports && !o.bridge_network)
+		return failf("run: -p needs --network bridge");
 	husk_error *err = NULL;
 	cleanup_free char *id = NULL;
 	if (husk_engine_create(&eng, &o, &id, &err) < 0)

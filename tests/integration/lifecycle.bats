@@ -115,7 +115,8 @@ load helpers
 }
 
 @test "pause and resume: a frozen container stops counting" {
-	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.01; done"]'
+	# the count is renamed into place: a reader never sees it half written
+	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.01; done"]'
 	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" running
 	sleep 0.2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Runs last: after the whole suite, nothing of husk's may remain on the
 # host: no test dirs, no mount under them, no container cgroup, no
-# container process.
+# container process, no veth or bridge, no nft table of husk's.
 
 @test "suite: no mount, cgroup, state dir or process of a test is left" {
 	left=""
@@ -13,6 +13,12 @@
 	[ -z "$d" ] || left+="test dirs: $d"$'\n'
 	p=$(pgrep -af 'husk-test\.' | grep -v pgrep || true)
 	[ -z "$p" ] || left+="processes: $p"$'\n'
+	# the engine's networks: veths, the bridge, husk's nft table
+	v=$(ip -o link show | awk -F': ' '$2 ~ /^husk/ {print $2}' || true)
+	[ -z "$v" ] || left+="links: $v"$'\n'
+	if nft list table ip husk >/dev/null 2>&1; then
+		left+="nft table ip husk"$'\n'
+	fi
 	if [ -n "$left" ]; then
 		echo "$left"
 		return 1

@@ -1,0 +1,229 @@
+/* Links, addresses and routes through rtnetlink (libmnl). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net-private.h"
+#include "util.h"
+
+/* One request, one acknowledgement: 0, or -1 with errno set from the
+ * kernel's answer.  The socket belongs to the netns it was opened in. */
+static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int seq = (unsigned int)time(NULL);
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	unsigned int portid = mnl_socket_get_portid(nl);
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+		if (r <= MNL_CB_STOP)
+			return r < 0 ? -1 : 0;
+	}
+}
+
+static struct mnl_socket *nl_open(husk_error **err)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+		if (nl)
+			mnl_socket_close(nl);
+		husk_fail(err, e, "open an rtnetlink socket");
+		return NULL;
+	}
+	return nl;
+}
+
+static void nl_closep(struct mnl_socket **nl)
+{
+	if (*nl)
+		mnl_socket_close(*nl);
+}
+#define cleanup_nl __attribute__((cleanup(nl_closep)))
+
+static struct nlmsghdr *link_msg(char *buf, int type, int flags, int index)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (unsigned short)type;
+	nlh->nlmsg_flags = (unsigned short)flags;
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = index;
+	return nlh;
+}
+
+static int link_up(struct mnl_socket *nl, const char *name, husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(name);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", name);
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, (int)idx);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
+	if (nl_talk(nl, nlh) < 0)
+		return husk_fail(err, errno, "set link \"%s\" up", name);
+	return 0;
+}
+
+static int addr_add(struct mnl_socket *nl, const char *dev, struct in_addr addr, int prefix,
+		    husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(dev);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", dev);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = idx;
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr.s_addr);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr.s_addr);
+	struct in_addr bcast = {addr.s_addr | htonl(0xffffffffu >> prefix)};
+	mnl_attr_put_u32(nlh, IFA_BROADCAST, bcast.s_addr);
+	if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+		return husk_fail(err, errno, "add an address to \"%s\"", dev);
+	return 0;
+}
+
+int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	if (!if_nametoindex(name)) {
+		struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+		struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+		mnl_attr_nest_end(nlh, li);
+		/* EEXIST: another husk made it meanwhile */
+		if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+			return husk_fail(err, errno, "create the bridge \"%s\"", name);
+	}
+	if (addr_add(nl, name, gw, prefix, err) < 0 || link_up(nl, name, err) < 0)
+		return husk_error_wrap(err, "bridge \"%s\"", name);
+	return 0;
+}
+
+int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd,
+		 husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	unsigned int midx = if_nametoindex(master);
+	if (!midx)
+		return husk_fail(err, errno, "bridge \"%s\"", master);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, midx);
+	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	struct nlattr *pe = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	/* the peer's own ifinfomsg, then its attributes: made directly in
+	 * the container's netns under its final name, so no temporary name
+	 * can clash in the host's */
+	struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+	pifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns_fd);
+	mnl_attr_nest_end(nlh, pe);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	if (nl_talk(nl, nlh) < 0)
+		return husk_fail(err, errno, "create the veth pair \"%s\"", host);
+	return link_up(nl, host, err);
+}
+
+static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_addr gw,
+			     husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(dev);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", dev);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_GATEWAY, gw.s_addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	if (nl_talk(nl, nlh) < 0)
+		return husk_fail(err, errno, "add the default route via \"%s\"", dev);
+	return 0;
+}
+
+struct ns_conf {
+	int ns_fd;
+	const char *dev;
+	struct in_addr addr, gw;
+	int prefix;
+};
+
+/* In a child: enter the netns, open a netlink socket there (it stays
+ * bound to the netns it was made in, and so does if_nametoindex's). */
+static int configure_in_child(void *arg, husk_error **err)
+{
+	struct ns_conf *c = arg;
+	if (setns(c->ns_fd, CLONE_NEWNET) < 0)
+		return husk_fail(err, errno, "enter the container's netns");
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	int r = (link_up(nl, "lo", err) < 0 || addr_add(nl, c->dev, c->addr, c->prefix, err) < 0 ||
+		 link_up(nl, c->dev, err) < 0 || route_add_default(nl, c->dev, c->gw, err) < 0)
+			? -1
+			: 0;
+	mnl_socket_close(nl);
+	return r;
+}
+
+int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
+		     husk_error **err)
+{
+	struct ns_conf c = {.ns_fd = ns_fd, .dev = dev, .addr = addr, .gw = gw, .prefix = prefix};
+	return net_in_child(configure_in_child, &c, err);
+}
+
+int net_link_del(const char *name, husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (nl_talk(nl, nlh) < 0 && errno != ENODEV)
+		return husk_fail(err, errno, "delete link \"%s\"", name);
+	return 0;
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# husk run --network bridge: the bridge husk0, a veth pair per container,
+# an address from 10.89.0.0/16, /etc/hosts, published ports, and nothing
+# left once the containers are gone.  Traffic goes only to loopback and
+# to the containers' own addresses.
+
+load helpers
+
+HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
+
+setup() {
+	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
+	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+	command -v nft >/dev/null || NFT=: # the checks of the table need nft(8)
+}
+
+# veths of husk's on the host (the bridge husk0 aside)
+husk_veths() {
+	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^husk' | grep -vx husk0 || true
+}
+
+# Nothing of the network left: no veth, no netns file or mount, no lease
+# and (when no container of husk's remains) no nft table.
+assert_net_clean() {
+	local left=""
+	v=$(husk_veths)
+	[ -z "$v" ] || left+="veths: $v; "
+	m=$(grep -F "$TEST_DIR/run/net" /proc/self/mountinfo || true)
+	[ -z "$m" ] || left+="netns mounts: $m; "
+	f=$(find "$TEST_DIR/run/net/ns" "$TEST_DIR/run/net/nft" -mindepth 1 2>/dev/null || true)
+	[ -z "$f" ] || left+="files: $f; "
+	if [ -f "$TEST_DIR/run/net/leases.json" ] && [ "$(jq length "$TEST_DIR/run/net/leases.json")" != 0 ]; then
+		left+="leases: $(cat "$TEST_DIR/run/net/leases.json"); "
+	fi
+	if [ -z "${NFT:-}" ] && nft list table ip husk >/dev/null 2>&1; then
+		left+="nft table ip husk; "
+	fi
+	[ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+}
+
+teardown() {
+	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local ok=0
+	assert_net_clean || ok=1
+	# whatever the check found goes, so the next test starts clean; all
+	# of it is husk's own (husk* links, the table ip husk)
+	for v in $(husk_veths); do ip link del "$v" 2>/dev/null || true; done
+	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	if [ -z "$(husk_veths)" ]; then
+		ip link del husk0 2>/dev/null || true
+		[ -n "${NFT:-}" ] || nft delete table ip husk 2>/dev/null || true
+	fi
+	rm -rf "$TEST_DIR"
+	return $ok
+}
+
+# ip_of NAME: the container's address, as the engine recorded it
+ip_of() {
+	for m in "$HUSK_ROOT"/containers/*/meta.json; do
+		[ "$(jq -r .name "$m")" = "$1" ] && jq -r .ip "$m"
+	done
+	return 0
+}
+
+@test "husk run --network bridge: eth0 with a 10.89 address, a default route via 10.89.0.1" {
+	run "$HUSK" run --rm --network bridge busybox ip -4 addr show eth0
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ inet\ 10\.89\.[0-9]+\.[0-9]+/16 ]]
+	run "$HUSK" run --rm --network bridge busybox ip route
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"default via 10.89.0.1 dev eth0"* ]]
+	run "$HUSK" run --rm --network bridge busybox ip link show lo
+	[[ "$output" == *"UP"* ]]
+	# the bridge, up, with the gateway's address
+	run ip -4 addr show husk0
+	[[ "$output" == *"10.89.0.1/16"* ]]
+}
+
+@test "husk run --network bridge: /etc/hosts names the container, resolv.conf is there" {
+	run "$HUSK" run --rm --network bridge --name web --hostname webhost busybox sh -c 'cat /etc/hosts; ip -4 -o addr show eth0; echo ---; cat /etc/resolv.conf'
+	[ "$status" -eq 0 ]
+	ip=$(sed -n 's/.*inet \(10\.89\.[0-9.]*\)\/16.*/\1/p' <<<"$output")
+	[ -n "$ip" ]
+	grep -qE "^127\.0\.0\.1[[:space:]]+localhost" <<<"$output"
+	grep -qE "^${ip//./\\.}[[:space:]]+webhost web\$" <<<"$output"
+	# resolv.conf: the host's nameservers, less those on its loopback
+	resolv=$(sed -n '/^---$/,$p' <<<"$output")
+	while read -r _ ns; do
+		case $ns in
+		127.* | ::1) [[ "$resolv" != *"nameserver $ns"* ]] ;;
+		*) [[ "$resolv" == *"nameserver $ns"* ]] ;;
+		esac
+	done < <(grep '^nameserver' /etc/resolv.conf || true)
+}
+
+@test "husk run -d --network bridge: two containers ping each other, the host pings them" {
+	run "$HUSK" run -d --network bridge --name a busybox sleep 60
+	[ "$status" -eq 0 ]
+	run "$HUSK" run -d --network bridge --name b busybox sleep 60
+	[ "$status" -eq 0 ]
+	ipa=$(ip_of a)
+	ipb=$(ip_of b)
+	[[ "$ipa" == 10.89.* ]]
+	[[ "$ipb" == 10.89.* ]]
+	[ "$ipa" != "$ipb" ]
+	run "$HUSK" exec a ping -c1 -W2 "$ipb"
+	[ "$status" -eq 0 ]
+	run "$HUSK" exec b ping -c1 -W2 "$ipa"
+	[ "$status" -eq 0 ]
+	run busybox ping -c1 -W2 "$ipa"
+	[ "$status" -eq 0 ]
+	# the leases, one per container
+	[ "$(jq length "$HUSK_RUNROOT/net/leases.json")" -eq 2 ]
+	run "$HUSK" rm -f a
+	[ "$status" -eq 0 ]
+	[ "$(jq length "$HUSK_RUNROOT/net/leases.json")" -eq 1 ]
+	[ -z "$(jq -r --arg ip "$ipa" '.[$ip] // empty' "$HUSK_RUNROOT/net/leases.json")" ]
+	run "$HUSK" rm -f b
+	[ "$status" -eq 0 ]
+	assert_net_clean
+}
+
+@test "husk rm: a stopped container's network goes with it; --rm -d too" {
+	run "$HUSK" run -d --network bridge --name s busybox true
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do "$HUSK" ps -a | grep -q exited && break; sleep 0.1; done
+	[ -n "$(husk_veths)" ] # until rm, as with a stopped Podman container
+	run "$HUSK" rm s
+	[ "$status" -eq 0 ]
+	assert_net_clean
+	# -d --rm: the monitor undoes it when the container ends
+	run "$HUSK" run -d --rm --network bridge busybox sleep 0.3
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do [ -z "$("$HUSK" ps -aq)" ] && break; sleep 0.1; done
+	[ -z "$("$HUSK" ps -aq)" ]
+	assert_net_clean
+}
+
+@test "husk run --network bridge: failures after the network is made leave nothing" {
+	# the command is found missing at start, after the veth is made
+	run "$HUSK" run --rm --network bridge busybox no-such-command
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"no-such-command": executable file not found'* ]]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+	assert_net_clean
+	# a volume from a missing path
+	run "$HUSK" run --rm --network bridge -v "$TEST_DIR/missing:/data" busybox true
+	[ "$status" -ne 0 ]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+	assert_net_clean
+	# without --rm the container stays until rm, then nothing
+	run "$HUSK" run --network bridge --name bad busybox no-such-command
+	[ "$status" -ne 0 ]
+	run "$HUSK" rm -f bad
+	[ "$status" -eq 0 ]
+	assert_net_clean
+}
+
+@test "husk run --network: bad values are refused" {
+	run "$HUSK" run --rm --network bogus busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--network "bogus": expected none, host or bridge'* ]]
+	run "$HUSK" run --rm -p 8080:80 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"-p needs --network bridge"* ]]
+	run "$HUSK" run --rm --network bridge -p 80 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'-p "80": expected HOSTPORT:CONTAINERPORT'* ]]
+	run "$HUSK" run --rm --network bridge -p 1:2/sctp busybox true
+	[ "$status" -eq 125 ]
+	# the default stays none: only lo
+	run "$HUSK" run --rm busybox ip -o link
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *": lo:"* ]]
+}
+
+@test "husk run -p: a published port answers on the host's loopback and the table goes last" {
+	command -v curl >/dev/null || skip "no curl"
+	run "$HUSK" run -d --network bridge --name web -p 18080:80 busybox sh -c 'mkdir /www && echo hello-from-husk >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ]
+	ip=$(ip_of web)
+	for _ in $(seq 50); do curl -s -m2 "http://$ip/" >/dev/null && break; sleep 0.1; done
+	run curl -s -m5 "http://$ip/"
+	[ "$output" = hello-from-husk ]
+	run curl -s -m5 http://127.0.0.1:18080/
+	[ "$status" -eq 0 ]
+	[ "$output" = hello-from-husk ]
+	# a host port is published once
+	run "$HUSK" run --rm --network bridge -p 18080:81 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"already published"* ]]
+	[ -z "${NFT:-}" ] && nft list table ip husk >/dev/null
+	run "$HUSK" rm -f web
+	[ "$status" -eq 0 ]
+	run curl -s -m2 http://127.0.0.1:18080/
+	[ "$status" -ne 0 ]
+	assert_net_clean
+}
