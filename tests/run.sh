@@ -60,8 +60,8 @@ if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
 		for f in run lifecycle exec errors process mounts namespaces cgroups hooks spec; do
 			sfiles="$sfiles tests/integration/$f.bats"
 		done
-		# and the engine's: images in and out, registries, the store
-		for f in engine images registry image-store; do
+		# and the engine's: images in and out, registries, the store, networks
+		for f in engine images registry image-store network; do
 			sfiles="$sfiles tests/integration/$f.bats"
 		done
 		# shellcheck disable=SC2086

@@ -78,6 +78,17 @@ static void finish(const char *id, bool rm, int code)
 		fail(err);
 }
 
+/* what run's options allocated: the -e list (of argv's strings), the
+ * volumes (each src owns its string, dst points into it), the ports */
+static void run_opts_clear(struct husk_run_opts *o)
+{
+	for (size_t i = 0; i < o->n_volumes; i++)
+		free(o->volumes[i].src);
+	free(o->volumes);
+	free(o->env);
+	free(o->ports);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -99,9 +110,8 @@ static int cmd_run(int argc, char **argv)
 		{"pull", required_argument, NULL, 'L'},
 		{0},
 	};
-	struct husk_run_opts o = {0};
+	__attribute__((cleanup(run_opts_clear))) struct husk_run_opts o = {0};
 	enum cli_pull pull = CLI_PULL_MISSING;
-	char **env = NULL;
 	size_t nenv = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:h:p:", opts, NULL)) != -1) {
@@ -124,7 +134,7 @@ static int cmd_run(int argc, char **argv)
 		case 'e':
 			if (!strchr(optarg, '='))
 				return failf("-e \"%s\": expected NAME=VALUE", optarg);
-			husk_strv_push(&env, &nenv, optarg);
+			husk_strv_push(&o.env, &nenv, optarg);
 			break;
 		case 'w':
 			o.workdir = optarg;
@@ -133,8 +143,8 @@ static int cmd_run(int argc, char **argv)
 			o.user = optarg;
 			break;
 		case 'v': {
-			char *v = strdup(optarg);
-			char *dst = strchr(v, ':');
+			cleanup_free char *v = strdup(optarg);
+			char *dst = v ? strchr(v, ':') : NULL;
 			if (!dst || v[0] != '/' || dst[1] != '/')
 				return failf("-v \"%s\": expected /host/dir:/container/dir[:ro]",
 					     optarg);
@@ -144,7 +154,7 @@ static int cmd_run(int argc, char **argv)
 				*mode++ = '\0';
 			o.volumes = realloc(o.volumes, (o.n_volumes + 1) * sizeof(*o.volumes));
 			o.volumes[o.n_volumes++] = (struct husk_volume){
-				.src = v, .dst = dst, .ro = mode && !strcmp(mode, "ro")};
+				.src = steal_ptr(v), .dst = dst, .ro = mode && !strcmp(mode, "ro")};
 			break;
 		}
 		case 'm':
@@ -209,7 +219,6 @@ static int cmd_run(int argc, char **argv)
 		return 125; /* not in the store, and the pull failed */
 	o.image = image;
 	o.cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
-	o.env = env;
 	if (o.tty && o.detach)
 		return failf("run: -t with -d is not supported yet");
 	if (o.n_ports && !o.bridge_network)
@@ -399,7 +408,7 @@ static int cmd_logs(int argc, char **argv)
 static int cmd_exec(int argc, char **argv)
 {
 	bool tty = false;
-	char **env = NULL;
+	cleanup_free char **env = NULL;
 	size_t nenv = 0;
 	int c;
 	while ((c = getopt(argc, argv, "+ite:")) != -1) {
@@ -424,7 +433,6 @@ static int cmd_exec(int argc, char **argv)
 	struct husk_exec_result r;
 	int er = husk_exec(&o, &r, &err);
 	free(id);
-	free(env);
 	if (er < 0)
 		return fail(err);
 	return exit_of(cli_wait_and_proxy(r.pid, r.pty_master));
