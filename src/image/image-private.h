@@ -46,6 +46,12 @@ int husk_open_in(int dirfd, const char *relpath, int flags, husk_error **err);
  * or -1 with an error naming the file. */
 int husk_lock_file(const char *path, int op, husk_error **err);
 
+/* images.json: read (an empty index when there is none yet; malformed
+ * JSON is an error naming the file) and replaced atomically.  Changes are
+ * made under the index lock, <root>/images.lock. */
+int husk_index_read(struct husk_store *s, json_t **ret, husk_error **err);
+int husk_index_write(struct husk_store *s, json_t *j, husk_error **err);
+
 /* rm -rf of a directory this process made (does not follow symlinks). */
 int husk_rm_rf(const char *path);
 

@@ -29,28 +29,6 @@ int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error 
 	return husk_lock_file(p, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB), err);
 }
 
-static json_t *load_index(struct husk_store *s, husk_error **err)
-{
-	cleanup_free char *p = husk_strdup_printf("%s/images.json", s->root);
-	if (access(p, F_OK) < 0)
-		return json_pack("{s:{}}", "images");
-	json_error_t je;
-	json_t *j = json_load_file(p, 0, &je);
-	if (!j || !json_is_object(json_object_get(j, "images"))) {
-		json_decref(j);
-		husk_fail(err, 0, "\"%s\": bad JSON", p);
-		return NULL;
-	}
-	return j;
-}
-
-static int save_index(struct husk_store *s, json_t *j, husk_error **err)
-{
-	cleanup_free char *p = husk_strdup_printf("%s/images.json", s->root);
-	cleanup_free char *text = json_dumps(j, JSON_INDENT(1));
-	return husk_write_file_atomic(p, text, strlen(text), 0600, err);
-}
-
 static int import(struct husk_store *s, const char *tar_path, const char *name, husk_error **err)
 {
 	/* the diff id is the digest of the uncompressed tar: unpack once to
@@ -135,20 +113,17 @@ int husk_store_remove(struct husk_store *s, const char *name, husk_error **err)
 	cleanup_close int lfd = lock_index(s, err);
 	if (lfd < 0)
 		return -1;
-	json_t *idx = load_index(s, err);
-	if (!idx)
+	json_t *idx = NULL;
+	if (husk_index_read(s, &idx, err) < 0)
 		return -1;
 	json_t *images = json_object_get(idx, "images");
-	cleanup_free char *key = NULL;
-	const char *slash = strrchr(name, '/');
-	key = strchr(slash ? slash : name, ':') ? strdup(name)
-						: husk_strdup_printf("%s:latest", name);
+	cleanup_free char *key = husk_image_ref_normalize(name);
 	int r = 0;
 	if (!json_object_get(images, key))
 		r = husk_fail(err, 0, "no such image: \"%s\"", name);
 	else {
 		json_object_del(images, key);
-		r = save_index(s, idx, err);
+		r = husk_index_write(s, idx, err);
 	}
 	json_decref(idx);
 	return r;
@@ -235,8 +210,8 @@ static void journal_undo(struct husk_store *s, struct husk_journal *j)
 	if (hold < 0)
 		return; /* another load or pull may need them: prune's job */
 	cleanup_close int lfd = lock_index(s, NULL);
-	json_t *idx = lfd >= 0 ? load_index(s, NULL) : NULL;
-	if (!idx)
+	json_t *idx = NULL;
+	if (lfd < 0 || husk_index_read(s, &idx, NULL) < 0)
 		return;
 	json_t *blobs = NULL, *layers = NULL;
 	referenced(idx, &blobs, &layers);
@@ -285,8 +260,8 @@ int husk_store_prune(struct husk_store *s, long long *ret_freed, husk_error **er
 	cleanup_close int lfd = lock_index(s, err);
 	if (lfd < 0)
 		return -1;
-	json_t *idx = load_index(s, err);
-	if (!idx)
+	json_t *idx = NULL;
+	if (husk_index_read(s, &idx, err) < 0)
 		return -1;
 	json_t *blobs = NULL, *layers = NULL;
 	referenced(idx, &blobs, &layers);
@@ -488,8 +463,8 @@ int husk_store_tag(struct husk_store *s, const char *source, const char *target,
 	cleanup_close int lfd = lock_index(s, err);
 	if (lfd < 0)
 		return -1;
-	json_t *idx = load_index(s, err);
-	if (!idx)
+	json_t *idx = NULL;
+	if (husk_index_read(s, &idx, err) < 0)
 		return -1;
 	json_t *images = json_object_get(idx, "images");
 	/* the source may have gone between the lookup and the lock */
@@ -500,15 +475,15 @@ int husk_store_tag(struct husk_store *s, const char *source, const char *target,
 	else if (json_object_set_new(images, to, json_deep_copy(entry)) < 0)
 		r = husk_fail(err, ENOMEM, "tag \"%s\"", source);
 	else
-		r = save_index(s, idx, err);
+		r = husk_index_write(s, idx, err);
 	json_decref(idx);
 	return r;
 }
 
 int husk_store_manifest_digest(struct husk_store *s, const char *name, char **ret, husk_error **err)
 {
-	json_t *idx = load_index(s, err);
-	if (!idx)
+	json_t *idx = NULL;
+	if (husk_index_read(s, &idx, err) < 0)
 		return -1;
 	cleanup_free char *key = husk_image_ref_normalize(name);
 	json_t *entry = key ? json_object_get(json_object_get(idx, "images"), key) : NULL;

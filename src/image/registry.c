@@ -537,23 +537,6 @@ out:
 
 /* --- push --- */
 
-/* The manifest digest under which name is in images.json. */
-static int image_manifest(struct husk_store *s, const char *name, char **ret, husk_error **err)
-{
-	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
-	json_error_t je;
-	json_t *idx = json_load_file(path, 0, &je);
-	if (!idx)
-		return husk_fail(err, 0, "\"%s\": %s", path, je.text);
-	const char *d = json_string_value(
-		json_object_get(json_object_get(json_object_get(idx, "images"), name), "manifest"));
-	*ret = husk_digest_valid(d) ? strdup(d) : NULL;
-	json_decref(idx);
-	if (!*ret)
-		return husk_fail(err, 0, "image \"%s\": no manifest in the store", name);
-	return 0;
-}
-
 static int push_blob(struct reg_client *c, struct husk_store *s, const char *path,
 		     const char *digest, husk_error **err)
 {
@@ -669,7 +652,7 @@ int husk_registry_push(struct husk_store *s, const char *image, const char *dest
 	cleanup_free char *mdigest = NULL;
 	int r = -1;
 	if (husk_store_find(s, image, &img, err) < 0 ||
-	    image_manifest(s, img->name, &mdigest, err) < 0 ||
+	    husk_store_manifest_digest(s, img->name, &mdigest, err) < 0 ||
 	    husk_ref_parse(dest ? dest : img->name, &ref, err) < 0 ||
 	    reg_client_new(ref->domain, o, &c, err) < 0)
 		goto out;

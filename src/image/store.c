@@ -557,7 +557,7 @@ static int ensure_layers(struct husk_store *s, json_t *ml, json_t *diffs, husk_e
 
 /* --- images.json --- */
 
-static int read_index(struct husk_store *s, json_t **ret, husk_error **err)
+int husk_index_read(struct husk_store *s, json_t **ret, husk_error **err)
 {
 	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
 	cleanup_free char *buf = NULL;
@@ -578,7 +578,7 @@ static int read_index(struct husk_store *s, json_t **ret, husk_error **err)
 	return 0;
 }
 
-static int write_index(struct husk_store *s, json_t *j, husk_error **err)
+int husk_index_write(struct husk_store *s, json_t *j, husk_error **err)
 {
 	cleanup_free char *path = husk_strdup_printf("%s/images.json", s->root);
 	cleanup_free char *buf = json_dumps(j, JSON_INDENT(1));
@@ -588,14 +588,6 @@ static int write_index(struct husk_store *s, json_t *j, husk_error **err)
 }
 
 /* "busybox" -> "busybox:latest"; a tag is after the last '/'. */
-static char *normalize_name(const char *ref)
-{
-	const char *slash = strrchr(ref, '/');
-	if (strchr(slash ? slash : ref, ':') || strchr(ref, '@'))
-		return strdup(ref);
-	return husk_strdup_printf("%s:latest", ref);
-}
-
 int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,
 			husk_error **err)
 {
@@ -637,9 +629,9 @@ int husk_store_register(struct husk_store *s, const char *name, const char *mani
 	}
 	lock = husk_strdup_printf("%s/images.lock", s->root);
 	lfd = husk_lock_file(lock, LOCK_EX, err);
-	if (lfd < 0 || read_index(s, &index, err) < 0)
+	if (lfd < 0 || husk_index_read(s, &index, err) < 0)
 		goto out;
-	key = normalize_name(name);
+	key = husk_image_ref_normalize(name);
 	if (!key) {
 		husk_fail(err, ENOMEM, "register");
 		goto out;
@@ -647,7 +639,7 @@ int husk_store_register(struct husk_store *s, const char *name, const char *mani
 	json_object_set_new(json_object_get(index, "images"), key,
 			    json_pack("{s:s,s:s,s:O,s:I}", "manifest", manifest_digest, "config",
 				      cdigest, "layers", layers, "size", (json_int_t)size));
-	if (write_index(s, index, err) < 0)
+	if (husk_index_write(s, index, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -742,10 +734,10 @@ int husk_store_find(struct husk_store *s, const char *ref, struct husk_image **r
 		    husk_error **err)
 {
 	json_t *index = NULL;
-	if (read_index(s, &index, err) < 0)
+	if (husk_index_read(s, &index, err) < 0)
 		return -1;
 	json_t *images = json_object_get(index, "images");
-	cleanup_free char *key = normalize_name(ref);
+	cleanup_free char *key = husk_image_ref_normalize(ref);
 	json_t *entry = json_object_get(images, key);
 	const char *found = key;
 	if (!entry) {
@@ -779,7 +771,7 @@ int husk_store_find(struct husk_store *s, const char *ref, struct husk_image **r
 int husk_store_list(struct husk_store *s, struct husk_image ***ret, size_t *ret_n, husk_error **err)
 {
 	json_t *index = NULL;
-	if (read_index(s, &index, err) < 0)
+	if (husk_index_read(s, &index, err) < 0)
 		return -1;
 	json_t *images = json_object_get(index, "images");
 	size_t n = json_object_size(images), i = 0;
