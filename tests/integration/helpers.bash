@@ -108,20 +108,32 @@ wait_for_status() {
 	return 1
 }
 
-# make_oci_image OUT.tar NAME:TAG LAYER.tar...: an OCI image layout archive
-# built by hand (sha256sum + jq), the layers lowest first.
+# make_oci_image OUT.tar NAME:TAG LAYER.tar[:gzip|:zstd]...: an OCI image
+# layout archive built by hand (sha256sum + jq), the layers lowest first,
+# compressed as asked with the media types the image spec gives them; the
+# config has the plain tars' diff ids, a fixed creation time and a label.
 make_oci_image() {
-	local out=$1 ref=$2 d l diff_ids="" layers=""
+	local out=$1 ref=$2 d spec t comp blob diff mt diff_ids="" layers=""
 	shift 2
 	d=$(mktemp -d "$TEST_DIR/oci.XXXXXX")
 	mkdir -p "$d/blobs/sha256"
-	for t in "$@"; do
-		l=$(sha256sum "$t" | cut -d' ' -f1)
-		cp "$t" "$d/blobs/sha256/$l"
-		diff_ids+="${diff_ids:+,}\"sha256:$l\""
-		layers+="${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$l\",\"size\":$(stat -c %s "$t")}"
+	for spec in "$@"; do
+		t=$spec comp=none
+		case $spec in *:gzip | *:zstd | *:none) t=${spec%:*} comp=${spec##*:} ;; esac
+		diff=$(sha256sum "$t" | cut -d' ' -f1)
+		case $comp in
+		zstd) zstd -q -c "$t" >"$d/layer" ;;
+		gzip) gzip -c "$t" >"$d/layer" ;;
+		*) cp "$t" "$d/layer" ;;
+		esac
+		mt=application/vnd.oci.image.layer.v1.tar
+		[ "$comp" = none ] || mt+="+$comp"
+		blob=$(sha256sum "$d/layer" | cut -d' ' -f1)
+		layers+="${layers:+,}{\"mediaType\":\"$mt\",\"digest\":\"sha256:$blob\",\"size\":$(stat -c %s "$d/layer")}"
+		mv "$d/layer" "$d/blobs/sha256/$blob"
+		diff_ids+="${diff_ids:+,}\"sha256:$diff\""
 	done
-	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]}}" >"$d/config"
+	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"],\"Labels\":{\"made.by\":\"husk-tests\"}}}" >"$d/config"
 	local c cs m ms
 	c=$(sha256sum "$d/config" | cut -d' ' -f1)
 	cs=$(stat -c %s "$d/config")

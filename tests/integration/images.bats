@@ -79,44 +79,6 @@ import_marked() {
 	fi
 }
 
-# make_oci_z OUT.tar NAME:TAG LAYER.tar:zstd|gzip|none...: an OCI layout
-# archive whose layers are compressed as asked, with the media types the
-# image spec gives them and the diff ids of the plain tars.
-make_oci_z() {
-	local out=$1 ref=$2 d spec t comp blob diff mt diff_ids="" layers=""
-	shift 2
-	d=$(mktemp -d "$TEST_DIR/ociz.XXXXXX")
-	mkdir -p "$d/blobs/sha256"
-	for spec in "$@"; do
-		t=${spec%:*} comp=${spec##*:}
-		diff=$(sha256sum "$t" | cut -d' ' -f1)
-		case $comp in
-		zstd) zstd -q -c "$t" >"$d/layer" ;;
-		gzip) gzip -c "$t" >"$d/layer" ;;
-		*) cp "$t" "$d/layer" ;;
-		esac
-		mt=application/vnd.oci.image.layer.v1.tar
-		[ "$comp" = none ] || mt+="+$comp"
-		blob=$(sha256sum "$d/layer" | cut -d' ' -f1)
-		layers+="${layers:+,}{\"mediaType\":\"$mt\",\"digest\":\"sha256:$blob\",\"size\":$(stat -c %s "$d/layer")}"
-		mv "$d/layer" "$d/blobs/sha256/$blob"
-		diff_ids+="${diff_ids:+,}\"sha256:$diff\""
-	done
-	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"],\"Labels\":{\"made.by\":\"images.bats\"}}}" >"$d/config"
-	local c cs m ms
-	c=$(sha256sum "$d/config" | cut -d' ' -f1)
-	cs=$(stat -c %s "$d/config")
-	mv "$d/config" "$d/blobs/sha256/$c"
-	echo "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$c\",\"size\":$cs},\"layers\":[$layers]}" >"$d/manifest"
-	m=$(sha256sum "$d/manifest" | cut -d' ' -f1)
-	ms=$(stat -c %s "$d/manifest")
-	mv "$d/manifest" "$d/blobs/sha256/$m"
-	echo "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$m\",\"size\":$ms,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$ref\"}}]}" >"$d/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
-	tar -C "$d" -cf "$out" oci-layout index.json blobs
-	rm -rf "$d"
-}
-
 @test "husk save (oci-archive, the default) -> podman load -> podman run; skopeo inspect reads it" {
 	need_podman
 	import_marked localhost/marked:v1 oci-marker gzip
@@ -217,7 +179,7 @@ make_oci_z() {
 	echo added >"$TEST_DIR/l2/etc/added"
 	tar -C "$(rootfs_template)" -cf "$TEST_DIR/l1.tar" .
 	tar -C "$TEST_DIR/l2" -cf "$TEST_DIR/l2.tar" .
-	make_oci_z "$TEST_DIR/z.tar" localhost/zimg:v1 "$TEST_DIR/l1.tar:zstd" "$TEST_DIR/l2.tar:gzip"
+	make_oci_image "$TEST_DIR/z.tar" localhost/zimg:v1 "$TEST_DIR/l1.tar:zstd" "$TEST_DIR/l2.tar:gzip"
 	# really compressed as named: zstd's and gzip's magic numbers
 	mkdir "$TEST_DIR/z"
 	tar -C "$TEST_DIR/z" -xf "$TEST_DIR/z.tar"
@@ -326,7 +288,7 @@ make_oci_z() {
 
 @test "husk image inspect: podman's fields as JSON, and --format" {
 	tar -C "$(rootfs_template)" -cf "$TEST_DIR/l1.tar" .
-	make_oci_z "$TEST_DIR/img.tar" localhost/insp:v1 "$TEST_DIR/l1.tar:gzip"
+	make_oci_image "$TEST_DIR/img.tar" localhost/insp:v1 "$TEST_DIR/l1.tar:gzip"
 	"$HUSK" load -i "$TEST_DIR/img.tar" >/dev/null
 	"$HUSK" tag localhost/insp:v1 localhost/insp:v2
 	run "$HUSK" image inspect localhost/insp:v1
@@ -344,12 +306,12 @@ make_oci_z() {
 	[ "$(jq -c '.[0].Config.Cmd' <<<"$j")" = '["sh"]' ]
 	[ "$(jq -r '.[0].RootFS.Type' <<<"$j")" = layers ]
 	[ "$(jq -r '.[0].RootFS.Layers[0]' <<<"$j")" = "sha256:$(sha256sum "$TEST_DIR/l1.tar" | cut -d' ' -f1)" ]
-	[ "$(jq -r '.[0].Labels["made.by"]' <<<"$j")" = images.bats ]
+	[ "$(jq -r '.[0].Labels["made.by"]' <<<"$j")" = husk-tests ]
 	[ "$(jq -r '.[0].Size' <<<"$j")" -gt 100000 ]
 
 	run "$HUSK" image inspect --format '{{.Id}}|{{.ID}}|{{.Digest}}|{{.Created}}|{{.Config.Cmd}}|{{json .Config.Env}}|{{.Config.Labels}}' localhost/insp:v1
 	[ "$status" -eq 0 ]
-	[ "$output" = "${config_digest#sha256:}|${config_digest#sha256:}|$manifest_digest|2024-01-02T03:04:05Z|[sh]|[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]|map[made.by:images.bats]" ]
+	[ "$output" = "${config_digest#sha256:}|${config_digest#sha256:}|$manifest_digest|2024-01-02T03:04:05Z|[sh]|[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]|map[made.by:husk-tests]" ]
 	# two images, one line each; by id prefix too
 	run "$HUSK" image inspect -f '{{.Size}}' localhost/insp:v1 "${config_digest:7:12}"
 	[ "${#lines[@]}" -eq 2 ]
@@ -368,7 +330,7 @@ make_oci_z() {
 
 @test "husk images: docker's columns, -q, --digests, --no-trunc, --format, a REPOSITORY filter" {
 	tar -C "$(rootfs_template)" -cf "$TEST_DIR/l1.tar" .
-	make_oci_z "$TEST_DIR/img.tar" localhost/list:v1 "$TEST_DIR/l1.tar:none"
+	make_oci_image "$TEST_DIR/img.tar" localhost/list:v1 "$TEST_DIR/l1.tar"
 	"$HUSK" load -i "$TEST_DIR/img.tar" >/dev/null
 	"$HUSK" run --rm busybox true
 	config_digest=$(jq -r '.images["localhost/list:v1"].config' "$HUSK_ROOT/images.json")
