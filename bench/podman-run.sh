@@ -31,6 +31,9 @@ pm() {
 	CONTAINERS_CONF="$D/containers.conf" CONTAINERS_STORAGE_CONF="$D/storage.conf" \
 		timeout 60 podman --root "$D/root" --runroot "$D/runroot" "$@"
 }
+# Podman's conmon cgroups (libpod_parent/conmon): removed after, unless
+# they were there before
+pod_cg_before=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
 cleanup() {
 	for rt in "$HUSK_OCI" "$RUNC" ${CRUN:+"$CRUN"}; do
 		pm --runtime "$rt" rm -af -t 0 >/dev/null 2>&1
@@ -38,6 +41,11 @@ cleanup() {
 	pm rmi -af >/dev/null 2>&1
 	grep -F "$D" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$D"
+	if [ -z "$pod_cg_before" ]; then
+		for d in /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent; do
+			rmdir "$d/conmon" "$d" 2>/dev/null
+		done
+	fi
 }
 trap cleanup EXIT
 

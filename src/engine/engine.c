@@ -216,7 +216,10 @@ static json_t *build_config(const struct husk_run_opts *o, const struct husk_ima
 		json_object_set_new(res, "cpu",
 				    json_pack("{s:I,s:I}", "quota", (json_int_t)(o->cpus * 100000),
 					      "period", (json_int_t)100000));
-	cleanup_free char *cgp = husk_strdup_printf("husk/%s", id);
+	/* one level below the caller's cgroup, no shared parent: a parent
+	 * made by the first container would outlive it whenever a second was
+	 * still inside, and nobody would remove it */
+	cleanup_free char *cgp = husk_strdup_printf("husk-%s", id);
 	json_object_set_new(lx, "cgroupsPath", json_string(cgp));
 	if (net) {
 		/* join the netns husk_net_setup made and configured */

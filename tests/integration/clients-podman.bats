@@ -18,6 +18,7 @@ PM_T=${PM_T:-60} # seconds any one podman command may take
 
 setup_file() {
 	command -v podman >/dev/null || return 0
+	podman_cgroups_note
 	export PM_DIR
 	PM_DIR=$(mktemp -d /tmp/husk-podman.XXXXXX)
 	mkdir -p "$PM_DIR/tmp"
@@ -65,6 +66,7 @@ teardown_file() {
 	grep -F "$PM_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$PM_DIR"
+	podman_cgroups_cleanup
 }
 
 setup() {

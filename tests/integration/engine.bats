@@ -17,7 +17,7 @@ teardown() {
 	local left=""
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/husk/*' -newer "$TEST_DIR" 2>/dev/null || true)
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$TEST_DIR"

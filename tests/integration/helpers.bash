@@ -147,3 +147,27 @@ make_oci_image() {
 	tar -C "$d" -cf "$out" oci-layout index.json blobs
 	rm -rf "$d"
 }
+
+# Podman with the cgroupfs manager puts conmon in <hierarchy>/libpod_parent/
+# conmon and leaves both behind. When none was there before the suite's
+# first Podman test (noted in the run's temp dir), the tests remove them
+# after, and zz-leftovers.bats checks that they did.
+podman_cgroups() {
+	ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true
+}
+
+podman_cgroups_note() {
+	local mark="$BATS_RUN_TMPDIR/podman-cgroups-ours"
+	[ -e "$mark" ] || [ -e "$mark.not" ] && return 0
+	if [ -z "$(podman_cgroups)" ]; then touch "$mark"; else touch "$mark.not"; fi
+}
+
+podman_cgroups_cleanup() {
+	[ -e "$BATS_RUN_TMPDIR/podman-cgroups-ours" ] || return 0
+	local d
+	for d in $(podman_cgroups); do
+		# empty ones only: rmdir refuses a cgroup with tasks or children
+		rmdir "$d/conmon" 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+}

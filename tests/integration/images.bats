@@ -38,11 +38,12 @@ teardown() {
 	if [ -d "$TEST_DIR/pr" ]; then
 		pm rm -af -t 0 >/dev/null 2>&1 || true
 		pm system reset -f >/dev/null 2>&1 || true
+		podman_cgroups_cleanup
 	fi
 	local left=""
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/husk/*' -newer "$TEST_DIR" 2>/dev/null || true)
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"
 	[ -z "$(ls -A "$TEST_DIR/runc-state" 2>/dev/null)" ] || left+="runc state: $(ls "$TEST_DIR/runc-state")"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -57,6 +58,7 @@ pm() {
 
 need_podman() {
 	command -v podman >/dev/null || skip "podman is not installed"
+	podman_cgroups_note
 	[ -x /usr/sbin/runc ] || skip "runc is not installed"
 }
 

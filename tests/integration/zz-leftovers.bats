@@ -9,10 +9,19 @@
 	[ -z "$m" ] || left+="mounts: $m"$'\n'
 	cg=$(find /sys/fs/cgroup -maxdepth 7 -type d -regex '.*/ht[0-9]+-[0-9].*' 2>/dev/null || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"$'\n'
+	# the engine's containers' cgroups, and any parent of them
+	cg=$(find /sys/fs/cgroup -maxdepth 7 -type d \( -name husk -o -name 'husk-*' \) 2>/dev/null || true)
+	[ -z "$cg" ] || left+="engine cgroups: $cg"$'\n'
 	d=$(find /tmp -maxdepth 1 -name 'husk-test.*' 2>/dev/null || true)
 	[ -z "$d" ] || left+="test dirs: $d"$'\n'
 	p=$(pgrep -af 'husk-test\.' | grep -v pgrep || true)
 	[ -z "$p" ] || left+="processes: $p"$'\n'
+	# Podman's conmon cgroups, when the suite's Podman tests made them
+	if [ -e "$BATS_RUN_TMPDIR/podman-cgroups-ours" ]; then
+		# (helpers.bash's podman_cgroups; loading it here would bring its setup)
+		pc=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
+		[ -z "$pc" ] || left+="podman cgroups: $pc"$'\n'
+	fi
 	# the engine's networks: veths, the bridge, husk's nft table
 	v=$(ip -o link show | awk -F': ' '$2 ~ /^husk/ {print $2}' || true)
 	[ -z "$v" ] || left+="links: $v"$'\n'
