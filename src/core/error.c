@@ -2,6 +2,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +15,14 @@ static char *vformat(const char *fmt, va_list ap)
 	return s;
 }
 
-int husk_fail(husk_error **err, int errnum, const char *fmt, ...)
+static int vfail(husk_error **err, int errnum, bool say_errno, const char *fmt, va_list ap)
 {
 	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
 		char *m = vformat(fmt, ap);
-		va_end(ap);
 		husk_error *e = calloc(1, sizeof(*e));
 		if (e) {
 			e->errnum = errnum;
-			if (errnum && m) {
+			if (errnum && m && say_errno) {
 				char *full = NULL;
 				if (asprintf(&full, "%s: %s", m, strerror(errnum)) >= 0) {
 					free(m);
@@ -39,6 +37,24 @@ int husk_fail(husk_error **err, int errnum, const char *fmt, ...)
 		*err = e;
 	}
 	return errnum > 0 ? -errnum : -1;
+}
+
+int husk_fail(husk_error **err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfail(err, errnum, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int husk_fail_as(husk_error **err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfail(err, errnum, false, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int husk_error_wrap(husk_error **err, const char *fmt, ...)

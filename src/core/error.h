@@ -19,6 +19,12 @@ typedef struct husk_error {
  * when errnum != 0) so that `return husk_fail(...)` reads naturally. */
 int husk_fail(husk_error **err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same, without the errno's text in the message: for an errno that
+ * says what kind of failure it is (ENOENT: no such container) rather than
+ * which system call failed, and for a message relayed whole from another
+ * process. */
+int husk_fail_as(husk_error **err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Prefix *err's message with more context: "ctx: old message". */
 int husk_error_wrap(husk_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void husk_error_free(husk_error *e);

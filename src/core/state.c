@@ -99,7 +99,7 @@ int husk_state_lock(const char *root, const char *id, int *ret_lockfd, husk_erro
 	cleanup_free char *dir = husk_strdup_printf("%s/%s", root, id);
 	int r = lock_dir(dir, ret_lockfd, err);
 	if (r == -ENOENT || r == -ENOTDIR)
-		return husk_fail(err, 0, "container \"%s\" does not exist", id);
+		return husk_fail(err, ENOENT, "container \"%s\" does not exist", id);
 	if (r < -1)
 		return husk_fail(err, -r, "open state of \"%s\"", id);
 	return r;
@@ -196,7 +196,7 @@ static int state_load(const char *root, const char *id, struct husk_state *st, h
 		if (e == ENOENT && stat(st->dir, &sb) == 0)
 			return 1; /* still being created */
 		if (e == ENOENT)
-			return husk_fail(err, 0, "container \"%s\" does not exist", id);
+			return husk_fail(err, ENOENT, "container \"%s\" does not exist", id);
 		return husk_fail(err, e, "read state of \"%s\"", id);
 	}
 	int r = husk_read_fd_all(fd, &text, NULL, err);

@@ -1,28 +1,49 @@
 /* The daemonless engine behind `husk`: containers made from images in the
  * store, each with an overlay root (the image's layers under its own
- * upper and work dirs), run by the core in-process.
+ * upper and work dirs), each run under its own monitor process.
  *
  * Storage (--root, default /var/lib/husk): the image store, and
- *   containers/<id>/{meta.json, config.json, rootfs/, upper/, work/, log}
- * Runtime state (--runroot, default /run/husk-engine): the core's state. */
+ *   containers/<id>/{meta.json, lock, config.json, rootfs/, upper/, work/,
+ *                    log, hosts, hostname, resolv.conf}
+ *   names/<name> -> <id>
+ * Runtime state (--runroot, default /run/husk-engine): the core's state of
+ * each container, attach/<id> (the monitor's socket), net/.
+ *
+ * Every container, foreground or detached, runs under a monitor
+ * (husk-monitor, src/monitor/): its parent, holding its pty or pipes,
+ * writing its log, recording its exit, applying the restart policy and
+ * removing it with --rm.  A foreground `husk run` is a client attached to
+ * it (attach.h).
+ *
+ * Every call fails with an errno callers can test: ENOENT no such
+ * container, EEXIST a name in use, EBUSY running (rm without force),
+ * EINVAL bad input, ENOTCONN not running (exec, attach, pause). */
 #ifndef HUSK_ENGINE_H
 #define HUSK_ENGINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
+#include "husk.h"
+#include "logfile.h"
 #include "net.h"
+#include "record.h"
 
 struct husk_engine {
 	char *root;
 	char *runroot;
+	char *monitor_path; /* husk-monitor */
+	char *self_path;    /* husk, for what the monitor cannot do (networks) */
 };
 
 struct husk_volume {
 	char *src, *dst;
 	bool ro;
 };
+
+enum husk_netmode { HUSK_NETMODE_NONE, HUSK_NETMODE_HOST, HUSK_NETMODE_BRIDGE };
 
 struct husk_run_opts {
 	const char *image;
@@ -37,33 +58,88 @@ struct husk_run_opts {
 	long long memory; /* bytes, 0: none */
 	long long pids_limit;
 	double cpus;
-	bool rm, detach, tty, interactive;
-	bool host_network;
-	/* --network bridge: a veth on husk0, an address, -p ports */
-	bool bridge_network;
+	bool rm, tty, interactive;
+	enum husk_netmode network;
 	struct husk_net_port *ports;
 	size_t n_ports;
+	enum husk_restart restart;
+	int restart_max;
+	const char *log_driver; /* NULL: json-file */
+	long long log_max_size;
+	int log_max_file;
+	int stop_signal;  /* 0: the image's, else SIGTERM */
+	int stop_timeout; /* -1: 10 s */
 };
 
-struct husk_ctr_info {
-	char *id, *name, *image, *command, *status, *created;
-	int exit_code;
-};
-
-/* Make the container: its dirs, overlay root and config.json.
- * Returns the new id (64 hex) in *ret_id. */
+/* Make the container: record, name, dirs, overlay root, network,
+ * config.json.  Nothing is left when it fails.  Returns the id. */
 int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, char **ret_id,
 		       husk_error **err);
-/* Remove a container: stop it (SIGKILL when force), its core state, its
- * overlay mount and its dirs.  A running one needs force. */
+
+/* Start a created or exited container under a new monitor.  With
+ * ret_client, the caller is attached from the first byte: *ret_client is
+ * its end of the attach socket (husk_attach_proxy).  When the process
+ * could not start, *ret_code (if not NULL) is the exit code recorded for
+ * it, as Docker's: 127 command not found, 126 not executable, 125 any
+ * other failure. */
+int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_client, int *ret_code,
+		      husk_error **err);
+
+/* The stop signal, SIGKILL after timeout seconds (-1: the container's),
+ * waited for on a pidfd; the restart policy is suspended until start. */
+int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, husk_error **err);
+int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, husk_error **err);
+int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout,
+			husk_error **err);
+int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause, husk_error **err);
+/* Wait until it is not running; its exit code. */
+int husk_engine_wait(struct husk_engine *e, const char *name_or_id, int *ret_code,
+		     husk_error **err);
+/* Remove: EBUSY when running unless force (which kills it first). */
 int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, husk_error **err);
+int husk_engine_rename(struct husk_engine *e, const char *name_or_id, const char *new_name,
+		       husk_error **err);
+/* The monitor's socket of a running container (ENOTCONN otherwise). */
+int husk_engine_attach(struct husk_engine *e, const char *name_or_id, int *ret_fd,
+		       husk_error **err);
+
 int husk_engine_resolve(struct husk_engine *e, const char *name_or_id, char **ret_id,
 			husk_error **err);
-int husk_engine_list(struct husk_engine *e, struct husk_ctr_info **ret, size_t *ret_n,
+/* A record, its state as the kernel sees it (husk_record_observe). */
+int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_ctr *ret,
+		    husk_error **err);
+/* Every record, observed. */
+int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n, husk_error **err);
+void husk_engine_list_free(struct husk_ctr *v, size_t n);
+
+/* Its log, read as o says (o->done is set here: following ends when the
+ * monitor does).  EINVAL with --log-driver none. */
+int husk_engine_logs(struct husk_engine *e, const char *name_or_id,
+		     const struct husk_log_read_opts *o, husk_error **err);
+
+struct husk_engine_exec_opts {
+	char **args;
+	char **env;
+	const char *user; /* a name or uid[:gid], resolved in the container */
+	const char *workdir;
+	bool tty, detach;
+};
+/* A process in a running container (ENOTCONN when it is not). */
+int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
+		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
 		     husk_error **err);
-void husk_engine_list_free(struct husk_ctr_info *v, size_t n);
-/* Record how the container ended (meta.json: exit code). */
-int husk_engine_set_exit(struct husk_engine *e, const char *id, int code, husk_error **err);
+
 char *husk_engine_dir(struct husk_engine *e, const char *id);
+char *husk_engine_log_path(struct husk_engine *e, const char *id);
+
+/* What is left of a container after its init exited, undone by whoever
+ * gets there: the core's state and cgroup.  With remove, the whole
+ * container (overlay, network, dirs, name).  Safe to repeat. */
+int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk_error **err);
+
+/* Networks are torn down by the `husk` binary (libnftables is not linked
+ * into the static monitor): the monitor execs this for --rm with a network.
+ * NULL in the monitor. */
+extern int (*husk_engine_net_teardown)(const char *runroot, const char *id, husk_error **err);
 
 #endif

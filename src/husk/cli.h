@@ -3,6 +3,8 @@
 #ifndef HUSK_CLI_H
 #define HUSK_CLI_H
 
+#include <stddef.h>
+
 #include "engine.h"
 #include "error.h"
 
@@ -12,6 +14,31 @@ extern struct husk_engine eng;
  * of the engine itself. fail() frees err. */
 int fail(husk_error *err);
 int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* run.c */
+int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+
+/* containers.c */
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_unpause(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+
+/* exitcode.c: 127 not found, 126 not executable, else 125 (by errno) */
+int cli_exit_code_for_exec_error(const husk_error *err);
+
+/* human.c: "5 seconds", "About an hour", as docker words durations */
+void cli_human_duration(long long seconds, char *out, size_t n);
 
 /* images.c */
 int cmd_images(int argc, char **argv);

@@ -82,30 +82,9 @@ static void human_since(long long created, char *out, size_t n)
 		snprintf(out, n, "N/A");
 		return;
 	}
-	long long s = (long long)time(NULL) - created;
-	long long m = s / 60, h = (s + 1800) / 3600;
-	if (s < 1)
-		snprintf(out, n, "Less than a second ago");
-	else if (s == 1)
-		snprintf(out, n, "1 second ago");
-	else if (s < 60)
-		snprintf(out, n, "%lld seconds ago", s);
-	else if (m == 1)
-		snprintf(out, n, "About a minute ago");
-	else if (m < 60)
-		snprintf(out, n, "%lld minutes ago", m);
-	else if (h == 1)
-		snprintf(out, n, "About an hour ago");
-	else if (h < 48)
-		snprintf(out, n, "%lld hours ago", h);
-	else if (h < 24 * 7 * 2)
-		snprintf(out, n, "%lld days ago", h / 24);
-	else if (h < 24 * 30 * 2)
-		snprintf(out, n, "%lld weeks ago", h / 24 / 7);
-	else if (h < 24 * 365 * 2)
-		snprintf(out, n, "%lld months ago", h / 24 / 30);
-	else
-		snprintf(out, n, "%lld years ago", h / 24 / 365);
+	char d[48];
+	cli_human_duration((long long)time(NULL) - created, d, sizeof(d));
+	snprintf(out, n, "%s ago", d);
 }
 
 static void created_at(long long created, char *out, size_t n)
@@ -325,17 +304,25 @@ int cmd_import(int argc, char **argv)
 
 int cmd_rmi(int argc, char **argv)
 {
-	if (argc < 2)
-		return failf("rmi: usage: husk rmi IMAGE...");
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+	int c;
+	optind = 1;
+	/* -f is taken as Docker's, but an image a container was made from
+	 * stays either way: its layers are that container's root */
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1)
+		if (c != 'f')
+			return failf("rmi: usage: husk rmi [-f] IMAGE...");
+	if (optind >= argc)
+		return failf("rmi: usage: husk rmi [-f] IMAGE...");
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
 		return fail(err);
-	struct husk_ctr_info *v = NULL;
+	struct husk_ctr *v = NULL;
 	size_t n = 0;
 	husk_engine_list(&eng, &v, &n, NULL);
 	int rc = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		struct husk_image *img = NULL;
 		if (husk_store_find(s, argv[i], &img, &err) < 0) {
 			rc = fail(err);

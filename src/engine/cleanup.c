@@ -1,0 +1,86 @@
+/* What is left of a container after its process ended, and its removal.
+ * Linked into husk and into the static monitor, so nothing here needs
+ * the network libraries: the network goes through husk_engine_net_teardown,
+ * which only husk sets. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "engine-private.h"
+#include "engine.h"
+#include "husk.h"
+#include "overlay.h"
+#include "util.h"
+
+int (*husk_engine_net_teardown)(const char *runroot, const char *id, husk_error **err);
+
+char *husk_engine_dir(struct husk_engine *e, const char *id)
+{
+	return husk_record_dir(e->root, id);
+}
+
+char *husk_engine_log_path(struct husk_engine *e, const char *id)
+{
+	return husk_strdup_printf("%s/containers/%s/log", e->root, id);
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+void husk_engine_rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk_error **err)
+{
+	husk_error *cerr = NULL;
+	/* the core's state and cgroup: gone already when the monitor did it */
+	if (husk_delete(e->runroot, id, true, &cerr) < 0 && cerr && cerr->errnum != ENOENT) {
+		husk_error_free(cerr);
+		cerr = NULL;
+		if (husk_delete(e->runroot, id, true, err) < 0)
+			return -1;
+	}
+	husk_error_free(cerr);
+	if (!remove)
+		return 0;
+	struct husk_ctr rec;
+	bool have = husk_record_load(e->root, id, &rec, NULL) == 0;
+	/* the network, also when the record never got written (a crash in
+	 * create): the netns file tells */
+	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", e->runroot, id);
+	bool bridge = (have && rec.network && strcmp(rec.network, "bridge") == 0) ||
+		      access(ns, F_OK) == 0;
+	if (bridge) {
+		if (!husk_engine_net_teardown) {
+			husk_ctr_release(&rec);
+			return husk_fail(err, ENOSYS, "remove the network of \"%.12s\": needs husk",
+					 id);
+		}
+		if (husk_engine_net_teardown(e->runroot, id, err) < 0) {
+			husk_ctr_release(&rec);
+			return -1;
+		}
+	}
+	cleanup_free char *dir = husk_engine_dir(e, id);
+	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
+	if (husk_overlay_unmount(rootfs, err) < 0) {
+		husk_ctr_release(&rec);
+		return -1;
+	}
+	husk_attach_unlink(e->runroot, id);
+	husk_engine_rm_rf(dir);
+	if (have)
+		husk_name_release(e->root, rec.name, id);
+	husk_ctr_release(&rec);
+	return 0;
+}

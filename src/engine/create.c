@@ -1,0 +1,293 @@
+/* husk_engine_create: a container made from an image, step by step, each
+ * undone in reverse when a later one fails, so that a refused create
+ * leaves nothing (no name, dir, mount, network). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine-private.h"
+#include "engine.h"
+#include "image.h"
+#include "overlay.h"
+#include "user.h"
+#include "util.h"
+
+/* 64 random hex digits, or NULL with errno set */
+static char *new_id(void)
+{
+	unsigned char b[32];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return NULL;
+	char *s = malloc(65);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < 32; i++)
+		snprintf(s + i * 2, 3, "%02x", b[i]);
+	return s;
+}
+
+static int find_image(struct husk_store *store, const char *name, struct husk_image **img,
+		      husk_error **err)
+{
+	if (husk_store_find(store, name, img, err) == 0)
+		return 0;
+	if (strcmp(name, "busybox") != 0 && strcmp(name, "busybox:latest") != 0)
+		return -1;
+	husk_error_freep(err);
+	if (husk_store_ensure_busybox(store, err) < 0)
+		return -1;
+	return husk_store_find(store, name, img, err);
+}
+
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf for the modes without a
+ * bridge: every container has all three, as Docker's do.  The host's
+ * files are copied, never bound: a container must not write the host's. */
+static int write_etc_files(const char *dir, const struct husk_run_opts *o, const char *hostname,
+			   bool hosts_too, husk_error **err)
+{
+	cleanup_free char *hn = husk_strdup_printf("%s/hostname", dir);
+	cleanup_free char *line = husk_strdup_printf("%s\n", hostname);
+	if (husk_write_file(hn, line, strlen(line), 0644, err) < 0)
+		return -1;
+	if (!hosts_too)
+		return 0;
+	cleanup_free char *hosts = husk_strdup_printf("%s/hosts", dir);
+	cleanup_free char *resolv = husk_strdup_printf("%s/resolv.conf", dir);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	husk_error *rerr = NULL;
+	if (o->network == HUSK_NETMODE_HOST) {
+		if (husk_read_file("/etc/hosts", &text, &len, &rerr) < 0) {
+			husk_error_free(rerr);
+			text = husk_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+		}
+	} else {
+		text = husk_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+					  "ip6-loopback\n127.0.0.1\t%s\n",
+					  hostname);
+	}
+	if (husk_write_file(hosts, text, strlen(text), 0644, err) < 0)
+		return -1;
+	free(text);
+	text = NULL;
+	if (husk_read_file("/etc/resolv.conf", &text, &len, &rerr) < 0) {
+		husk_error_free(rerr);
+		text = strdup("");
+	}
+	return husk_write_file(resolv, text, strlen(text), 0644, err);
+}
+
+struct create_ctx {
+	struct husk_engine *e;
+	const struct husk_run_opts *o;
+	struct husk_store *store;
+	struct husk_image *img;
+	char *id, *dir, *rootfs, *name, *hostname;
+	bool named, mounted, networked;
+	struct husk_net_info net;
+	struct husk_user user;
+	json_t *config;
+};
+
+static int make_dirs(struct create_ctx *c, husk_error **err)
+{
+	cleanup_free char *cdir = husk_strdup_printf("%s/containers", c->e->root);
+	if (husk_mkdir_p(cdir, 0700, err) < 0)
+		return -1;
+	static const char *subs[] = {"", "/rootfs", "/upper", "/work"};
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		cleanup_free char *p = husk_strdup_printf("%s%s", c->dir, subs[i]);
+		if (mkdir(p, 0700) < 0)
+			return husk_fail(err, errno, "mkdir \"%s\"", p);
+	}
+	return 0;
+}
+
+static int resolve_user(struct create_ctx *c, husk_error **err)
+{
+	json_t *ic = json_object_get(c->img->config, "config");
+	const char *spec = c->o->user ? c->o->user : json_string_value(json_object_get(ic, "User"));
+	cleanup_close int fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", c->rootfs);
+	return husk_user_resolve(fd, spec, &c->user, err);
+}
+
+static int setup_network(struct create_ctx *c, husk_error **err)
+{
+	if (c->o->network != HUSK_NETMODE_BRIDGE)
+		return write_etc_files(c->dir, c->o, c->hostname, true, err);
+	struct husk_net_opts no = {.runroot = c->e->runroot,
+				   .id = c->id,
+				   .dir = c->dir,
+				   .name = c->name,
+				   .hostname = c->hostname,
+				   .ports = c->o->ports,
+				   .n_ports = c->o->n_ports};
+	if (husk_net_setup(&no, &c->net, err) < 0)
+		return -1;
+	c->networked = true;
+	return write_etc_files(c->dir, c->o, c->hostname, false, err);
+}
+
+static int write_config(struct create_ctx *c, husk_error **err)
+{
+	cleanup_free char *hosts = husk_strdup_printf("%s/hosts", c->dir);
+	cleanup_free char *hostname = husk_strdup_printf("%s/hostname", c->dir);
+	cleanup_free char *resolv = husk_strdup_printf("%s/resolv.conf", c->dir);
+	struct husk_config_in in = {
+		.o = c->o,
+		.image_config = json_object_get(c->img->config, "config"),
+		.image_name = c->img->name,
+		.id = c->id,
+		.user = &c->user,
+		.hostname = c->hostname,
+		.hosts_path = hosts,
+		.hostname_path = hostname,
+		.resolv_path = resolv,
+		.netns_path = c->networked ? c->net.netns_path : NULL,
+	};
+	c->config = husk_engine_config(&in, err);
+	if (!c->config)
+		return -1;
+	cleanup_free char *cfg = husk_strdup_printf("%s/config.json", c->dir);
+	char *text = json_dumps(c->config, JSON_INDENT(2));
+	if (!text)
+		abort();
+	int r = husk_write_file(cfg, text, strlen(text), 0600, err);
+	free(text);
+	return r;
+}
+
+static int write_record(struct create_ctx *c, husk_error **err)
+{
+	const struct husk_run_opts *o = c->o;
+	struct husk_ctr r = {
+		.id = c->id,
+		.name = c->name,
+		.image = c->img->name,
+		.command = husk_engine_config_command(c->config),
+		.created_ns = husk_time_ns(),
+		.state = HUSK_CTR_CREATED,
+		.rm = o->rm,
+		.tty = o->tty,
+		.interactive = o->interactive,
+		.network = (char *)(o->network == HUSK_NETMODE_BRIDGE ? "bridge"
+				    : o->network == HUSK_NETMODE_HOST ? "host"
+								      : "none"),
+		.ip = c->networked ? c->net.ip : NULL,
+		.hostname = c->hostname,
+		.restart = o->restart,
+		.restart_max = o->restart_max,
+		.log_driver = (char *)(o->log_driver ? o->log_driver : "json-file"),
+		.log_max_size = o->log_max_size,
+		.log_max_file = o->log_max_file,
+		.stop_signal = o->stop_signal,
+		.stop_timeout = o->stop_timeout,
+	};
+	char **ports = NULL;
+	if (o->n_ports) {
+		ports = calloc(o->n_ports + 1, sizeof(char *));
+		if (!ports)
+			abort();
+		for (size_t i = 0; i < o->n_ports; i++)
+			ports[i] = husk_strdup_printf("%u:%u/%s", o->ports[i].host, o->ports[i].ctr,
+						      o->ports[i].proto == 17 ? "udp" : "tcp");
+	}
+	r.ports = ports;
+	int ret = husk_record_save(c->e->root, &r, err);
+	free(r.command);
+	for (size_t i = 0; ports && ports[i]; i++)
+		free(ports[i]);
+	free(ports);
+	return ret;
+}
+
+static void undo(struct create_ctx *c)
+{
+	if (c->networked)
+		husk_net_teardown(c->e->runroot, c->id, NULL);
+	if (c->mounted)
+		husk_overlay_unmount(c->rootfs, NULL);
+	if (c->dir)
+		husk_engine_rm_rf(c->dir);
+	if (c->named)
+		husk_name_release(c->e->root, c->name, c->id);
+}
+
+static char *default_hostname(const struct husk_run_opts *o, const char *id)
+{
+	if (o->hostname)
+		return strdup(o->hostname);
+	struct utsname u;
+	if (o->network == HUSK_NETMODE_HOST && uname(&u) == 0)
+		return strdup(u.nodename);
+	return husk_strdup_printf("%.12s", id);
+}
+
+int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, char **ret_id,
+		       husk_error **err)
+{
+	struct create_ctx c = {.e = e, .o = o};
+	int r = -1;
+	if (o->name && husk_name_check(o->name, err) < 0)
+		return -1;
+	if (husk_store_open(e->root, &c.store, err) < 0)
+		return -1;
+	if (find_image(c.store, o->image, &c.img, err) < 0)
+		goto out;
+	/* before making anything, so that a refused image leaves nothing */
+	if (c.img->n_layers > OVERLAY_MAX_LAYERS) {
+		husk_fail_as(err, E2BIG, "image \"%s\" has %zu layers; overlay stacks %d at most",
+			     c.img->name, c.img->n_layers, OVERLAY_MAX_LAYERS);
+		goto out;
+	}
+	if (c.img->n_layers == 0) {
+		husk_fail_as(err, EINVAL, "image \"%s\" has no layers", c.img->name);
+		goto out;
+	}
+	c.id = new_id();
+	if (!c.id) {
+		husk_fail(err, errno, "a container id: getrandom");
+		goto out;
+	}
+	c.name = o->name ? strdup(o->name) : husk_strdup_printf("husk_%.8s", c.id);
+	c.hostname = default_hostname(o, c.id);
+	c.dir = husk_engine_dir(e, c.id);
+	c.rootfs = husk_strdup_printf("%s/rootfs", c.dir);
+	if (make_dirs(&c, err) < 0)
+		goto out;
+	if (husk_name_claim(e->root, c.name, c.id, err) < 0)
+		goto out;
+	c.named = true;
+	if (husk_overlay_mount(e->root, c.img, c.id, c.rootfs, err) < 0)
+		goto out;
+	c.mounted = true;
+	if (resolve_user(&c, err) < 0 || setup_network(&c, err) < 0 || write_config(&c, err) < 0 ||
+	    write_record(&c, err) < 0)
+		goto out;
+	*ret_id = steal_ptr(c.id);
+	r = 0;
+out:
+	if (r < 0)
+		undo(&c);
+	husk_net_info_release(&c.net);
+	husk_user_release(&c.user);
+	json_decref(c.config);
+	husk_image_free(c.img);
+	husk_store_close(c.store);
+	free(c.id);
+	free(c.dir);
+	free(c.rootfs);
+	free(c.name);
+	free(c.hostname);
+	return r;
+}

@@ -1,0 +1,50 @@
+/* husk exec: a process in a running container, as the user -u names,
+ * resolved from the container's own /etc/passwd. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "user.h"
+#include "util.h"
+
+int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
+		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
+		     husk_error **err)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+		return -1;
+	bool running = c.state == HUSK_CTR_RUNNING;
+	bool paused = c.state == HUSK_CTR_PAUSED;
+	cleanup_free char *id = strdup(c.id);
+	husk_ctr_release(&c);
+	if (!running)
+		return husk_fail_as(err, ENOTCONN, "container \"%s\" is %s", name_or_id,
+				    paused ? "paused: unpause it first" : "not running");
+	cleanup_free char *user = NULL;
+	if (o->user) {
+		cleanup_free char *rootfs =
+			husk_strdup_printf("%s/containers/%s/rootfs", e->root, id);
+		cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return husk_fail(err, errno, "open \"%s\"", rootfs);
+		struct husk_user u = {0};
+		if (husk_user_resolve(fd, o->user, &u, err) < 0)
+			return -1;
+		user = husk_strdup_printf("%u:%u", u.uid, u.gid);
+		husk_user_release(&u);
+	}
+	struct husk_exec_opts xo = {.state_root = e->runroot,
+				    .id = id,
+				    .args = o->args,
+				    .env = o->env,
+				    .cwd = o->workdir,
+				    .user = user,
+				    .tty = o->tty,
+				    .detach = o->detach};
+	return husk_exec(&xo, ret, err);
+}

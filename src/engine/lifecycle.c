@@ -1,0 +1,524 @@
+/* A container's life after create: start under a monitor, stop, kill,
+ * restart, pause, wait, rm, rename, attach; and the lookups.
+ *
+ * Waiting is on pidfds (the init's, the monitor's), never by polling
+ * state.  The record is the truth of what the engine did; the kernel is
+ * the truth of what still runs (husk_record_observe). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "engine-private.h"
+#include "engine.h"
+#include "husk.h"
+#include "image.h"
+#include "overlay.h"
+#include "util.h"
+
+int husk_engine_resolve(struct husk_engine *e, const char *name_or_id, char **ret_id,
+			husk_error **err)
+{
+	return husk_record_resolve(e->root, name_or_id, ret_id, err);
+}
+
+int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_ctr *ret,
+		    husk_error **err)
+{
+	cleanup_free char *id = NULL;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
+		return -1;
+	if (husk_record_load(e->root, id, ret, err) < 0)
+		return -1;
+	husk_record_observe(ret);
+	return 0;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const struct husk_ctr *x = a, *y = b;
+	return x->created_ns < y->created_ns ? 1 : x->created_ns > y->created_ns ? -1 : 0;
+}
+
+int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n, husk_error **err)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	*ret = NULL;
+	*ret_n = 0;
+	if (husk_record_ids(e->root, &ids, &n, err) < 0)
+		return -1;
+	struct husk_ctr *v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		abort();
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* a dir without a record is a create under way, or a crashed one */
+		if (husk_record_load(e->root, ids[i], &v[k], NULL) < 0)
+			continue;
+		husk_record_observe(&v[k]);
+		k++;
+	}
+	husk_strv_free(ids, n);
+	qsort(v, k, sizeof(*v), by_created_desc);
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+void husk_engine_list_free(struct husk_ctr *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		husk_ctr_release(&v[i]);
+	free(v);
+}
+
+/* --- pidfds --- */
+
+/* A pidfd of pid if it is still the process that started at start */
+static int pidfd_of(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0)
+		return -1;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	if (!husk_pid_alive(pid, start)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* true when it ended within ms (-1: no limit) */
+static bool pidfd_wait(int fd, int ms)
+{
+	if (fd < 0)
+		return true;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (;;) {
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0;
+	}
+}
+
+static int pidfd_signal(int fd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/* --- start --- */
+
+static int prepare_root(struct husk_engine *e, const struct husk_ctr *c, husk_error **err)
+{
+	cleanup_free char *rootfs = husk_strdup_printf("%s/containers/%s/rootfs", e->root, c->id);
+	if (husk_overlay_mounted(rootfs))
+		return 0;
+	/* after a reboot: the layers again, the upper dir as it was */
+	struct husk_store *store = NULL;
+	struct husk_image *img = NULL;
+	int r = -1;
+	if (husk_store_open(e->root, &store, err) == 0 &&
+	    husk_store_find(store, c->image, &img, err) == 0)
+		r = husk_overlay_mount(e->root, img, c->id, rootfs, err);
+	husk_image_free(img);
+	husk_store_close(store);
+	return r;
+}
+
+static int clear_stopped(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	if (c->state == HUSK_CTR_REMOVING)
+		return husk_fail_as(err, EINVAL, "container \"%s\" is being removed", c->name);
+	c->stopped_by_user = false;
+	return 0;
+}
+
+/* Fork, and in a grandchild in its own session exec the monitor with the
+ * status pipe on fd 3 and the client on fd 4: it is nobody's child that
+ * could wait for it, and outlives us. */
+static pid_t spawn_monitor(struct husk_engine *e, const char *id, int status_w, int client)
+{
+	pid_t p = fork();
+	if (p != 0)
+		return p;
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
+	    dup2(status_w, 3) < 0 || (client >= 0 && dup2(client, 4) < 0))
+		_exit(1);
+	syscall(SYS_close_range, client >= 0 ? 5 : 4, ~0U, 0);
+	char *argv[12];
+	size_t n = 0;
+	argv[n++] = e->monitor_path;
+	argv[n++] = "--status-fd";
+	argv[n++] = "3";
+	if (client >= 0) {
+		argv[n++] = "--client-fd";
+		argv[n++] = "4";
+	}
+	if (e->self_path) {
+		argv[n++] = "--husk";
+		argv[n++] = e->self_path;
+	}
+	argv[n++] = e->root;
+	argv[n++] = e->runroot;
+	argv[n++] = (char *)id;
+	argv[n] = NULL;
+	execv(e->monitor_path, argv);
+	_exit(127);
+}
+
+static int run_monitor(struct husk_engine *e, const char *id, int *ret_client, int *ret_code,
+		       husk_error **err)
+{
+	int st[2], cl[2] = {-1, -1};
+	if (pipe2(st, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "pipe");
+	if (ret_client && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cl) < 0) {
+		int en = errno;
+		close(st[0]);
+		close(st[1]);
+		return husk_fail(err, en, "socketpair");
+	}
+	pid_t p = spawn_monitor(e, id, st[1], cl[1]);
+	int en = errno;
+	close(st[1]);
+	if (cl[1] >= 0)
+		close(cl[1]);
+	if (p < 0) {
+		close(st[0]);
+		if (cl[0] >= 0)
+			close(cl[0]);
+		return husk_fail(err, en, "start the monitor");
+	}
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+	cleanup_free char *msg = NULL;
+	size_t len = 0;
+	int r = husk_read_fd_all(st[0], &msg, &len, err);
+	close(st[0]);
+	/* "0 PID", or "ERRNO CODE MESSAGE" */
+	long errnum = -1, code = 125;
+	char *sp = r == 0 ? strchr(msg, ' ') : NULL;
+	if (sp) {
+		*sp = '\0';
+		if (husk_parse_long(msg, &errnum) < 0)
+			errnum = -1;
+	}
+	if (sp && errnum > 0) {
+		char *sp2 = strchr(sp + 1, ' ');
+		if (sp2) {
+			*sp2 = '\0';
+			if (husk_parse_long(sp + 1, &code) < 0)
+				code = 125;
+			sp = sp2;
+		}
+	}
+	if (ret_code)
+		*ret_code = (int)code;
+	if (r == 0 && errnum == 0) {
+		if (ret_client)
+			*ret_client = cl[0];
+		return 0;
+	}
+	if (cl[0] >= 0)
+		close(cl[0]);
+	if (r < 0)
+		return -1;
+	if (errnum < 0)
+		return husk_fail(err, EIO,
+				 "the monitor of \"%.12s\" (%s) died before it said how "
+				 "the start went",
+				 id, e->monitor_path);
+	return husk_fail_as(err, (int)errnum, "%s", sp + 1);
+}
+
+int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_client, int *ret_code,
+		      husk_error **err)
+{
+	cleanup_free char *id = NULL;
+	if (ret_code)
+		*ret_code = 125;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
+		return -1;
+	/* one start at a time: the record's own lock is the monitor's to
+	 * take while it starts the process */
+	cleanup_free char *lp = husk_strdup_printf("%s/containers/%s/start.lock", e->root, id);
+	cleanup_close int lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return husk_fail(err, errno, "lock \"%s\"", lp);
+	struct husk_ctr c;
+	if (husk_record_load(e->root, id, &c, err) < 0)
+		return -1;
+	husk_record_observe(&c);
+	int r = 0;
+	if (c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED) {
+		/* as Docker: starting a running container does nothing */
+		if (ret_client)
+			r = (*ret_client = husk_attach_connect(e->runroot, id, err)) < 0 ? -1 : 0;
+		husk_ctr_release(&c);
+		return r;
+	}
+	if (husk_pid_alive(c.monitor_pid, c.monitor_start)) {
+		/* waiting to restart it: the monitor's, not ours */
+		husk_ctr_release(&c);
+		return husk_fail_as(err, EBUSY, "container \"%s\" is restarting", name_or_id);
+	}
+	r = prepare_root(e, &c, err);
+	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||
+	    run_monitor(e, id, ret_client, ret_code, err) < 0)
+		r = husk_error_wrap(err, "start container \"%s\"", c.name);
+	husk_ctr_release(&c);
+	return r < 0 ? -1 : 0;
+}
+
+/* --- stop, kill, pause --- */
+
+static int set_stopped(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	c->stopped_by_user = true;
+	return 0;
+}
+
+int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, husk_error **err)
+{
+	cleanup_free char *id = NULL;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0 ||
+	    husk_record_update(e->root, id, set_stopped, NULL, err) < 0)
+		return -1;
+	struct husk_ctr c;
+	if (husk_record_load(e->root, id, &c, err) < 0)
+		return -1;
+	cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
+	cleanup_close int init = pidfd_of(c.pid, c.pid_start);
+	bool paused = c.state == HUSK_CTR_PAUSED;
+	int sig = c.stop_signal > 0 ? c.stop_signal : SIGTERM;
+	int t = timeout >= 0 ? timeout : c.stop_timeout > 0 ? c.stop_timeout : 10;
+	husk_ctr_release(&c);
+	if (init >= 0) {
+		pidfd_signal(init, sig);
+		if (paused)
+			husk_pause(e->runroot, id, false, NULL);
+		if (!pidfd_wait(init, t * 1000)) {
+			pidfd_signal(init, SIGKILL);
+			pidfd_wait(init, 10000);
+		}
+	} else if (mon >= 0) {
+		/* between two runs of a restart policy: wake it to see the flag */
+		pidfd_signal(mon, SIGTERM);
+	}
+	/* the monitor records the exit, then goes */
+	pidfd_wait(mon, 10000);
+	return 0;
+}
+
+int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, husk_error **err)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+		return -1;
+	cleanup_close int init = -1;
+	if (c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED)
+		init = pidfd_of(c.pid, c.pid_start);
+	husk_ctr_release(&c);
+	if (init < 0)
+		return husk_fail_as(err, ENOTCONN, "container \"%s\" is not running", name_or_id);
+	if (pidfd_signal(init, sig) < 0)
+		return husk_fail(err, errno, "signal container \"%s\"", name_or_id);
+	return 0;
+}
+
+int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout,
+			husk_error **err)
+{
+	if (husk_engine_stop(e, name_or_id, timeout, err) < 0)
+		return -1;
+	return husk_engine_start(e, name_or_id, NULL, NULL, err);
+}
+
+struct pause_ud {
+	bool pause;
+};
+
+static int mark_paused(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct pause_ud *p = ud;
+	enum husk_ctr_state to = p->pause ? HUSK_CTR_PAUSED : HUSK_CTR_RUNNING;
+	if (!husk_ctr_transition_ok(c->state, to) || (p->pause && c->state != HUSK_CTR_RUNNING))
+		return husk_fail_as(err, ENOTCONN, "container \"%s\" is %s", c->name,
+				    husk_ctr_state_name(c->state));
+	c->state = to;
+	return 0;
+}
+
+int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause, husk_error **err)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+		return -1;
+	bool ok = pause ? c.state == HUSK_CTR_RUNNING : c.state == HUSK_CTR_PAUSED;
+	cleanup_free char *id = strdup(c.id);
+	const char *st = husk_ctr_state_name(c.state);
+	if (!ok) {
+		husk_fail_as(err, ENOTCONN, "container \"%s\" is %s, not %s", name_or_id, st,
+			     pause ? "running" : "paused");
+		husk_ctr_release(&c);
+		return -1;
+	}
+	husk_ctr_release(&c);
+	struct pause_ud ud = {.pause = pause};
+	if (husk_pause(e->runroot, id, pause, err) < 0 ||
+	    husk_record_update(e->root, id, mark_paused, &ud, err) < 0)
+		return husk_error_wrap(err, "%s container \"%s\"", pause ? "pause" : "unpause",
+				       name_or_id);
+	return 0;
+}
+
+int husk_engine_wait(struct husk_engine *e, const char *name_or_id, int *ret_code, husk_error **err)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+		return -1;
+	cleanup_free char *id = strdup(c.id);
+	cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
+	husk_ctr_release(&c);
+	pidfd_wait(mon, -1);
+	if (husk_record_load(e->root, id, &c, NULL) < 0) {
+		/* removed on exit (--rm): its code went with it */
+		*ret_code = 0;
+		return 0;
+	}
+	husk_record_observe(&c);
+	*ret_code = c.has_exit ? c.exit_code : 0;
+	husk_ctr_release(&c);
+	return 0;
+}
+
+/* --- rm, rename, attach --- */
+
+struct rm_ud {
+	bool force;
+	const char *as;
+};
+
+static int mark_removing(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct rm_ud *r = ud;
+	husk_record_observe(c);
+	bool live = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
+	if (live && !r->force)
+		return husk_fail_as(
+			err, EBUSY,
+			"cannot remove container \"%s\": it is running: stop it first, or "
+			"use -f",
+			r->as);
+	c->state = HUSK_CTR_REMOVING;
+	c->stopped_by_user = true;
+	return 0;
+}
+
+int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, husk_error **err)
+{
+	cleanup_free char *id = NULL;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
+		return -1;
+	struct rm_ud ud = {.force = force, .as = name_or_id};
+	husk_error *uerr = NULL;
+	if (husk_record_update(e->root, id, mark_removing, &ud, &uerr) < 0) {
+		/* no record: a create that crashed; what it left goes below */
+		if (!uerr || uerr->errnum != ENOENT) {
+			if (err)
+				*err = uerr;
+			else
+				husk_error_free(uerr);
+			return -1;
+		}
+		husk_error_free(uerr);
+	}
+	struct husk_ctr c;
+	if (husk_record_load(e->root, id, &c, NULL) == 0) {
+		cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
+		cleanup_close int init = pidfd_of(c.pid, c.pid_start);
+		if (init >= 0) {
+			pidfd_signal(init, SIGKILL);
+			husk_pause(e->runroot, id, false, NULL);
+			pidfd_wait(init, 10000);
+		} else if (mon >= 0) {
+			pidfd_signal(mon, SIGTERM);
+		}
+		/* the monitor finishes first, unless it is who called us (it
+		 * removes a --rm container through us when it has a network) */
+		if (c.monitor_pid != getppid())
+			pidfd_wait(mon, 10000);
+		husk_ctr_release(&c);
+	}
+	if (husk_engine_cleanup(e, id, true, err) < 0)
+		return husk_error_wrap(err, "remove container \"%s\"", name_or_id);
+	return 0;
+}
+
+struct rename_ud {
+	const char *root, *name;
+	char *old;
+};
+
+static int do_rename(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct rename_ud *r = ud;
+	if (husk_name_claim(r->root, r->name, c->id, err) < 0)
+		return -1;
+	r->old = c->name;
+	c->name = strdup(r->name);
+	return 0;
+}
+
+int husk_engine_rename(struct husk_engine *e, const char *name_or_id, const char *new_name,
+		       husk_error **err)
+{
+	cleanup_free char *id = NULL;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
+		return -1;
+	struct rename_ud ud = {.root = e->root, .name = new_name};
+	if (husk_record_update(e->root, id, do_rename, &ud, err) < 0)
+		return husk_error_wrap(err, "rename container \"%s\"", name_or_id);
+	husk_name_release(e->root, ud.old, id);
+	free(ud.old);
+	return 0;
+}
+
+int husk_engine_attach(struct husk_engine *e, const char *name_or_id, int *ret_fd, husk_error **err)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+		return -1;
+	bool live = c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED;
+	cleanup_free char *id = strdup(c.id);
+	husk_ctr_release(&c);
+	if (!live)
+		return husk_fail_as(err, ENOTCONN,
+				    "cannot attach to container \"%s\": it is not running",
+				    name_or_id);
+	int fd = husk_attach_connect(e->runroot, id, err);
+	if (fd < 0)
+		return -1;
+	*ret_fd = fd;
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* A container's root: an overlay of the image's layers (top first) under
+ * the container's own upper and work dirs, <root>/containers/<id>/. */
+#ifndef HUSK_ENGINE_OVERLAY_H
+#define HUSK_ENGINE_OVERLAY_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "image.h"
+
+/* overlayfs stacks at most this many lower dirs (OVL_MAX_STACK) */
+#define OVERLAY_MAX_LAYERS 500
+
+/* Make upper/ and work/ (upper with the mode and owner of the image's
+ * root, which the merged root takes) and mount the overlay on rootfs. */
+int husk_overlay_mount(const char *root, const struct husk_image *img, const char *id,
+		       const char *rootfs, husk_error **err);
+/* Is path a mount point (the overlay is mounted)? */
+bool husk_overlay_mounted(const char *rootfs);
+int husk_overlay_unmount(const char *rootfs, husk_error **err);
+
+#endif

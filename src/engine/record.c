@@ -1,0 +1,497 @@
+/* The container record: meta.json under a lock, the names index, lookups.
+ * The rules are in record.h. */
+#define _GNU_SOURCE
+#include "record.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *const state_names[] = {
+	[HUSK_CTR_CREATED] = "created",	  [HUSK_CTR_RUNNING] = "running",
+	[HUSK_CTR_PAUSED] = "paused",	  [HUSK_CTR_EXITED] = "exited",
+	[HUSK_CTR_REMOVING] = "removing",
+};
+
+const char *husk_ctr_state_name(enum husk_ctr_state s)
+{
+	return (size_t)s < ARRAY_SIZE(state_names) ? state_names[s] : "unknown";
+}
+
+static int state_parse(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(state_names); i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* created -> running (start) | removing (rm)
+ * running -> paused | exited | running (a restart records a new init)
+ * paused  -> running | exited (killed while paused)
+ * exited  -> running (start, restart policy) | removing
+ * removing -> nothing: the record goes */
+bool husk_ctr_transition_ok(enum husk_ctr_state from, enum husk_ctr_state to)
+{
+	switch (from) {
+	case HUSK_CTR_CREATED:
+		return to == HUSK_CTR_RUNNING || to == HUSK_CTR_EXITED || to == HUSK_CTR_REMOVING;
+	case HUSK_CTR_RUNNING:
+		return to == HUSK_CTR_PAUSED || to == HUSK_CTR_EXITED || to == HUSK_CTR_RUNNING;
+	case HUSK_CTR_PAUSED:
+		return to == HUSK_CTR_RUNNING || to == HUSK_CTR_EXITED;
+	case HUSK_CTR_EXITED:
+		return to == HUSK_CTR_RUNNING || to == HUSK_CTR_REMOVING;
+	case HUSK_CTR_REMOVING:
+		return false;
+	default:
+		return false;
+	}
+}
+
+static const char *const restart_names[] = {
+	[HUSK_RESTART_NO] = "no",
+	[HUSK_RESTART_ON_FAILURE] = "on-failure",
+	[HUSK_RESTART_ALWAYS] = "always",
+	[HUSK_RESTART_UNLESS_STOPPED] = "unless-stopped",
+};
+
+const char *husk_restart_name(enum husk_restart r)
+{
+	return (size_t)r < ARRAY_SIZE(restart_names) ? restart_names[r] : "no";
+}
+
+int husk_restart_parse(const char *s, enum husk_restart *ret, int *ret_max, husk_error **err)
+{
+	*ret_max = 0;
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+	for (size_t i = 0; i < ARRAY_SIZE(restart_names); i++) {
+		if (strlen(restart_names[i]) != len || strncmp(s, restart_names[i], len) != 0)
+			continue;
+		if (colon) {
+			long n;
+			if (i != HUSK_RESTART_ON_FAILURE || husk_parse_long(colon + 1, &n) < 0 ||
+			    n < 0 || n > 1000000)
+				break;
+			*ret_max = (int)n;
+		}
+		*ret = (enum husk_restart)i;
+		return 0;
+	}
+	return husk_fail_as(err, EINVAL,
+			    "invalid restart policy \"%s\": expected no, on-failure[:N], always or "
+			    "unless-stopped",
+			    s);
+}
+
+void husk_ctr_release(struct husk_ctr *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->name);
+	free(c->image);
+	free(c->command);
+	free(c->network);
+	free(c->ip);
+	free(c->hostname);
+	free(c->log_driver);
+	for (char **p = c->ports; p && *p; p++)
+		free(*p);
+	free(c->ports);
+	memset(c, 0, sizeof(*c));
+}
+
+char *husk_record_dir(const char *root, const char *id)
+{
+	return husk_strdup_printf("%s/containers/%s", root, id);
+}
+
+int husk_name_check(const char *name, husk_error **err)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && n <= 255;
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = name[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		ok = alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '-'));
+	}
+	if (!ok)
+		return husk_fail_as(err, EINVAL,
+				    "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+				    "are allowed",
+				    name);
+	return 0;
+}
+
+static char *dup_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? strdup(s) : NULL;
+}
+
+static long long get_int(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static bool get_bool(json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err)
+{
+	memset(ret, 0, sizeof(*ret));
+	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/meta.json", root, id);
+	json_error_t je;
+	json_t *m = json_load_file(p, 0, &je);
+	if (!m) {
+		if (access(p, F_OK) < 0)
+			return husk_fail_as(err, ENOENT, "no such container: \"%s\"", id);
+		return husk_fail(err, EIO, "container record \"%s\": %s", p, je.text);
+	}
+	ret->id = dup_str(m, "id");
+	ret->name = dup_str(m, "name");
+	ret->image = dup_str(m, "image");
+	ret->command = dup_str(m, "command");
+	ret->created_ns = get_int(m, "created_ns");
+	ret->started_ns = get_int(m, "started_ns");
+	ret->finished_ns = get_int(m, "finished_ns");
+	int st = state_parse(json_string_value(json_object_get(m, "state")));
+	ret->state = st < 0 ? HUSK_CTR_CREATED : (enum husk_ctr_state)st;
+	ret->pid = (pid_t)get_int(m, "pid");
+	ret->pid_start = (unsigned long long)get_int(m, "pid_start");
+	ret->monitor_pid = (pid_t)get_int(m, "monitor_pid");
+	ret->monitor_start = (unsigned long long)get_int(m, "monitor_start");
+	ret->has_exit = json_object_get(m, "exit_code") != NULL;
+	ret->exit_code = (int)get_int(m, "exit_code");
+	ret->oom_killed = get_bool(m, "oom_killed");
+	ret->rm = get_bool(m, "rm");
+	ret->tty = get_bool(m, "tty");
+	ret->interactive = get_bool(m, "interactive");
+	ret->network = dup_str(m, "network");
+	ret->ip = dup_str(m, "ip");
+	ret->hostname = dup_str(m, "hostname");
+	json_t *ports = json_object_get(m, "ports");
+	size_t np = json_array_size(ports);
+	if (np) {
+		ret->ports = calloc(np + 1, sizeof(char *));
+		if (!ret->ports)
+			abort();
+		for (size_t i = 0; i < np; i++)
+			ret->ports[i] = strdup(json_string_value(json_array_get(ports, i)) ?: "");
+	}
+	int r = 0;
+	husk_restart_parse(json_string_value(json_object_get(m, "restart")) ?: "no", &ret->restart,
+			   &r, NULL);
+	ret->restart_max = (int)get_int(m, "restart_max");
+	ret->restart_count = (int)get_int(m, "restart_count");
+	ret->stopped_by_user = get_bool(m, "stopped_by_user");
+	ret->log_driver = dup_str(m, "log_driver");
+	ret->log_max_size = get_int(m, "log_max_size");
+	ret->log_max_file = (int)get_int(m, "log_max_file");
+	ret->stop_signal = (int)get_int(m, "stop_signal");
+	ret->stop_timeout = (int)get_int(m, "stop_timeout");
+	json_decref(m);
+	if (!ret->id || !ret->name) {
+		husk_ctr_release(ret);
+		return husk_fail(err, EIO, "container record \"%s\": no id or name", p);
+	}
+	return 0;
+}
+
+static void set_str(json_t *m, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(m, key, json_string(v));
+}
+
+/* Replace path with text: a temp file, fsync, rename.  The record is on
+ * disk storage and must survive a crash of the machine whole or not at
+ * all. */
+static int write_durable(const char *path, const char *text, husk_error **err)
+{
+	cleanup_free char *tmp = husk_strdup_printf("%s.tmp", path);
+	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", tmp);
+	if (husk_write_all(fd, text, strlen(text)) < 0 || fdatasync(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return husk_fail(err, e, "write \"%s\"", path);
+	}
+	return 0;
+}
+
+int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **err)
+{
+	json_t *m = json_object();
+	set_str(m, "id", c->id);
+	set_str(m, "name", c->name);
+	set_str(m, "image", c->image);
+	set_str(m, "command", c->command);
+	json_object_set_new(m, "created_ns", json_integer(c->created_ns));
+	json_object_set_new(m, "started_ns", json_integer(c->started_ns));
+	json_object_set_new(m, "finished_ns", json_integer(c->finished_ns));
+	set_str(m, "state", husk_ctr_state_name(c->state));
+	json_object_set_new(m, "pid", json_integer(c->pid));
+	json_object_set_new(m, "pid_start", json_integer((json_int_t)c->pid_start));
+	json_object_set_new(m, "monitor_pid", json_integer(c->monitor_pid));
+	json_object_set_new(m, "monitor_start", json_integer((json_int_t)c->monitor_start));
+	if (c->has_exit)
+		json_object_set_new(m, "exit_code", json_integer(c->exit_code));
+	json_object_set_new(m, "oom_killed", json_boolean(c->oom_killed));
+	json_object_set_new(m, "rm", json_boolean(c->rm));
+	json_object_set_new(m, "tty", json_boolean(c->tty));
+	json_object_set_new(m, "interactive", json_boolean(c->interactive));
+	set_str(m, "network", c->network);
+	set_str(m, "ip", c->ip);
+	set_str(m, "hostname", c->hostname);
+	if (c->ports) {
+		json_t *a = json_array();
+		for (char **p = c->ports; *p; p++)
+			json_array_append_new(a, json_string(*p));
+		json_object_set_new(m, "ports", a);
+	}
+	set_str(m, "restart", husk_restart_name(c->restart));
+	json_object_set_new(m, "restart_max", json_integer(c->restart_max));
+	json_object_set_new(m, "restart_count", json_integer(c->restart_count));
+	json_object_set_new(m, "stopped_by_user", json_boolean(c->stopped_by_user));
+	set_str(m, "log_driver", c->log_driver);
+	json_object_set_new(m, "log_max_size", json_integer(c->log_max_size));
+	json_object_set_new(m, "log_max_file", json_integer(c->log_max_file));
+	json_object_set_new(m, "stop_signal", json_integer(c->stop_signal));
+	json_object_set_new(m, "stop_timeout", json_integer(c->stop_timeout));
+	char *text = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	if (!text)
+		abort();
+	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/meta.json", root, c->id);
+	int r = write_durable(p, text, err);
+	free(text);
+	return r;
+}
+
+int husk_record_lock(const char *root, const char *id, husk_error **err)
+{
+	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/lock", root, id);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return husk_fail_as(err, ENOENT, "no such container: \"%s\"", id);
+		return husk_fail(err, errno, "open \"%s\"", p);
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return husk_fail(err, e, "lock \"%s\"", p);
+		}
+	}
+	return fd;
+}
+
+int husk_record_update(const char *root, const char *id, husk_record_fn fn, void *ud,
+		       husk_error **err)
+{
+	cleanup_close int lock = husk_record_lock(root, id, err);
+	if (lock < 0)
+		return -1;
+	struct husk_ctr c;
+	if (husk_record_load(root, id, &c, err) < 0)
+		return -1;
+	int r = fn(&c, ud, err);
+	if (r >= 0)
+		r = husk_record_save(root, &c, err);
+	husk_ctr_release(&c);
+	return r < 0 ? -1 : 0;
+}
+
+int husk_name_claim(const char *root, const char *name, const char *id, husk_error **err)
+{
+	if (husk_name_check(name, err) < 0)
+		return -1;
+	cleanup_free char *dir = husk_strdup_printf("%s/names", root);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return husk_fail(err, errno, "mkdir \"%s\"", dir);
+	cleanup_free char *link = husk_strdup_printf("%s/%s", dir, name);
+	if (symlink(id, link) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return husk_fail(err, errno, "claim the name \"%s\"", name);
+	/* a link whose container is gone (a crash between the two) is stale */
+	char target[80];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		cleanup_free char *meta =
+			husk_strdup_printf("%s/containers/%s/meta.json", root, target);
+		cleanup_free char *cdir = husk_strdup_printf("%s/containers/%s", root, target);
+		if (access(cdir, F_OK) < 0 && errno == ENOENT && unlink(link) == 0 &&
+		    symlink(id, link) == 0)
+			return 0;
+		return husk_fail_as(
+			err, EEXIST,
+			"the container name \"%s\" is already in use by container \"%.12s\"", name,
+			target);
+	}
+	return husk_fail_as(err, EEXIST, "the container name \"%s\" is already in use", name);
+}
+
+void husk_name_release(const char *root, const char *name, const char *id)
+{
+	if (!name || !*name)
+		return;
+	cleanup_free char *link = husk_strdup_printf("%s/names/%s", root, name);
+	char target[80];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	if (strcmp(target, id) == 0)
+		unlink(link);
+}
+
+static bool is_hex_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id, husk_error **err)
+{
+	*ret_id = NULL;
+	if (!*name_or_id || strchr(name_or_id, '/') || strcmp(name_or_id, ".") == 0 ||
+	    strcmp(name_or_id, "..") == 0)
+		return husk_fail_as(err, ENOENT, "no such container: \"%s\"", name_or_id);
+	/* an exact id */
+	if (strlen(name_or_id) == 64 && is_hex_id(name_or_id)) {
+		cleanup_free char *d = husk_strdup_printf("%s/containers/%s", root, name_or_id);
+		if (access(d, F_OK) == 0) {
+			*ret_id = strdup(name_or_id);
+			return 0;
+		}
+	}
+	/* a name: one link */
+	cleanup_free char *link = husk_strdup_printf("%s/names/%s", root, name_or_id);
+	char target[80];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		cleanup_free char *d = husk_strdup_printf("%s/containers/%s", root, target);
+		if (access(d, F_OK) == 0) {
+			*ret_id = strdup(target);
+			return 0;
+		}
+	}
+	/* a unique prefix of an id: the directory's names only */
+	if (is_hex_id(name_or_id)) {
+		cleanup_free char *dir = husk_strdup_printf("%s/containers", root);
+		DIR *d = opendir(dir);
+		size_t len = strlen(name_or_id);
+		char *found = NULL;
+		int hits = 0;
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (strncmp(de->d_name, name_or_id, len) == 0 && strlen(de->d_name) == 64) {
+				hits++;
+				free(found);
+				found = strdup(de->d_name);
+			}
+		}
+		if (d)
+			closedir(d);
+		if (hits == 1) {
+			*ret_id = found;
+			return 0;
+		}
+		free(found);
+		if (hits > 1)
+			return husk_fail_as(err, EINVAL,
+					    "\"%s\" is the start of more than one container's id",
+					    name_or_id);
+	}
+	return husk_fail_as(err, ENOENT, "no such container: \"%s\"", name_or_id);
+}
+
+void husk_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	cleanup_free char *dir = husk_strdup_printf("%s/containers", root);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : husk_fail(err, errno, "open \"%s\"", dir);
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != 64 || !is_hex_id(de->d_name))
+			continue;
+		if (*ret_n + 1 >= cap) {
+			cap = cap ? cap * 2 : 64;
+			char **n = realloc(*ret, cap * sizeof(char *));
+			if (!n)
+				abort();
+			*ret = n;
+		}
+		(*ret)[(*ret_n)++] = strdup(de->d_name);
+		(*ret)[*ret_n] = NULL;
+	}
+	closedir(d);
+	return 0;
+}
+
+bool husk_pid_alive(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0)
+		return false;
+	unsigned long long now = husk_pid_starttime(pid);
+	return now != 0 && (start == 0 || now == start);
+}
+
+void husk_record_observe(struct husk_ctr *c)
+{
+	if (c->state != HUSK_CTR_RUNNING && c->state != HUSK_CTR_PAUSED)
+		return;
+	if (husk_pid_alive(c->pid, c->pid_start) ||
+	    husk_pid_alive(c->monitor_pid, c->monitor_start))
+		return;
+	c->state = HUSK_CTR_EXITED;
+	if (!c->has_exit) {
+		c->has_exit = true;
+		c->exit_code = 255;
+	}
+}
+
+int64_t husk_time_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

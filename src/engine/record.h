@@ -1,0 +1,127 @@
+/* The container record: what the engine knows of a container between
+ * commands, in <root>/containers/<id>/meta.json.
+ *
+ * Consistency rule: meta.json changes only under flock(2) of the
+ * container's `lock` file, by read-modify-write, and is replaced
+ * atomically (temp file, fsync, rename), so a reader never sees half a
+ * record and two writers never lose each other's change.  A name belongs
+ * to one container through the names index, <root>/names/<name>, a
+ * symlink to the id: symlink(2) either makes it or fails with EEXIST, so
+ * two `run --name x` at once give one container and one clear error, and
+ * a lookup by name reads one link, not every record.
+ *
+ * The state is typed, and changes only along the allowed transitions
+ * (husk_ctr_transition).  A record's state is what the engine last wrote;
+ * husk_record_observe() checks it against the kernel (is the init, is the
+ * monitor still alive), so that a killed monitor or a reboot shows as the
+ * truth. */
+#ifndef HUSK_ENGINE_RECORD_H
+#define HUSK_ENGINE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum husk_ctr_state {
+	HUSK_CTR_CREATED,
+	HUSK_CTR_RUNNING,
+	HUSK_CTR_PAUSED,
+	HUSK_CTR_EXITED,
+	HUSK_CTR_REMOVING,
+};
+
+const char *husk_ctr_state_name(enum husk_ctr_state s);
+/* May a container in state from go to state to? */
+bool husk_ctr_transition_ok(enum husk_ctr_state from, enum husk_ctr_state to);
+
+enum husk_restart {
+	HUSK_RESTART_NO,
+	HUSK_RESTART_ON_FAILURE,
+	HUSK_RESTART_ALWAYS,
+	HUSK_RESTART_UNLESS_STOPPED
+};
+
+/* "no", "on-failure[:N]", "always", "unless-stopped" */
+int husk_restart_parse(const char *s, enum husk_restart *ret, int *ret_max, husk_error **err);
+const char *husk_restart_name(enum husk_restart r);
+
+struct husk_ctr {
+	char *id; /* 64 hex */
+	char *name;
+	char *image;   /* as resolved in the store */
+	char *command; /* for ps */
+	int64_t created_ns, started_ns, finished_ns;
+	enum husk_ctr_state state;
+	pid_t pid; /* the container's init, as the host sees it */
+	unsigned long long pid_start;
+	pid_t monitor_pid;
+	unsigned long long monitor_start;
+	bool has_exit;
+	int exit_code;
+	bool oom_killed;
+	/* options that outlive create */
+	bool rm, tty, interactive;
+	char *network; /* "none", "host", "bridge" */
+	char *ip;
+	char **ports; /* "8080:80/tcp", NULL-terminated */
+	char *hostname;
+	enum husk_restart restart;
+	int restart_max;
+	int restart_count;
+	bool stopped_by_user; /* stop suspends the restart policy until start */
+	char *log_driver;     /* "json-file", "k8s-file", "none" */
+	long long log_max_size;
+	int log_max_file;
+	int stop_signal;
+	int stop_timeout;
+};
+
+void husk_ctr_release(struct husk_ctr *c);
+
+char *husk_record_dir(const char *root, const char *id);
+
+/* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255 bytes; EINVAL
+ * with Docker's words otherwise. */
+int husk_name_check(const char *name, husk_error **err);
+
+/* ENOENT when there is no such record. */
+int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err);
+int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **err);
+
+/* The record's lock, held until the fd is closed. */
+int husk_record_lock(const char *root, const char *id, husk_error **err);
+
+/* Load under the lock, let fn change the record, save.  fn returns < 0
+ * (with err set) to change nothing. */
+typedef int (*husk_record_fn)(struct husk_ctr *c, void *ud, husk_error **err);
+int husk_record_update(const char *root, const char *id, husk_record_fn fn, void *ud,
+		       husk_error **err);
+
+/* The names index.  claim: EEXIST when the name is another's. */
+int husk_name_claim(const char *root, const char *name, const char *id, husk_error **err);
+/* Remove name's link if it still points at id. */
+void husk_name_release(const char *root, const char *name, const char *id);
+
+/* A container by exact id, exact name, or unique id prefix, as Docker
+ * looks them up.  ENOENT: none; EINVAL: the prefix fits several. */
+int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id, husk_error **err);
+
+/* Every record's id (readdir only). */
+int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err);
+void husk_strv_free(char **v, size_t n);
+
+/* Is pid still the process that started at start? */
+bool husk_pid_alive(pid_t pid, unsigned long long start);
+
+/* The record as the kernel sees it: running or paused with neither the
+ * init nor its monitor alive means the machine or the monitor died; the
+ * container then reads as exited (255 when no code was recorded, as
+ * Docker shows a container whose daemon died).  Changes only *c. */
+void husk_record_observe(struct husk_ctr *c);
+
+int64_t husk_time_ns(void);
+
+#endif
