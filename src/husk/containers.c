@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "engine.h"
+#include "template.h"
 #include "tty.h"
 #include "util.h"
 
@@ -294,13 +296,47 @@ static void status_text(const struct husk_ctr *c, char *out, size_t n)
 	}
 }
 
+static const char *const ps_fields[] = {"ID",	     "Names",	   "Image",  "Command",
+					"CreatedAt", "RunningFor", "Status", "State",
+					"Ports",     "ExitCode",   NULL};
+
+/* One row of ps, with docker's field names for --format */
+static json_t *ps_row(const struct husk_ctr *c, bool trunc)
+{
+	char status[160], d[64], running_for[80], cmd[300], ports[128] = "", created[64];
+	long long now = (long long)time(NULL);
+	status_text(c, status, sizeof(status));
+	cli_human_duration(now - c->created_ns / 1000000000, d, sizeof(d));
+	snprintf(running_for, sizeof(running_for), "%s ago", d);
+	if (trunc && strlen(c->command) > 20)
+		snprintf(cmd, sizeof(cmd), "\"%.19s…\"", c->command);
+	else
+		snprintf(cmd, sizeof(cmd), "\"%s\"", c->command);
+	size_t pl = 0;
+	for (char **p = c->ports; p && *p && pl < sizeof(ports) - 32; p++)
+		pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s0.0.0.0:%s",
+				       pl ? ", " : "", *p);
+	time_t t = (time_t)(c->created_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+	return json_pack("{s:s%,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "ID", c->id,
+			 (size_t)(trunc ? 12 : 64), "Names", c->name, "Image", c->image, "Command",
+			 cmd, "CreatedAt", created, "RunningFor", running_for, "Status", status,
+			 "State", husk_ctr_state_name(c->state), "Ports", ports, "ExitCode",
+			 c->has_exit ? c->exit_code : 0);
+}
+
 int cmd_ps(int argc, char **argv)
 {
+	static const char usage[] = "ps: usage: husk ps [-a] [-q] [--no-trunc] [--format TEMPLATE]";
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"no-trunc", no_argument, NULL, 'T'},
+					     {"format", required_argument, NULL, 'F'},
 					     {0}};
 	bool all = false, quiet = false, trunc = true;
+	const char *format = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "+aq", opts, NULL)) != -1) {
 		if (c == 'a')
@@ -309,47 +345,55 @@ int cmd_ps(int argc, char **argv)
 			quiet = true;
 		else if (c == 'T')
 			trunc = false;
+		else if (c == 'F')
+			format = optarg;
 		else
-			return failf("ps: usage: husk ps [-a] [-q] [--no-trunc]");
+			return failf("%s", usage);
 	}
 	if (optind < argc)
-		return failf("ps: unexpected \"%s\" (usage: husk ps [-a] [-q] [--no-trunc])",
-			     argv[optind]);
+		return failf("ps: unexpected \"%s\" (%s)", argv[optind], usage);
 	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, ps_fields, &tmpl, &err) < 0)
+		return fail(err);
 	struct husk_ctr *v = NULL;
 	size_t n = 0;
-	if (husk_engine_list(&eng, &v, &n, &err) < 0)
+	if (husk_engine_list(&eng, &v, &n, &err) < 0) {
+		husk_tmpl_free(tmpl);
 		return fail(err);
-	if (!quiet)
+	}
+	if (!quiet && !tmpl)
 		printf("%-14s %-16s %-22s %-20s %-28s %-20s %s\n", "CONTAINER ID", "IMAGE",
 		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
-	long long now = (long long)time(NULL);
-	for (size_t i = 0; i < n; i++) {
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool running = v[i].state == HUSK_CTR_RUNNING || v[i].state == HUSK_CTR_PAUSED;
 		if (!all && !running)
 			continue;
-		int idw = trunc ? 12 : 64;
 		if (quiet) {
-			printf("%.*s\n", idw, v[i].id);
+			printf("%.*s\n", trunc ? 12 : 64, v[i].id);
 			continue;
 		}
-		char status[160], created[80], d[64], cmd[300], ports[128] = "";
-		status_text(&v[i], status, sizeof(status));
-		cli_human_duration(now - v[i].created_ns / 1000000000, d, sizeof(d));
-		snprintf(created, sizeof(created), "%s ago", d);
-		if (trunc && strlen(v[i].command) > 20)
-			snprintf(cmd, sizeof(cmd), "\"%.19s…\"", v[i].command);
-		else
-			snprintf(cmd, sizeof(cmd), "\"%s\"", v[i].command);
-		size_t pl = 0;
-		for (char **p = v[i].ports; p && *p && pl < sizeof(ports) - 32; p++)
-			pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s0.0.0.0:%s",
-					       pl ? ", " : "", *p);
-		printf("%-14.*s %-16s %-22s %-20s %-28s %-20s %s\n", idw, v[i].id, v[i].image, cmd,
-		       created, status, ports, v[i].name);
+		json_t *row = ps_row(&v[i], trunc);
+		const char *f[ARRAY_SIZE(ps_fields)];
+		for (size_t k = 0; ps_fields[k]; k++)
+			f[k] = json_string_value(json_object_get(row, ps_fields[k]));
+		if (tmpl) {
+			char *line = NULL;
+			if (husk_tmpl_render(tmpl, row, &line, &err) < 0)
+				rc = fail(err);
+			else
+				printf("%s\n", line);
+			free(line);
+		} else {
+			printf("%-14s %-16s %-22s %-20s %-28s %-20s %s\n", f[0], f[2], f[3], f[5],
+			       f[6], f[8], f[1]);
+		}
+		json_decref(row);
 	}
 	husk_engine_list_free(v, n);
-	return 0;
+	husk_tmpl_free(tmpl);
+	return rc;
 }
 
 /* --- logs --- */

@@ -129,8 +129,14 @@ static int write_layer(struct husk_store *s, time_t mtime, char **ret_digest, lo
 		cleanup_free char *p = husk_strdup_printf("bin/%s", app);
 		bad = add(a, p, AE_IFLNK, 0777, mtime, "busybox", NULL, 0);
 	}
-	static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n";
-	static const char group[] = "root:x:0:\n";
+	/* the users and groups of Docker Hub's busybox that images and
+	 * scripts name most: root, daemon, www-data, nobody */
+	static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+				     "daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+				     "www-data:x:33:33:www-data:/var/www:/bin/false\n"
+				     "nobody:x:65534:65534:nobody:/home:/bin/false\n";
+	static const char group[] = "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\n"
+				    "www-data:x:33:\nnobody:x:65534:\nnogroup:x:65533:\n";
 	if (!bad)
 		bad = add(a, "etc/passwd", AE_IFREG, 0644, mtime, NULL, passwd, strlen(passwd));
 	if (!bad)

@@ -50,7 +50,7 @@ teardown() {
 	[ "${#id}" -eq 64 ]
 	run "$HUSK" ps
 	[[ "$output" == *web* ]]
-	[[ "$output" == *running* ]]
+	[[ "$output" == *"Up "* ]]
 	for _ in $(seq 50); do "$HUSK" logs web | grep -q started && break; sleep 0.05; done
 	run "$HUSK" logs web
 	[ "$output" = started ]
@@ -58,9 +58,8 @@ teardown() {
 	[ "$output" = "in ${id:0:12}" ]
 	run "$HUSK" stop -t 5 web
 	[ "$status" -eq 0 ]
-	for _ in $(seq 50); do "$HUSK" ps -a | grep -q 'exited (0)' && break; sleep 0.05; done
 	run "$HUSK" ps -a
-	[[ "$output" == *"exited (0)"* ]]
+	[[ "$output" == *"Exited (0)"* ]]
 	run "$HUSK" ps
 	[[ "$output" != *web* ]]
 	run "$HUSK" rm web

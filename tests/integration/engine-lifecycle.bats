@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# husk's containers as a Docker user drives them: create, start, stop,
+# kill, restart, pause, wait, rename, logs, attach, restart policies; the
+# monitor under each; what bad input gets; what kill -9 leaves.
+
+load helpers
+
+HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
+
+setup() {
+	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
+	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+}
+
+# pids of this test's monitors (their command lines name our root)
+monitors() {
+	pgrep -f "husk-monitor .*$TEST_DIR/lib" || true
+}
+
+teardown() {
+	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local left=""
+	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
+	[ -z "$m" ] || left+="mounts: $m "
+	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
+	[ -z "$cg" ] || left+="cgroups: $cg "
+	mon=$(monitors)
+	[ -z "$mon" ] || left+="monitors: $mon "
+	for p in $mon; do kill -9 "$p" 2>/dev/null || true; done
+	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
+	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
+	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
+	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$TEST_DIR"
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
+
+# wait_for CMD...: up to 5 s for CMD to succeed
+wait_for() {
+	for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done
+	"$@"
+}
+
+# STATUS as ps shows it, less the times: "Up", "Up (Paused)", "Exited (N)", "Created"
+status_of() {
+	"$HUSK" ps -a --format '{{.Names}}\t{{.Status}}' | awk -F'\t' -v n="$1" '$1 == n {print $2}' |
+		sed -E 's/^Up .*\(Paused\)$/Up (Paused)/; s/^Up [^(]*$/Up/; s/^(Exited \([0-9]+\)).*/\1/'
+}
+
+# field NAME KEY: a key of the record of container NAME
+field() {
+	jq -rs --arg n "$1" "map(select(.name == \$n))[0].$2" "$HUSK_ROOT"/containers/*/meta.json
+}
+
+@test "non-root users: / has the image's mode, -u takes names from the image's passwd" {
+	run "$HUSK" run --rm -u 1000 busybox ls /etc/passwd
+	[ "$status" -eq 0 ]
+	[ "$output" = /etc/passwd ]
+	run "$HUSK" run --rm busybox stat -c %a /
+	[ "$output" = 755 ]
+	# a uid with no entry gets gid 0, as Docker's
+	run "$HUSK" run --rm -u 1000 busybox id
+	[[ "$output" == "uid=1000 gid=0(root)"* ]]
+	run "$HUSK" run --rm -u nobody busybox sh -c 'id; echo $HOME'
+	[ "${lines[0]}" = "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)" ]
+	[ "${lines[1]}" = /home ]
+	run "$HUSK" run --rm -u www-data:daemon busybox id -g
+	[ "$output" = 1 ]
+	run "$HUSK" run --rm -u nosuchuser busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: unable to find user nosuchuser: no matching entries in passwd file" ]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+}
+
+@test "every network mode has lo up, /etc/hosts, /etc/hostname and /etc/resolv.conf" {
+	for net in none host; do
+		run "$HUSK" run --rm --network $net busybox sh -c 'cat /etc/hostname; grep -c localhost /etc/hosts; test -f /etc/resolv.conf && echo resolv; ping -c1 -W1 localhost >/dev/null && echo ping'
+		[ "$status" -eq 0 ]
+		[ "${lines[1]}" -ge 1 ]
+		[ "${lines[2]}" = resolv ]
+		[ "${lines[3]}" = ping ]
+	done
+	run "$HUSK" run --rm --network none --hostname web busybox cat /etc/hostname
+	[ "$output" = web ]
+	# host: the host's name
+	run "$HUSK" run --rm --network host busybox hostname
+	[ "$output" = "$(hostname)" ]
+}
+
+@test "stdin is /dev/null without -i; -i passes it, and its end" {
+	n=0
+	while read -r _; do
+		"$HUSK" run --rm busybox true
+		n=$((n + 1))
+	done < <(printf 'a\nb\nc\n')
+	[ "$n" -eq 3 ]
+	run bash -c "printf 'one\ntwo\n' | '$HUSK' run --rm busybox cat"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run bash -c "printf 'one\ntwo\n' | '$HUSK' run --rm -i busybox cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'one\ntwo')" ]
+}
+
+@test "names: Docker's rule, one container per name even when two runs race" {
+	for bad in 'a/../b' '' '-x' 'a b' '_a'; do
+		run "$HUSK" run --rm --name "$bad" busybox true
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"invalid container name"* ]]
+	done
+	id=$("$HUSK" create busybox true)
+	# a name that is the start of another container's id is a name
+	run "$HUSK" create --name "${id:0:6}" busybox true
+	[ "$status" -eq 0 ]
+	"$HUSK" rm "${id:0:6}"
+	"$HUSK" rm "$id"
+	# eight at once, one wins
+	for i in $(seq 8); do "$HUSK" create --name same busybox true >"$TEST_DIR/out.$i" 2>&1 & done
+	wait
+	[ "$(grep -l '^[0-9a-f]\{64\}$' "$TEST_DIR"/out.* | wc -l)" -eq 1 ]
+	[ "$(grep -l 'is already in use' "$TEST_DIR"/out.* | wc -l)" -eq 7 ]
+	[ "$("$HUSK" ps -aq | wc -l)" -eq 1 ]
+	"$HUSK" rename same other
+	run "$HUSK" ps -a
+	[[ "$output" == *" other"* ]]
+	[[ "$output" != *" same"* ]]
+	# the old name is free again
+	"$HUSK" create --name same busybox true
+}
+
+@test "create, start -a, stop, restart, kill, pause, wait: the states ps shows" {
+	"$HUSK" create --name c busybox sh -c 'echo run; exit 4'
+	[ "$(status_of c)" = Created ]
+	run "$HUSK" start -a c
+	[ "$status" -eq 4 ]
+	[ "$output" = run ]
+	[ "$(status_of c)" = "Exited (4)" ]
+	run "$HUSK" start c
+	[ "$status" -eq 0 ]
+	run "$HUSK" wait c
+	[ "$output" = 4 ]
+	# logs hold both runs
+	[ "$("$HUSK" logs c)" = "$(printf 'run\nrun')" ]
+
+	"$HUSK" run -d --name s busybox sleep 1000
+	[ "$(status_of s)" = Up ]
+	"$HUSK" pause s
+	[ "$(status_of s)" = "Up (Paused)" ]
+	run "$HUSK" exec s true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *paused* ]]
+	"$HUSK" unpause s
+	# sleep as pid 1 ignores TERM: KILL after the timeout
+	run "$HUSK" stop -t 1 s
+	[ "$status" -eq 0 ]
+	[ "$(status_of s)" = "Exited (137)" ]
+	"$HUSK" restart s
+	[ "$(status_of s)" = Up ]
+	"$HUSK" kill -s TERM s >/dev/null || true
+	"$HUSK" kill s
+	run "$HUSK" wait s
+	[ "$output" = 137 ]
+	# a stop signal the process handles ends it at once
+	"$HUSK" run -d --name t --stop-signal USR1 busybox sh -c 'trap "exit 9" USR1; while :; do sleep 0.1; done'
+	start=$(date +%s)
+	"$HUSK" stop -t 20 t
+	[ $(($(date +%s) - start)) -lt 10 ]
+	[ "$(status_of t)" = "Exited (9)" ]
+}
+
+@test "bad input: one line, exit 125, nothing left" {
+	run "$HUSK" stop
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"stop: expected at least one container"* ]]
+	run "$HUSK" stop nosuch
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: no such container: "nosuch"' ]
+	run "$HUSK" run --restart sometimes busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'invalid restart policy "sometimes"'* ]]
+	run "$HUSK" rmi -f nosuchimage
+	[ "$status" -eq 125 ]
+	[[ "$output" != *'"-f"'* ]]
+	"$HUSK" create --name c busybox true
+	run "$HUSK" exec c true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"not running"* ]]
+	run "$HUSK" attach c
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"not running"* ]]
+	"$HUSK" run -d --name r busybox sleep 100
+	run "$HUSK" rm r
+	[ "$status" -eq 125 ]
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	[[ "$output" == *"cannot remove container \"r\": it is running"* ]]
+	run "$HUSK" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stop "*"stop containers"* ]]
+	run "$HUSK" stop --help
+	[[ "$output" == "usage: husk stop [-t SECONDS] CONTAINER..."* ]]
+	run "$HUSK" help rm
+	[[ "$output" == "usage: husk rm "* ]]
+}
+
+@test "logs of foreground and detached runs: --tail, -t, -f until the end, stderr kept apart" {
+	"$HUSK" run --name fg busybox sh -c 'echo out1; echo err1 >&2; echo out2'
+	run "$HUSK" logs fg
+	[[ "$output" == *out1* && "$output" == *err1* && "$output" == *out2* ]]
+	[ "$("$HUSK" logs fg 2>/dev/null)" = "$(printf 'out1\nout2')" ]
+	[ "$("$HUSK" logs fg 2>&1 >/dev/null)" = err1 ]
+	"$HUSK" run --name three busybox sh -c 'echo a; echo b; echo c' >/dev/null
+	[ "$("$HUSK" logs --tail 1 three)" = c ]
+	[ "$("$HUSK" logs --tail 2 three)" = "$(printf 'b\nc')" ]
+	"$HUSK" logs -t fg 2>/dev/null | grep -qE '^20[0-9-]+T[0-9:.]+Z out1$'
+	# json-file, as Docker writes it
+	[ "$(grep -h '"stream":"stderr"' "$HUSK_ROOT"/containers/*/log | jq -r .log)" = err1 ]
+	"$HUSK" run -d --name bg busybox sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done'
+	run timeout 20 "$HUSK" logs -f bg
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'line1\nline2\nline3')" ]
+	run "$HUSK" run --rm --log-driver none busybox echo quiet
+	[ "$output" = quiet ]
+}
+
+@test "attach to run -dit, detach with ctrl-p ctrl-q; output and exit through attach" {
+	command -v script >/dev/null || skip "no script(1)"
+	"$HUSK" run -dit --name a busybox sh
+	# type a command, then the detach keys: the container runs on
+	run timeout 20 script -qec "$(printf '%q ' env HUSK_ROOT="$HUSK_ROOT" HUSK_RUNROOT="$HUSK_RUNROOT" "$HUSK" attach a)" /dev/null < <(sleep 0.5; printf 'echo in-$((6*7))\r'; sleep 0.5; printf '\020\021')
+	[ "$status" -eq 0 ]
+	[[ "$output" == *in-42* ]]
+	[ "$(status_of a)" = Up ]
+	# no NUL byte in what a terminal sees
+	run bash -c "script -qec \"$(printf '%q ' env HUSK_ROOT="$HUSK_ROOT" HUSK_RUNROOT="$HUSK_RUNROOT" "$HUSK" run --rm -t busybox echo hi)\" /dev/null | od -c"
+	[[ "$output" != *'\0'* ]]
+	"$HUSK" run -d --name o busybox sh -c 'sleep 1; echo late; exit 6'
+	run timeout 20 "$HUSK" attach o
+	[ "$status" -eq 6 ]
+	[ "$output" = late ]
+}
+
+@test "restart policies: on-failure:N counts, always comes back after a kill, stop suspends it" {
+	"$HUSK" run -d --name f --restart on-failure:2 busybox sh -c 'echo try; exit 3'
+	three_tries() { test "$("$HUSK" logs f | grep -c try)" -eq 3; }
+	wait_for three_tries
+	run "$HUSK" wait f
+	[ "$output" = 3 ]
+	[ "$(field f restart_count)" -eq 2 ]
+	"$HUSK" run -d --name al --restart always busybox sleep 1000
+	pid1=$(field al pid)
+	kill -9 "$pid1"
+	back() { [ "$(field al pid)" != "$pid1" ] && [ "$(field al state)" = running ]; }
+	wait_for back
+	[ "$(field al restart_count)" -eq 1 ]
+	[ "$(status_of al)" = Up ]
+	"$HUSK" stop -t 1 al
+	sleep 0.5
+	[ "$(status_of al)" = "Exited (137)" ]
+	[ -z "$(monitors)" ]
+	"$HUSK" start al
+	[ "$(status_of al)" = Up ]
+}
+
+@test "kill -9 of the client, of the monitor, of the init: ps tells the truth, rm -f cleans all" {
+	# the client: the container runs on under its monitor
+	"$HUSK" run --name c busybox sleep 1000 &
+	client=$!
+	wait_for sh -c "'$HUSK' ps | grep -q ' c$'"
+	kill -9 $client
+	wait $client || true
+	sleep 0.2
+	[ "$(status_of c)" = Up ]
+	# the init: the monitor records 137
+	pid=$(field c pid)
+	kill -9 "$pid"
+	exited137() { test "$(status_of c)" = "Exited (137)"; }
+	wait_for exited137
+	# the monitor: the container runs on and shows so; then it ends
+	"$HUSK" run -d --name m busybox sleep 1000
+	mon=$(field m monitor_pid)
+	kill -9 "$mon"
+	sleep 0.2
+	[ "$(status_of m)" = Up ]
+	run "$HUSK" rm -f m
+	[ "$status" -eq 0 ]
+	run "$HUSK" rm -f c
+	[ "$status" -eq 0 ]
+	[ -z "$("$HUSK" ps -aq)" ]
+}
