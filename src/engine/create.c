@@ -167,6 +167,39 @@ static int write_config(struct create_ctx *c, husk_error **err)
 	return r;
 }
 
+/* The healthcheck: --health-cmd over the image's HEALTHCHECK, Docker's
+ * defaults for what neither says (30 s, 30 s, 3 retries) */
+static char **health_test(const struct husk_run_opts *o, json_t *hc)
+{
+	if (o->no_healthcheck)
+		return NULL;
+	char **t = NULL;
+	size_t n = 0;
+	if (o->health_cmd) {
+		husk_strv_push(&t, &n, strdup("CMD-SHELL"));
+		husk_strv_push(&t, &n, strdup(o->health_cmd));
+		return t;
+	}
+	json_t *test = json_object_get(hc, "Test");
+	const char *kind = json_string_value(json_array_get(test, 0));
+	if (!kind || (strcmp(kind, "CMD") != 0 && strcmp(kind, "CMD-SHELL") != 0) ||
+	    json_array_size(test) < 2)
+		return NULL; /* none, "NONE", or inherited */
+	size_t i;
+	json_t *v;
+	json_array_foreach (test, i, v)
+		husk_strv_push(&t, &n, strdup(json_string_value(v) ?: ""));
+	return t;
+}
+
+static int64_t pick(int64_t given, json_t *hc, const char *key, int64_t dflt)
+{
+	if (given > 0)
+		return given;
+	json_int_t v = json_integer_value(json_object_get(hc, key));
+	return v > 0 ? (int64_t)v : dflt;
+}
+
 static int write_record(struct create_ctx *c, husk_error **err)
 {
 	const struct husk_run_opts *o = c->o;
@@ -203,7 +236,19 @@ static int write_record(struct create_ctx *c, husk_error **err)
 						      o->ports[i].proto == 17 ? "udp" : "tcp");
 	}
 	r.ports = ports;
+	json_t *hc = json_object_get(json_object_get(c->img->config, "config"), "Healthcheck");
+	r.test = health_test(o, hc);
+	if (r.test) {
+		r.health_interval_ns = pick(o->health_interval_ns, hc, "Interval", 30000000000LL);
+		r.health_timeout_ns = pick(o->health_timeout_ns, hc, "Timeout", 30000000000LL);
+		r.health_start_period_ns = pick(o->health_start_period_ns, hc, "StartPeriod", 0);
+		r.health_retries = (int)pick(o->health_retries, hc, "Retries", 3);
+		r.health_on_failure = o->health_on_failure;
+	}
 	int ret = husk_record_save(c->e->root, &r, err);
+	for (char **t = r.test; t && *t; t++)
+		free(*t);
+	free(r.test);
 	free(r.command);
 	for (size_t i = 0; ports && ports[i]; i++)
 		free(ports[i]);

@@ -69,6 +69,13 @@ struct husk_run_opts {
 	int log_max_file;
 	int stop_signal;  /* 0: the image's, else SIGTERM */
 	int stop_timeout; /* -1: 10 s */
+	/* healthcheck: --health-cmd (for /bin/sh -c) over the image's; the
+	 * times and retries 0 for the image's or Docker's defaults */
+	const char *health_cmd;
+	bool no_healthcheck;
+	int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+	int health_retries;
+	enum husk_health_action health_on_failure;
 };
 
 /* Make the container: record, name, dirs, overlay root, network,
@@ -128,6 +135,12 @@ struct husk_engine_exec_opts {
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
 		     husk_error **err);
+
+/* Run the container's healthcheck once and record the result; its health
+ * now ("healthy", "unhealthy", "starting"), and whether this check made it
+ * unhealthy.  EINVAL: it has no healthcheck; ENOTCONN: not running. */
+int husk_engine_health_check(struct husk_engine *e, const char *name_or_id, const char **ret_status,
+			     bool *ret_became_unhealthy, husk_error **err);
 
 char *husk_engine_dir(struct husk_engine *e, const char *id);
 char *husk_engine_log_path(struct husk_engine *e, const char *id);

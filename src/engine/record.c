@@ -95,10 +95,41 @@ int husk_restart_parse(const char *s, enum husk_restart *ret, int *ret_max, husk
 			    s);
 }
 
+static const char *const action_names[] = {
+	[HUSK_HEALTH_NONE] = "none",
+	[HUSK_HEALTH_KILL] = "kill",
+	[HUSK_HEALTH_RESTART] = "restart",
+	[HUSK_HEALTH_STOP] = "stop",
+};
+
+const char *husk_health_action_name(enum husk_health_action a)
+{
+	return (size_t)a < ARRAY_SIZE(action_names) ? action_names[a] : "none";
+}
+
+int husk_health_action_parse(const char *s, enum husk_health_action *ret, husk_error **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(action_names); i++) {
+		if (strcmp(s, action_names[i]) == 0) {
+			*ret = (enum husk_health_action)i;
+			return 0;
+		}
+	}
+	return husk_fail_as(
+		err, EINVAL,
+		"invalid --health-on-failure \"%s\": expected none, kill, restart or stop", s);
+}
+
 void husk_ctr_release(struct husk_ctr *c)
 {
 	if (!c)
 		return;
+	for (char **p = c->test; p && *p; p++)
+		free(*p);
+	free(c->test);
+	free(c->health_status);
+	for (size_t i = 0; i < c->n_health_log; i++)
+		free(c->health_log[i].output);
 	free(c->id);
 	free(c->name);
 	free(c->image);
@@ -205,6 +236,33 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 	ret->log_max_file = (int)get_int(m, "log_max_file");
 	ret->stop_signal = (int)get_int(m, "stop_signal");
 	ret->stop_timeout = (int)get_int(m, "stop_timeout");
+	json_t *h = json_object_get(m, "health");
+	json_t *test = json_object_get(h, "test");
+	size_t nt = json_array_size(test);
+	if (nt) {
+		ret->test = calloc(nt + 1, sizeof(char *));
+		if (!ret->test)
+			abort();
+		for (size_t i = 0; i < nt; i++)
+			ret->test[i] = strdup(json_string_value(json_array_get(test, i)) ?: "");
+	}
+	ret->health_interval_ns = get_int(h, "interval_ns");
+	ret->health_timeout_ns = get_int(h, "timeout_ns");
+	ret->health_start_period_ns = get_int(h, "start_period_ns");
+	ret->health_retries = (int)get_int(h, "retries");
+	husk_health_action_parse(json_string_value(json_object_get(h, "on_failure")) ?: "none",
+				 &ret->health_on_failure, NULL);
+	ret->health_status = dup_str(h, "status");
+	ret->health_streak = (int)get_int(h, "failing_streak");
+	json_t *log = json_object_get(h, "log");
+	for (size_t i = 0; i < json_array_size(log) && i < HUSK_HEALTH_LOG_MAX; i++) {
+		json_t *lr = json_array_get(log, i);
+		struct husk_health_result *hr = &ret->health_log[ret->n_health_log++];
+		hr->start_ns = get_int(lr, "start_ns");
+		hr->end_ns = get_int(lr, "end_ns");
+		hr->exit_code = (int)get_int(lr, "exit_code");
+		hr->output = dup_str(lr, "output");
+	}
 	json_decref(m);
 	if (!ret->id || !ret->name) {
 		husk_ctr_release(ret);
@@ -276,6 +334,31 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	json_object_set_new(m, "log_max_file", json_integer(c->log_max_file));
 	json_object_set_new(m, "stop_signal", json_integer(c->stop_signal));
 	json_object_set_new(m, "stop_timeout", json_integer(c->stop_timeout));
+	if (c->test) {
+		json_t *h = json_object();
+		json_t *t = json_array();
+		for (char **p = c->test; *p; p++)
+			json_array_append_new(t, json_string(*p));
+		json_object_set_new(h, "test", t);
+		json_object_set_new(h, "interval_ns", json_integer(c->health_interval_ns));
+		json_object_set_new(h, "timeout_ns", json_integer(c->health_timeout_ns));
+		json_object_set_new(h, "start_period_ns", json_integer(c->health_start_period_ns));
+		json_object_set_new(h, "retries", json_integer(c->health_retries));
+		set_str(h, "on_failure", husk_health_action_name(c->health_on_failure));
+		set_str(h, "status", c->health_status);
+		json_object_set_new(h, "failing_streak", json_integer(c->health_streak));
+		json_t *log = json_array();
+		for (size_t i = 0; i < c->n_health_log; i++) {
+			const struct husk_health_result *r = &c->health_log[i];
+			json_array_append_new(log, json_pack("{s:I,s:I,s:i,s:s}", "start_ns",
+							     (json_int_t)r->start_ns, "end_ns",
+							     (json_int_t)r->end_ns, "exit_code",
+							     r->exit_code, "output",
+							     r->output ? r->output : ""));
+		}
+		json_object_set_new(h, "log", log);
+		json_object_set_new(m, "health", h);
+	}
 	char *text = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
 	if (!text)

@@ -48,6 +48,23 @@ enum husk_restart {
 int husk_restart_parse(const char *s, enum husk_restart *ret, int *ret_max, husk_error **err);
 const char *husk_restart_name(enum husk_restart r);
 
+enum husk_health_action {
+	HUSK_HEALTH_NONE,
+	HUSK_HEALTH_KILL,
+	HUSK_HEALTH_RESTART,
+	HUSK_HEALTH_STOP
+};
+int husk_health_action_parse(const char *s, enum husk_health_action *ret, husk_error **err);
+const char *husk_health_action_name(enum husk_health_action a);
+
+/* One healthcheck's result, as Docker's State.Health.Log keeps them */
+struct husk_health_result {
+	int64_t start_ns, end_ns;
+	int exit_code; /* -1: it ran past its timeout */
+	char *output;  /* at most 4 KiB */
+};
+#define HUSK_HEALTH_LOG_MAX 5
+
 struct husk_ctr {
 	char *id; /* 64 hex */
 	char *name;
@@ -77,6 +94,16 @@ struct husk_ctr {
 	int log_max_file;
 	int stop_signal;
 	int stop_timeout;
+	/* healthcheck: test NULL when there is none.  test[0] is "CMD" (the
+	 * rest is argv) or "CMD-SHELL" (test[1] is for /bin/sh -c) */
+	char **test;
+	int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+	int health_retries;
+	enum husk_health_action health_on_failure;
+	char *health_status; /* "starting", "healthy", "unhealthy"; NULL: none */
+	int health_streak;   /* failures in a row */
+	struct husk_health_result health_log[HUSK_HEALTH_LOG_MAX];
+	size_t n_health_log;
 };
 
 void husk_ctr_release(struct husk_ctr *c);

@@ -280,7 +280,11 @@ static void status_text(const struct husk_ctr *c, char *out, size_t n)
 	case HUSK_CTR_RUNNING:
 	case HUSK_CTR_PAUSED:
 		cli_human_duration(now - c->started_ns / 1000000000, d, sizeof(d));
-		snprintf(out, n, "Up %s%s", d, c->state == HUSK_CTR_PAUSED ? " (Paused)" : "");
+		const char *h = !c->health_status			    ? ""
+				: strcmp(c->health_status, "starting") == 0 ? " (health: starting)"
+				: strcmp(c->health_status, "healthy") == 0  ? " (healthy)"
+									    : " (unhealthy)";
+		snprintf(out, n, "Up %s%s%s", d, c->state == HUSK_CTR_PAUSED ? " (Paused)" : h, "");
 		return;
 	case HUSK_CTR_EXITED:
 		cli_human_duration(now - c->finished_ns / 1000000000, d, sizeof(d));

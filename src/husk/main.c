@@ -57,6 +57,8 @@ static const struct command {
 	{"ps", cmd_ps, "[-a] [-q] [--no-trunc]", "list containers"},
 	{"logs", cmd_logs, "[-f] [--tail N] [-t] [--since T] [--until T] CONTAINER", "print a container's output"},
 	{"exec", cmd_exec, "[-it] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...", "run a command in a running container"},
+	{"inspect", cmd_inspect, "[-f TEMPLATE] CONTAINER...", "a container's state and configuration, as JSON"},
+	{"healthcheck", cmd_healthcheck, "run CONTAINER", "run a container's healthcheck now"},
 	{"images", cmd_images, "[-q] [--digests] [--no-trunc] [--format T] [REPO]", "list images"},
 	{"load", cmd_load, "-i FILE", "load images from an OCI or docker archive"},
 	{"import", cmd_import, "ROOTFS.tar NAME", "make an image of a root filesystem tarball"},
@@ -163,7 +165,7 @@ int main(int argc, char **argv, char **envp)
 	find_binaries();
 	husk_engine_net_teardown = husk_net_teardown;
 	optind = 1;
-	if (strcmp(cmd, "exec") == 0) {
+	if (strcmp(cmd, "exec") == 0 || strcmp(cmd, "healthcheck") == 0) {
 		/* exec enters a container from this process: run from a copy
 		 * no container can write (CVE-2019-5736) */
 		husk_error *err = NULL;

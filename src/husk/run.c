@@ -94,6 +94,13 @@ enum {
 	OPT_SIG_PROXY,
 	OPT_DETACH_KEYS,
 	OPT_HOSTNAME,
+	OPT_HEALTH_CMD,
+	OPT_HEALTH_INTERVAL,
+	OPT_HEALTH_TIMEOUT,
+	OPT_HEALTH_RETRIES,
+	OPT_HEALTH_START,
+	OPT_HEALTH_ON_FAILURE,
+	OPT_NO_HEALTHCHECK,
 };
 
 static const struct option run_options[] = {
@@ -121,6 +128,13 @@ static const struct option run_options[] = {
 	{"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
 	{"sig-proxy", required_argument, NULL, OPT_SIG_PROXY},
 	{"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
+	{"health-cmd", required_argument, NULL, OPT_HEALTH_CMD},
+	{"health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL},
+	{"health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT},
+	{"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
+	{"health-start-period", required_argument, NULL, OPT_HEALTH_START},
+	{"health-on-failure", required_argument, NULL, OPT_HEALTH_ON_FAILURE},
+	{"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
 	{0},
 };
 
@@ -242,6 +256,38 @@ static int parse_one(struct run_cli *r, int c, const char *verb)
 	case OPT_DETACH_KEYS:
 		r->detach_keys = optarg;
 		return 0;
+	case OPT_HEALTH_CMD:
+		o->health_cmd = optarg;
+		return 0;
+	case OPT_NO_HEALTHCHECK:
+		o->no_healthcheck = true;
+		return 0;
+	case OPT_HEALTH_INTERVAL:
+	case OPT_HEALTH_TIMEOUT:
+	case OPT_HEALTH_START: {
+		int64_t ns;
+		const char *flag = c == OPT_HEALTH_INTERVAL  ? "--health-interval"
+				   : c == OPT_HEALTH_TIMEOUT ? "--health-timeout"
+							     : "--health-start-period";
+		if (cli_parse_duration(optarg, &ns) < 0 || (c != OPT_HEALTH_START && ns < 1000000))
+			return failf("%s \"%s\": expected a duration such as 30s or 500ms", flag,
+				     optarg);
+		*(c == OPT_HEALTH_INTERVAL  ? &o->health_interval_ns
+		  : c == OPT_HEALTH_TIMEOUT ? &o->health_timeout_ns
+					    : &o->health_start_period_ns) = ns;
+		return 0;
+	}
+	case OPT_HEALTH_RETRIES: {
+		long n;
+		if (husk_parse_long(optarg, &n) < 0 || n < 1 || n > 1000000)
+			return failf("--health-retries \"%s\": expected a number from 1", optarg);
+		o->health_retries = (int)n;
+		return 0;
+	}
+	case OPT_HEALTH_ON_FAILURE:
+		if (husk_health_action_parse(optarg, &o->health_on_failure, &err) < 0)
+			return fail(err);
+		return 0;
 	default:
 		return failf("%s: bad option (see husk %s --help)", verb, verb);
 	}
@@ -269,6 +315,8 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 		return failf("%s: --restart and --rm cannot go together", verb);
 	if (r->o.rm && r->o.restart != HUSK_RESTART_NO)
 		return failf("%s: --restart and --rm cannot go together", verb);
+	if (r->o.no_healthcheck && r->o.health_cmd)
+		return failf("%s: --no-healthcheck and --health-cmd cannot go together", verb);
 	if (cli_image_for_run(argv[optind], r->pull, ret_image) != 0)
 		return 125; /* not in the store, and the pull failed */
 	r->o.image = *ret_image;

@@ -63,9 +63,12 @@ struct mon {
 	int64_t started_ns;
 	struct husk_log_writer *log;
 	int sfd, tfd;
+	int hfd;	 /* the healthcheck's interval */
+	pid_t check_pid; /* a healthcheck under way */
 	long backoff_ms;
 	bool waiting_restart;
-	int start_code; /* when the start failed: 125, 126 or 127 */
+	bool force_restart; /* --health-on-failure restart */
+	int start_code;	    /* when the start failed: 125, 126 or 127 */
 };
 
 static int exit_of(int status)
@@ -160,6 +163,11 @@ static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
 	c->monitor_start = husk_pid_starttime(getpid());
 	c->started_ns = m->started_ns;
 	c->has_exit = false;
+	if (c->test) {
+		free(c->health_status);
+		c->health_status = strdup("starting");
+		c->health_streak = 0;
+	}
 	return 0;
 }
 
@@ -254,6 +262,14 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 	return 0;
 }
 
+static int set_stopped(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	c->stopped_by_user = true;
+	return 0;
+}
+
 static int count_restart(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	(void)ud;
@@ -310,6 +326,10 @@ static bool should_restart(struct mon *m, int code)
 	husk_ctr_release(&now);
 	if (stopped)
 		return false;
+	if (m->force_restart) {
+		m->force_restart = false;
+		return true;
+	}
 	switch (p) {
 	case HUSK_RESTART_ALWAYS:
 	case HUSK_RESTART_UNLESS_STOPPED:
@@ -381,6 +401,8 @@ static void on_exit_code(struct mon *m, int code)
 	finish(m, code);
 }
 
+static void arm_health(struct mon *m);
+
 static void on_restart_timer(struct mon *m)
 {
 	uint64_t n;
@@ -399,13 +421,62 @@ static void on_restart_timer(struct mon *m)
 	}
 	husk_record_update(m->e.root, m->id, count_restart, NULL, NULL);
 	husk_error *err = NULL;
-	if (start_container(m, &err) < 0) {
+	if (start_container(m, &err) == 0) {
+		arm_health(m);
+	} else {
 		int code = m->start_code;
 		if (m->log && err)
 			husk_log_write(m->log, 2, err->msg, strlen(err->msg), NULL);
 		husk_error_free(err);
 		on_exit_code(m, code);
 	}
+}
+
+/* --- healthchecks --- */
+
+static void arm_health(struct mon *m)
+{
+	if (!m->rec.test || m->hfd < 0)
+		return;
+	int64_t ns = m->rec.health_interval_ns > 0 ? m->rec.health_interval_ns : 30000000000LL;
+	struct itimerspec it = {
+		.it_value = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}};
+	timerfd_settime(m->hfd, 0, &it, NULL);
+}
+
+/* Each check in a child: its exec and its wait never hold up the loop.
+ * Exit 2: this check made the container unhealthy. */
+static void on_health_timer(struct mon *m)
+{
+	uint64_t n;
+	if (read(m->hfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	if (m->check_pid > 0 || m->pid <= 0)
+		return;
+	pid_t p = fork();
+	if (p == 0) {
+		bool bad = false;
+		int r = husk_engine_health_check(&m->e, m->id, NULL, &bad, NULL);
+		_exit(r < 0 ? 1 : bad ? 2 : 0);
+	}
+	m->check_pid = p > 0 ? p : 0;
+}
+
+/* --health-on-failure: what an unhealthy container gets */
+static void on_unhealthy(struct mon *m)
+{
+	struct husk_ctr now;
+	if (husk_record_load(m->e.root, m->id, &now, NULL) < 0)
+		return;
+	enum husk_health_action a = now.health_on_failure;
+	husk_ctr_release(&now);
+	if (a == HUSK_HEALTH_NONE || m->pid <= 0)
+		return;
+	if (a == HUSK_HEALTH_STOP)
+		husk_record_update(m->e.root, m->id, set_stopped, NULL, NULL);
+	if (a == HUSK_HEALTH_RESTART)
+		m->force_restart = true;
+	kill(m->pid, SIGKILL);
 }
 
 /* --- the loop --- */
@@ -469,6 +540,14 @@ static void on_signal(struct mon *m)
 	int status;
 	pid_t w;
 	while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (w == m->check_pid) {
+			m->check_pid = 0;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+				on_unhealthy(m);
+			if (m->pid > 0)
+				arm_health(m);
+			continue;
+		}
 		if (w == m->pid && m->pid > 0) {
 			drain(m);
 			on_exit_code(m, exit_of(status));
@@ -479,13 +558,14 @@ static void on_signal(struct mon *m)
 static void loop(struct mon *m)
 {
 	for (;;) {
-		struct pollfd p[5 + MAX_CLIENTS];
+		struct pollfd p[6 + MAX_CLIENTS];
 		size_t n = 0;
 		p[n++] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->tfd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = m->hfd, .events = POLLIN};
 		size_t nc = m->n_clients;
 		for (size_t i = 0; i < nc; i++)
 			p[n++] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
@@ -505,8 +585,10 @@ static void loop(struct mon *m)
 			m->err_fd = -1;
 		}
 		for (size_t i = nc; i-- > 0;)
-			if (p[5 + i].revents)
+			if (p[6 + i].revents)
 				on_client_msg(m, i);
+		if (p[5].revents & POLLIN)
+			on_health_timer(m);
 		if (p[2].revents & POLLIN) {
 			int c = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c >= 0)
@@ -528,7 +610,12 @@ static int usage(void)
 
 int main(int argc, char **argv, char **envp)
 {
-	struct mon m = {.status_fd = -1, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+	struct mon m = {.status_fd = -1,
+			.listen_fd = -1,
+			.out_fd = -1,
+			.err_fd = -1,
+			.in_fd = -1,
+			.hfd = -1};
 	int client = -1, i = 1;
 	long v;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
@@ -567,7 +654,8 @@ int main(int argc, char **argv, char **envp)
 	signal(SIGPIPE, SIG_IGN);
 	m.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	m.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (m.sfd < 0 || m.tfd < 0) {
+	m.hfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m.sfd < 0 || m.tfd < 0 || m.hfd < 0) {
 		report(&m, errno, 125, "signalfd or timerfd");
 		return 1;
 	}
@@ -599,6 +687,7 @@ int main(int argc, char **argv, char **envp)
 	char ok[32];
 	snprintf(ok, sizeof(ok), "%d", (int)m.pid);
 	report(&m, 0, 0, ok);
+	arm_health(&m);
 	loop(&m);
 	return 0;
 }

@@ -287,3 +287,36 @@ field() {
 	[ "$status" -eq 0 ]
 	[ -z "$("$HUSK" ps -aq)" ]
 }
+
+@test "healthchecks: run by the monitor, shown in ps and inspect, healthcheck run; --health-on-failure restart" {
+	"$HUSK" run -d --name h --health-cmd 'cat /tmp/ok' --health-interval 200ms --health-retries 2 \
+		busybox sh -c 'echo fine >/tmp/ok; sleep 1000'
+	healthy() { [[ "$("$HUSK" ps --format '{{.Names}} {{.Status}}')" == "h Up "*"(healthy)" ]]; }
+	wait_for healthy
+	[ "$("$HUSK" inspect -f '{{.State.Health.Status}}' h)" = healthy ]
+	[ "$("$HUSK" inspect h | jq -r '.[0].State.Health.Log[-1].Output')" = fine ]
+	"$HUSK" exec h rm /tmp/ok
+	unhealthy() { [ "$("$HUSK" inspect -f '{{.State.Health.Status}}' h)" = unhealthy ]; }
+	wait_for unhealthy
+	[[ "$("$HUSK" ps --format '{{.Status}}')" == *"(unhealthy)" ]]
+	[ "$("$HUSK" inspect h | jq '.[0].State.Health.FailingStreak >= 2')" = true ]
+	run "$HUSK" healthcheck run h
+	[ "$status" -eq 1 ]
+	[ "$output" = unhealthy ]
+	# a check that outlives its timeout fails
+	"$HUSK" run -d --name slow --health-cmd 'sleep 5' --health-timeout 300ms --health-interval 200ms busybox sleep 1000
+	timed_out() { "$HUSK" inspect slow | jq -e '.[0].State.Health.Log[0].ExitCode == -1' >/dev/null; }
+	wait_for timed_out
+	"$HUSK" rm -f slow
+	# restart: an unhealthy container is killed and started again
+	"$HUSK" run -d --name r --health-cmd 'test -f /tmp/ok' --health-interval 200ms --health-retries 1 \
+		--health-on-failure restart busybox sleep 1000
+	restarted() { [ "$(field r restart_count)" -ge 1 ]; }
+	wait_for restarted
+	run "$HUSK" run --rm --health-on-failure sometimes busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--health-on-failure "sometimes"'* ]]
+	run "$HUSK" run --rm --health-interval 3x busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--health-interval "3x"'* ]]
+}

@@ -1,0 +1,158 @@
+/* husk inspect and husk healthcheck run: a container's record as
+ * Docker's inspect shows it (the fields scripts read: State with Health,
+ * RestartCount, Config, HostConfig, NetworkSettings), --format over it. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "template.h"
+#include "util.h"
+
+/* RFC 3339 with nanoseconds; Docker's zero time when never */
+static json_t *rfc3339(int64_t ns)
+{
+	if (ns <= 0)
+		return json_string("0001-01-01T00:00:00Z");
+	time_t s = (time_t)(ns / 1000000000);
+	struct tm tm;
+	char buf[40], out[64];
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, sizeof(out), "%s.%09lldZ", buf, (long long)(ns % 1000000000));
+	return json_string(out);
+}
+
+static json_t *health_json(const struct husk_ctr *c)
+{
+	json_t *log = json_array();
+	for (size_t i = 0; i < c->n_health_log; i++) {
+		const struct husk_health_result *r = &c->health_log[i];
+		json_array_append_new(log,
+				      json_pack("{s:o,s:o,s:i,s:s}", "Start", rfc3339(r->start_ns),
+						"End", rfc3339(r->end_ns), "ExitCode", r->exit_code,
+						"Output", r->output ? r->output : ""));
+	}
+	return json_pack("{s:s,s:i,s:o}", "Status",
+			 c->health_status ? c->health_status : "starting", "FailingStreak",
+			 c->health_streak, "Log", log);
+}
+
+static json_t *inspect_json(const struct husk_ctr *c)
+{
+	bool running = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
+	json_t *state =
+		json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status",
+			  husk_ctr_state_name(c->state), "Running", running, "Paused",
+			  c->state == HUSK_CTR_PAUSED, "Restarting", false, "OOMKilled",
+			  c->oom_killed, "Dead", false, "Pid", running ? (int)c->pid : 0,
+			  "ExitCode", c->has_exit ? c->exit_code : 0, "Error", "", "StartedAt",
+			  rfc3339(c->started_ns), "FinishedAt", rfc3339(c->finished_ns));
+	if (c->test)
+		json_object_set_new(state, "Health", health_json(c));
+	json_t *test = json_array();
+	for (char **t = c->test; t && *t; t++)
+		json_array_append_new(test, json_string(*t));
+	json_t *config = json_pack("{s:s,s:s,s:b,s:b,s:s}", "Hostname",
+				   c->hostname ? c->hostname : "", "Image", c->image, "Tty", c->tty,
+				   "OpenStdin", c->interactive, "Cmd", c->command);
+	if (c->test)
+		json_object_set_new(config, "Healthcheck",
+				    json_pack("{s:o,s:I,s:I,s:I,s:i}", "Test", test, "Interval",
+					      (json_int_t)c->health_interval_ns, "Timeout",
+					      (json_int_t)c->health_timeout_ns, "StartPeriod",
+					      (json_int_t)c->health_start_period_ns, "Retries",
+					      c->health_retries));
+	else
+		json_decref(test);
+	json_t *host = json_pack("{s:{s:s,s:i},s:b,s:s,s:{s:s,s:{}}}", "RestartPolicy", "Name",
+				 husk_restart_name(c->restart), "MaximumRetryCount", c->restart_max,
+				 "AutoRemove", c->rm, "NetworkMode",
+				 c->network ? c->network : "none", "LogConfig", "Type",
+				 c->log_driver ? c->log_driver : "json-file", "Config");
+	json_t *net = json_pack("{s:s}", "IPAddress", c->ip ? c->ip : "");
+	cleanup_free char *name = husk_strdup_printf("/%s", c->name);
+	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:i,s:o,s:o,s:o}", "Id", c->id, "Name", name,
+			 "Created", rfc3339(c->created_ns), "Image", c->image, "State", state,
+			 "RestartCount", c->restart_count, "Config", config, "HostConfig", host,
+			 "NetworkSettings", net);
+}
+
+static const char *const inspect_fields[] = {
+	"Id",	  "Name",	"Created",	"Image",	   "State",
+	"Config", "HostConfig", "RestartCount", "NetworkSettings", NULL};
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const char usage[] = "inspect: usage: husk inspect [-f TEMPLATE] CONTAINER...";
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+					     {"type", required_argument, NULL, 'T'},
+					     {0}};
+	const char *format = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (c == 'f')
+			format = optarg;
+		else if (c != 'T' || strcmp(optarg, "container") != 0)
+			return failf("%s", usage);
+	}
+	if (optind >= argc)
+		return failf("%s", usage);
+	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
+		return fail(err);
+	json_t *all = json_array();
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		struct husk_ctr ctr;
+		if (husk_engine_get(&eng, argv[i], &ctr, &err) < 0) {
+			rc = fail(err);
+			err = NULL;
+			continue;
+		}
+		json_t *j = inspect_json(&ctr);
+		husk_ctr_release(&ctr);
+		if (tmpl) {
+			char *line = NULL;
+			if (husk_tmpl_render(tmpl, j, &line, &err) < 0) {
+				rc = fail(err);
+				err = NULL;
+			} else {
+				printf("%s\n", line);
+			}
+			free(line);
+			json_decref(j);
+		} else {
+			json_array_append_new(all, j);
+		}
+	}
+	if (!tmpl && (json_array_size(all) || rc == 0)) {
+		char *text = json_dumps(all, JSON_INDENT(4));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(all);
+	husk_tmpl_free(tmpl);
+	return rc;
+}
+
+/* husk healthcheck run CONTAINER: Podman's; prints the health, exit 1
+ * when unhealthy */
+int cmd_healthcheck(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "run") != 0)
+		return failf("healthcheck: usage: husk healthcheck run CONTAINER");
+	husk_error *err = NULL;
+	const char *status = NULL;
+	if (husk_engine_health_check(&eng, argv[2], &status, NULL, &err) < 0)
+		return fail(err);
+	printf("%s\n", status);
+	return strcmp(status, "unhealthy") == 0 ? 1 : 0;
+}
