@@ -142,6 +142,13 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 int husk_engine_health_check(struct husk_engine *e, const char *name_or_id, const char **ret_status,
 			     bool *ret_became_unhealthy, husk_error **err);
 
+/* After a reboot (the runtime state gone): start every container whose
+ * restart policy says so, as Docker's daemon does when it comes up:
+ * always (even one stopped by hand), unless-stopped when not stopped by
+ * hand, on-failure when the machine went down under it.  The names
+ * started; the first failure, after trying all. */
+int husk_engine_boot(struct husk_engine *e, char ***ret_started, size_t *ret_n, husk_error **err);
+
 char *husk_engine_dir(struct husk_engine *e, const char *id);
 char *husk_engine_log_path(struct husk_engine *e, const char *id);
 

@@ -81,6 +81,53 @@ static int prepare_root(struct husk_engine *e, const struct husk_ctr *c, husk_er
 	return r;
 }
 
+struct net_ud {
+	const char *ip;
+};
+
+static int set_ip(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)err;
+	free(c->ip);
+	c->ip = strdup(((struct net_ud *)ud)->ip);
+	return 0;
+}
+
+/* After a reboot the netns is gone with the runtime state: a new one at
+ * the same path (config.json names it), the record's ports again */
+static int prepare_network(struct husk_engine *e, const struct husk_ctr *c, husk_error **err)
+{
+	if (!c->network || strcmp(c->network, "bridge") != 0)
+		return 0;
+	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", e->runroot, c->id);
+	if (access(ns, F_OK) == 0)
+		return 0;
+	size_t np = 0;
+	while (c->ports && c->ports[np])
+		np++;
+	cleanup_free struct husk_net_port *ports = calloc(np + 1, sizeof(*ports));
+	if (!ports)
+		abort();
+	for (size_t i = 0; i < np; i++)
+		if (husk_net_parse_port(c->ports[i], &ports[i], err) < 0)
+			return -1;
+	cleanup_free char *dir = husk_engine_dir(e, c->id);
+	struct husk_net_opts no = {.runroot = e->runroot,
+				   .id = c->id,
+				   .dir = dir,
+				   .name = c->name,
+				   .hostname = c->hostname ? c->hostname : c->name,
+				   .ports = ports,
+				   .n_ports = np};
+	struct husk_net_info info = {0};
+	if (husk_net_setup(&no, &info, err) < 0)
+		return -1;
+	struct net_ud ud = {.ip = info.ip};
+	int r = husk_record_update(e->root, c->id, set_ip, &ud, err);
+	husk_net_info_release(&info);
+	return r;
+}
+
 static int clear_stopped(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	(void)ud;
@@ -224,6 +271,8 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 		return husk_fail_as(err, EBUSY, "container \"%s\" is restarting", name_or_id);
 	}
 	r = prepare_root(e, &c, err);
+	if (r == 0)
+		r = prepare_network(e, &c, err);
 	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||
 	    run_monitor(e, id, ret_client, ret_code, err) < 0)
 		r = husk_error_wrap(err, "start container \"%s\"", c.name);
@@ -464,4 +513,64 @@ int husk_engine_attach(struct husk_engine *e, const char *name_or_id, int *ret_f
 		return -1;
 	*ret_fd = fd;
 	return 0;
+}
+
+/* --- boot --- */
+
+/* Should this container run again after the machine restarted? Its
+ * record says how it was left: running (the machine went down under it,
+ * so no exit was recorded) or stopped, and by whom. */
+static bool wants_boot(const struct husk_ctr *raw)
+{
+	bool was_running = raw->state == HUSK_CTR_RUNNING || raw->state == HUSK_CTR_PAUSED;
+	switch (raw->restart) {
+	case HUSK_RESTART_ALWAYS:
+		return true; /* Docker's: even when stopped by hand */
+	case HUSK_RESTART_UNLESS_STOPPED:
+		return !raw->stopped_by_user;
+	case HUSK_RESTART_ON_FAILURE:
+		return was_running;
+	case HUSK_RESTART_NO:
+	default:
+		return false;
+	}
+}
+
+int husk_engine_boot(struct husk_engine *e, char ***ret_started, size_t *ret_n, husk_error **err)
+{
+	char **ids = NULL;
+	size_t n = 0, k = 0;
+	*ret_started = NULL;
+	*ret_n = 0;
+	if (husk_record_ids(e->root, &ids, &n, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct husk_ctr c;
+		if (husk_record_load(e->root, ids[i], &c, NULL) < 0)
+			continue;
+		bool live = husk_pid_alive(c.pid, c.pid_start) ||
+			    husk_pid_alive(c.monitor_pid, c.monitor_start);
+		bool want = !live && wants_boot(&c);
+		char *name = strdup(c.name);
+		husk_ctr_release(&c);
+		husk_error *serr = NULL;
+		if (want && husk_engine_start(e, ids[i], NULL, NULL, &serr) < 0) {
+			/* the first failure is the one returned; the others run */
+			if (r == 0 && err)
+				*err = serr;
+			else
+				husk_error_free(serr);
+			r = -1;
+			free(name);
+			continue;
+		}
+		if (want)
+			husk_strv_push(ret_started, &k, name);
+		else
+			free(name);
+	}
+	*ret_n = k;
+	husk_strv_free(ids, n);
+	return r;
 }

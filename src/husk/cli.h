@@ -35,6 +35,7 @@ int cmd_ps(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
+int cmd_system(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 
 /* exitcode.c: 127 not found, 126 not executable, else 125 (by errno) */

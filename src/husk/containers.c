@@ -568,3 +568,18 @@ int cmd_exec(int argc, char **argv)
 		return WEXITSTATUS(status);
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 }
+
+/* husk system boot: what a machine's start-up runs once (README) */
+int cmd_system(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "boot") != 0)
+		return failf("system: usage: husk system boot");
+	husk_error *err = NULL;
+	char **started = NULL;
+	size_t n = 0;
+	int rc = husk_engine_boot(&eng, &started, &n, &err) < 0 ? fail(err) : 0;
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", started[i]);
+	husk_strv_free(started, n);
+	return rc;
+}

@@ -59,6 +59,7 @@ static const struct command {
 	{"exec", cmd_exec, "[-it] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...", "run a command in a running container"},
 	{"inspect", cmd_inspect, "[-f TEMPLATE] CONTAINER...", "a container's state and configuration, as JSON"},
 	{"healthcheck", cmd_healthcheck, "run CONTAINER", "run a container's healthcheck now"},
+	{"system", cmd_system, "boot", "after a reboot: start the containers whose restart policy says so"},
 	{"images", cmd_images, "[-q] [--digests] [--no-trunc] [--format T] [REPO]", "list images"},
 	{"load", cmd_load, "-i FILE", "load images from an OCI or docker archive"},
 	{"import", cmd_import, "ROOTFS.tar NAME", "make an image of a root filesystem tarball"},

@@ -320,3 +320,37 @@ field() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'--health-interval "3x"'* ]]
 }
+
+@test "a reboot, simulated: husk system boot brings back always and unless-stopped, not no" {
+	"$HUSK" run -d --name al --restart always busybox sleep 1000
+	"$HUSK" run -d --name us --restart unless-stopped busybox sleep 1000
+	"$HUSK" run -d --name usx --restart unless-stopped busybox sleep 1000
+	"$HUSK" stop -t 0 usx
+	"$HUSK" run -d --name no busybox sleep 1000
+	echo before >"$TEST_DIR/marker"
+	"$HUSK" exec al sh -c 'echo kept >/kept'
+	# the machine goes down: every process of ours gone at once, the
+	# mounts, the cgroups and the runtime state with them
+	for n in al us usx no; do
+		kill -9 "$(field $n monitor_pid)" "$(field $n pid)" 2>/dev/null || true
+	done
+	sleep 0.3
+	for id in $(ls "$HUSK_ROOT/containers"); do
+		umount -l "$HUSK_ROOT/containers/$id/rootfs" 2>/dev/null || true
+		find /sys/fs/cgroup -maxdepth 6 -type d -name "husk-$id" -exec rmdir {} + 2>/dev/null || true
+	done
+	rm -rf "$HUSK_RUNROOT"
+	[ "$(status_of no)" = "Exited (255)" ]
+	run "$HUSK" system boot
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "al us " ]
+	[ "$(status_of al)" = Up ]
+	[ "$(status_of us)" = Up ]
+	[[ "$(status_of usx)" == "Exited ("* ]]
+	[ "$(status_of no)" = "Exited (255)" ]
+	# the container's own files survived, on its remounted overlay
+	[ "$("$HUSK" exec al cat /kept)" = kept ]
+	# booting again starts nothing twice
+	run "$HUSK" system boot
+	[ -z "$output" ]
+}
