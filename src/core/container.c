@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -111,6 +112,28 @@ static int join_ns(struct child_ctx *c, enum husk_ns_type t, husk_error **err)
 	close(c->ns_fds[t]);
 	c->ns_fds[t] = -1;
 	HUSK_TRACE(&c->tr, "setns %s (%s)", husk_ns_name(t), c->spec->ns[t].path);
+	return 0;
+}
+
+/* A new network namespace comes with its loopback down, and a container
+ * expects 127.0.0.1 to answer (runc and crun bring it up too).  Setting
+ * IFF_UP is all it takes: the kernel adds 127.0.0.1 and ::1 itself when lo
+ * goes up.  An ioctl on a socket made here acts on the netns we are in. */
+static int loopback_up(struct child_ctx *c, husk_error **err)
+{
+	husk_trace_begin(&c->tr);
+	cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return husk_fail(err, errno, "bring up \"lo\": socket");
+	struct ifreq ifr = {0};
+	memcpy(ifr.ifr_name, "lo", sizeof("lo"));
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return husk_fail(err, errno, "bring up \"lo\": get its flags");
+	/* the other flags stay as they are: SIOCSIFFLAGS sets them all */
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return husk_fail(err, errno, "bring up \"lo\"");
+	HUSK_TRACE(&c->tr, "ioctl(SIOCSIFFLAGS, IFF_UP) lo in the new network namespace");
 	return 0;
 }
 
@@ -228,6 +251,10 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		if (join_ns(c, order[i], err) < 0)
 			return -1;
+	/* in our final network namespace now; one joined by path is its
+	 * owner's to configure */
+	if (s->ns[HUSK_NS_NET].enabled && !s->ns[HUSK_NS_NET].path && loopback_up(c, err) < 0)
+		return -1;
 
 	/* the cgroup before the cgroup namespace, so that the namespace's
 	 * root is the container's own cgroup */

@@ -47,13 +47,26 @@ teardown() {
 	[ "${lines[1]}" = "0" ]
 }
 
-@test "network: a new netns has only lo, and it is down" {
-	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ip -o link | wc -l; ip -o link show lo"]'
+# the kernel gives a new netns its lo down; runc and crun bring it up
+@test "network: a new netns has only lo, up, with 127.0.0.1 and ::1, and 127.0.0.1 answers" {
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ip -o link | wc -l; ip -o link show lo; ip -o addr show lo
+		nc -l -p 7777 -e echo pong &
+		for i in 1 2 3 4 5 6 7 8 9 10; do nc 127.0.0.1 7777 </dev/null && exit 0; sleep 0.1; done; exit 9"]'
 	run husk run --bundle "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "1" ]
-	[[ "${lines[1]}" == *"lo: <LOOPBACK>"* ]]
-	[[ "${lines[1]}" != *"UP"* ]]
+	[[ "${lines[1]}" == *"lo: <LOOPBACK,UP,LOWER_UP>"* ]]
+	[[ "$output" == *"inet 127.0.0.1/8 scope host lo"* ]]
+	[[ "$output" == *"inet6 ::1/128 scope host"* ]]
+	[ "${lines[-1]}" = pong ]
+}
+
+@test "network: lo is up in a new netns made inside a new user namespace too" {
+	userns_config
+	update_config "$BUNDLE" '.process.args = ["ip", "-o", "addr", "show", "lo"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 127.0.0.1/8 scope host lo"* ]]
 }
 
 @test "pid: pid 1 inside, a namespace of its own, the host's pids not visible" {
@@ -149,6 +162,8 @@ userns_config() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"huskbr0:"* ]]
 	[ "${lines[-1]}" = "$(ip netns exec "$NETNS" readlink /proc/self/ns/net)" ]
+	# a joined netns is its owner's to configure: its lo stays down
+	[[ "$(ip netns exec "$NETNS" ip -o link show lo)" == *"lo: <LOOPBACK>"* ]]
 }
 
 @test "join: the uts namespace of another running container shows its hostname" {

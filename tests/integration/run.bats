@@ -85,6 +85,7 @@ load helpers
 	[[ "$output" == *"pivot_root"* ]]
 	[[ "$output" == *"mount proc at /proc"* ]]
 	[[ "$output" == *"sethostname husk"* ]]
+	[[ "$output" == *"lo in the new network namespace"* ]]
 	[[ "$output" == *"execve"* ]]
 	# every line has a time in ms
 	! grep -v -E '^\[explain\] +[0-9]+\.[0-9]{3} ms  ' <<<"$output"
