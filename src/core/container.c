@@ -84,11 +84,18 @@ static char *now_rfc3339(void)
 /* ------------------------------------------------------------------ */
 /* The child: runs in the new namespaces, reports failures to the parent */
 
-static void child_fail(struct child_ctx *c, husk_error *e)
+/* type: SYNC_ERROR, or SYNC_EXEC_FAILED when the process's executable is
+ * what failed (not found, not executable), which callers tell apart */
+static void child_fail_as(struct child_ctx *c, uint32_t type, husk_error *e)
 {
-	husk_sync_send(c->sock, SYNC_ERROR, e ? e->errnum : 0, 0, e ? e->msg : "unknown error",
+	husk_sync_send(c->sock, type, e ? e->errnum : 0, 0, e ? e->msg : "unknown error",
 		       e ? strlen(e->msg) : 13, -1);
 	_exit(1);
+}
+
+static void child_fail(struct child_ctx *c, husk_error *e)
+{
+	child_fail_as(c, SYNC_ERROR, e);
 }
 
 static int wait_for(struct child_ctx *c, uint32_t type, struct husk_sync_msg *m, husk_error **err)
@@ -381,6 +388,7 @@ static int child_main(struct child_ctx *c)
 {
 	husk_error *err = NULL;
 	struct husk_spec *s = c->spec;
+	bool exec_failed = false;
 	/* until the container is created, our death should follow the
 	 * runtime's */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -402,7 +410,7 @@ static int child_main(struct child_ctx *c)
 	}
 	cleanup_free char *exe = NULL;
 	if (husk_find_executable(&s->process, &exe, &err) < 0)
-		child_fail(c, err);
+		child_fail_as(c, SYNC_EXEC_FAILED, err);
 	char *warn = NULL;
 	if (husk_process_lsm(&s->process, &warn, &err) < 0)
 		child_fail(c, err);
@@ -469,11 +477,13 @@ static int child_main(struct child_ctx *c)
 		f.seccomp_state_json = sstate;
 	}
 	husk_process_finalize_and_exec(&f, &err);
+	exec_failed = f.exec_failed;
 late_fail:
 	/* past CREATED, `run` listens on the socket and `start` on the fifo */
 	if (c->fifo_fd < 0)
-		husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
-			       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
+		husk_sync_send(c->sock, exec_failed ? SYNC_EXEC_FAILED : SYNC_ERROR,
+			       err ? err->errnum : 0, 0, err ? err->msg : "exec failed",
+			       err ? strlen(err->msg) : 11, -1);
 	if (c->fifo_fd >= 0 && err)
 		husk_write_all(c->fifo_fd, err->msg, strlen(err->msg));
 	_exit(127);
@@ -753,10 +763,11 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			}
 			continue;
 		}
-		if (m.type == SYNC_ERROR) {
+		if (m.type == SYNC_ERROR || m.type == SYNC_EXEC_FAILED) {
 			husk_fail(err, 0, "%s", m.payload);
-			if (m.errnum)
+			if (m.errnum && err && *err)
 				(*err)->errnum = m.errnum;
+			ret->exec_failed = m.type == SYNC_EXEC_FAILED;
 			goto out;
 		}
 		if (m.type == SYNC_RUNTIME_HOOKS) {
@@ -871,6 +882,7 @@ static int run_poststart(struct husk_state *st, husk_error **err)
 
 int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err)
 {
+	c->exec_failed = false;
 	int r = husk_sync_send(c->sync_fd, SYNC_START, 0, 0, NULL, 0, -1);
 	if (r < 0) {
 		close(c->sync_fd);
@@ -891,8 +903,13 @@ int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, hus
 		if (m.type == SYNC_EXEC_FAILED || m.type == SYNC_ERROR) {
 			close(c->sync_fd);
 			c->sync_fd = -1;
+			/* the errno as the child had it, so that callers can tell
+			 * not found (ENOENT) from not executable (EACCES ...) */
 			husk_fail(err, 0, "%s", m.payload);
-			return -1;
+			if (m.errnum && err && *err)
+				(*err)->errnum = m.errnum;
+			c->exec_failed = m.type == SYNC_EXEC_FAILED;
+			return m.errnum > 0 ? -m.errnum : -1;
 		}
 	}
 	close(c->sync_fd);

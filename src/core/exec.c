@@ -145,6 +145,7 @@ struct exec_child {
 static void exec_child_main(struct exec_child *c)
 {
 	husk_error *err = NULL;
+	bool exec_failed = false;
 	struct husk_sync_msg m;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* until execve we are the runtime's binary inside the container: make
@@ -242,8 +243,10 @@ static void exec_child_main(struct exec_child *c)
 			close(slave);
 	}
 	char *exe = NULL;
-	if (husk_find_executable(c->proc, &exe, &err) < 0)
+	if (husk_find_executable(c->proc, &exe, &err) < 0) {
+		exec_failed = true;
 		goto fail;
+	}
 	struct husk_finalize f = {.proc = c->proc,
 				  .exe = exe,
 				  .seccomp = c->seccomp,
@@ -252,9 +255,12 @@ static void exec_child_main(struct exec_child *c)
 				  .tr = &c->tr};
 	prctl(PR_SET_PDEATHSIG, 0);
 	husk_process_finalize_and_exec(&f, &err);
+	exec_failed = f.exec_failed;
 fail:
-	husk_sync_send(c->sock, SYNC_EXEC_FAILED, err ? err->errnum : 0, 0,
-		       err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
+	/* SYNC_EXEC_FAILED only when the executable is what failed, so that
+	 * the caller can tell a missing command from a failed setns */
+	husk_sync_send(c->sock, exec_failed ? SYNC_EXEC_FAILED : SYNC_ERROR, err ? err->errnum : 0,
+		       0, err ? err->msg : "exec failed", err ? strlen(err->msg) : 11, -1);
 	_exit(127);
 }
 
@@ -277,6 +283,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		ns_fds[i] = -1;
 	ret->pid = -1;
 	ret->pty_master = -1;
+	ret->exec_failed = false;
 
 	if (husk_state_load_existing(o->state_root, o->id, &st, err) < 0)
 		return -1;
@@ -375,8 +382,9 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		}
 		if (m.type == SYNC_EXEC_FAILED || m.type == SYNC_ERROR) {
 			husk_fail(err, 0, "%s", m.payload);
-			if (m.errnum)
+			if (m.errnum && err && *err)
 				(*err)->errnum = m.errnum;
+			ret->exec_failed = m.type == SYNC_EXEC_FAILED;
 			waitpid(joiner, NULL, 0);
 			if (final > 0)
 				waitpid(final, NULL, 0);

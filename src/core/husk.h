@@ -31,11 +31,20 @@ struct husk_created {
 	int pty_master; /* terminal without console socket: the caller's; else -1 */
 	int sync_fd;	/* run only: until husk_run_start */
 	bool terminal;
+	/* After a failure of husk_create or husk_run_start: true when the
+	 * process could not be executed, and then err's errnum says why: ENOENT
+	 * for not found, EACCES, EISDIR or ENOEXEC (or another execve errno) for
+	 * found but not executable.  False for every other failure, whatever
+	 * its errno (a mount source's ENOENT is no missing command). */
+	bool exec_failed;
 };
 
-/* Everything up to the exec fifo (or, with start_now, up to START). */
+/* Everything up to the exec fifo (or, with start_now, up to START).  The
+ * process's executable is looked up here, so a missing one fails create
+ * (as with runc), with exec_failed set. */
 int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk_error **err);
-/* With start_now: let the process exec; fails if the exec failed. */
+/* With start_now: let the process exec; fails if the exec failed
+ * (exec_failed tells that from the steps before it). */
 int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err);
 
 int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, husk_error **err);
@@ -82,7 +91,8 @@ struct husk_exec_opts {
 
 struct husk_exec_result {
 	pid_t pid;
-	int pty_master; /* -1 unless tty without console socket */
+	int pty_master;	  /* -1 unless tty without console socket */
+	bool exec_failed; /* after a failure: as in husk_created */
 };
 int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk_error **err);
 

@@ -27,10 +27,28 @@ static const char *env_get(char **env, const char *name)
 	return NULL;
 }
 
-static bool is_exec_file(const char *path)
+/* 0 when path is a file we may execute, else why not, as an errno: stat's,
+ * EISDIR for a directory (execve says EACCES there; this says more),
+ * EACCES for any other file that is not a regular one, or access's. */
+static int exec_file_error(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+	if (stat(path, &st) < 0)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) < 0 ? errno : 0;
+}
+
+/* Not found is ENOENT, as execvp says it, with runc's message. */
+static int not_found(const char *name, husk_error **err)
+{
+	husk_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+	if (err && *err)
+		(*err)->errnum = ENOENT;
+	return -ENOENT;
 }
 
 int husk_find_executable(const struct husk_process *p, char **ret, husk_error **err)
@@ -40,8 +58,8 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 		/* a relative path is taken from cwd, as execve would */
 		char *path =
 			name[0] == '/' ? strdup(name) : husk_strdup_printf("%s/%s", p->cwd, name);
-		if (!is_exec_file(path)) {
-			int e = errno ? errno : EACCES;
+		int e = exec_file_error(path);
+		if (e) {
 			free(path);
 			return husk_fail(err, e, "exec: \"%s\"", name);
 		}
@@ -51,18 +69,18 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 	/* as runc: with no PATH in the environment, a bare name is not found */
 	const char *path = env_get(p->env, "PATH");
 	if (!path)
-		return husk_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+		return not_found(name, err);
 	cleanup_free char *copy = strdup(path);
 	char *save = NULL;
 	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		char *cand = husk_strdup_printf("%s/%s", *dir ? dir : ".", name);
-		if (is_exec_file(cand)) {
+		if (exec_file_error(cand) == 0) {
 			*ret = cand;
 			return 0;
 		}
 		free(cand);
 	}
-	return husk_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+	return not_found(name, err);
 }
 
 /* glibc 2.36 has no struct sched_attr, and linux/sched/types.h clashes
@@ -364,5 +382,6 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	husk_trace_begin(tr);
 	HUSK_TRACE(tr, "execve %s", f->exe);
 	execve(f->exe, p->args, env);
+	f->exec_failed = true;
 	return husk_fail(err, errno, "exec \"%s\"", f->exe);
 }

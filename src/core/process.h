@@ -22,10 +22,13 @@ struct husk_finalize {
 	int preserve_fds;		/* fds 3 .. 3+n-1 stay open */
 	char **extra_env;		/* appended (LISTEN_FDS ...) */
 	struct husk_tracer *tr;
+	bool exec_failed; /* out: the execve itself failed (not a step before it) */
 };
 
-/* Search PATH (from the process env, else the default) for args[0] the way
- * execvp would, inside the current root.  Returns a malloc'd path. */
+/* Search PATH (from the process env) for args[0] the way execvp would,
+ * inside the current root.  Returns a malloc'd path.  Fails with ENOENT
+ * when there is no such file (or no PATH to search), with EACCES or EISDIR
+ * (or stat's errno) when there is one that cannot be executed. */
 int husk_find_executable(const struct husk_process *p, char **ret, husk_error **err);
 
 /* Steps that need no privilege drop and can run early: rlimits,

@@ -165,6 +165,16 @@ same() {
 	[ "$h_status" -eq 0 ]
 }
 
+@test "compat: the status of a command not found or not executable" {
+	for cmd in nosuch /nosuch /etc/passwd /etc; do
+		update_config "$BUNDLE" ".process.args = [\"$cmd\"]"
+		both
+		[ "$h_status" -eq "$r_status" ]
+		[ "$h_status" -ne 0 ]
+		"$RUNC_BIN" --root "$RUNC_ROOT" delete --force "$RID" >/dev/null 2>&1 || true
+	done
+}
+
 @test "compat: a non-root user with additionalGids and a umask" {
 	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63}
 		| .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}]'

@@ -4,6 +4,8 @@
 
 load helpers
 
+bats_require_minimum_version 1.5.0
+
 HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
 
 setup() {
@@ -30,4 +32,71 @@ teardown() {
 	[[ "${lines[0]}" == *"<LOOPBACK,UP,LOWER_UP>"* ]]
 	[[ "$output" == *"inet 127.0.0.1/8 scope host lo"* ]]
 	[ "${lines[-1]}" = ping-ok ]
+}
+
+# Docker's statuses: 127 when the command is not found, 126 when it is
+# found but cannot be executed, 125 for an error of the engine itself; the
+# error printed once, on one line
+@test "husk run: a command not found exits 127, one that cannot be executed 126" {
+	run -127 "$HUSK" run --rm busybox nosuch
+	[ "$status" -eq 127 ]
+	[ "$output" = 'husk: exec: "nosuch": executable file not found in $PATH' ]
+	run -127 "$HUSK" run --rm busybox /nosuch
+	[ "$status" -eq 127 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run "$HUSK" run --rm busybox /etc/passwd
+	[ "$status" -eq 126 ]
+	[ "$output" = 'husk: exec: "/etc/passwd": Permission denied' ]
+	run "$HUSK" run --rm busybox /etc
+	[ "$status" -eq 126 ]
+	[ "$output" = 'husk: exec: "/etc": Is a directory' ]
+	# found and executable, but not a format the kernel runs: execve's
+	# ENOEXEC, after the container was created
+	mkdir "$TEST_DIR/v"
+	printf 'not a program\n' >"$TEST_DIR/v/bad"
+	chmod 755 "$TEST_DIR/v/bad"
+	run "$HUSK" run --rm -v "$TEST_DIR/v:/v" busybox /v/bad
+	[ "$status" -eq 126 ]
+	[ "$output" = 'husk: exec "/v/bad": Exec format error' ]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+}
+
+@test "husk run: an ENOENT that is not the command's stays 125" {
+	# the missing file is a volume's source, not the command
+	run "$HUSK" run --rm -v "$TEST_DIR/nosuch:/x" busybox true
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "husk: "*"No such file or directory" ]]
+}
+
+@test "husk run: the status of a command that cannot run is recorded, and run -d returns it" {
+	run "$HUSK" run --name fg busybox /etc
+	[ "$status" -eq 126 ]
+	run -127 "$HUSK" run -d --name bg busybox nosuch
+	[ "$status" -eq 127 ]
+	[ "$output" = 'husk: exec: "nosuch": executable file not found in $PATH' ]
+	run "$HUSK" ps -a
+	grep -Eq 'exited \(126\) +fg$' <<<"$output"
+	grep -Eq 'exited \(127\) +bg$' <<<"$output"
+}
+
+@test "husk exec: a command not found exits 127, one that cannot be executed 126" {
+	run "$HUSK" run -d --name web busybox sleep 60
+	[ "$status" -eq 0 ]
+	run -127 "$HUSK" exec web nosuch
+	[ "$status" -eq 127 ]
+	[ "$output" = 'husk: exec: "nosuch": executable file not found in $PATH' ]
+	run "$HUSK" exec web /etc/passwd
+	[ "$status" -eq 126 ]
+	[ "$output" = 'husk: exec: "/etc/passwd": Permission denied' ]
+	run "$HUSK" exec web /etc
+	[ "$status" -eq 126 ]
+	[ "$output" = 'husk: exec: "/etc": Is a directory' ]
+	run "$HUSK" exec web true
+	[ "$status" -eq 0 ]
+	"$HUSK" rm -f web
+	# not running: an error of the engine, whatever its errno
+	run "$HUSK" run --name gone busybox true
+	run "$HUSK" exec gone true
+	[ "$status" -eq 125 ]
 }

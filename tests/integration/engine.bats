@@ -4,6 +4,8 @@
 
 load helpers
 
+bats_require_minimum_version 1.5.0
+
 HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
 
 setup() {
@@ -94,8 +96,7 @@ teardown() {
 	[[ "$output" == *"is running"* ]]
 	run "$HUSK" rm -f dup
 	[ "$status" -eq 0 ]
-	run "$HUSK" run --rm busybox no-such-command
-	[ "$status" -ne 0 ]
+	run -127 "$HUSK" run --rm busybox no-such-command
 	[[ "$output" == *'"no-such-command": executable file not found'* ]]
 	[ -z "$(ls "$HUSK_ROOT/containers")" ]
 }

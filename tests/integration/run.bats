@@ -71,6 +71,22 @@ load helpers
 	assert_nothing_left
 }
 
+@test "run: a command that cannot be executed says why, by its errno, and exits 1 as runc run does" {
+	update_config "$BUNDLE" '.process.args = ["/etc"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 1 ]
+	[ "$output" = 'husk-oci: exec: "/etc": Is a directory' ]
+	update_config "$BUNDLE" '.process.args = ["/etc/passwd"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 1 ]
+	[ "$output" = 'husk-oci: exec: "/etc/passwd": Permission denied' ]
+	update_config "$BUNDLE" '.process.args = ["/nosuch"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 1 ]
+	[ "$output" = 'husk-oci: exec: "/nosuch": No such file or directory' ]
+	assert_nothing_left
+}
+
 @test "run: stdin reaches the process" {
 	update_config "$BUNDLE" '.process.args = ["cat"]'
 	run bash -c "echo piped | '$HUSK_OCI' --root '$ROOT' run --bundle '$BUNDLE' '$ID'"
