@@ -59,6 +59,42 @@ static void copy_once(int from, int to, bool *open_)
 	husk_write_all(to, buf, (size_t)n);
 }
 
+/* What the terminal completed in canonical mode before we go raw (lines
+ * typed ahead, end-of-file marks) goes to the container now, read as the
+ * terminal meant it.  An end-of-file mark (^D at the start of a line, which
+ * script(1) sends as soon as its own stdin ends, as under CI) waits in the
+ * kernel's buffer as a NUL byte that only canonical reads skip: read raw, it
+ * came out as a "\0" that the container's pty echoed back as "^@" before
+ * the output.  Read here it is an end of file, and the container gets its
+ * own terminal's EOF character for it. */
+static void forward_cooked_input(int master)
+{
+	struct termios t;
+	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ICANON))
+		return;
+	/* poll says POLLIN in canonical mode only for a whole line or a mark,
+	 * so the read does not block; a partial line stays for the raw loop */
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0 || (p.revents & (POLLHUP | POLLERR)) ||
+		    !(p.revents & POLLIN))
+			return;
+		char buf[4096];
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0)
+			return;
+		if (n > 0) {
+			husk_write_all(master, buf, (size_t)n);
+			continue;
+		}
+		/* none to send when the container's terminal has it disabled */
+		struct termios ct;
+		char eof = tcgetattr(master, &ct) == 0 ? (char)ct.c_cc[VEOF] : '\004';
+		if (eof != _POSIX_VDISABLE)
+			husk_write_all(master, &eof, 1);
+	}
+}
+
 int cli_wait_and_proxy(pid_t pid, int master)
 {
 	sigset_t mask, old;
@@ -72,6 +108,7 @@ int cli_wait_and_proxy(pid_t pid, int master)
 	struct termios saved;
 	bool raw = false;
 	if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
+		forward_cooked_input(master);
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;

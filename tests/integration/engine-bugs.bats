@@ -100,3 +100,34 @@ teardown() {
 	run "$HUSK" exec gone true
 	[ "$status" -eq 125 ]
 }
+
+# script(1) with its stdin at EOF (as under CI) sends the terminal's EOF
+# character at once; the kernel keeps that mark as a NUL byte, which a raw
+# read used to pick up and send into the container, whose pty echoed "^@"
+# before the output
+in_script() {
+	timeout "${IN_SCRIPT_TIMEOUT:-60}" script -qec "$(printf '%q ' env HUSK_ROOT="$HUSK_ROOT" HUSK_RUNROOT="$HUSK_RUNROOT" "$HUSK" "$@")" /dev/null </dev/null
+}
+
+@test "husk run -it and exec -it under script(1): the output is the process's, no stray NUL or ^@" {
+	command -v script >/dev/null || skip "no script(1)"
+	in_script run --rm -it busybox echo hi >"$TEST_DIR/run.out"
+	od -c "$TEST_DIR/run.out"
+	[ -z "$(grep -aF '^@' "$TEST_DIR/run.out")" ]
+	[ "$(tr -d '\000' <"$TEST_DIR/run.out" | wc -c)" -eq "$(wc -c <"$TEST_DIR/run.out")" ]
+	printf 'hi\r\n' | cmp - "$TEST_DIR/run.out"
+	run "$HUSK" run -d --name web busybox sleep 60
+	[ "$status" -eq 0 ]
+	in_script exec -it web echo hi >"$TEST_DIR/exec.out"
+	od -c "$TEST_DIR/exec.out"
+	printf 'hi\r\n' | cmp - "$TEST_DIR/exec.out"
+	"$HUSK" rm -f web
+}
+
+@test "husk run -it under script(1) with stdin at EOF: the container reads EOF, not a NUL" {
+	command -v script >/dev/null || skip "no script(1)"
+	# cat ends on its terminal's EOF; given the NUL instead it waited forever
+	IN_SCRIPT_TIMEOUT=15 run in_script run --rm -it busybox cat
+	[ "$status" -eq 0 ]
+	[ -z "$(tr -d '\r\n' <<<"$output")" ]
+}

@@ -94,6 +94,16 @@ load helpers
 	[ "$output" = "piped" ]
 }
 
+@test "run: with a terminal under script(1), stdin at EOF, the output is the process's alone" {
+	command -v script >/dev/null || skip "no script(1)"
+	# script sends an EOF mark at once; read raw it was a NUL that the
+	# container's pty echoed as "^@"
+	update_config "$BUNDLE" '.process.terminal = true | .process.args = ["echo", "hi"]'
+	timeout 60 script -qec "$(printf '%q ' "$HUSK_OCI" --root "$ROOT" run --bundle "$BUNDLE" "$ID")" /dev/null </dev/null >"$TEST_DIR/out"
+	od -c "$TEST_DIR/out"
+	printf 'hi\r\n' | cmp - "$TEST_DIR/out"
+}
+
 @test "run --explain: prints each kernel step with its time" {
 	run husk --explain run --bundle "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
