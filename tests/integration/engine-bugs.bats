@@ -14,12 +14,29 @@ setup() {
 	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
 }
 
+# The dirs where the engine puts a container's cgroup: below our own
+# cgroup, in the hierarchies where that is not the root.  Other sessions on
+# a shared host run containers of their own at the same time, and a search
+# of all of /sys/fs/cgroup (engine.bats's) blames us for theirs.
+own_cgroup_dirs() {
+	local n ctrl path dirs=""
+	while IFS=: read -r n ctrl path; do
+		[ "$path" != / ] || continue
+		case $ctrl in
+		"") if [ -d /sys/fs/cgroup/unified ]; then dirs+=" /sys/fs/cgroup/unified$path"; else dirs+=" /sys/fs/cgroup$path"; fi ;;
+		name=*) dirs+=" /sys/fs/cgroup/${ctrl#name=}$path" ;;
+		*) dirs+=" /sys/fs/cgroup/$ctrl$path" ;;
+		esac
+	done </proc/self/cgroup
+	echo "${dirs:-/sys/fs/cgroup}"
+}
+
 teardown() {
 	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
-	local left=""
+	local left="" d
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$TEST_DIR"
