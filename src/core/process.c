@@ -2,6 +2,7 @@
 #include "process.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -299,6 +300,25 @@ static int send_listener(struct husk_finalize *f, int lfd, husk_error **err)
 	return r < 0 ? -1 : 0;
 }
 
+/* The process starts as a fresh one would: no signal blocked, none
+ * ignored.  Both survive execve, so whatever the caller had (a monitor
+ * that blocks SIGTERM and SIGCHLD for its signalfd, a shell that ignores
+ * SIGQUIT or SIGPIPE for its background jobs) would reach the container:
+ * an init that cannot get the SIGTERM of `stop`, a `yes | head` that never
+ * ends.  (Caught signals are reset by execve itself.) */
+static void reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN)
+			signal(sig, SIG_DFL);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 {
 	const struct husk_process *p = f->proc;
@@ -368,6 +388,7 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	}
 	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return husk_fail(err, errno, "close_range");
+	reset_signals();
 	cleanup_free char *home = NULL;
 	cleanup_free char **env = build_env(p, f->extra_env, &home);
 	if (f->seccomp && !seccomp_early) {

@@ -123,6 +123,33 @@ static size_t parse_detach_keys(const char *s, char *out, size_t cap)
 	return n;
 }
 
+/* What our terminal completed in canonical mode before we go raw (lines
+ * typed ahead, end-of-file marks) goes to the container now, as the
+ * terminal meant it: an end-of-file mark (which script(1) sends as soon
+ * as its stdin ends) waits in the kernel as a NUL byte that only
+ * canonical reads skip; read raw it reached the container as "\0", echoed
+ * back as "^@".  Here it becomes the EOF character, ^D. */
+static void forward_cooked_input(int sock)
+{
+	struct termios t;
+	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ICANON))
+		return;
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0 || (p.revents & (POLLHUP | POLLERR)) ||
+		    !(p.revents & POLLIN))
+			return;
+		char buf[4096];
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0)
+			return;
+		if (n > 0)
+			husk_attach_send(sock, HUSK_ATT_STDIN, buf, (size_t)n);
+		else
+			husk_attach_send(sock, HUSK_ATT_STDIN, "\004", 1);
+	}
+}
+
 static void send_winsize(int sock)
 {
 	struct winsize ws;
@@ -152,7 +179,6 @@ static int copy_stdin(struct proxy *p, const struct husk_attach_opts *o)
 	if (o->tty && p->n_keys) {
 		/* the keys in a row detach; a partial match is held back
 		 * until it fails, then sent as typed */
-		size_t start = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == p->keys[p->matched]) {
 				if (++p->matched == p->n_keys)
@@ -163,7 +189,6 @@ static int copy_stdin(struct proxy *p, const struct husk_attach_opts *o)
 				husk_attach_send(p->sock, HUSK_ATT_STDIN, p->keys, p->matched);
 				p->matched = 0;
 			}
-			(void)start;
 			husk_attach_send(p->sock, HUSK_ATT_STDIN, buf + i, 1);
 		}
 		return 0;
@@ -191,6 +216,8 @@ int husk_attach_proxy(int sock, const struct husk_attach_opts *o, husk_error **e
 	struct termios saved;
 	bool raw = false;
 	if (o->tty && isatty(0) && tcgetattr(0, &saved) == 0) {
+		if (o->stdin_open)
+			forward_cooked_input(sock);
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;

@@ -42,9 +42,6 @@ int cmd_healthcheck(int argc, char **argv);
 int cmd_system(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 
-/* exitcode.c: 127 not found, 126 not executable, else 125 (by errno) */
-int cli_exit_code_for_exec_error(const husk_error *err);
-
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);
 /* "30s", "1m30s", "500ms" (Go's durations); -1 when not one */

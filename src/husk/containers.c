@@ -555,10 +555,11 @@ int cmd_exec(int argc, char **argv)
 	o.args = argv + optind + 1;
 	husk_error *err = NULL;
 	struct husk_exec_result r;
+	r.exec_failed = false;
 	if (husk_engine_exec(&eng, argv[optind], &o, &r, &err) < 0) {
-		int code = cli_exit_code_for_exec_error(err);
+		int code = r.exec_failed ? cli_exit_code_for_exec_error(err) : 125;
 		fail(err);
-		return err ? code : code;
+		return code;
 	}
 	if (o.detach)
 		return 0;

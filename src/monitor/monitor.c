@@ -137,11 +137,12 @@ static void creator(struct mon *m, int sock, int in, int out, int errf)
 		.state_root = m->e.runroot, .id = m->id, .bundle = bundle, .start_now = true};
 	struct husk_created cr;
 	husk_error *err = NULL;
+	/* Docker's codes when the process could not be executed (126, 127),
+	 * 125 for every other failure, whatever its errno */
 	int failed = 0;
-	if (husk_create(&co, &cr, &err) < 0)
-		failed = 125;
-	else if (husk_run_start(&co, &cr, &err) < 0)
-		failed = code_of_start_error(err ? err->errnum : 0);
+	cr.exec_failed = false;
+	if (husk_create(&co, &cr, &err) < 0 || husk_run_start(&co, &cr, &err) < 0)
+		failed = cr.exec_failed ? code_of_start_error(err ? err->errnum : 0) : 125;
 	if (failed) {
 		/* the exit code rides in the ns field */
 		husk_sync_send(sock, 0, err && err->errnum ? err->errnum : EIO, (uint64_t)failed,

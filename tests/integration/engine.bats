@@ -19,7 +19,7 @@ teardown() {
 	local left=""
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$TEST_DIR"
@@ -46,7 +46,7 @@ teardown() {
 }
 
 @test "husk run -d, ps, logs, exec, stop, rm" {
-	run "$HUSK" run -d --name web busybox sh -c 'echo started; trap "exit 0" TERM; while :; do sleep 0.1; done'
+	run "$HUSK" run -d --name web busybox sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	id=$output
 	[ "${#id}" -eq 64 ]
