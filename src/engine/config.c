@@ -163,6 +163,10 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 	json_t *ic = in->image_config;
 	json_t *p = json_object_get(c, "process");
 	json_object_set_new(p, "terminal", json_boolean(o->tty));
+	if (o->tty && o->tty_rows && o->tty_cols)
+		json_object_set_new(
+			p, "consoleSize",
+			json_pack("{s:i,s:i}", "height", o->tty_rows, "width", o->tty_cols));
 	json_object_set_new(p, "noNewPrivileges", json_false());
 	json_t *args = make_args(in, ic, err);
 	if (!args) {

@@ -59,6 +59,7 @@ struct husk_run_opts {
 	long long pids_limit;
 	double cpus;
 	bool rm, tty, interactive;
+	unsigned short tty_rows, tty_cols; /* the pty's first size; 0: the kernel's */
 	enum husk_netmode network;
 	struct husk_net_port *ports;
 	size_t n_ports;

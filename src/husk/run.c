@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -320,6 +321,13 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 	if (cli_image_for_run(argv[optind], r->pull, ret_image) != 0)
 		return 125; /* not in the store, and the pull failed */
 	r->o.image = *ret_image;
+	/* the pty starts at our terminal's size: the process may ask for it
+	 * before the first resize could reach it */
+	struct winsize ws;
+	if (r->o.tty && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		r->o.tty_rows = ws.ws_row;
+		r->o.tty_cols = ws.ws_col;
+	}
 	r->o.cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
 	return 0;
 }

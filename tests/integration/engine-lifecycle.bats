@@ -354,3 +354,66 @@ field() {
 	run "$HUSK" system boot
 	[ -z "$output" ]
 }
+
+@test "logs: --log-opt max-size and max-file rotate, --since and --until choose, k8s-file as Podman writes it" {
+	"$HUSK" run --name big --log-opt max-size=2k --log-opt max-file=2 busybox sh -c 'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done' >/dev/null
+	dir=$(dirname "$(ls "$HUSK_ROOT"/containers/*/log)")
+	# the current file and one rotated, each under the limit
+	[ "$(ls "$dir" | grep -c '^log')" -eq 2 ]
+	[ "$(stat -c %s "$dir/log")" -le 2048 ]
+	[ "$(stat -c %s "$dir/log.1")" -le 2048 ]
+	# what is kept is the end, in order
+	[ "$("$HUSK" logs big | tail -1)" = line-299 ]
+	"$HUSK" logs big | awk -F- 'NR > 1 && $2 != prev + 1 {exit 1} {prev = $2}'
+	"$HUSK" rm big
+	"$HUSK" run --name t busybox echo early >/dev/null
+	sleep 1.2
+	mid=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	sleep 1.2
+	"$HUSK" start -a t >/dev/null
+	[ "$("$HUSK" logs t | wc -l)" -eq 2 ]
+	[ "$("$HUSK" logs --since "$mid" t | wc -l)" -eq 1 ]
+	[ "$("$HUSK" logs --until "$mid" t | wc -l)" -eq 1 ]
+	[ "$("$HUSK" logs --since 1s t | wc -l)" -le 1 ]
+	run "$HUSK" logs --since yesterday t
+	[ "$status" -eq 125 ]
+	"$HUSK" rm t
+	"$HUSK" run --name k --log-driver k8s-file busybox sh -c 'echo out; echo err >&2' >/dev/null 2>&1
+	grep -qE '^20[0-9-]+T[0-9:.]+\+00:00 stdout F out$' "$HUSK_ROOT"/containers/*/log
+	grep -qE '^20[0-9-]+T[0-9:.]+\+00:00 stderr F err$' "$HUSK_ROOT"/containers/*/log
+	[ "$("$HUSK" logs k 2>/dev/null)" = out ]
+}
+
+@test "a terminal's size reaches the container's pty, at start and when it changes" {
+	command -v python3 >/dev/null || skip "no python3"
+	# a pty of 33 rows, 101 columns; husk runs in it; after a moment it
+	# becomes 40x120 (SIGWINCH)
+	run timeout 30 python3 - "$HUSK" <<'PY'
+import fcntl, os, pty, struct, sys, termios, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "run", "--rm", "-t", "busybox", "sh", "-c", "stty size; sleep 1; stty size"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+out = b""
+t0 = time.time()
+resized = False
+while time.time() - t0 < 20:
+    if not resized and time.time() - t0 > 0.6:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        resized = True
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+PY
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "33 101" ]
+	[ "${lines[1]}" = "40 120" ]
+}
