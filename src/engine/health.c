@@ -135,7 +135,10 @@ static int fold_result(struct husk_ctr *c, void *ud, husk_error **err)
 	*slot = *f->r;
 	slot->output = strdup(f->r->output ? f->r->output : "");
 	bool starting = !c->health_status || strcmp(c->health_status, "starting") == 0;
-	const char *now = c->health_status ? c->health_status : "starting";
+	/* a constant: the record's string is freed below */
+	const char *now = starting				     ? "starting"
+			  : strcmp(c->health_status, "healthy") == 0 ? "healthy"
+								     : "unhealthy";
 	if (f->r->exit_code == 0) {
 		c->health_streak = 0;
 		now = "healthy";
@@ -147,7 +150,7 @@ static int fold_result(struct husk_ctr *c, void *ud, husk_error **err)
 	}
 	free(c->health_status);
 	c->health_status = strdup(now);
-	f->status = now[0] == 'h' ? "healthy" : now[0] == 'u' ? "unhealthy" : "starting";
+	f->status = now;
 	return 0;
 }
 

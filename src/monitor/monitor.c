@@ -68,6 +68,7 @@ struct mon {
 	long backoff_ms;
 	bool waiting_restart;
 	bool force_restart; /* --health-on-failure restart */
+	bool doomed;	    /* stopped or removed while it started */
 	int start_code;	    /* when the start failed: 125, 126 or 127 */
 };
 
@@ -157,7 +158,11 @@ static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	struct mon *m = ud;
 	(void)err;
-	c->state = HUSK_CTR_RUNNING;
+	/* stop or rm came while we (re)started it: it is not to run.  The
+	 * record keeps saying so; the process is killed once we return */
+	m->doomed = c->state == HUSK_CTR_REMOVING || c->stopped_by_user;
+	if (c->state != HUSK_CTR_REMOVING)
+		c->state = HUSK_CTR_RUNNING;
 	c->pid = m->pid;
 	c->pid_start = husk_pid_starttime(m->pid);
 	c->monitor_pid = getpid();
@@ -242,7 +247,9 @@ static int start_container(struct mon *m, husk_error **err)
 		fcntl(m->out_fd, F_SETFL, O_NONBLOCK);
 	if (m->err_fd >= 0)
 		fcntl(m->err_fd, F_SETFL, O_NONBLOCK);
-	return husk_record_update(m->e.root, m->id, mark_running, m, err);
+	if (husk_record_update(m->e.root, m->id, mark_running, m, NULL) < 0 || m->doomed)
+		kill(m->pid, SIGKILL); /* reaped by the loop, which ends it */
+	return 0;
 }
 
 /* --- ending --- */

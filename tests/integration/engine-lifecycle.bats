@@ -24,6 +24,8 @@ teardown() {
 	[ -z "$m" ] || left+="mounts: $m "
 	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="cgroups: $cg "
+	# a monitor's last act, after it told its client the exit, is to exit
+	for _ in $(seq 100); do [ -z "$(monitors)" ] && break; sleep 0.05; done
 	mon=$(monitors)
 	[ -z "$mon" ] || left+="monitors: $mon "
 	for p in $mon; do kill -9 "$p" 2>/dev/null || true; done
@@ -35,9 +37,9 @@ teardown() {
 	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
 }
 
-# wait_for CMD...: up to 5 s for CMD to succeed
+# wait_for CMD...: up to 15 s for CMD to succeed (sanitizer builds are slow)
 wait_for() {
-	for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done
+	for _ in $(seq 300); do "$@" && return 0; sleep 0.05; done
 	"$@"
 }
 
