@@ -246,3 +246,22 @@ start_recvtty() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--console-socket"* ]]
 }
+
+@test "the process starts with no signal blocked or ignored, whatever its caller had" {
+	update_config "$BUNDLE" '.process.args = ["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]'
+	# the caller ignores INT, QUIT and PIPE and blocks TERM and CHLD
+	# (perl sets them and execs, as a monitor or a shell's background job)
+	command -v perl >/dev/null || skip "no perl"
+	run perl -e '$SIG{INT} = $SIG{QUIT} = $SIG{PIPE} = "IGNORE";
+		use POSIX; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM, SIGCHLD));
+		exec @ARGV' "$HUSK_OCI" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "SigBlk:	0000000000000000" ]
+	[ "${lines[1]}" = "SigIgn:	0000000000000000" ]
+	# control: what the caller had is what a plain exec would pass on
+	run perl -e '$SIG{INT} = $SIG{QUIT} = $SIG{PIPE} = "IGNORE";
+		use POSIX; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGTERM, SIGCHLD));
+		exec @ARGV' grep -E '^Sig(Blk|Ign)' /proc/self/status
+	[ "${lines[0]}" = "SigBlk:	0000000000014000" ]
+	[ "${lines[1]}" = "SigIgn:	0000000000001006" ]
+}

@@ -268,14 +268,15 @@ host_listing() {
 	# bats itself holds fd 3 and more: none of them, nor any of the
 	# runtime's, may reach the container
 	exec 7<"$BUNDLE/config.json" 9<"$TEST_DIR"
-	update_config "$BUNDLE" '.process.args = ["sh", "-c", "ls /proc/$$/fd | tr \"\\n\" \" \"; echo; ls /proc/self/fd | tr \"\\n\" \" \"; echo"]'
+	# the container's process is ls itself (no shell, whose pipes and
+	# saved fds would come and go in the listing): 0, 1, 2 and the
+	# directory it reads, nothing else
+	update_config "$BUNDLE" '.process.args = ["ls", "/proc/self/fd"]'
 	run husk run --bundle "$BUNDLE" "$ID"
 	exec 7<&- 9<&-
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "0 1 2 " ]
-	# ls itself: 0, 1, 2 and its own directory fd, nothing else
-	[ "${lines[1]}" = "0 1 2 3 " ]
+	[ "$(echo $output)" = "0 1 2 3" ]
 }
 
 @test "CVE-2024-21626: the exec'd process gets only fds 0, 1, 2 (exec)" {
@@ -283,12 +284,11 @@ host_listing() {
 	husk_d run -d --bundle "$BUNDLE" "$ID"
 	wait_for_status "$ID" running
 	exec 7<"$BUNDLE/config.json" 9<"$TEST_DIR"
-	run husk exec "$ID" sh -c 'ls /proc/$$/fd | tr "\n" " "; echo; ls /proc/self/fd | tr "\n" " "; echo'
+	run husk exec "$ID" ls /proc/self/fd
 	exec 7<&- 9<&-
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "0 1 2 " ]
-	[ "${lines[1]}" = "0 1 2 3 " ]
+	[ "$(echo $output)" = "0 1 2 3" ]
 	# and init has nothing more than it was given either
 	run husk exec "$ID" ls /proc/1/fd
 	[ "$status" -eq 0 ]
