@@ -65,9 +65,9 @@ static void copy_once(int from, int to, bool *open_)
  * script(1) sends as soon as its own stdin ends, as under CI) waits in the
  * kernel's buffer as a NUL byte that only canonical reads skip: read raw, it
  * came out as a "\0" that the container's pty echoed back as "^@" before
- * the output.  Read here it is an end of file, and the container gets its
- * own terminal's EOF character for it. */
-static void forward_cooked_input(int master)
+ * the output.  Read here it is an end of file, and send() is told so
+ * (buf NULL), to pass on the container's terminal's EOF character. */
+void cli_forward_cooked_input(void (*send)(void *ud, const char *buf, size_t len), void *ud)
 {
 	struct termios t;
 	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ICANON))
@@ -83,16 +83,23 @@ static void forward_cooked_input(int master)
 		ssize_t n = read(0, buf, sizeof(buf));
 		if (n < 0)
 			return;
-		if (n > 0) {
-			husk_write_all(master, buf, (size_t)n);
-			continue;
-		}
-		/* none to send when the container's terminal has it disabled */
-		struct termios ct;
-		char eof = tcgetattr(master, &ct) == 0 ? (char)ct.c_cc[VEOF] : '\004';
-		if (eof != _POSIX_VDISABLE)
-			husk_write_all(master, &eof, 1);
+		send(ud, n > 0 ? buf : NULL, (size_t)n);
 	}
+}
+
+/* to a pty master: the bytes, or its own EOF character (none when the
+ * container's terminal has it disabled) */
+static void send_to_master(void *ud, const char *buf, size_t len)
+{
+	int master = *(int *)ud;
+	if (buf) {
+		husk_write_all(master, buf, len);
+		return;
+	}
+	struct termios ct;
+	char eof = tcgetattr(master, &ct) == 0 ? (char)ct.c_cc[VEOF] : '\004';
+	if (eof != _POSIX_VDISABLE)
+		husk_write_all(master, &eof, 1);
 }
 
 int cli_wait_and_proxy(pid_t pid, int master)
@@ -108,7 +115,7 @@ int cli_wait_and_proxy(pid_t pid, int master)
 	struct termios saved;
 	bool raw = false;
 	if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
-		forward_cooked_input(master);
+		cli_forward_cooked_input(send_to_master, &master);
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;

@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "tty.h"
 #include "util.h"
 
 /* sun_path of <runroot>/attach/<id> through an fd of the dir */
@@ -123,31 +124,11 @@ static size_t parse_detach_keys(const char *s, char *out, size_t cap)
 	return n;
 }
 
-/* What our terminal completed in canonical mode before we go raw (lines
- * typed ahead, end-of-file marks) goes to the container now, as the
- * terminal meant it: an end-of-file mark (which script(1) sends as soon
- * as its stdin ends) waits in the kernel as a NUL byte that only
- * canonical reads skip; read raw it reached the container as "\0", echoed
- * back as "^@".  Here it becomes the EOF character, ^D. */
-static void forward_cooked_input(int sock)
+/* cli_forward_cooked_input's end: the monitor's socket, an end-of-file
+ * mark as ^D */
+static void send_cooked(void *ud, const char *buf, size_t len)
 {
-	struct termios t;
-	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ICANON))
-		return;
-	for (int i = 0; i < 64; i++) {
-		struct pollfd p = {.fd = 0, .events = POLLIN};
-		if (poll(&p, 1, 0) <= 0 || (p.revents & (POLLHUP | POLLERR)) ||
-		    !(p.revents & POLLIN))
-			return;
-		char buf[4096];
-		ssize_t n = read(0, buf, sizeof(buf));
-		if (n < 0)
-			return;
-		if (n > 0)
-			husk_attach_send(sock, HUSK_ATT_STDIN, buf, (size_t)n);
-		else
-			husk_attach_send(sock, HUSK_ATT_STDIN, "\004", 1);
-	}
+	husk_attach_send(*(int *)ud, HUSK_ATT_STDIN, buf ? buf : "\004", buf ? len : 1);
 }
 
 static void send_winsize(int sock)
@@ -217,7 +198,7 @@ int husk_attach_proxy(int sock, const struct husk_attach_opts *o, husk_error **e
 	bool raw = false;
 	if (o->tty && isatty(0) && tcgetattr(0, &saved) == 0) {
 		if (o->stdin_open)
-			forward_cooked_input(sock);
+			cli_forward_cooked_input(send_cooked, &sock);
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;

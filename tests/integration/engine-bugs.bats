@@ -6,12 +6,9 @@ load helpers
 
 bats_require_minimum_version 1.5.0
 
-HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
 
 setup() {
-	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
-	ROOT="$TEST_DIR/state" # for assert_nothing_left
-	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+	engine_setup
 }
 
 # run's one line of error, less the container it names first:
@@ -22,15 +19,7 @@ run_msg() {
 }
 
 teardown() {
-	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
-	local left="" d
-	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
-	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
-	[ -z "$cg" ] || left+="cgroups: $cg"
-	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$TEST_DIR"
-	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+	engine_teardown
 }
 
 @test "husk run: with the default network (none) lo is up with 127.0.0.1, which answers" {

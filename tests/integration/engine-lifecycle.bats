@@ -5,36 +5,14 @@
 
 load helpers
 
-HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
 
 setup() {
-	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
-	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+	engine_setup
 }
 
-# pids of this test's monitors (their command lines name our root)
-monitors() {
-	pgrep -f "husk-monitor .*$TEST_DIR/lib" || true
-}
 
 teardown() {
-	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
-	local left=""
-	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
-	[ -z "$m" ] || left+="mounts: $m "
-	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
-	[ -z "$cg" ] || left+="cgroups: $cg "
-	# a monitor's last act, after it told its client the exit, is to exit
-	for _ in $(seq 100); do [ -z "$(monitors)" ] && break; sleep 0.05; done
-	mon=$(monitors)
-	[ -z "$mon" ] || left+="monitors: $mon "
-	for p in $mon; do kill -9 "$p" 2>/dev/null || true; done
-	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
-	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
-	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
-	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$TEST_DIR"
-	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+	engine_teardown
 }
 
 # wait_for CMD...: up to 15 s for CMD to succeed (sanitizer builds are slow)
@@ -258,7 +236,7 @@ field() {
 	"$HUSK" stop -t 1 al
 	sleep 0.5
 	[ "$(status_of al)" = "Exited (137)" ]
-	[ -z "$(monitors)" ]
+	[ -z "$(engine_monitors)" ]
 	"$HUSK" start al
 	[ "$(status_of al)" = Up ]
 }

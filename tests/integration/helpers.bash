@@ -189,3 +189,40 @@ own_cgroup_dirs() {
 	echo "${dirs:-/sys/fs/cgroup}"
 }
 
+
+# The engine's tests: each its own storage and runtime dirs under a temp
+# dir; teardown removes every container and then checks that nothing of
+# them is left: no mount, cgroup (below our own), monitor process,
+# container dir, name, attach socket.
+HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
+
+engine_setup() {
+	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
+	ROOT="$TEST_DIR/state" # for assert_nothing_left
+	export HUSK_ROOT="$TEST_DIR/lib" HUSK_RUNROOT="$TEST_DIR/run"
+}
+
+# pids of this test's monitors (their command lines name our root)
+engine_monitors() {
+	pgrep -f "husk-monitor .*$TEST_DIR/lib" || true
+}
+
+engine_teardown() {
+	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local left="" d m cg mon p
+	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
+	[ -z "$m" ] || left+="mounts: $m "
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
+	[ -z "$cg" ] || left+="cgroups: $cg "
+	# a monitor's last act, after it told its client the exit, is to exit
+	for _ in $(seq 100); do [ -z "$(engine_monitors)" ] && break; sleep 0.05; done
+	mon=$(engine_monitors)
+	[ -z "$mon" ] || left+="monitors: $mon "
+	for p in $mon; do kill -9 "$p" 2>/dev/null || true; done
+	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
+	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
+	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
+	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$TEST_DIR"
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
