@@ -397,3 +397,20 @@ PY
 	[ "${lines[0]}" = "33 101" ]
 	[ "${lines[1]}" = "40 120" ]
 }
+
+@test "exec: -u by name, -w, -e, -d; a missing command 127, an unknown user 125" {
+	"$HUSK" run -d --name e busybox sleep 1000
+	run "$HUSK" exec -u nobody -w /tmp -e A=b e sh -c 'id -u; pwd; echo $A'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '65534\n/tmp\nb')" ]
+	run "$HUSK" exec -d e sh -c 'sleep 0.2; echo detached >/tmp/d'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	written() { [ "$("$HUSK" exec e cat /tmp/d 2>/dev/null)" = detached ]; }
+	wait_for written
+	run "$HUSK" exec e nosuch
+	[ "$status" -eq 127 ]
+	run "$HUSK" exec -u nosuch e true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: unable to find user nosuch: no matching entries in passwd file" ]
+}
