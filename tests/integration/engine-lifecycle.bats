@@ -5,6 +5,8 @@
 
 load helpers
 
+bats_require_minimum_version 1.5.0
+
 
 setup() {
 	engine_setup
@@ -408,7 +410,7 @@ PY
 	[ -z "$output" ]
 	written() { [ "$("$HUSK" exec e cat /tmp/d 2>/dev/null)" = detached ]; }
 	wait_for written
-	run "$HUSK" exec e nosuch
+	run -127 "$HUSK" exec e nosuch
 	[ "$status" -eq 127 ]
 	run "$HUSK" exec -u nosuch e true
 	[ "$status" -eq 125 ]
