@@ -133,6 +133,8 @@ static int clear_stopped(struct husk_ctr *c, void *ud, husk_error **err)
 	(void)ud;
 	if (c->state == HUSK_CTR_REMOVING)
 		return husk_fail_as(err, EINVAL, "container \"%s\" is being removed", c->name);
+	if (!c->stopped_by_user)
+		return 1; /* nothing to write */
 	c->stopped_by_user = false;
 	return 0;
 }

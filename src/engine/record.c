@@ -398,7 +398,7 @@ int husk_record_update(const char *root, const char *id, husk_record_fn fn, void
 	if (husk_record_load(root, id, &c, err) < 0)
 		return -1;
 	int r = fn(&c, ud, err);
-	if (r >= 0)
+	if (r == 0)
 		r = husk_record_save(root, &c, err);
 	husk_ctr_release(&c);
 	return r < 0 ? -1 : 0;

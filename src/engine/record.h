@@ -122,7 +122,8 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 int husk_record_lock(const char *root, const char *id, husk_error **err);
 
 /* Load under the lock, let fn change the record, save.  fn returns < 0
- * (with err set) to change nothing. */
+ * (with err set) to fail, > 0 when it changed nothing (no write, no
+ * fsync). */
 typedef int (*husk_record_fn)(struct husk_ctr *c, void *ud, husk_error **err);
 int husk_record_update(const char *root, const char *id, husk_record_fn fn, void *ud,
 		       husk_error **err);
