@@ -2,8 +2,8 @@
 # podman-run.sh: time `podman run --rm IMAGE true` with --runtime husk-oci
 # against --runtime runc (and crun, if it runs on this host), alternating,
 # and print the median per runtime and the ratio to runc.
-# Run as root. Podman gets a private setup in a temp dir (as in
-# tests/integration/clients-podman.bats): cgroupfs, netns "none", file
+# Run as root. Podman gets a private setup in a temp dir (bench/lib-podman.sh,
+# as in tests/integration/clients-podman.bats): cgroupfs, netns "none", file
 # events, overlay storage, a busybox image imported from /bin/busybox.
 #
 # Environment:
@@ -26,53 +26,15 @@ for t in podman jq "$HUSK_OCI" "$RUNC"; do
 	command -v "$t" >/dev/null || { echo "podman-run.sh: $t not found" >&2; exit 1; }
 done
 
-D=$(mktemp -d /tmp/husk-bench-podman.XXXXXX)
-pm() {
-	CONTAINERS_CONF="$D/containers.conf" CONTAINERS_STORAGE_CONF="$D/storage.conf" \
-		timeout 60 podman --root "$D/root" --runroot "$D/runroot" "$@"
-}
-# Podman's conmon cgroups (libpod_parent/conmon): removed after, unless
-# they were there before
-pod_cg_before=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
-cleanup() {
-	for rt in "$HUSK_OCI" "$RUNC" ${CRUN:+"$CRUN"}; do
-		pm --runtime "$rt" rm -af -t 0 >/dev/null 2>&1
-	done
-	pm rmi -af >/dev/null 2>&1
-	grep -F "$D" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-	rm -rf "$D"
-	if [ -z "$pod_cg_before" ]; then
-		for d in /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent; do
-			rmdir "$d/conmon" "$d" 2>/dev/null
-		done
-	fi
-}
-trap cleanup EXIT
-
-mkdir -p "$D/tmp" "$D/rootfs"/{bin,dev,proc,sys,etc,tmp,root,var,run}
-cat >"$D/containers.conf" <<EOF
-[containers]
-netns = "none"
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$D/tmp"
-EOF
-cat >"$D/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$D/root"
-runroot = "$D/runroot"
-EOF
-cp /bin/busybox "$D/rootfs/bin/busybox"
-for app in $(/bin/busybox --list); do
-	[ "$app" = busybox ] || ln -sf busybox "$D/rootfs/bin/$app"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$D/rootfs/etc/passwd"
-echo 'root:x:0:' >"$D/rootfs/etc/group"
-tar -C "$D/rootfs" -cf "$D/busybox.tar" .
-pm import -q "$D/busybox.tar" localhost/busybox:latest >/dev/null || exit 1
+here=$(cd "$(dirname "$0")" && pwd)
+PM_RUNTIMES=("$HUSK_OCI" "$RUNC" ${CRUN:+"$CRUN"})
+# shellcheck source=bench/lib-podman.sh
+. "$here/lib-podman.sh"
+trap pm_cleanup EXIT
+trap 'exit 130' INT TERM
+PM_TIMEOUT=60
+pm_setup /tmp/husk-bench-podman || { echo "podman-run.sh: podman setup failed" >&2; exit 1; }
+D=$PM_DIR
 
 names=(husk-oci runc)
 bins=("$HUSK_OCI" "$RUNC")

@@ -1,0 +1,144 @@
+#!/bin/bash
+# engine-run.sh: the engine's `run --rm busybox true`, end to end: husk
+# against Podman with runc (and Podman with husk-oci, for reference), in
+# the same run, alternating, back to back and spaced apart; then the fixed
+# cost of starting a verb (`husk --version` against `husk-oci --version`,
+# `podman --version` and /bin/true). Prints medians, p90 and ratios.
+# Run as root. See bench/README.md.
+#
+# Environment:
+#   HUSK       husk binary       (default build/husk next to bench/)
+#   HUSK_OCI   husk-oci binary   (default: next to HUSK)
+#   RUNC       runc binary       (default /usr/sbin/runc)
+#   N          runs per engine, back to back            (default 30)
+#   SPACED_N   runs per engine, spaced apart            (default 15)
+#   SPACING    idle seconds before each spaced run      (default 0.2)
+#   VERSION_N  runs of each --version and /bin/true     (default 200)
+#   TMPDIR     where the temp dirs go                   (default /tmp)
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib-engine.sh
+. "$here/lib-engine.sh"
+HUSK_OCI=$(readlink -f "${HUSK_OCI:-$(dirname "$HUSK")/husk-oci}")
+RUNC=${RUNC:-/usr/sbin/runc}
+N=${N:-30}
+SPACED_N=${SPACED_N:-15}
+SPACING=${SPACING:-0.2}
+VERSION_N=${VERSION_N:-200}
+PM_RUNTIMES=("$RUNC" "$HUSK_OCI")
+# shellcheck source=bench/lib-podman.sh
+. "$here/lib-podman.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "engine-run.sh: run as root" >&2
+	exit 1
+fi
+for t in podman "$HUSK" "$HUSK_OCI" "$RUNC"; do
+	command -v "$t" >/dev/null || { echo "engine-run.sh: $t not found" >&2; exit 1; }
+done
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-erun.XXXXXX")
+done_cleanup() {
+	pm_cleanup
+	hk_cleanup
+	rm -rf "$W"
+	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
+}
+trap done_cleanup EXIT
+trap 'exit 130' INT TERM
+hk_setup "${TMPDIR:-/tmp}/husk-bench-erun-husk"
+ERRLOG=$W/errors.log
+pm_setup "${TMPDIR:-/tmp}/husk-bench-erun-podman" || { echo "engine-run.sh: podman setup failed" >&2; exit 1; }
+pm_dir_was=$PM_DIR
+
+names=(husk podman-runc podman-husk-oci)
+run_one() {
+	case $1 in
+	husk) hk run --rm busybox true ;;
+	podman-runc) pm --runtime "$RUNC" run --rm busybox true ;;
+	podman-husk-oci) pm --runtime "$HUSK_OCI" run --rm busybox true ;;
+	esac
+}
+
+# one untimed run each: checks that it works, warms the caches
+for n in "${names[@]}"; do
+	if ! run_one "$n" >/dev/null 2>"$W/probe.err"; then
+		echo "engine-run.sh: $n fails: $(head -c 400 "$W/probe.err")" >&2
+		exit 1
+	fi
+done
+
+# rounds MODE COUNT SLEEP: COUNT rounds of every engine in turn
+rounds() {
+	local mode=$1 count=$2 pause=$3 i n
+	for ((i = 0; i < count; i++)); do
+		for n in "${names[@]}"; do
+			[ "$pause" = 0 ] || sleep "$pause"
+			timed "$W/$mode-$n" run_one "$n" || echo "$mode: $n failed (see $ERRLOG)" >>"$W/fails"
+		done
+	done
+}
+
+echo "husk: $HUSK; podman $(podman --version | awk '{print $3}'), runc $("$RUNC" --version | awk 'NR == 1 {print $3}')"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
+t_start=$(now_us)
+rounds b2b "$N" 0
+rounds spaced "$SPACED_N" "$SPACING"
+
+table() {
+	local mode=$1 title=$2 n base s
+	echo
+	echo "== $title"
+	printf '%-36s %5s %10s %8s %8s %11s\n' "run --rm busybox true" runs "median ms" "p90 ms" "min ms" "vs podman"
+	base=$(stats "$W/$mode-podman-runc" | awk '{print $2}')
+	for n in "${names[@]}"; do
+		s=$(stats "$W/$mode-$n")
+		read -r cnt med p90 _ min _ <<<"$s"
+		printf '%-36s %5s %10s %8s %8s %11s\n' "$(label "$n")" "$cnt" "$med" "$p90" "$min" "$(ratio "$med" "$base")"
+	done
+}
+label() {
+	case $1 in
+	husk) echo "husk run" ;;
+	podman-runc) echo "podman run --runtime runc" ;;
+	podman-husk-oci) echo "podman run --runtime husk-oci" ;;
+	esac
+}
+table b2b "back to back: $N rounds (husk, podman+runc, podman+husk-oci)"
+table spaced "spaced: $SPACED_N rounds, ${SPACING}s idle before each run"
+[ ! -s "$W/fails" ] || { echo; sort "$W/fails" | uniq -c; }
+
+# --- the fixed cost of a verb: exec, dynamic linking, the first lines of main
+vnames=(true husk husk-oci podman)
+ver_one() {
+	case $1 in
+	true) /bin/true ;;
+	husk) "$HUSK" --version ;;
+	husk-oci) "$HUSK_OCI" --version ;;
+	podman) podman --version ;;
+	esac
+}
+for ((i = 0; i < VERSION_N; i++)); do
+	for n in "${vnames[@]}"; do
+		timed "$W/ver-$n" ver_one "$n"
+	done
+done
+echo
+echo "== the fixed cost of a verb: $VERSION_N runs each, alternating (fork+exec+wait from bash)"
+printf '%-26s %10s %8s %14s %12s\n' command "median ms" "p90 ms" "minus true ms" "shared libs"
+tmed=$(stats "$W/ver-true" 2 | awk '{print $2}')
+for n in "${vnames[@]}"; do
+	case $n in
+	true) cmd=/bin/true bin=/bin/true ;;
+	husk) cmd="husk --version" bin=$HUSK ;;
+	husk-oci) cmd="husk-oci --version" bin=$HUSK_OCI ;;
+	podman) cmd="podman --version" bin=$(command -v podman) ;;
+	esac
+	read -r _ med p90 _ <<<"$(stats "$W/ver-$n" 2)"
+	libs=$(ldd "$bin" 2>/dev/null | grep -c '=>')
+	printf '%-26s %10s %8s %14s %12s\n' "$cmd" "$med" "$p90" \
+		"$(awk -v a="$med" -v b="$tmed" 'BEGIN {printf "%.2f", a - b}')" "$libs"
+done
+echo
+echo "took $(ms_fmt $(($(now_us) - t_start))) ms; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
