@@ -21,6 +21,7 @@
 
 #include "image-private.h"
 #include "image.h"
+#include "lazy.h"
 #include "util.h"
 
 #define BUSYBOX	     "/bin/busybox"
@@ -175,6 +176,8 @@ static int build(struct husk_store *s, husk_error **err)
 	struct stat st;
 	if (stat(BUSYBOX, &st) < 0)
 		return husk_fail(err, errno, "\"%s\" (install busybox-static)", BUSYBOX);
+	if (husk_lazy_archive(err) < 0)
+		return -1;
 	cleanup_free char *layer = NULL, *config_d = NULL, *manifest_d = NULL;
 	long long layer_size = 0, config_size = 0, manifest_size = 0;
 	if (write_layer(s, st.st_mtime, &layer, &layer_size, err) < 0)

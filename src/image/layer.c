@@ -31,6 +31,7 @@
 
 #include "image-private.h"
 #include "image.h"
+#include "lazy.h"
 #include "util.h"
 
 #define WHITEOUT_PREFIX ".wh."
@@ -489,6 +490,8 @@ int husk_layer_unpack_digest(const char *tar_path, const char *dir, char **ret_d
 	struct archive *in = NULL;
 	int ret = -1;
 
+	if (husk_lazy_archive(err) < 0)
+		return -1;
 	u.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.rootfd < 0) {
 		husk_fail(err, errno, "open \"%s\"", dir);

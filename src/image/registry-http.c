@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "image-private.h"
+#include "lazy.h"
 #include "registry-private.h"
 #include "util.h"
 
@@ -102,6 +103,8 @@ int reg_client_new(const char *domain, const struct husk_registry_opts *o, struc
 		   husk_error **err)
 {
 	static bool inited;
+	if (husk_lazy_curl(err) < 0)
+		return -1;
 	if (!inited) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 			return husk_fail(err, 0, "libcurl: init failed");

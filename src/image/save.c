@@ -31,6 +31,7 @@
 
 #include "image-private.h"
 #include "image.h"
+#include "lazy.h"
 #include "util.h"
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -465,6 +466,8 @@ int husk_store_save_fd(struct husk_store *s, const char *const *refs, size_t n_r
 {
 	struct saver sv = {.s = s};
 	int r = -1;
+	if (husk_lazy_archive(err) < 0)
+		return -1;
 	if (n_refs == 0) {
 		husk_fail(err, 0, "save: no image given");
 		goto out;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lazy.h"
 #include "net-private.h"
 #include "util.h"
 
@@ -49,6 +50,8 @@ static const char table_def[] =
 /* Run nft commands; the error in nft's words. */
 static int nft_run(const char *cmds, bool quiet_exists, husk_error **err)
 {
+	if (husk_lazy_nftables(err) < 0)
+		return -1;
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return husk_fail(err, ENOMEM, "nftables");
@@ -138,6 +141,11 @@ int net_nft_del(const char *runroot, const char *id, husk_error **err)
 	size_t len = 0;
 	husk_error *rerr = NULL;
 	int r = 0;
+	/* first, not left to nft_run(): a library that cannot be loaded says
+	 * "No such file or directory", which would pass for a table already
+	 * gone below */
+	if (husk_lazy_nftables(err) < 0)
+		return -1;
 	if (husk_read_file(undo, &cmds, &len, &rerr) == 0) {
 		/* each element alone: one already gone must not keep the rest */
 		for (char *save = NULL, *l = strtok_r(cmds, "\n", &save); l;

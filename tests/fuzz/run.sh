@@ -9,13 +9,15 @@ secs=${FUZZ_SECONDS:-15}
 out=build-fuzz
 mkdir -p "$out"
 command -v clang >/dev/null || { echo "ok 1 fuzz # skip clang is not installed"; exit 0; }
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -iquote src/core -iquote src/image -Wno-unused-command-line-argument"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -iquote src/core -iquote src/image -iquote src/common -Wno-unused-command-line-argument"
 core="src/core/error.c src/core/util.c src/core/spec.c src/core/spec-default.c"
-image="src/image/store.c src/image/layer.c src/image/load.c src/image/busybox.c src/image/manage.c src/core/error.c src/core/util.c"
+# libarchive and libcurl are dlopen()ed on first use, as in husk (src/common/lazy.h)
+lazy="src/common/lazy.c src/common/lazy-archive.c"
+image="src/image/store.c src/image/layer.c src/image/load.c src/image/busybox.c src/image/manage.c src/core/error.c src/core/util.c $lazy"
 libs_spec="$(pkg-config --libs jansson libcap)"
-libs_image="$(pkg-config --libs jansson libarchive libcrypto)"
-registry="$image src/image/registry.c src/image/registry-http.c src/image/registry-auth.c src/image/save.c"
-libs_registry="$(pkg-config --libs jansson libarchive libcrypto libcurl)"
+libs_image="$(pkg-config --cflags libarchive) $(pkg-config --libs jansson libcrypto)"
+registry="$image src/common/lazy-curl.c src/image/registry.c src/image/registry-http.c src/image/registry-auth.c src/image/save.c"
+libs_registry="$(pkg-config --cflags libarchive libcurl) $(pkg-config --libs jansson libcrypto)"
 i=0
 run_target() { # NAME SOURCES LIBS
 	local name=$1 src=$2 libs=$3
