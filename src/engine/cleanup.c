@@ -84,3 +84,18 @@ int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk
 	husk_ctr_release(&rec);
 	return 0;
 }
+
+int husk_exit_code_of_exec_error(int errnum)
+{
+	switch (errnum < 0 ? -errnum : errnum) {
+	case ENOENT:
+		return 127;
+	case EACCES:
+	case EPERM:
+	case ENOEXEC:
+	case EISDIR:
+		return 126;
+	default:
+		return 125; /* an error of the engine itself */
+	}
+}

@@ -158,6 +158,11 @@ char *husk_engine_log_path(struct husk_engine *e, const char *id);
  * container (overlay, network, dirs, name).  Safe to repeat. */
 int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk_error **err);
 
+/* Docker's exit status for a process that could not be executed (the
+ * core's exec_failed): 127 not found (ENOENT), 126 not executable (EACCES,
+ * EPERM, ENOEXEC, EISDIR), else 125.  By errno, never by the message. */
+int husk_exit_code_of_exec_error(int errnum);
+
 /* Networks are torn down by the `husk` binary (libnftables is not linked
  * into the static monitor): the monitor execs this for --rm with a network.
  * NULL in the monitor. */

@@ -15,10 +15,6 @@ extern struct husk_engine eng;
  * of the engine itself. fail() frees err. */
 int fail(husk_error *err);
 int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* exitcode.c: for an error of a process that could not be executed (the
- * core's exec_failed): 127 not found (ENOENT), 126 not executable (EACCES,
- * EPERM, ENOEXEC, EISDIR), else 125.  It prints nothing. */
-int cli_exit_code_for_exec_error(const husk_error *err);
 
 /* run.c */
 int cmd_run(int argc, char **argv);

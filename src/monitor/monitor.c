@@ -81,16 +81,6 @@ static int exit_of(int status)
 	return 255;
 }
 
-/* Docker's exit codes for a process that could not start */
-static int code_of_start_error(int errnum)
-{
-	if (errnum == ENOENT)
-		return 127;
-	if (errnum == EACCES || errnum == EPERM || errnum == ENOEXEC || errnum == EISDIR)
-		return 126;
-	return 125;
-}
-
 /* "0 PID" once the process runs, else "ERRNO EXITCODE MESSAGE" */
 static void report(struct mon *m, int errnum, int code, const char *msg)
 {
@@ -143,7 +133,7 @@ static void creator(struct mon *m, int sock, int in, int out, int errf)
 	int failed = 0;
 	cr.exec_failed = false;
 	if (husk_create(&co, &cr, &err) < 0 || husk_run_start(&co, &cr, &err) < 0)
-		failed = cr.exec_failed ? code_of_start_error(err ? err->errnum : 0) : 125;
+		failed = cr.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
 	if (failed) {
 		/* the exit code rides in the ns field */
 		husk_sync_send(sock, 0, err && err->errnum ? err->errnum : EIO, (uint64_t)failed,
