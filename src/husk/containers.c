@@ -557,7 +557,8 @@ int cmd_exec(int argc, char **argv)
 	struct husk_exec_result r;
 	r.exec_failed = false;
 	if (husk_engine_exec(&eng, argv[optind], &o, &r, &err) < 0) {
-		int code = r.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
+		int code =
+			r.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
 		fail(err);
 		return code;
 	}
