@@ -3,6 +3,9 @@
 # removes every container and then checks that nothing of husk's is left:
 # no state directory, no cgroup, no mount.
 
+# own_cgroup_dirs
+source "$BATS_TEST_DIRNAME/own-cgroups.bash"
+
 HUSK_OCI=${HUSK_OCI:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk-oci}
 RUNC=${RUNC:-runc}
 
@@ -172,22 +175,6 @@ podman_cgroups_cleanup() {
 	done
 }
 
-# The dirs where the engine puts a container's cgroup: below our own
-# cgroup, in the hierarchies where that is not the root.  Other sessions on
-# a shared host run containers of their own at the same time, and a search
-# of all of /sys/fs/cgroup (of every hierarchy) blames us for theirs.
-own_cgroup_dirs() {
-	local n ctrl path dirs=""
-	while IFS=: read -r n ctrl path; do
-		[ "$path" != / ] || continue
-		case $ctrl in
-		"") if [ -d /sys/fs/cgroup/unified ]; then dirs+=" /sys/fs/cgroup/unified$path"; else dirs+=" /sys/fs/cgroup$path"; fi ;;
-		name=*) dirs+=" /sys/fs/cgroup/${ctrl#name=}$path" ;;
-		*) dirs+=" /sys/fs/cgroup/$ctrl$path" ;;
-		esac
-	done </proc/self/cgroup
-	echo "${dirs:-/sys/fs/cgroup}"
-}
 
 
 # The engine's tests: each its own storage and runtime dirs under a temp

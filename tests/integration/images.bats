@@ -43,7 +43,7 @@ teardown() {
 	local left=""
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
-	cg=$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null || true)
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"
 	[ -z "$(ls -A "$TEST_DIR/runc-state" 2>/dev/null)" ] || left+="runc state: $(ls "$TEST_DIR/runc-state")"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true

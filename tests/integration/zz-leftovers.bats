@@ -3,6 +3,8 @@
 # host: no test dirs, no mount under them, no container cgroup, no
 # container process, no veth or bridge, no nft table of husk's.
 
+load own-cgroups
+
 @test "suite: no mount, cgroup, state dir or process of a test is left" {
 	left=""
 	m=$(grep -E 'husk-test\.|/husk-busybox\.' /proc/self/mountinfo || true)
@@ -10,7 +12,8 @@
 	cg=$(find /sys/fs/cgroup -maxdepth 7 -type d -regex '.*/ht[0-9]+-[0-9].*' 2>/dev/null || true)
 	[ -z "$cg" ] || left+="cgroups: $cg"$'\n'
 	# the engine's containers' cgroups, and any parent of them
-	cg=$(find /sys/fs/cgroup -maxdepth 7 -type d \( -name husk -o -name 'husk-*' \) 2>/dev/null || true)
+	# (below our own cgroup: other sessions on a shared host run engines too)
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 7 -type d \( -name husk -o -name 'husk-*' \) 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="engine cgroups: $cg"$'\n'
 	d=$(find /tmp -maxdepth 1 -name 'husk-test.*' 2>/dev/null || true)
 	[ -z "$d" ] || left+="test dirs: $d"$'\n'
