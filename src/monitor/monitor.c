@@ -362,11 +362,25 @@ static void remove_container(struct mon *m)
 	husk_engine_cleanup(&m->e, m->id, true, NULL);
 }
 
+static int clear_monitor(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	c->monitor_pid = 0;
+	c->monitor_start = 0;
+	return 0;
+}
+
 static void finish(struct mon *m, int code)
 {
 	husk_attach_unlink(m->e.runroot, m->id);
+	/* the record no longer names us before any client hears of the exit:
+	 * a `start` right after it must not take our last moments for a
+	 * monitor waiting to restart */
 	if (m->rec.rm)
 		remove_container(m);
+	else
+		husk_record_update(m->e.root, m->id, clear_monitor, NULL, NULL);
 	int32_t c = code;
 	broadcast(m, HUSK_ATT_EXIT, &c, sizeof(c));
 	husk_log_close(m->log);

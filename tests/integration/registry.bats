@@ -232,6 +232,8 @@ teardown() {
 	local left=""
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m"
+	# a container's monitor exits just after it told its client the exit
+	for _ in $(seq 100); do [ -z "$(pgrep -f "$TEST_DIR")" ] && break; sleep 0.05; done
 	p=$(pgrep -f "$TEST_DIR" || true)
 	[ -z "$p" ] || left+="processes: $p"
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
