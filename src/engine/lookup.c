@@ -2,6 +2,9 @@
  * (husk_record_observe).  Linked into the monitor too. */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "engine.h"
 #include "util.h"
@@ -24,6 +27,26 @@ int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_c
 	return 0;
 }
 
+/* A dir without a record is a create under way, or one that was killed
+ * (kill -9 of `husk run` before its record was written).  Once it is old
+ * enough not to be under way, it is listed as being removed, so that
+ * `ps -a` shows it and `rm -f` can take what it left (a mount, a name). */
+static bool left_by_crash(struct husk_engine *e, const char *id, struct husk_ctr *ret)
+{
+	cleanup_free char *dir = husk_engine_dir(e, id);
+	struct stat st;
+	if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 30)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->id = strdup(id);
+	ret->name = strdup("");
+	ret->image = strdup("");
+	ret->command = strdup("");
+	ret->created_ns = (int64_t)st.st_mtime * 1000000000;
+	ret->state = HUSK_CTR_REMOVING;
+	return true;
+}
+
 static int by_created_desc(const void *a, const void *b)
 {
 	const struct husk_ctr *x = a, *y = b;
@@ -43,9 +66,12 @@ int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n
 		abort();
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		/* a dir without a record is a create under way, or a crashed one */
-		if (husk_record_load(e->root, ids[i], &v[k], NULL) < 0)
+		if (husk_record_load(e->root, ids[i], &v[k], NULL) < 0) {
+			if (!left_by_crash(e, ids[i], &v[k]))
+				continue;
+			k++;
 			continue;
+		}
 		husk_record_observe(&v[k]);
 		k++;
 	}

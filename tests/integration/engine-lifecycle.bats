@@ -29,6 +29,13 @@ status_of() {
 		sed -E 's/^Up .*\(Paused\)$/Up (Paused)/; s/^Up [^(]*$/Up/; s/^(Exited \([0-9]+\)).*/\1/'
 }
 
+# kill9 PID: SIGKILL to that one process; never 0 or less, which kill(1)
+# would take as our own process group
+kill9() {
+	[ "$1" -gt 0 ] 2>/dev/null || { echo "kill9: no pid \"$1\""; return 1; }
+	kill -9 "$1"
+}
+
 # field NAME KEY: a key of the record of container NAME
 field() {
 	jq -rs --arg n "$1" "map(select(.name == \$n))[0].$2" "$HUSK_ROOT"/containers/*/meta.json
@@ -230,7 +237,7 @@ field() {
 	[ "$(field f restart_count)" -eq 2 ]
 	"$HUSK" run -d --name al --restart always busybox sleep 1000
 	pid1=$(field al pid)
-	kill -9 "$pid1"
+	kill9 "$pid1"
 	back() { [ "$(field al pid)" != "$pid1" ] && [ "$(field al state)" = running ]; }
 	wait_for back
 	[ "$(field al restart_count)" -eq 1 ]
@@ -254,13 +261,13 @@ field() {
 	[ "$(status_of c)" = Up ]
 	# the init: the monitor records 137
 	pid=$(field c pid)
-	kill -9 "$pid"
+	kill9 "$pid"
 	exited137() { test "$(status_of c)" = "Exited (137)"; }
 	wait_for exited137
 	# the monitor: the container runs on and shows so; then it ends
 	"$HUSK" run -d --name m busybox sleep 1000
 	mon=$(field m monitor_pid)
-	kill -9 "$mon"
+	kill9 "$mon"
 	sleep 0.2
 	[ "$(status_of m)" = Up ]
 	run "$HUSK" rm -f m
@@ -314,7 +321,9 @@ field() {
 	# the machine goes down: every process of ours gone at once, the
 	# mounts, the cgroups and the runtime state with them
 	for n in al us usx no; do
-		kill -9 "$(field $n monitor_pid)" "$(field $n pid)" 2>/dev/null || true
+		for p in $(field $n monitor_pid) $(field $n pid); do
+			kill9 "$p" 2>/dev/null || true
+		done
 	done
 	sleep 0.3
 	for id in $(ls "$HUSK_ROOT/containers"); do
@@ -415,4 +424,23 @@ PY
 	run "$HUSK" exec -u nosuch e true
 	[ "$status" -eq 125 ]
 	[ "$output" = "husk: unable to find user nosuch: no matching entries in passwd file" ]
+}
+
+@test "a create killed before its record was written: ps -a shows it, rm -f takes its mount and name" {
+	id=$("$HUSK" create --name half busybox true)
+	# what kill -9 of husk between the overlay mount and the record leaves
+	rm "$HUSK_ROOT/containers/$id/meta.json"
+	grep -qF "$HUSK_ROOT/containers/$id/rootfs" /proc/self/mountinfo
+	# while it might be a create under way, it is not shown
+	run "$HUSK" ps -aq --no-trunc
+	[ -z "$output" ]
+	touch -d '1 minute ago' "$HUSK_ROOT/containers/$id"
+	run "$HUSK" ps -a --no-trunc --format '{{.ID}} {{.Status}}'
+	[ "$output" = "$id Removal In Progress" ]
+	run "$HUSK" rm -f "${id:0:12}"
+	[ "$status" -eq 0 ]
+	! grep -qF "$HUSK_ROOT/containers/$id" /proc/self/mountinfo
+	[ -z "$("$HUSK" ps -aq)" ]
+	# its name is free again
+	"$HUSK" create --name half busybox true
 }
