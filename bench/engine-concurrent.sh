@@ -32,20 +32,7 @@ for t in podman "$HUSK" "$RUNC"; do
 	command -v "$t" >/dev/null || { echo "engine-concurrent.sh: $t not found" >&2; exit 1; }
 done
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-conc.XXXXXX")
-pm_dir_was=
-done_cleanup() {
-	pm_cleanup
-	hk_cleanup
-	rm -rf "$W"
-	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
-}
-trap done_cleanup EXIT
-trap 'exit 130' INT TERM
-hk_setup "${TMPDIR:-/tmp}/husk-bench-conc-husk"
-ERRLOG=$W/errors.log
-pm_setup "${TMPDIR:-/tmp}/husk-bench-conc-podman" || { echo "engine-concurrent.sh: podman setup failed" >&2; exit 1; }
-pm_dir_was=$PM_DIR
+bench_begin conc
 
 # one.sh ENGINE SEQ: one timed run; prints "microseconds status"
 husk_cmd=(timeout "$HK_TIMEOUT" "$HUSK" run --rm busybox true)

@@ -30,25 +30,15 @@ for t in podman jq conmon "$HUSK" "$RUNC"; do
 	command -v "$t" >/dev/null || { echo "engine-memory.sh: $t not found" >&2; exit 1; }
 done
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-mem.XXXXXX")
-pm_dir_was=
 client_pids=()
-done_cleanup() {
+# the attached clients it started
+bench_more_cleanup() {
 	local p
 	for p in "${client_pids[@]}"; do
 		kill "$p" 2>/dev/null
 	done
-	pm_cleanup
-	hk_cleanup
-	rm -rf "$W"
-	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
 }
-trap done_cleanup EXIT
-trap 'exit 130' INT TERM
-hk_setup "${TMPDIR:-/tmp}/husk-bench-mem-husk"
-ERRLOG=$W/errors.log
-pm_setup "${TMPDIR:-/tmp}/husk-bench-mem-podman" || { echo "engine-memory.sh: podman setup failed" >&2; exit 1; }
-pm_dir_was=$PM_DIR
+bench_begin mem
 
 # kB of a pid: rss (VmRSS), hwm (VmHWM), pss (Pss from smaps_rollup),
 # anon (Anonymous from smaps_rollup: its heap, stack and written data,

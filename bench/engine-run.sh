@@ -38,19 +38,7 @@ for t in podman "$HUSK" "$HUSK_OCI" "$RUNC"; do
 	command -v "$t" >/dev/null || { echo "engine-run.sh: $t not found" >&2; exit 1; }
 done
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-erun.XXXXXX")
-done_cleanup() {
-	pm_cleanup
-	hk_cleanup
-	rm -rf "$W"
-	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
-}
-trap done_cleanup EXIT
-trap 'exit 130' INT TERM
-hk_setup "${TMPDIR:-/tmp}/husk-bench-erun-husk"
-ERRLOG=$W/errors.log
-pm_setup "${TMPDIR:-/tmp}/husk-bench-erun-podman" || { echo "engine-run.sh: podman setup failed" >&2; exit 1; }
-pm_dir_was=$PM_DIR
+bench_begin erun
 
 names=(husk podman-runc podman-husk-oci)
 run_one() {

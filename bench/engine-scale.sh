@@ -44,21 +44,10 @@ for t in "$HUSK" "$RUNC"; do
 done
 [ "$PODMAN_N" = 0 ] || command -v podman >/dev/null || { echo "engine-scale.sh: podman not found" >&2; exit 1; }
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-scale.XXXXXX")
-pm_dir_was=
-done_cleanup() {
-	pm_cleanup
-	hk_cleanup
-	rm -rf "$W"
-	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
-}
-trap done_cleanup EXIT
-trap 'exit 130' INT TERM
-hk_setup "${TMPDIR:-/tmp}/husk-bench-scale-husk"
-ERRLOG=$W/errors.log
 if [ "$PODMAN_N" != 0 ]; then
-	pm_setup "${TMPDIR:-/tmp}/husk-bench-scale-podman" || { echo "engine-scale.sh: podman setup failed" >&2; exit 1; }
-	pm_dir_was=$PM_DIR
+	bench_begin scale
+else
+	bench_begin scale no-podman
 fi
 
 # the engine's command for engine $1

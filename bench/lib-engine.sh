@@ -181,3 +181,32 @@ leftovers() {
 	fi
 	return $left
 }
+
+# bench_begin TAG [no-podman]: W (a temp dir), ERRLOG, husk's private
+# setup and (unless no-podman) Podman's, and at exit their cleanup and a
+# report of anything left.  A script may define bench_more_cleanup, which
+# runs first (its own processes).
+bench_begin() {
+	local tag=$1 podman=${2:-podman}
+	W=$(mktemp -d "${TMPDIR:-/tmp}/husk-bench-$tag.XXXXXX")
+	pm_dir_was=
+	trap _bench_end EXIT
+	trap 'exit 130' INT TERM
+	hk_setup "${TMPDIR:-/tmp}/husk-bench-$tag-husk"
+	ERRLOG=$W/errors.log
+	if [ "$podman" != no-podman ]; then
+		pm_setup "${TMPDIR:-/tmp}/husk-bench-$tag-podman" ||
+			{ echo "$(basename "$0"): podman setup failed" >&2; exit 1; }
+		pm_dir_was=$PM_DIR
+	fi
+}
+
+_bench_end() {
+	if declare -F bench_more_cleanup >/dev/null; then
+		bench_more_cleanup
+	fi
+	pm_cleanup
+	hk_cleanup
+	rm -rf "$W"
+	leftovers "$W" "$_hk_dir_was" "$pm_dir_was"
+}
