@@ -131,6 +131,7 @@ struct husk_engine_exec_opts {
 	const char *user; /* a name or uid[:gid], resolved in the container */
 	const char *workdir;
 	bool tty, detach;
+	bool privileged; /* every capability we hold ourselves */
 };
 /* A process in a running container (ENOTCONN when it is not). */
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,

@@ -1,7 +1,10 @@
 /* husk exec: a process in a running container, as the user -u names,
  * resolved from the container's own /etc/passwd. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +13,30 @@
 #include "engine.h"
 #include "user.h"
 #include "util.h"
+
+/* --privileged: every capability in our own bounding set (root here may
+ * lack some, CAP_SYS_RESOURCE on these hosts: asking for more fails),
+ * as names, NULL-terminated */
+static char **own_caps(void)
+{
+	char **v = NULL;
+	size_t n = 0;
+	for (int i = 0; i <= CAP_LAST_CAP + 16; i++) {
+		if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) != 1)
+			continue;
+		char *name = cap_to_name((cap_value_t)i);
+		if (!name)
+			continue;
+		char *up = strdup(name);
+		cap_free(name);
+		if (!up)
+			abort();
+		for (char *c = up; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		husk_strv_push(&v, &n, up);
+	}
+	return v;
+}
 
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
@@ -38,7 +65,9 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		user = husk_strdup_printf("%u:%u", u.uid, u.gid);
 		husk_user_release(&u);
 	}
+	char **caps = o->privileged ? own_caps() : NULL;
 	struct husk_exec_opts xo = {.state_root = e->runroot,
+				    .caps = caps,
 				    .id = id,
 				    .args = o->args,
 				    .env = o->env,
@@ -46,5 +75,9 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 				    .user = user,
 				    .tty = o->tty,
 				    .detach = o->detach};
-	return husk_exec(&xo, ret, err);
+	int r = husk_exec(&xo, ret, err);
+	for (char **cap = caps; cap && *cap; cap++)
+		free(*cap);
+	free(caps);
+	return r;
 }

@@ -510,13 +510,11 @@ int cmd_logs(int argc, char **argv)
 
 int cmd_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {{"interactive", no_argument, NULL, 'i'},
-					     {"tty", no_argument, NULL, 't'},
-					     {"detach", no_argument, NULL, 'd'},
-					     {"env", required_argument, NULL, 'e'},
-					     {"user", required_argument, NULL, 'u'},
-					     {"workdir", required_argument, NULL, 'w'},
-					     {0}};
+	static const struct option opts[] = {
+		{"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
+		{"detach", no_argument, NULL, 'd'},	 {"env", required_argument, NULL, 'e'},
+		{"user", required_argument, NULL, 'u'},	 {"workdir", required_argument, NULL, 'w'},
+		{"privileged", no_argument, NULL, 'P'},	 {0}};
 	struct husk_engine_exec_opts o = {0};
 	cleanup_free char **env = NULL;
 	size_t nenv = 0;
@@ -542,10 +540,13 @@ int cmd_exec(int argc, char **argv)
 		case 'w':
 			o.workdir = optarg;
 			break;
+		case 'P':
+			o.privileged = true;
+			break;
 		default:
 			return failf(
 				"exec: usage: husk exec [-it] [-d] [-e K=V] [-u USER] [-w DIR] "
-				"CONTAINER COMMAND...");
+				"[--privileged] CONTAINER COMMAND...");
 		}
 	}
 	if (optind + 1 >= argc)

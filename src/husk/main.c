@@ -56,7 +56,7 @@ static const struct command {
 	{"rename", cmd_rename, "CONTAINER NEW_NAME", "rename a container"},
 	{"ps", cmd_ps, "[-a] [-q] [--no-trunc]", "list containers"},
 	{"logs", cmd_logs, "[-f] [--tail N] [-t] [--since T] [--until T] CONTAINER", "print a container's output"},
-	{"exec", cmd_exec, "[-it] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...", "run a command in a running container"},
+	{"exec", cmd_exec, "[-it] [-d] [-e K=V] [-u USER] [-w DIR] [--privileged] CONTAINER COMMAND...", "run a command in a running container"},
 	{"inspect", cmd_inspect, "[-f TEMPLATE] CONTAINER...", "a container's state and configuration, as JSON"},
 	{"healthcheck", cmd_healthcheck, "run CONTAINER", "run a container's healthcheck now"},
 	{"system", cmd_system, "boot", "after a reboot: start the containers whose restart policy says so"},

@@ -444,3 +444,16 @@ PY
 	# its name is free again
 	"$HUSK" create --name half busybox true
 }
+
+@test "exec --privileged: every capability we hold, for that process only" {
+	"$HUSK" run -d --name p busybox sleep 1000
+	ours=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+	run "$HUSK" exec p awk '/^CapEff/ {print $2}' /proc/self/status
+	# Docker's default set, less than ours
+	[ "$output" = 00000000a80425fb ]
+	run "$HUSK" exec --privileged p awk '/^CapEff/ {print $2}' /proc/self/status
+	[ "$output" = "$ours" ]
+	# the container's own process keeps the default set
+	run "$HUSK" exec p awk '/^CapEff/ {print $2}' /proc/1/status
+	[ "$output" = 00000000a80425fb ]
+}
