@@ -373,7 +373,13 @@ t_check_before_update() {
 	# checkBeforeUpdate is refused, and memory.max stays as it was
 	mkbundle cb '["sh", "-c", "x=$(head -c 20000000 /dev/zero | tr \"\\0\" a); sleep 300"]' /husk-vm/cb '{"memory": {"limit": 104857600}}'
 	create_start cb
-	sleep 1
+	# until it holds more than 16 MB: under TCG on a busy host, a second
+	# was not always enough to build the string, and the update then fit
+	i=0
+	while [ "$(cgfile $CG/husk-vm/cb/memory.current)" -lt 16000000 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	echo '{"memory": {"limit": 8388608, "checkBeforeUpdate": true}}' |
 		$H update -r - cb 2>"$W/cb.err" && fail "update below the usage was accepted"
 	grep -q "below the current usage" "$W/cb.err" || fail "message: $(cat "$W/cb.err")"
