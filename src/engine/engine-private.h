@@ -2,6 +2,11 @@
 #ifndef HUSK_ENGINE_PRIVATE_H
 #define HUSK_ENGINE_PRIVATE_H
 
+#include <sys/types.h>
+
 void husk_engine_rm_rf(const char *dir);
+/* A pidfd of pid if it is still the process that started at start, else
+ * -1 (also for pid 0: nothing to wait for) */
+int husk_pidfd_of(pid_t pid, unsigned long long start);
 
 #endif

@@ -28,21 +28,6 @@
 
 /* --- pidfds --- */
 
-/* A pidfd of pid if it is still the process that started at start */
-static int pidfd_of(pid_t pid, unsigned long long start)
-{
-	if (pid <= 0)
-		return -1;
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return -1;
-	if (!husk_pid_alive(pid, start)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* true when it ended within ms (-1: no limit) */
 static bool pidfd_wait(int fd, int ms)
 {
@@ -284,25 +269,17 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 
 /* --- stop, kill, pause --- */
 
-static int set_stopped(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	(void)ud;
-	(void)err;
-	c->stopped_by_user = true;
-	return 0;
-}
-
 int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, husk_error **err)
 {
 	cleanup_free char *id = NULL;
 	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0 ||
-	    husk_record_update(e->root, id, set_stopped, NULL, err) < 0)
+	    husk_record_update(e->root, id, husk_record_set_stopped, NULL, err) < 0)
 		return -1;
 	struct husk_ctr c;
 	if (husk_record_load(e->root, id, &c, err) < 0)
 		return -1;
-	cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
-	cleanup_close int init = pidfd_of(c.pid, c.pid_start);
+	cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
+	cleanup_close int init = husk_pidfd_of(c.pid, c.pid_start);
 	bool paused = c.state == HUSK_CTR_PAUSED;
 	int sig = c.stop_signal > 0 ? c.stop_signal : SIGTERM;
 	int t = timeout >= 0 ? timeout : c.stop_timeout > 0 ? c.stop_timeout : 10;
@@ -331,7 +308,7 @@ int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, hus
 		return -1;
 	cleanup_close int init = -1;
 	if (c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED)
-		init = pidfd_of(c.pid, c.pid_start);
+		init = husk_pidfd_of(c.pid, c.pid_start);
 	husk_ctr_release(&c);
 	if (init < 0)
 		return husk_fail_as(err, ENOTCONN, "container \"%s\" is not running", name_or_id);
@@ -392,7 +369,7 @@ int husk_engine_wait(struct husk_engine *e, const char *name_or_id, int *ret_cod
 	if (husk_engine_get(e, name_or_id, &c, err) < 0)
 		return -1;
 	cleanup_free char *id = strdup(c.id);
-	cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
+	cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
 	husk_ctr_release(&c);
 	pidfd_wait(mon, -1);
 	if (husk_record_load(e->root, id, &c, NULL) < 0) {
@@ -449,8 +426,8 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, hu
 	}
 	struct husk_ctr c;
 	if (husk_record_load(e->root, id, &c, NULL) == 0) {
-		cleanup_close int mon = pidfd_of(c.monitor_pid, c.monitor_start);
-		cleanup_close int init = pidfd_of(c.pid, c.pid_start);
+		cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
+		cleanup_close int init = husk_pidfd_of(c.pid, c.pid_start);
 		if (init >= 0) {
 			pidfd_signal(init, SIGKILL);
 			husk_pause(e->runroot, id, false, NULL);
@@ -491,8 +468,13 @@ int husk_engine_rename(struct husk_engine *e, const char *name_or_id, const char
 	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
 		return -1;
 	struct rename_ud ud = {.root = e->root, .name = new_name};
-	if (husk_record_update(e->root, id, do_rename, &ud, err) < 0)
+	if (husk_record_update(e->root, id, do_rename, &ud, err) < 0) {
+		/* claimed, then the record could not be saved: give it back */
+		if (ud.old)
+			husk_name_release(e->root, new_name, id);
+		free(ud.old);
 		return husk_error_wrap(err, "rename container \"%s\"", name_or_id);
+	}
 	husk_name_release(e->root, ud.old, id);
 	free(ud.old);
 	return 0;

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine-private.h"
 #include "engine.h"
 #include "util.h"
 
@@ -40,13 +41,8 @@ int husk_engine_logs(struct husk_engine *e, const char *name_or_id,
 	int drv = husk_log_driver_parse(c.log_driver ? c.log_driver : "json-file");
 	cleanup_free char *path = husk_engine_log_path(e, c.id);
 	cleanup_close int mon = -1;
-	if (o->follow && husk_pid_alive(c.monitor_pid, c.monitor_start)) {
-		mon = (int)syscall(SYS_pidfd_open, c.monitor_pid, 0);
-		if (mon >= 0 && !husk_pid_alive(c.monitor_pid, c.monitor_start)) {
-			close(mon);
-			mon = -1;
-		}
-	}
+	if (o->follow)
+		mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
 	husk_ctr_release(&c);
 	if (drv == HUSK_LOG_NONE)
 		return husk_fail_as(err, EINVAL,

@@ -2,10 +2,13 @@
  * (husk_record_observe).  Linked into the monitor too. */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "engine-private.h"
 #include "engine.h"
 #include "util.h"
 
@@ -87,4 +90,19 @@ void husk_engine_list_free(struct husk_ctr *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		husk_ctr_release(&v[i]);
 	free(v);
+}
+
+/* A pidfd of pid if it is still the process that started at start */
+int husk_pidfd_of(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0)
+		return -1;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	if (!husk_pid_alive(pid, start)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -173,6 +173,28 @@ static char *dup_str(json_t *o, const char *key)
 	return s ? strdup(s) : NULL;
 }
 
+/* a JSON array of strings as a NULL-terminated list; NULL when empty */
+static char **strv_from_json(json_t *a)
+{
+	size_t n = json_array_size(a);
+	if (!n)
+		return NULL;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		v[i] = strdup(json_string_value(json_array_get(a, i)) ?: "");
+	return v;
+}
+
+static json_t *strv_to_json(char **v)
+{
+	json_t *a = json_array();
+	for (char **p = v; p && *p; p++)
+		json_array_append_new(a, json_string(*p));
+	return a;
+}
+
 static long long get_int(json_t *o, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(o, key));
@@ -216,15 +238,7 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 	ret->network = dup_str(m, "network");
 	ret->ip = dup_str(m, "ip");
 	ret->hostname = dup_str(m, "hostname");
-	json_t *ports = json_object_get(m, "ports");
-	size_t np = json_array_size(ports);
-	if (np) {
-		ret->ports = calloc(np + 1, sizeof(char *));
-		if (!ret->ports)
-			abort();
-		for (size_t i = 0; i < np; i++)
-			ret->ports[i] = strdup(json_string_value(json_array_get(ports, i)) ?: "");
-	}
+	ret->ports = strv_from_json(json_object_get(m, "ports"));
 	int r = 0;
 	husk_restart_parse(json_string_value(json_object_get(m, "restart")) ?: "no", &ret->restart,
 			   &r, NULL);
@@ -237,15 +251,7 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 	ret->stop_signal = (int)get_int(m, "stop_signal");
 	ret->stop_timeout = (int)get_int(m, "stop_timeout");
 	json_t *h = json_object_get(m, "health");
-	json_t *test = json_object_get(h, "test");
-	size_t nt = json_array_size(test);
-	if (nt) {
-		ret->test = calloc(nt + 1, sizeof(char *));
-		if (!ret->test)
-			abort();
-		for (size_t i = 0; i < nt; i++)
-			ret->test[i] = strdup(json_string_value(json_array_get(test, i)) ?: "");
-	}
+	ret->test = strv_from_json(json_object_get(h, "test"));
 	ret->health_interval_ns = get_int(h, "interval_ns");
 	ret->health_timeout_ns = get_int(h, "timeout_ns");
 	ret->health_start_period_ns = get_int(h, "start_period_ns");
@@ -319,12 +325,8 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	set_str(m, "network", c->network);
 	set_str(m, "ip", c->ip);
 	set_str(m, "hostname", c->hostname);
-	if (c->ports) {
-		json_t *a = json_array();
-		for (char **p = c->ports; *p; p++)
-			json_array_append_new(a, json_string(*p));
-		json_object_set_new(m, "ports", a);
-	}
+	if (c->ports)
+		json_object_set_new(m, "ports", strv_to_json(c->ports));
 	set_str(m, "restart", husk_restart_name(c->restart));
 	json_object_set_new(m, "restart_max", json_integer(c->restart_max));
 	json_object_set_new(m, "restart_count", json_integer(c->restart_count));
@@ -336,10 +338,7 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	json_object_set_new(m, "stop_timeout", json_integer(c->stop_timeout));
 	if (c->test) {
 		json_t *h = json_object();
-		json_t *t = json_array();
-		for (char **p = c->test; *p; p++)
-			json_array_append_new(t, json_string(*p));
-		json_object_set_new(h, "test", t);
+		json_object_set_new(h, "test", strv_to_json(c->test));
 		json_object_set_new(h, "interval_ns", json_integer(c->health_interval_ns));
 		json_object_set_new(h, "timeout_ns", json_integer(c->health_timeout_ns));
 		json_object_set_new(h, "start_period_ns", json_integer(c->health_start_period_ns));
@@ -386,6 +385,16 @@ int husk_record_lock(const char *root, const char *id, husk_error **err)
 		}
 	}
 	return fd;
+}
+
+int husk_record_set_stopped(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	if (c->stopped_by_user)
+		return 1; /* nothing to write */
+	c->stopped_by_user = true;
+	return 0;
 }
 
 int husk_record_update(const char *root, const char *id, husk_record_fn fn, void *ud,

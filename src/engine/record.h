@@ -128,6 +128,10 @@ typedef int (*husk_record_fn)(struct husk_ctr *c, void *ud, husk_error **err);
 int husk_record_update(const char *root, const char *id, husk_record_fn fn, void *ud,
 		       husk_error **err);
 
+/* A husk_record_fn: the user stopped it (stop, --health-on-failure stop);
+ * its restart policy waits for the next start */
+int husk_record_set_stopped(struct husk_ctr *c, void *ud, husk_error **err);
+
 /* The names index.  claim: EEXIST when the name is another's. */
 int husk_name_claim(const char *root, const char *name, const char *id, husk_error **err);
 /* Remove name's link if it still points at id. */

@@ -3,6 +3,7 @@
 #ifndef HUSK_CLI_H
 #define HUSK_CLI_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,11 @@ extern struct husk_engine eng;
  * of the engine itself. fail() frees err. */
 int fail(husk_error *err);
 int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct husk_tmpl;
+/* --format: data rendered by the template, on a line of its own; 0, or
+ * the error printed and 125 */
+int cli_print_tmpl(const struct husk_tmpl *t, json_t *data);
 
 /* run.c */
 int cmd_run(int argc, char **argv);

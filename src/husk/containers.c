@@ -383,12 +383,7 @@ int cmd_ps(int argc, char **argv)
 		for (size_t k = 0; ps_fields[k]; k++)
 			f[k] = json_string_value(json_object_get(row, ps_fields[k]));
 		if (tmpl) {
-			char *line = NULL;
-			if (husk_tmpl_render(tmpl, row, &line, &err) < 0)
-				rc = fail(err);
-			else
-				printf("%s\n", line);
-			free(line);
+			rc = cli_print_tmpl(tmpl, row);
 		} else {
 			printf("%-14s %-16s %-22s %-20s %-28s %-20s %s\n", f[0], f[2], f[3], f[5],
 			       f[6], f[8], f[1]);

@@ -204,15 +204,10 @@ int cmd_images(int argc, char **argv)
 					tag, "ID", id, "Digest", digest ? digest : "<none>", "Size",
 					size, "CreatedAt", at, "CreatedSince", since);
 		if (tmpl) {
-			char *line = NULL;
-			if (husk_tmpl_render(tmpl, row, &line, &err) < 0) {
-				json_decref(row);
-				rc = fail(err);
-				break;
-			}
-			printf("%s\n", line);
-			free(line);
+			rc = cli_print_tmpl(tmpl, row);
 			json_decref(row);
+			if (rc)
+				break;
 		} else {
 			json_array_append_new(rows, row);
 		}
@@ -571,14 +566,8 @@ static int cmd_image_inspect(int argc, char **argv)
 		}
 		/* podman's Go field is ID, docker's JSON key Id: both work */
 		json_object_set(o, "ID", json_object_get(o, "Id"));
-		char *line = NULL;
-		if (husk_tmpl_render(tmpl, o, &line, &err) < 0) {
-			rc = fail(err);
-			err = NULL;
-		} else {
-			printf("%s\n", line);
-			free(line);
-		}
+		if (cli_print_tmpl(tmpl, o))
+			rc = 125;
 		json_decref(o);
 	}
 	if (!tmpl && (json_array_size(out) > 0 || rc == 0)) {

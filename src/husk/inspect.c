@@ -119,14 +119,8 @@ int cmd_inspect(int argc, char **argv)
 		json_t *j = inspect_json(&ctr);
 		husk_ctr_release(&ctr);
 		if (tmpl) {
-			char *line = NULL;
-			if (husk_tmpl_render(tmpl, j, &line, &err) < 0) {
-				rc = fail(err);
-				err = NULL;
-			} else {
-				printf("%s\n", line);
-			}
-			free(line);
+			if (cli_print_tmpl(tmpl, j))
+				rc = 125;
 			json_decref(j);
 		} else {
 			json_array_append_new(all, j);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "husk.h"
+#include "template.h"
 #include "util.h"
 
 struct husk_engine eng;
@@ -32,6 +33,17 @@ int failf(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	return 125;
+}
+
+int cli_print_tmpl(const struct husk_tmpl *t, json_t *data)
+{
+	husk_error *err = NULL;
+	char *line = NULL;
+	if (husk_tmpl_render(t, data, &line, &err) < 0)
+		return fail(err);
+	printf("%s\n", line);
+	free(line);
+	return 0;
 }
 
 /* one line per command; clang-format off keeps them so */

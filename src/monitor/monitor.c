@@ -244,27 +244,14 @@ static int start_container(struct mon *m, husk_error **err)
 
 /* --- ending --- */
 
-struct exit_info {
-	int code;
-	bool oom;
-};
-
+/* ud: the exit code (an int) */
 static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 {
-	struct exit_info *x = ud;
 	(void)err;
 	c->state = HUSK_CTR_EXITED;
 	c->has_exit = true;
-	c->exit_code = x->code;
+	c->exit_code = *(int *)ud;
 	c->finished_ns = husk_time_ns();
-	return 0;
-}
-
-static int set_stopped(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	(void)ud;
-	(void)err;
-	c->stopped_by_user = true;
 	return 0;
 }
 
@@ -402,8 +389,7 @@ static void arm_restart(struct mon *m)
 
 static void on_exit_code(struct mon *m, int code)
 {
-	struct exit_info x = {.code = code};
-	husk_record_update(m->e.root, m->id, mark_exited, &x, NULL);
+	husk_record_update(m->e.root, m->id, mark_exited, &code, NULL);
 	husk_delete(m->e.runroot, m->id, true, NULL);
 	m->pid = 0;
 	if (should_restart(m, code)) {
@@ -485,7 +471,7 @@ static void on_unhealthy(struct mon *m)
 	if (a == HUSK_HEALTH_NONE || m->pid <= 0)
 		return;
 	if (a == HUSK_HEALTH_STOP)
-		husk_record_update(m->e.root, m->id, set_stopped, NULL, NULL);
+		husk_record_update(m->e.root, m->id, husk_record_set_stopped, NULL, NULL);
 	if (a == HUSK_HEALTH_RESTART)
 		m->force_restart = true;
 	kill(m->pid, SIGKILL);
@@ -687,8 +673,7 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (start_container(&m, &err) < 0) {
 		/* the record says how it ended, as Docker's does */
-		struct exit_info x = {.code = m.start_code};
-		husk_record_update(m.e.root, m.id, mark_exited, &x, NULL);
+		husk_record_update(m.e.root, m.id, mark_exited, &m.start_code, NULL);
 		husk_delete(m.e.runroot, m.id, true, NULL);
 		husk_attach_unlink(m.e.runroot, m.id);
 		if (m.rec.rm)
