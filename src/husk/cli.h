@@ -4,13 +4,56 @@
 #define HUSK_CLI_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "engine.h"
 #include "error.h"
 
 extern struct husk_engine eng;
+
+/* A flag of a command.  The table ends with a zero entry. */
+struct cli_flag {
+	const char *name; /* --name */
+	char letter;	  /* -x, or 0 */
+	const char *arg;  /* the value's name ("SECONDS"), NULL for a switch */
+	const char *help; /* one line; NULL: an alias, parsed but never shown */
+	int key;	  /* what cli_getopt returns; 0: the letter */
+};
+
+/* A command, or a noun's subcommand (image ls).  A table ends with a zero
+ * entry.  fn gets argv from the command's own name. */
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *operands; /* "IMAGE [COMMAND...]", NULL for none */
+	const char *help;
+	const struct cli_flag *flags;
+	const char *example;
+	const struct cli_command *subs; /* a noun's verbs */
+	bool hidden;
+};
+
+/* The command running, and its path ("image ls") for messages. */
+extern const struct cli_command *cli_current;
+extern char cli_current_path[64];
+
+/* getopt_long over cli_current's flags, stopping at the first operand:
+ * the flag's key, -1 at the end, or '?' after printing what was wrong
+ * (an unknown flag, a missing value): the verb then returns 125. */
+int cli_getopt(int argc, char **argv);
+/* "husk: CMD: MESSAGE (see 'husk CMD --help')"; returns 125 */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0 when min..max operands follow the flags (max -1: no bound), else the
+ * usage error printed and 125 */
+int cli_operands(int argc, char **argv, int min, int max);
+void cli_print_help(FILE *out, const struct cli_command *c, const char *path);
+/* husk.1 and husk-CMD.1 for every command into dir */
+int cli_write_man(const struct cli_command *cmds, const char *dir, const char *version);
+/* bash, zsh or fish; EINVAL for another shell */
+int cli_write_completion(FILE *f, const struct cli_command *cmds, const char *shell);
 
 /* Print "husk: MESSAGE" once and return 125, Docker's status for an error
  * of the engine itself. fail() frees err. */
@@ -25,6 +68,7 @@ int cli_print_tmpl(const struct husk_tmpl *t, json_t *data);
 /* run.c */
 int cmd_run(int argc, char **argv);
 int cmd_create(int argc, char **argv);
+extern const struct cli_flag run_flags[];
 
 /* containers.c */
 int cmd_start(int argc, char **argv);
@@ -40,9 +84,11 @@ int cmd_rename(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
-int cmd_healthcheck(int argc, char **argv);
-int cmd_system(int argc, char **argv);
+int cmd_healthcheck_run(int argc, char **argv);
+int cmd_system_boot(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+extern const struct cli_flag start_flags[], stop_flags[], kill_flags[], attach_flags[], rm_flags[],
+	ps_flags[], logs_flags[], exec_flags[], inspect_flags[];
 
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);
@@ -54,15 +100,19 @@ int cmd_images(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
-int cmd_image(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+extern const struct cli_flag images_flags[], load_flags[], rmi_flags[], save_flags[],
+	image_inspect_flags[];
 
 /* registry.c */
 int cmd_pull(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+extern const struct cli_flag pull_flags[], push_flags[], login_flags[], logout_flags[];
 /* The name `husk run` should use for image: as given when it is in the
  * store (or is the built-in busybox), else pulled first.  Prints the
  * error and returns 125 when that fails. */

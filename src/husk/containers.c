@@ -3,7 +3,6 @@
  * Each parses its flags, calls the engine once per container, prints. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,34 +18,31 @@
 #include "tty.h"
 #include "util.h"
 
-static int need_names(int argc, const char *verb, const char *usage)
-{
-	if (optind >= argc)
-		return failf("%s: expected at least one container (usage: husk %s %s)", verb, verb,
-			     usage);
-	return 0;
-}
+const struct cli_flag stop_flags[] = {
+	{"time", 't', "SECONDS", "seconds to wait before SIGKILL (default: the container's, 10)"},
+	{"timeout", 0, "SECONDS", NULL, 't'},
+	{0},
+};
 
 /* -t SECONDS of stop and restart */
-static int parse_time(const char *verb, int argc, char **argv, int *t)
+static int parse_time(int argc, char **argv, int *t)
 {
-	static const struct option opts[] = {{"time", required_argument, NULL, 't'},
-					     {"timeout", required_argument, NULL, 't'},
-					     {0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		long n;
-		if (c != 't' || husk_parse_long(optarg, &n) < 0 || n < -1 || n > 100000)
-			return failf("%s: usage: husk %s [-t SECONDS] CONTAINER...", verb, verb);
+		if (c != 't')
+			return 125;
+		if (husk_parse_long(optarg, &n) < 0 || n < -1 || n > 100000)
+			return cli_usage_error("-t \"%s\": expected seconds", optarg);
 		*t = (int)n;
 	}
-	return need_names(argc, verb, "[-t SECONDS] CONTAINER...");
+	return cli_operands(argc, argv, 1, -1);
 }
 
 int cmd_stop(int argc, char **argv)
 {
 	int t = -1;
-	int rc = parse_time("stop", argc, argv, &t);
+	int rc = parse_time(argc, argv, &t);
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
@@ -62,7 +58,7 @@ int cmd_stop(int argc, char **argv)
 int cmd_restart(int argc, char **argv)
 {
 	int t = -1;
-	int rc = parse_time("restart", argc, argv, &t);
+	int rc = parse_time(argc, argv, &t);
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
@@ -75,16 +71,19 @@ int cmd_restart(int argc, char **argv)
 	return rc;
 }
 
+const struct cli_flag start_flags[] = {
+	{"attach", 'a', NULL, "attach to its output (one container)"},
+	{"interactive", 'i', NULL, "attach its stdin"},
+	{"detach-keys", 0, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)", 'k'},
+	{0},
+};
+
 int cmd_start(int argc, char **argv)
 {
-	static const struct option opts[] = {{"attach", no_argument, NULL, 'a'},
-					     {"interactive", no_argument, NULL, 'i'},
-					     {"detach-keys", required_argument, NULL, 'k'},
-					     {0}};
 	bool attach = false, interactive = false;
 	const char *keys = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+ai", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'a')
 			attach = true;
 		else if (c == 'i')
@@ -92,13 +91,11 @@ int cmd_start(int argc, char **argv)
 		else if (c == 'k')
 			keys = optarg;
 		else
-			return failf("start: usage: husk start [-a] [-i] CONTAINER...");
+			return 125;
 	}
-	int rc = need_names(argc, "start", "[-a] [-i] CONTAINER...");
+	int rc = cli_operands(argc, argv, 1, attach ? 1 : -1);
 	if (rc)
 		return rc;
-	if (attach && argc - optind != 1)
-		return failf("start: -a takes one container");
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
 		int client = -1, code = 125;
@@ -133,16 +130,19 @@ int cmd_start(int argc, char **argv)
 	return rc;
 }
 
+const struct cli_flag attach_flags[] = {
+	{"no-stdin", 0, NULL, "do not attach stdin", 'n'},
+	{"sig-proxy", 0, "BOOL", "forward signals to the container (default true)", 's'},
+	{"detach-keys", 0, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)", 'k'},
+	{0},
+};
+
 int cmd_attach(int argc, char **argv)
 {
-	static const struct option opts[] = {{"no-stdin", no_argument, NULL, 'n'},
-					     {"sig-proxy", required_argument, NULL, 's'},
-					     {"detach-keys", required_argument, NULL, 'k'},
-					     {0}};
 	bool no_stdin = false, sig_proxy = true;
 	const char *keys = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'n')
 			no_stdin = true;
 		else if (c == 's')
@@ -150,10 +150,10 @@ int cmd_attach(int argc, char **argv)
 		else if (c == 'k')
 			keys = optarg;
 		else
-			return failf("attach: usage: husk attach [--no-stdin] CONTAINER");
+			return 125;
 	}
-	if (argc - optind != 1)
-		return failf("attach: usage: husk attach [--no-stdin] [--detach-keys K] CONTAINER");
+	if (cli_operands(argc, argv, 1, 1))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_ctr ctr;
 	if (husk_engine_get(&eng, argv[optind], &ctr, &err) < 0)
@@ -175,15 +175,21 @@ int cmd_attach(int argc, char **argv)
 	return rc < 0 ? fail(err) : rc;
 }
 
+const struct cli_flag kill_flags[] = {
+	{"signal", 's', "SIGNAL", "the signal, by name or number (default KILL)"},
+	{0},
+};
+
 int cmd_kill(int argc, char **argv)
 {
-	static const struct option opts[] = {{"signal", required_argument, NULL, 's'}, {0}};
 	int sig = SIGKILL, c;
-	while ((c = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
-		if (c != 's' || parse_signal(optarg, &sig) < 0)
-			return failf("kill: usage: husk kill [-s SIGNAL] CONTAINER...");
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c != 's')
+			return 125;
+		if (parse_signal(optarg, &sig) < 0)
+			return cli_usage_error("-s \"%s\": not a signal", optarg);
 	}
-	int rc = need_names(argc, "kill", "[-s SIGNAL] CONTAINER...");
+	int rc = cli_operands(argc, argv, 1, -1);
 	for (int i = optind; !rc && i < argc; i++) {
 		husk_error *err = NULL;
 		if (husk_engine_kill(&eng, argv[i], sig, &err) < 0)
@@ -196,9 +202,9 @@ int cmd_kill(int argc, char **argv)
 
 static int pause_verb(int argc, char **argv, bool pause)
 {
-	const char *verb = pause ? "pause" : "unpause";
-	optind = 1;
-	int rc = need_names(argc, verb, "CONTAINER...");
+	if (cli_getopt(argc, argv) != -1)
+		return 125;
+	int rc = cli_operands(argc, argv, 1, -1);
 	for (int i = optind; !rc && i < argc; i++) {
 		husk_error *err = NULL;
 		if (husk_engine_pause(&eng, argv[i], pause, &err) < 0)
@@ -221,8 +227,9 @@ int cmd_unpause(int argc, char **argv)
 
 int cmd_wait(int argc, char **argv)
 {
-	optind = 1;
-	int rc = need_names(argc, "wait", "CONTAINER...");
+	if (cli_getopt(argc, argv) != -1)
+		return 125;
+	int rc = cli_operands(argc, argv, 1, -1);
 	for (int i = optind; !rc && i < argc; i++) {
 		husk_error *err = NULL;
 		int code = 0;
@@ -234,19 +241,23 @@ int cmd_wait(int argc, char **argv)
 	return rc;
 }
 
+const struct cli_flag rm_flags[] = {
+	{"force", 'f', NULL, "kill a running container first"},
+	{"volumes", 'v', NULL, "remove its anonymous volumes too"},
+	{0},
+};
+
 int cmd_rm(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'}, {0}};
 	bool force = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			force = true;
 		else if (c != 'v')
-			return failf("rm: usage: husk rm [-f] [-v] CONTAINER...");
+			return 125;
 	}
-	int rc = need_names(argc, "rm", "[-f] CONTAINER...");
+	int rc = cli_operands(argc, argv, 1, -1);
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
@@ -261,10 +272,10 @@ int cmd_rm(int argc, char **argv)
 
 int cmd_rename(int argc, char **argv)
 {
-	if (argc != 3)
-		return failf("rename: usage: husk rename CONTAINER NEW_NAME");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 2, 2))
+		return 125;
 	husk_error *err = NULL;
-	if (husk_engine_rename(&eng, argv[1], argv[2], &err) < 0)
+	if (husk_engine_rename(&eng, argv[optind], argv[optind + 1], &err) < 0)
 		return fail(err);
 	return 0;
 }
@@ -331,18 +342,21 @@ static json_t *ps_row(const struct husk_ctr *c, bool trunc)
 			 c->has_exit ? c->exit_code : 0);
 }
 
+const struct cli_flag ps_flags[] = {
+	{"all", 'a', NULL, "every container, not only the running ones"},
+	{"quiet", 'q', NULL, "only the ids"},
+	{"no-trunc", 0, NULL, "whole ids and commands", 'T'},
+	{"format", 0, "TEMPLATE",
+	 "each container through a Go template ({{.Names}}, {{.Status}}...)", 'F'},
+	{0},
+};
+
 int cmd_ps(int argc, char **argv)
 {
-	static const char usage[] = "ps: usage: husk ps [-a] [-q] [--no-trunc] [--format TEMPLATE]";
-	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-					     {"quiet", no_argument, NULL, 'q'},
-					     {"no-trunc", no_argument, NULL, 'T'},
-					     {"format", required_argument, NULL, 'F'},
-					     {0}};
 	bool all = false, quiet = false, trunc = true;
 	const char *format = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+aq", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'a')
 			all = true;
 		else if (c == 'q')
@@ -352,10 +366,10 @@ int cmd_ps(int argc, char **argv)
 		else if (c == 'F')
 			format = optarg;
 		else
-			return failf("%s", usage);
+			return 125;
 	}
-	if (optind < argc)
-		return failf("ps: unexpected \"%s\" (%s)", argv[optind], usage);
+	if (cli_operands(argc, argv, 0, 0))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
 	if (format && husk_tmpl_parse(format, ps_fields, &tmpl, &err) < 0)
@@ -450,18 +464,21 @@ static int emit_line(void *ud, int stream, int64_t t, const char *buf, size_t le
 	return 0;
 }
 
+const struct cli_flag logs_flags[] = {
+	{"follow", 'f', NULL, "go on printing output as it comes, until the container stops"},
+	{"tail", 'n', "N", "only the last N lines (or all)"},
+	{"timestamps", 't', NULL, "each line with its time"},
+	{"since", 0, "TIME", "lines from TIME on: RFC 3339, a Unix time or a duration (10m)", 'S'},
+	{"until", 0, "TIME", "lines before TIME", 'U'},
+	{0},
+};
+
 int cmd_logs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},	 {"tail", required_argument, NULL, 'n'},
-		{"timestamps", no_argument, NULL, 't'},	 {"since", required_argument, NULL, 'S'},
-		{"until", required_argument, NULL, 'U'}, {0}};
-	static const char usage[] = "logs: usage: husk logs [-f] [--tail N] [-t] [--since T] "
-				    "[--until T] CONTAINER";
 	struct logs_out out = {0};
 	struct husk_log_read_opts o = {.tail = -1, .emit = emit_line, .ud = &out};
 	int c;
-	while ((c = getopt_long(argc, argv, "+fn:t", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		long n;
 		switch (c) {
 		case 'f':
@@ -471,8 +488,8 @@ int cmd_logs(int argc, char **argv)
 			if (strcmp(optarg, "all") == 0)
 				o.tail = -1;
 			else if (husk_parse_long(optarg, &n) < 0 || n < 0)
-				return failf("logs: --tail \"%s\": expected a number or all",
-					     optarg);
+				return cli_usage_error("--tail \"%s\": expected a number or all",
+						       optarg);
 			else
 				o.tail = n;
 			break;
@@ -481,20 +498,20 @@ int cmd_logs(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_time_arg(optarg, &o.since_ns) < 0)
-				return failf("logs: --since \"%s\": expected a time or a duration",
-					     optarg);
+				return cli_usage_error(
+					"--since \"%s\": expected a time or a duration", optarg);
 			break;
 		case 'U':
 			if (parse_time_arg(optarg, &o.until_ns) < 0)
-				return failf("logs: --until \"%s\": expected a time or a duration",
-					     optarg);
+				return cli_usage_error(
+					"--until \"%s\": expected a time or a duration", optarg);
 			break;
 		default:
-			return failf("%s", usage);
+			return 125;
 		}
 	}
-	if (argc - optind != 1)
-		return failf("%s", usage);
+	if (cli_operands(argc, argv, 1, 1))
+		return 125;
 	husk_error *err = NULL;
 	if (husk_engine_logs(&eng, argv[optind], &o, &err) < 0)
 		return fail(err);
@@ -503,19 +520,25 @@ int cmd_logs(int argc, char **argv)
 
 /* --- exec --- */
 
+const struct cli_flag exec_flags[] = {
+	{"interactive", 'i', NULL, "keep stdin open"},
+	{"tty", 't', NULL, "give the command a terminal"},
+	{"detach", 'd', NULL, "run it in the background"},
+	{"env", 'e', "NAME=VALUE", "set an environment variable"},
+	{"user", 'u', "USER[:GROUP]", "run as this user (a name or a uid)"},
+	{"workdir", 'w', "DIR", "run in this directory"},
+	{"privileged", 0, NULL, "give it every capability the engine holds", 'P'},
+	{0},
+};
+
 int cmd_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
-		{"detach", no_argument, NULL, 'd'},	 {"env", required_argument, NULL, 'e'},
-		{"user", required_argument, NULL, 'u'},	 {"workdir", required_argument, NULL, 'w'},
-		{"privileged", no_argument, NULL, 'P'},	 {0}};
 	struct husk_engine_exec_opts o = {0};
 	cleanup_free char **env = NULL;
 	size_t nenv = 0;
 	bool interactive = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+itde:u:w:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'i':
 			interactive = true;
@@ -539,14 +562,11 @@ int cmd_exec(int argc, char **argv)
 			o.privileged = true;
 			break;
 		default:
-			return failf(
-				"exec: usage: husk exec [-it] [-d] [-e K=V] [-u USER] [-w DIR] "
-				"[--privileged] CONTAINER COMMAND...");
+			return 125;
 		}
 	}
-	if (optind + 1 >= argc)
-		return failf("exec: usage: husk exec [-it] [-d] [-e K=V] [-u USER] [-w DIR] "
-			     "CONTAINER COMMAND...");
+	if (cli_operands(argc, argv, 2, -1))
+		return 125;
 	o.env = env;
 	o.args = argv + optind + 1;
 	husk_error *err = NULL;
@@ -568,10 +588,10 @@ int cmd_exec(int argc, char **argv)
 }
 
 /* husk system boot: what a machine's start-up runs once (README) */
-int cmd_system(int argc, char **argv)
+int cmd_system_boot(int argc, char **argv)
 {
-	if (argc != 2 || strcmp(argv[1], "boot") != 0)
-		return failf("system: usage: husk system boot");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 0, 0))
+		return 125;
 	husk_error *err = NULL;
 	char **started = NULL;
 	size_t n = 0;

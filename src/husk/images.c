@@ -9,7 +9,6 @@
  * what lies below them ({{.Config.Cmd}}, {{.RootFS.Layers}}). */
 #define _GNU_SOURCE
 #include <fnmatch.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,10 +109,6 @@ static int by_created(const void *a, const void *b)
 static const char *const image_fields[] = {"Repository", "Tag",	      "ID",	      "Digest",
 					   "Size",	 "CreatedAt", "CreatedSince", NULL};
 
-static const char images_usage[] =
-	"images: usage: husk images [-q] [--digests] [--no-trunc] [--format TEMPLATE] "
-	"[REPOSITORY[:TAG]]";
-
 /* `husk images busybox`, `husk images a:1`; shell globs work in both halves */
 static bool matches(const char *filter, const char *repo, const char *tag)
 {
@@ -128,17 +123,21 @@ static bool matches(const char *filter, const char *repo, const char *tag)
 	return !colon || fnmatch(colon + 1, tag, 0) == 0;
 }
 
+const struct cli_flag images_flags[] = {
+	{"all", 'a', NULL, "every image (husk keeps no intermediate ones)"},
+	{"quiet", 'q', NULL, "only the ids"},
+	{"digests", 0, NULL, "show the digests", 'D'},
+	{"no-trunc", 0, NULL, "whole ids", 'T'},
+	{"format", 0, "TEMPLATE", "each image through a Go template ({{.Repository}}...)", 'F'},
+	{0},
+};
+
 int cmd_images(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"quiet", no_argument, NULL, 'q'},    {"digests", no_argument, NULL, 'D'},
-		{"no-trunc", no_argument, NULL, 'T'}, {"format", required_argument, NULL, 'F'},
-		{"all", no_argument, NULL, 'a'},      {NULL, 0, NULL, 0},
-	};
 	bool quiet = false, digests = false, no_trunc = false;
 	const char *format = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+qa", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'q':
 			quiet = true;
@@ -155,11 +154,11 @@ int cmd_images(int argc, char **argv)
 		case 'a': /* every image is listed anyway: no intermediate images */
 			break;
 		default:
-			return failf("%s", images_usage);
+			return 125;
 		}
 	}
-	if (argc - optind > 1)
-		return failf("%s", images_usage);
+	if (cli_operands(argc, argv, 0, 1))
+		return 125;
 	const char *filter = optind < argc ? argv[optind] : NULL;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
@@ -253,17 +252,24 @@ int cmd_images(int argc, char **argv)
 	return rc;
 }
 
+const struct cli_flag load_flags[] = {
+	{"input", 'i', "FILE", "the archive (oci-archive or docker-archive)"},
+	{0},
+};
+
 int cmd_load(int argc, char **argv)
 {
 	const char *in = NULL;
 	int c;
-	while ((c = getopt(argc, argv, "+i:")) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c != 'i')
-			return failf("load: usage: husk load -i FILE");
+			return 125;
 		in = optarg;
 	}
+	if (cli_operands(argc, argv, 0, 0))
+		return 125;
 	if (!in)
-		return failf("load: usage: husk load -i FILE");
+		return cli_usage_error("expected -i FILE");
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
@@ -283,32 +289,35 @@ int cmd_load(int argc, char **argv)
 
 int cmd_import(int argc, char **argv)
 {
-	if (argc != 3)
-		return failf("import: usage: husk import ROOTFS.tar NAME[:TAG]");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 2, 2))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
 		return fail(err);
-	int r = husk_store_import(s, argv[1], argv[2], &err);
+	int r = husk_store_import(s, argv[optind], argv[optind + 1], &err);
 	husk_store_close(s);
 	if (r < 0)
 		return fail(err);
-	printf("Imported image: %s\n", argv[2]);
+	printf("Imported image: %s\n", argv[optind + 1]);
 	return 0;
 }
 
+const struct cli_flag rmi_flags[] = {
+	{"force", 'f', NULL, "taken as Docker's; an image a container uses stays"},
+	{0},
+};
+
 int cmd_rmi(int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
 	int c;
-	optind = 1;
 	/* -f is taken as Docker's, but an image a container was made from
 	 * stays either way: its layers are that container's root */
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv)) != -1)
 		if (c != 'f')
-			return failf("rmi: usage: husk rmi [-f] IMAGE...");
-	if (optind >= argc)
-		return failf("rmi: usage: husk rmi [-f] IMAGE...");
+			return 125;
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
@@ -351,19 +360,18 @@ int cmd_rmi(int argc, char **argv)
 
 /* --- save, tag --- */
 
+const struct cli_flag save_flags[] = {
+	{"output", 'o', "FILE", "write to FILE (default stdout, never a terminal)"},
+	{"format", 0, "FORMAT", "oci-archive (default) or docker-archive", 'F'},
+	{0},
+};
+
 int cmd_save(int argc, char **argv)
 {
-	static const char usage[] =
-		"save: usage: husk save [-o FILE] [--format oci-archive|docker-archive] IMAGE...";
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'F'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *out = NULL;
 	enum husk_save_format format = HUSK_SAVE_OCI_ARCHIVE;
 	int c;
-	while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'F' && strcmp(optarg, "oci-archive") == 0) {
@@ -371,14 +379,14 @@ int cmd_save(int argc, char **argv)
 		} else if (c == 'F' && strcmp(optarg, "docker-archive") == 0) {
 			format = HUSK_SAVE_DOCKER_ARCHIVE;
 		} else if (c == 'F') {
-			return failf("save: unknown format \"%s\" (oci-archive or docker-archive)",
-				     optarg);
+			return cli_usage_error(
+				"--format \"%s\": expected oci-archive or docker-archive", optarg);
 		} else {
-			return failf("%s", usage);
+			return 125;
 		}
 	}
-	if (optind >= argc)
-		return failf("%s", usage);
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
 	bool to_stdout = out ? strcmp(out, "-") == 0 : true;
 	if (to_stdout && isatty(STDOUT_FILENO))
 		return failf("save: refusing to write an archive to a terminal: use -o FILE");
@@ -396,13 +404,13 @@ int cmd_save(int argc, char **argv)
 
 int cmd_tag(int argc, char **argv)
 {
-	if (argc != 3)
-		return failf("tag: usage: husk tag SOURCE TARGET");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 2, 2))
+		return 125;
 	struct husk_store *s = NULL;
 	if (open_store(&s) != 0)
 		return 125;
 	husk_error *err = NULL;
-	int r = husk_store_tag(s, argv[1], argv[2], &err);
+	int r = husk_store_tag(s, argv[optind], argv[optind + 1], &err);
 	husk_store_close(s);
 	return r < 0 ? fail(err) : 0;
 }
@@ -515,23 +523,22 @@ static json_t *inspect_one(struct husk_store *s, struct husk_image *img, struct 
 	return o;
 }
 
-static int cmd_image_inspect(int argc, char **argv)
+const struct cli_flag image_inspect_flags[] = {
+	{"format", 'f', "TEMPLATE", "print through a Go template ({{.Id}}, {{.Config.Cmd}}...)"},
+	{0},
+};
+
+int cmd_image_inspect(int argc, char **argv)
 {
-	static const char usage[] = "image inspect: usage: husk image inspect [--format TEMPLATE] "
-				    "IMAGE...";
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *format = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c != 'f')
-			return failf("%s", usage);
+			return 125;
 		format = optarg;
 	}
-	if (optind >= argc)
-		return failf("%s", usage);
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
 	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
@@ -585,30 +592,19 @@ static int cmd_image_inspect(int argc, char **argv)
 	return rc;
 }
 
-int cmd_image(int argc, char **argv)
+int cmd_image_prune(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "prune") == 0) {
-		husk_error *err = NULL;
-		struct husk_store *s = NULL;
-		if (husk_store_open(eng.root, &s, &err) < 0)
-			return fail(err);
-		long long freed = 0;
-		int r = husk_store_prune(s, &freed, &err);
-		husk_store_close(s);
-		if (r < 0)
-			return fail(err);
-		printf("Total reclaimed space: %lld kB\n", freed / 1024);
-		return 0;
-	}
-	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
-		return cmd_images(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
-		return cmd_rmi(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
-		return cmd_image_inspect(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "tag") == 0)
-		return cmd_tag(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "save") == 0)
-		return cmd_save(argc - 1, argv + 1);
-	return failf("image: usage: husk image ls|rm|prune|inspect|tag|save");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 0, 0))
+		return 125;
+	husk_error *err = NULL;
+	struct husk_store *s = NULL;
+	if (husk_store_open(eng.root, &s, &err) < 0)
+		return fail(err);
+	long long freed = 0;
+	int r = husk_store_prune(s, &freed, &err);
+	husk_store_close(s);
+	if (r < 0)
+		return fail(err);
+	printf("Total reclaimed space: %lld kB\n", freed / 1024);
+	return 0;
 }

@@ -2,7 +2,6 @@
  * Docker's inspect shows it (the fields scripts read: State with Health,
  * RestartCount, Config, HostConfig, NetworkSettings), --format over it. */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,22 +86,28 @@ static const char *const inspect_fields[] = {
 	"Id",	  "Name",	"Created",	"Image",	   "State",
 	"Config", "HostConfig", "RestartCount", "NetworkSettings", NULL};
 
+const struct cli_flag inspect_flags[] = {
+	{"format", 'f', "TEMPLATE", "print through a Go template ({{.State.Status}}...)"},
+	{"type", 0, "TYPE", "what to inspect: container", 'T'},
+	{0},
+};
+
 int cmd_inspect(int argc, char **argv)
 {
-	static const char usage[] = "inspect: usage: husk inspect [-f TEMPLATE] CONTAINER...";
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-					     {"type", required_argument, NULL, 'T'},
-					     {0}};
 	const char *format = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			format = optarg;
-		else if (c != 'T' || strcmp(optarg, "container") != 0)
-			return failf("%s", usage);
+		else if (c != 'T')
+			return 125;
+		else if (strcmp(optarg, "container") != 0)
+			return cli_usage_error("--type \"%s\": husk inspects containers here (husk "
+					       "image inspect for images)",
+					       optarg);
 	}
-	if (optind >= argc)
-		return failf("%s", usage);
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
 	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
@@ -139,13 +144,13 @@ int cmd_inspect(int argc, char **argv)
 
 /* husk healthcheck run CONTAINER: Podman's; prints the health, exit 1
  * when unhealthy */
-int cmd_healthcheck(int argc, char **argv)
+int cmd_healthcheck_run(int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[1], "run") != 0)
-		return failf("healthcheck: usage: husk healthcheck run CONTAINER");
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 1, 1))
+		return 125;
 	husk_error *err = NULL;
 	const char *status = NULL;
-	if (husk_engine_health_check(&eng, argv[2], &status, NULL, &err) < 0)
+	if (husk_engine_health_check(&eng, argv[optind], &status, NULL, &err) < 0)
 		return fail(err);
 	printf("%s\n", status);
 	return strcmp(status, "unhealthy") == 0 ? 1 : 0;

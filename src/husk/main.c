@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+#ifndef HUSK_VERSION
+#define HUSK_VERSION "0.1.0"
+#endif
 #include "engine.h"
 #include "husk.h"
 #include "template.h"
@@ -46,53 +50,153 @@ int cli_print_tmpl(const struct husk_tmpl *t, json_t *data)
 	return 0;
 }
 
-/* one line per command; clang-format off keeps them so */
+/* The command table: help, man pages and completions are made from it
+ * (cli.c).  clang-format off keeps one command to a line or two. */
 // clang-format off
-static const struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *help;
-} commands[] = {
-	{"run", cmd_run, "[OPTIONS] IMAGE [COMMAND...]", "create and start a container, attached unless -d"},
-	{"create", cmd_create, "[OPTIONS] IMAGE [COMMAND...]", "create a container"},
-	{"start", cmd_start, "[-a] [-i] CONTAINER...", "start created or stopped containers"},
-	{"stop", cmd_stop, "[-t SECONDS] CONTAINER...", "stop containers: their stop signal, SIGKILL after the timeout"},
-	{"restart", cmd_restart, "[-t SECONDS] CONTAINER...", "stop, then start containers"},
-	{"kill", cmd_kill, "[-s SIGNAL] CONTAINER...", "send a signal (SIGKILL) to containers"},
-	{"pause", cmd_pause, "CONTAINER...", "freeze every process of containers"},
-	{"unpause", cmd_unpause, "CONTAINER...", "thaw paused containers"},
-	{"wait", cmd_wait, "CONTAINER...", "wait until containers stop; print their exit codes"},
-	{"attach", cmd_attach, "[--no-stdin] [--detach-keys K] CONTAINER", "attach to a running container (ctrl-p ctrl-q detaches)"},
-	{"rm", cmd_rm, "[-f] CONTAINER...", "remove containers"},
-	{"rename", cmd_rename, "CONTAINER NEW_NAME", "rename a container"},
-	{"ps", cmd_ps, "[-a] [-q] [--no-trunc]", "list containers"},
-	{"logs", cmd_logs, "[-f] [--tail N] [-t] [--since T] [--until T] CONTAINER", "print a container's output"},
-	{"exec", cmd_exec, "[-it] [-d] [-e K=V] [-u USER] [-w DIR] [--privileged] CONTAINER COMMAND...", "run a command in a running container"},
-	{"inspect", cmd_inspect, "[-f TEMPLATE] CONTAINER...", "a container's state and configuration, as JSON"},
-	{"healthcheck", cmd_healthcheck, "run CONTAINER", "run a container's healthcheck now"},
-	{"system", cmd_system, "boot", "after a reboot: start the containers whose restart policy says so"},
-	{"images", cmd_images, "[-q] [--digests] [--no-trunc] [--format T] [REPO]", "list images"},
-	{"load", cmd_load, "-i FILE", "load images from an OCI or docker archive"},
-	{"import", cmd_import, "ROOTFS.tar NAME", "make an image of a root filesystem tarball"},
-	{"rmi", cmd_rmi, "IMAGE...", "remove images"},
-	{"image", cmd_image, "ls|rm|prune|inspect|tag|save ...", "manage images"},
-	{"pull", cmd_pull, "[OPTIONS] IMAGE", "pull an image from a registry"},
-	{"push", cmd_push, "[OPTIONS] IMAGE [DEST]", "push an image to a registry"},
-	{"login", cmd_login, "[-u USER] [-p PASS | --password-stdin] HOST", "log in to a registry"},
-	{"logout", cmd_logout, "HOST", "log out of a registry"},
-	{"save", cmd_save, "[-o FILE] [--format oci-archive|docker-archive] IMAGE...", "save images to an archive"},
-	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name"},
+static const struct cli_command image_cmds[] = {
+	{"ls", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk image ls --format '{{.Repository}}:{{.Tag}}'"},
+	{"rm", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk image rm alpine:3.19"},
+	{"prune", cmd_image_prune, NULL, "remove blobs no image uses", NULL, "husk image prune"},
+	{"inspect", cmd_image_inspect, "IMAGE...", "an image's configuration, as JSON", image_inspect_flags, "husk image inspect -f '{{.Config.Cmd}}' busybox"},
+	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name", NULL, "husk image tag busybox registry.local/busybox:1"},
+	{"save", cmd_save, "IMAGE...", "save images to an archive", save_flags, "husk image save -o busybox.tar busybox"},
+	{"load", cmd_load, NULL, "load images from an OCI or docker archive", load_flags, "husk image load -i busybox.tar"},
+	{"import", cmd_import, "ROOTFS.tar NAME[:TAG]", "make an image of a root filesystem tarball", NULL, "husk image import rootfs.tar mine:1"},
+	{"pull", cmd_pull, "IMAGE", "pull an image from a registry", pull_flags, "husk image pull docker.io/library/alpine:3.19"},
+	{"push", cmd_push, "IMAGE [DESTINATION]", "push an image to a registry", push_flags, "husk image push localhost:5000/mine:1"},
+	{0},
+};
+
+static const struct cli_command container_cmds[] = {
+	{"run", cmd_run, "IMAGE [COMMAND...]", "create and start a container, attached unless -d", run_flags, "husk container run --rm -it busybox sh"},
+	{"create", cmd_create, "IMAGE [COMMAND...]", "create a container", run_flags, "husk container create --name web busybox httpd -f"},
+	{"start", cmd_start, "CONTAINER...", "start created or stopped containers", start_flags, "husk container start web"},
+	{"stop", cmd_stop, "CONTAINER...", "stop containers", stop_flags, "husk container stop -t 2 web"},
+	{"restart", cmd_restart, "CONTAINER...", "stop, then start containers", stop_flags, "husk container restart web"},
+	{"kill", cmd_kill, "CONTAINER...", "send a signal to containers", kill_flags, "husk container kill -s HUP web"},
+	{"pause", cmd_pause, "CONTAINER...", "freeze every process of containers", NULL, "husk container pause web"},
+	{"unpause", cmd_unpause, "CONTAINER...", "thaw paused containers", NULL, "husk container unpause web"},
+	{"wait", cmd_wait, "CONTAINER...", "wait until containers stop; print their exit codes", NULL, "husk container wait web"},
+	{"attach", cmd_attach, "CONTAINER", "attach to a running container", attach_flags, "husk container attach web"},
+	{"rm", cmd_rm, "CONTAINER...", "remove containers", rm_flags, "husk container rm -f web"},
+	{"rename", cmd_rename, "CONTAINER NEW_NAME", "rename a container", NULL, "husk container rename web www"},
+	{"ls", cmd_ps, NULL, "list containers", ps_flags, "husk container ls -a"},
+	{"logs", cmd_logs, "CONTAINER", "print a container's output", logs_flags, "husk container logs -f --tail 10 web"},
+	{"exec", cmd_exec, "CONTAINER COMMAND...", "run a command in a running container", exec_flags, "husk container exec -it web sh"},
+	{"inspect", cmd_inspect, "CONTAINER...", "a container's state and configuration, as JSON", inspect_flags, "husk container inspect web"},
+	{0},
+};
+
+static const struct cli_command healthcheck_cmds[] = {
+	{"run", cmd_healthcheck_run, "CONTAINER", "run a container's healthcheck now and print its health; exit 1 when unhealthy", NULL, "husk healthcheck run web"},
+	{0},
+};
+
+static const struct cli_command system_cmds[] = {
+	{"boot", cmd_system_boot, NULL, "after a reboot: start the containers whose restart policy says so", NULL, "husk system boot"},
+	{0},
+};
+
+static int cmd_completion(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct cli_command commands[] = {
+	{"run", cmd_run, "IMAGE [COMMAND...]", "create and start a container, attached unless -d", run_flags, "husk run --rm -it busybox sh"},
+	{"create", cmd_create, "IMAGE [COMMAND...]", "create a container", run_flags, "husk create --name web busybox httpd -f"},
+	{"start", cmd_start, "CONTAINER...", "start created or stopped containers", start_flags, "husk start -a web"},
+	{"stop", cmd_stop, "CONTAINER...", "stop containers: their stop signal, SIGKILL after the timeout", stop_flags, "husk stop -t 2 web"},
+	{"restart", cmd_restart, "CONTAINER...", "stop, then start containers", stop_flags, "husk restart web"},
+	{"kill", cmd_kill, "CONTAINER...", "send a signal (SIGKILL) to containers", kill_flags, "husk kill -s HUP web"},
+	{"pause", cmd_pause, "CONTAINER...", "freeze every process of containers", NULL, "husk pause web"},
+	{"unpause", cmd_unpause, "CONTAINER...", "thaw paused containers", NULL, "husk unpause web"},
+	{"wait", cmd_wait, "CONTAINER...", "wait until containers stop; print their exit codes", NULL, "husk wait web"},
+	{"attach", cmd_attach, "CONTAINER", "attach to a running container (ctrl-p ctrl-q detaches)", attach_flags, "husk attach web"},
+	{"rm", cmd_rm, "CONTAINER...", "remove containers", rm_flags, "husk rm -f web"},
+	{"rename", cmd_rename, "CONTAINER NEW_NAME", "rename a container", NULL, "husk rename web www"},
+	{"ps", cmd_ps, NULL, "list containers", ps_flags, "husk ps -a --format '{{.Names}}\\t{{.Status}}'"},
+	{"logs", cmd_logs, "CONTAINER", "print a container's output", logs_flags, "husk logs -f --tail 10 web"},
+	{"exec", cmd_exec, "CONTAINER COMMAND...", "run a command in a running container", exec_flags, "husk exec -it web sh"},
+	{"inspect", cmd_inspect, "CONTAINER...", "a container's state and configuration, as JSON", inspect_flags, "husk inspect -f '{{.State.Status}}' web"},
+	{"container", NULL, "COMMAND", "manage containers", NULL, NULL, container_cmds},
+	{"healthcheck", NULL, "COMMAND", "run healthchecks by hand", NULL, NULL, healthcheck_cmds},
+	{"system", NULL, "COMMAND", "the engine as a whole", NULL, NULL, system_cmds},
+	{"images", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk images busybox"},
+	{"load", cmd_load, NULL, "load images from an OCI or docker archive", load_flags, "husk load -i busybox.tar"},
+	{"import", cmd_import, "ROOTFS.tar NAME[:TAG]", "make an image of a root filesystem tarball", NULL, "husk import rootfs.tar mine:1"},
+	{"rmi", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk rmi alpine:3.19"},
+	{"image", NULL, "COMMAND", "manage images", NULL, NULL, image_cmds},
+	{"pull", cmd_pull, "IMAGE", "pull an image from a registry", pull_flags, "husk pull docker.io/library/alpine:3.19"},
+	{"push", cmd_push, "IMAGE [DESTINATION]", "push an image to a registry", push_flags, "husk push localhost:5000/mine:1"},
+	{"login", cmd_login, "REGISTRY", "log in to a registry", login_flags, "printf %s \"$TOKEN\" | husk login -u me --password-stdin registry.example"},
+	{"logout", cmd_logout, "REGISTRY", "log out of a registry", logout_flags, "husk logout registry.example"},
+	{"save", cmd_save, "IMAGE...", "save images to an archive", save_flags, "husk save -o busybox.tar busybox"},
+	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name", NULL, "husk tag busybox mine:1"},
+	{"completion", cmd_completion, "bash|zsh|fish", "print a shell's completion script", NULL, "husk completion bash > /etc/bash_completion.d/husk"},
+	{"help", cmd_help, "[COMMAND]", "a command's usage", NULL, "husk help run"},
+	{0},
 };
 // clang-format on
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: husk [--root DIR] [--runroot DIR] COMMAND [ARGS...]\n\n"
-		   "A daemonless container engine with Docker's habits.\n\ncommands:\n");
-	for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
-		fprintf(f, "  %-10s %s\n", commands[k].name, commands[k].help);
+	fprintf(f, "Usage: husk [--root DIR] [--runroot DIR] COMMAND [ARGS...]\n\n"
+		   "A daemonless container engine with Docker's habits.\n\nCommands:\n");
+	for (const struct cli_command *c = commands; c->name; c++)
+		if (!c->hidden)
+			fprintf(f, "  %-12s %s\n", c->name, c->help);
 	fprintf(f, "\nhusk COMMAND --help gives a command's usage.\n");
+}
+
+static const struct cli_command *find(const struct cli_command *cmds, const char *name)
+{
+	for (const struct cli_command *c = cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int cmd_completion(int argc, char **argv)
+{
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 1, 1))
+		return 125;
+	if (cli_write_completion(stdout, commands, argv[optind]) < 0)
+		return cli_usage_error("\"%s\": husk completes bash, zsh and fish", argv[optind]);
+	return 0;
+}
+
+/* husk help [COMMAND [SUBCOMMAND]]; husk help --man DIR writes the man
+ * pages (the build does) */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--man") == 0) {
+		if (cli_write_man(commands, argv[2], HUSK_VERSION) < 0)
+			return failf("cannot write the man pages into \"%s\": %s", argv[2],
+				     strerror(errno));
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_print_help(stdout, cli_current, "help");
+		return 0;
+	}
+	const struct cli_command *c = find(commands, argv[1]);
+	if (!c)
+		return failf("unknown command \"%s\" (see 'husk --help')", argv[1]);
+	char path[64];
+	snprintf(path, sizeof(path), "%s", c->name);
+	if (argc >= 3 && c->subs) {
+		const struct cli_command *s = find(c->subs, argv[2]);
+		if (!s)
+			return failf("unknown command \"%s %s\" (see 'husk %s --help')", argv[1],
+				     argv[2], argv[1]);
+		snprintf(path, sizeof(path), "%s %s", c->name, s->name);
+		c = s;
+	}
+	cli_print_help(stdout, c, path);
+	return 0;
 }
 
 /* The monitor is exec'd from where husk is: found before husk re-execs
@@ -137,7 +241,7 @@ int main(int argc, char **argv, char **envp)
 			free(eng.runroot);
 			eng.runroot = strdup(argv[++i]);
 		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
-			printf("husk version 0.1.0\n");
+			printf("husk version %s\n", HUSK_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -151,34 +255,38 @@ int main(int argc, char **argv, char **envp)
 		usage(stderr);
 		return 125;
 	}
-	const char *cmd = argv[i];
+	const struct cli_command *c = find(commands, argv[i]);
+	if (!c) {
+		fprintf(stderr, "husk: unknown command \"%s\" (see 'husk --help')\n", argv[i]);
+		return 125;
+	}
 	int sub_argc = argc - i;
 	char **sub_argv = argv + i;
-	bool help = sub_argc >= 2 && strcmp(sub_argv[1], "--help") == 0;
-	if (strcmp(cmd, "help") == 0) {
-		if (sub_argc < 2) {
-			usage(stdout);
-			return 0;
+	snprintf(cli_current_path, sizeof(cli_current_path), "%s", c->name);
+	if (c->subs) {
+		if (sub_argc < 2 || strcmp(sub_argv[1], "--help") == 0 ||
+		    strcmp(sub_argv[1], "-h") == 0) {
+			cli_print_help(sub_argc < 2 ? stderr : stdout, c, c->name);
+			return sub_argc < 2 ? 125 : 0;
 		}
-		cmd = sub_argv[1];
-		help = true;
+		const struct cli_command *s = find(c->subs, sub_argv[1]);
+		if (!s) {
+			fprintf(stderr, "husk: unknown command \"%s %s\" (see 'husk %s --help')\n",
+				c->name, sub_argv[1], c->name);
+			return 125;
+		}
+		snprintf(cli_current_path, sizeof(cli_current_path), "%s %s", c->name, s->name);
+		c = s;
+		sub_argc--;
+		sub_argv++;
 	}
-	const struct command *c = NULL;
-	for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
-		if (strcmp(cmd, commands[k].name) == 0)
-			c = &commands[k];
-	if (!c) {
-		usage(stderr);
-		return failf("unknown command \"%s\"", cmd);
-	}
-	if (help) {
-		printf("usage: husk %s %s\n\n%s\n", c->name, c->usage, c->help);
-		return 0;
-	}
+	cli_current = c;
+	if (c->fn == cmd_help || c->fn == cmd_completion)
+		return c->fn(sub_argc, sub_argv); /* nothing of the engine: the build runs it */
 	find_binaries();
 	husk_engine_net_teardown = husk_net_teardown;
 	optind = 1;
-	if (strcmp(cmd, "exec") == 0 || strcmp(cmd, "healthcheck") == 0) {
+	if (c->fn == cmd_exec || c->fn == cmd_healthcheck_run) {
 		/* exec enters a container from this process: run from a copy
 		 * no container can write (CVE-2019-5736) */
 		husk_error *err = NULL;

@@ -6,7 +6,6 @@
  * Credentials: --authfile, else $REGISTRY_AUTH_FILE, else <root>/auth.json
  * (Docker's auth.json format, 0600). */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,26 +88,46 @@ struct reg_cli {
 
 enum { OPT_TLS = 256, OPT_CERT_DIR, OPT_AUTHFILE, OPT_CREDS, OPT_RATE, OPT_DEBUG, OPT_STDIN };
 
-static const struct option reg_opts[] = {
-	{"tls-verify", optional_argument, NULL, OPT_TLS},
-	{"cert-dir", required_argument, NULL, OPT_CERT_DIR},
-	{"authfile", required_argument, NULL, OPT_AUTHFILE},
-	{"creds", required_argument, NULL, OPT_CREDS},
-	{"limit-rate", required_argument, NULL, OPT_RATE},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{"quiet", no_argument, NULL, 'q'},
-	{"username", required_argument, NULL, 'u'},
-	{"password", required_argument, NULL, 'p'},
-	{"password-stdin", no_argument, NULL, OPT_STDIN},
+/* the flags pull, push and login share */
+#define REG_FLAGS                                                                                 \
+	{"tls-verify", 0, "[=BOOL]", "check the registry's certificate (default true)", OPT_TLS}, \
+		{"cert-dir", 0, "DIR", "CA certificates and client keys for the registry",        \
+		 OPT_CERT_DIR},                                                                   \
+		{"authfile", 0, "FILE", "credentials (default the containers auth.json)",         \
+		 OPT_AUTHFILE},                                                                   \
+	{                                                                                         \
+		"debug", 0, NULL, "print each HTTP request and answer", OPT_DEBUG                 \
+	}
+
+const struct cli_flag pull_flags[] = {
+	REG_FLAGS,
+	{"quiet", 'q', NULL, "no progress; print the id"},
+	{"creds", 0, "USER:PASS", "credentials for this pull", OPT_CREDS},
+	{"limit-rate", 0, "RATE", "bytes per second at most (10m)", OPT_RATE},
+	{0},
+};
+
+const struct cli_flag push_flags[] = {
+	REG_FLAGS,
+	{"quiet", 'q', NULL, "no progress"},
+	{"creds", 0, "USER:PASS", "credentials for this push", OPT_CREDS},
+	{"limit-rate", 0, "RATE", "bytes per second at most (10m)", OPT_RATE},
+	{0},
+};
+
+const struct cli_flag login_flags[] = {
+	REG_FLAGS,
+	{"username", 'u', "USER", "the user name"},
+	{"password", 'p', "PASSWORD", "the password (--password-stdin keeps it out of ps)"},
+	{"password-stdin", 0, NULL, "read the password from stdin", OPT_STDIN},
 	{0},
 };
 
 /* Parse the shared options; returns optind, or -1 after printing why. */
-static int parse_opts(const char *verb, int argc, char **argv, struct reg_cli *r, bool login,
-		      bool *ret_stdin)
+static int parse_opts(int argc, char **argv, struct reg_cli *r, bool *ret_stdin)
 {
 	int c;
-	while ((c = getopt_long(argc, argv, login ? "+u:p:" : "+q", reg_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case OPT_TLS:
 			if (!optarg || strcmp(optarg, "true") == 0)
@@ -116,8 +135,8 @@ static int parse_opts(const char *verb, int argc, char **argv, struct reg_cli *r
 			else if (strcmp(optarg, "false") == 0)
 				r->o.tls = HUSK_TLS_INSECURE;
 			else {
-				failf("%s: --tls-verify=\"%s\": expected true or false", verb,
-				      optarg);
+				cli_usage_error("--tls-verify=\"%s\": expected true or false",
+						optarg);
 				return -1;
 			}
 			break;
@@ -141,9 +160,9 @@ static int parse_opts(const char *verb, int argc, char **argv, struct reg_cli *r
 		}
 		case OPT_RATE:
 			if (husk_parse_size(optarg, &r->o.rate_limit) < 0 || r->o.rate_limit <= 0) {
-				failf("%s: --limit-rate \"%s\": expected bytes per second such "
-				      "as 10m",
-				      verb, optarg);
+				cli_usage_error("--limit-rate \"%s\": expected bytes per second "
+						"such as 10m",
+						optarg);
 				return -1;
 			}
 			break;
@@ -163,7 +182,6 @@ static int parse_opts(const char *verb, int argc, char **argv, struct reg_cli *r
 			*ret_stdin = true;
 			break;
 		default:
-			failf("%s: bad option", verb);
 			return -1;
 		}
 	}
@@ -184,19 +202,12 @@ static void reg_cli_free(struct reg_cli *r)
 
 int cmd_pull(int argc, char **argv)
 {
-	static const char usage[] = "pull: usage: husk pull [-q] [--tls-verify=false] "
-				    "[--cert-dir DIR] [--authfile FILE] [--creds USER:PASS] "
-				    "[--limit-rate RATE] IMAGE";
 	struct reg_cli r = {0};
 	bool unused = false;
-	int i = parse_opts("pull", argc, argv, &r, false, &unused);
-	if (i < 0) {
+	int i = parse_opts(argc, argv, &r, &unused);
+	if (i < 0 || cli_operands(argc, argv, 1, 1)) {
 		reg_cli_free(&r);
 		return 125;
-	}
-	if (i + 1 != argc) {
-		reg_cli_free(&r);
-		return failf("%s", usage);
 	}
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
@@ -217,15 +228,10 @@ int cmd_push(int argc, char **argv)
 {
 	struct reg_cli r = {0};
 	bool unused = false;
-	int i = parse_opts("push", argc, argv, &r, false, &unused);
-	if (i < 0) {
+	int i = parse_opts(argc, argv, &r, &unused);
+	if (i < 0 || cli_operands(argc, argv, 1, 2)) {
 		reg_cli_free(&r);
 		return 125;
-	}
-	if (i >= argc || argc - i > 2) {
-		reg_cli_free(&r);
-		return failf("push: usage: husk push [-q] [--tls-verify=false] [--cert-dir DIR] "
-			     "[--authfile FILE] [--creds USER:PASS] IMAGE [DESTINATION]");
 	}
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
@@ -247,17 +253,16 @@ int cmd_login(int argc, char **argv)
 {
 	struct reg_cli r = {0};
 	bool from_stdin = false;
-	int i = parse_opts("login", argc, argv, &r, true, &from_stdin);
+	int i = parse_opts(argc, argv, &r, &from_stdin);
 	cleanup_free char *line = NULL;
-	if (i < 0) {
+	if (i < 0 || cli_operands(argc, argv, 1, 1)) {
 		reg_cli_free(&r);
 		return 125;
 	}
-	if (i + 1 != argc || !r.o.username || (!r.o.password && !from_stdin) ||
-	    (r.o.password && from_stdin)) {
+	if (!r.o.username || (!r.o.password && !from_stdin) || (r.o.password && from_stdin)) {
 		reg_cli_free(&r);
-		return failf("login: usage: husk login -u USER (-p PASSWORD | --password-stdin) "
-			     "[--tls-verify=false] [--cert-dir DIR] [--authfile FILE] REGISTRY");
+		return cli_usage_error(
+			"expected -u USER and either -p PASSWORD or --password-stdin");
 	}
 	if (from_stdin) {
 		size_t cap = 0;
@@ -280,18 +285,22 @@ int cmd_login(int argc, char **argv)
 	return rc;
 }
 
+const struct cli_flag logout_flags[] = {
+	{"authfile", 0, "FILE", "credentials (default the containers auth.json)", 'a'},
+	{0},
+};
+
 int cmd_logout(int argc, char **argv)
 {
-	static const struct option opts[] = {{"authfile", required_argument, NULL, 'a'}, {0}};
 	const char *given = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c != 'a')
-			return failf("logout: usage: husk logout [--authfile FILE] REGISTRY");
+			return 125;
 		given = optarg;
 	}
-	if (optind + 1 != argc)
-		return failf("logout: usage: husk logout [--authfile FILE] REGISTRY");
+	if (cli_operands(argc, argv, 1, 1))
+		return 125;
 	cleanup_free char *file = auth_file(given);
 	husk_error *err = NULL;
 	if (husk_registry_logout(argv[optind], file, &err) < 0)

@@ -3,7 +3,6 @@
  * foreground, attaches to it. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,42 +103,46 @@ enum {
 	OPT_NO_HEALTHCHECK,
 };
 
-static const struct option run_options[] = {
-	{"rm", no_argument, NULL, OPT_RM},
-	{"detach", no_argument, NULL, 'd'},
-	{"interactive", no_argument, NULL, 'i'},
-	{"tty", no_argument, NULL, 't'},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"env", required_argument, NULL, 'e'},
-	{"workdir", required_argument, NULL, 'w'},
-	{"user", required_argument, NULL, 'u'},
-	{"volume", required_argument, NULL, 'v'},
-	{"memory", required_argument, NULL, 'm'},
-	{"pids-limit", required_argument, NULL, OPT_PIDS},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"hostname", required_argument, NULL, OPT_HOSTNAME},
-	{"network", required_argument, NULL, OPT_NETWORK},
-	{"net", required_argument, NULL, OPT_NETWORK},
-	{"publish", required_argument, NULL, 'p'},
-	{"pull", required_argument, NULL, OPT_PULL},
-	{"restart", required_argument, NULL, OPT_RESTART},
-	{"log-driver", required_argument, NULL, OPT_LOG_DRIVER},
-	{"log-opt", required_argument, NULL, OPT_LOG_OPT},
-	{"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
-	{"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
-	{"sig-proxy", required_argument, NULL, OPT_SIG_PROXY},
-	{"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
-	{"health-cmd", required_argument, NULL, OPT_HEALTH_CMD},
-	{"health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL},
-	{"health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT},
-	{"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
-	{"health-start-period", required_argument, NULL, OPT_HEALTH_START},
-	{"health-on-failure", required_argument, NULL, OPT_HEALTH_ON_FAILURE},
-	{"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
+const struct cli_flag run_flags[] = {
+	{"detach", 'd', NULL, "run in the background and print the id"},
+	{"interactive", 'i', NULL, "keep stdin open (without it, stdin is /dev/null)"},
+	{"tty", 't', NULL, "give the container a terminal"},
+	{"rm", 0, NULL, "remove the container when it exits", OPT_RM},
+	{"name", 0, "NAME", "name the container ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", OPT_NAME},
+	{"env", 'e', "NAME[=VALUE]", "set a variable (NAME alone: the value from here)"},
+	{"workdir", 'w', "DIR", "the working directory in the container"},
+	{"user", 'u', "USER[:GROUP]", "run as this user, a name or a number"},
+	{"volume", 'v', "SRC:DST[:ro]", "bind mount a host directory"},
+	{"memory", 'm', "SIZE", "memory limit (64m, 1g)"},
+	{"pids-limit", 0, "N", "at most N processes", OPT_PIDS},
+	{"cpus", 0, "N", "CPU limit, in CPUs (0.5)", OPT_CPUS},
+	{"hostname", 'h', "NAME", "the container's host name", OPT_HOSTNAME},
+	{"network", 0, "MODE", "none (default), host or bridge", OPT_NETWORK},
+	{"net", 0, "MODE", NULL, OPT_NETWORK},
+	{"publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port (needs --network bridge)"},
+	{"pull", 0, "POLICY", "missing (default), never or always", OPT_PULL},
+	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
+	{"log-driver", 0, "DRIVER", "json-file (default), k8s-file or none", OPT_LOG_DRIVER},
+	{"log-opt", 0, "KEY=VALUE", "max-size=SIZE, max-file=N", OPT_LOG_OPT},
+	{"stop-signal", 0, "SIGNAL", "the signal stop sends (default the image's, TERM)",
+	 OPT_STOP_SIGNAL},
+	{"stop-timeout", 0, "SECONDS", "seconds stop waits before SIGKILL (10)", OPT_STOP_TIMEOUT},
+	{"sig-proxy", 0, "BOOL", "forward signals to the container (default true)", OPT_SIG_PROXY},
+	{"detach-keys", 0, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)", OPT_DETACH_KEYS},
+	{"health-cmd", 0, "COMMAND", "the healthcheck, run by /bin/sh -c", OPT_HEALTH_CMD},
+	{"health-interval", 0, "DURATION", "time between checks (30s)", OPT_HEALTH_INTERVAL},
+	{"health-timeout", 0, "DURATION", "a check's time limit (30s)", OPT_HEALTH_TIMEOUT},
+	{"health-retries", 0, "N", "failures in a row that make it unhealthy (3)",
+	 OPT_HEALTH_RETRIES},
+	{"health-start-period", 0, "DURATION", "failures in this time after start do not count",
+	 OPT_HEALTH_START},
+	{"health-on-failure", 0, "ACTION", "none, kill, restart or stop when unhealthy",
+	 OPT_HEALTH_ON_FAILURE},
+	{"no-healthcheck", 0, NULL, "no healthcheck, not even the image's", OPT_NO_HEALTHCHECK},
 	{0},
 };
 
-static int parse_one(struct run_cli *r, int c, const char *verb)
+static int parse_one(struct run_cli *r, int c)
 {
 	struct husk_run_opts *o = &r->o;
 	husk_error *err = NULL;
@@ -290,7 +293,7 @@ static int parse_one(struct run_cli *r, int c, const char *verb)
 			return fail(err);
 		return 0;
 	default:
-		return failf("%s: bad option (see husk %s --help)", verb, verb);
+		return 125;
 	}
 }
 
@@ -300,16 +303,13 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 	r->sig_proxy = true;
 	r->o.stop_timeout = -1;
 	int c;
-	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:h:p:", run_options, NULL)) != -1) {
-		if (c == 'h')
-			c = OPT_HOSTNAME;
-		int rc = parse_one(r, c, verb);
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		int rc = parse_one(r, c);
 		if (rc)
 			return rc;
 	}
-	if (optind >= argc)
-		return failf("%s: expected an image (husk %s [OPTIONS] IMAGE [COMMAND...])", verb,
-			     verb);
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
 	if (r->o.n_ports && r->o.network != HUSK_NETMODE_BRIDGE)
 		return failf("%s: -p needs --network bridge", verb);
 	if (r->detach && r->o.rm && r->o.restart != HUSK_RESTART_NO)

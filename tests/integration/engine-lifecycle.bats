@@ -160,7 +160,15 @@ field() {
 @test "bad input: one line, exit 125, nothing left" {
 	run "$HUSK" stop
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"stop: expected at least one container"* ]]
+	[ "$output" = "husk: stop: expected CONTAINER... (see 'husk stop --help')" ]
+	run "$HUSK" ps --bogus
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: ps: unknown flag --bogus (see 'husk ps --help')" ]
+	run "$HUSK" logs c -n
+	[ "$status" -eq 125 ]
+	run "$HUSK" image nosuchverb
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: unknown command \"image nosuchverb\" (see 'husk image --help')" ]
 	run "$HUSK" stop nosuch
 	[ "$status" -eq 125 ]
 	[ "$output" = 'husk: no such container: "nosuch"' ]
@@ -186,9 +194,11 @@ field() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"stop "*"stop containers"* ]]
 	run "$HUSK" stop --help
-	[[ "$output" == "usage: husk stop [-t SECONDS] CONTAINER..."* ]]
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "Usage: husk stop [OPTIONS] CONTAINER..." ]]
+	[[ "$output" == *"-t, --time SECONDS"*"seconds to wait before SIGKILL"* ]]
 	run "$HUSK" help rm
-	[[ "$output" == "usage: husk rm "* ]]
+	[[ "$output" == "Usage: husk rm "* ]]
 }
 
 @test "logs of foreground and detached runs: --tail, -t, -f until the end, stderr kept apart" {

@@ -1,0 +1,523 @@
+/* The command table's readers: the flag parser every verb calls, --help,
+ * the man pages and the shell completions.  All four are made from the
+ * same table (main.c's commands, each with its flags), so that a flag
+ * added to a verb is parsed, documented and completed at once.
+ *
+ * A flag table ends with a zero entry.  A flag with no help is an alias
+ * (--net for --network, --timeout for --time): parsed, never shown. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "util.h"
+
+enum { CLI_HELP = 0x7fff };
+
+const struct cli_command *cli_current;
+char cli_current_path[64];
+
+static int flag_key(const struct cli_flag *f)
+{
+	return f->key ? f->key : f->letter;
+}
+
+/* getopt_long's tables for one flag table, remade when the table changes */
+int cli_getopt(int argc, char **argv)
+{
+	static const struct cli_flag *built;
+	static struct option longs[128];
+	static char shorts[128];
+	const struct cli_flag *flags = cli_current ? cli_current->flags : NULL;
+	if (!flags) {
+		static const struct cli_flag none[] = {{0}};
+		flags = none;
+	}
+	if (built != flags) {
+		size_t n = 0, s = 0;
+		shorts[s++] = '+'; /* stop at the first operand: the command's own flags follow */
+		shorts[s++] = ':';
+		for (const struct cli_flag *f = flags; f->name && n + 2 < ARRAY_SIZE(longs); f++) {
+			/* "[=BOOL]": the value is optional, and only after '=' */
+			bool optional = f->arg && strncmp(f->arg, "[=", 2) == 0;
+			longs[n++] = (struct option){f->name,
+						     !f->arg	? no_argument
+						     : optional ? optional_argument
+								: required_argument,
+						     NULL, flag_key(f)};
+			if (f->letter && s + 4 < sizeof(shorts)) {
+				shorts[s++] = f->letter;
+				if (f->arg)
+					shorts[s++] = ':';
+				if (optional)
+					shorts[s++] = ':';
+			}
+		}
+		longs[n++] = (struct option){"help", no_argument, NULL, CLI_HELP};
+		longs[n] = (struct option){0};
+		shorts[s] = '\0';
+		built = flags;
+	}
+	opterr = 0;
+	int prev = optind ? optind : 1;
+	int c = getopt_long(argc, argv, shorts, longs, NULL);
+	if (c == '?' || c == ':') {
+		const char *arg = prev < argc ? argv[prev] : "";
+		char shortname[3] = {'-', (char)optopt, '\0'};
+		const char *what = optopt && strncmp(arg, "--", 2) != 0 ? shortname : arg;
+		if (c == '?')
+			cli_usage_error("unknown flag %s", what);
+		else
+			cli_usage_error("%s needs a value", what);
+		return '?';
+	}
+	if (c == CLI_HELP) {
+		cli_print_help(stdout, cli_current, cli_current_path);
+		exit(0);
+	}
+	/* -h for --hostname: the letter, as getopt gives it, to the flag's key */
+	for (const struct cli_flag *f = flags; c > 0 && c < 256 && f->name; f++)
+		if (f->letter == c)
+			return flag_key(f);
+	return c;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "husk: %s: ", cli_current_path);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see 'husk %s --help')\n", cli_current_path);
+	va_end(ap);
+	return 125;
+}
+
+int cli_operands(int argc, char **argv, int min, int max)
+{
+	int n = argc - optind;
+	if (n >= min && (max < 0 || n <= max))
+		return 0;
+	const char *ops = cli_current && cli_current->operands ? cli_current->operands : "nothing";
+	if (n < min)
+		return cli_usage_error("expected %s", ops);
+	return cli_usage_error("unexpected \"%s\"", argv[optind + max]);
+}
+
+/* --- help --- */
+
+static void flag_words(const struct cli_flag *f, char *out, size_t n)
+{
+	if (f->letter)
+		snprintf(out, n, "-%c, --%s%s%s", f->letter, f->name,
+			 f->arg && strncmp(f->arg, "[=", 2) != 0 ? " " : "", f->arg ? f->arg : "");
+	else
+		snprintf(out, n, "    --%s%s%s", f->name,
+			 f->arg && strncmp(f->arg, "[=", 2) != 0 ? " " : "", f->arg ? f->arg : "");
+}
+
+void cli_print_help(FILE *out, const struct cli_command *c, const char *path)
+{
+	fprintf(out, "Usage: husk %s%s%s%s\n\n%s\n", path, c->flags ? " [OPTIONS]" : "",
+		c->operands ? " " : "", c->operands ? c->operands : "", c->help);
+	if (c->subs) {
+		fprintf(out, "\nCommands:\n");
+		for (const struct cli_command *s = c->subs; s->name; s++)
+			fprintf(out, "  %-12s %s\n", s->name, s->help);
+	}
+	if (c->flags) {
+		fprintf(out, "\nOptions:\n");
+		for (const struct cli_flag *f = c->flags; f->name; f++) {
+			if (!f->help)
+				continue;
+			char w[96];
+			flag_words(f, w, sizeof(w));
+			if (strlen(w) > 30)
+				fprintf(out, "  %s\n  %-30s %s\n", w, "", f->help);
+			else
+				fprintf(out, "  %-30s %s\n", w, f->help);
+		}
+	}
+	if (c->example)
+		fprintf(out, "\nExample:\n  %s\n", c->example);
+	if (c->subs)
+		fprintf(out, "\nhusk %s COMMAND --help gives a command's usage.\n", path);
+}
+
+/* --- man pages (roff, man(7)) --- */
+
+/* text with roff's specials escaped: backslash, and '-' as a real minus */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void man_flags(FILE *f, const struct cli_flag *flags)
+{
+	for (const struct cli_flag *fl = flags; fl && fl->name; fl++) {
+		if (!fl->help)
+			continue;
+		fputs(".TP\n", f);
+		if (fl->letter)
+			fprintf(f, "\\fB\\-%c\\fR, ", fl->letter);
+		fputs("\\fB\\-\\-", f);
+		roff(f, fl->name);
+		fputs("\\fR", f);
+		if (fl->arg) {
+			fputs(" \\fI", f);
+			roff(f, fl->arg);
+			fputs("\\fR", f);
+		}
+		fputc('\n', f);
+		roff(f, fl->help);
+		fputc('\n', f);
+	}
+}
+
+static void man_page(FILE *f, const struct cli_command *c, const char *path, const char *version)
+{
+	char upper[64];
+	size_t i = 0;
+	for (const char *p = path; *p && i + 1 < sizeof(upper); p++)
+		upper[i++] = *p == ' ' ? '-' : (char)toupper((unsigned char)*p);
+	upper[i] = '\0';
+	fprintf(f, ".TH HUSK\\-");
+	roff(f, upper);
+	fprintf(f, " 1 \"\" \"husk %s\" \"husk manual\"\n.SH NAME\nhusk\\-", version);
+	for (const char *p = path; *p; p++)
+		fputs(*p == ' ' ? "\\-" : (char[]){*p, 0}, f);
+	fputs(" \\- ", f);
+	roff(f, c->help);
+	fputs("\n.SH SYNOPSIS\n\\fBhusk ", f);
+	roff(f, path);
+	fputs("\\fR", f);
+	if (c->flags)
+		fputs(" [\\fIOPTIONS\\fR]", f);
+	if (c->operands) {
+		fputc(' ', f);
+		roff(f, c->operands);
+	}
+	fputs("\n.SH DESCRIPTION\n", f);
+	roff(f, c->help);
+	fputs(".\n", f);
+	if (c->subs) {
+		fputs(".SH COMMANDS\n", f);
+		for (const struct cli_command *s = c->subs; s->name; s++) {
+			fputs(".TP\n\\fBhusk ", f);
+			roff(f, path);
+			fputc(' ', f);
+			roff(f, s->name);
+			fputs("\\fR", f);
+			if (s->flags)
+				fputs(" [\\fIOPTIONS\\fR]", f);
+			if (s->operands) {
+				fputc(' ', f);
+				roff(f, s->operands);
+			}
+			fputc('\n', f);
+			roff(f, s->help);
+			fputs(".\n", f);
+			if (s->flags) {
+				fputs(".RS\n", f);
+				man_flags(f, s->flags);
+				fputs(".RE\n", f);
+			}
+		}
+	}
+	if (c->flags) {
+		fputs(".SH OPTIONS\n", f);
+		man_flags(f, c->flags);
+	}
+	if (c->example) {
+		fputs(".SH EXAMPLE\n.nf\n.RS\n", f);
+		roff(f, c->example);
+		fputs("\n.RE\n.fi\n", f);
+	}
+	fputs(".SH SEE ALSO\n\\fBhusk\\fR(1)\n", f);
+}
+
+static void man_index(FILE *f, const struct cli_command *cmds, const char *version)
+{
+	fprintf(f,
+		".TH HUSK 1 \"\" \"husk %s\" \"husk manual\"\n"
+		".SH NAME\nhusk \\- a daemonless container engine with Docker's habits\n"
+		".SH SYNOPSIS\n\\fBhusk\\fR [\\fB\\-\\-root\\fR \\fIDIR\\fR] "
+		"[\\fB\\-\\-runroot\\fR \\fIDIR\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...]\n"
+		".SH DESCRIPTION\nhusk runs containers from OCI and Docker images, each under "
+		"its own small monitor process, with no daemon.  Its commands and flags are "
+		"Docker's.\n.SH COMMANDS\n",
+		version);
+	for (const struct cli_command *c = cmds; c->name; c++) {
+		fputs(".TP\n\\fBhusk\\-", f);
+		roff(f, c->name);
+		fputs("\\fR(1)\n", f);
+		roff(f, c->help);
+		fputc('\n', f);
+	}
+	fputs(".SH ENVIRONMENT\n.TP\n\\fBHUSK_ROOT\\fR\nthe storage root "
+	      "(/var/lib/husk)\n.TP\n\\fBHUSK_RUNROOT\\fR\nthe runtime state "
+	      "(/run/husk\\-engine)\n",
+	      f);
+}
+
+int cli_write_man(const struct cli_command *cmds, const char *dir, const char *version)
+{
+	if (husk_mkdir_p(dir, 0755, NULL) < 0)
+		return -1;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/husk.1", dir);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	man_index(f, cmds, version);
+	if (fclose(f) != 0)
+		return -1;
+	for (const struct cli_command *c = cmds; c->name; c++) {
+		if (c->hidden)
+			continue;
+		snprintf(path, sizeof(path), "%s/husk-%s.1", dir, c->name);
+		f = fopen(path, "we");
+		if (!f)
+			return -1;
+		man_page(f, c, c->name, version);
+		if (fclose(f) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- shell completions --- */
+
+/* what a command's operands are, for completion: its usage says */
+static const char *operand_kind(const struct cli_command *c)
+{
+	if (!c->operands)
+		return "none";
+	if (strstr(c->operands, "CONTAINER"))
+		return "containers";
+	if (strstr(c->operands, "IMAGE"))
+		return "images";
+	if (strstr(c->operands, "NETWORK"))
+		return "networks";
+	if (strstr(c->operands, "VOLUME"))
+		return "volumes";
+	return "files";
+}
+
+static void flag_list(FILE *f, const struct cli_flag *flags, bool with_arg_only)
+{
+	bool first = true;
+	for (const struct cli_flag *fl = flags; fl && fl->name; fl++) {
+		if (with_arg_only && (!fl->arg || strncmp(fl->arg, "[=", 2) == 0))
+			continue;
+		if (!with_arg_only && !fl->help)
+			continue;
+		fprintf(f, "%s--%s", first ? "" : " ", fl->name);
+		first = false;
+		if (fl->letter)
+			fprintf(f, " -%c", fl->letter);
+	}
+}
+
+static void bash_case(FILE *f, const struct cli_command *c, const char *key)
+{
+	fprintf(f, "\t\t%s) flags='", key);
+	flag_list(f, c->flags, false);
+	fputs("'; valued='", f);
+	flag_list(f, c->flags, true);
+	fprintf(f, "'; kind=%s; subs='", operand_kind(c));
+	for (const struct cli_command *s = c->subs; s && s->name; s++)
+		fprintf(f, "%s%s", s == c->subs ? "" : " ", s->name);
+	fputs("' ;;\n", f);
+}
+
+static void bash(FILE *f, const struct cli_command *cmds)
+{
+	fputs("# bash completion for husk, made by `husk completion bash`\n"
+	      "_husk_list() {\n"
+	      "\tcase \"$1\" in\n"
+	      "\tcontainers) husk ps -a --format '{{.Names}}' 2>/dev/null ;;\n"
+	      "\timages) husk images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null ;;\n"
+	      "\tnetworks) husk network ls --format '{{.Name}}' 2>/dev/null ;;\n"
+	      "\tvolumes) husk volume ls --format '{{.Name}}' 2>/dev/null ;;\n"
+	      "\tesac\n}\n"
+	      "_husk_spec() {\n\tflags= valued= kind=none subs=\n\tcase \"$1\" in\n",
+	      f);
+	for (const struct cli_command *c = cmds; c->name; c++) {
+		if (c->hidden)
+			continue;
+		bash_case(f, c, c->name);
+		for (const struct cli_command *s = c->subs; s && s->name; s++) {
+			char key[128];
+			snprintf(key, sizeof(key), "'%s %s'", c->name, s->name);
+			bash_case(f, s, key);
+		}
+	}
+	fputs("\tesac\n}\n"
+	      "_husk() {\n"
+	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd= i=1 w flags valued kind subs\n"
+	      "\t# the command: the first word that is not a global flag or its value\n"
+	      "\twhile [ $i -lt $COMP_CWORD ]; do\n"
+	      "\t\tw=${COMP_WORDS[i]}\n"
+	      "\t\tcase \"$w\" in\n"
+	      "\t\t--root|--runroot) i=$((i + 2)); continue ;;\n"
+	      "\t\t-*) i=$((i + 1)); continue ;;\n"
+	      "\t\tesac\n"
+	      "\t\tcmd=$w; i=$((i + 1)); break\n"
+	      "\tdone\n"
+	      "\tif [ -z \"$cmd\" ]; then\n"
+	      "\t\tCOMPREPLY=($(compgen -W '--root --runroot --help --version ",
+	      f);
+	for (const struct cli_command *c = cmds; c->name; c++)
+		if (!c->hidden)
+			fprintf(f, "%s ", c->name);
+	fputs("' -- \"$cur\"))\n\t\treturn\n\tfi\n"
+	      "\t_husk_spec \"$cmd\"\n"
+	      "\tif [ -n \"$subs\" ]; then\n"
+	      "\t\tlocal sub=\n"
+	      "\t\twhile [ $i -lt $COMP_CWORD ]; do\n"
+	      "\t\t\tcase \"${COMP_WORDS[i]}\" in -*) ;; *) sub=${COMP_WORDS[i]}; i=$((i + 1)); "
+	      "break ;; esac\n"
+	      "\t\t\ti=$((i + 1))\n"
+	      "\t\tdone\n"
+	      "\t\tif [ -z \"$sub\" ]; then\n"
+	      "\t\t\tCOMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
+	      "\t\t\treturn\n"
+	      "\t\tfi\n"
+	      "\t\t_husk_spec \"$cmd $sub\"\n"
+	      "\tfi\n"
+	      "\t# the word before is a flag that takes a value: no suggestion but files\n"
+	      "\tlocal prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	      "\tif [ $COMP_CWORD -gt $i ] || [ $COMP_CWORD -eq $i ]; then\n"
+	      "\t\tfor w in $valued; do\n"
+	      "\t\t\tif [ \"$prev\" = \"$w\" ] && [ $((COMP_CWORD - 1)) -ge $i ]; then\n"
+	      "\t\t\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	      "\t\t\t\treturn\n"
+	      "\t\t\tfi\n"
+	      "\t\tdone\n"
+	      "\tfi\n"
+	      "\tcase \"$cur\" in\n"
+	      "\t-*) COMPREPLY=($(compgen -W \"$flags --help\" -- \"$cur\")) ;;\n"
+	      "\t*)\n"
+	      "\t\tcase \"$kind\" in\n"
+	      "\t\tnone) COMPREPLY=() ;;\n"
+	      "\t\tfiles) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+	      "\t\t*) COMPREPLY=($(compgen -W \"$(_husk_list \"$kind\")\" -- \"$cur\")) ;;\n"
+	      "\t\tesac ;;\n"
+	      "\tesac\n"
+	      "}\n"
+	      "complete -F _husk husk\n",
+	      f);
+}
+
+/* fish: one `complete` line per command and per flag */
+static void fish_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+static void fish_flags(FILE *f, const char *cond, const struct cli_flag *flags)
+{
+	for (const struct cli_flag *fl = flags; fl && fl->name; fl++) {
+		if (!fl->help)
+			continue;
+		fprintf(f, "complete -c husk -n %s -l %s", cond, fl->name);
+		if (fl->letter)
+			fprintf(f, " -s %c", fl->letter);
+		if (fl->arg)
+			fputs(" -r", f);
+		fputs(" -d ", f);
+		fish_quote(f, fl->help);
+		fputc('\n', f);
+	}
+}
+
+static void fish(FILE *f, const struct cli_command *cmds)
+{
+	fputs("# fish completion for husk, made by `husk completion fish`\n"
+	      "complete -c husk -f\n"
+	      "function __husk_list\n"
+	      "    switch $argv[1]\n"
+	      "        case containers; husk ps -a --format '{{.Names}}' 2>/dev/null\n"
+	      "        case images; husk images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null\n"
+	      "        case networks; husk network ls --format '{{.Name}}' 2>/dev/null\n"
+	      "        case volumes; husk volume ls --format '{{.Name}}' 2>/dev/null\n"
+	      "    end\n"
+	      "end\n",
+	      f);
+	for (const struct cli_command *c = cmds; c->name; c++) {
+		if (c->hidden)
+			continue;
+		fprintf(f, "complete -c husk -n __fish_use_subcommand -a %s -d ", c->name);
+		fish_quote(f, c->help);
+		fputc('\n', f);
+		char cond[256];
+		snprintf(cond, sizeof(cond), "'__fish_seen_subcommand_from %s'", c->name);
+		if (c->subs) {
+			for (const struct cli_command *s = c->subs; s->name; s++) {
+				fprintf(f, "complete -c husk -n %s -a %s -d ", cond, s->name);
+				fish_quote(f, s->help);
+				fputc('\n', f);
+				char sc[300];
+				snprintf(sc, sizeof(sc),
+					 "'__fish_seen_subcommand_from %s; and "
+					 "__fish_seen_subcommand_from "
+					 "%s'",
+					 c->name, s->name);
+				fish_flags(f, sc, s->flags);
+			}
+			continue;
+		}
+		fish_flags(f, cond, c->flags);
+		const char *kind = operand_kind(c);
+		if (strcmp(kind, "none") != 0 && strcmp(kind, "files") != 0)
+			fprintf(f, "complete -c husk -n %s -a '(__husk_list %s)'\n", cond, kind);
+		else if (strcmp(kind, "files") == 0)
+			fprintf(f, "complete -c husk -n %s -F\n", cond);
+	}
+}
+
+/* zsh: the bash function through zsh's bashcompinit, which every zsh has */
+static void zsh(FILE *f, const struct cli_command *cmds)
+{
+	fputs("#compdef husk\n# zsh completion for husk, made by `husk completion zsh`\n"
+	      "autoload -U +X bashcompinit && bashcompinit\n",
+	      f);
+	bash(f, cmds);
+}
+
+int cli_write_completion(FILE *f, const struct cli_command *cmds, const char *shell)
+{
+	if (strcmp(shell, "bash") == 0)
+		bash(f, cmds);
+	else if (strcmp(shell, "zsh") == 0)
+		zsh(f, cmds);
+	else if (strcmp(shell, "fish") == 0)
+		fish(f, cmds);
+	else {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# husk's command line as a Docker user meets it: --help for every command,
+# usage errors, the man pages, the shell completions, and a script of
+# everyday docker commands run through a `docker` that is husk.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+DOC=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/doc
+
+setup() {
+	engine_setup
+}
+
+teardown() {
+	engine_teardown
+}
+
+# the commands `husk --help` lists
+commands() {
+	"$HUSK" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} /^$/ {on = 0}'
+}
+
+# the subcommands `husk NOUN --help` lists (none for a verb)
+subcommands() {
+	"$HUSK" "$1" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} /^$/ {on = 0}'
+}
+
+@test "--help: every command and subcommand has its usage, its flags with one line each, an example" {
+	local n=0 c s
+	for c in $(commands); do
+		run "$HUSK" "$c" --help
+		[ "$status" -eq 0 ] || { echo "husk $c --help: $status"; return 1; }
+		[[ "${lines[0]}" == "Usage: husk $c"* ]] || { echo "husk $c --help: ${lines[0]}"; return 1; }
+		for s in $(subcommands "$c"); do
+			run "$HUSK" "$c" "$s" --help
+			[ "$status" -eq 0 ] || { echo "husk $c $s --help: $status"; return 1; }
+			[[ "${lines[0]}" == "Usage: husk $c $s"* ]] || { echo "husk $c $s: ${lines[0]}"; return 1; }
+			[[ "$output" == *"Example:"* ]]
+		done
+		n=$((n + 1))
+	done
+	[ "$n" -ge 30 ]
+	# help CMD and --help anywhere among the flags say the same
+	[ "$("$HUSK" help run)" = "$("$HUSK" run --help)" ]
+	[ "$("$HUSK" run -d --help)" = "$("$HUSK" run --help)" ]
+	[ "$("$HUSK" help image ls)" = "$("$HUSK" image ls --help)" ]
+	# every flag run parses is in its help, with a line of its own
+	run "$HUSK" run --help
+	for f in --detach --interactive --tty --rm --name --env --workdir --user --volume --memory \
+		--restart --health-cmd --log-opt --stop-signal --publish --network --pull; do
+		grep -qE "^  (-[a-zA-Z], |    )$f( |\$|\[)" <<<"$output" || { echo "run --help lacks $f"; return 1; }
+	done
+	# an alias is parsed but not shown
+	[[ "$output" != *"--net "* ]]
+	"$HUSK" run --rm --net none busybox true
+	# a short flag given by its letter and the long one are the same flag
+	[ "$("$HUSK" run --rm -h box busybox hostname)" = box ]
+	[ "$("$HUSK" run --rm --hostname box busybox hostname)" = box ]
+}
+
+@test "usage errors: one line naming the command and what is wrong, exit 125" {
+	run "$HUSK" ps --bogus
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: ps: unknown flag --bogus (see 'husk ps --help')" ]
+	run "$HUSK" ps -Z
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: ps: unknown flag -Z (see 'husk ps --help')" ]
+	run "$HUSK" logs --tail
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: logs: --tail needs a value (see 'husk logs --help')" ]
+	run "$HUSK" rename onlyone
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: rename: expected CONTAINER NEW_NAME (see 'husk rename --help')" ]
+	run "$HUSK" ps extra
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: ps: unexpected \"extra\" (see 'husk ps --help')" ]
+	run "$HUSK" image ls --bogus
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: image ls: unknown flag --bogus (see 'husk image ls --help')" ]
+	run "$HUSK" frobnicate
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: unknown command \"frobnicate\" (see 'husk --help')" ]
+	run "$HUSK" completion tcsh
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'"tcsh": husk completes bash, zsh and fish'* ]]
+	# nothing was made by any of them
+	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ]
+}
+
+@test "man pages: one per command, made at build, that man renders without a warning" {
+	[ -f "$DOC/man1/husk.1" ]
+	local c
+	for c in $(commands); do
+		[ -f "$DOC/man1/husk-$c.1" ] || { echo "no man page for $c"; return 1; }
+	done
+	for f in "$DOC"/man1/*.1; do
+		run --separate-stderr man --warnings -l "$f"
+		[ "$status" -eq 0 ] || { echo "$f: $stderr"; return 1; }
+		[ -z "$stderr" ] || { echo "$f: $stderr"; return 1; }
+	done
+	# what the page says is what --help says
+	run man -l "$DOC/man1/husk-stop.1"
+	[[ "$output" == *"husk-stop - stop containers"* ]]
+	[[ "$output" == *"-t, --time SECONDS"* ]]
+	run man -l "$DOC/man1/husk-image.1"
+	[[ "$output" == *"husk image ls [OPTIONS] [REPOSITORY[:TAG]]"* ]]
+	# and the build's pages are what husk writes now
+	"$HUSK" help --man "$TEST_DIR/man"
+	diff -r "$DOC/man1" "$TEST_DIR/man"
+}
+
+# complete WORDS...: what bash completion offers for the last word
+complete_bash() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _husk
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$DOC/husk" "$@"
+}
+
+@test "bash completion: commands, subcommands, flags, container and image names" {
+	export PATH="$(dirname "$HUSK"):$PATH"
+	"$HUSK" create --name completeme busybox true
+	[ "$(complete_bash husk ru)" = run ]
+	[ "$(complete_bash husk run --det | sort | tr '\n' ' ')" = "--detach --detach-keys " ]
+	[[ "$(complete_bash husk image '')" == *prune* ]]
+	[ "$(complete_bash husk image ls --no)" = --no-trunc ]
+	[ "$(complete_bash husk --root /x star)" = start ]
+	[ "$(complete_bash husk rm comp)" = completeme ]
+	[ "$(complete_bash husk start -a comp)" = completeme ]
+	[[ "$(complete_bash husk run busy)" == busybox:latest ]]
+	# after a flag that takes a value, no container names
+	[ -z "$(complete_bash husk logs --tail comp)" ]
+	# bash-completion's own loader finds the installed file by the command's name
+	[ "$(basename "$DOC/husk")" = husk ]
+}
+
+@test "zsh and fish completion: they load, and fish offers what bash does" {
+	export PATH="$(dirname "$HUSK"):$PATH"
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	command -v fish >/dev/null || skip "fish is not installed"
+	zsh -n "$DOC/_husk"
+	run zsh -c "autoload -U compinit; compinit -u; source '$DOC/_husk'; print -r -- \${_comps[husk]}"
+	[[ "$output" == *_husk* ]]
+	"$HUSK" create --name completeme busybox true
+	run fish -c "source '$DOC/husk.fish'; complete -C 'husk ru'"
+	[[ "$output" == run*"create and start"* ]]
+	run fish -c "source '$DOC/husk.fish'; complete -C 'husk stop --ti'"
+	[[ "$output" == "--time"* ]]
+	run fish -c "source '$DOC/husk.fish'; complete -C 'husk rm '"
+	[[ "$output" == *completeme* ]]
+}
+
+@test "a script of everyday docker commands runs when docker is husk" {
+	mkdir -p "$TEST_DIR/bin"
+	ln -s "$HUSK" "$TEST_DIR/bin/docker"
+	cat >"$TEST_DIR/everyday.sh" <<'EOF'
+set -eu
+docker run --rm busybox echo hello
+docker run -d --name app -e GREETING=hi busybox sh -c 'echo "$GREETING from app"; trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
+docker ps --format '{{.Names}} {{.State}}'
+docker exec app cat /etc/hostname >/dev/null
+docker exec -e X=1 app sh -c 'echo exec $X'
+until docker logs app | grep -q 'hi from app'; do sleep 0.1; done
+docker logs app
+docker inspect -f '{{.State.Running}}' app
+docker container inspect --format '{{.Name}}' app
+docker stop -t 5 app >/dev/null
+docker inspect -f '{{.State.ExitCode}}' app
+docker start app >/dev/null
+docker restart -t 5 app >/dev/null
+docker rename app app2
+docker kill app2 >/dev/null
+docker wait app2
+docker container ls -a --format '{{.Names}}'
+docker rm app2
+docker create --name once busybox sh -c 'echo created then started' >/dev/null
+docker start -a once
+docker rm -f once >/dev/null
+docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -c busybox
+docker ps -aq | wc -l
+EOF
+	run env PATH="$TEST_DIR/bin:$PATH" bash "$TEST_DIR/everyday.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello
+app running
+exec 1
+hi from app
+true
+/app
+0
+137
+app2
+app2
+created then started
+1
+0" ]
+}
