@@ -110,6 +110,44 @@ int cli_operands(int argc, char **argv, int min, int max)
 	return cli_usage_error("unexpected \"%s\"", argv[optind + max]);
 }
 
+/* the columns a UTF-8 string takes ("…" is one): its code points */
+static int columns(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows)
+{
+	int width[32];
+	for (size_t k = 0; k < n && k < ARRAY_SIZE(width); k++) {
+		width[k] = columns(cols[k]);
+		size_t i;
+		json_t *row;
+		json_array_foreach (rows, i, row) {
+			const char *cell = json_string_value(json_object_get(row, keys[k]));
+			int w = cell ? columns(cell) : 0;
+			if (w > width[k])
+				width[k] = w;
+		}
+	}
+	for (size_t i = 0; i <= json_array_size(rows); i++) {
+		json_t *row = i ? json_array_get(rows, i - 1) : NULL;
+		for (size_t k = 0; k < n && k < ARRAY_SIZE(width); k++) {
+			const char *cell =
+				row ? json_string_value(json_object_get(row, keys[k])) : cols[k];
+			if (!cell)
+				cell = "";
+			if (k + 1 == n)
+				printf("%s\n", cell);
+			else
+				printf("%s%*s", cell, width[k] - columns(cell) + 3, "");
+		}
+	}
+}
+
 /* --- help --- */
 
 static void flag_words(const struct cli_flag *f, char *out, size_t n)

@@ -44,6 +44,9 @@ extern char cli_current_path[64];
  * the flag's key, -1 at the end, or '?' after printing what was wrong
  * (an unknown flag, a missing value): the verb then returns 125. */
 int cli_getopt(int argc, char **argv);
+/* rows (objects of strings) in columns as Docker's tables: a header of
+ * cols, each column as wide as its widest cell, three spaces between */
+void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows);
 /* "husk: CMD: MESSAGE (see 'husk CMD --help')"; returns 125 */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 when min..max operands follow the flags (max -1: no bound), else the

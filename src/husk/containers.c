@@ -380,9 +380,7 @@ int cmd_ps(int argc, char **argv)
 		husk_tmpl_free(tmpl);
 		return fail(err);
 	}
-	if (!quiet && !tmpl)
-		printf("%-14s %-16s %-22s %-20s %-28s %-20s %s\n", "CONTAINER ID", "IMAGE",
-		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+	json_t *rows = json_array();
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool running = v[i].state == HUSK_CTR_RUNNING || v[i].state == HUSK_CTR_PAUSED;
@@ -393,17 +391,21 @@ int cmd_ps(int argc, char **argv)
 			continue;
 		}
 		json_t *row = ps_row(&v[i], trunc);
-		const char *f[ARRAY_SIZE(ps_fields)];
-		for (size_t k = 0; ps_fields[k]; k++)
-			f[k] = json_string_value(json_object_get(row, ps_fields[k]));
 		if (tmpl) {
 			rc = cli_print_tmpl(tmpl, row);
+			json_decref(row);
 		} else {
-			printf("%-14s %-16s %-22s %-20s %-28s %-20s %s\n", f[0], f[2], f[3], f[5],
-			       f[6], f[8], f[1]);
+			json_array_append_new(rows, row);
 		}
-		json_decref(row);
 	}
+	if (!quiet && !tmpl) {
+		static const char *const cols[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+						   "STATUS",	   "PORTS", "NAMES"};
+		static const char *const keys[] = {"ID",     "Image", "Command", "RunningFor",
+						   "Status", "Ports", "Names"};
+		cli_print_table(cols, keys, ARRAY_SIZE(cols), rows);
+	}
+	json_decref(rows);
 	husk_engine_list_free(v, n);
 	husk_tmpl_free(tmpl);
 	return rc;

@@ -216,32 +216,15 @@ int cmd_images(int argc, char **argv)
 						   "IMAGE ID",	 "CREATED", "SIZE"};
 		static const char *const keys[] = {"Repository", "Tag",		 "Digest",
 						   "ID",	 "CreatedSince", "Size"};
-		int width[ARRAY_SIZE(cols)];
-		for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
-			width[k] = (int)strlen(cols[k]);
-			size_t i;
-			json_t *row;
-			json_array_foreach (rows, i, row) {
-				int w = (int)strlen(
-					json_string_value(json_object_get(row, keys[k])));
-				if (w > width[k])
-					width[k] = w;
-			}
-		}
-		for (size_t i = 0; i <= json_array_size(rows); i++) {
-			json_t *row = i ? json_array_get(rows, i - 1) : NULL;
-			for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
-				if (k == 2 && !digests)
-					continue;
-				const char *cell =
-					row ? json_string_value(json_object_get(row, keys[k]))
-					    : cols[k];
-				if (k + 1 == ARRAY_SIZE(cols))
-					printf("%s\n", cell);
-				else
-					printf("%-*s   ", width[k], cell);
-			}
-		}
+		static const char *const nodigest_cols[] = {"REPOSITORY", "TAG", "IMAGE ID",
+							    "CREATED", "SIZE"};
+		static const char *const nodigest_keys[] = {"Repository", "Tag", "ID",
+							    "CreatedSince", "Size"};
+		if (digests)
+			cli_print_table(cols, keys, ARRAY_SIZE(cols), rows);
+		else
+			cli_print_table(nodigest_cols, nodigest_keys, ARRAY_SIZE(nodigest_cols),
+					rows);
 	}
 	json_decref(rows);
 	for (size_t i = 0; i < n; i++)

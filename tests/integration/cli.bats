@@ -196,3 +196,22 @@ created then started
 1
 0" ]
 }
+
+@test "ps: Docker's table, each column as wide as its widest cell" {
+	export LC_ALL=C.UTF-8 # columns counted in characters: a cut command ends in "…"
+	"$HUSK" create --name a-rather-long-container-name busybox sh -c 'echo a long command line here' >/dev/null
+	"$HUSK" run -d --name s busybox sleep 100 >/dev/null
+	run "$HUSK" ps -a
+	[ "${#lines[@]}" -eq 3 ]
+	# NAMES starts at the same column on every line, as do STATUS and IMAGE
+	local col h
+	for h in IMAGE STATUS NAMES; do
+		col=$(awk -v h="$h" 'NR == 1 {print index($0, h)}' <<<"$output")
+		[ "$col" -gt 1 ]
+		for l in "${lines[@]:1}"; do
+			[ "${l:col-4:3}" = "   " ] || { echo "column $h not aligned: $l"; return 1; }
+			[ "${l:col-1:1}" != " " ] || [ "$h" = PORTS ] || { echo "column $h empty: $l"; return 1; }
+		done
+	done
+	[[ "${lines[1]}${lines[2]}" == *'"sh -c '* ]]
+}
