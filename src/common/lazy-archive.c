@@ -12,6 +12,7 @@
 	X(archive_entry_atime)                   \
 	X(archive_entry_atime_is_set)            \
 	X(archive_entry_atime_nsec)              \
+	X(archive_entry_copy_stat)               \
 	X(archive_entry_filetype)                \
 	X(archive_entry_free)                    \
 	X(archive_entry_gid)                     \
@@ -26,6 +27,7 @@
 	X(archive_entry_set_gid)                 \
 	X(archive_entry_set_hardlink)            \
 	X(archive_entry_set_mtime)               \
+	X(archive_entry_set_nlink)               \
 	X(archive_entry_set_pathname)            \
 	X(archive_entry_set_perm)                \
 	X(archive_entry_set_rdev)                \
@@ -40,14 +42,17 @@
 	X(archive_entry_xattr_reset)             \
 	X(archive_errno)                         \
 	X(archive_error_string)                  \
+	X(archive_read_data)                     \
 	X(archive_read_data_block)               \
 	X(archive_read_free)                     \
 	X(archive_read_new)                      \
 	X(archive_read_next_header)              \
 	X(archive_read_open)                     \
+	X(archive_read_open_fd)                  \
 	X(archive_read_open_filename)            \
 	X(archive_read_support_filter_all)       \
 	X(archive_read_support_format_raw)       \
+	X(archive_read_support_format_gnutar)    \
 	X(archive_read_support_format_tar)       \
 	X(archive_set_error)                     \
 	X(archive_write_add_filter_gzip)         \
@@ -354,4 +359,29 @@ int archive_write_set_format_pax(struct archive *a)
 int archive_write_set_format_pax_restricted(struct archive *a)
 {
 	return REAL(archive_write_set_format_pax_restricted)(a);
+}
+
+void archive_entry_copy_stat(struct archive_entry *e, const struct stat *st)
+{
+	REAL(archive_entry_copy_stat)(e, st);
+}
+
+void archive_entry_set_nlink(struct archive_entry *e, unsigned int n)
+{
+	REAL(archive_entry_set_nlink)(e, n);
+}
+
+la_ssize_t archive_read_data(struct archive *a, void *buf, size_t n)
+{
+	return REAL(archive_read_data)(a, buf, n);
+}
+
+int archive_read_open_fd(struct archive *a, int fd, size_t block_size)
+{
+	return REAL(archive_read_open_fd)(a, fd, block_size);
+}
+
+int archive_read_support_format_gnutar(struct archive *a)
+{
+	return REAL(archive_read_support_format_gnutar)(a);
 }

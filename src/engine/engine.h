@@ -138,6 +138,19 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
 		     husk_error **err);
 
+/* Copy between a container and the host, as docker cp: one side is a
+ * container (its name or id, and a path inside it), the other the host
+ * (a path, or "-": a tar stream on stdin or stdout).  Paths inside the
+ * container are resolved inside its root, never through the host's
+ * (cp.c).  EINVAL: two containers or none; ENOENT: no such path. */
+struct husk_cp_opts {
+	const char *src_ctr, *src_path; /* src_ctr NULL: the host */
+	const char *dst_ctr, *dst_path;
+	bool archive; /* -a: keep the source's owners */
+	bool follow;  /* -L: follow a symlink named as the source */
+};
+int husk_engine_cp(struct husk_engine *e, const struct husk_cp_opts *o, husk_error **err);
+
 /* Run the container's healthcheck once and record the result; its health
  * now ("healthy", "unhealthy", "starting"), and whether this check made it
  * unhealthy.  EINVAL: it has no healthcheck; ENOTCONN: not running. */

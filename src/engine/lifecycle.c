@@ -49,7 +49,7 @@ static int pidfd_signal(int fd, int sig)
 
 /* --- start --- */
 
-static int prepare_root(struct husk_engine *e, const struct husk_ctr *c, husk_error **err)
+int husk_engine_prepare_root(struct husk_engine *e, const struct husk_ctr *c, husk_error **err)
 {
 	cleanup_free char *rootfs = husk_strdup_printf("%s/containers/%s/rootfs", e->root, c->id);
 	if (husk_overlay_mounted(rootfs))
@@ -257,7 +257,7 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 		husk_ctr_release(&c);
 		return husk_fail_as(err, EBUSY, "container \"%s\" is restarting", name_or_id);
 	}
-	r = prepare_root(e, &c, err);
+	r = husk_engine_prepare_root(e, &c, err);
 	if (r == 0)
 		r = prepare_network(e, &c, err);
 	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||

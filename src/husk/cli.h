@@ -90,8 +90,9 @@ int cmd_exec(int argc, char **argv);
 int cmd_healthcheck_run(int argc, char **argv);
 int cmd_system_boot(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
 extern const struct cli_flag start_flags[], stop_flags[], kill_flags[], attach_flags[], rm_flags[],
-	ps_flags[], logs_flags[], exec_flags[], inspect_flags[];
+	ps_flags[], logs_flags[], exec_flags[], inspect_flags[], cp_flags[];
 
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);

@@ -603,3 +603,58 @@ int cmd_system_boot(int argc, char **argv)
 	husk_strv_free(started, n);
 	return rc;
 }
+
+/* --- cp --- */
+
+/* "CONTAINER:PATH" or a host path, as Docker splits them: a path that
+ * starts with / or . is the host's, else what comes before the first ':' */
+static void split_cp_arg(char *arg, const char **ret_ctr, const char **ret_path)
+{
+	char *colon = strchr(arg, ':');
+	if (arg[0] == '/' || arg[0] == '.' || !colon) {
+		*ret_ctr = NULL;
+		*ret_path = arg;
+		return;
+	}
+	*colon = '\0';
+	*ret_ctr = arg;
+	*ret_path = colon[1] ? colon + 1 : "/";
+}
+
+static bool to_stdout_is_tty(const struct husk_cp_opts *o)
+{
+	return !o->dst_ctr && strcmp(o->dst_path, "-") == 0 && isatty(STDOUT_FILENO);
+}
+
+const struct cli_flag cp_flags[] = {
+	{"archive", 'a', NULL,
+	 "keep the owners of the source (else root's in a container, yours "
+	 "on the host)"},
+	{"follow-link", 'L', NULL, "follow a symlink named as the source"},
+	{"quiet", 'q', NULL, "no progress (husk prints none)"},
+	{0},
+};
+
+int cmd_cp(int argc, char **argv)
+{
+	struct husk_cp_opts o = {0};
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'a')
+			o.archive = true;
+		else if (c == 'L')
+			o.follow = true;
+		else if (c != 'q')
+			return 125;
+	}
+	if (cli_operands(argc, argv, 2, 2))
+		return 125;
+	split_cp_arg(argv[optind], &o.src_ctr, &o.src_path);
+	split_cp_arg(argv[optind + 1], &o.dst_ctr, &o.dst_path);
+	if (to_stdout_is_tty(&o))
+		return cli_usage_error("refusing to write a tar stream to a terminal");
+	husk_error *err = NULL;
+	if (husk_engine_cp(&eng, &o, &err) < 0)
+		return fail(err);
+	return 0;
+}

@@ -84,6 +84,7 @@ static const struct cli_command container_cmds[] = {
 	{"logs", cmd_logs, "CONTAINER", "print a container's output", logs_flags, "husk container logs -f --tail 10 web"},
 	{"exec", cmd_exec, "CONTAINER COMMAND...", "run a command in a running container", exec_flags, "husk container exec -it web sh"},
 	{"inspect", cmd_inspect, "CONTAINER...", "a container's state and configuration, as JSON", inspect_flags, "husk container inspect web"},
+	{"cp", cmd_cp, "SRC DEST", "copy files between a container and the host", cp_flags, "husk container cp ./site web:/var/www"},
 	{0},
 };
 
@@ -117,6 +118,7 @@ static const struct cli_command commands[] = {
 	{"logs", cmd_logs, "CONTAINER", "print a container's output", logs_flags, "husk logs -f --tail 10 web"},
 	{"exec", cmd_exec, "CONTAINER COMMAND...", "run a command in a running container", exec_flags, "husk exec -it web sh"},
 	{"inspect", cmd_inspect, "CONTAINER...", "a container's state and configuration, as JSON", inspect_flags, "husk inspect -f '{{.State.Status}}' web"},
+	{"cp", cmd_cp, "SRC DEST", "copy files between a container (CONTAINER:PATH) and the host (a path, or - for a tar stream)", cp_flags, "husk cp web:/etc/nginx/nginx.conf ."},
 	{"container", NULL, "COMMAND", "manage containers", NULL, NULL, container_cmds},
 	{"healthcheck", NULL, "COMMAND", "run healthchecks by hand", NULL, NULL, healthcheck_cmds},
 	{"system", NULL, "COMMAND", "the engine as a whole", NULL, NULL, system_cmds},
