@@ -208,6 +208,13 @@ void husk_strv_push(char ***v, size_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
+void husk_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 uint64_t husk_now_ns(void)
 {
 	struct timespec ts;

@@ -64,6 +64,8 @@ int husk_parse_u64(const char *s, uint64_t *ret);
 int husk_parse_size(const char *s, long long *ret);
 /* Append s to the NULL-terminated *v of *n strings (not copied). */
 void husk_strv_push(char ***v, size_t *n, char *s);
+/* the first n strings of v, and v */
+void husk_strv_free(char **v, size_t n);
 
 uint64_t husk_now_ns(void);
 

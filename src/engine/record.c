@@ -525,13 +525,6 @@ int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id,
 	return husk_fail_as(err, ENOENT, "no such container: \"%s\"", name_or_id);
 }
 
-void husk_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err)
 {
 	*ret = NULL;

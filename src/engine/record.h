@@ -143,7 +143,6 @@ int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id,
 
 /* Every record's id (readdir only). */
 int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err);
-void husk_strv_free(char **v, size_t n);
 
 /* Is pid still the process that started at start? */
 bool husk_pid_alive(pid_t pid, unsigned long long start);
