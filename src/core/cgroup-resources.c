@@ -476,7 +476,8 @@ static int apply_devices(const struct husk_cgroup *cg, json_t *devs, json_t *spe
 	/* the list in force: deny all, the rules in order, then what every
 	 * container needs (the default devices, ptys) as runc does, except a
 	 * default that a rule denies by its exact device: that denial stands;
-	 * then the devices the config creates */
+	 * then the devices the config creates, rwm unless a rule names that
+	 * very device */
 	size_t cap = 2 + json_array_size(devs) + ARRAY_SIZE(default_allow) +
 		     json_array_size(spec_devices);
 	cleanup_free struct husk_dev_rule *rules = calloc(cap, sizeof(*rules));
@@ -515,6 +516,14 @@ static int apply_devices(const struct husk_cgroup *cg, json_t *devs, json_t *spe
 		if (!type || !get_i64(r, "major", &maj) || !get_i64(r, "minor", &min))
 			continue;
 		char t = type[0] == 'b' ? 'b' : 'c';
+		/* a device the rules name by its exact number keeps their
+		 * access (the engine's --device /dev/x:r) */
+		bool named = false;
+		for (size_t j = 1; j < n; j++)
+			named |= rules[j].type == t && rules[j].major == maj &&
+				 rules[j].minor == min;
+		if (named)
+			continue;
 		rules[n] = (struct husk_dev_rule){
 			.type = t, .major = maj, .minor = min, .access = 7, .allow = true};
 		lines[n++] =

@@ -250,7 +250,8 @@ int husk_attach_proxy(int sock, const struct husk_attach_opts *o, husk_error **e
 				rc = code;
 				break;
 			}
-			if (!o->quiet && (pkt[0] == HUSK_ATT_STDOUT || pkt[0] == HUSK_ATT_STDERR))
+			if (!o->quiet && ((pkt[0] == HUSK_ATT_STDOUT && !o->drop_stdout) ||
+					  (pkt[0] == HUSK_ATT_STDERR && !o->drop_stderr)))
 				husk_write_all(pkt[0] == HUSK_ATT_STDOUT ? 1 : 2, pkt + 1,
 					       (size_t)n - 1);
 		}

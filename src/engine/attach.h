@@ -38,11 +38,12 @@ void husk_attach_unlink(const char *runroot, const char *id);
 int husk_attach_send(int fd, int type, const void *buf, size_t len);
 
 struct husk_attach_opts {
-	bool tty;		 /* the caller's terminal goes raw, resizes are forwarded */
-	bool stdin_open;	 /* copy our stdin to the container */
-	bool sig_proxy;		 /* forward the signals we get to the container */
-	bool quiet;		 /* drop output (run -d with a pre-attached client) */
-	const char *detach_keys; /* "ctrl-p,ctrl-q" (NULL: that default; "" none) */
+	bool tty;		       /* the caller's terminal goes raw, resizes are forwarded */
+	bool stdin_open;	       /* copy our stdin to the container */
+	bool sig_proxy;		       /* forward the signals we get to the container */
+	bool quiet;		       /* drop output (run -d with a pre-attached client) */
+	bool drop_stdout, drop_stderr; /* run -a: the streams not asked for */
+	const char *detach_keys;       /* "ctrl-p,ctrl-q" (NULL: that default; "" none) */
 };
 
 /* Proxy between our stdio and the monitor's socket until the container

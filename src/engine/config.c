@@ -3,9 +3,13 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/capability.h>
+#include <sys/resource.h>
 
 #include "husk.h"
 #include "spec.h"
@@ -60,12 +64,18 @@ static json_t *make_args(const struct husk_config_in *in, json_t *ic, husk_error
 	json_t *args = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach (json_object_get(ic, "Entrypoint"), i, v)
-		json_array_append(args, v);
+	/* --entrypoint replaces the image's and, as Docker does, drops its Cmd
+	 * too; "" leaves no entrypoint */
+	const char *ep = in->o->entrypoint;
+	if (ep && *ep)
+		json_array_append_new(args, json_string(ep));
+	else if (!ep)
+		json_array_foreach (json_object_get(ic, "Entrypoint"), i, v)
+			json_array_append(args, v);
 	if (in->o->cmd && in->o->cmd[0]) {
 		for (char **a = in->o->cmd; *a; a++)
 			json_array_append_new(args, json_string(*a));
-	} else {
+	} else if (!ep) {
 		json_array_foreach (json_object_get(ic, "Cmd"), i, v)
 			json_array_append(args, v);
 	}
@@ -153,6 +163,716 @@ static void set_netns(json_t *lx, const struct husk_config_in *in)
 	}
 }
 
+/* ---- Docker's words for run's options (parsed by the CLI, checked here
+ * so that the engine refuses them too) ---- */
+
+/* "chown", "cap_chown", "CAP_CHOWN" -> "CAP_CHOWN"; "all" -> "ALL";
+ * -1 when the kernel's list has no such name */
+static int cap_norm(const char *name, char *out, size_t n)
+{
+	const char *bare = strncasecmp(name, "CAP_", 4) == 0 ? name + 4 : name;
+	if (strcasecmp(bare, "ALL") == 0 && bare == name) {
+		snprintf(out, n, "ALL");
+		return 0;
+	}
+	if (!*bare || strlen(bare) + 5 > n)
+		return -1;
+	int k = snprintf(out, n, "CAP_%s", bare);
+	for (int i = 4; i < k; i++)
+		out[i] = (char)toupper((unsigned char)out[i]);
+	return husk_cap_from_name(out) < 0 ? -1 : 0;
+}
+
+int husk_cap_check(const char *name, husk_error **err)
+{
+	char c[64];
+	if (cap_norm(name, c, sizeof(c)) < 0)
+		return husk_fail_as(err, EINVAL, "unknown capability \"%s\"", name);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int res;
+} ulimit_names[] = {
+	{"as", RLIMIT_AS},
+	{"core", RLIMIT_CORE},
+	{"cpu", RLIMIT_CPU},
+	{"data", RLIMIT_DATA},
+	{"fsize", RLIMIT_FSIZE},
+	{"locks", RLIMIT_LOCKS},
+	{"memlock", RLIMIT_MEMLOCK},
+	{"msgqueue", RLIMIT_MSGQUEUE},
+	{"nice", RLIMIT_NICE},
+	{"nofile", RLIMIT_NOFILE},
+	{"nproc", RLIMIT_NPROC},
+	{"rss", RLIMIT_RSS},
+	{"rtprio", RLIMIT_RTPRIO},
+	{"rttime", RLIMIT_RTTIME},
+	{"sigpending", RLIMIT_SIGPENDING},
+	{"stack", RLIMIT_STACK},
+};
+
+static const char *const rlimit_oci[] = {
+	[RLIMIT_AS] = "RLIMIT_AS",
+	[RLIMIT_CORE] = "RLIMIT_CORE",
+	[RLIMIT_CPU] = "RLIMIT_CPU",
+	[RLIMIT_DATA] = "RLIMIT_DATA",
+	[RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+	[RLIMIT_LOCKS] = "RLIMIT_LOCKS",
+	[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",
+	[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE",
+	[RLIMIT_NICE] = "RLIMIT_NICE",
+	[RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+	[RLIMIT_NPROC] = "RLIMIT_NPROC",
+	[RLIMIT_RSS] = "RLIMIT_RSS",
+	[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",
+	[RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+	[RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+	[RLIMIT_STACK] = "RLIMIT_STACK",
+};
+
+static int parse_limit(const char *s, long long *ret)
+{
+	long v;
+	if (husk_parse_long(s, &v) < 0 || v < -1)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int husk_ulimit_parse(const char *s, struct husk_ulimit *ret, husk_error **err)
+{
+	const char *eq = strchr(s, '=');
+	*ret = (struct husk_ulimit){0};
+	for (size_t i = 0; eq && i < ARRAY_SIZE(ulimit_names); i++)
+		if (strlen(ulimit_names[i].name) == (size_t)(eq - s) &&
+		    strncmp(s, ulimit_names[i].name, (size_t)(eq - s)) == 0) {
+			ret->name = ulimit_names[i].name;
+			ret->resource = ulimit_names[i].res;
+		}
+	if (!ret->name)
+		return husk_fail_as(
+			err, EINVAL,
+			"--ulimit \"%s\": expected NAME=SOFT[:HARD] with a NAME such as "
+			"nofile, nproc, core, memlock or stack",
+			s);
+	char val[64];
+	snprintf(val, sizeof(val), "%s", eq + 1);
+	char *colon = strchr(val, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (parse_limit(val, &ret->soft) < 0 || (colon && parse_limit(colon, &ret->hard) < 0))
+		return husk_fail_as(err, EINVAL,
+				    "--ulimit \"%s\": limits are numbers (-1: unlimited)", s);
+	if (!colon)
+		ret->hard = ret->soft;
+	/* -1 is unlimited: the largest */
+	if ((unsigned long long)ret->soft > (unsigned long long)ret->hard)
+		return husk_fail_as(
+			err, EINVAL,
+			"--ulimit \"%s\": the soft limit must not be above the hard one", s);
+	return 0;
+}
+
+/* Docker's list of the sysctls a container may set (they are namespaced):
+ * the IPC ones, the mqueue ones, net.* in its own network namespace */
+static const char *const ipc_sysctls[] = {
+	"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",	    "kernel.sem",
+	"kernel.shmall", "kernel.shmmax", "kernel.shm_rmid_forced", "kernel.shmmni",
+};
+
+static bool is_ipc_sysctl(const char *k, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ipc_sysctls); i++)
+		if (strlen(ipc_sysctls[i]) == n && strncmp(k, ipc_sysctls[i], n) == 0)
+			return true;
+	return strncmp(k, "fs.mqueue.", 10) == 0;
+}
+
+int husk_sysctl_check(const char *kv, husk_error **err)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return husk_fail_as(err, EINVAL, "--sysctl \"%s\": expected KEY=VALUE", kv);
+	size_t n = (size_t)(eq - kv);
+	if (is_ipc_sysctl(kv, n) || strncmp(kv, "net.", 4) == 0 ||
+	    (n == 17 && strncmp(kv, "kernel.domainname", n) == 0))
+		return 0;
+	return husk_fail_as(err, EINVAL, "--sysctl \"%s\": not a namespaced sysctl (%.*s)", kv,
+			    (int)n, kv);
+}
+
+int husk_device_map_parse(const char *s, struct husk_device_map *ret, husk_error **err)
+{
+	*ret = (struct husk_device_map){0};
+	char *v = strdup(s);
+	if (!v)
+		abort();
+	char *parts[3] = {v, NULL, NULL};
+	char *c = strchr(v, ':');
+	if (c) {
+		*c++ = '\0';
+		parts[1] = c;
+		if ((c = strchr(c, ':'))) {
+			*c++ = '\0';
+			parts[2] = c;
+		}
+	}
+	/* HOST:PERMS as Docker also takes it */
+	if (parts[1] && !parts[2] && parts[1][0] != '/') {
+		parts[2] = parts[1];
+		parts[1] = NULL;
+	}
+	const char *perms = parts[2] ? parts[2] : "rwm";
+	if (parts[0][0] != '/' || (parts[1] && parts[1][0] != '/') || !*perms ||
+	    strlen(perms) > 3 || strspn(perms, "rwm") != strlen(perms)) {
+		free(v);
+		return husk_fail_as(err, EINVAL,
+				    "--device \"%s\": expected /dev/HOST[:/dev/CTR[:rwm]]", s);
+	}
+	ret->host = v;
+	ret->ctr = parts[1] ? strdup(parts[1]) : NULL;
+	snprintf(ret->perms, sizeof(ret->perms), "%s", perms);
+	return 0;
+}
+
+int husk_throttle_parse(enum husk_throttle_kind kind, const char *s, struct husk_throttle *ret,
+			husk_error **err)
+{
+	static const char *const flag[] = {"--device-read-bps", "--device-write-bps",
+					   "--device-read-iops", "--device-write-iops"};
+	bool bps = kind == HUSK_THROTTLE_READ_BPS || kind == HUSK_THROTTLE_WRITE_BPS;
+	const char *c = strrchr(s, ':');
+	*ret = (struct husk_throttle){.kind = kind};
+	long long size = -1;
+	uint64_t n = 0;
+	if (!c || s[0] != '/' ||
+	    (bps ? husk_parse_size(c + 1, &size) < 0 || size <= 0
+		 : husk_parse_u64(c + 1, &n) < 0 || n == 0))
+		return husk_fail_as(err, EINVAL, "%s \"%s\": expected /dev/DEVICE:%s", flag[kind],
+				    s, bps ? "RATE (such as 1mb)" : "IOPS (a number)");
+	ret->path = strndup(s, (size_t)(c - s));
+	if (!ret->path)
+		abort();
+	ret->rate = bps ? (unsigned long long)size : n;
+	return 0;
+}
+
+/* ---- the config's parts for those options ---- */
+
+/* Every capability the kernel names, as held (0: all) */
+static void all_caps(json_t *caps, uint64_t held)
+{
+	for (int i = 0; i <= CAP_LAST_CAP && i < 64; i++) {
+		if (held && !(held & (1ull << i)))
+			continue;
+		char *name = cap_to_name((cap_value_t)i);
+		if (!name)
+			continue;
+		char up[64];
+		snprintf(up, sizeof(up), "%s", name);
+		cap_free(name);
+		for (char *c = up; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strncmp(up, "CAP_", 4) == 0)
+			json_array_append_new(caps, json_string(up));
+	}
+}
+
+static bool in_caps(char **list, const char *cap)
+{
+	char c[64];
+	for (char **l = list; l && *l; l++)
+		if (cap_norm(*l, c, sizeof(c)) == 0 && strcmp(c, cap) == 0)
+			return true;
+	return false;
+}
+
+static void caps_add_unique(json_t *caps, const char *cap)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (caps, i, v)
+		if (strcmp(json_string_value(v), cap) == 0)
+			return;
+	json_array_append_new(caps, json_string(cap));
+}
+
+/* Docker's TweakCapabilities: add ALL (less the drops), drop ALL (only
+ * the adds), else the defaults less the drops plus the adds */
+static json_t *make_caps(const struct husk_config_in *in, husk_error **err)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *caps = json_array();
+	for (char **l = o->cap_add; l && *l; l++)
+		if (husk_cap_check(*l, err) < 0)
+			goto bad;
+	for (char **l = o->cap_drop; l && *l; l++)
+		if (husk_cap_check(*l, err) < 0)
+			goto bad;
+	if (o->privileged || in_caps(o->cap_add, "ALL")) {
+		json_t *all = json_array();
+		all_caps(all, in->held_caps);
+		size_t i;
+		json_t *v;
+		json_array_foreach (all, i, v)
+			if (o->privileged || !in_caps(o->cap_drop, json_string_value(v)))
+				json_array_append(caps, v);
+		json_decref(all);
+		return caps;
+	}
+	if (!in_caps(o->cap_drop, "ALL"))
+		for (size_t k = 0; k < ARRAY_SIZE(engine_caps); k++)
+			if (!in_caps(o->cap_drop, engine_caps[k]))
+				json_array_append_new(caps, json_string(engine_caps[k]));
+	for (char **l = o->cap_add; l && *l; l++) {
+		char c[64];
+		cap_norm(*l, c, sizeof(c));
+		caps_add_unique(caps, c);
+	}
+	return caps;
+bad:
+	json_decref(caps);
+	return NULL;
+}
+
+static void drop_path(json_t *list, const char *path)
+{
+	for (size_t i = 0; i < json_array_size(list);) {
+		if (strcmp(json_string_value(json_array_get(list, i)), path) == 0)
+			json_array_remove(list, i);
+		else
+			i++;
+	}
+}
+
+/* Docker's seccomp profile (archMap, includes/excludes by capability and
+ * architecture, "name") into the OCI one; an OCI profile passes through */
+#if defined(__x86_64__)
+#define NATIVE_ARCH "SCMP_ARCH_X86_64"
+#elif defined(__aarch64__)
+#define NATIVE_ARCH "SCMP_ARCH_AARCH64"
+#else
+#define NATIVE_ARCH ""
+#endif
+
+static bool str_in(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+/* includes: every cap and arch listed must hold; excludes: none may */
+static bool rule_applies(json_t *call, json_t *caps)
+{
+	json_t *inc = json_object_get(call, "includes"), *exc = json_object_get(call, "excludes");
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(inc, "caps"), i, v)
+		if (!str_in(caps, json_string_value(v) ?: ""))
+			return false;
+	json_t *arches = json_object_get(inc, "arches");
+	if (json_array_size(arches) && !str_in(arches, "amd64") && !str_in(arches, "x86_64") &&
+	    !str_in(arches, NATIVE_ARCH))
+		return false;
+	json_array_foreach (json_object_get(exc, "caps"), i, v)
+		if (str_in(caps, json_string_value(v) ?: ""))
+			return false;
+	arches = json_object_get(exc, "arches");
+	if (str_in(arches, "amd64") || str_in(arches, "x86_64"))
+		return false;
+	return true;
+}
+
+static json_t *seccomp_from_docker(const char *text, json_t *caps, husk_error **err)
+{
+	json_error_t je;
+	json_t *prof = json_loads(text, 0, &je);
+	if (!json_is_object(prof)) {
+		json_decref(prof);
+		husk_fail_as(err, EINVAL,
+			     "--security-opt seccomp: not a JSON profile: %s (line %d)", je.text,
+			     je.line);
+		return NULL;
+	}
+	if (!json_is_string(json_object_get(prof, "defaultAction"))) {
+		json_decref(prof);
+		husk_fail_as(err, EINVAL,
+			     "--security-opt seccomp: the profile has no defaultAction");
+		return NULL;
+	}
+	json_t *out = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach (prof, key, v)
+		if (strcmp(key, "archMap") && strcmp(key, "syscalls") && strcmp(key, "comment"))
+			json_object_set(out, key, v);
+	size_t i;
+	json_array_foreach (json_object_get(prof, "archMap"), i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "architecture")) ?: "",
+			   NATIVE_ARCH) != 0)
+			continue;
+		json_t *archs = json_array();
+		json_array_append(archs, json_object_get(v, "architecture"));
+		size_t k;
+		json_t *sub;
+		json_array_foreach (json_object_get(v, "subArchitectures"), k, sub)
+			json_array_append(archs, sub);
+		json_object_set_new(out, "architectures", archs);
+	}
+	json_t *calls = json_array();
+	json_array_foreach (json_object_get(prof, "syscalls"), i, v) {
+		if (!rule_applies(v, caps))
+			continue;
+		json_t *c = json_object();
+		json_t *f;
+		json_object_foreach (v, key, f)
+			if (strcmp(key, "includes") && strcmp(key, "excludes") &&
+			    strcmp(key, "comment") && strcmp(key, "name"))
+				json_object_set(c, key, f);
+		if (json_is_string(json_object_get(v, "name")) && !json_object_get(c, "names"))
+			json_object_set_new(c, "names",
+					    json_pack("[O]", json_object_get(v, "name")));
+		json_array_append_new(calls, c);
+	}
+	json_object_set_new(out, "syscalls", calls);
+	json_decref(prof);
+	return out;
+}
+
+static const struct husk_host_dev *host_dev(const struct husk_config_in *in, const char *path)
+{
+	for (size_t i = 0; i < in->n_host_devs; i++)
+		if (strcmp(in->host_devs[i].path, path) == 0)
+			return &in->host_devs[i];
+	return NULL;
+}
+
+static void add_device(json_t *lx, const struct husk_host_dev *d, const char *ctr,
+		       const char *perms)
+{
+	char type[2] = {d->type, '\0'};
+	json_t *devs = json_object_get(lx, "devices");
+	if (!devs) {
+		devs = json_array();
+		json_object_set_new(lx, "devices", devs);
+	}
+	json_array_append_new(devs,
+			      json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "path", ctr, "type", type,
+					"major", (json_int_t)d->major, "minor",
+					(json_int_t)d->minor, "fileMode", (json_int_t)d->mode,
+					"uid", (json_int_t)d->uid, "gid", (json_int_t)d->gid));
+	if (perms)
+		json_array_append_new(json_object_get(json_object_get(lx, "resources"), "devices"),
+				      json_pack("{s:b,s:s,s:I,s:I,s:s}", "allow", 1, "type", type,
+						"major", (json_int_t)d->major, "minor",
+						(json_int_t)d->minor, "access", perms));
+}
+
+static void drop_device(json_t *lx, const char *path)
+{
+	json_t *devs = json_object_get(lx, "devices");
+	for (size_t i = 0; i < json_array_size(devs);) {
+		if (strcmp(json_string_value(json_object_get(json_array_get(devs, i), "path"))
+				   ?: "",
+			   path) == 0)
+			json_array_remove(devs, i);
+		else
+			i++;
+	}
+}
+
+static int set_devices(json_t *lx, const struct husk_config_in *in, husk_error **err)
+{
+	const struct husk_run_opts *o = in->o;
+	if (o->privileged) {
+		/* every node of the host's /dev, and the cgroup lets all through */
+		json_object_set_new(json_object_get(lx, "resources"), "devices",
+				    json_pack("[{s:b,s:s}]", "allow", 1, "access", "rwm"));
+		for (size_t i = 0; i < in->n_host_devs; i++)
+			if (strncmp(in->host_devs[i].path, "/dev/", 5) == 0)
+				add_device(lx, &in->host_devs[i], in->host_devs[i].path, NULL);
+	}
+	for (size_t k = 0; k < o->n_devices; k++) {
+		const struct husk_device_map *m = &o->devices[k];
+		const struct husk_host_dev *d = host_dev(in, m->host);
+		if (!d)
+			return husk_fail_as(err, ENODEV, "--device \"%s\": not a device", m->host);
+		if (o->privileged) /* already there with the host's path */
+			drop_device(lx, m->ctr ? m->ctr : m->host);
+		add_device(lx, d, m->ctr ? m->ctr : m->host, o->privileged ? NULL : m->perms);
+	}
+	return 0;
+}
+
+static void set_rlimits(json_t *p, const struct husk_run_opts *o)
+{
+	json_t *rl = json_object_get(p, "rlimits");
+	for (size_t k = 0; k < o->n_ulimits; k++) {
+		const struct husk_ulimit *u = &o->ulimits[k];
+		const char *type = rlimit_oci[u->resource];
+		for (size_t i = 0; i < json_array_size(rl);) {
+			if (strcmp(json_string_value(
+					   json_object_get(json_array_get(rl, i), "type")),
+				   type) == 0)
+				json_array_remove(rl, i);
+			else
+				i++;
+		}
+		/* -1: RLIM_INFINITY, as an unsigned 64-bit number */
+		json_array_append_new(rl,
+				      json_pack("{s:s,s:I,s:I}", "type", type, "hard",
+						(json_int_t)u->hard, "soft", (json_int_t)u->soft));
+	}
+}
+
+static int set_sysctls(json_t *lx, const struct husk_run_opts *o, husk_error **err)
+{
+	if (!o->sysctls)
+		return 0;
+	json_t *sc = json_object();
+	json_object_set_new(lx, "sysctl", sc);
+	for (char **kv = o->sysctls; *kv; kv++) {
+		if (husk_sysctl_check(*kv, err) < 0)
+			return -1;
+		const char *eq = strchr(*kv, '=');
+		cleanup_free char *k = strndup(*kv, (size_t)(eq - *kv));
+		if (!k)
+			abort();
+		bool host_ipc = o->ipc_mode && strcmp(o->ipc_mode, "host") == 0;
+		bool host_uts = o->uts_mode && strcmp(o->uts_mode, "host") == 0;
+		if (strncmp(k, "net.", 4) == 0 && o->network == HUSK_NETMODE_HOST)
+			return husk_fail_as(err, EINVAL,
+					    "--sysctl \"%s\": not with --network host (the host's)",
+					    *kv);
+		if (is_ipc_sysctl(k, strlen(k)) && host_ipc)
+			return husk_fail_as(err, EINVAL,
+					    "--sysctl \"%s\": not with --ipc host (the host's)",
+					    *kv);
+		if (strcmp(k, "kernel.domainname") == 0 && host_uts)
+			return husk_fail_as(err, EINVAL,
+					    "--sysctl \"%s\": not with --uts host (the host's)",
+					    *kv);
+		json_object_set_new(sc, k, json_string(eq + 1));
+	}
+	return 0;
+}
+
+static json_t *find_mount(json_t *mounts, const char *dst)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach (mounts, i, m)
+		if (strcmp(json_string_value(json_object_get(m, "destination")) ?: "", dst) == 0)
+			return m;
+	return NULL;
+}
+
+static void set_mount_opt(json_t *m, const char *prefix, const char *opt)
+{
+	json_t *opts = json_object_get(m, "options");
+	for (size_t i = 0; i < json_array_size(opts);) {
+		const char *s = json_string_value(json_array_get(opts, i));
+		if (strncmp(s, prefix, strlen(prefix)) == 0)
+			json_array_remove(opts, i);
+		else
+			i++;
+	}
+	if (opt)
+		json_array_append_new(opts, json_string(opt));
+}
+
+/* --pid, --ipc, --uts, --cgroupns: leave the namespace out (host), join
+ * another container's (container:NAME), or keep a new one */
+static void set_ns(json_t *lx, const char *type, const char *mode, const char *path)
+{
+	if (!mode)
+		return;
+	json_t *nss = json_object_get(lx, "namespaces");
+	size_t i;
+	json_t *v;
+	json_array_foreach (nss, i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "type")) ?: "", type) != 0)
+			continue;
+		if (strcmp(mode, "host") == 0)
+			json_array_remove(nss, i);
+		else if (strncmp(mode, "container:", 10) == 0 && path)
+			json_object_set_new(v, "path", json_string(path));
+		return;
+	}
+}
+
+static int set_security(json_t *c, json_t *p, json_t *lx, const struct husk_config_in *in,
+			husk_error **err)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *caps = make_caps(in, err);
+	if (!caps)
+		return -1;
+	json_object_set_new(
+		p, "capabilities",
+		json_pack("{s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps));
+	if (o->seccomp_profile && !o->seccomp_unconfined && !o->privileged) {
+		json_t *sc = seccomp_from_docker(o->seccomp_profile, caps, err);
+		if (!sc) {
+			json_decref(caps);
+			return -1;
+		}
+		json_object_set_new(lx, "seccomp", sc);
+	}
+	json_decref(caps);
+	json_object_set_new(p, "noNewPrivileges", json_boolean(o->no_new_privileges));
+	json_t *masked = json_object_get(lx, "maskedPaths");
+	json_t *ro = json_object_get(lx, "readonlyPaths");
+	for (char **u = o->unmask_paths; u && *u; u++) {
+		if (strcmp(*u, "ALL") == 0) {
+			json_array_clear(masked);
+			json_array_clear(ro);
+		}
+		drop_path(masked, *u);
+		drop_path(ro, *u);
+	}
+	for (char **m = o->mask_paths; m && *m; m++) {
+		if ((*m)[0] != '/')
+			return husk_fail_as(err, EINVAL,
+					    "--security-opt mask: \"%s\" is not absolute", *m);
+		json_array_append_new(masked, json_string(*m));
+	}
+	json_t *mounts = json_object_get(c, "mounts");
+	if (o->privileged) {
+		json_array_clear(masked);
+		json_array_clear(ro);
+		/* /sys and its cgroups read-write, as Docker mounts them */
+		set_mount_opt(find_mount(mounts, "/sys"), "ro", NULL);
+		set_mount_opt(find_mount(mounts, "/sys/fs/cgroup"), "ro", NULL);
+	}
+	if (o->shm_size > 0) {
+		char opt[64];
+		snprintf(opt, sizeof(opt), "size=%lldk", (o->shm_size + 1023) / 1024);
+		set_mount_opt(find_mount(mounts, "/dev/shm"), "size=", opt);
+	}
+	return 0;
+}
+
+/* a throttle list of linux.resources.blockIO, made when first needed */
+static json_t *blkio_list(json_t *res, const char *key)
+{
+	json_t *b = json_object_get(res, "blockIO");
+	if (!b) {
+		b = json_object();
+		json_object_set_new(res, "blockIO", b);
+	}
+	json_t *l = json_object_get(b, key);
+	if (!l) {
+		l = json_array();
+		json_object_set_new(b, key, l);
+	}
+	return l;
+}
+
+static int set_more_resources(json_t *lx, const struct husk_config_in *in, husk_error **err)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *res = json_object_get(lx, "resources");
+	if (o->memory_swap && !o->memory)
+		return husk_fail_as(err, EINVAL, "--memory-swap needs --memory");
+	if (o->memory_swap > 0 && o->memory_swap < o->memory)
+		return husk_fail_as(err, EINVAL,
+				    "--memory-swap %lld: must not be below --memory (%lld): it is "
+				    "memory and swap together",
+				    o->memory_swap, o->memory);
+	if ((o->cpu_period || o->cpu_quota) && o->cpus > 0)
+		return husk_fail_as(err, EINVAL,
+				    "--cpus and --cpu-period/--cpu-quota cannot go together");
+	json_t *mem = json_object_get(res, "memory");
+	if (o->memory_swap || o->memory_reservation || o->oom_kill_disable) {
+		if (!mem) {
+			mem = json_object();
+			json_object_set_new(res, "memory", mem);
+		}
+		if (o->memory_swap)
+			json_object_set_new(mem, "swap", json_integer(o->memory_swap));
+		if (o->memory_reservation)
+			json_object_set_new(mem, "reservation",
+					    json_integer(o->memory_reservation));
+		if (o->oom_kill_disable)
+			json_object_set_new(mem, "disableOOMKiller", json_true());
+	}
+	if (o->cpu_shares || o->cpu_period || o->cpu_quota || o->cpuset_cpus || o->cpuset_mems) {
+		json_t *cpu = json_object_get(res, "cpu");
+		if (!cpu) {
+			cpu = json_object();
+			json_object_set_new(res, "cpu", cpu);
+		}
+		if (o->cpu_shares)
+			json_object_set_new(cpu, "shares", json_integer(o->cpu_shares));
+		if (o->cpu_period)
+			json_object_set_new(cpu, "period", json_integer(o->cpu_period));
+		if (o->cpu_quota)
+			json_object_set_new(cpu, "quota", json_integer(o->cpu_quota));
+		if (o->cpuset_cpus)
+			json_object_set_new(cpu, "cpus", json_string(o->cpuset_cpus));
+		if (o->cpuset_mems)
+			json_object_set_new(cpu, "mems", json_string(o->cpuset_mems));
+	}
+	if (o->blkio_weight) {
+		blkio_list(res, "weightDevice"); /* makes blockIO */
+		json_t *b = json_object_get(res, "blockIO");
+		json_object_del(b, "weightDevice");
+		json_object_set_new(b, "weight", json_integer(o->blkio_weight));
+	}
+	static const char *const keys[] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+					   "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
+	for (size_t k = 0; k < o->n_throttles; k++) {
+		const struct husk_throttle *t = &o->throttles[k];
+		const struct husk_host_dev *d = host_dev(in, t->path);
+		if (!d || d->type != 'b')
+			return husk_fail_as(err, ENODEV, "\"%s\": not a block device", t->path);
+		json_array_append_new(blkio_list(res, keys[t->kind]),
+				      json_pack("{s:I,s:I,s:I}", "major", (json_int_t)d->major,
+						"minor", (json_int_t)d->minor, "rate",
+						(json_int_t)t->rate));
+	}
+	return 0;
+}
+
+/* Everything of Docker's everyday flags that is not args, env, user,
+ * mounts or the network */
+static int set_docker_options(json_t *c, const struct husk_config_in *in, husk_error **err)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *p = json_object_get(c, "process");
+	json_t *lx = json_object_get(c, "linux");
+	if (set_security(c, p, lx, in, err) < 0 || set_devices(lx, in, err) < 0 ||
+	    set_sysctls(lx, o, err) < 0 || set_more_resources(lx, in, err) < 0)
+		return -1;
+	set_rlimits(p, o);
+	if (o->oom_score_adj_set)
+		json_object_set_new(p, "oomScoreAdj", json_integer(o->oom_score_adj));
+	if (o->init && in->init_path) {
+		/* tini as pid 1: it reaps orphans and passes signals on */
+		json_t *args = json_pack("[s,s]", HUSK_INIT_DEST, "--");
+		json_array_extend(args, json_object_get(p, "args"));
+		json_object_set_new(p, "args", args);
+		json_array_append_new(json_object_get(c, "mounts"),
+				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination",
+						HUSK_INIT_DEST, "type", "bind", "source",
+						in->init_path, "options", "rbind", "ro"));
+	}
+	set_ns(lx, "pid", o->pid_mode, in->pid_ns_path);
+	set_ns(lx, "ipc", o->ipc_mode, in->ipc_ns_path);
+	set_ns(lx, "uts", o->uts_mode, NULL);
+	set_ns(lx, "cgroup", o->cgroupns_mode, NULL);
+	if (o->uts_mode && strcmp(o->uts_mode, "host") == 0)
+		json_object_del(c, "hostname"); /* the host's: not ours to set */
+	return 0;
+}
+
 json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 {
 	const struct husk_run_opts *o = in->o;
@@ -167,7 +887,6 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 		json_object_set_new(
 			p, "consoleSize",
 			json_pack("{s:i,s:i}", "height", o->tty_rows, "width", o->tty_cols));
-	json_object_set_new(p, "noNewPrivileges", json_false());
 	json_t *args = make_args(in, ic, err);
 	if (!args) {
 		json_decref(c);
@@ -179,13 +898,6 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 		o->workdir ? o->workdir : json_string_value(json_object_get(ic, "WorkingDir"));
 	json_object_set_new(p, "cwd", json_string(wd && *wd ? wd : "/"));
 	json_object_set_new(p, "user", make_user(in->user));
-	json_t *caps = json_array();
-	for (size_t k = 0; k < ARRAY_SIZE(engine_caps); k++)
-		json_array_append_new(caps, json_string(engine_caps[k]));
-	json_object_set_new(
-		p, "capabilities",
-		json_pack("{s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps));
-	json_decref(caps);
 	json_object_set_new(c, "root", json_pack("{s:s,s:b}", "path", "rootfs", "readonly", 0));
 	json_object_set_new(c, "hostname", json_string(in->hostname));
 	json_t *mounts = json_object_get(c, "mounts");
@@ -205,6 +917,10 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 	cleanup_free char *cgp = husk_strdup_printf("husk-%s", in->id);
 	json_object_set_new(lx, "cgroupsPath", json_string(cgp));
 	set_netns(lx, in);
+	if (set_docker_options(c, in, err) < 0) {
+		json_decref(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -224,4 +940,100 @@ char *husk_engine_config_command(json_t *config)
 		len += (size_t)n;
 	}
 	return strdup(cmd);
+}
+
+static json_t *strv_json(char **v)
+{
+	if (!v)
+		return json_null();
+	json_t *a = json_array();
+	for (; *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static const char *mode_or(const char *mode, const char *dflt)
+{
+	return mode ? mode : dflt;
+}
+
+json_t *husk_engine_config_docker(const struct husk_config_in *in)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *labels = json_object();
+	for (char **l = o->labels; l && *l; l++) {
+		const char *eq = strchr(*l, '=');
+		cleanup_free char *k = eq ? strndup(*l, (size_t)(eq - *l)) : strdup(*l);
+		if (!k)
+			abort();
+		json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+	}
+	json_t *ep = json_null();
+	if (o->entrypoint && *o->entrypoint)
+		ep = json_pack("[s]", o->entrypoint);
+	else if (!o->entrypoint && json_is_array(json_object_get(in->image_config, "Entrypoint")))
+		ep = json_copy(json_object_get(in->image_config, "Entrypoint"));
+	json_t *config = json_pack("{s:o,s:o}", "Labels", labels, "Entrypoint", ep);
+
+	json_t *devices = json_array();
+	for (size_t k = 0; k < o->n_devices; k++)
+		json_array_append_new(devices, json_pack("{s:s,s:s,s:s}", "PathOnHost",
+							 o->devices[k].host, "PathInContainer",
+							 o->devices[k].ctr ? o->devices[k].ctr
+									   : o->devices[k].host,
+							 "CgroupPermissions", o->devices[k].perms));
+	json_t *ulimits = json_array();
+	for (size_t k = 0; k < o->n_ulimits; k++)
+		json_array_append_new(ulimits,
+				      json_pack("{s:s,s:I,s:I}", "Name", o->ulimits[k].name, "Hard",
+						(json_int_t)o->ulimits[k].hard, "Soft",
+						(json_int_t)o->ulimits[k].soft));
+	json_t *sysctls = json_object();
+	for (char **kv = o->sysctls; kv && *kv; kv++) {
+		const char *eq = strchr(*kv, '=');
+		cleanup_free char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
+		if (!k)
+			abort();
+		json_object_set_new(sysctls, k, json_string(eq ? eq + 1 : ""));
+	}
+	json_t *throttle[4] = {json_array(), json_array(), json_array(), json_array()};
+	for (size_t k = 0; k < o->n_throttles; k++)
+		json_array_append_new(throttle[o->throttles[k].kind],
+				      json_pack("{s:s,s:I}", "Path", o->throttles[k].path, "Rate",
+						(json_int_t)o->throttles[k].rate));
+	json_t *host = json_object();
+	json_object_set_new(host, "CapAdd", strv_json(o->cap_add));
+	json_object_set_new(host, "CapDrop", strv_json(o->cap_drop));
+	json_object_set_new(host, "Privileged", json_boolean(o->privileged));
+	json_object_set_new(host, "SecurityOpt", strv_json(o->security_opts));
+	json_object_set_new(host, "Devices", devices);
+	json_object_set_new(host, "Ulimits", ulimits);
+	json_object_set_new(host, "Sysctls", sysctls);
+	json_object_set_new(host, "GroupAdd", strv_json(o->group_add));
+	json_object_set_new(host, "ShmSize", json_integer(o->shm_size ? o->shm_size : 67108864));
+	json_object_set_new(host, "OomScoreAdj", json_integer(o->oom_score_adj));
+	json_object_set_new(host, "Init", o->init ? json_true() : json_null());
+	json_object_set_new(host, "PidMode", json_string(mode_or(o->pid_mode, "")));
+	json_object_set_new(host, "IpcMode", json_string(mode_or(o->ipc_mode, "private")));
+	json_object_set_new(host, "UTSMode", json_string(mode_or(o->uts_mode, "")));
+	json_object_set_new(host, "CgroupnsMode",
+			    json_string(mode_or(o->cgroupns_mode, "private")));
+	json_object_set_new(host, "Memory", json_integer(o->memory));
+	json_object_set_new(host, "MemorySwap", json_integer(o->memory_swap));
+	json_object_set_new(host, "MemoryReservation", json_integer(o->memory_reservation));
+	json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(o->cpus * 1e9)));
+	json_object_set_new(host, "CpuShares", json_integer(o->cpu_shares));
+	json_object_set_new(host, "CpuPeriod", json_integer(o->cpu_period));
+	json_object_set_new(host, "CpuQuota", json_integer(o->cpu_quota));
+	json_object_set_new(host, "CpusetCpus", json_string(o->cpuset_cpus ? o->cpuset_cpus : ""));
+	json_object_set_new(host, "CpusetMems", json_string(o->cpuset_mems ? o->cpuset_mems : ""));
+	json_object_set_new(host, "BlkioWeight", json_integer(o->blkio_weight));
+	json_object_set_new(host, "BlkioDeviceReadBps", throttle[HUSK_THROTTLE_READ_BPS]);
+	json_object_set_new(host, "BlkioDeviceWriteBps", throttle[HUSK_THROTTLE_WRITE_BPS]);
+	json_object_set_new(host, "BlkioDeviceReadIOps", throttle[HUSK_THROTTLE_READ_IOPS]);
+	json_object_set_new(host, "BlkioDeviceWriteIOps", throttle[HUSK_THROTTLE_WRITE_IOPS]);
+	json_object_set_new(host, "OomKillDisable", json_boolean(o->oom_kill_disable));
+	json_object_set_new(host, "PidsLimit",
+			    o->pids_limit ? json_integer(o->pids_limit) : json_null());
+	return json_pack("{s:o,s:o}", "Config", config, "HostConfig", host);
 }

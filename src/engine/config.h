@@ -6,6 +6,7 @@
 #define HUSK_ENGINE_CONFIG_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "engine.h"
 #include "user.h"
@@ -20,10 +21,35 @@ struct husk_config_in {
 	/* files bound on /etc/hosts, /etc/hostname, /etc/resolv.conf */
 	const char *hosts_path, *hostname_path, *resolv_path;
 	const char *netns_path; /* join it (bridge); NULL: a new one, or the host's */
+	/* what create found on the host for the options */
+	uint64_t held_caps;	 /* our bounding set: ALL and --privileged give these */
+	const char *init_path;	 /* --init: tini, bound read-only on INIT_DEST */
+	const char *pid_ns_path; /* --pid container:NAME: its /proc/PID/ns/pid */
+	const char *ipc_ns_path; /* --ipc container:NAME */
+	const struct husk_host_dev *host_devs; /* --device, the throttled ones, and
+						  every /dev node for --privileged */
+	size_t n_host_devs;
 };
+
+/* A device node of the host, as stat(2) gave it */
+struct husk_host_dev {
+	const char *path;
+	char type; /* 'c' or 'b' */
+	unsigned major, minor;
+	uint32_t mode; /* permission bits */
+	uint32_t uid, gid;
+};
+
+/* Where --init's binary is bound in the container, as Docker binds its
+ * docker-init */
+#define HUSK_INIT_DEST "/sbin/docker-init"
 
 /* EINVAL when the image has no command and none was given. */
 json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err);
+
+/* What inspect shows of the options under Docker's names:
+ * {"Config": {Labels, Entrypoint...}, "HostConfig": {CapAdd, Privileged...}} */
+json_t *husk_engine_config_docker(const struct husk_config_in *in);
 
 /* ps's COMMAND: the process args joined by spaces, at most 255 bytes. */
 char *husk_engine_config_command(json_t *config);

@@ -7,8 +7,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -95,7 +98,142 @@ struct create_ctx {
 	struct husk_net_info net;
 	struct husk_user user;
 	json_t *config;
+	json_t *docker; /* inspect's view of the options */
+	/* what the options need from the host */
+	struct husk_host_dev *devs;
+	size_t n_devs;
+	char *init_path, *pid_ns, *ipc_ns;
 };
+
+/* The node at path, if it is a character or block device */
+static int stat_dev(const char *path, struct husk_host_dev *ret)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		errno = ENODEV;
+		return -1;
+	}
+	*ret = (struct husk_host_dev){.path = strdup(path),
+				      .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+				      .major = major(st.st_rdev),
+				      .minor = minor(st.st_rdev),
+				      .mode = st.st_mode & 07777,
+				      .uid = st.st_uid,
+				      .gid = st.st_gid};
+	if (!ret->path)
+		abort();
+	return 0;
+}
+
+static void push_dev(struct create_ctx *c, const struct husk_host_dev *d)
+{
+	c->devs = realloc(c->devs, (c->n_devs + 1) * sizeof(*c->devs));
+	if (!c->devs)
+		abort();
+	c->devs[c->n_devs++] = *d;
+}
+
+/* --privileged: every device node under the host's /dev, as Docker's
+ * GetDevices walks it (not the pty, shm, mqueue or fd trees) */
+static void walk_dev(struct create_ctx *c, const char *dir, int depth)
+{
+	static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".udev"};
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			bool skipped = false;
+			for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+				skipped |= depth == 0 && strcmp(de->d_name, skip[i]) == 0;
+			if (!skipped && depth < 4)
+				walk_dev(c, p, depth + 1);
+			continue;
+		}
+		if (strcmp(p, "/dev/console") == 0 || strcmp(p, "/dev/ptmx") == 0)
+			continue;
+		struct husk_host_dev hd;
+		if ((de->d_type == DT_CHR || de->d_type == DT_BLK) && stat_dev(p, &hd) == 0)
+			push_dev(c, &hd);
+	}
+	closedir(d);
+}
+
+static char *find_init(void)
+{
+	const char *env = getenv("HUSK_INIT_PATH");
+	static const char *const paths[] = {"/usr/bin/tini-static", "/usr/bin/catatonit",
+					    "/usr/libexec/podman/catatonit"};
+	if (env && *env)
+		return access(env, X_OK) == 0 ? strdup(env) : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (access(paths[i], X_OK) == 0)
+			return strdup(paths[i]);
+	return NULL;
+}
+
+/* container:NAME: the namespace file of that running container's init */
+static int ns_of(struct create_ctx *c, const char *flag, const char *mode, const char *ns,
+		 char **ret, husk_error **err)
+{
+	if (!mode || strncmp(mode, "container:", 10) != 0)
+		return 0;
+	struct husk_ctr other;
+	if (husk_engine_get(c->e, mode + 10, &other, err) < 0)
+		return husk_error_wrap(err, "%s \"%s\"", flag, mode);
+	bool running = other.state == HUSK_CTR_RUNNING || other.state == HUSK_CTR_PAUSED;
+	pid_t pid = other.pid;
+	husk_ctr_release(&other);
+	if (!running)
+		return husk_fail_as(err, ENOTCONN, "%s \"%s\": that container is not running", flag,
+				    mode);
+	*ret = husk_strdup_printf("/proc/%d/ns/%s", (int)pid, ns);
+	return 0;
+}
+
+/* What the options need from the host, found before anything is made:
+ * device nodes, tini, the namespaces of other containers */
+static int host_facts(struct create_ctx *c, husk_error **err)
+{
+	const struct husk_run_opts *o = c->o;
+	struct husk_host_dev hd;
+	for (size_t i = 0; i < o->n_devices; i++) {
+		if (stat_dev(o->devices[i].host, &hd) < 0)
+			return husk_fail(err, errno, "--device \"%s\"", o->devices[i].host);
+		push_dev(c, &hd);
+	}
+	for (size_t i = 0; i < o->n_throttles; i++) {
+		if (stat_dev(o->throttles[i].path, &hd) < 0)
+			return husk_fail(err, errno, "\"%s\": a block device",
+					 o->throttles[i].path);
+		push_dev(c, &hd);
+	}
+	if (o->privileged)
+		walk_dev(c, "/dev", 0);
+	if (o->init && !(c->init_path = find_init()))
+		return husk_fail_as(err, ENOENT,
+				    "--init: no tini-static or catatonit on this host (Debian's "
+				    "tini package has it; or set HUSK_INIT_PATH)");
+	if (ns_of(c, "--pid", o->pid_mode, "pid", &c->pid_ns, err) < 0 ||
+	    ns_of(c, "--ipc", o->ipc_mode, "ipc", &c->ipc_ns, err) < 0)
+		return -1;
+	return 0;
+}
+
+static uint64_t held_caps(void)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < 64; i++)
+		if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1)
+			m |= 1ull << i;
+	return m;
+}
 
 static int make_dirs(struct create_ctx *c, husk_error **err)
 {
@@ -118,7 +256,9 @@ static int resolve_user(struct create_ctx *c, husk_error **err)
 	cleanup_close int fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", c->rootfs);
-	return husk_user_resolve(fd, spec, &c->user, err);
+	if (husk_user_resolve(fd, spec, &c->user, err) < 0)
+		return -1;
+	return husk_user_add_groups(fd, c->o->group_add, &c->user, err);
 }
 
 static int setup_network(struct create_ctx *c, husk_error **err)
@@ -154,10 +294,17 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.hostname_path = hostname,
 		.resolv_path = resolv,
 		.netns_path = c->networked ? c->net.netns_path : NULL,
+		.held_caps = held_caps(),
+		.init_path = c->init_path,
+		.pid_ns_path = c->pid_ns,
+		.ipc_ns_path = c->ipc_ns,
+		.host_devs = c->devs,
+		.n_host_devs = c->n_devs,
 	};
 	c->config = husk_engine_config(&in, err);
 	if (!c->config)
 		return -1;
+	c->docker = husk_engine_config_docker(&in);
 	cleanup_free char *cfg = husk_strdup_printf("%s/config.json", c->dir);
 	char *text = json_dumps(c->config, JSON_INDENT(2));
 	if (!text)
@@ -225,6 +372,7 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.log_max_file = o->log_max_file,
 		.stop_signal = o->stop_signal,
 		.stop_timeout = o->stop_timeout,
+		.docker = c->docker,
 	};
 	char **ports = NULL;
 	if (o->n_ports) {
@@ -299,6 +447,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		husk_fail_as(err, EINVAL, "image \"%s\" has no layers", c.img->name);
 		goto out;
 	}
+	if (host_facts(&c, err) < 0)
+		goto out;
 	c.id = new_id();
 	if (!c.id) {
 		husk_fail(err, errno, "a container id: getrandom");
@@ -327,6 +477,13 @@ out:
 	husk_net_info_release(&c.net);
 	husk_user_release(&c.user);
 	json_decref(c.config);
+	json_decref(c.docker);
+	for (size_t i = 0; i < c.n_devs; i++)
+		free((char *)c.devs[i].path);
+	free(c.devs);
+	free(c.init_path);
+	free(c.pid_ns);
+	free(c.ipc_ns);
 	husk_image_free(c.img);
 	husk_store_close(c.store);
 	free(c.id);

@@ -77,7 +77,79 @@ struct husk_run_opts {
 	int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
 	int health_retries;
 	enum husk_health_action health_on_failure;
+
+	/* Docker's everyday flags over the OCI config (config.c).  Lists are
+	 * NULL-terminated; NULL or 0 leaves Docker's default. */
+	const char *entrypoint;	    /* over the image's; "" clears it */
+	char **labels;		    /* "KEY=VALUE" */
+	char **cap_add, **cap_drop; /* names with or without CAP_, any case, or ALL */
+	bool privileged;
+	/* --security-opt */
+	bool no_new_privileges, seccomp_unconfined;
+	const char *seccomp_profile;	   /* a Docker or OCI seccomp profile's JSON text */
+	char **mask_paths, **unmask_paths; /* unmask "ALL": every default one */
+	char **security_opts;		   /* as given, for inspect */
+	struct husk_device_map *devices;   /* --device */
+	size_t n_devices;
+	struct husk_ulimit *ulimits;
+	size_t n_ulimits;
+	char **sysctls; /* "KEY=VALUE" */
+	char **group_add;
+	long long shm_size; /* bytes */
+	int oom_score_adj;
+	bool oom_score_adj_set;
+	bool init; /* tini as pid 1, from init_path (config_in) */
+	/* namespaces: NULL private (Docker's default); "host"; "container:NAME" */
+	const char *pid_mode, *ipc_mode, *uts_mode, *cgroupns_mode;
+	/* resources (OCI linux.resources); 0 for unset */
+	long long memory_swap; /* -1 unlimited */
+	long long memory_reservation;
+	long long cpu_shares, cpu_period, cpu_quota;
+	const char *cpuset_cpus, *cpuset_mems;
+	int blkio_weight;
+	struct husk_throttle *throttles; /* --device-{read,write}-{bps,iops} */
+	size_t n_throttles;
+	bool oom_kill_disable;
 };
+
+/* --device HOST[:CTR[:PERMS]] */
+struct husk_device_map {
+	char *host, *ctr; /* ctr: NULL for the host's path */
+	char perms[4];	  /* "rwm" or a part */
+};
+
+/* --ulimit NAME=SOFT[:HARD]: resource is RLIMIT_* */
+struct husk_ulimit {
+	const char *name; /* Docker's: "nofile" */
+	int resource;
+	long long soft, hard; /* -1: unlimited */
+};
+
+enum husk_throttle_kind {
+	HUSK_THROTTLE_READ_BPS,
+	HUSK_THROTTLE_WRITE_BPS,
+	HUSK_THROTTLE_READ_IOPS,
+	HUSK_THROTTLE_WRITE_IOPS
+};
+struct husk_throttle {
+	enum husk_throttle_kind kind;
+	char *path; /* a block device on the host */
+	unsigned long long rate;
+};
+
+/* Docker's words for these options, parsed (EINVAL naming the value):
+ * --device HOST[:CTR[:rwm]], --ulimit NAME=SOFT[:HARD], --sysctl KEY=VALUE
+ * (only namespaced keys, as Docker checks; net.* not with --network host,
+ * kernel.domainname not with --uts host: checked in husk_engine_create),
+ * --device-read-bps PATH:RATE (a size) and the iops ones (a number). */
+int husk_device_map_parse(const char *s, struct husk_device_map *ret, husk_error **err);
+int husk_ulimit_parse(const char *s, struct husk_ulimit *ret, husk_error **err);
+int husk_sysctl_check(const char *kv, husk_error **err);
+int husk_throttle_parse(enum husk_throttle_kind kind, const char *s, struct husk_throttle *ret,
+			husk_error **err);
+/* a capability name as Docker takes it (chown, CAP_CHOWN, ALL): 0, or
+ * EINVAL */
+int husk_cap_check(const char *name, husk_error **err);
 
 /* Make the container: record, name, dirs, overlay root, network,
  * config.json.  Nothing is left when it fails.  Returns the id. */

@@ -141,6 +141,7 @@ void husk_ctr_release(struct husk_ctr *c)
 	for (char **p = c->ports; p && *p; p++)
 		free(*p);
 	free(c->ports);
+	json_decref(c->docker);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -269,6 +270,7 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 		hr->exit_code = (int)get_int(lr, "exit_code");
 		hr->output = dup_str(lr, "output");
 	}
+	ret->docker = json_incref(json_object_get(m, "docker"));
 	json_decref(m);
 	if (!ret->id || !ret->name) {
 		husk_ctr_release(ret);
@@ -308,6 +310,8 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	set_str(m, "name", c->name);
 	set_str(m, "image", c->image);
 	set_str(m, "command", c->command);
+	if (c->docker)
+		json_object_set(m, "docker", c->docker);
 	json_object_set_new(m, "created_ns", json_integer(c->created_ns));
 	json_object_set_new(m, "started_ns", json_integer(c->started_ns));
 	json_object_set_new(m, "finished_ns", json_integer(c->finished_ns));

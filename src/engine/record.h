@@ -104,6 +104,10 @@ struct husk_ctr {
 	int health_streak;   /* failures in a row */
 	struct husk_health_result health_log[HUSK_HEALTH_LOG_MAX];
 	size_t n_health_log;
+	/* what inspect shows of run's other options, under Docker's names:
+	 * {"Config": {...}, "HostConfig": {...}} (husk_engine_config_docker);
+	 * NULL for a record made before it */
+	struct json_t *docker;
 };
 
 void husk_ctr_release(struct husk_ctr *c);

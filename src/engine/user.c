@@ -321,6 +321,38 @@ int husk_user_resolve(int rootfs_fd, const char *spec, struct husk_user *ret, hu
 	return 0;
 }
 
+int husk_user_add_groups(int rootfs_fd, char **groups, struct husk_user *u, husk_error **err)
+{
+	for (char **g = groups; g && *g; g++) {
+		struct id_arg group;
+		if (parse_arg(*g, *g, "gid", &group, err) < 0)
+			return husk_error_wrap(err, "--group-add");
+		if (!group.text)
+			return husk_fail(err, EINVAL, "--group-add \"\": expected a group");
+		uint32_t gid = group.id;
+		if (!group.numeric) {
+			/* scan_group sets the primary gid of a copy: only the
+			 * group's id is wanted here */
+			struct husk_user tmp = {0};
+			cleanup_fclose FILE *gr = NULL;
+			bool found = false;
+			if (open_etc(rootfs_fd, "etc/group", &gr, err) < 0 ||
+			    scan_group(gr, &group, NULL, &tmp, &found, err) < 0)
+				return husk_error_wrap(err, "--group-add \"%s\"", *g);
+			if (!found) {
+				no_entry(err, "group", *g, "group");
+				return husk_error_wrap(err, "--group-add \"%s\"", *g);
+			}
+			gid = tmp.gid;
+		}
+		/* Docker keeps a group added by hand even when it is the
+		 * primary one: id -G shows it once either way */
+		if (add_gid(u, gid) < 0)
+			return husk_fail(err, ENOMEM, "--group-add \"%s\"", *g);
+	}
+	return 0;
+}
+
 void husk_user_release(struct husk_user *u)
 {
 	if (!u)

@@ -28,6 +28,10 @@ struct husk_user {
 };
 
 int husk_user_resolve(int rootfs_fd, const char *spec, struct husk_user *ret, husk_error **err);
+/* --group-add: each a gid or a group name of the container's /etc/group
+ * (ENOENT with Docker's words when it has none), added to u's
+ * supplementary groups. */
+int husk_user_add_groups(int rootfs_fd, char **groups, struct husk_user *u, husk_error **err);
 void husk_user_release(struct husk_user *u);
 
 #endif

@@ -120,8 +120,8 @@ extern const struct cli_flag pull_flags[], push_flags[], login_flags[], logout_f
 /* The name `husk run` should use for image: as given when it is in the
  * store (or is the built-in busybox), else pulled first.  Prints the
  * error and returns 125 when that fails. */
-/* run's --pull: like Podman's */
+/* run's --pull: like Podman's; quiet: no progress (run -q) */
 enum cli_pull { CLI_PULL_MISSING, CLI_PULL_NEVER, CLI_PULL_ALWAYS };
-int cli_image_for_run(const char *image, enum cli_pull pull, char **ret_name);
+int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **ret_name);
 
 #endif

@@ -74,6 +74,9 @@ static json_t *inspect_json(const struct husk_ctr *c)
 				 "AutoRemove", c->rm, "NetworkMode",
 				 c->network ? c->network : "none", "LogConfig", "Type",
 				 c->log_driver ? c->log_driver : "json-file", "Config");
+	/* run's other options, kept under Docker's names at create */
+	json_object_update(config, json_object_get(c->docker, "Config"));
+	json_object_update(host, json_object_get(c->docker, "HostConfig"));
 	json_t *net = json_pack("{s:s}", "IPAddress", c->ip ? c->ip : "");
 	cleanup_free char *name = husk_strdup_printf("/%s", c->name);
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:i,s:o,s:o,s:o}", "Id", c->id, "Name", name,

@@ -309,7 +309,7 @@ int cmd_logout(int argc, char **argv)
 	return 0;
 }
 
-int cli_image_for_run(const char *image, enum cli_pull pull, char **ret_name)
+int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **ret_name)
 {
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
@@ -345,7 +345,7 @@ int cli_image_for_run(const char *image, enum cli_pull pull, char **ret_name)
 	struct reg_cli r = {0};
 	r.authfile = auth_file(NULL);
 	r.o.auth_file = r.authfile;
-	r.draw.tty = isatty(STDERR_FILENO);
+	r.draw.tty = !quiet && isatty(STDERR_FILENO);
 	r.o.progress = draw_progress;
 	r.o.ud = &r.draw;
 	if (r.draw.tty)

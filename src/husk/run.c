@@ -2,12 +2,16 @@
  * run then starts the container under its monitor and, in the
  * foreground, attaches to it. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -25,6 +29,23 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->volumes);
 	free(o->env);
 	free(o->ports);
+	free(o->labels);
+	free(o->cap_add);
+	free(o->cap_drop);
+	free(o->mask_paths);
+	free(o->unmask_paths);
+	free(o->security_opts);
+	for (size_t i = 0; i < o->n_devices; i++) {
+		free(o->devices[i].host);
+		free(o->devices[i].ctr);
+	}
+	free(o->devices);
+	free(o->ulimits);
+	free(o->sysctls);
+	free(o->group_add);
+	for (size_t i = 0; i < o->n_throttles; i++)
+		free(o->throttles[i].path);
+	free(o->throttles);
 }
 
 struct run_cli {
@@ -34,9 +55,73 @@ struct run_cli {
 	bool sig_proxy;
 	const char *detach_keys;
 	size_t nenv;
-	char **owned; /* the strings -e NAME made */
+	char **owned; /* the strings -e NAME, the files and --security-opt made */
 	size_t n_owned;
+	char **env_files, **label_files;
+	const char *cidfile;
+	bool quiet;
+	bool attach_set, attach_in, attach_out, attach_err;
 };
+
+/* Append s (not copied) to the NULL-terminated *v */
+static void strv_add(char ***v, char *s)
+{
+	size_t n = 0;
+	while (*v && (*v)[n])
+		n++;
+	husk_strv_push(v, &n, s);
+}
+
+static char *own(struct run_cli *r, char *s)
+{
+	husk_strv_push(&r->owned, &r->n_owned, s);
+	return s;
+}
+
+/* Docker's env and label files: NAME=VALUE lines (leading blanks dropped),
+ * # comments and blank lines skipped; a NAME alone takes our value when
+ * env is set (and is dropped when we have none), else it stands as is */
+static int read_kv_file(struct run_cli *r, const char *flag, const char *path, bool env,
+			char ***into)
+{
+	husk_error *err = NULL;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (husk_read_file(path, &text, &len, &err) < 0) {
+		husk_error_wrap(&err, "%s \"%s\"", flag, path);
+		return fail(err);
+	}
+	if (strlen(text) != len)
+		return failf("%s \"%s\": not a text file", flag, path);
+	char *save = NULL;
+	int lineno = 0;
+	char *p = text;
+	if (strncmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte order mark */
+		p += 3;
+	for (char *line = strtok_r(p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		while (*line == ' ' || *line == '\t' || *line == '\r')
+			line++;
+		size_t n = strlen(line);
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		size_t klen = eq ? (size_t)(eq - line) : n;
+		if (klen == 0 || strcspn(line, " \t") < klen)
+			return failf("%s \"%s\": line %d: \"%.*s\" is not a name", flag, path,
+				     lineno, (int)klen, line);
+		if (!eq && env) {
+			const char *v = getenv(line);
+			if (v)
+				strv_add(into, own(r, husk_strdup_printf("%s=%s", line, v)));
+			continue;
+		}
+		strv_add(into, own(r, strdup(line)));
+	}
+	return 0;
+}
 
 static int parse_volume(struct husk_run_opts *o, const char *arg)
 {
@@ -101,6 +186,39 @@ enum {
 	OPT_HEALTH_START,
 	OPT_HEALTH_ON_FAILURE,
 	OPT_NO_HEALTHCHECK,
+	OPT_ENTRYPOINT,
+	OPT_ENV_FILE,
+	OPT_LABEL_FILE,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_PRIVILEGED,
+	OPT_SECURITY_OPT,
+	OPT_DEVICE,
+	OPT_ULIMIT,
+	OPT_SYSCTL,
+	OPT_GROUP_ADD,
+	OPT_SHM_SIZE,
+	OPT_OOM_SCORE_ADJ,
+	OPT_INIT,
+	OPT_PID,
+	OPT_IPC,
+	OPT_UTS,
+	OPT_CGROUPNS,
+	OPT_MEMORY_SWAP,
+	OPT_MEMORY_RESERVATION,
+	OPT_CPU_SHARES,
+	OPT_CPUSET_CPUS,
+	OPT_CPUSET_MEMS,
+	OPT_CPU_PERIOD,
+	OPT_CPU_QUOTA,
+	OPT_BLKIO_WEIGHT,
+	OPT_READ_BPS,
+	OPT_WRITE_BPS,
+	OPT_READ_IOPS,
+	OPT_WRITE_IOPS,
+	OPT_OOM_KILL_DISABLE,
+	OPT_CIDFILE,
+	OPT_PLATFORM,
 };
 
 const struct cli_flag run_flags[] = {
@@ -139,8 +257,331 @@ const struct cli_flag run_flags[] = {
 	{"health-on-failure", 0, "ACTION", "none, kill, restart or stop when unhealthy",
 	 OPT_HEALTH_ON_FAILURE},
 	{"no-healthcheck", 0, NULL, "no healthcheck, not even the image's", OPT_NO_HEALTHCHECK},
+	{"entrypoint", 0, "COMMAND", "run this over the image's entrypoint (\"\": none)",
+	 OPT_ENTRYPOINT},
+	{"env-file", 0, "FILE", "variables from a file of NAME=VALUE lines", OPT_ENV_FILE},
+	{"label", 'l', "KEY=VALUE", "set a label on the container"},
+	{"label-file", 0, "FILE", "labels from a file of KEY=VALUE lines", OPT_LABEL_FILE},
+	{"cap-add", 0, "CAP", "add a capability (chown, CAP_NET_ADMIN, ALL)", OPT_CAP_ADD},
+	{"cap-drop", 0, "CAP", "drop a capability (ALL: every one)", OPT_CAP_DROP},
+	{"privileged", 0, NULL, "every capability and host device, no masked paths, /sys writable",
+	 OPT_PRIVILEGED},
+	{"security-opt", 0, "OPT",
+	 "no-new-privileges, seccomp=unconfined|FILE, mask=P:P, unmask=ALL|P:P (apparmor=, label= "
+	 "taken but not applied: no AppArmor or SELinux here)",
+	 OPT_SECURITY_OPT},
+	{"device", 0, "HOST[:CTR[:rwm]]", "give the container a host device", OPT_DEVICE},
+	{"ulimit", 0, "NAME=SOFT[:HARD]", "a resource limit (nofile=1024:2048, core=0...)",
+	 OPT_ULIMIT},
+	{"sysctl", 0, "KEY=VALUE", "set a namespaced sysctl (net.*, kernel.shm*, fs.mqueue.*...)",
+	 OPT_SYSCTL},
+	{"group-add", 0, "GROUP", "an extra group, a name of the image's /etc/group or a gid",
+	 OPT_GROUP_ADD},
+	{"shm-size", 0, "SIZE", "the size of /dev/shm (64m)", OPT_SHM_SIZE},
+	{"oom-score-adj", 0, "N", "the process's OOM score adjustment (-1000 to 1000)",
+	 OPT_OOM_SCORE_ADJ},
+	{"init", 0, NULL, "run tini as pid 1: it reaps zombies and forwards signals", OPT_INIT},
+	{"pid", 0, "MODE", "the pid namespace: host or container:NAME", OPT_PID},
+	{"ipc", 0, "MODE", "the ipc namespace: private, shareable, host or container:NAME",
+	 OPT_IPC},
+	{"uts", 0, "MODE", "the uts namespace: host", OPT_UTS},
+	{"cgroupns", 0, "MODE", "the cgroup namespace: private (default) or host", OPT_CGROUPNS},
+	{"memory-swap", 0, "SIZE", "memory and swap together (-1: unlimited swap)",
+	 OPT_MEMORY_SWAP},
+	{"memory-reservation", 0, "SIZE", "a soft memory limit", OPT_MEMORY_RESERVATION},
+	{"cpu-shares", 'c', "N", "CPU weight against other containers (1024)", OPT_CPU_SHARES},
+	{"cpuset-cpus", 0, "CPUS", "the CPUs it may use (0-1, 0,2)", OPT_CPUSET_CPUS},
+	{"cpuset-mems", 0, "NODES", "the memory nodes it may use (0)", OPT_CPUSET_MEMS},
+	{"cpu-period", 0, "US", "the CFS period, microseconds", OPT_CPU_PERIOD},
+	{"cpu-quota", 0, "US", "the CFS quota in each period, microseconds", OPT_CPU_QUOTA},
+	{"blkio-weight", 0, "N", "block I/O weight (10 to 1000)", OPT_BLKIO_WEIGHT},
+	{"device-read-bps", 0, "DEV:RATE", "limit reads from a device (/dev/sda:1mb)",
+	 OPT_READ_BPS},
+	{"device-write-bps", 0, "DEV:RATE", "limit writes to a device", OPT_WRITE_BPS},
+	{"device-read-iops", 0, "DEV:N", "limit read operations a second", OPT_READ_IOPS},
+	{"device-write-iops", 0, "DEV:N", "limit write operations a second", OPT_WRITE_IOPS},
+	{"oom-kill-disable", 0, NULL, "do not OOM-kill it at its memory limit",
+	 OPT_OOM_KILL_DISABLE},
+	{"cidfile", 0, "FILE", "write the id to FILE (which must not exist)", OPT_CIDFILE},
+	{"quiet", 'q', NULL, "no pull progress"},
+	{"attach", 'a', "STREAM", "attach only to stdin, stdout or stderr (repeatable)"},
+	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", OPT_PLATFORM},
 	{0},
 };
+
+/* --security-opt, Docker's forms (KEY=VALUE, or KEY:VALUE as older
+ * Dockers wrote them) */
+static int parse_security_opt(struct run_cli *r, const char *arg)
+{
+	struct husk_run_opts *o = &r->o;
+	const char *sep = strpbrk(arg, "=:");
+	size_t klen = sep ? (size_t)(sep - arg) : strlen(arg);
+	const char *val = sep ? sep + 1 : NULL;
+	strv_add(&o->security_opts, (char *)arg);
+	if (klen == 17 && strncmp(arg, "no-new-privileges", klen) == 0) {
+		if (!val || strcmp(val, "true") == 0)
+			o->no_new_privileges = true;
+		else if (strcmp(val, "false") == 0)
+			o->no_new_privileges = false;
+		else
+			return failf("--security-opt \"%s\": no-new-privileges is true or false",
+				     arg);
+		return 0;
+	}
+	if (!val || !*val)
+		return failf("--security-opt \"%s\": expected KEY=VALUE", arg);
+	if (klen == 7 && strncmp(arg, "seccomp", klen) == 0) {
+		if (strcmp(val, "unconfined") == 0) {
+			o->seccomp_unconfined = true;
+			o->seccomp_profile = NULL;
+			return 0;
+		}
+		husk_error *err = NULL;
+		char *text = NULL;
+		size_t len = 0;
+		if (husk_read_file(val, &text, &len, &err) < 0) {
+			husk_error_wrap(&err, "--security-opt \"%s\"", arg);
+			return fail(err);
+		}
+		o->seccomp_profile = own(r, text);
+		o->seccomp_unconfined = false;
+		return 0;
+	}
+	if ((klen == 4 && strncmp(arg, "mask", 4) == 0) ||
+	    (klen == 6 && strncmp(arg, "unmask", 6) == 0)) {
+		char ***into = klen == 4 ? &o->mask_paths : &o->unmask_paths;
+		char *copy = own(r, strdup(val));
+		char *save = NULL;
+		for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+			if (p[0] != '/' && !(klen == 6 && strcmp(p, "ALL") == 0))
+				return failf("--security-opt \"%s\": \"%s\" is not an absolute "
+					     "path",
+					     arg, p);
+			strv_add(into, p);
+		}
+		return 0;
+	}
+	if ((klen == 8 && strncmp(arg, "apparmor", 8) == 0) ||
+	    (klen == 5 && strncmp(arg, "label", 5) == 0))
+		return 0; /* no AppArmor or SELinux on these hosts: nothing to apply */
+	return failf("--security-opt \"%s\": husk knows no-new-privileges, seccomp, mask, unmask, "
+		     "apparmor and label",
+		     arg);
+}
+
+/* "0-3,5": CPU or node lists as the kernel's cpuset files take them */
+static bool cpu_list_ok(const char *s)
+{
+	return *s && strspn(s, "0123456789,-") == strlen(s) && isdigit((unsigned char)s[0]) &&
+	       isdigit((unsigned char)s[strlen(s) - 1]);
+}
+
+static int parse_ns_mode(const char *flag, const char *arg, const char *const *modes,
+			 bool container_ok, const char **ret)
+{
+	for (const char *const *m = modes; *m; m++)
+		if (strcmp(arg, *m) == 0) {
+			*ret = arg;
+			return 0;
+		}
+	if (container_ok && strncmp(arg, "container:", 10) == 0 && arg[10]) {
+		*ret = arg;
+		return 0;
+	}
+	char words[128] = "";
+	for (const char *const *m = modes; *m; m++)
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s",
+			 m == modes ? "" : ", ", *m);
+	return failf("%s \"%s\": expected %s%s", flag, arg, words,
+		     container_ok ? " or container:NAME" : "");
+}
+
+static int parse_more(struct run_cli *r, int c)
+{
+	struct husk_run_opts *o = &r->o;
+	husk_error *err = NULL;
+	long n;
+	long long size;
+	switch (c) {
+	case OPT_ENTRYPOINT:
+		o->entrypoint = optarg;
+		return 0;
+	case OPT_ENV_FILE:
+		strv_add(&r->env_files, optarg);
+		return 0;
+	case 'l':
+		if (!*optarg || *optarg == '=')
+			return failf("--label \"%s\": expected KEY=VALUE", optarg);
+		strv_add(&o->labels, optarg);
+		return 0;
+	case OPT_LABEL_FILE:
+		strv_add(&r->label_files, optarg);
+		return 0;
+	case OPT_CAP_ADD:
+	case OPT_CAP_DROP:
+		if (husk_cap_check(optarg, &err) < 0) {
+			husk_error_wrap(&err, c == OPT_CAP_ADD ? "--cap-add" : "--cap-drop");
+			return fail(err);
+		}
+		strv_add(c == OPT_CAP_ADD ? &o->cap_add : &o->cap_drop, optarg);
+		return 0;
+	case OPT_PRIVILEGED:
+		o->privileged = true;
+		return 0;
+	case OPT_SECURITY_OPT:
+		return parse_security_opt(r, optarg);
+	case OPT_DEVICE: {
+		struct husk_device_map d;
+		if (husk_device_map_parse(optarg, &d, &err) < 0)
+			return fail(err);
+		o->devices = realloc(o->devices, (o->n_devices + 1) * sizeof(*o->devices));
+		if (!o->devices)
+			abort();
+		o->devices[o->n_devices++] = d;
+		return 0;
+	}
+	case OPT_ULIMIT: {
+		struct husk_ulimit u;
+		if (husk_ulimit_parse(optarg, &u, &err) < 0)
+			return fail(err);
+		o->ulimits = realloc(o->ulimits, (o->n_ulimits + 1) * sizeof(*o->ulimits));
+		if (!o->ulimits)
+			abort();
+		o->ulimits[o->n_ulimits++] = u;
+		return 0;
+	}
+	case OPT_SYSCTL:
+		if (husk_sysctl_check(optarg, &err) < 0)
+			return fail(err);
+		strv_add(&o->sysctls, optarg);
+		return 0;
+	case OPT_GROUP_ADD:
+		if (!*optarg)
+			return failf("--group-add \"\": expected a group name or gid");
+		strv_add(&o->group_add, optarg);
+		return 0;
+	case OPT_SHM_SIZE:
+		if (husk_parse_size(optarg, &o->shm_size) < 0 || o->shm_size <= 0)
+			return failf("--shm-size \"%s\": expected a size such as 64m", optarg);
+		return 0;
+	case OPT_OOM_SCORE_ADJ:
+		if (husk_parse_long(optarg, &n) < 0 || n < -1000 || n > 1000)
+			return failf("--oom-score-adj \"%s\": expected a number from -1000 to 1000",
+				     optarg);
+		o->oom_score_adj = (int)n;
+		o->oom_score_adj_set = true;
+		return 0;
+	case OPT_INIT:
+		o->init = true;
+		return 0;
+	case OPT_PID:
+		return parse_ns_mode("--pid", optarg, (const char *const[]){"host", NULL}, true,
+				     &o->pid_mode);
+	case OPT_IPC:
+		return parse_ns_mode("--ipc", optarg,
+				     (const char *const[]){"private", "shareable", "host", NULL},
+				     true, &o->ipc_mode);
+	case OPT_UTS:
+		return parse_ns_mode("--uts", optarg, (const char *const[]){"host", NULL}, false,
+				     &o->uts_mode);
+	case OPT_CGROUPNS:
+		return parse_ns_mode("--cgroupns", optarg,
+				     (const char *const[]){"private", "host", NULL}, false,
+				     &o->cgroupns_mode);
+	case OPT_MEMORY_SWAP:
+		if (husk_parse_size(optarg, &size) < 0 || size == 0 || size < -1)
+			return failf("--memory-swap \"%s\": expected a size such as 1g, or -1",
+				     optarg);
+		o->memory_swap = size;
+		return 0;
+	case OPT_MEMORY_RESERVATION:
+		if (husk_parse_size(optarg, &size) < 0 || size <= 0)
+			return failf("--memory-reservation \"%s\": expected a size such as 64m",
+				     optarg);
+		o->memory_reservation = size;
+		return 0;
+	case OPT_CPU_SHARES:
+		if (husk_parse_long(optarg, &n) < 0 || n < 2 || n > 262144)
+			return failf("--cpu-shares \"%s\": expected a number from 2 to 262144",
+				     optarg);
+		o->cpu_shares = n;
+		return 0;
+	case OPT_CPUSET_CPUS:
+	case OPT_CPUSET_MEMS:
+		if (!cpu_list_ok(optarg))
+			return failf("%s \"%s\": expected a list such as 0-2,4",
+				     c == OPT_CPUSET_CPUS ? "--cpuset-cpus" : "--cpuset-mems",
+				     optarg);
+		*(c == OPT_CPUSET_CPUS ? &o->cpuset_cpus : &o->cpuset_mems) = optarg;
+		return 0;
+	case OPT_CPU_PERIOD:
+		if (husk_parse_long(optarg, &n) < 0 || n < 1000 || n > 1000000)
+			return failf("--cpu-period \"%s\": expected microseconds from 1000 to "
+				     "1000000",
+				     optarg);
+		o->cpu_period = n;
+		return 0;
+	case OPT_CPU_QUOTA:
+		if (husk_parse_long(optarg, &n) < 0 || (n < 1000 && n != -1))
+			return failf("--cpu-quota \"%s\": expected microseconds from 1000, or -1",
+				     optarg);
+		o->cpu_quota = n;
+		return 0;
+	case OPT_BLKIO_WEIGHT:
+		if (husk_parse_long(optarg, &n) < 0 || n < 10 || n > 1000)
+			return failf("--blkio-weight \"%s\": expected a number from 10 to 1000",
+				     optarg);
+		o->blkio_weight = (int)n;
+		return 0;
+	case OPT_READ_BPS:
+	case OPT_WRITE_BPS:
+	case OPT_READ_IOPS:
+	case OPT_WRITE_IOPS: {
+		struct husk_throttle t;
+		if (husk_throttle_parse((enum husk_throttle_kind)(c - OPT_READ_BPS), optarg, &t,
+					&err) < 0)
+			return fail(err);
+		o->throttles = realloc(o->throttles, (o->n_throttles + 1) * sizeof(*o->throttles));
+		if (!o->throttles)
+			abort();
+		o->throttles[o->n_throttles++] = t;
+		return 0;
+	}
+	case OPT_OOM_KILL_DISABLE:
+		o->oom_kill_disable = true;
+		return 0;
+	case OPT_CIDFILE:
+		r->cidfile = optarg;
+		return 0;
+	case 'q':
+		r->quiet = true;
+		return 0;
+	case 'a':
+		r->attach_set = true;
+		if (strcasecmp(optarg, "stdin") == 0)
+			r->attach_in = true;
+		else if (strcasecmp(optarg, "stdout") == 0)
+			r->attach_out = true;
+		else if (strcasecmp(optarg, "stderr") == 0)
+			r->attach_err = true;
+		else
+			return failf("--attach \"%s\": expected stdin, stdout or stderr", optarg);
+		return 0;
+	case OPT_PLATFORM: {
+		struct utsname u;
+		const char *arch =
+			uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64";
+		const char *a = strncmp(optarg, "linux/", 6) == 0 ? optarg + 6 : optarg;
+		if (strcmp(optarg, "linux") == 0 || strcmp(a, arch) == 0 ||
+		    (strcmp(arch, "amd64") == 0 && strcmp(a, "x86_64") == 0))
+			return 0;
+		return failf("--platform \"%s\": this host runs linux/%s containers only", optarg,
+			     arch);
+	}
+	default:
+		return 125;
+	}
+}
 
 static int parse_one(struct run_cli *r, int c)
 {
@@ -293,7 +734,7 @@ static int parse_one(struct run_cli *r, int c)
 			return fail(err);
 		return 0;
 	default:
-		return 125;
+		return parse_more(r, c);
 	}
 }
 
@@ -310,6 +751,31 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 	}
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
+	/* files first, then -e and -l over them, as Docker reads them */
+	if (r->env_files || r->label_files) {
+		char **env = NULL, **labels = NULL;
+		int rc = 0;
+		for (char **f = r->env_files; f && *f && !rc; f++)
+			rc = read_kv_file(r, "--env-file", *f, true, &env);
+		for (char **f = r->label_files; f && *f && !rc; f++)
+			rc = read_kv_file(r, "--label-file", *f, false, &labels);
+		for (char **e = r->o.env; e && *e; e++)
+			strv_add(&env, *e);
+		for (char **l = r->o.labels; l && *l; l++)
+			strv_add(&labels, *l);
+		free(r->o.env);
+		free(r->o.labels);
+		r->o.env = env;
+		r->o.labels = labels;
+		r->nenv = 0;
+		while (env && env[r->nenv])
+			r->nenv++;
+		if (rc)
+			return rc;
+	}
+	if (r->detach && r->attach_set)
+		return failf("%s: -a and -d cannot go together", verb);
+
 	if (r->o.n_ports && r->o.network != HUSK_NETMODE_BRIDGE)
 		return failf("%s: -p needs --network bridge", verb);
 	if (r->detach && r->o.rm && r->o.restart != HUSK_RESTART_NO)
@@ -318,7 +784,7 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 		return failf("%s: --restart and --rm cannot go together", verb);
 	if (r->o.no_healthcheck && r->o.health_cmd)
 		return failf("%s: --no-healthcheck and --health-cmd cannot go together", verb);
-	if (cli_image_for_run(argv[optind], r->pull, ret_image) != 0)
+	if (cli_image_for_run(argv[optind], r->pull, r->quiet, ret_image) != 0)
 		return 125; /* not in the store, and the pull failed */
 	r->o.image = *ret_image;
 	/* the pty starts at our terminal's size: the process may ask for it
@@ -338,6 +804,41 @@ static void run_cli_clear(struct run_cli *r)
 	for (size_t i = 0; i < r->n_owned; i++)
 		free(r->owned[i]);
 	free(r->owned);
+	free(r->env_files);
+	free(r->label_files);
+}
+
+/* --cidfile: made before the container, refused when it is there (as
+ * Docker: it may name a running container); -1 when there is none */
+static int cidfile_open(const char *path)
+{
+	if (!path)
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		return failf("--cidfile \"%s\": the file is there: is its container still "
+			     "running? remove the file",
+			     path),
+		       -2;
+	if (fd < 0)
+		return failf("--cidfile \"%s\": %s", path, strerror(errno)), -2;
+	return fd;
+}
+
+static int cidfile_close(int fd, const char *path, const char *id)
+{
+	if (fd < 0)
+		return 0;
+	if (!id) {
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	int rc = husk_write_all(fd, id, strlen(id));
+	close(fd);
+	if (rc < 0)
+		return failf("--cidfile \"%s\": %s", path, strerror(errno));
+	return 0;
 }
 
 int cmd_create(int argc, char **argv)
@@ -351,7 +852,14 @@ int cmd_create(int argc, char **argv)
 	}
 	husk_error *err = NULL;
 	cleanup_free char *id = NULL;
+	int cid = cidfile_open(r.cidfile);
+	if (cid == -2) {
+		run_cli_clear(&r);
+		return 125;
+	}
 	rc = husk_engine_create(&eng, &r.o, &id, &err) < 0 ? fail(err) : 0;
+	if (cidfile_close(cid, r.cidfile, rc ? NULL : id) && rc == 0)
+		rc = 125;
 	run_cli_clear(&r);
 	if (rc == 0)
 		printf("%s\n", id);
@@ -369,14 +877,29 @@ int cmd_run(int argc, char **argv)
 	}
 	husk_error *err = NULL;
 	cleanup_free char *id = NULL;
+	int cid = cidfile_open(r.cidfile);
+	if (cid == -2) {
+		run_cli_clear(&r);
+		return 125;
+	}
 	if (husk_engine_create(&eng, &r.o, &id, &err) < 0) {
+		cidfile_close(cid, r.cidfile, NULL);
 		run_cli_clear(&r);
 		return fail(err);
 	}
+	if (cidfile_close(cid, r.cidfile, id)) {
+		run_cli_clear(&r);
+		husk_engine_rm(&eng, id, true, NULL);
+		return 125;
+	}
+	/* -a: only the streams named (Docker's default: all three) */
 	struct husk_attach_opts ao = {.tty = r.o.tty,
-				      .stdin_open = r.o.interactive,
+				      .stdin_open =
+					      r.o.interactive && (!r.attach_set || r.attach_in),
 				      .sig_proxy = r.sig_proxy,
-				      .detach_keys = r.detach_keys};
+				      .detach_keys = r.detach_keys,
+				      .drop_stdout = r.attach_set && !r.attach_out,
+				      .drop_stderr = r.attach_set && !r.attach_err};
 	bool detach = r.detach;
 	run_cli_clear(&r);
 	int client = -1, code = 125;
