@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <linux/capability.h>
+
 #include "config.h"
 
 static json_t *image(void)
@@ -198,6 +200,406 @@ static void test_mounts_network_resources(void **state)
 	json_decref(ic);
 }
 
+static json_t *make_in(struct husk_config_in *in, husk_error **err)
+{
+	json_t *ic = in->image_config ? NULL : image();
+	if (ic)
+		in->image_config = ic;
+	in->image_name = "img";
+	in->id = "0123456789abcdef";
+	in->hostname = "0123456789ab";
+	json_t *c = husk_engine_config(in, err);
+	if (ic) {
+		in->image_config = NULL;
+		json_decref(ic);
+	}
+	return c;
+}
+
+static json_t *lx(json_t *c)
+{
+	return json_object_get(c, "linux");
+}
+
+static bool str_in(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (arr, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+static json_t *eff(json_t *c)
+{
+	return json_object_get(json_object_get(json_object_get(c, "process"), "capabilities"),
+			       "effective");
+}
+
+static void test_entrypoint(void **state)
+{
+	(void)state;
+	json_t *ic = image();
+	char *cmd[] = {"x", NULL};
+	struct husk_run_opts o = {.entrypoint = "/bin/other"};
+	husk_error *err = NULL;
+	/* replaces the image's entrypoint and drops its Cmd */
+	json_t *c = make(&o, ic, NULL, &err);
+	assert_string_equal(arg(c, 0), "/bin/other");
+	assert_null(arg(c, 1));
+	json_decref(c);
+	o.cmd = cmd;
+	c = make(&o, ic, NULL, &err);
+	assert_string_equal(arg(c, 0), "/bin/other");
+	assert_string_equal(arg(c, 1), "x");
+	json_decref(c);
+	/* "" clears it: the command alone */
+	o.entrypoint = "";
+	c = make(&o, ic, NULL, &err);
+	assert_string_equal(arg(c, 0), "x");
+	assert_null(arg(c, 1));
+	json_decref(c);
+	/* and with no command there is nothing to run */
+	o.cmd = NULL;
+	assert_null(make(&o, ic, NULL, &err));
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+	json_decref(ic);
+}
+
+static void test_caps(void **state)
+{
+	(void)state;
+	char *add[] = {"net_admin", "CAP_SYS_TIME", NULL};
+	char *drop[] = {"Chown", NULL};
+	struct husk_run_opts o = {.cap_add = add, .cap_drop = drop};
+	struct husk_config_in in = {.o = &o};
+	husk_error *err = NULL;
+	json_t *c = make_in(&in, &err);
+	assert_non_null(c);
+	assert_true(str_in(eff(c), "CAP_NET_ADMIN"));
+	assert_true(str_in(eff(c), "CAP_SYS_TIME"));
+	assert_false(str_in(eff(c), "CAP_CHOWN"));
+	assert_true(str_in(eff(c), "CAP_KILL"));
+	json_decref(c);
+	/* drop ALL: only the adds */
+	char *all[] = {"ALL", NULL};
+	o.cap_drop = all;
+	c = make_in(&in, &err);
+	assert_int_equal(json_array_size(eff(c)), 2);
+	json_decref(c);
+	/* add ALL: every one we hold, less the drops */
+	o.cap_add = all;
+	o.cap_drop = drop;
+	in.held_caps = (1ull << CAP_CHOWN) | (1ull << CAP_KILL) | (1ull << CAP_SYS_ADMIN);
+	c = make_in(&in, &err);
+	assert_int_equal(json_array_size(eff(c)), 2);
+	assert_true(str_in(eff(c), "CAP_SYS_ADMIN"));
+	json_decref(c);
+	/* an unknown name: EINVAL naming it */
+	char *bad[] = {"CAP_NOPE", NULL};
+	o.cap_add = bad;
+	assert_null(make_in(&in, &err));
+	assert_int_equal(err->errnum, EINVAL);
+	assert_non_null(strstr(err->msg, "CAP_NOPE"));
+	husk_error_freep(&err);
+	assert_int_equal(husk_cap_check("all", NULL), 0);
+	assert_true(husk_cap_check("cap_all", &err) < 0);
+	husk_error_freep(&err);
+}
+
+static json_t *mount_at(json_t *c, const char *dst)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach (json_object_get(c, "mounts"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "destination")), dst) == 0)
+			return m;
+	return NULL;
+}
+
+static void test_privileged(void **state)
+{
+	(void)state;
+	struct husk_host_dev devs[] = {
+		{.path = "/dev/sda", .type = 'b', .major = 8, .minor = 0, .mode = 0660},
+		{.path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11, .mode = 0644},
+	};
+	struct husk_run_opts o = {.privileged = true};
+	struct husk_config_in in = {.o = &o, .host_devs = devs, .n_host_devs = 2};
+	husk_error *err = NULL;
+	json_t *c = make_in(&in, &err);
+	assert_non_null(c);
+	assert_true(str_in(eff(c), "CAP_SYS_ADMIN"));
+	assert_int_equal(json_array_size(json_object_get(lx(c), "maskedPaths")), 0);
+	assert_int_equal(json_array_size(json_object_get(lx(c), "readonlyPaths")), 0);
+	assert_false(str_in(json_object_get(mount_at(c, "/sys"), "options"), "ro"));
+	assert_int_equal(json_array_size(json_object_get(lx(c), "devices")), 2);
+	json_t *rules = json_object_get(json_object_get(lx(c), "resources"), "devices");
+	assert_int_equal(json_array_size(rules), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(rules, 0), "allow")));
+	assert_null(json_object_get(lx(c), "seccomp"));
+	json_decref(c);
+}
+
+static void test_security_opt(void **state)
+{
+	(void)state;
+	char *unmask[] = {"/proc/kcore", NULL};
+	char *mask[] = {"/etc/secret", NULL};
+	const char *profile =
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"archMap\":[{\"architecture\":"
+		"\"SCMP_ARCH_X86_64\",\"subArchitectures\":[\"SCMP_ARCH_X86\"]},{\"architecture\":"
+		"\"SCMP_ARCH_AARCH64\",\"subArchitectures\":[]}],\"syscalls\":["
+		"{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":["
+		"\"CAP_SYS_ADMIN\"]}},"
+		"{\"name\":\"write\",\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"caps\":["
+		"\"CAP_SYS_ADMIN\"]}}]}";
+	struct husk_run_opts o = {.no_new_privileges = true,
+				  .unmask_paths = unmask,
+				  .mask_paths = mask,
+				  .seccomp_profile = profile};
+	struct husk_config_in in = {.o = &o};
+	husk_error *err = NULL;
+	json_t *c = make_in(&in, &err);
+	assert_non_null(c);
+	assert_true(
+		json_is_true(json_object_get(json_object_get(c, "process"), "noNewPrivileges")));
+	assert_false(str_in(json_object_get(lx(c), "maskedPaths"), "/proc/kcore"));
+	assert_true(str_in(json_object_get(lx(c), "maskedPaths"), "/etc/secret"));
+	/* Docker's profile as OCI's: this arch's archMap entry, the rules
+	 * whose includes/excludes hold for the container's caps */
+	json_t *sc = json_object_get(lx(c), "seccomp");
+	assert_string_equal(json_string_value(json_object_get(sc, "defaultAction")),
+			    "SCMP_ACT_ERRNO");
+	assert_null(json_object_get(sc, "archMap"));
+#ifdef __x86_64__
+	assert_true(str_in(json_object_get(sc, "architectures"), "SCMP_ARCH_X86"));
+#endif
+	json_t *calls = json_object_get(sc, "syscalls");
+	assert_int_equal(json_array_size(calls), 2); /* read, write (no SYS_ADMIN) */
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(json_array_get(calls, 1), "names"), 0)),
+			    "write");
+	assert_null(json_object_get(json_array_get(calls, 1), "excludes"));
+	json_decref(c);
+	/* unconfined: none; ALL: no masked or read-only paths */
+	char *all[] = {"ALL", NULL};
+	o.seccomp_unconfined = true;
+	o.unmask_paths = all;
+	o.mask_paths = NULL;
+	c = make_in(&in, &err);
+	assert_null(json_object_get(lx(c), "seccomp"));
+	assert_int_equal(json_array_size(json_object_get(lx(c), "maskedPaths")), 0);
+	assert_int_equal(json_array_size(json_object_get(lx(c), "readonlyPaths")), 0);
+	json_decref(c);
+	/* not JSON: EINVAL */
+	o.seccomp_unconfined = false;
+	o.seccomp_profile = "{nope";
+	assert_null(make_in(&in, &err));
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+}
+
+static void test_process_limits(void **state)
+{
+	(void)state;
+	struct husk_ulimit ul[2];
+	husk_error *err = NULL;
+	assert_int_equal(husk_ulimit_parse("nofile=100:200", &ul[0], &err), 0);
+	assert_int_equal(husk_ulimit_parse("core=-1", &ul[1], &err), 0);
+	assert_int_equal(ul[1].hard, -1);
+	assert_true(husk_ulimit_parse("nofile=300:200", &ul[1], &err) < 0);
+	husk_error_freep(&err);
+	assert_true(husk_ulimit_parse("bogus=1", &ul[1], &err) < 0);
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+	assert_int_equal(husk_ulimit_parse("nproc=10", &ul[1], &err), 0);
+	char *sysctls[] = {"net.ipv4.ip_forward=1", "kernel.shmmax=4096", NULL};
+	struct husk_run_opts o = {.ulimits = ul,
+				  .n_ulimits = 2,
+				  .sysctls = sysctls,
+				  .shm_size = 10 << 20,
+				  .oom_score_adj = 500,
+				  .oom_score_adj_set = true,
+				  .init = true};
+	struct husk_config_in in = {
+		.o = &o, .init_path = "/usr/bin/tini-static", .image_config = image()};
+	json_t *c = make_in(&in, &err);
+	assert_non_null(c);
+	json_t *p = json_object_get(c, "process");
+	json_t *rl = json_object_get(p, "rlimits");
+	int seen = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach (rl, i, v) {
+		const char *t = json_string_value(json_object_get(v, "type"));
+		if (strcmp(t, "RLIMIT_NOFILE") == 0) {
+			assert_int_equal(json_integer_value(json_object_get(v, "soft")), 100);
+			assert_int_equal(json_integer_value(json_object_get(v, "hard")), 200);
+			seen++;
+		}
+		if (strcmp(t, "RLIMIT_NPROC") == 0)
+			seen++;
+	}
+	assert_int_equal(seen, 2); /* nofile replaced, not doubled */
+	json_t *sc = json_object_get(lx(c), "sysctl");
+	assert_string_equal(json_string_value(json_object_get(sc, "kernel.shmmax")), "4096");
+	assert_true(str_in(json_object_get(mount_at(c, "/dev/shm"), "options"), "size=10240k"));
+	assert_int_equal(json_integer_value(json_object_get(p, "oomScoreAdj")), 500);
+	/* --init: tini first, bound read-only */
+	assert_string_equal(arg(c, 0), HUSK_INIT_DEST);
+	assert_string_equal(arg(c, 1), "--");
+	assert_string_equal(arg(c, 2), "/entry");
+	assert_string_equal(
+		json_string_value(json_object_get(mount_at(c, HUSK_INIT_DEST), "source")),
+		"/usr/bin/tini-static");
+	json_decref(c);
+	/* sysctls: namespaced only, and not the host's */
+	assert_true(husk_sysctl_check("kernel.hostname=x", &err) < 0);
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+	assert_int_equal(husk_sysctl_check("fs.mqueue.msg_max=20", &err), 0);
+	o.network = HUSK_NETMODE_HOST;
+	assert_null(make_in(&in, &err));
+	assert_non_null(strstr(err->msg, "net.ipv4.ip_forward"));
+	husk_error_freep(&err);
+	json_decref((json_t *)in.image_config);
+}
+
+static void test_devices(void **state)
+{
+	(void)state;
+	husk_error *err = NULL;
+	struct husk_device_map d[2];
+	assert_int_equal(husk_device_map_parse("/dev/kmsg:/dev/k:r", &d[0], &err), 0);
+	assert_string_equal(d[0].ctr, "/dev/k");
+	assert_string_equal(d[0].perms, "r");
+	assert_int_equal(husk_device_map_parse("/dev/sda:rw", &d[1], &err), 0);
+	assert_null(d[1].ctr);
+	assert_string_equal(d[1].perms, "rw");
+	struct husk_device_map bad;
+	assert_true(husk_device_map_parse("/dev/x:/dev/y:rwx", &bad, &err) < 0);
+	husk_error_freep(&err);
+	struct husk_host_dev hd[] = {
+		{.path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11, .mode = 0644},
+		{.path = "/dev/sda", .type = 'b', .major = 8, .minor = 0, .mode = 0660},
+	};
+	struct husk_throttle t;
+	assert_int_equal(husk_throttle_parse(HUSK_THROTTLE_READ_BPS, "/dev/sda:1mb", &t, &err), 0);
+	assert_int_equal(t.rate, 1 << 20);
+	struct husk_run_opts o = {.devices = d,
+				  .n_devices = 2,
+				  .throttles = &t,
+				  .n_throttles = 1,
+				  .memory = 64 << 20,
+				  .memory_swap = 128 << 20,
+				  .memory_reservation = 32 << 20,
+				  .cpu_shares = 512,
+				  .cpuset_cpus = "0-1",
+				  .cpu_period = 50000,
+				  .cpu_quota = 25000,
+				  .blkio_weight = 300,
+				  .oom_kill_disable = true};
+	struct husk_config_in in = {.o = &o, .host_devs = hd, .n_host_devs = 2};
+	json_t *c = make_in(&in, &err);
+	assert_non_null(c);
+	json_t *devs = json_object_get(lx(c), "devices");
+	assert_int_equal(json_array_size(devs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(devs, 0), "path")),
+			    "/dev/k");
+	json_t *res = json_object_get(lx(c), "resources");
+	json_t *rule = json_array_get(json_object_get(res, "devices"), 1);
+	assert_string_equal(json_string_value(json_object_get(rule, "access")), "r");
+	assert_int_equal(json_integer_value(json_object_get(rule, "minor")), 11);
+	json_t *mem = json_object_get(res, "memory");
+	assert_int_equal(json_integer_value(json_object_get(mem, "swap")), 128 << 20);
+	assert_int_equal(json_integer_value(json_object_get(mem, "reservation")), 32 << 20);
+	assert_true(json_is_true(json_object_get(mem, "disableOOMKiller")));
+	json_t *cpu = json_object_get(res, "cpu");
+	assert_int_equal(json_integer_value(json_object_get(cpu, "shares")), 512);
+	assert_int_equal(json_integer_value(json_object_get(cpu, "quota")), 25000);
+	assert_string_equal(json_string_value(json_object_get(cpu, "cpus")), "0-1");
+	json_t *bio = json_object_get(res, "blockIO");
+	assert_int_equal(json_integer_value(json_object_get(bio, "weight")), 300);
+	json_t *thr = json_array_get(json_object_get(bio, "throttleReadBpsDevice"), 0);
+	assert_int_equal(json_integer_value(json_object_get(thr, "major")), 8);
+	assert_int_equal(json_integer_value(json_object_get(thr, "rate")), 1 << 20);
+	json_decref(c);
+	/* Docker's rules: swap is memory and swap together, so not below it */
+	o.memory_swap = 32 << 20;
+	assert_null(make_in(&in, &err));
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+	o.memory_swap = 0;
+	o.cpus = 1;
+	assert_null(make_in(&in, &err));
+	husk_error_freep(&err);
+	free(d[0].host);
+	free(d[0].ctr);
+	free(d[1].host);
+	free(t.path);
+}
+
+static bool ns_has(json_t *c, const char *type, const char **path)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(lx(c), "namespaces"), i, v)
+		if (strcmp(json_string_value(json_object_get(v, "type")), type) == 0) {
+			*path = json_string_value(json_object_get(v, "path"));
+			return true;
+		}
+	return false;
+}
+
+static void test_namespaces(void **state)
+{
+	(void)state;
+	struct husk_run_opts o = {.pid_mode = "host",
+				  .ipc_mode = "container:db",
+				  .uts_mode = "host",
+				  .cgroupns_mode = "host"};
+	struct husk_config_in in = {.o = &o, .ipc_ns_path = "/proc/42/ns/ipc"};
+	husk_error *err = NULL;
+	json_t *c = make_in(&in, &err);
+	const char *path = NULL;
+	assert_false(ns_has(c, "pid", &path));
+	assert_false(ns_has(c, "uts", &path));
+	assert_false(ns_has(c, "cgroup", &path));
+	assert_null(json_object_get(c, "hostname")); /* the host's is not ours to set */
+	assert_true(ns_has(c, "ipc", &path));
+	assert_string_equal(path, "/proc/42/ns/ipc");
+	assert_true(ns_has(c, "mount", &path));
+	json_decref(c);
+}
+
+static void test_docker_view(void **state)
+{
+	(void)state;
+	char *labels[] = {"a=1", "b", NULL};
+	char *add[] = {"NET_ADMIN", NULL};
+	struct husk_run_opts o = {.labels = labels, .cap_add = add, .init = true, .shm_size = 1024};
+	json_t *ic = image();
+	struct husk_config_in in = {.o = &o, .image_config = ic};
+	json_t *d = husk_engine_config_docker(&in);
+	json_t *cfg = json_object_get(d, "Config"), *host = json_object_get(d, "HostConfig");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "Labels"), "a")),
+			    "1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "Labels"), "b")),
+			    "");
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(cfg, "Entrypoint"), 0)), "/entry");
+	assert_true(str_in(json_object_get(host, "CapAdd"), "NET_ADMIN"));
+	assert_true(json_is_null(json_object_get(host, "CapDrop")));
+	assert_true(json_is_true(json_object_get(host, "Init")));
+	assert_int_equal(json_integer_value(json_object_get(host, "ShmSize")), 1024);
+	json_decref(d);
+	json_decref(ic);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +607,14 @@ int main(void)
 		cmocka_unit_test(test_env_and_cwd),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_mounts_network_resources),
+		cmocka_unit_test(test_entrypoint),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_privileged),
+		cmocka_unit_test(test_security_opt),
+		cmocka_unit_test(test_process_limits),
+		cmocka_unit_test(test_devices),
+		cmocka_unit_test(test_namespaces),
+		cmocka_unit_test(test_docker_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
