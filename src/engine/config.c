@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
@@ -957,6 +958,31 @@ static const char *mode_or(const char *mode, const char *dflt)
 	return mode ? mode : dflt;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* the object with its keys in order, as Go prints a map (takes obj) */
+static json_t *sorted(json_t *obj)
+{
+	size_t n = json_object_size(obj), i = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	if (!keys)
+		abort();
+	const char *k;
+	json_t *v;
+	json_object_foreach (obj, k, v)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	json_t *out = json_object();
+	for (i = 0; i < n; i++)
+		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
+	free(keys);
+	json_decref(obj);
+	return out;
+}
+
 json_t *husk_engine_config_docker(const struct husk_config_in *in)
 {
 	const struct husk_run_opts *o = in->o;
@@ -968,6 +994,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 			abort();
 		json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
 	}
+	labels = sorted(labels);
 	json_t *ep = json_null();
 	if (o->entrypoint && *o->entrypoint)
 		ep = json_pack("[s]", o->entrypoint);
@@ -996,6 +1023,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 			abort();
 		json_object_set_new(sysctls, k, json_string(eq ? eq + 1 : ""));
 	}
+	sysctls = sorted(sysctls);
 	json_t *throttle[4] = {json_array(), json_array(), json_array(), json_array()};
 	for (size_t k = 0; k < o->n_throttles; k++)
 		json_array_append_new(throttle[o->throttles[k].kind],
