@@ -611,6 +611,13 @@ static int set_devices(json_t *lx, const struct husk_config_in *in, husk_error *
 	return 0;
 }
 
+/* -1 is RLIM_INFINITY, 2^64-1: too big for a JSON integer here, so a real
+ * (as the core reads it) */
+static json_t *rlim_json(long long v)
+{
+	return v < 0 ? json_real(18446744073709551615.0) : json_integer(v);
+}
+
 static void set_rlimits(json_t *p, const struct husk_run_opts *o)
 {
 	json_t *rl = json_object_get(p, "rlimits");
@@ -625,10 +632,9 @@ static void set_rlimits(json_t *p, const struct husk_run_opts *o)
 			else
 				i++;
 		}
-		/* -1: RLIM_INFINITY, as an unsigned 64-bit number */
 		json_array_append_new(rl,
-				      json_pack("{s:s,s:I,s:I}", "type", type, "hard",
-						(json_int_t)u->hard, "soft", (json_int_t)u->soft));
+				      json_pack("{s:s,s:o,s:o}", "type", type, "hard",
+						rlim_json(u->hard), "soft", rlim_json(u->soft)));
 	}
 }
 
@@ -674,12 +680,15 @@ static json_t *find_mount(json_t *mounts, const char *dst)
 	return NULL;
 }
 
+/* drop the options named by prefix ("size=") or, without '=', by name
+ * ("ro"); then add opt */
 static void set_mount_opt(json_t *m, const char *prefix, const char *opt)
 {
 	json_t *opts = json_object_get(m, "options");
+	bool whole = !strchr(prefix, '=');
 	for (size_t i = 0; i < json_array_size(opts);) {
 		const char *s = json_string_value(json_array_get(opts, i));
-		if (strncmp(s, prefix, strlen(prefix)) == 0)
+		if (whole ? strcmp(s, prefix) == 0 : strncmp(s, prefix, strlen(prefix)) == 0)
 			json_array_remove(opts, i);
 		else
 			i++;
@@ -931,8 +940,14 @@ char *husk_engine_config_command(json_t *config)
 	size_t i, len = 0;
 	json_t *v;
 	char cmd[256] = "";
+	/* --init's tini is not the command (Docker's ps leaves it out too) */
+	size_t skip = strcmp(json_string_value(json_array_get(args, 0)) ?: "", HUSK_INIT_DEST) == 0
+			      ? 2
+			      : 0;
 	json_array_foreach (args, i, v) {
-		int n = snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i ? " " : "",
+		if (i < skip)
+			continue;
+		int n = snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i > skip ? " " : "",
 				 json_string_value(v));
 		if (n < 0 || (size_t)n >= sizeof(cmd) - len) {
 			len = sizeof(cmd) - 1;

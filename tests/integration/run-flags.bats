@@ -136,6 +136,10 @@ capeff() {
 		sh -c 'echo $(ulimit -n) $(ulimit -Hn) $(ulimit -c) $(ulimit -u)'
 	[ "$status" -eq 0 ]
 	[ "$output" = "100 200 0 500" ]
+	# -1: unlimited, as Docker's memlock=-1:-1
+	run "$HUSK" run --rm --ulimit core=-1 busybox sh -c 'echo $(ulimit -c) $(ulimit -Hc)'
+	[ "$status" -eq 0 ]
+	[ "$output" = "unlimited unlimited" ]
 	run "$HUSK" run --rm --ulimit nofile=300:200 busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'--ulimit "nofile=300:200"'* ]]

@@ -453,6 +453,9 @@ static void test_process_limits(void **state)
 	assert_string_equal(arg(c, 0), HUSK_INIT_DEST);
 	assert_string_equal(arg(c, 1), "--");
 	assert_string_equal(arg(c, 2), "/entry");
+	char *cmdline = husk_engine_config_command(c); /* ps: without tini */
+	assert_string_equal(cmdline, "/entry a b");
+	free(cmdline);
 	assert_string_equal(
 		json_string_value(json_object_get(mount_at(c, HUSK_INIT_DEST), "source")),
 		"/usr/bin/tini-static");
