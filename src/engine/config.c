@@ -490,7 +490,83 @@ static bool rule_applies(json_t *call, json_t *caps)
 	return true;
 }
 
-static json_t *seccomp_from_docker(const char *text, json_t *caps, husk_error **err)
+/* The default profile Debian ships is Podman's, which allows outright
+ * some calls that Docker's default allows only with CAP_SYS_ADMIN, or not
+ * at all: the kernel keyring, new namespaces (unshare, setns, clone with
+ * namespace flags, clone3 whose flags seccomp cannot see), and the mount
+ * API.  husk's default is Docker's: those leave the unconditional allow
+ * lists; the SYS_ADMIN ones come back for a container that holds that
+ * capability; a denied call fails with EPERM, as Docker's. */
+static const char *const docker_never[] = {"keyctl", "add_key", "request_key"};
+static const char *const docker_sys_admin[] = {"unshare",	  "setns",
+					       "mount",		  "umount",
+					       "umount2",	  "pivot_root",
+					       "fsopen",	  "fsconfig",
+					       "fsmount",	  "fspick",
+					       "open_tree",	  "move_mount",
+					       "mount_setattr",	  "syslog",
+					       "quotactl",	  "quotactl_fd",
+					       "lookup_dcookie",  "name_to_handle_at",
+					       "fanotify_init",	  "bpf",
+					       "perf_event_open", "sethostname",
+					       "setdomainname",	  "clone3"};
+/* clone's flags that make namespaces: CLONE_NEWNS | NEWCGROUP | NEWUTS |
+ * NEWIPC | NEWUSER | NEWPID | NEWNET */
+#define CLONE_NS_FLAGS 0x7E020000ull
+
+static void drop_names(json_t *rule, const char *const *names, size_t n)
+{
+	json_t *list = json_object_get(rule, "names");
+	for (size_t i = 0; i < json_array_size(list);) {
+		const char *name = json_string_value(json_array_get(list, i));
+		bool hit = false;
+		for (size_t k = 0; name && k < n && !hit; k++)
+			hit = strcmp(name, names[k]) == 0;
+		if (hit)
+			json_array_remove(list, i);
+		else
+			i++;
+	}
+}
+
+void husk_seccomp_docker_default(json_t *prof)
+{
+	json_object_set_new(prof, "defaultErrnoRet", json_integer(EPERM));
+	size_t i;
+	json_t *r;
+	json_array_foreach (json_object_get(prof, "syscalls"), i, r) {
+		const char *action = json_string_value(json_object_get(r, "action"));
+		bool conditional = json_object_get(json_object_get(r, "includes"), "caps") ||
+				   json_array_size(json_object_get(r, "args"));
+		if (!action || strcmp(action, "SCMP_ACT_ALLOW") != 0 || conditional)
+			continue;
+		drop_names(r, docker_never, ARRAY_SIZE(docker_never));
+		drop_names(r, docker_sys_admin, ARRAY_SIZE(docker_sys_admin));
+		drop_names(r, (const char *const[]){"clone"}, 1);
+	}
+	json_t *calls = json_object_get(prof, "syscalls");
+	json_t *admin = json_array();
+	for (size_t k = 0; k < ARRAY_SIZE(docker_sys_admin); k++)
+		json_array_append_new(admin, json_string(docker_sys_admin[k]));
+	json_array_append_new(calls,
+			      json_pack("{s:o,s:s,s:{s:[s]}}", "names", admin, "action",
+					"SCMP_ACT_ALLOW", "includes", "caps", "CAP_SYS_ADMIN"));
+	json_array_append_new(calls,
+			      json_pack("{s:[s],s:s,s:{s:[s]}}", "names", "clone", "action",
+					"SCMP_ACT_ALLOW", "includes", "caps", "CAP_SYS_ADMIN"));
+	/* without it: clone only without namespace flags; clone3 ENOSYS, so
+	 * that libc falls back to clone */
+	json_array_append_new(calls,
+			      json_pack("{s:[s],s:s,s:[{s:i,s:I,s:i,s:s}],s:{s:[s]}}", "names",
+					"clone", "action", "SCMP_ACT_ALLOW", "args", "index", 0,
+					"value", (json_int_t)CLONE_NS_FLAGS, "valueTwo", 0, "op",
+					"SCMP_CMP_MASKED_EQ", "excludes", "caps", "CAP_SYS_ADMIN"));
+	json_array_append_new(calls, json_pack("{s:[s],s:s,s:i,s:{s:[s]}}", "names", "clone3",
+					       "action", "SCMP_ACT_ERRNO", "errnoRet", ENOSYS,
+					       "excludes", "caps", "CAP_SYS_ADMIN"));
+}
+
+static json_t *seccomp_from_docker(const char *text, bool as_docker, json_t *caps, husk_error **err)
 {
 	json_error_t je;
 	json_t *prof = json_loads(text, 0, &je);
@@ -507,6 +583,8 @@ static json_t *seccomp_from_docker(const char *text, json_t *caps, husk_error **
 			     "--security-opt seccomp: the profile has no defaultAction");
 		return NULL;
 	}
+	if (as_docker)
+		husk_seccomp_docker_default(prof);
 	json_t *out = json_object();
 	const char *key;
 	json_t *v;
@@ -727,8 +805,9 @@ static int set_security(json_t *c, json_t *p, json_t *lx, const struct husk_conf
 	json_object_set_new(
 		p, "capabilities",
 		json_pack("{s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps));
-	if (o->seccomp_profile && !o->seccomp_unconfined && !o->privileged) {
-		json_t *sc = seccomp_from_docker(o->seccomp_profile, caps, err);
+	const char *profile = o->seccomp_profile ? o->seccomp_profile : in->default_seccomp;
+	if (profile && !o->seccomp_unconfined && !o->privileged) {
+		json_t *sc = seccomp_from_docker(profile, !o->seccomp_profile, caps, err);
 		if (!sc) {
 			json_decref(caps);
 			return -1;

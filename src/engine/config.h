@@ -22,10 +22,11 @@ struct husk_config_in {
 	const char *hosts_path, *hostname_path, *resolv_path;
 	const char *netns_path; /* join it (bridge); NULL: a new one, or the host's */
 	/* what create found on the host for the options */
-	uint64_t held_caps;	 /* our bounding set: ALL and --privileged give these */
-	const char *init_path;	 /* --init: tini, bound read-only on INIT_DEST */
-	const char *pid_ns_path; /* --pid container:NAME: its /proc/PID/ns/pid */
-	const char *ipc_ns_path; /* --ipc container:NAME */
+	uint64_t held_caps;	     /* our bounding set: ALL and --privileged give these */
+	const char *init_path;	     /* --init: tini, bound read-only on INIT_DEST */
+	const char *default_seccomp; /* the default profile's text, when no option names one */
+	const char *pid_ns_path;     /* --pid container:NAME: its /proc/PID/ns/pid */
+	const char *ipc_ns_path;     /* --ipc container:NAME */
 	const struct husk_host_dev *host_devs; /* --device, the throttled ones, and
 						  every /dev node for --privileged */
 	size_t n_host_devs;
@@ -44,12 +45,21 @@ struct husk_host_dev {
  * docker-init */
 #define HUSK_INIT_DEST "/sbin/docker-init"
 
+/* Docker's default seccomp profile, as Debian's containers-common ships
+ * it (Podman's copy); HUSK_SECCOMP_PROFILE names another */
+#define HUSK_DEFAULT_SECCOMP "/usr/share/containers/seccomp.json"
+
 /* EINVAL when the image has no command and none was given. */
 json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err);
 
 /* What inspect shows of the options under Docker's names:
  * {"Config": {Labels, Entrypoint...}, "HostConfig": {CapAdd, Privileged...}} */
 json_t *husk_engine_config_docker(const struct husk_config_in *in);
+
+/* Podman's default seccomp profile (the one Debian ships) made Docker's:
+ * the keyring calls denied, namespaces and the mount API only with
+ * CAP_SYS_ADMIN, EPERM for what is denied (config.c says which calls). */
+void husk_seccomp_docker_default(json_t *profile);
 
 /* ps's COMMAND: the process args joined by spaces, at most 255 bytes. */
 char *husk_engine_config_command(json_t *config);

@@ -103,6 +103,7 @@ struct create_ctx {
 	struct husk_host_dev *devs;
 	size_t n_devs;
 	char *init_path, *pid_ns, *ipc_ns;
+	char *seccomp; /* the default profile's text, when it applies */
 };
 
 /* The node at path, if it is a character or block device */
@@ -220,6 +221,17 @@ static int host_facts(struct create_ctx *c, husk_error **err)
 		return husk_fail_as(err, ENOENT,
 				    "--init: no tini-static or catatonit on this host (Debian's "
 				    "tini package has it; or set HUSK_INIT_PATH)");
+	/* confined by default, as Docker and Podman: their default seccomp
+	 * profile (Debian's containers-common ships it), unless the options
+	 * say otherwise; no profile is an error, never an unconfined start */
+	if (!o->seccomp_profile && !o->seccomp_unconfined && !o->privileged) {
+		const char *env = getenv("HUSK_SECCOMP_PROFILE");
+		const char *path = env && *env ? env : HUSK_DEFAULT_SECCOMP;
+		if (husk_read_file(path, &c->seccomp, NULL, err) < 0)
+			return husk_error_wrap(err, "the default seccomp profile (Debian's "
+						    "golang-github-containers-common has it; or "
+						    "--security-opt seccomp=unconfined)");
+	}
 	if (ns_of(c, "--pid", o->pid_mode, "pid", &c->pid_ns, err) < 0 ||
 	    ns_of(c, "--ipc", o->ipc_mode, "ipc", &c->ipc_ns, err) < 0)
 		return -1;
@@ -296,6 +308,7 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.netns_path = c->networked ? c->net.netns_path : NULL,
 		.held_caps = held_caps(),
 		.init_path = c->init_path,
+		.default_seccomp = c->seccomp,
 		.pid_ns_path = c->pid_ns,
 		.ipc_ns_path = c->ipc_ns,
 		.host_devs = c->devs,
@@ -482,6 +495,7 @@ out:
 		free((char *)c.devs[i].path);
 	free(c.devs);
 	free(c.init_path);
+	free(c.seccomp);
 	free(c.pid_ns);
 	free(c.ipc_ns);
 	husk_image_free(c.img);

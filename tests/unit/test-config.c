@@ -603,6 +603,62 @@ static void test_docker_view(void **state)
 	json_decref(ic);
 }
 
+/* Podman's default profile made Docker's: the keyring gone, namespaces
+ * and mounts only with CAP_SYS_ADMIN, clone without namespace flags */
+static bool rule_has(json_t *calls, const char *name, const char *action, const char *incl_cap,
+		     const char *excl_cap, bool with_args)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach (calls, i, r) {
+		size_t k;
+		json_t *n;
+		bool named = false;
+		json_array_foreach (json_object_get(r, "names"), k, n)
+			named |= strcmp(json_string_value(n), name) == 0;
+		if (!named || strcmp(json_string_value(json_object_get(r, "action")), action) != 0)
+			continue;
+		json_t *inc =
+			json_array_get(json_object_get(json_object_get(r, "includes"), "caps"), 0);
+		json_t *exc =
+			json_array_get(json_object_get(json_object_get(r, "excludes"), "caps"), 0);
+		if ((incl_cap == NULL) != (inc == NULL) || (excl_cap == NULL) != (exc == NULL))
+			continue;
+		if (incl_cap && strcmp(json_string_value(inc), incl_cap) != 0)
+			continue;
+		if (excl_cap && strcmp(json_string_value(exc), excl_cap) != 0)
+			continue;
+		if (with_args != (json_array_size(json_object_get(r, "args")) > 0))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void test_seccomp_docker_default(void **state)
+{
+	(void)state;
+	json_t *p =
+		json_loads("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,"
+			   " \"syscalls\": [{\"names\": [\"read\", \"keyctl\", \"unshare\","
+			   " \"clone\", \"clone3\", \"mount\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+			   0, NULL);
+	assert_non_null(p);
+	husk_seccomp_docker_default(p);
+	json_t *calls = json_object_get(p, "syscalls");
+	assert_int_equal(json_integer_value(json_object_get(p, "defaultErrnoRet")), EPERM);
+	assert_true(rule_has(calls, "read", "SCMP_ACT_ALLOW", NULL, NULL, false));
+	assert_false(rule_has(calls, "keyctl", "SCMP_ACT_ALLOW", NULL, NULL, false));
+	assert_false(rule_has(calls, "keyctl", "SCMP_ACT_ALLOW", "CAP_SYS_ADMIN", NULL, false));
+	assert_false(rule_has(calls, "unshare", "SCMP_ACT_ALLOW", NULL, NULL, false));
+	assert_true(rule_has(calls, "unshare", "SCMP_ACT_ALLOW", "CAP_SYS_ADMIN", NULL, false));
+	assert_true(rule_has(calls, "mount", "SCMP_ACT_ALLOW", "CAP_SYS_ADMIN", NULL, false));
+	assert_false(rule_has(calls, "clone", "SCMP_ACT_ALLOW", NULL, NULL, false));
+	assert_true(rule_has(calls, "clone", "SCMP_ACT_ALLOW", NULL, "CAP_SYS_ADMIN", true));
+	assert_true(rule_has(calls, "clone3", "SCMP_ACT_ERRNO", NULL, "CAP_SYS_ADMIN", false));
+	json_decref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_docker_view),
+		cmocka_unit_test(test_seccomp_docker_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

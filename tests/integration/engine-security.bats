@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# The engine's containers confined by default: Docker's seccomp profile
+# (the calls it denies fail with EPERM), and the options that change it.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	engine_setup
+	gcc -static -O2 -o "$TEST_DIR/denied" "$BATS_TEST_DIRNAME/tools/denied.c"
+}
+
+teardown() {
+	engine_teardown
+}
+
+# what each call of tools/denied.c got, on one line
+calls() {
+	"$HUSK" run --rm -v "$TEST_DIR/denied:/denied:ro" "$@" busybox /denied | tr '\n' ' '
+}
+
+@test "default seccomp profile: Docker's denied calls fail with EPERM; unconfined and --privileged lift it" {
+	run "$HUSK" run --rm busybox grep -E '^Seccomp:' /proc/self/status
+	[ "$output" = "Seccomp:	2" ]
+	run calls
+	[ "$output" = "keyctl EPERM add_key EPERM mount EPERM kexec_load EPERM bpf EPERM clone-newuser EPERM unshare EPERM " ]
+	# control: the same binary with no filter; the keyring and new user
+	# namespaces are there to take (mount still needs CAP_SYS_ADMIN)
+	run calls --security-opt seccomp=unconfined
+	[ "$output" = "keyctl ok add_key ok mount EPERM kexec_load ENOSYS bpf EINVAL clone-newuser ok unshare ok " ]
+	run "$HUSK" run --rm --security-opt seccomp=unconfined busybox grep -E '^Seccomp:' /proc/self/status
+	[ "$output" = "Seccomp:	0" ]
+	# --privileged: no filter, every capability
+	run calls --privileged
+	[[ "$output" == "keyctl ok add_key ok mount ok "* ]]
+	[[ "$output" == *"clone-newuser ok unshare ok "* ]]
+	# CAP_SYS_ADMIN brings namespaces and mount back, not the keyring
+	run calls --cap-add SYS_ADMIN
+	[[ "$output" == "keyctl EPERM add_key EPERM mount ok "* ]]
+	[[ "$output" == *"clone-newuser ok unshare ok "* ]]
+	# an everyday workload is not in the way
+	run "$HUSK" run --rm busybox sh -c 'echo a | sort; (sleep 0.01 &) ; wait; ls /etc >/dev/null && echo fine'
+	[ "$output" = "a
+fine" ]
+}
+
+@test "default seccomp profile: missing, the run fails closed with a clear line and leaves nothing" {
+	HUSK_SECCOMP_PROFILE="$TEST_DIR/none.json" run "$HUSK" run --rm busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"the default seccomp profile"*"none.json"* ]]
+	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ]
+	# a profile of the user's own is taken as it is
+	cat >"$TEST_DIR/p.json" <<'J'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+J
+	run "$HUSK" run --rm --security-opt seccomp="$TEST_DIR/p.json" busybox mkdir /x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+}
