@@ -15,6 +15,7 @@
 #include "husk.h"
 #include "overlay.h"
 #include "util.h"
+#include "volume.h"
 
 int (*husk_engine_net_teardown)(const char *runroot, const char *id, husk_error **err);
 
@@ -41,6 +42,12 @@ void husk_engine_rm_rf(const char *dir)
 }
 
 int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk_error **err)
+{
+	return husk_engine_cleanup_volumes(e, id, remove, -1, err);
+}
+
+int husk_engine_cleanup_volumes(struct husk_engine *e, const char *id, bool remove, int volumes,
+				husk_error **err)
 {
 	husk_error *cerr = NULL;
 	/* the core's state and cgroup: gone already when the monitor did it */
@@ -81,6 +88,13 @@ int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk
 	husk_engine_rm_rf(dir);
 	if (have)
 		husk_name_release(e->root, rec.name, id);
+	/* its refs on volumes last: a volume is not free before the
+	 * container is gone; anonymous ones go with rm -v and --rm */
+	bool anon = volumes < 0 ? have && rec.rm : volumes > 0;
+	for (size_t i = 0; have && i < rec.n_mounts; i++)
+		if (rec.mounts[i].name)
+			husk_volume_unuse(e->root, rec.mounts[i].name, id,
+					  anon && rec.mounts[i].anonymous);
 	husk_ctr_release(&rec);
 	return 0;
 }

@@ -31,6 +31,76 @@ static void add_bind(json_t *mounts, const char *src, const char *dst, bool ro)
 						"bind", "source", src, "options", opts));
 }
 
+/* the options of a mount (a comma-separated list) after the defaults */
+static void add_opts(json_t *opts, const char *list)
+{
+	if (!list || !*list)
+		return;
+	cleanup_free char *copy = strdup(list);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(opts, json_string(t));
+}
+
+/* One -v, --mount, --tmpfs or the image's VOLUME, as Docker makes it:
+ * binds and volumes rbind, rprivate unless asked; tmpfs nosuid, nodev,
+ * noexec unless the options say otherwise */
+static void add_mount(json_t *mounts, const struct husk_volume *v)
+{
+	json_t *opts = json_array();
+	const char *type = "bind", *src = v->src;
+	switch (v->type) {
+	case HUSK_MOUNT_BIND:
+	case HUSK_MOUNT_VOLUME:
+		json_array_append_new(opts, json_string("rbind"));
+		json_array_append_new(opts, json_string(v->ro ? "ro" : "rw"));
+		json_array_append_new(opts,
+				      json_string(v->propagation ? v->propagation : "rprivate"));
+		break;
+	case HUSK_MOUNT_TMPFS:
+		type = "tmpfs";
+		src = "tmpfs";
+		json_array_append_new(opts, json_string("nosuid"));
+		json_array_append_new(opts, json_string("nodev"));
+		json_array_append_new(opts, json_string("noexec"));
+		if (v->ro)
+			json_array_append_new(opts, json_string("ro"));
+		add_opts(opts, v->opts);
+		break;
+	case HUSK_MOUNT_FS:
+	default:
+		type = v->fstype ? v->fstype : "none";
+		if (v->ro)
+			json_array_append_new(opts, json_string("ro"));
+		add_opts(opts, v->opts);
+		break;
+	}
+	json_array_append_new(mounts,
+			      json_pack("{s:s,s:s,s:s,s:o}", "destination", v->dst, "type", type,
+					"source", src ? src : "none", "options", opts));
+}
+
+static size_t depth_of(const char *path)
+{
+	size_t n = 0;
+	for (const char *p = path; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* parents before what is mounted inside them, as Docker orders them:
+ * by the number of components, stable otherwise */
+static void add_mounts(json_t *mounts, const struct husk_volume *v, size_t n)
+{
+	size_t max = 0;
+	for (size_t i = 0; i < n; i++)
+		max = depth_of(v[i].dst) > max ? depth_of(v[i].dst) : max;
+	for (size_t d = 0; d <= max; d++)
+		for (size_t i = 0; i < n; i++)
+			if (depth_of(v[i].dst) == d)
+				add_mount(mounts, &v[i]);
+}
+
 static bool env_has(json_t *env, const char *name)
 {
 	size_t i, n = strlen(name);
@@ -987,7 +1057,8 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 		o->workdir ? o->workdir : json_string_value(json_object_get(ic, "WorkingDir"));
 	json_object_set_new(p, "cwd", json_string(wd && *wd ? wd : "/"));
 	json_object_set_new(p, "user", make_user(in->user));
-	json_object_set_new(c, "root", json_pack("{s:s,s:b}", "path", "rootfs", "readonly", 0));
+	json_object_set_new(c, "root",
+			    json_pack("{s:s,s:b}", "path", "rootfs", "readonly", o->read_only));
 	json_object_set_new(c, "hostname", json_string(in->hostname));
 	json_t *mounts = json_object_get(c, "mounts");
 	if (in->hosts_path)
@@ -996,8 +1067,10 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 		add_bind(mounts, in->hostname_path, "/etc/hostname", false);
 	if (in->resolv_path)
 		add_bind(mounts, in->resolv_path, "/etc/resolv.conf", false);
-	for (size_t k = 0; k < o->n_volumes; k++)
-		add_bind(mounts, o->volumes[k].src, o->volumes[k].dst, o->volumes[k].ro);
+	if (in->mounts)
+		add_mounts(mounts, in->mounts, in->n_mounts);
+	else
+		add_mounts(mounts, o->volumes, o->n_volumes);
 	json_t *lx = json_object_get(c, "linux");
 	set_resources(lx, o);
 	/* one level below the caller's cgroup, no shared parent: a parent

@@ -30,6 +30,10 @@ struct husk_config_in {
 	const struct husk_host_dev *host_devs; /* --device, the throttled ones, and
 						  every /dev node for --privileged */
 	size_t n_host_devs;
+	/* what is mounted, volumes resolved to their directories (a volume's
+	 * src is then its path); NULL: o->volumes as they are */
+	const struct husk_volume *mounts;
+	size_t n_mounts;
 };
 
 /* A device node of the host, as stat(2) gave it */

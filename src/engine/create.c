@@ -22,6 +22,7 @@
 #include "overlay.h"
 #include "user.h"
 #include "util.h"
+#include "volume.h"
 
 /* 64 random hex digits, or NULL with errno set */
 static char *new_id(void)
@@ -104,6 +105,12 @@ struct create_ctx {
 	size_t n_devs;
 	char *init_path, *pid_ns, *ipc_ns;
 	char *seccomp; /* the default profile's text, when it applies */
+	/* the mounts: the run options' and the image's VOLUMEs, volumes
+	 * resolved to their directories (mounts), and as the record keeps
+	 * them (rec_mounts: a volume there holds a ref until undone) */
+	struct husk_volume *mounts;
+	struct husk_ctr_mount *rec_mounts;
+	size_t n_mounts;
 };
 
 /* The node at path, if it is a character or block device */
@@ -290,6 +297,190 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 	return write_etc_files(c->dir, c->o, c->hostname, false, err);
 }
 
+/* Is dst mounted by one of the run options? */
+static bool user_mounts(const struct husk_run_opts *o, const char *dst)
+{
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (strcmp(o->volumes[i].dst, dst) == 0)
+			return true;
+	return false;
+}
+
+/* Before anything is made: what Docker refuses at create (two mounts on
+ * one path, a --mount bind whose source is missing) */
+static int check_mounts(const struct husk_run_opts *o, husk_error **err)
+{
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		const struct husk_volume *v = &o->volumes[i];
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(o->volumes[k].dst, v->dst) == 0)
+				return husk_fail_as(err, EINVAL, "duplicate mount point: %s",
+						    v->dst);
+		if (v->type == HUSK_MOUNT_BIND && !v->bind_make && access(v->src, F_OK) < 0)
+			return husk_fail_as(err, errno == ENOENT ? ENOENT : errno,
+					    "invalid mount config for type \"bind\": bind source "
+					    "path does not exist: %s",
+					    v->src);
+	}
+	return 0;
+}
+
+static char *opt_value(char **options, const char *key)
+{
+	size_t n = strlen(key);
+	for (char **p = options; p && *p; p++)
+		if (strncmp(*p, key, n) == 0 && (*p)[n] == '=')
+			return *p + n + 1;
+	return NULL;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+	cleanup_free char *copy = strdup(list ? list : "");
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (strcmp(t, word) == 0)
+			return true;
+	return false;
+}
+
+/* A volume into what config.json mounts: its data dir, or what its
+ * options say (Docker's local driver: type, device, o), mounted for each
+ * container that uses it */
+static void resolve_volume(struct husk_volume *m, const struct husk_vol *vol)
+{
+	const char *type = opt_value(vol->options, "type");
+	const char *device = opt_value(vol->options, "device");
+	const char *o = opt_value(vol->options, "o");
+	free(m->src);
+	if (!type) {
+		m->type = HUSK_MOUNT_BIND;
+		m->src = strdup(vol->mountpoint);
+	} else if (has_word(o, "bind") || has_word(o, "rbind")) {
+		m->type = HUSK_MOUNT_BIND;
+		m->src = strdup(device);
+	} else {
+		m->type = HUSK_MOUNT_FS;
+		m->fstype = strdup(type);
+		m->src = strdup(device);
+		m->opts = o ? strdup(o) : NULL;
+	}
+}
+
+static void add_mount(struct create_ctx *c, const struct husk_volume *v)
+{
+	size_t n = c->n_mounts;
+	c->mounts = realloc(c->mounts, (n + 1) * sizeof(*c->mounts));
+	c->rec_mounts = realloc(c->rec_mounts, (n + 1) * sizeof(*c->rec_mounts));
+	if (!c->mounts || !c->rec_mounts)
+		abort();
+	struct husk_volume *m = &c->mounts[n];
+	*m = (struct husk_volume){
+		.type = v->type,
+		.src = v->src ? strdup(v->src) : NULL,
+		.dst = strdup(v->dst),
+		.ro = v->ro,
+		.propagation = v->propagation ? strdup(v->propagation) : NULL,
+		.opts = v->opts ? strdup(v->opts) : NULL,
+		.fstype = v->fstype ? strdup(v->fstype) : NULL,
+	};
+	const char *type = v->type == HUSK_MOUNT_VOLUME	 ? "volume"
+			   : v->type == HUSK_MOUNT_TMPFS ? "tmpfs"
+			   : v->type == HUSK_MOUNT_BIND	 ? "bind"
+							 : "fs";
+	const char *mode = v->mode ? v->mode : "";
+	if (v->type == HUSK_MOUNT_VOLUME && v->mode && !*v->mode)
+		mode = "z"; /* what Docker shows for -v NAME:/path */
+	/* --tmpfs shows in HostConfig.Tmpfs, not in Mounts: no type, not saved */
+	c->rec_mounts[n] = (struct husk_ctr_mount){
+		.type = v->tmpfs_flag ? NULL : strdup(type),
+		.source = strdup(v->type == HUSK_MOUNT_TMPFS ? ""
+				 : v->src		     ? v->src
+							     : ""),
+		.destination = strdup(v->dst),
+		.mode = strdup(mode),
+		.propagation = strdup(v->type == HUSK_MOUNT_BIND
+					      ? (v->propagation ? v->propagation : "rprivate")
+					      : ""),
+		.rw = !v->ro,
+	};
+	c->n_mounts++;
+}
+
+static void mounts_release(struct create_ctx *c)
+{
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		struct husk_volume *m = &c->mounts[i];
+		free(m->src);
+		free(m->dst);
+		free(m->propagation);
+		free(m->opts);
+		free(m->fstype);
+	}
+	free(c->mounts);
+	struct husk_ctr tmp = {.mounts = c->rec_mounts, .n_mounts = c->n_mounts};
+	husk_ctr_release(&tmp);
+	c->mounts = NULL;
+	c->rec_mounts = NULL;
+	c->n_mounts = 0;
+}
+
+/* A volume for mount i: its ref taken (undone by undo), its content
+ * copied up from the image when it is empty */
+static int use_volume(struct create_ctx *c, size_t i, bool nocopy, husk_error **err)
+{
+	struct husk_volume *m = &c->mounts[i];
+	struct husk_ctr_mount *rm = &c->rec_mounts[i];
+	struct husk_vol vol;
+	if (husk_volume_use(c->e->root, m->src, c->id, &vol, NULL, err) < 0)
+		return -1;
+	rm->name = strdup(vol.name);
+	rm->anonymous = vol.anonymous && !m->src;
+	free(rm->source);
+	rm->source = strdup(vol.mountpoint);
+	int r = 0;
+	if (!nocopy && !opt_value(vol.options, "type"))
+		r = husk_volume_copy_up(c->rootfs, m->dst, vol.mountpoint, err);
+	resolve_volume(m, &vol);
+	husk_vol_release(&vol);
+	return r < 0 ? husk_error_wrap(err, "volume \"%s\"", rm->name) : 0;
+}
+
+/* The run options' mounts and the image's VOLUMEs (each an anonymous
+ * volume unless a mount of the options is there): volumes made or
+ * found, with a ref for this container; -v's missing bind sources made,
+ * as Docker makes them */
+static int setup_mounts(struct create_ctx *c, husk_error **err)
+{
+	const struct husk_run_opts *o = c->o;
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		const struct husk_volume *v = &o->volumes[i];
+		add_mount(c, v);
+		if (v->type == HUSK_MOUNT_VOLUME &&
+		    use_volume(c, c->n_mounts - 1, v->nocopy, err) < 0)
+			return -1;
+		if (v->type == HUSK_MOUNT_BIND && v->bind_make && access(v->src, F_OK) < 0 &&
+		    husk_mkdir_p(v->src, 0755, err) < 0)
+			return husk_error_wrap(err, "create the bind source \"%s\"", v->src);
+	}
+	const char *path;
+	json_t *val;
+	json_t *vols = json_object_get(json_object_get(c->img->config, "config"), "Volumes");
+	json_object_foreach (vols, path, val) {
+		cleanup_free char *dst = strdup(path);
+		size_t n = strlen(dst);
+		while (n > 1 && dst[n - 1] == '/')
+			dst[--n] = '\0';
+		if (dst[0] != '/' || user_mounts(o, dst))
+			continue;
+		struct husk_volume anon = {.type = HUSK_MOUNT_VOLUME, .dst = dst};
+		add_mount(c, &anon);
+		if (use_volume(c, c->n_mounts - 1, false, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int write_config(struct create_ctx *c, husk_error **err)
 {
 	cleanup_free char *hosts = husk_strdup_printf("%s/hosts", c->dir);
@@ -313,6 +504,8 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.ipc_ns_path = c->ipc_ns,
 		.host_devs = c->devs,
 		.n_host_devs = c->n_devs,
+		.mounts = c->mounts,
+		.n_mounts = c->n_mounts,
 	};
 	c->config = husk_engine_config(&in, err);
 	if (!c->config)
@@ -397,6 +590,18 @@ static int write_record(struct create_ctx *c, husk_error **err)
 						      o->ports[i].proto == 17 ? "udp" : "tcp");
 	}
 	r.ports = ports;
+	r.mounts = c->rec_mounts;
+	r.n_mounts = c->n_mounts;
+	r.read_only = o->read_only;
+	char **tmpfs = NULL;
+	size_t n_tmpfs = 0;
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (o->volumes[i].tmpfs_flag)
+			husk_strv_push(&tmpfs, &n_tmpfs,
+				       husk_strdup_printf("%s%s%s", o->volumes[i].dst,
+							  o->volumes[i].opts ? ":" : "",
+							  o->volumes[i].opts ?: ""));
+	r.tmpfs = tmpfs;
 	json_t *hc = json_object_get(json_object_get(c->img->config, "config"), "Healthcheck");
 	r.test = health_test(o, hc);
 	if (r.test) {
@@ -414,6 +619,7 @@ static int write_record(struct create_ctx *c, husk_error **err)
 	for (size_t i = 0; ports && ports[i]; i++)
 		free(ports[i]);
 	free(ports);
+	husk_strv_free(tmpfs, n_tmpfs);
 	return ret;
 }
 
@@ -421,6 +627,9 @@ static void undo(struct create_ctx *c)
 {
 	if (c->networked)
 		husk_net_teardown(c->e->runroot, c->id, NULL);
+	for (size_t i = 0; i < c->n_mounts; i++)
+		husk_volume_unuse(c->e->root, c->rec_mounts[i].name, c->id,
+				  c->rec_mounts[i].anonymous);
 	if (c->mounted)
 		husk_overlay_unmount(c->rootfs, NULL);
 	if (c->dir)
@@ -445,6 +654,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	struct create_ctx c = {.e = e, .o = o};
 	int r = -1;
 	if (o->name && husk_name_check(o->name, err) < 0)
+		return -1;
+	if (check_mounts(o, err) < 0)
 		return -1;
 	if (husk_store_open(e->root, &c.store, err) < 0)
 		return -1;
@@ -479,8 +690,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	if (husk_overlay_mount(e->root, c.img, c.id, c.rootfs, err) < 0)
 		goto out;
 	c.mounted = true;
-	if (resolve_user(&c, err) < 0 || setup_network(&c, err) < 0 || write_config(&c, err) < 0 ||
-	    write_record(&c, err) < 0)
+	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || setup_network(&c, err) < 0 ||
+	    write_config(&c, err) < 0 || write_record(&c, err) < 0)
 		goto out;
 	*ret_id = steal_ptr(c.id);
 	r = 0;
@@ -489,6 +700,7 @@ out:
 		undo(&c);
 	husk_net_info_release(&c.net);
 	husk_user_release(&c.user);
+	mounts_release(&c);
 	json_decref(c.config);
 	json_decref(c.docker);
 	for (size_t i = 0; i < c.n_devs; i++)

@@ -38,9 +38,23 @@ struct husk_engine {
 	char *self_path;    /* husk, for what the monitor cannot do (networks) */
 };
 
+/* What a container mounts: one -v, --mount or --tmpfs (and the image's
+ * VOLUMEs, which the engine adds as anonymous volumes). */
+enum husk_mount_type { HUSK_MOUNT_BIND, HUSK_MOUNT_VOLUME, HUSK_MOUNT_TMPFS, HUSK_MOUNT_FS };
+
 struct husk_volume {
-	char *src, *dst;
+	enum husk_mount_type type;
+	char *src; /* bind: the host path; volume: its name (NULL: anonymous);
+		    * fs: the device */
+	char *dst; /* absolute, in the container */
 	bool ro;
+	bool nocopy;	   /* volume: no copy of the image's content into it */
+	bool bind_make;	   /* bind: a missing source is made (-v), else an error (--mount) */
+	bool tmpfs_flag;   /* --tmpfs: shown in HostConfig.Tmpfs, not in Mounts */
+	char *propagation; /* bind: "rprivate"...; NULL: rprivate */
+	char *opts;	   /* tmpfs, fs: data options, comma-separated */
+	char *mode;	   /* -v's options as given, for inspect's Mode */
+	char *fstype;	   /* fs */
 };
 
 enum husk_netmode { HUSK_NETMODE_NONE, HUSK_NETMODE_HOST, HUSK_NETMODE_BRIDGE };
@@ -55,6 +69,7 @@ struct husk_run_opts {
 	const char *hostname;
 	struct husk_volume *volumes;
 	size_t n_volumes;
+	bool read_only;	  /* --read-only: the root filesystem */
 	long long memory; /* bytes, 0: none */
 	long long pids_limit;
 	double cpus;
@@ -175,8 +190,11 @@ int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause,
 /* Wait until it is not running; its exit code. */
 int husk_engine_wait(struct husk_engine *e, const char *name_or_id, int *ret_code,
 		     husk_error **err);
-/* Remove: EBUSY when running unless force (which kills it first). */
-int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, husk_error **err);
+/* Remove: EBUSY when running unless force (which kills it first).  With
+ * volumes (rm -v), or when it was run with --rm, its anonymous volumes
+ * go too. */
+int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, bool volumes,
+		   husk_error **err);
 int husk_engine_rename(struct husk_engine *e, const char *name_or_id, const char *new_name,
 		       husk_error **err);
 /* The monitor's socket of a running container (ENOTCONN otherwise). */
@@ -235,6 +253,56 @@ int husk_engine_health_check(struct husk_engine *e, const char *name_or_id, cons
  * hand, on-failure when the machine went down under it.  The names
  * started; the first failure, after trying all. */
 int husk_engine_boot(struct husk_engine *e, char ***ret_started, size_t *ret_n, husk_error **err);
+
+/* --- volumes: <root>/volumes/<name>/{_data/, volume.json, refs/<id>} ---
+ *
+ * A volume is a directory the engine owns, mounted into containers by
+ * name.  refs/ holds one empty file per container that mounts it (made
+ * at create, removed with the container), so "in use" is one readdir,
+ * never a scan of every record.  Every change (create, a new ref, rm)
+ * happens under flock of <root>/volumes/.lock; a volume appears whole by
+ * rename of a directory made aside and goes by rename before its files
+ * are removed.  Anonymous volumes carry Docker's label
+ * com.docker.volume.anonymous. */
+struct husk_vol {
+	char *name;
+	char *mountpoint; /* <root>/volumes/<name>/_data */
+	int64_t created_ns;
+	char **labels;	/* "KEY=VALUE", NULL-terminated; may be NULL */
+	char **options; /* "type=tmpfs", "device=...", "o=..." */
+	bool anonymous;
+	char **users; /* ids of the containers that mount it */
+	size_t n_users;
+};
+void husk_vol_release(struct husk_vol *v);
+
+struct husk_vol_create_opts {
+	const char *name; /* NULL: 64 random hex digits */
+	char **labels;	  /* "KEY=VALUE" */
+	size_t n_labels;
+	char **options; /* "KEY=VALUE": type, device, o (Docker's local driver) */
+	size_t n_options;
+	bool anonymous;
+};
+/* EINVAL: a bad name or option.  A volume of that name already there is
+ * returned as it is, as Docker does. */
+int husk_engine_volume_create(struct husk_engine *e, const struct husk_vol_create_opts *o,
+			      struct husk_vol *ret, husk_error **err);
+/* ENOENT: no such volume */
+int husk_engine_volume_get(struct husk_engine *e, const char *name, struct husk_vol *ret,
+			   husk_error **err);
+int husk_engine_volume_list(struct husk_engine *e, struct husk_vol **ret, size_t *ret_n,
+			    husk_error **err);
+void husk_engine_volume_list_free(struct husk_vol *v, size_t n);
+/* EBUSY: a container (running or not) mounts it, named in the message;
+ * ENOENT: no such volume (not an error with force). */
+int husk_engine_volume_rm(struct husk_engine *e, const char *name, bool force, husk_error **err);
+/* Remove the volumes no container mounts: the anonymous ones, or with
+ * all every one.  Their names, and the bytes they held. */
+int husk_engine_volume_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
+			     unsigned long long *ret_bytes, husk_error **err);
+/* Docker's rule for a volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool husk_volume_name_ok(const char *name);
 
 char *husk_engine_dir(struct husk_engine *e, const char *id);
 char *husk_engine_log_path(struct husk_engine *e, const char *id);

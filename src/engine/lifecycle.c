@@ -406,7 +406,8 @@ static int mark_removing(struct husk_ctr *c, void *ud, husk_error **err)
 	return 0;
 }
 
-int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, husk_error **err)
+int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, bool volumes,
+		   husk_error **err)
 {
 	cleanup_free char *id = NULL;
 	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
@@ -441,7 +442,7 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, hu
 			pidfd_wait(mon, 10000);
 		husk_ctr_release(&c);
 	}
-	if (husk_engine_cleanup(e, id, true, err) < 0)
+	if (husk_engine_cleanup_volumes(e, id, true, volumes ? 1 : -1, err) < 0)
 		return husk_error_wrap(err, "remove container \"%s\"", name_or_id);
 	return 0;
 }

@@ -142,6 +142,19 @@ void husk_ctr_release(struct husk_ctr *c)
 		free(*p);
 	free(c->ports);
 	json_decref(c->docker);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		struct husk_ctr_mount *m = &c->mounts[i];
+		free(m->type);
+		free(m->name);
+		free(m->source);
+		free(m->destination);
+		free(m->mode);
+		free(m->propagation);
+	}
+	free(c->mounts);
+	for (char **p = c->tmpfs; p && *p; p++)
+		free(*p);
+	free(c->tmpfs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -271,6 +284,25 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 		hr->output = dup_str(lr, "output");
 	}
 	ret->docker = json_incref(json_object_get(m, "docker"));
+	json_t *mounts = json_object_get(m, "mounts");
+	ret->n_mounts = json_array_size(mounts);
+	ret->mounts = ret->n_mounts ? calloc(ret->n_mounts, sizeof(*ret->mounts)) : NULL;
+	if (ret->n_mounts && !ret->mounts)
+		abort();
+	for (size_t i = 0; i < ret->n_mounts; i++) {
+		json_t *mj = json_array_get(mounts, i);
+		struct husk_ctr_mount *mt = &ret->mounts[i];
+		mt->type = dup_str(mj, "type");
+		mt->name = dup_str(mj, "name");
+		mt->source = dup_str(mj, "source");
+		mt->destination = dup_str(mj, "destination");
+		mt->mode = dup_str(mj, "mode");
+		mt->propagation = dup_str(mj, "propagation");
+		mt->rw = get_bool(mj, "rw");
+		mt->anonymous = get_bool(mj, "anonymous");
+	}
+	ret->tmpfs = strv_from_json(json_object_get(m, "tmpfs"));
+	ret->read_only = get_bool(m, "read_only");
 	json_decref(m);
 	if (!ret->id || !ret->name) {
 		husk_ctr_release(ret);
@@ -362,6 +394,28 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 		json_object_set_new(h, "log", log);
 		json_object_set_new(m, "health", h);
 	}
+	if (c->n_mounts) {
+		json_t *mounts = json_array();
+		for (size_t i = 0; i < c->n_mounts; i++) {
+			const struct husk_ctr_mount *mt = &c->mounts[i];
+			if (!mt->type)
+				continue;
+			json_t *mj =
+				json_pack("{s:b,s:b}", "rw", mt->rw, "anonymous", mt->anonymous);
+			set_str(mj, "type", mt->type);
+			set_str(mj, "name", mt->name);
+			set_str(mj, "source", mt->source);
+			set_str(mj, "destination", mt->destination);
+			set_str(mj, "mode", mt->mode);
+			set_str(mj, "propagation", mt->propagation);
+			json_array_append_new(mounts, mj);
+		}
+		json_object_set_new(m, "mounts", mounts);
+	}
+	if (c->tmpfs)
+		json_object_set_new(m, "tmpfs", strv_to_json(c->tmpfs));
+	if (c->read_only)
+		json_object_set_new(m, "read_only", json_true());
 	char *text = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
 	if (!text)

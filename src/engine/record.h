@@ -65,6 +65,17 @@ struct husk_health_result {
 };
 #define HUSK_HEALTH_LOG_MAX 5
 
+/* A mount of the container as inspect shows it (Docker's Mounts) */
+struct husk_ctr_mount {
+	char *type; /* "bind", "volume", "tmpfs" */
+	char *name; /* a volume's */
+	char *source, *destination;
+	char *mode;	   /* -v's options as given ("ro,z"), or "z" for a volume */
+	char *propagation; /* binds: "rprivate" unless asked */
+	bool rw;
+	bool anonymous; /* an anonymous volume: rm -v and --rm remove it */
+};
+
 struct husk_ctr {
 	char *id; /* 64 hex */
 	char *name;
@@ -108,6 +119,10 @@ struct husk_ctr {
 	 * {"Config": {...}, "HostConfig": {...}} (husk_engine_config_docker);
 	 * NULL for a record made before it */
 	struct json_t *docker;
+	struct husk_ctr_mount *mounts;
+	size_t n_mounts;
+	char **tmpfs; /* --tmpfs "PATH[:OPTIONS]", NULL-terminated */
+	bool read_only;
 };
 
 void husk_ctr_release(struct husk_ctr *c);

@@ -111,6 +111,15 @@ int cmd_tag(int argc, char **argv);
 extern const struct cli_flag images_flags[], load_flags[], rmi_flags[], save_flags[],
 	image_inspect_flags[];
 
+/* volume.c */
+int cmd_volume_create(int argc, char **argv);
+int cmd_volume_ls(int argc, char **argv);
+int cmd_volume_inspect(int argc, char **argv);
+int cmd_volume_rm(int argc, char **argv);
+int cmd_volume_prune(int argc, char **argv);
+extern const struct cli_flag volume_create_flags[], volume_ls_flags[], volume_inspect_flags[],
+	volume_rm_flags[], volume_prune_flags[];
+
 /* registry.c */
 int cmd_pull(int argc, char **argv);
 int cmd_push(int argc, char **argv);

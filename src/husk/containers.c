@@ -249,12 +249,14 @@ const struct cli_flag rm_flags[] = {
 
 int cmd_rm(int argc, char **argv)
 {
-	bool force = false;
+	bool force = false, volumes = false;
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			force = true;
-		else if (c != 'v')
+		else if (c == 'v')
+			volumes = true;
+		else
 			return 125;
 	}
 	int rc = cli_operands(argc, argv, 1, -1);
@@ -262,7 +264,7 @@ int cmd_rm(int argc, char **argv)
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
-		if (husk_engine_rm(&eng, argv[i], force, &err) < 0)
+		if (husk_engine_rm(&eng, argv[i], force, volumes, &err) < 0)
 			rc = fail(err);
 		else
 			printf("%s\n", argv[i]);

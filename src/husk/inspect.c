@@ -42,6 +42,41 @@ static json_t *health_json(const struct husk_ctr *c)
 			 c->health_streak, "Log", log);
 }
 
+/* Docker's Mounts: volumes with their Name and Driver, binds without */
+static json_t *mounts_json(const struct husk_ctr *c)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		const struct husk_ctr_mount *m = &c->mounts[i];
+		json_t *j = json_pack("{s:s}", "Type", m->type ? m->type : "");
+		if (m->name)
+			json_object_set_new(j, "Name", json_string(m->name));
+		json_object_set_new(j, "Source", json_string(m->source ? m->source : ""));
+		json_object_set_new(j, "Destination",
+				    json_string(m->destination ? m->destination : ""));
+		if (m->name)
+			json_object_set_new(j, "Driver", json_string("local"));
+		json_object_set_new(j, "Mode", json_string(m->mode ? m->mode : ""));
+		json_object_set_new(j, "RW", json_boolean(m->rw));
+		json_object_set_new(j, "Propagation",
+				    json_string(m->propagation ? m->propagation : ""));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+/* HostConfig.Tmpfs: {"/path": "options"} */
+static json_t *tmpfs_json(const struct husk_ctr *c)
+{
+	json_t *o = json_object();
+	for (char **t = c->tmpfs; t && *t; t++) {
+		const char *colon = strchr(*t, ':');
+		cleanup_free char *k = colon ? strndup(*t, (size_t)(colon - *t)) : strdup(*t);
+		json_object_set_new(o, k, json_string(colon ? colon + 1 : ""));
+	}
+	return o;
+}
+
 static json_t *inspect_json(const struct husk_ctr *c)
 {
 	bool running = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
@@ -77,17 +112,20 @@ static json_t *inspect_json(const struct husk_ctr *c)
 	/* run's other options, kept under Docker's names at create */
 	json_object_update(config, json_object_get(c->docker, "Config"));
 	json_object_update(host, json_object_get(c->docker, "HostConfig"));
+	json_object_set_new(host, "ReadonlyRootfs", json_boolean(c->read_only));
+	if (c->tmpfs)
+		json_object_set_new(host, "Tmpfs", tmpfs_json(c));
 	json_t *net = json_pack("{s:s}", "IPAddress", c->ip ? c->ip : "");
 	cleanup_free char *name = husk_strdup_printf("/%s", c->name);
-	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:i,s:o,s:o,s:o}", "Id", c->id, "Name", name,
+	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:i,s:o,s:o,s:o,s:o}", "Id", c->id, "Name", name,
 			 "Created", rfc3339(c->created_ns), "Image", c->image, "State", state,
 			 "RestartCount", c->restart_count, "Config", config, "HostConfig", host,
-			 "NetworkSettings", net);
+			 "Mounts", mounts_json(c), "NetworkSettings", net);
 }
 
 static const char *const inspect_fields[] = {
-	"Id",	  "Name",	"Created",	"Image",	   "State",
-	"Config", "HostConfig", "RestartCount", "NetworkSettings", NULL};
+	"Id",	      "Name",	      "Created",	 "Image",  "State", "Config",
+	"HostConfig", "RestartCount", "NetworkSettings", "Mounts", NULL};
 
 const struct cli_flag inspect_flags[] = {
 	{"format", 'f', "TEMPLATE", "print through a Go template ({{.State.Status}}...)"},

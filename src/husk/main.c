@@ -88,6 +88,15 @@ static const struct cli_command container_cmds[] = {
 	{0},
 };
 
+static const struct cli_command volume_cmds[] = {
+	{"create", cmd_volume_create, "[VOLUME]", "create a volume (no name: 64 random hex digits), print its name", volume_create_flags, "husk volume create --label app=web data"},
+	{"ls", cmd_volume_ls, NULL, "list volumes", volume_ls_flags, "husk volume ls --filter dangling=true"},
+	{"inspect", cmd_volume_inspect, "VOLUME...", "volumes as JSON", volume_inspect_flags, "husk volume inspect -f '{{.Mountpoint}}' data"},
+	{"rm", cmd_volume_rm, "VOLUME...", "remove volumes no container uses", volume_rm_flags, "husk volume rm data"},
+	{"prune", cmd_volume_prune, NULL, "remove the anonymous volumes no container uses (--all: every unused one)", volume_prune_flags, "husk volume prune -f"},
+	{0},
+};
+
 static const struct cli_command healthcheck_cmds[] = {
 	{"run", cmd_healthcheck_run, "CONTAINER", "run a container's healthcheck now and print its health; exit 1 when unhealthy", NULL, "husk healthcheck run web"},
 	{0},
@@ -120,6 +129,7 @@ static const struct cli_command commands[] = {
 	{"inspect", cmd_inspect, "CONTAINER...", "a container's state and configuration, as JSON", inspect_flags, "husk inspect -f '{{.State.Status}}' web"},
 	{"cp", cmd_cp, "SRC DEST", "copy files between a container (CONTAINER:PATH) and the host (a path, or - for a tar stream)", cp_flags, "husk cp web:/etc/nginx/nginx.conf ."},
 	{"container", NULL, "COMMAND", "manage containers", NULL, NULL, container_cmds},
+	{"volume", NULL, "COMMAND", "manage volumes", NULL, NULL, volume_cmds},
 	{"healthcheck", NULL, "COMMAND", "run healthchecks by hand", NULL, NULL, healthcheck_cmds},
 	{"system", NULL, "COMMAND", "the engine as a whole", NULL, NULL, system_cmds},
 	{"images", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk images busybox"},
