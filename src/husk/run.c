@@ -171,6 +171,21 @@ static char *clean_target(const char *flag, const char *arg, const char *path)
 	return p;
 }
 
+static bool looks_like_mode(const char *mode)
+{
+	static const char *const words[] = {"ro", "rw", "z", "Z", "nocopy"};
+	cleanup_free char *copy = strdup(mode);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		bool known = is_propagation(t);
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			known |= strcmp(t, words[i]) == 0;
+		if (!known)
+			return false;
+	}
+	return true;
+}
+
 /* -v's options: ro, rw, z, Z (relabelling, nothing without SELinux), a
  * propagation for binds, nocopy for volumes */
 static int parse_vmode(struct husk_volume *v, const char *arg, const char *mode)
@@ -217,10 +232,11 @@ static int parse_volume(struct husk_run_opts *o, const char *arg)
 			return failf("-v \"%s\": invalid spec: too many colons", arg);
 		part[n++] = t;
 	}
-	if (n == 0 || strstr(arg, "::") || arg[strlen(arg) - 1] == ':')
+	if (n == 0 || strstr(arg, "::") || arg[0] == ':' || arg[strlen(arg) - 1] == ':')
 		return failf("-v \"%s\": invalid spec: an empty section", arg);
-	/* /ctr:ro is an anonymous volume with options */
-	if (n == 2 && part[1][0] != '/') {
+	/* /ctr:ro is an anonymous volume with options (when the second part
+	 * reads as options; else a relative destination, refused below) */
+	if (n == 2 && looks_like_mode(part[1])) {
 		part[2] = part[1];
 		part[1] = part[0];
 		part[0] = NULL;

@@ -26,13 +26,11 @@ static json_t *created_at(int64_t ns)
 	return json_string(buf);
 }
 
-/* "K=V" strings as {"K":"V"}; null when there are none, as Docker's */
+/* "K=V" strings as {"K":"V"} */
 static json_t *kv_json(char **kv)
 {
-	if (!kv || !*kv)
-		return json_null();
 	json_t *o = json_object();
-	for (char **p = kv; *p; p++) {
+	for (char **p = kv; p && *p; p++) {
 		const char *eq = strchr(*p, '=');
 		cleanup_free char *k = eq ? strndup(*p, (size_t)(eq - *p)) : strdup(*p);
 		json_object_set_new(o, k, json_string(eq ? eq + 1 : ""));

@@ -58,8 +58,12 @@ teardown() {
 }
 
 @test "husk run: an ENOENT that is not the command's stays 125" {
-	# the missing file is a volume's source, not the command
-	run "$HUSK" run --rm -v "$TEST_DIR/nosuch:/x" busybox true
+	# the missing file is a bind's source (gone between create and
+	# start), not the command
+	mkdir "$TEST_DIR/gone"
+	"$HUSK" create --name g --mount "type=bind,src=$TEST_DIR/gone,dst=/x" busybox true
+	rmdir "$TEST_DIR/gone"
+	run "$HUSK" start -a g
 	[ "$status" -eq 125 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == "husk: "*"No such file or directory" ]]

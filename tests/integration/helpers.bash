@@ -114,7 +114,8 @@ wait_for_status() {
 # make_oci_image OUT.tar NAME:TAG LAYER.tar[:gzip|:zstd]...: an OCI image
 # layout archive built by hand (sha256sum + jq), the layers lowest first,
 # compressed as asked with the media types the image spec gives them; the
-# config has the plain tars' diff ids, a fixed creation time and a label.
+# config has the plain tars' diff ids, a fixed creation time and a label
+# (and OCI_CONFIG_EXTRA, more members of its "config", when set).
 make_oci_image() {
 	local out=$1 ref=$2 d spec t comp blob diff mt diff_ids="" layers=""
 	shift 2
@@ -136,7 +137,7 @@ make_oci_image() {
 		mv "$d/layer" "$d/blobs/sha256/$blob"
 		diff_ids+="${diff_ids:+,}\"sha256:$diff\""
 	done
-	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"],\"Labels\":{\"made.by\":\"husk-tests\"}}}" >"$d/config"
+	echo "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-02T03:04:05Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"],\"Labels\":{\"made.by\":\"husk-tests\"}${OCI_CONFIG_EXTRA:+,$OCI_CONFIG_EXTRA}}}" >"$d/config"
 	local c cs m ms
 	c=$(sha256sum "$d/config" | cut -d' ' -f1)
 	cs=$(stat -c %s "$d/config")

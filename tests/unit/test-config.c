@@ -162,6 +162,81 @@ static bool has_ns(json_t *c, const char *type)
 	return false;
 }
 
+/* the mount at dst, its options joined by commas */
+static json_t *mount_at(json_t *c, const char *dst, char *opts, size_t n)
+{
+	size_t i, k;
+	json_t *m, *o;
+	json_array_foreach (json_object_get(c, "mounts"), i, m) {
+		if (strcmp(json_string_value(json_object_get(m, "destination")), dst) != 0)
+			continue;
+		opts[0] = '\0';
+		size_t len = 0;
+		json_array_foreach (json_object_get(m, "options"), k, o)
+			len += (size_t)snprintf(opts + len, n - len, "%s%s", k ? "," : "",
+						json_string_value(o));
+		return m;
+	}
+	return NULL;
+}
+
+static size_t mount_index(json_t *c, const char *dst)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach (json_object_get(c, "mounts"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "destination")), dst) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* -v, --mount, --tmpfs, --read-only as Docker makes them: binds rbind and
+ * rprivate unless asked, tmpfs nosuid,nodev,noexec before the user's
+ * options, parents before what is mounted inside them */
+static void test_volumes_tmpfs_read_only(void **state)
+{
+	(void)state;
+	json_t *ic = image();
+	struct husk_volume v[] = {
+		{.type = HUSK_MOUNT_BIND, .src = "/h", .dst = "/a/b/c", .ro = true},
+		{.type = HUSK_MOUNT_BIND, .src = "/h2", .dst = "/a", .propagation = "rslave"},
+		{.type = HUSK_MOUNT_TMPFS, .dst = "/t", .opts = "size=1m,exec"},
+		{.type = HUSK_MOUNT_FS,
+		 .fstype = "tmpfs",
+		 .src = "tmpfs",
+		 .dst = "/f",
+		 .opts = "size=2m"},
+	};
+	struct husk_run_opts o = {.volumes = v, .n_volumes = 4, .read_only = true};
+	husk_error *err = NULL;
+	json_t *c = make(&o, ic, NULL, &err);
+	assert_non_null(c);
+	char opts[256];
+	json_t *m = mount_at(c, "/a/b/c", opts, sizeof(opts));
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
+	assert_string_equal(opts, "rbind,ro,rprivate");
+	m = mount_at(c, "/a", opts, sizeof(opts));
+	assert_string_equal(opts, "rbind,rw,rslave");
+	assert_true(mount_index(c, "/a") < mount_index(c, "/a/b/c"));
+	m = mount_at(c, "/t", opts, sizeof(opts));
+	assert_string_equal(json_string_value(json_object_get(m, "type")), "tmpfs");
+	assert_string_equal(json_string_value(json_object_get(m, "source")), "tmpfs");
+	assert_string_equal(opts, "nosuid,nodev,noexec,size=1m,exec");
+	/* a volume with driver options: its filesystem, only its options */
+	m = mount_at(c, "/f", opts, sizeof(opts));
+	assert_string_equal(json_string_value(json_object_get(m, "type")), "tmpfs");
+	assert_string_equal(opts, "size=2m");
+	assert_true(json_is_true(json_object_get(json_object_get(c, "root"), "readonly")));
+	json_decref(c);
+	/* without --read-only the root is writable */
+	struct husk_run_opts w = {0};
+	c = make(&w, ic, NULL, &err);
+	assert_true(json_is_false(json_object_get(json_object_get(c, "root"), "readonly")));
+	json_decref(c);
+	json_decref(ic);
+}
+
 static void test_mounts_network_resources(void **state)
 {
 	(void)state;
@@ -675,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_docker_view),
 		cmocka_unit_test(test_seccomp_docker_default),
+		cmocka_unit_test(test_volumes_tmpfs_read_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
