@@ -550,14 +550,52 @@ static int copy_data(int sf, int tf, const char *what, husk_error **err)
 	}
 }
 
-/* One entry n of dir from into dir to; the new entry's fd (O_PATH for
- * what is not a directory or a regular file) in *ret_tfd. */
-static int copy_tree(int from, int to, const char *path, int depth, husk_error **err);
+/* A copy in progress: the volume's root, and the files with more than
+ * one link met so far, so that their other names become links again */
+struct copy_ctx {
+	int root;    /* the data dir */
+	size_t skip; /* what to drop of a path to make it relative to root */
+	struct seen {
+		dev_t dev;
+		ino_t ino;
+		char *rel;
+	} * seen;
+	size_t n_seen;
+};
 
-static int copy_entry(int from, int to, const char *n, const struct stat *st, const char *what,
-		      int depth, husk_error **err)
+static const char *seen_as(const struct copy_ctx *c, const struct stat *st)
+{
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (c->seen[i].dev == st->st_dev && c->seen[i].ino == st->st_ino)
+			return c->seen[i].rel;
+	return NULL;
+}
+
+static void see(struct copy_ctx *c, const struct stat *st, const char *what)
+{
+	c->seen = realloc(c->seen, (c->n_seen + 1) * sizeof(*c->seen));
+	if (!c->seen)
+		abort();
+	c->seen[c->n_seen++] = (struct seen){st->st_dev, st->st_ino, strdup(what + c->skip)};
+}
+
+static int copy_tree(struct copy_ctx *c, int from, int to, const char *path, int depth,
+		     husk_error **err);
+
+/* One entry n of dir from into dir to, as what (its path in the image) */
+static int copy_entry(struct copy_ctx *c, int from, int to, const char *n, const struct stat *st,
+		      const char *what, int depth, husk_error **err)
 {
 	cleanup_close int sfd = -1, tfd = -1;
+	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+		const char *first = seen_as(c, st);
+		if (first) {
+			if (linkat(c->root, first, to, n, 0) < 0)
+				return husk_fail(err, errno, "link \"%s\"", what);
+			return 0;
+		}
+		see(c, st, what);
+	}
 	if (S_ISDIR(st->st_mode)) {
 		if (mkdirat(to, n, 0700) < 0)
 			return husk_fail(err, errno, "mkdir \"%s\"", what);
@@ -565,7 +603,7 @@ static int copy_entry(int from, int to, const char *n, const struct stat *st, co
 		tfd = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0 || tfd < 0)
 			return husk_fail(err, errno, "open \"%s\"", what);
-		if (copy_tree(sfd, tfd, what, depth + 1, err) < 0)
+		if (copy_tree(c, sfd, tfd, what, depth + 1, err) < 0)
 			return -1;
 	} else if (S_ISREG(st->st_mode)) {
 		sfd = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -594,7 +632,8 @@ static int copy_entry(int from, int to, const char *n, const struct stat *st, co
 	return copy_meta(sfd, tfd, st, what, err);
 }
 
-static int copy_tree(int from, int to, const char *path, int depth, husk_error **err)
+static int copy_tree(struct copy_ctx *c, int from, int to, const char *path, int depth,
+		     husk_error **err)
 {
 	if (depth > 256)
 		return husk_fail_as(err, ELOOP, "copy \"%s\": too deep", path);
@@ -616,7 +655,7 @@ static int copy_tree(int from, int to, const char *path, int depth, husk_error *
 		cleanup_free char *what = husk_strdup_printf("%s/%s", path, de->d_name);
 		if (S_ISSOCK(st.st_mode))
 			continue; /* a socket is no content */
-		r = copy_entry(from, to, de->d_name, &st, what, depth, err);
+		r = copy_entry(c, from, to, de->d_name, &st, what, depth, err);
 	}
 	closedir(d);
 	return r;
@@ -639,6 +678,25 @@ static bool dir_empty(int fd)
 	return empty;
 }
 
+/* what a failed copy left: the volume is empty again, to be filled by
+ * the next container that mounts it */
+static void empty_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR)
+			husk_engine_rm_rf(p);
+		else
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+}
+
 int husk_volume_copy_up(const char *rootfs, const char *dst, const char *data, husk_error **err)
 {
 	cleanup_close int to = open(data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -659,7 +717,17 @@ int husk_volume_copy_up(const char *rootfs, const char *dst, const char *data, h
 	struct stat st;
 	if (fstat(from, &st) < 0)
 		return husk_fail(err, errno, "stat \"%s\" in the image", dst);
-	if (copy_tree(from, to, dst, 0, err) < 0 || copy_meta(from, to, &st, dst, err) < 0)
+	/* what paths start with below: dst and its slash */
+	struct copy_ctx c = {.root = to, .skip = strlen(dst) + 1};
+	int r = copy_tree(&c, from, to, dst, 0, err) < 0 || copy_meta(from, to, &st, dst, err) < 0
+			? -1
+			: 0;
+	for (size_t i = 0; i < c.n_seen; i++)
+		free(c.seen[i].rel);
+	free(c.seen);
+	if (r < 0) {
+		empty_dir(data);
 		return husk_error_wrap(err, "copy \"%s\" of the image into the volume", dst);
+	}
 	return 0;
 }

@@ -122,7 +122,7 @@ load_image() {
 	[ "$output" = kept ]
 	# a running container sees what another writes
 	"$HUSK" run -d --name reader -v data:/shared busybox sh -c 'while [ ! -e /shared/go ]; do sleep 0.05; done; cat /shared/go'
-	"$HUSK" run --rm -v data:/data busybox sh -c 'echo from-writer >/data/go'
+	"$HUSK" run --rm -v data:/data busybox sh -c 'echo from-writer >/data/tmp && mv /data/tmp /data/go'
 	run "$HUSK" wait reader
 	[ "$output" = 0 ]
 	run "$HUSK" logs reader
@@ -137,6 +137,7 @@ load_image() {
 	echo config >"$TEST_DIR/top/app/conf"
 	echo secret >"$TEST_DIR/top/app/sub/key"
 	ln -s ../conf "$TEST_DIR/top/app/sub/link"
+	ln "$TEST_DIR/top/app/sub/key" "$TEST_DIR/top/app/hard"
 	mkfifo "$TEST_DIR/top/app/fifo"
 	chown 1000:2000 "$TEST_DIR/top/app/conf"
 	chown 33:33 "$TEST_DIR/top/app"
@@ -159,6 +160,9 @@ load_image() {
 	data="$HUSK_ROOT/volumes/appdata/_data"
 	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.kind").decode())' "$data/conf")" = cfg ]
 	[ "$(stat -c %Y "$data/sub/key")" = "$(stat -c %Y "$TEST_DIR/top/app/sub/key")" ]
+	# a hard link stays one
+	[ "$(stat -c %i "$data/hard")" = "$(stat -c %i "$data/sub/key")" ]
+	[ "$(stat -c %h "$data/hard")" = 2 ]
 	# busybox's /etc into an empty named volume
 	run "$HUSK" run --rm -v etcvol:/etc busybox cat /etc/passwd
 	[[ "$output" == root:x:0:0:* ]]
@@ -261,7 +265,7 @@ load_image() {
 @test "ro: a write fails with EROFS (-v and --mount, binds and volumes); rw and options accepted" {
 	mkdir "$TEST_DIR/host"
 	echo h >"$TEST_DIR/host/f"
-	run "$HUSK" run --rm -v "$TEST_DIR/host:/h:ro" busybox sh -c 'cat /h/f; touch /h/new'
+	run "$HUSK" run --rm -v "$TEST_DIR/host:/h:ro" busybox sh -c 'exec 2>&1; cat /h/f; touch /h/new'
 	[ "$status" -eq 1 ]
 	[ "${lines[0]}" = h ]
 	[ "${lines[1]}" = "touch: /h/new: Read-only file system" ]
@@ -301,7 +305,7 @@ load_image() {
 }
 
 @test "--read-only: / is read-only, the mounts the user asks for are not" {
-	run "$HUSK" run --rm --read-only --tmpfs /tmp -v rw1:/data busybox sh -c 'touch /x; touch /tmp/x && echo tmp-ok; touch /data/x && echo data-ok'
+	run "$HUSK" run --rm --read-only --tmpfs /tmp -v rw1:/data busybox sh -c 'exec 2>&1; touch /x; touch /tmp/x && echo tmp-ok; touch /data/x && echo data-ok'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "touch: /x: Read-only file system" ]
 	[ "${lines[1]}" = tmp-ok ]
