@@ -45,6 +45,10 @@ static int check_name(const char *name, husk_error **err)
 {
 	if (husk_volume_name_ok(name))
 		return 0;
+	if (strlen(name) == 1)
+		return husk_fail_as(err, EINVAL,
+				    "volume name is too short, names should be at least two "
+				    "alphanumeric characters");
 	return husk_fail_as(err, EINVAL,
 			    "\"%s\" includes invalid characters for a local volume name, only "
 			    "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a "

@@ -249,6 +249,10 @@ static int parse_volume(struct husk_run_opts *o, const char *arg)
 	enum husk_mount_type type = HUSK_MOUNT_VOLUME;
 	if (src && src[0] == '/')
 		type = HUSK_MOUNT_BIND;
+	else if (src && strlen(src) == 1 && src[0] != '.' && src[0] != '~')
+		return failf("-v \"%s\": volume name is too short, names should be at least two "
+			     "alphanumeric characters",
+			     arg);
 	else if (src && !husk_volume_name_ok(src))
 		return failf("-v \"%s\": create %s: \"%s\" includes invalid characters for a local "
 			     "volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you "

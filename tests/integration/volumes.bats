@@ -74,7 +74,10 @@ load_image() {
 }
 
 @test "volume create: Docker's name rule and the local driver's options" {
-	for bad in ./x x/y a .hidden _x; do
+	run "$HUSK" volume create a
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: create volume "a": volume name is too short, names should be at least two alphanumeric characters' ]
+	for bad in ./x x/y .hidden _x; do
 		run "$HUSK" volume create "$bad"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" -eq 1 ]
