@@ -163,7 +163,7 @@ static bool has_ns(json_t *c, const char *type)
 }
 
 /* the mount at dst, its options joined by commas */
-static json_t *mount_at(json_t *c, const char *dst, char *opts, size_t n)
+static json_t *mount_opts_at(json_t *c, const char *dst, char *opts, size_t n)
 {
 	size_t i, k;
 	json_t *m, *o;
@@ -212,19 +212,19 @@ static void test_volumes_tmpfs_read_only(void **state)
 	json_t *c = make(&o, ic, NULL, &err);
 	assert_non_null(c);
 	char opts[256];
-	json_t *m = mount_at(c, "/a/b/c", opts, sizeof(opts));
+	json_t *m = mount_opts_at(c, "/a/b/c", opts, sizeof(opts));
 	assert_non_null(m);
 	assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
 	assert_string_equal(opts, "rbind,ro,rprivate");
-	m = mount_at(c, "/a", opts, sizeof(opts));
+	m = mount_opts_at(c, "/a", opts, sizeof(opts));
 	assert_string_equal(opts, "rbind,rw,rslave");
 	assert_true(mount_index(c, "/a") < mount_index(c, "/a/b/c"));
-	m = mount_at(c, "/t", opts, sizeof(opts));
+	m = mount_opts_at(c, "/t", opts, sizeof(opts));
 	assert_string_equal(json_string_value(json_object_get(m, "type")), "tmpfs");
 	assert_string_equal(json_string_value(json_object_get(m, "source")), "tmpfs");
 	assert_string_equal(opts, "nosuid,nodev,noexec,size=1m,exec");
 	/* a volume with driver options: its filesystem, only its options */
-	m = mount_at(c, "/f", opts, sizeof(opts));
+	m = mount_opts_at(c, "/f", opts, sizeof(opts));
 	assert_string_equal(json_string_value(json_object_get(m, "type")), "tmpfs");
 	assert_string_equal(opts, "size=2m");
 	assert_true(json_is_true(json_object_get(json_object_get(c, "root"), "readonly")));
