@@ -23,7 +23,8 @@
  *
  * The cost: a walker of husk's own (libarchive's disk reader and writer
  * take paths), without ACLs, xattrs or hard links on the way out (each
- * link is a copy). */
+ * link is a copy).  The way out is the walker export and commit use too
+ * (src/image/tartree.c). */
 #define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
@@ -44,6 +45,7 @@
 
 #include "engine-private.h"
 #include "engine.h"
+#include "image.h"
 #include "lazy.h"
 #include "util.h"
 
@@ -59,132 +61,11 @@ static int open_in_root(int rootfd, const char *path, int flags, bool follow_las
 	return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
 }
 
-/* dirfd/name again with flags, never through a symlink; name "" is dirfd
- * itself (an O_PATH fd of the thing) */
-static int reopen(int dirfd, const char *name, int flags)
-{
-	if (*name)
-		return openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (flags & O_DIRECTORY)
-		return openat(dirfd, ".", flags | O_CLOEXEC);
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
-	return open(p, flags | O_CLOEXEC | O_NOCTTY);
-}
-
 static int archive_fail(struct archive *a, husk_error **err, const char *what)
 {
 	int e = archive_errno(a);
 	return husk_fail_as(err, e > 0 ? e : EIO, "%s: %s", what,
 			    archive_error_string(a) ? archive_error_string(a) : "bad tar stream");
-}
-
-/* --- out: a tree into a tar stream --- */
-
-struct writer {
-	struct archive *a;
-	husk_error **err;
-	char buf[65536];
-};
-
-static int add_children(struct writer *w, int dirfd, const char *name, const char *tarname);
-
-static int add_data(struct writer *w, int fd, off_t size, const char *tarname)
-{
-	off_t left = size;
-	while (left > 0) {
-		ssize_t n = read(fd, w->buf, sizeof(w->buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return husk_fail(w->err, errno, "read \"%s\"", tarname);
-		if (n == 0)
-			break; /* it shrank while we read: pad to what the header says */
-		if ((off_t)n > left)
-			n = (ssize_t)left;
-		if (archive_write_data(w->a, w->buf, (size_t)n) < 0)
-			return archive_fail(w->a, w->err, tarname);
-		left -= n;
-	}
-	memset(w->buf, 0, sizeof(w->buf));
-	while (left > 0) {
-		size_t n = left < (off_t)sizeof(w->buf) ? (size_t)left : sizeof(w->buf);
-		if (archive_write_data(w->a, w->buf, n) < 0)
-			return archive_fail(w->a, w->err, tarname);
-		left -= (off_t)n;
-	}
-	return 0;
-}
-
-/* dirfd/name (name "": dirfd itself) as tarname, and below it */
-static int add_entry(struct writer *w, int dirfd, const char *name, const char *tarname,
-		     const struct stat *st)
-{
-	cleanup_close int fd = -1;
-	char target[4096];
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, tarname);
-	archive_entry_copy_stat(e, st);
-	archive_entry_set_nlink(e, 1); /* no hard links: each is a copy */
-	if (S_ISLNK(st->st_mode)) {
-		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-		if (n < 0) {
-			archive_entry_free(e);
-			return husk_fail(w->err, errno, "read the link \"%s\"", tarname);
-		}
-		target[n] = '\0';
-		archive_entry_set_symlink(e, target);
-	} else if (S_ISREG(st->st_mode)) {
-		fd = reopen(dirfd, name, O_RDONLY);
-		if (fd < 0) {
-			archive_entry_free(e);
-			return husk_fail(w->err, errno, "open \"%s\"", tarname);
-		}
-	} else {
-		archive_entry_set_size(e, 0);
-	}
-	int r = archive_write_header(w->a, e) == ARCHIVE_OK ? 0
-							    : archive_fail(w->a, w->err, tarname);
-	archive_entry_free(e);
-	if (r == 0 && fd >= 0)
-		r = add_data(w, fd, st->st_size, tarname);
-	if (r == 0 && S_ISDIR(st->st_mode))
-		r = add_children(w, dirfd, name, tarname);
-	return r;
-}
-
-static int add_children(struct writer *w, int dirfd, const char *name, const char *tarname)
-{
-	int fd = reopen(dirfd, name, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return husk_fail(w->err, errno, "open the directory \"%s\"", tarname);
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return husk_fail(w->err, errno, "read the directory \"%s\"", tarname);
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue; /* gone while we looked */
-			r = husk_fail(w->err, errno, "stat \"%s/%s\"", tarname, de->d_name);
-			break;
-		}
-		cleanup_free char *child =
-			strcmp(tarname, ".") == 0
-				? strdup(de->d_name)
-				: husk_strdup_printf("%s/%s", tarname, de->d_name);
-		r = add_entry(w, fd, de->d_name, child, &st);
-	}
-	if (r == 0 && errno != 0)
-		r = husk_fail(w->err, errno, "read the directory \"%s\"", tarname);
-	closedir(d);
-	return r;
 }
 
 /* A source: an O_PATH fd of the thing (its last link followed only with
@@ -230,24 +111,12 @@ static void cp_src_release(struct cp_src *s)
 	free(s->top);
 }
 
+/* the source as a tar stream, by the walker cp shares with export and
+ * commit (src/image/tartree.c) */
 static int write_stream(const struct cp_src *s, int out_fd, husk_error **err)
 {
-	struct writer *w = calloc(1, sizeof(*w));
-	if (!w)
-		return husk_fail(err, ENOMEM, "tar");
-	w->err = err;
-	w->a = archive_write_new();
-	int r = 0;
-	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
-	    archive_write_open_fd(w->a, out_fd) != ARCHIVE_OK)
-		r = archive_fail(w->a, err, "tar");
-	else
-		r = add_entry(w, s->fd, "", s->top, &s->st);
-	if (archive_write_close(w->a) != ARCHIVE_OK && r == 0)
-		r = archive_fail(w->a, err, "tar");
-	archive_write_free(w->a);
-	free(w);
-	return r;
+	struct husk_tar_tree_opts o = {.top = s->top};
+	return husk_tar_tree_fd(out_fd, s->fd, &o, err);
 }
 
 /* --- in: a tar stream into a directory --- */

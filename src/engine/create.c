@@ -560,6 +560,7 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.id = c->id,
 		.name = c->name,
 		.image = c->img->name,
+		.image_id = c->img->id,
 		.command = husk_engine_config_command(c->config),
 		.created_ns = husk_time_ns(),
 		.state = HUSK_CTR_CREATED,

@@ -241,6 +241,19 @@ struct husk_cp_opts {
 };
 int husk_engine_cp(struct husk_engine *e, const struct husk_cp_opts *o, husk_error **err);
 
+/* A new image of the container: its image's layers and one more made of
+ * what it changed (its overlay upper dir), named o->name or dangling.
+ * With pause, a running container is frozen for the walk (Docker's -p).
+ * A bad name or change (EINVAL) is refused before anything is made; a
+ * failure leaves no blob.  The image id to *ret_id (malloc'd). */
+struct husk_commit_opts;
+int husk_engine_commit(struct husk_engine *e, const char *name_or_id,
+		       const struct husk_commit_opts *o, bool pause, char **ret_id,
+		       husk_error **err);
+/* The container's root filesystem (its overlay, without /proc, /sys, /dev
+ * or volumes) as a tar stream on out_fd, names relative ("etc/passwd"). */
+int husk_engine_export(struct husk_engine *e, const char *name_or_id, int out_fd, husk_error **err);
+
 /* Run the container's healthcheck once and record the result; its health
  * now ("healthy", "unhealthy", "starting"), and whether this check made it
  * unhealthy.  EINVAL: it has no healthcheck; ENOTCONN: not running. */

@@ -54,12 +54,13 @@ int husk_engine_prepare_root(struct husk_engine *e, const struct husk_ctr *c, hu
 	cleanup_free char *rootfs = husk_strdup_printf("%s/containers/%s/rootfs", e->root, c->id);
 	if (husk_overlay_mounted(rootfs))
 		return 0;
-	/* after a reboot: the layers again, the upper dir as it was */
+	/* after a reboot: the layers again, the upper dir as it was; the
+	 * image by its id, as its name may have moved to another since */
 	struct husk_store *store = NULL;
 	struct husk_image *img = NULL;
 	int r = -1;
 	if (husk_store_open(e->root, &store, err) == 0 &&
-	    husk_store_find(store, c->image, &img, err) == 0)
+	    husk_store_find(store, c->image_id ? c->image_id : c->image, &img, err) == 0)
 		r = husk_overlay_mount(e->root, img, c->id, rootfs, err);
 	husk_image_free(img);
 	husk_store_close(store);

@@ -133,6 +133,7 @@ void husk_ctr_release(struct husk_ctr *c)
 	free(c->id);
 	free(c->name);
 	free(c->image);
+	free(c->image_id);
 	free(c->command);
 	free(c->network);
 	free(c->ip);
@@ -233,6 +234,7 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 	ret->id = dup_str(m, "id");
 	ret->name = dup_str(m, "name");
 	ret->image = dup_str(m, "image");
+	ret->image_id = dup_str(m, "image_id");
 	ret->command = dup_str(m, "command");
 	ret->created_ns = get_int(m, "created_ns");
 	ret->started_ns = get_int(m, "started_ns");
@@ -341,6 +343,7 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	set_str(m, "id", c->id);
 	set_str(m, "name", c->name);
 	set_str(m, "image", c->image);
+	set_str(m, "image_id", c->image_id);
 	set_str(m, "command", c->command);
 	if (c->docker)
 		json_object_set(m, "docker", c->docker);

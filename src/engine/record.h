@@ -79,8 +79,9 @@ struct husk_ctr_mount {
 struct husk_ctr {
 	char *id; /* 64 hex */
 	char *name;
-	char *image;   /* as resolved in the store */
-	char *command; /* for ps */
+	char *image;	/* as resolved in the store */
+	char *image_id; /* its id then ("sha256:<hex>"); NULL in older records */
+	char *command;	/* for ps */
 	int64_t created_ns, started_ns, finished_ns;
 	enum husk_ctr_state state;
 	pid_t pid; /* the container's init, as the host sees it */

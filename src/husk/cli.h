@@ -94,6 +94,11 @@ int cmd_cp(int argc, char **argv);
 extern const struct cli_flag start_flags[], stop_flags[], kill_flags[], attach_flags[], rm_flags[],
 	ps_flags[], logs_flags[], exec_flags[], inspect_flags[], cp_flags[];
 
+/* commit.c */
+int cmd_commit(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+extern const struct cli_flag commit_flags[], export_flags[];
+
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);
 /* "30s", "1m30s", "500ms" (Go's durations); -1 when not one */
@@ -109,7 +114,7 @@ int cmd_image_inspect(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 extern const struct cli_flag images_flags[], load_flags[], rmi_flags[], save_flags[],
-	image_inspect_flags[];
+	image_inspect_flags[], import_flags[];
 
 /* volume.c */
 int cmd_volume_create(int argc, char **argv);

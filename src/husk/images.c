@@ -236,7 +236,8 @@ int cmd_images(int argc, char **argv)
 }
 
 const struct cli_flag load_flags[] = {
-	{"input", 'i', "FILE", "the archive (oci-archive or docker-archive)"},
+	{"input", 'i', "FILE", "the archive (oci-archive or docker-archive); default: stdin"},
+	{"quiet", 'q', NULL, "taken as Docker's (husk prints no progress)"},
 	{0},
 };
 
@@ -245,14 +246,21 @@ int cmd_load(int argc, char **argv)
 	const char *in = NULL;
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
-		if (c != 'i')
+		if (c == 'i')
+			in = optarg;
+		else if (c != 'q')
 			return 125;
-		in = optarg;
 	}
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
-	if (!in)
-		return cli_usage_error("expected -i FILE");
+	/* Docker's: the archive on stdin, never from a terminal */
+	if (!in || strcmp(in, "-") == 0) {
+		if (isatty(STDIN_FILENO))
+			return failf(
+				"load: requested load from stdin, but stdin is a terminal: use "
+				"-i FILE or a redirect");
+		in = "/dev/stdin";
+	}
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
@@ -270,19 +278,50 @@ int cmd_load(int argc, char **argv)
 	return 0;
 }
 
+const struct cli_flag import_flags[] = {
+	{"change", 'c', "INSTRUCTION",
+	 "a Dockerfile instruction for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, "
+	 "ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL (repeatable)"},
+	{"message", 'm', "MESSAGE", "a comment for the image's history"},
+	{0},
+};
+
 int cmd_import(int argc, char **argv)
 {
-	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 2, 2))
+	struct husk_commit_opts o = {0};
+	cleanup_free const char **changes = calloc((size_t)argc + 1, sizeof(char *));
+	if (!changes)
+		abort();
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'c')
+			changes[o.n_changes++] = optarg;
+		else if (c == 'm')
+			o.message = optarg;
+		else
+			return 125;
+	}
+	if (cli_operands(argc, argv, 1, 2))
 		return 125;
+	o.changes = changes;
+	o.name = optind + 1 < argc ? argv[optind + 1] : NULL;
+	const char *in = argv[optind];
+	if (strcmp(in, "-") == 0) {
+		if (isatty(STDIN_FILENO))
+			return failf("import: the tarball on stdin, but stdin is a terminal");
+		in = "/dev/stdin";
+	}
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
 	if (husk_store_open(eng.root, &s, &err) < 0)
 		return fail(err);
-	int r = husk_store_import(s, argv[optind], argv[optind + 1], &err);
+	char *id = NULL;
+	int r = husk_store_import(s, in, &o, &id, &err);
 	husk_store_close(s);
 	if (r < 0)
 		return fail(err);
-	printf("Imported image: %s\n", argv[optind + 1]);
+	printf("%s\n", id);
+	free(id);
 	return 0;
 }
 

@@ -18,6 +18,7 @@ struct husk_journal;
 struct husk_store {
 	char *root;
 	struct husk_journal *journal; /* NULL: nothing is recorded */
+	int hold;		      /* husk_store_begin's, or -1 */
 };
 
 /* A blob being written: a file nobody sees until the digest matched. */
@@ -87,5 +88,12 @@ const char *husk_index_pick(json_t *index, husk_error **err);
  * its layers first. */
 int husk_store_register(struct husk_store *s, const char *name, const char *manifest_digest,
 			husk_error **err);
+
+/* Put config (with o's changes, history entry and author) and a manifest
+ * of layers (manifest descriptors) in the store and register the image
+ * under o->name, or under the manifest's digest when there is none
+ * (commit.c). */
+int husk_store_new_image(struct husk_store *s, json_t *config, json_t *layers,
+			 const struct husk_commit_opts *o, char **ret_id, husk_error **err);
 
 #endif

@@ -76,9 +76,82 @@ int husk_store_put_blob_fd(struct husk_store *s, int fd, const char *want, const
 /* <root>/blobs/sha256/<hex> (malloc'd), NULL for a malformed digest. */
 char *husk_store_blob_path(const struct husk_store *s, const char *digest);
 
-/* A rootfs tar (plain, gzip or zstd) as a one-layer image called name. */
-int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
-		      husk_error **err);
+/* What import and commit take besides their input, as Docker's flags do:
+ * the name (NULL: none, a dangling image known by its id), -m, -a, and -c
+ * changes in Dockerfile syntax (see husk_image_config_change). */
+struct husk_commit_opts {
+	const char *name;
+	const char *message; /* the history entry's comment */
+	const char *author;
+	const char *const *changes;
+	size_t n_changes;
+	const char *created_by; /* the history entry's; NULL: none */
+};
+
+/* A rootfs tar (plain, gzip or zstd; a pipe such as /dev/stdin is spooled
+ * to a temp file of the store first) as a one-layer image.  Its id
+ * ("sha256:<hex>" of the config) to *ret_id (malloc'd) when not NULL. */
+int husk_store_import(struct husk_store *s, const char *tar_path, const struct husk_commit_opts *o,
+		      char **ret_id, husk_error **err);
+
+/* --- layers made from directories (commit.c, tartree.c) --- */
+
+/* A tree as tar entries into a (a libarchive writer the caller opened),
+ * from fd (an fd of a directory or of one file, O_PATH will do), by one
+ * walker that never follows a symlink nor leaves the tree (tartree.c). */
+struct archive;
+struct husk_tar_tree_opts {
+	const char *top; /* fd's own name in the stream; NULL: not written, only
+			  * what is below, named from there ("etc/passwd") */
+	/* fd is an overlay upper dir, written as an OCI layer: whiteouts (0:0
+	 * character devices) as .wh.NAME, opaque directories with a
+	 * .wh..wh..opq entry, hard links kept, security.capability kept */
+	bool overlay_upper;
+	/* relative names ("etc/hosts") left out when they are empty regular
+	 * files: mount points for the files the engine binds over them */
+	const char *const *mount_points;
+};
+int husk_tar_tree(struct archive *a, int fd, const struct husk_tar_tree_opts *o, husk_error **err);
+/* The same as a whole tar stream written to out_fd (a pipe, a file). */
+int husk_tar_tree_fd(int out_fd, int fd, const struct husk_tar_tree_opts *o, husk_error **err);
+
+/* One change of the store made of several steps (a commit: its layer,
+ * then the image; a build): the blobs and layers added until
+ * husk_store_end are held from prune, and husk_store_end(s, true) takes
+ * back those no image name refers to. */
+int husk_store_begin(struct husk_store *s, husk_error **err);
+void husk_store_end(struct husk_store *s, bool undo);
+
+/* A layer blob made from a directory (the builder's and commit's step). */
+struct husk_layer_info {
+	char *digest;		/* the blob's "sha256:<hex>" */
+	char *diff_id;		/* of the uncompressed tar */
+	long long size;		/* the blob's bytes */
+	const char *media_type; /* static */
+};
+void husk_layer_info_release(struct husk_layer_info *l);
+
+/* An overlay upper dir as a new layer blob, written once through the
+ * store's hashing writer, uncompressed (so its digest is its diff id, see
+ * commit.c for why).  mount_points as in husk_tar_tree_opts.  A failure
+ * leaves no blob. */
+int husk_store_layer_from_upper(struct husk_store *s, const char *upper_dir,
+				const char *const *mount_points, struct husk_layer_info *ret,
+				husk_error **err);
+
+/* A new image: parent (a name or id in the store) with layer on top, its
+ * config changed by o (history, author, -c changes), a manifest, and o's
+ * name (none: registered as dangling).  The id to *ret_id (malloc'd). */
+int husk_store_commit(struct husk_store *s, const char *parent, const struct husk_layer_info *layer,
+		      const struct husk_commit_opts *o, char **ret_id, husk_error **err);
+
+/* Docker's --change instructions applied in order to an image config's
+ * "config" object: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER,
+ * VOLUME, WORKDIR, STOPSIGNAL, in Dockerfile syntax (JSON or shell form).
+ * EINVAL, naming the change, for anything else; config is then as it was.
+ * Pure: unit-tested (changes.c). */
+int husk_image_config_changes(json_t *config, const char *const *changes, size_t n,
+			      husk_error **err);
 /* Forget a name; its blobs and layers stay until husk_store_prune. */
 int husk_store_remove(struct husk_store *s, const char *name, husk_error **err);
 /* Remove every blob and unpacked layer that no image name refers to. */

@@ -29,41 +29,60 @@ int husk_store_hold(struct husk_store *s, bool exclusive, bool wait, husk_error 
 	return husk_lock_file(p, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB), err);
 }
 
-static int import(struct husk_store *s, const char *tar_path, const char *name, husk_error **err)
+int husk_store_begin(struct husk_store *s, husk_error **err)
 {
-	/* the diff id is the digest of the uncompressed tar: unpack once to
-	 * learn it (register unpacks into the store proper) */
-	cleanup_free char *tmp = husk_strdup_printf("%s/tmp/import-XXXXXX", s->root);
-	if (!mkdtemp(tmp))
-		return husk_fail(err, errno, "import: temp dir");
-	char *diff = NULL;
-	int r = husk_layer_unpack_digest(tar_path, tmp, &diff, err);
-	husk_rm_rf(tmp);
-	if (r < 0)
-		return husk_error_wrap(err, "import \"%s\"", tar_path);
-	cleanup_free char *diff_id = diff;
-	char *layer = NULL;
-	if (husk_store_put_blob_file(s, tar_path, NULL, &layer, err) < 0)
-		return husk_error_wrap(err, "import \"%s\"", tar_path);
-	cleanup_free char *layer_digest = layer;
-	struct stat st;
-	if (stat(tar_path, &st) < 0)
-		return husk_fail(err, errno, "import \"%s\"", tar_path);
-	char created[32];
-	time_t now = time(NULL);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	json_t *config =
-		json_pack("{s:s,s:s,s:s,s:{s:s,s:[s]},s:{s:[s]},s:[{s:s,s:s}]}", "architecture",
-			  "amd64", "os", "linux", "created", created, "rootfs", "type", "layers",
-			  "diff_ids", diff_id, "config", "Env",
-			  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			  "history", "created", created, "created_by", "husk import");
-	cleanup_free char *ctext = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(config);
-	char *cd = NULL;
-	if (husk_store_put_blob(s, ctext, strlen(ctext), NULL, &cd, err) < 0)
+	if (s->hold >= 0)
+		return husk_fail_as(err, EBUSY, "store \"%s\": a change is already under way",
+				    s->root);
+	s->hold = husk_store_hold(s, false, true, err);
+	if (s->hold < 0)
 		return -1;
-	cleanup_free char *config_digest = cd;
+	if (husk_store_journal_begin(s, err) < 0) {
+		closep_(&s->hold);
+		return -1;
+	}
+	return 0;
+}
+
+void husk_store_end(struct husk_store *s, bool undo)
+{
+	if (s->hold < 0)
+		return;
+	/* the undo wants the store to itself: our shared hold goes first */
+	closep_(&s->hold);
+	husk_store_journal_end(s, undo);
+}
+
+/* A seekable copy of what path gives (a pipe: /dev/stdin), in tmpdir. */
+static int spool(const char *path, const char *tmpdir, char **ret, husk_error **err)
+{
+	cleanup_close int in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	cleanup_free char *out_path = husk_strdup_printf("%s/input", tmpdir);
+	cleanup_close int out =
+		open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return husk_fail(err, errno, "create \"%s\"", out_path);
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_fail(err, errno, "read \"%s\"", path);
+		if (n == 0)
+			break;
+		int r = husk_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return husk_fail(err, -r, "write \"%s\"", out_path);
+	}
+	*ret = steal_ptr(out_path);
+	return 0;
+}
+
+static const char *layer_media_type(const char *tar_path)
+{
 	/* a gzip or zstd tar is a compressed layer; plain otherwise */
 	const char *mt = "application/vnd.oci.image.layer.v1.tar";
 	FILE *f = fopen(tar_path, "re");
@@ -77,34 +96,70 @@ static int import(struct husk_store *s, const char *tar_path, const char *name, 
 		mt = "application/vnd.oci.image.layer.v1.tar+gzip";
 	else if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
 		mt = "application/vnd.oci.image.layer.v1.tar+zstd";
-	json_t *manifest =
-		json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2,
-			  "mediaType", "application/vnd.oci.image.manifest.v1+json", "config",
-			  "mediaType", "application/vnd.oci.image.config.v1+json", "digest",
-			  config_digest, "size", (json_int_t)strlen(ctext), "layers", "mediaType",
-			  mt, "digest", layer_digest, "size", (json_int_t)st.st_size);
-	cleanup_free char *mtext = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(manifest);
-	char *md = NULL;
-	if (husk_store_put_blob(s, mtext, strlen(mtext), NULL, &md, err) < 0)
-		return -1;
-	cleanup_free char *manifest_digest = md;
-	return husk_store_register(s, name, manifest_digest, err);
+	return mt;
 }
 
-int husk_store_import(struct husk_store *s, const char *tar_path, const char *name,
-		      husk_error **err)
+static int import(struct husk_store *s, const char *tar_path, const struct husk_commit_opts *o,
+		  char **ret_id, husk_error **err)
 {
-	int hold = husk_store_hold(s, false, true, err);
-	if (hold < 0)
+	cleanup_free char *tmp = NULL, *spooled = NULL, *unpacked = NULL;
+	cleanup_free char *diff_id = NULL, *layer_digest = NULL;
+	cleanup_close int tmp_lock = -1;
+	if (husk_store_tmpdir(s, "import", &tmp, &tmp_lock, err) < 0)
 		return -1;
-	if (husk_store_journal_begin(s, err) < 0) {
-		close(hold);
-		return -1;
+	int r = -1;
+	struct stat st;
+	if (stat(tar_path, &st) < 0) {
+		husk_fail(err, errno, "\"%s\"", tar_path);
+		goto out;
 	}
-	int r = import(s, tar_path, name, err);
-	close(hold);
-	husk_store_journal_end(s, r < 0);
+	if (!S_ISREG(st.st_mode)) {
+		if (spool(tar_path, tmp, &spooled, err) < 0 || stat(spooled, &st) < 0)
+			goto out;
+		tar_path = spooled;
+	}
+	/* the diff id is the digest of the uncompressed tar: unpack once to
+	 * learn it, checking the tar (register unpacks into the store) */
+	unpacked = husk_strdup_printf("%s/rootfs", tmp);
+	if (mkdir(unpacked, 0700) < 0) {
+		husk_fail(err, errno, "mkdir \"%s\"", unpacked);
+		goto out;
+	}
+	if (husk_layer_unpack_digest(tar_path, unpacked, &diff_id, err) < 0 ||
+	    husk_store_put_blob_file(s, tar_path, NULL, &layer_digest, err) < 0)
+		goto out;
+	json_t *config =
+		json_pack("{s:s,s:s,s:{s:s,s:[s]},s:{s:[s]}}", "architecture", "amd64", "os",
+			  "linux", "rootfs", "type", "layers", "diff_ids", diff_id, "config", "Env",
+			  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	json_t *layers = json_pack("[{s:s,s:s,s:I}]", "mediaType", layer_media_type(tar_path),
+				   "digest", layer_digest, "size", (json_int_t)st.st_size);
+	struct husk_commit_opts io = *o;
+	if (!io.created_by)
+		io.created_by = "husk import";
+	r = husk_store_new_image(s, config, layers, &io, ret_id, err);
+	json_decref(config);
+	json_decref(layers);
+out:
+	husk_rm_rf(tmp);
+	return r;
+}
+
+int husk_store_import(struct husk_store *s, const char *tar_path, const struct husk_commit_opts *o,
+		      char **ret_id, husk_error **err)
+{
+	if (o->name && husk_image_name_check(o->name, err) < 0)
+		return husk_error_wrap(err, "import \"%s\"", tar_path);
+	/* the changes checked before anything is read or stored */
+	json_t *scratch = json_object();
+	int r = husk_image_config_changes(scratch, o->changes, o->n_changes, err);
+	json_decref(scratch);
+	if (r < 0 || husk_store_begin(s, err) < 0)
+		return husk_error_wrap(err, "import \"%s\"", tar_path);
+	r = import(s, tar_path, o, ret_id, err);
+	husk_store_end(s, r < 0);
+	if (r < 0)
+		husk_error_wrap(err, "import \"%s\"", tar_path);
 	return r;
 }
 

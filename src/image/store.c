@@ -297,6 +297,7 @@ int husk_store_open(const char *root, struct husk_store **ret, husk_error **err)
 		free(s);
 		return husk_fail(err, ENOMEM, "open store");
 	}
+	s->hold = -1;
 	*ret = s;
 	return 0;
 }
@@ -305,6 +306,7 @@ void husk_store_close(struct husk_store *s)
 {
 	if (!s)
 		return;
+	husk_store_end(s, false);
 	free(s->root);
 	free(s);
 }
