@@ -518,12 +518,195 @@ static void test_load_oci_layout(void **state)
 	free(t);
 }
 
+/* An overlay upper dir (as the kernel leaves one) made a layer and
+ * unpacked again gives the same upper dir: whiteouts, the opaque dir, a
+ * hard link, and the engine's mount points left out. */
+static void test_layer_from_upper(void **state)
+{
+	(void)state;
+	char *t = tmpdir();
+	char *up = husk_strdup_printf("%s/upper", t), *out = husk_strdup_printf("%s/out", t);
+	struct husk_store *s = NULL;
+	assert_int_equal(husk_store_open(t, &s, NULL), 0);
+	assert_int_equal(mkdir(up, 0755), 0);
+	assert_int_equal(mkdir(out, 0755), 0);
+	char *p = husk_strdup_printf("%s/etc", up);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	const char *files[] = {"etc/hosts", "etc/keep", "new"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		p = husk_strdup_printf("%s/%s", up, files[i]);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		assert_true(fd >= 0);
+		if (i > 0)
+			assert_int_equal(write(fd, "x\n", 2), 2);
+		close(fd);
+		free(p);
+	}
+	char *a = husk_strdup_printf("%s/new", up), *b = husk_strdup_printf("%s/link", up);
+	assert_int_equal(link(a, b), 0);
+	free(a);
+	free(b);
+	p = husk_strdup_printf("%s/gone", up);
+	assert_int_equal(mknod(p, S_IFCHR | 0, makedev(0, 0)), 0);
+	free(p);
+	p = husk_strdup_printf("%s/opq", up);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(setxattr(p, "trusted.overlay.opaque", "y", 1, 0), 0);
+	free(p);
+
+	const char *const mps[] = {"etc/hosts", NULL};
+	struct husk_layer_info l = {0};
+	husk_error *err = NULL;
+	if (husk_store_layer_from_upper(s, up, mps, &l, &err) < 0)
+		fail_msg("%s", err->msg);
+	assert_string_equal(l.digest, l.diff_id);
+	assert_string_equal(l.media_type, "application/vnd.oci.image.layer.v1.tar");
+	char *blob = husk_store_blob_path(s, l.digest);
+	struct stat st;
+	assert_int_equal(stat(blob, &st), 0);
+	assert_int_equal(st.st_size, l.size);
+	char *diff = NULL;
+	if (husk_layer_unpack_digest(blob, out, &diff, &err) < 0)
+		fail_msg("%s", err->msg);
+	assert_string_equal(diff, l.diff_id);
+
+	p = husk_strdup_printf("%s/gone", out);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
+	free(p);
+	p = husk_strdup_printf("%s/opq", out);
+	char v[4] = "";
+	assert_int_equal(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)), 1);
+	assert_int_equal(v[0], 'y');
+	free(p);
+	p = husk_strdup_printf("%s/etc/hosts", out);
+	assert_int_equal(lstat(p, &st), -1);
+	free(p);
+	p = husk_strdup_printf("%s/etc/keep", out);
+	assert_int_equal(lstat(p, &st), 0);
+	free(p);
+	p = husk_strdup_printf("%s/link", out);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	free(p);
+
+	/* the same tree again: the same bytes, the same digest */
+	struct husk_layer_info l2 = {0};
+	assert_int_equal(husk_store_layer_from_upper(s, up, mps, &l2, NULL), 0);
+	assert_string_equal(l2.digest, l.digest);
+	husk_layer_info_release(&l);
+	husk_layer_info_release(&l2);
+	free(diff);
+	free(blob);
+	husk_store_close(s);
+	rm_rf(t);
+	free(up);
+	free(out);
+	free(t);
+}
+
+static json_t *changed(const char *base, const char *const *ch, size_t n, const char **ret_err)
+{
+	json_t *c = json_loads(base, 0, NULL);
+	husk_error *err = NULL;
+	assert_non_null(c);
+	if (husk_image_config_changes(c, ch, n, &err) < 0) {
+		static char msg[512];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		*ret_err = msg;
+		/* a refused change leaves the config as it was */
+		json_t *orig = json_loads(base, 0, NULL);
+		assert_true(json_equal(orig, c));
+		json_decref(orig);
+		husk_error_free(err);
+		json_decref(c);
+		return NULL;
+	}
+	*ret_err = NULL;
+	return c;
+}
+
+static void expect_json(json_t *c, const char *key, const char *want)
+{
+	json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+	assert_non_null(w);
+	if (!json_equal(json_object_get(c, key), w)) {
+		char *got = json_dumps(json_object_get(c, key), JSON_ENCODE_ANY);
+		fail_msg("%s: got %s, want %s", key, got ? got : "(none)", want);
+	}
+	json_decref(w);
+}
+
+static void test_config_changes(void **state)
+{
+	(void)state;
+	const char *base = "{\"Env\":[\"PATH=/bin\",\"A=0\"],\"Cmd\":[\"sh\"],"
+			   "\"WorkingDir\":\"/srv\"}";
+	const char *e = NULL;
+	const char *all[] = {
+		"CMD [\"echo\",\"hi\"]",     "env A=1 B=\"two words\" C=a\\ b",
+		"ENV OLD legacy form value", "EXPOSE 80 53/udp 8000-8001",
+		"LABEL k=v \"x y\"=z",	     "ONBUILD RUN make",
+		"USER daemon:daemon",	     "VOLUME /a /b",
+		"VOLUME [\"/c\"]",	     "WORKDIR rel",
+		"STOPSIGNAL SIGINT",
+	};
+	json_t *c = changed(base, all, ARRAY_SIZE(all), &e);
+	if (!c)
+		fail_msg("%s", e);
+	expect_json(c, "Cmd", "[\"echo\",\"hi\"]");
+	expect_json(c, "Env",
+		    "[\"PATH=/bin\",\"A=1\",\"B=two words\",\"C=a b\","
+		    "\"OLD=legacy form value\"]");
+	expect_json(c, "ExposedPorts",
+		    "{\"80/tcp\":{},\"53/udp\":{},\"8000/tcp\":{},\"8001/tcp\":{}}");
+	expect_json(c, "Labels", "{\"k\":\"v\",\"x y\":\"z\"}");
+	expect_json(c, "OnBuild", "[\"RUN make\"]");
+	expect_json(c, "User", "\"daemon:daemon\"");
+	expect_json(c, "Volumes", "{\"/a\":{},\"/b\":{},\"/c\":{}}");
+	expect_json(c, "WorkingDir", "\"/srv/rel\"");
+	expect_json(c, "StopSignal", "\"SIGINT\"");
+	json_decref(c);
+
+	/* shell forms; ENTRYPOINT clears an inherited CMD, not one given */
+	const char *ep[] = {"ENTRYPOINT echo $HOME"};
+	c = changed(base, ep, 1, &e);
+	expect_json(c, "Entrypoint", "[\"/bin/sh\",\"-c\",\"echo $HOME\"]");
+	expect_json(c, "Cmd", "null");
+	json_decref(c);
+	const char *cmd_ep[] = {"CMD x", "ENTRYPOINT [\"e\"]"};
+	c = changed(base, cmd_ep, 2, &e);
+	expect_json(c, "Cmd", "[\"/bin/sh\",\"-c\",\"x\"]");
+	expect_json(c, "Entrypoint", "[\"e\"]");
+	json_decref(c);
+	/* not a JSON array of strings: the shell form, as Docker's */
+	const char *notjson[] = {"CMD [1, 2]"};
+	c = changed(base, notjson, 1, &e);
+	expect_json(c, "Cmd", "[\"/bin/sh\",\"-c\",\"[1, 2]\"]");
+	json_decref(c);
+
+	/* refused, config untouched (checked in changed()) */
+	const char *bad[] = {"RUN true",       "FROM x",	"CMD",	      "  ",
+			     "ENV A",	       "ENV =1",	"ENV \"A=1",  "EXPOSE 0",
+			     "EXPOSE 70000",   "EXPOSE 80/foo", "EXPOSE 9-8", "ONBUILD ONBUILD x",
+			     "STOPSIGNAL a;b", "VOLUME [\"\"]"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *one[] = {"ENV Z=1", bad[i]};
+		c = changed(base, one, 2, &e);
+		if (c)
+			fail_msg("\"%s\" was taken", bad[i]);
+		assert_non_null(strstr(e, bad[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normal_tree), cmocka_unit_test(test_whiteouts),
-		cmocka_unit_test(test_escapes),	    cmocka_unit_test(test_blob_mismatch),
-		cmocka_unit_test(test_busybox),	    cmocka_unit_test(test_load_oci_layout),
+		cmocka_unit_test(test_normal_tree),	 cmocka_unit_test(test_whiteouts),
+		cmocka_unit_test(test_escapes),		 cmocka_unit_test(test_blob_mismatch),
+		cmocka_unit_test(test_busybox),		 cmocka_unit_test(test_load_oci_layout),
+		cmocka_unit_test(test_layer_from_upper), cmocka_unit_test(test_config_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
