@@ -1,7 +1,6 @@
 /* What is left of a container after its process ended, and its removal.
- * Linked into husk and into the static monitor, so nothing here needs
- * the network libraries: the network goes through husk_engine_net_teardown,
- * which only husk sets. */
+ * Linked into husk and into the static monitor: the network's undo
+ * (src/net/teardown.c) needs neither libmnl nor libnftables. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
@@ -16,8 +15,6 @@
 #include "overlay.h"
 #include "util.h"
 #include "volume.h"
-
-int (*husk_engine_net_teardown)(const char *runroot, const char *id, husk_error **err);
 
 char *husk_engine_dir(struct husk_engine *e, const char *id)
 {
@@ -65,15 +62,12 @@ int husk_engine_cleanup_volumes(struct husk_engine *e, const char *id, bool remo
 	/* the network, also when the record never got written (a crash in
 	 * create): the netns file tells */
 	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", e->runroot, id);
-	bool bridge = (have && rec.network && strcmp(rec.network, "bridge") == 0) ||
-		      access(ns, F_OK) == 0;
+	bool bridge =
+		(have && rec.network && strcmp(rec.network, "none") != 0 &&
+		 strcmp(rec.network, "host") != 0 && strncmp(rec.network, "container:", 10) != 0) ||
+		access(ns, F_OK) == 0;
 	if (bridge) {
-		if (!husk_engine_net_teardown) {
-			husk_ctr_release(&rec);
-			return husk_fail(err, ENOSYS, "remove the network of \"%.12s\": needs husk",
-					 id);
-		}
-		if (husk_engine_net_teardown(e->runroot, id, err) < 0) {
+		if (husk_net_teardown(e->runroot, id, err) < 0) {
 			husk_ctr_release(&rec);
 			return -1;
 		}

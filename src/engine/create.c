@@ -96,6 +96,7 @@ struct create_ctx {
 	struct husk_image *img;
 	char *id, *dir, *rootfs, *name, *hostname;
 	bool named, mounted, networked;
+	char *netns, *network;
 	struct husk_net_info net;
 	struct husk_user user;
 	json_t *config;
@@ -280,20 +281,73 @@ static int resolve_user(struct create_ctx *c, husk_error **err)
 	return husk_user_add_groups(fd, c->o->group_add, &c->user, err);
 }
 
+/* --network container:NAME: the stack of a running container, entered
+ * through its init's /proc entry, and its hosts and resolv.conf copied */
+static int join_container(struct create_ctx *c, husk_error **err)
+{
+	cleanup_free char *tid = NULL;
+	struct husk_ctr t;
+	if (husk_record_resolve(c->e->root, c->o->net_container, &tid, err) < 0 ||
+	    husk_record_load(c->e->root, tid, &t, err) < 0)
+		return husk_error_wrap(err, "--network container:%s", c->o->net_container);
+	husk_record_observe(&t);
+	int r = 0;
+	if (t.state != HUSK_CTR_RUNNING && t.state != HUSK_CTR_PAUSED) {
+		r = husk_fail_as(err, ENOTCONN,
+				 "--network container:%s: the container is not running",
+				 c->o->net_container);
+	} else {
+		c->netns = husk_strdup_printf("/proc/%d/ns/net", (int)t.pid);
+		c->network = husk_strdup_printf("container:%s", tid);
+		cleanup_free char *tdir = husk_engine_dir(c->e, tid);
+		static const char *files[] = {"hosts", "resolv.conf"};
+		for (size_t i = 0; i < ARRAY_SIZE(files) && r == 0; i++) {
+			cleanup_free char *from = husk_strdup_printf("%s/%s", tdir, files[i]);
+			cleanup_free char *to = husk_strdup_printf("%s/%s", c->dir, files[i]);
+			cleanup_free char *text = NULL;
+			size_t len = 0;
+			if (husk_read_file(from, &text, &len, err) < 0 ||
+			    husk_write_file(to, text, len, 0644, err) < 0)
+				r = -1;
+		}
+	}
+	husk_ctr_release(&t);
+	return r;
+}
+
 static int setup_network(struct create_ctx *c, husk_error **err)
 {
-	if (c->o->network != HUSK_NETMODE_BRIDGE)
+	if (c->o->network == HUSK_NETMODE_CONTAINER) {
+		if (join_container(c, err) < 0)
+			return -1;
+		return write_etc_files(c->dir, c->o, c->hostname, false, err);
+	}
+	if (c->o->network != HUSK_NETMODE_BRIDGE) {
+		c->network = strdup(c->o->network == HUSK_NETMODE_HOST ? "host" : "none");
 		return write_etc_files(c->dir, c->o, c->hostname, true, err);
-	struct husk_net_opts no = {.runroot = c->e->runroot,
+	}
+	struct husk_net_opts no = {.root = c->e->root,
+				   .runroot = c->e->runroot,
 				   .id = c->id,
 				   .dir = c->dir,
 				   .name = c->name,
 				   .hostname = c->hostname,
+				   .nets = c->o->nets,
+				   .n_nets = c->o->n_nets,
 				   .ports = c->o->ports,
-				   .n_ports = c->o->n_ports};
+				   .n_ports = c->o->n_ports,
+				   .dns = c->o->dns,
+				   .dns_search = c->o->dns_search,
+				   .dns_options = c->o->dns_options,
+				   .add_hosts = c->o->add_hosts,
+				   .dns_path = c->e->dns_path};
 	if (husk_net_setup(&no, &c->net, err) < 0)
 		return -1;
 	c->networked = true;
+	c->netns = strdup(c->net.netns_path);
+	c->network = strdup(c->net.eps[0].network);
+	if (husk_net_endpoints_save(c->dir, c->net.eps, c->net.n_eps, err) < 0)
+		return -1;
 	return write_etc_files(c->dir, c->o, c->hostname, false, err);
 }
 
@@ -496,7 +550,7 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.hosts_path = hosts,
 		.hostname_path = hostname,
 		.resolv_path = resolv,
-		.netns_path = c->networked ? c->net.netns_path : NULL,
+		.netns_path = c->netns,
 		.held_caps = held_caps(),
 		.init_path = c->init_path,
 		.default_seccomp = c->seccomp,
@@ -567,9 +621,7 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.rm = o->rm,
 		.tty = o->tty,
 		.interactive = o->interactive,
-		.network = (char *)(o->network == HUSK_NETMODE_BRIDGE ? "bridge"
-				    : o->network == HUSK_NETMODE_HOST ? "host"
-								      : "none"),
+		.network = c->network,
 		.ip = c->networked ? c->net.ip : NULL,
 		.hostname = c->hostname,
 		.restart = o->restart,
@@ -718,5 +770,7 @@ out:
 	free(c.rootfs);
 	free(c.name);
 	free(c.hostname);
+	free(c.netns);
+	free(c.network);
 	return r;
 }

@@ -35,7 +35,8 @@ struct husk_engine {
 	char *root;
 	char *runroot;
 	char *monitor_path; /* husk-monitor */
-	char *self_path;    /* husk, for what the monitor cannot do (networks) */
+	char *self_path;    /* husk */
+	char *dns_path;	    /* husk-dns, the resolver of user-defined networks */
 };
 
 /* What a container mounts: one -v, --mount or --tmpfs (and the image's
@@ -57,7 +58,14 @@ struct husk_volume {
 	char *fstype;	   /* fs */
 };
 
-enum husk_netmode { HUSK_NETMODE_NONE, HUSK_NETMODE_HOST, HUSK_NETMODE_BRIDGE };
+/* BRIDGE: the networks of nets (none given: the default bridge);
+ * CONTAINER: the network stack of net_container, a running container */
+enum husk_netmode {
+	HUSK_NETMODE_NONE,
+	HUSK_NETMODE_HOST,
+	HUSK_NETMODE_BRIDGE,
+	HUSK_NETMODE_CONTAINER
+};
 
 struct husk_run_opts {
 	const char *image;
@@ -76,6 +84,10 @@ struct husk_run_opts {
 	bool rm, tty, interactive;
 	unsigned short tty_rows, tty_cols; /* the pty's first size; 0: the kernel's */
 	enum husk_netmode network;
+	struct husk_net_attach *nets;
+	size_t n_nets;
+	const char *net_container;
+	char **dns, **dns_search, **dns_options, **add_hosts; /* NULL-terminated or NULL */
 	struct husk_net_port *ports;
 	size_t n_ports;
 	enum husk_restart restart;
@@ -330,9 +342,14 @@ int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk
  * EPERM, ENOEXEC, EISDIR), else 125.  By errno, never by the message. */
 int husk_exit_code_of_exec_error(int errnum);
 
-/* Networks are torn down by the `husk` binary (libnftables is not linked
- * into the static monitor): the monitor execs this for --rm with a network.
- * NULL in the monitor. */
-extern int (*husk_engine_net_teardown)(const char *runroot, const char *id, husk_error **err);
+/* Join a running or created container to a network, or take it off one
+ * (networks.c).  EEXIST: already on it; ENOENT: not on it. */
+int husk_engine_net_connect(struct husk_engine *e, const char *name_or_id,
+			    const struct husk_net_attach *a, husk_error **err);
+int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, const char *network,
+			       husk_error **err);
+/* The containers (names) on a network of this engine */
+int husk_engine_net_containers(struct husk_engine *e, const char *network, char ***ret,
+			       husk_error **err);
 
 #endif

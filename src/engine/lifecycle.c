@@ -80,10 +80,12 @@ static int set_ip(struct husk_ctr *c, void *ud, husk_error **err)
 }
 
 /* After a reboot the netns is gone with the runtime state: a new one at
- * the same path (config.json names it), the record's ports again */
+ * the same path (config.json names it), on the same networks with the
+ * same addresses and aliases, the record's ports again */
 static int prepare_network(struct husk_engine *e, const struct husk_ctr *c, husk_error **err)
 {
-	if (!c->network || strcmp(c->network, "bridge") != 0)
+	if (!c->network || strcmp(c->network, "none") == 0 || strcmp(c->network, "host") == 0 ||
+	    strncmp(c->network, "container:", 10) == 0)
 		return 0;
 	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", e->runroot, c->id);
 	if (access(ns, F_OK) == 0)
@@ -98,18 +100,40 @@ static int prepare_network(struct husk_engine *e, const struct husk_ctr *c, husk
 		if (husk_net_parse_port(c->ports[i], &ports[i], err) < 0)
 			return -1;
 	cleanup_free char *dir = husk_engine_dir(e, c->id);
-	struct husk_net_opts no = {.runroot = e->runroot,
+	struct husk_net_endpoint *eps = NULL;
+	size_t n = 0;
+	husk_net_endpoints_load(dir, &eps, &n);
+	struct husk_net_attach *nets = calloc(n + 1, sizeof(*nets));
+	if (!nets)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		/* the same addresses: chosen on a user-defined network, and the
+		 * lease kept by id on the default one (ipam.c) */
+		nets[i] = (struct husk_net_attach){
+			.network = eps[i].network,
+			.ip = strcmp(eps[i].network, HUSK_NET_DEFAULT) ? eps[i].ip : NULL,
+			.aliases = eps[i].aliases};
+	struct husk_net_opts no = {.root = e->root,
+				   .runroot = e->runroot,
 				   .id = c->id,
 				   .dir = dir,
 				   .name = c->name,
 				   .hostname = c->hostname ? c->hostname : c->name,
+				   .nets = nets,
+				   .n_nets = n,
 				   .ports = ports,
-				   .n_ports = np};
+				   .n_ports = np,
+				   .dns_path = e->dns_path};
 	struct husk_net_info info = {0};
-	if (husk_net_setup(&no, &info, err) < 0)
+	int r = husk_net_setup(&no, &info, err);
+	free(nets);
+	for (size_t i = 0; i < n; i++)
+		husk_net_endpoint_release(&eps[i]);
+	free(eps);
+	if (r < 0)
 		return -1;
 	struct net_ud ud = {.ip = info.ip};
-	int r = husk_record_update(e->root, c->id, set_ip, &ud, err);
+	r = husk_record_update(e->root, c->id, set_ip, &ud, err);
 	husk_net_info_release(&info);
 	return r;
 }

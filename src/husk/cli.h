@@ -91,6 +91,17 @@ int cmd_healthcheck_run(int argc, char **argv);
 int cmd_system_boot(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
+
+/* network.c */
+int cmd_network_create(int argc, char **argv);
+int cmd_network_ls(int argc, char **argv);
+int cmd_network_inspect(int argc, char **argv);
+int cmd_network_rm(int argc, char **argv);
+int cmd_network_prune(int argc, char **argv);
+int cmd_network_connect(int argc, char **argv);
+int cmd_network_disconnect(int argc, char **argv);
+extern const struct cli_flag network_create_flags[], network_ls_flags[], network_inspect_flags[],
+	network_prune_flags[], network_connect_flags[], network_disconnect_flags[];
 extern const struct cli_flag start_flags[], stop_flags[], kill_flags[], attach_flags[], rm_flags[],
 	ps_flags[], logs_flags[], exec_flags[], inspect_flags[], cp_flags[];
 

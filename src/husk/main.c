@@ -53,6 +53,17 @@ int cli_print_tmpl(const struct husk_tmpl *t, json_t *data)
 /* The command table: help, man pages and completions are made from it
  * (cli.c).  clang-format off keeps one command to a line or two. */
 // clang-format off
+static const struct cli_command network_cmds[] = {
+	{"create", cmd_network_create, "NETWORK", "create a network: a bridge of its own, where containers find each other by name", network_create_flags, "husk network create --subnet 10.90.1.0/24 backend"},
+	{"ls", cmd_network_ls, NULL, "list networks", network_ls_flags, "husk network ls"},
+	{"inspect", cmd_network_inspect, "NETWORK...", "a network's configuration and containers, as JSON", network_inspect_flags, "husk network inspect -f '{{.IPAM}}' backend"},
+	{"rm", cmd_network_rm, "NETWORK...", "remove networks no container is on", NULL, "husk network rm backend"},
+	{"prune", cmd_network_prune, NULL, "remove every network no container is on", network_prune_flags, "husk network prune -f"},
+	{"connect", cmd_network_connect, "NETWORK CONTAINER", "join a container to a network", network_connect_flags, "husk network connect --alias db backend pg"},
+	{"disconnect", cmd_network_disconnect, "NETWORK CONTAINER", "take a container off a network", network_disconnect_flags, "husk network disconnect backend pg"},
+	{0},
+};
+
 static const struct cli_command image_cmds[] = {
 	{"ls", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk image ls --format '{{.Repository}}:{{.Tag}}'"},
 	{"rm", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk image rm alpine:3.19"},
@@ -141,6 +152,7 @@ static const struct cli_command commands[] = {
 	{"import", cmd_import, "FILE|- [REPOSITORY[:TAG]]", "make an image of a root filesystem tarball", import_flags, "husk import rootfs.tar mine:1"},
 	{"rmi", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk rmi alpine:3.19"},
 	{"image", NULL, "COMMAND", "manage images", NULL, NULL, image_cmds},
+	{"network", NULL, "COMMAND", "manage networks", NULL, NULL, network_cmds},
 	{"pull", cmd_pull, "IMAGE", "pull an image from a registry", pull_flags, "husk pull docker.io/library/alpine:3.19"},
 	{"push", cmd_push, "IMAGE [DESTINATION]", "push an image to a registry", push_flags, "husk push localhost:5000/mine:1"},
 	{"login", cmd_login, "REGISTRY", "log in to a registry", login_flags, "printf %s \"$TOKEN\" | husk login -u me --password-stdin registry.example"},
@@ -234,6 +246,15 @@ static void find_binaries(void)
 			      : strdup("husk-monitor");
 		setenv("HUSK_MONITOR", eng.monitor_path, 1);
 	}
+	env = getenv("HUSK_DNS");
+	if (env && *env) {
+		eng.dns_path = strdup(env);
+	} else {
+		char *slash = strrchr(self, '/');
+		eng.dns_path =
+			slash ? husk_strdup_printf("%.*s/husk-dns", (int)(slash - self), self)
+			      : strdup("husk-dns");
+	}
 	env = getenv("HUSK_SELF");
 	if (env && *env) {
 		eng.self_path = strdup(env);
@@ -300,7 +321,6 @@ int main(int argc, char **argv, char **envp)
 	if (c->fn == cmd_help || c->fn == cmd_completion)
 		return c->fn(sub_argc, sub_argv); /* nothing of the engine: the build runs it */
 	find_binaries();
-	husk_engine_net_teardown = husk_net_teardown;
 	optind = 1;
 	if (c->fn == cmd_exec || c->fn == cmd_healthcheck_run) {
 		/* exec enters a container from this process: run from a copy

@@ -3,6 +3,7 @@
  * foreground, attaches to it. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +54,13 @@ static void run_opts_clear(struct husk_run_opts *o)
 	for (size_t i = 0; i < o->n_throttles; i++)
 		free(o->throttles[i].path);
 	free(o->throttles);
+	for (size_t i = 0; i < o->n_nets; i++)
+		free(o->nets[i].aliases);
+	free(o->nets);
+	free(o->dns);
+	free(o->dns_search);
+	free(o->dns_options);
+	free(o->add_hosts);
 }
 
 struct run_cli {
@@ -68,6 +76,10 @@ struct run_cli {
 	const char *cidfile;
 	bool quiet;
 	bool attach_set, attach_in, attach_out, attach_err;
+	const char *ip; /* --ip, for the first network */
+	char **aliases; /* --network-alias, for the first network */
+	size_t n_aliases, n_dns, n_search, n_dopt, n_hosts;
+	bool net_given;
 };
 
 /* Append s (not copied) to the NULL-terminated *v */
@@ -493,6 +505,12 @@ enum {
 	OPT_MOUNT,
 	OPT_TMPFS,
 	OPT_READ_ONLY,
+	OPT_IP,
+	OPT_NETWORK_ALIAS,
+	OPT_DNS,
+	OPT_DNS_SEARCH,
+	OPT_DNS_OPTION,
+	OPT_ADD_HOST,
 };
 
 const struct cli_flag run_flags[] = {
@@ -517,9 +535,19 @@ const struct cli_flag run_flags[] = {
 	{"pids-limit", 0, "N", "at most N processes", OPT_PIDS},
 	{"cpus", 0, "N", "CPU limit, in CPUs (0.5)", OPT_CPUS},
 	{"hostname", 'h', "NAME", "the container's host name", OPT_HOSTNAME},
-	{"network", 0, "MODE", "none (default), host or bridge", OPT_NETWORK},
-	{"net", 0, "MODE", NULL, OPT_NETWORK},
-	{"publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port (needs --network bridge)"},
+	{"network", 0, "NETWORK",
+	 "bridge (default), none, host, container:NAME or a network's name; again for more",
+	 OPT_NETWORK},
+	{"net", 0, "NETWORK", NULL, OPT_NETWORK},
+	{"network-alias", 0, "NAME", "another name on the (first) user-defined network",
+	 OPT_NETWORK_ALIAS},
+	{"ip", 0, "ADDRESS", "the IPv4 address on the (first) user-defined network", OPT_IP},
+	{"dns", 0, "ADDRESS", "a nameserver for the container's resolv.conf", OPT_DNS},
+	{"dns-search", 0, "DOMAIN", "a search domain for resolv.conf", OPT_DNS_SEARCH},
+	{"dns-option", 0, "OPTION", "an options entry for resolv.conf (ndots:2)", OPT_DNS_OPTION},
+	{"add-host", 0, "NAME:IP", "a line in /etc/hosts (IP host-gateway: the gateway)",
+	 OPT_ADD_HOST},
+	{"publish", 'p', "HOST:CTR[/PROTO]", "publish a port (on a bridge network)"},
 	{"pull", 0, "POLICY", "missing (default), never or always", OPT_PULL},
 	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
 	{"log-driver", 0, "DRIVER", "json-file (default), k8s-file or none", OPT_LOG_DRIVER},
@@ -865,6 +893,40 @@ static int parse_more(struct run_cli *r, int c)
 	}
 }
 
+/* --network, as Docker: none, host, bridge (the default), container:NAME,
+ * or a network's name; several networks (bridge or named) may be given */
+static int parse_network(struct run_cli *r, const char *arg)
+{
+	struct husk_run_opts *o = &r->o;
+	bool solo = strcmp(arg, "none") == 0 || strcmp(arg, "host") == 0 ||
+		    strncmp(arg, "container:", 10) == 0;
+	if (r->net_given && (solo || o->network != HUSK_NETMODE_BRIDGE))
+		return failf("--network \"%s\": none, host and container: cannot go with another "
+			     "network",
+			     arg);
+	r->net_given = true;
+	if (strcmp(arg, "none") == 0) {
+		o->network = HUSK_NETMODE_NONE;
+	} else if (strcmp(arg, "host") == 0) {
+		o->network = HUSK_NETMODE_HOST;
+	} else if (strncmp(arg, "container:", 10) == 0) {
+		if (!arg[10])
+			return failf("--network \"%s\": expected container:NAME", arg);
+		o->network = HUSK_NETMODE_CONTAINER;
+		o->net_container = arg + 10;
+	} else {
+		o->network = HUSK_NETMODE_BRIDGE;
+		for (size_t i = 0; i < o->n_nets; i++)
+			if (strcmp(o->nets[i].network, arg) == 0)
+				return failf("--network \"%s\": given twice", arg);
+		o->nets = realloc(o->nets, (o->n_nets + 1) * sizeof(*o->nets));
+		if (!o->nets)
+			abort();
+		o->nets[o->n_nets++] = (struct husk_net_attach){.network = arg};
+	}
+	return 0;
+}
+
 static int parse_one(struct run_cli *r, int c)
 {
 	struct husk_run_opts *o = &r->o;
@@ -944,15 +1006,41 @@ static int parse_one(struct run_cli *r, int c)
 			return failf("--pull \"%s\": expected missing, never or always", optarg);
 		return 0;
 	case OPT_NETWORK:
-		if (strcmp(optarg, "host") == 0)
-			o->network = HUSK_NETMODE_HOST;
-		else if (strcmp(optarg, "bridge") == 0)
-			o->network = HUSK_NETMODE_BRIDGE;
-		else if (strcmp(optarg, "none") == 0)
-			o->network = HUSK_NETMODE_NONE;
-		else
-			return failf("--network \"%s\": expected none, host or bridge", optarg);
+		return parse_network(r, optarg);
+	case OPT_NETWORK_ALIAS:
+		husk_strv_push(&r->aliases, &r->n_aliases, optarg);
 		return 0;
+	case OPT_IP: {
+		struct in_addr a;
+		if (inet_pton(AF_INET, optarg, &a) != 1)
+			return failf("--ip \"%s\": not an IPv4 address", optarg);
+		r->ip = optarg;
+		return 0;
+	}
+	case OPT_DNS: {
+		unsigned char a[16];
+		if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
+			return failf("--dns \"%s\": not an IP address", optarg);
+		husk_strv_push(&o->dns, &r->n_dns, optarg);
+		return 0;
+	}
+	case OPT_DNS_SEARCH:
+		husk_strv_push(&o->dns_search, &r->n_search, optarg);
+		return 0;
+	case OPT_DNS_OPTION:
+		husk_strv_push(&o->dns_options, &r->n_dopt, optarg);
+		return 0;
+	case OPT_ADD_HOST: {
+		size_t k = strcspn(optarg, ":=");
+		const char *ip = optarg + k + (optarg[k] ? 1 : 0);
+		unsigned char a[16];
+		if (!k || !optarg[k] ||
+		    (strcmp(ip, "host-gateway") != 0 && inet_pton(AF_INET, ip, a) != 1 &&
+		     inet_pton(AF_INET6, ip, a) != 1))
+			return failf("--add-host \"%s\": expected NAME:IP", optarg);
+		husk_strv_push(&o->add_hosts, &r->n_hosts, optarg);
+		return 0;
+	}
 	case 'p':
 		o->ports = realloc(o->ports, (o->n_ports + 1) * sizeof(*o->ports));
 		if (!o->ports)
@@ -1065,8 +1153,22 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 	if (r->detach && r->attach_set)
 		return failf("%s: -a and -d cannot go together", verb);
 
+	if (!r->net_given)
+		r->o.network = HUSK_NETMODE_BRIDGE; /* the default bridge, as Docker */
 	if (r->o.n_ports && r->o.network != HUSK_NETMODE_BRIDGE)
-		return failf("%s: -p needs --network bridge", verb);
+		return failf("%s: -p needs a bridge network, not --network %s", verb,
+			     r->o.network == HUSK_NETMODE_HOST	 ? "host"
+			     : r->o.network == HUSK_NETMODE_NONE ? "none"
+								 : "container:");
+	if ((r->ip || r->aliases) && r->o.network != HUSK_NETMODE_BRIDGE)
+		return failf("%s: --ip and --network-alias need a network", verb);
+	if (r->ip || r->aliases) {
+		if (!r->o.n_nets)
+			return failf("%s: --ip and --network-alias need a user-defined network",
+				     verb);
+		r->o.nets[0].ip = r->ip;
+		r->o.nets[0].aliases = steal_ptr(r->aliases);
+	}
 	if (r->detach && r->o.rm && r->o.restart != HUSK_RESTART_NO)
 		return failf("%s: --restart and --rm cannot go together", verb);
 	if (r->o.rm && r->o.restart != HUSK_RESTART_NO)
@@ -1090,6 +1192,7 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 static void run_cli_clear(struct run_cli *r)
 {
 	run_opts_clear(&r->o);
+	free(r->aliases);
 	for (size_t i = 0; i < r->n_owned; i++)
 		free(r->owned[i]);
 	free(r->owned);

@@ -327,25 +327,10 @@ static bool should_restart(struct mon *m, int code)
 	}
 }
 
-/* --rm: the whole container.  A network needs `husk` (libnftables is not
- * in this static binary); the rest is done here. */
+/* --rm: the whole container, network included (src/net/teardown.c needs
+ * no library this static binary lacks) */
 static void remove_container(struct mon *m)
 {
-	if (m->rec.network && strcmp(m->rec.network, "bridge") == 0 && m->e.self_path) {
-		pid_t p = fork();
-		if (p == 0) {
-			char *argv[] = {m->e.self_path, "--root",      m->e.root,
-					"--runroot",	m->e.runroot,  "rm",
-					"-f",		(char *)m->id, NULL};
-			execv(m->e.self_path, argv);
-			_exit(127);
-		}
-		int st = 0;
-		while (p > 0 && waitpid(p, &st, 0) < 0 && errno == EINTR)
-			;
-		if (p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			return;
-	}
 	husk_engine_cleanup(&m->e, m->id, true, NULL);
 }
 

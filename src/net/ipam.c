@@ -1,7 +1,9 @@
-/* IP address management: one lease per container in 10.89.0.0/16, in
- * <runroot>/net/leases.json ({"10.89.0.2": "<id>"}), changed under an
- * flock of leases.lock and replaced atomically (a temp file, then rename),
- * so concurrent `husk run`s never hand out one address twice. */
+/* IP address management: one lease per container and network, host-wide
+ * (the bridges are the host's, whichever --runroot an engine uses), in
+ * <state>/leases.json ({"10.89.0.2": "<id>"}), changed under an flock of
+ * leases.lock and replaced atomically (a temp file, then rename), so
+ * concurrent `husk run`s never hand out one address twice.  Subnets never
+ * overlap (network.c refuses it), so an address names its network. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,15 +16,18 @@
 #include "net-private.h"
 #include "util.h"
 
-/* the lock held, the leases read (an empty object when none) */
-static int leases_open(const char *runroot, bool create, int *ret_lock, json_t **ret,
-		       husk_error **err)
+const char *husk_net_state_dir(void)
 {
-	cleanup_free char *dir = husk_strdup_printf("%s/net", runroot);
-	if (create && husk_mkdir_p(dir, 0700, err) < 0)
+	const char *s = getenv("HUSK_NET_STATE");
+	return s && *s ? s : "/run/husk-net";
+}
+
+int net_ipam_lock(const char *dir, husk_error **err)
+{
+	if (husk_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	cleanup_free char *lock = husk_strdup_printf("%s/leases.lock", dir);
-	int fd = open(lock, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	int fd = open(lock, O_RDWR | O_CLOEXEC | O_CREAT, 0600);
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", lock);
 	if (flock(fd, LOCK_EX) < 0) {
@@ -30,6 +35,15 @@ static int leases_open(const char *runroot, bool create, int *ret_lock, json_t *
 		close(fd);
 		return husk_fail(err, e, "lock \"%s\"", lock);
 	}
+	return fd;
+}
+
+/* the lock held, the leases read (an empty object when none) */
+static int leases_open(const char *dir, int *ret_lock, json_t **ret, husk_error **err)
+{
+	int fd = net_ipam_lock(dir, err);
+	if (fd < 0)
+		return -1;
 	cleanup_free char *path = husk_strdup_printf("%s/leases.json", dir);
 	json_error_t je;
 	json_t *l = json_load_file(path, 0, &je);
@@ -42,52 +56,94 @@ static int leases_open(const char *runroot, bool create, int *ret_lock, json_t *
 	return 0;
 }
 
-static int leases_write(const char *runroot, json_t *l, husk_error **err)
+static int leases_write(const char *dir, json_t *l, husk_error **err)
 {
-	cleanup_free char *path = husk_strdup_printf("%s/net/leases.json", runroot);
+	cleanup_free char *path = husk_strdup_printf("%s/leases.json", dir);
 	cleanup_free char *text = json_dumps(l, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		return husk_fail(err, ENOMEM, "write \"%s\"", path);
 	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
-int net_ipam_alloc(const char *runroot, const char *id, struct in_addr *ret, husk_error **err)
+static void ntoa(uint32_t h, char s[INET_ADDRSTRLEN])
 {
+	struct in_addr a = {htonl(h)};
+	inet_ntop(AF_INET, &a, s, INET_ADDRSTRLEN);
+}
+
+int net_ipam_alloc(const char *dir, const struct net_pool *p, uint32_t want, const char *id,
+		   struct in_addr *ret, husk_error **err)
+{
+	uint32_t mask = p->prefix ? 0xffffffffu << (32 - p->prefix) : 0;
+	uint32_t bcast = p->net | ~mask;
+	char s[INET_ADDRSTRLEN];
+	if (want && ((want & mask) != p->net || want == p->net || want == bcast || want == p->gw)) {
+		char n[INET_ADDRSTRLEN];
+		ntoa(want, s);
+		ntoa(p->net, n);
+		return husk_fail_as(err, EINVAL,
+				    "address \"%s\" is not one for a container in %s/%d", s, n,
+				    p->prefix);
+	}
 	int lock;
 	json_t *l;
-	if (leases_open(runroot, true, &lock, &l, err) < 0)
+	if (leases_open(dir, &lock, &l, err) < 0)
 		return husk_error_wrap(err, "allocate an address");
-	struct in_addr net, gw;
-	inet_pton(AF_INET, "10.89.0.0", &net);
-	inet_pton(AF_INET, HUSK_NET_GATEWAY, &gw);
-	int r = husk_fail(err, ENOSPC, "allocate an address: %s is full", HUSK_NET_SUBNET);
-	/* the lowest free one, past the gateway, short of the broadcast */
-	for (uint32_t h = ntohl(gw.s_addr) + 1; h < ntohl(net.s_addr) + 0xffff; h++) {
-		struct in_addr a = {htonl(h)};
-		char s[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &a, s, sizeof(s));
+	int r = -1;
+	/* an address id holds already in this subnet is id's again (a start
+	 * after a reboot that left the host's state, a setup repeated) */
+	const char *k;
+	json_t *v;
+	json_object_foreach (l, k, v) {
+		struct in_addr held;
+		if (strcmp(json_string_value(v) ?: "", id) == 0 && inet_pton(AF_INET, k, &held) == 1 &&
+		    (ntohl(held.s_addr) & mask) == p->net && (!want || ntohl(held.s_addr) == want)) {
+			*ret = held;
+			r = 0;
+			goto out;
+		}
+	}
+	if (want) {
+		ntoa(want, s);
+		if (json_object_get(l, s)) {
+			husk_fail_as(err, EADDRINUSE, "address \"%s\" is already in use", s);
+			goto out;
+		}
+		json_object_set_new(l, s, json_string(id));
+		if ((r = leases_write(dir, l, err)) == 0)
+			ret->s_addr = htonl(want);
+		goto out;
+	}
+	/* the lowest free one of the range, never the network, the gateway
+	 * or the broadcast address */
+	for (uint32_t h = p->lo; h <= p->hi && h != 0; h++) {
+		if (h == p->net || h == bcast || h == p->gw)
+			continue;
+		ntoa(h, s);
 		if (json_object_get(l, s))
 			continue;
-		husk_error_freep(err);
 		json_object_set_new(l, s, json_string(id));
-		r = leases_write(runroot, l, err);
-		if (r == 0)
-			*ret = a;
-		break;
+		if ((r = leases_write(dir, l, err)) == 0)
+			ret->s_addr = htonl(h);
+		goto out;
 	}
+	ntoa(p->net, s);
+	husk_fail_as(err, ENOSPC, "allocate an address: %s/%d is full", s, p->prefix);
+out:
 	json_decref(l);
 	close(lock);
 	return r;
 }
 
-int net_ipam_release(const char *runroot, const char *id, husk_error **err)
+int net_ipam_release(const char *dir, const char *id, const char *ip, void (*when_none)(void),
+		     husk_error **err)
 {
-	cleanup_free char *path = husk_strdup_printf("%s/net/leases.json", runroot);
+	cleanup_free char *path = husk_strdup_printf("%s/leases.json", dir);
 	if (access(path, F_OK) < 0)
 		return 0;
 	int lock;
 	json_t *l;
-	if (leases_open(runroot, false, &lock, &l, err) < 0)
+	if (leases_open(dir, &lock, &l, err) < 0)
 		return husk_error_wrap(err, "release the address of \"%.12s\"", id);
 	const char *k;
 	json_t *v;
@@ -95,22 +151,45 @@ int net_ipam_release(const char *runroot, const char *id, husk_error **err)
 	bool changed = false;
 	json_object_foreach_safe(l, tmp, k, v)
 	{
-		if (strcmp(json_string_value(v) ?: "", id) == 0) {
+		if (strcmp(json_string_value(v) ?: "", id) == 0 && (!ip || strcmp(ip, k) == 0)) {
 			json_object_del(l, k);
 			changed = true;
 		}
 	}
-	int r = changed ? leases_write(runroot, l, err) : 0;
+	int r = changed ? leases_write(dir, l, err) : 0;
+	if (r == 0 && changed && when_none && json_object_size(l) == 0)
+		when_none();
 	json_decref(l);
 	close(lock);
 	return r;
 }
 
-int net_ipam_count(const char *runroot)
+int net_ipam_count(const char *dir)
 {
-	cleanup_free char *path = husk_strdup_printf("%s/net/leases.json", runroot);
+	cleanup_free char *path = husk_strdup_printf("%s/leases.json", dir);
 	json_t *l = json_load_file(path, 0, NULL);
 	int n = (int)json_object_size(l);
 	json_decref(l);
 	return n;
+}
+
+char **net_ipam_in(const char *dir, uint32_t net, int prefix)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/leases.json", dir);
+	json_t *l = json_load_file(path, 0, NULL);
+	uint32_t mask = prefix ? 0xffffffffu << (32 - prefix) : 0;
+	char **v = NULL;
+	size_t n = 0;
+	const char *k;
+	json_t *id;
+	json_object_foreach (l, k, id) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, k, &a) == 1 && (ntohl(a.s_addr) & mask) == net)
+			husk_strv_push(&v, &n,
+				       husk_strdup_printf("%s %s", k, json_string_value(id) ?: ""));
+	}
+	json_decref(l);
+	if (!v && !(v = calloc(1, sizeof(*v))))
+		abort();
+	return v;
 }

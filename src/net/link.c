@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ static int addr_add(struct mnl_socket *nl, const char *dev, struct in_addr addr,
 	return 0;
 }
 
-int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, husk_error **err)
+int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err)
 {
 	cleanup_nl struct mnl_socket *nl = nl_open(err);
 	if (!nl)
@@ -116,6 +117,8 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, husk_erro
 	if (!if_nametoindex(name)) {
 		struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+		if (mtu > 0)
+			mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
 		struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 		mnl_attr_nest_end(nlh, li);
@@ -128,7 +131,7 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, husk_erro
 	return 0;
 }
 
-int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd,
+int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 husk_error **err)
 {
 	cleanup_nl struct mnl_socket *nl = nl_open(err);
@@ -141,6 +144,8 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
 	mnl_attr_put_u32(nlh, IFLA_MASTER, midx);
+	if (mtu > 0)
+		mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
 	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -152,6 +157,8 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	pifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns_fd);
+	if (mtu > 0)
+		mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
 	mnl_attr_nest_end(nlh, pe);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
@@ -201,7 +208,8 @@ static int configure_in_child(void *arg, husk_error **err)
 	if (!nl)
 		return -1;
 	int r = (link_up(nl, "lo", err) < 0 || addr_add(nl, c->dev, c->addr, c->prefix, err) < 0 ||
-		 link_up(nl, c->dev, err) < 0 || route_add_default(nl, c->dev, c->gw, err) < 0)
+		 link_up(nl, c->dev, err) < 0 ||
+		 (c->gw.s_addr && route_add_default(nl, c->dev, c->gw, err) < 0))
 			? -1
 			: 0;
 	mnl_socket_close(nl);
@@ -226,4 +234,63 @@ int net_link_del(const char *name, husk_error **err)
 	if (nl_talk(nl, nlh) < 0 && errno != ENODEV)
 		return husk_fail(err, errno, "delete link \"%s\"", name);
 	return 0;
+}
+
+struct route_walk {
+	int (*fn)(uint32_t dst, int prefix, const char *dev, void *arg);
+	void *arg;
+	int found;
+};
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_walk *w = data;
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET || rtm->rtm_table != RT_TABLE_MAIN ||
+	    rtm->rtm_dst_len == 0 || rtm->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	uint32_t dst = 0;
+	char dev[IF_NAMESIZE] = "";
+	struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+	{
+		if (mnl_attr_get_type(a) == RTA_DST)
+			dst = ntohl(mnl_attr_get_u32(a));
+		else if (mnl_attr_get_type(a) == RTA_OIF)
+			if_indextoname(mnl_attr_get_u32(a), dev);
+	}
+	if (w->fn(dst, rtm->rtm_dst_len, dev, w->arg) == 1)
+		w->found = 1;
+	return MNL_CB_OK;
+}
+
+int net_routes_each(int (*fn)(uint32_t dst, int prefix, const char *dev, void *arg), void *arg,
+		    husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	unsigned int seq = (unsigned int)time(NULL);
+	nlh->nlmsg_seq = seq;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return husk_fail(err, errno, "list the routes");
+	struct route_walk w = {.fn = fn, .arg = arg};
+	unsigned int portid = mnl_socket_get_portid(nl);
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return husk_fail(err, errno, "list the routes");
+		int r = mnl_cb_run(buf, (size_t)n, seq, portid, route_cb, &w);
+		if (r < 0)
+			return husk_fail(err, errno, "list the routes");
+		if (r == MNL_CB_STOP)
+			break;
+	}
+	return w.found;
 }

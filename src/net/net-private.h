@@ -4,21 +4,28 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "net.h"
 
+#define HUSK_NFT_TABLE "husk"
+
 /* link.c: rtnetlink through libmnl, in the calling thread's netns */
-int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, husk_error **err);
+int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err);
 /* a veth pair: host (attached to master, up) and peer, made directly in
  * the netns of ns_fd with the name peer */
-int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd,
+int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 husk_error **err);
-/* inside the netns of ns_fd: lo up, dev up with addr/prefix, default
- * route via gw */
+/* inside the netns of ns_fd: lo up, dev up with addr/prefix, a default
+ * route via gw unless gw is 0 */
 int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
 		     husk_error **err);
 /* 0 when gone or never there */
 int net_link_del(const char *name, husk_error **err);
+/* the IPv4 routes of the main table: fn(dst, prefix, ifname) for each
+ * (the default route skipped); 1 when fn returned 1 for one */
+int net_routes_each(int (*fn)(uint32_t dst, int prefix, const char *dev, void *arg), void *arg,
+		    husk_error **err);
 
 /* netns.c: persistent namespaces as bind-mounted nsfs files */
 int net_ns_create(const char *path, husk_error **err);
@@ -27,19 +34,44 @@ int net_ns_create(const char *path, husk_error **err);
 int net_in_child(int (*fn)(void *arg, husk_error **err), void *arg, husk_error **err);
 void net_ns_remove(const char *path);
 
-/* ipam.c */
-int net_ipam_alloc(const char *runroot, const char *id, struct in_addr *ret, husk_error **err);
-int net_ipam_release(const char *runroot, const char *id, husk_error **err);
+/* ipam.c: host-wide leases */
+struct net_pool {
+	uint32_t net; /* host order */
+	int prefix;
+	uint32_t gw;
+	uint32_t lo, hi; /* the range to pick from, inclusive */
+};
+/* want 0: the lowest free address of the pool; else that one (EADDRINUSE
+ * when taken, EINVAL when outside the subnet) */
+int net_ipam_alloc(const char *dir, const struct net_pool *p, uint32_t want, const char *id,
+		   struct in_addr *ret, husk_error **err);
+/* id's leases: all of them, or only the address ip (non-NULL); when none
+ * is left, when_none() (if not NULL) runs, the lock still held */
+int net_ipam_release(const char *dir, const char *id, const char *ip, void (*when_none)(void),
+		     husk_error **err);
 /* How many leases are held (to know when the last container went). */
-int net_ipam_count(const char *runroot);
+int net_ipam_count(const char *dir);
+/* The leases in a subnet: "ip id" strings, NULL-terminated */
+char **net_ipam_in(const char *dir, uint32_t net, int prefix);
+/* Take the leases' lock (for deciding on the table under it) */
+int net_ipam_lock(const char *dir, husk_error **err);
 
-/* nft.c: husk's own table */
+/* nft.c: husk's own table, made with libnftables */
 /* The table, once (atomically: a batch that creates it whole or fails),
  * then the container's published ports as elements of its maps; what
  * undoes them is kept in <runroot>/net/nft/<id>. */
 int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 		const struct husk_net_port *ports, size_t n_ports, husk_error **err);
-/* The container's elements, and the table when no veth of husk's is left. */
-int net_nft_del(const char *runroot, const char *id, husk_error **err);
+
+/* nfnl.c: raw nfnetlink, no library: 1/0 there or not, or -errno */
+int net_nfnl_table_exists(void);
+int net_nfnl_table_delete(void);
+int net_nfnl_port_delete(const char *map, unsigned short port);
+
+/* network.c: the bridge of n up, as husk_network_create made it */
+int net_network_bridge(const struct husk_network *n, husk_error **err);
+
+/* names.c */
+char *net_names_dir(void);
 
 #endif

@@ -1,10 +1,12 @@
-/* A container's network, step by step: the bridge, an address, the
- * netns, the veth pair, the inside of the netns, /etc/hosts and
- * /etc/resolv.conf, the nft rules; and the undo of all of it. */
+/* A container's network, step by step: the netns, then for each network
+ * its bridge, an address, a veth pair and the inside of the netns, the
+ * resolver's names; /etc/hosts and /etc/resolv.conf; the nft table and
+ * published ports.  The undo is teardown.c. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +16,13 @@
 #include "net-private.h"
 #include "util.h"
 
-#define PREFIX 16
-
-/* husk<8 hex of the id>: 12 bytes, under IFNAMSIZ */
-static void host_veth_name(const char *id, char buf[16])
+/* husk<8 hex of the id> for eth0, husk<8 hex>.<n> for ethn: under IFNAMSIZ */
+static void host_veth_name(const char *id, int index, char buf[32])
 {
-	snprintf(buf, 16, "husk%.8s", id);
+	if (index == 0)
+		snprintf(buf, 32, "husk%.8s", id);
+	else
+		snprintf(buf, 32, "husk%.8s.%d", id, index % 100);
 }
 
 static char *ns_path(const char *runroot, const char *id)
@@ -27,85 +30,310 @@ static char *ns_path(const char *runroot, const char *id)
 	return husk_strdup_printf("%s/net/ns/%s", runroot, id);
 }
 
-static int write_hosts(const char *path, const struct husk_net_opts *o, const char *ip,
-		       husk_error **err)
+static bool user_defined(const struct husk_net_endpoint *ep)
 {
-	cleanup_free char *text = husk_strdup_printf(
+	return strcmp(ep->bridge, HUSK_NET_BRIDGE) != 0;
+}
+
+static int write_hosts(const char *path, const struct husk_net_opts *o, const char *ip,
+		       const char *gateway, husk_error **err)
+{
+	bool other = o->name && strcmp(o->name, o->hostname) != 0;
+	size_t cap = 512;
+	for (char **h = o->add_hosts; h && *h; h++)
+		cap += strlen(*h) + 64;
+	cleanup_free char *text = calloc(1, cap);
+	if (!text)
+		abort();
+	size_t n = (size_t)snprintf(
+		text, cap,
 		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s%s%s\n", ip,
-		o->hostname, o->name && strcmp(o->name, o->hostname) ? " " : "",
-		o->name && strcmp(o->name, o->hostname) ? o->name : "");
+		o->hostname, other ? " " : "", other ? o->name : "");
+	/* --add-host NAME:IP (or NAME=IP); host-gateway: the bridge's address */
+	for (char **h = o->add_hosts; h && *h; h++) {
+		size_t k = strcspn(*h, ":=");
+		const char *addr = (*h)[k] ? *h + k + 1 : "";
+		if (strcmp(addr, "host-gateway") == 0)
+			addr = gateway;
+		n += (size_t)snprintf(text + n, cap - n, "%s\t%.*s\n", addr, (int)k, *h);
+	}
 	return husk_write_file(path, text, strlen(text), 0644, err);
 }
 
-/* The host's resolv.conf, less the nameservers on its loopback (a local
- * resolver such as systemd-resolved's 127.0.0.53 cannot be reached from
- * the container's netns). */
-static int write_resolv(const char *path, husk_error **err)
+static void append(char **buf, size_t *len, const char *fmt, const char *s)
+{
+	char *line = husk_strdup_printf(fmt, s);
+	size_t l = strlen(line);
+	*buf = realloc(*buf, *len + l + 1);
+	if (!*buf)
+		abort();
+	memcpy(*buf + *len, line, l + 1);
+	*len += l;
+	free(line);
+}
+
+/* The nameservers: --dns, else the resolver on the first user-defined
+ * network's gateway (it forwards what is not a container's name), else
+ * the host's, less those on its loopback (a local resolver such as
+ * systemd-resolved's 127.0.0.53 cannot be reached from the container's
+ * netns).  search and options: --dns-search and --dns-option, else the
+ * host's. */
+static int net_write_resolv(const char *path, const struct husk_net_opts *o, const char *resolver,
+			    husk_error **err)
 {
 	cleanup_free char *host = NULL;
-	size_t len = 0;
+	size_t hlen = 0;
 	husk_error *rerr = NULL;
-	if (husk_read_file("/etc/resolv.conf", &host, &len, &rerr) < 0) {
+	if (husk_read_file("/etc/resolv.conf", &host, &hlen, &rerr) < 0) {
 		husk_error_free(rerr);
 		host = strdup("");
 	}
-	size_t cap = strlen(host) + 256;
-	cleanup_free char *out = calloc(1, cap);
-	if (!host || !out)
-		return husk_fail(err, ENOMEM, "write \"%s\"", path);
+	char *out = strdup("");
 	size_t n = 0;
 	int servers = 0, dropped = 0;
+	for (char **d = o->dns; d && *d; d++, servers++)
+		append(&out, &n, "nameserver %s\n", *d);
+	if (!servers && resolver) {
+		append(&out, &n, "nameserver %s\n", resolver);
+		servers++;
+	}
+	bool own_servers = servers > 0;
+	if (o->dns_search && *o->dns_search) {
+		append(&out, &n, "%s", "search");
+		for (char **s = o->dns_search; *s; s++)
+			append(&out, &n, " %s", *s);
+		append(&out, &n, "%s", "\n");
+	}
+	if (o->dns_options && *o->dns_options) {
+		append(&out, &n, "%s", "options");
+		for (char **s = o->dns_options; *s; s++)
+			append(&out, &n, " %s", *s);
+		append(&out, &n, "%s", "\n");
+	}
 	for (char *save = NULL, *line = strtok_r(host, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char addr[64];
 		if (sscanf(line, " nameserver %63s", addr) == 1) {
+			if (own_servers)
+				continue;
 			if (strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0) {
 				dropped++;
 				continue;
 			}
 			servers++;
+		} else if ((o->dns_search && *o->dns_search &&
+			    (strncmp(line, "search", 6) == 0 || strncmp(line, "domain", 6) == 0)) ||
+			   (o->dns_options && *o->dns_options &&
+			    strncmp(line, "options", 7) == 0)) {
+			continue;
 		}
-		n += (size_t)snprintf(out + n, cap - n, "%s\n", line);
+		append(&out, &n, "%s\n", line);
 	}
 	if (dropped && !servers)
-		snprintf(out + n, cap - n,
-			 "# husk: the host's nameservers are on its loopback, which a "
-			 "container cannot reach: no nameserver\n");
-	return husk_write_file(path, out, strlen(out), 0644, err);
+		append(&out, &n, "%s",
+		       "# husk: the host's nameservers are on its loopback, which a container "
+		       "cannot reach: no nameserver\n");
+	int r = husk_write_file(path, out, n, 0644, err);
+	free(out);
+	return r;
 }
+
+void husk_net_endpoint_release(struct husk_net_endpoint *e)
+{
+	free(e->network);
+	free(e->bridge);
+	free(e->ip);
+	free(e->gateway);
+	free(e->ifname);
+	for (char **a = e->aliases; a && *a; a++)
+		free(*a);
+	free(e->aliases);
+	*e = (struct husk_net_endpoint){0};
+}
+
+void husk_net_info_release(struct husk_net_info *i)
+{
+	free(i->netns_path);
+	free(i->hosts_path);
+	free(i->resolv_path);
+	for (size_t k = 0; k < i->n_eps; k++)
+		husk_net_endpoint_release(&i->eps[k]);
+	free(i->eps);
+	*i = (struct husk_net_info){0};
+}
+
+struct join {
+	const struct husk_net_opts *o;
+	const struct husk_net_attach *a;
+	int nsfd;
+	int index;	  /* ethN */
+	bool route;	  /* give it the default route */
+	const char *name; /* the container's, for the resolver */
+};
+
+/* One network into the netns: EINVAL/ENOENT for a bad network or --ip,
+ * and on failure nothing of this network is left. */
+static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool *ret_routed,
+			husk_error **err)
+{
+	const struct husk_net_opts *o = j->o;
+	const char *netname = j->a->network ? j->a->network : HUSK_NET_DEFAULT;
+	struct husk_network nw = {0};
+	int r = -1;
+	bool leased = false;
+	char veth[32];
+	host_veth_name(o->id, j->index, veth);
+	if (husk_network_get(o->root, netname, &nw, err) < 0)
+		return -1;
+	uint32_t net, want = 0;
+	int prefix;
+	struct in_addr gw, addr, a;
+	if (husk_net_parse_cidr(nw.subnet, &net, &prefix) < 0 ||
+	    inet_pton(AF_INET, nw.gateway, &gw) != 1) {
+		husk_fail_as(err, EINVAL, "network \"%s\": bad subnet", nw.name);
+		goto out;
+	}
+	if (j->a->ip) {
+		if (!*nw.id) {
+			/* as Docker: only on user-defined networks */
+			husk_fail_as(err, EINVAL,
+				     "--ip \"%s\": a chosen address needs a user-defined network",
+				     j->a->ip);
+			goto out;
+		}
+		if (inet_pton(AF_INET, j->a->ip, &a) != 1) {
+			husk_fail_as(err, EINVAL, "--ip \"%s\": not an IPv4 address", j->a->ip);
+			goto out;
+		}
+		want = ntohl(a.s_addr);
+	}
+	if (j->a->aliases && *j->a->aliases && !*nw.id) {
+		husk_fail_as(err, EINVAL, "--network-alias needs a user-defined network");
+		goto out;
+	}
+	struct net_pool pool = {.net = net, .prefix = prefix, .gw = ntohl(gw.s_addr)};
+	pool.lo = net;
+	pool.hi = net | ~(prefix ? 0xffffffffu << (32 - prefix) : 0);
+	if (nw.ip_range) {
+		uint32_t rn;
+		int rp;
+		if (husk_net_parse_cidr(nw.ip_range, &rn, &rp) == 0) {
+			pool.lo = rn;
+			pool.hi = rn | ~(rp ? 0xffffffffu << (32 - rp) : 0);
+		}
+	}
+	if (net_network_bridge(&nw, err) < 0)
+		goto out;
+	if (net_ipam_alloc(husk_net_state_dir(), &pool, want, o->id, &addr, err) < 0)
+		goto out;
+	leased = true;
+	char ifname[16];
+	snprintf(ifname, sizeof(ifname), "eth%d", j->index);
+	struct in_addr route = {0};
+	if (j->route && !nw.internal)
+		route = gw;
+	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, err) < 0)
+		goto out;
+	if (net_ns_configure(j->nsfd, ifname, addr, prefix, route, err) < 0)
+		goto out;
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	*ep = (struct husk_net_endpoint){.network = strdup(nw.name),
+					 .bridge = strdup(nw.bridge),
+					 .ip = strdup(ip),
+					 .gateway = strdup(nw.gateway),
+					 .ifname = strdup(ifname),
+					 .prefix = prefix};
+	size_t na = 0;
+	ep->aliases = calloc(1, sizeof(char *));
+	for (char **al = j->a->aliases; al && *al; al++)
+		husk_strv_push(&ep->aliases, &na, strdup(*al));
+	if (*nw.id) {
+		/* the resolver's names: the container's, its aliases, its
+		 * short id */
+		const char *names[64];
+		size_t k = 0;
+		char shortid[13];
+		snprintf(shortid, sizeof(shortid), "%.12s", o->id);
+		if (j->name)
+			names[k++] = j->name;
+		for (char **al = j->a->aliases; al && *al && k < 62; al++)
+			names[k++] = *al;
+		names[k++] = shortid;
+		names[k] = NULL;
+		if (husk_names_add(nw.bridge, nw.gateway, o->id, ip, names, err) < 0 ||
+		    (o->dns_path && husk_dns_ensure(o->dns_path, err) < 0)) {
+			husk_names_remove(nw.bridge, o->id, NULL);
+			husk_net_endpoint_release(ep);
+			goto out;
+		}
+	}
+	*ret_routed = route.s_addr != 0;
+	r = 0;
+out:
+	if (r < 0) {
+		net_link_del(veth, NULL);
+		if (leased) {
+			char lip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &addr, lip, sizeof(lip));
+			net_ipam_release(husk_net_state_dir(), o->id, lip, NULL, NULL);
+		}
+		husk_error_wrap(err, "network \"%s\"", netname);
+	}
+	husk_network_release(&nw);
+	return r;
+}
+
+static const struct husk_net_attach default_attach = {0};
 
 int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, husk_error **err)
 {
 	struct husk_net_info info = {0};
-	struct in_addr gw, addr;
-	char veth[16];
 	cleanup_close int nsfd = -1;
-	inet_pton(AF_INET, HUSK_NET_GATEWAY, &gw);
-	host_veth_name(o->id, veth);
 	cleanup_free char *nsdir = husk_strdup_printf("%s/net/ns", o->runroot);
+	const struct husk_net_attach *nets = o->n_nets ? o->nets : &default_attach;
+	size_t n_nets = o->n_nets ? o->n_nets : 1;
+	const char *resolver = NULL;
+	bool routed = false;
 	if (husk_mkdir_p(nsdir, 0700, err) < 0)
 		goto fail;
-	if (net_bridge_ensure(HUSK_NET_BRIDGE, gw, PREFIX, err) < 0)
-		goto fail;
-	if (net_ipam_alloc(o->runroot, o->id, &addr, err) < 0)
-		goto fail;
-	inet_ntop(AF_INET, &addr, info.ip, sizeof(info.ip));
 	info.netns_path = ns_path(o->runroot, o->id);
-	if (net_ns_create(info.netns_path, err) < 0)
+	if (net_ns_create(info.netns_path, err) < 0) {
+		free(info.netns_path);
+		info.netns_path = NULL;
 		goto fail;
+	}
 	nsfd = open(info.netns_path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0) {
 		husk_fail(err, errno, "open \"%s\"", info.netns_path);
 		goto fail;
 	}
-	if (net_veth_add(veth, HUSK_NET_BRIDGE, "eth0", nsfd, err) < 0 ||
-	    net_ns_configure(nsfd, "eth0", addr, PREFIX, gw, err) < 0)
-		goto fail;
+	info.eps = calloc(n_nets, sizeof(*info.eps));
+	if (!info.eps)
+		abort();
+	for (size_t i = 0; i < n_nets; i++) {
+		struct join j = {.o = o,
+				 .a = &nets[i],
+				 .nsfd = nsfd,
+				 .index = (int)i,
+				 .route = !routed,
+				 .name = o->name};
+		bool r = false;
+		if (join_network(&j, &info.eps[i], &r, err) < 0)
+			goto fail;
+		info.n_eps++;
+		routed |= r;
+		if (!resolver && user_defined(&info.eps[i]))
+			resolver = info.eps[i].gateway;
+	}
+	snprintf(info.ip, sizeof(info.ip), "%s", info.eps[0].ip);
 	info.hosts_path = husk_strdup_printf("%s/hosts", o->dir);
 	info.resolv_path = husk_strdup_printf("%s/resolv.conf", o->dir);
-	if (write_hosts(info.hosts_path, o, info.ip, err) < 0 ||
-	    write_resolv(info.resolv_path, err) < 0)
+	if (write_hosts(info.hosts_path, o, info.ip, info.eps[0].gateway, err) < 0 ||
+	    net_write_resolv(info.resolv_path, o, resolver, err) < 0)
 		goto fail;
+	struct in_addr addr;
+	inet_pton(AF_INET, info.ip, &addr);
 	if (net_nft_add(o->runroot, o->id, addr, o->ports, o->n_ports, err) < 0)
 		goto fail;
 	*ret = info;
@@ -116,47 +344,32 @@ fail:
 	return husk_error_wrap(err, "network of container \"%.12s\"", o->id);
 }
 
-int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
+int husk_net_connect(const struct husk_net_opts *o, const struct husk_net_attach *a, int index,
+		     struct husk_net_endpoint *ret, husk_error **err)
 {
-	char veth[16];
-	host_veth_name(id, veth);
-	int r = 0;
-	husk_error *e = NULL;
-	/* the host end takes its peer along */
-	if (net_link_del(veth, &e) < 0) {
-		r = -1;
-		if (err && !*err)
-			*err = e;
-		else
-			husk_error_free(e);
-		e = NULL;
-	}
-	cleanup_free char *ns = ns_path(runroot, id);
-	net_ns_remove(ns);
-	if (net_ipam_release(runroot, id, &e) < 0) {
-		r = -1;
-		if (err && !*err)
-			*err = e;
-		else
-			husk_error_free(e);
-		e = NULL;
-	}
-	if (net_nft_del(runroot, id, &e) < 0) {
-		r = -1;
-		if (err && !*err)
-			*err = e;
-		else
-			husk_error_free(e);
-	}
-	return r;
+	cleanup_free char *ns = ns_path(o->runroot, o->id);
+	cleanup_close int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return husk_fail(err, errno, "open \"%s\"", ns);
+	struct join j = {
+		.o = o, .a = a, .nsfd = nsfd, .index = index, .route = false, .name = o->name};
+	bool routed;
+	return join_network(&j, ret, &routed, err);
 }
 
-void husk_net_info_release(struct husk_net_info *i)
+int husk_net_disconnect(const char *root, const char *runroot, const char *id,
+			const struct husk_net_endpoint *ep, husk_error **err)
 {
-	free(i->netns_path);
-	free(i->hosts_path);
-	free(i->resolv_path);
-	*i = (struct husk_net_info){0};
+	(void)root;
+	(void)runroot;
+	int index = 0;
+	sscanf(ep->ifname, "eth%d", &index);
+	char veth[32];
+	host_veth_name(id, index, veth);
+	if (net_link_del(veth, err) < 0)
+		return -1;
+	husk_names_remove(ep->bridge, id, NULL);
+	return net_ipam_release(husk_net_state_dir(), id, ep->ip, NULL, err);
 }
 
 int husk_net_parse_port(const char *s, struct husk_net_port *ret, husk_error **err)
@@ -173,4 +386,55 @@ int husk_net_parse_port(const char *s, struct husk_net_port *ret, husk_error **e
 				      .ctr = (unsigned short)c,
 				      .proto = strcmp(proto, "udp") ? IPPROTO_TCP : IPPROTO_UDP};
 	return 0;
+}
+
+/* <dir>/net.json: the container's endpoints, for inspect, connect,
+ * disconnect and a start after a reboot */
+int husk_net_endpoints_save(const char *dir, const struct husk_net_endpoint *eps, size_t n,
+			    husk_error **err)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *al = json_array();
+		for (char **x = eps[i].aliases; x && *x; x++)
+			json_array_append_new(al, json_string(*x));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "network",
+						   eps[i].network, "bridge", eps[i].bridge, "ip",
+						   eps[i].ip, "gateway", eps[i].gateway, "ifname",
+						   eps[i].ifname, "prefix", eps[i].prefix,
+						   "aliases", al));
+	}
+	cleanup_free char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	cleanup_free char *path = husk_strdup_printf("%s/net.json", dir);
+	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+int husk_net_endpoints_load(const char *dir, struct husk_net_endpoint **ret, size_t *ret_n)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/net.json", dir);
+	json_t *a = json_load_file(path, 0, NULL);
+	size_t n = json_array_size(a);
+	struct husk_net_endpoint *v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		abort();
+	size_t i;
+	json_t *e;
+	json_array_foreach (a, i, e) {
+		v[i].network = strdup(json_string_value(json_object_get(e, "network")) ?: "");
+		v[i].bridge = strdup(json_string_value(json_object_get(e, "bridge")) ?: "");
+		v[i].ip = strdup(json_string_value(json_object_get(e, "ip")) ?: "");
+		v[i].gateway = strdup(json_string_value(json_object_get(e, "gateway")) ?: "");
+		v[i].ifname = strdup(json_string_value(json_object_get(e, "ifname")) ?: "");
+		v[i].prefix = (int)json_integer_value(json_object_get(e, "prefix"));
+		size_t na = 0, k;
+		json_t *x;
+		v[i].aliases = calloc(1, sizeof(char *));
+		json_array_foreach (json_object_get(e, "aliases"), k, x)
+			husk_strv_push(&v[i].aliases, &na, strdup(json_string_value(x) ?: ""));
+	}
+	json_decref(a);
+	*ret = v;
+	*ret_n = n;
+	return a ? 0 : -1;
 }

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +26,17 @@
 #include "net-private.h"
 #include "util.h"
 
+#define BRIDGES_USER "hbr-*" /* user-defined networks' bridges */
+#define BRIDGES_INT  "hbi-*" /* --internal ones */
+
 static const char table_def[] =
 	"create table ip husk\n"
 	"add map ip husk tcp_ports { type inet_service : ipv4_addr . inet_service; }\n"
 	"add map ip husk udp_ports { type inet_service : ipv4_addr . inet_service; }\n"
 	"add chain ip husk guard { type filter hook prerouting priority raw; policy accept; }\n"
 	"add rule ip husk guard iifname \"" HUSK_NET_BRIDGE "\" ip daddr 127.0.0.0/8 drop\n"
+	"add rule ip husk guard iifname \"" BRIDGES_USER "\" ip daddr 127.0.0.0/8 drop\n"
+	"add rule ip husk guard iifname \"" BRIDGES_INT "\" ip daddr 127.0.0.0/8 drop\n"
 	"add chain ip husk prerouting { type nat hook prerouting priority dstnat; policy "
 	"accept; }\n"
 	"add rule ip husk prerouting fib daddr type local dnat to tcp dport map @tcp_ports\n"
@@ -40,11 +44,19 @@ static const char table_def[] =
 	"add chain ip husk output { type nat hook output priority -100; policy accept; }\n"
 	"add rule ip husk output fib daddr type local dnat to tcp dport map @tcp_ports\n"
 	"add rule ip husk output fib daddr type local dnat to udp dport map @udp_ports\n"
+	/* an internal network reaches nothing beyond its bridge */
+	"add chain ip husk forward { type filter hook forward priority filter; policy accept; }\n"
+	"add rule ip husk forward iifname \"" BRIDGES_INT "\" drop\n"
+	"add rule ip husk forward oifname \"" BRIDGES_INT "\" drop\n"
 	"add chain ip husk postrouting { type nat hook postrouting priority srcnat; policy "
 	"accept; }\n"
 	"add rule ip husk postrouting ip saddr " HUSK_NET_SUBNET " oifname != \"" HUSK_NET_BRIDGE
 	"\" masquerade\n"
+	"add rule ip husk postrouting iifname \"" BRIDGES_USER "\" oifname != \"" BRIDGES_USER
+	"\" masquerade\n"
 	"add rule ip husk postrouting ip saddr 127.0.0.0/8 oifname \"" HUSK_NET_BRIDGE
+	"\" masquerade\n"
+	"add rule ip husk postrouting ip saddr 127.0.0.0/8 oifname \"" BRIDGES_USER
 	"\" masquerade\n";
 
 /* Run nft commands; the error in nft's words. */
@@ -81,14 +93,14 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 		const struct husk_net_port *ports, size_t n_ports, husk_error **err)
 {
 	/* the table is made whole in one transaction, or not at all when
-	 * it is there: concurrent runs cannot add its rules twice */
-	int r = nft_run(table_def, true, err);
-	if (r < 0 && r != -EEXIST)
-		return husk_error_wrap(err, "create the nft table \"ip husk\"");
-	/* loopback sources routed into husk0 (see the top of this file) */
-	if (husk_write_file("/proc/sys/net/ipv4/conf/" HUSK_NET_BRIDGE "/route_localnet", "1", 1, 0,
-			    err) < 0)
-		return -1;
+	 * it is there: concurrent runs cannot add its rules twice.  Asked
+	 * by nfnetlink first: libnftables is loaded only when there is
+	 * something for it to do. */
+	if (net_nfnl_table_exists() != 1) {
+		int r = nft_run(table_def, true, err);
+		if (r < 0 && r != -EEXIST)
+			return husk_error_wrap(err, "create the nft table \"ip husk\"");
+	}
 	if (n_ports == 0)
 		return 0;
 	char ip[INET_ADDRSTRLEN];
@@ -100,66 +112,31 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 		return husk_fail(err, ENOMEM, "nft");
 	size_t na = 0, nd = 0;
 	for (size_t i = 0; i < n_ports; i++) {
-		const char *map = ports[i].proto == IPPROTO_UDP ? "udp_ports" : "tcp_ports";
+		bool udp = ports[i].proto == IPPROTO_UDP;
 		/* create: fails when another container holds the port */
-		na += (size_t)snprintf(add + na, cap - na,
-				       "create element ip husk %s { %u : %s . %u }\n", map,
-				       ports[i].host, ip, ports[i].ctr);
-		nd += (size_t)snprintf(del + nd, cap - nd, "delete element ip husk %s { %u }\n",
-				       map, ports[i].host);
+		na += (size_t)snprintf(
+			add + na, cap - na, "create element ip husk %s { %u : %s . %u }\n",
+			udp ? "udp_ports" : "tcp_ports", ports[i].host, ip, ports[i].ctr);
+		nd += (size_t)snprintf(del + nd, cap - nd, "%s %u\n", udp ? "udp" : "tcp",
+				       ports[i].host);
 	}
 	cleanup_free char *dir = husk_strdup_printf("%s/net/nft", runroot);
 	cleanup_free char *undo = undo_path(runroot, id);
 	if (husk_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	r = nft_run(add, false, err);
-	if (r == -EEXIST)
-		return husk_fail(err, EADDRINUSE,
-				 "publish ports: a host port is already published");
-	if (r < 0)
-		return husk_error_wrap(err, "publish ports");
-	return husk_write_file(undo, del, strlen(del), 0600, err);
-}
-
-/* Is a veth of husk's (husk<hex>) still on the host? */
-static bool husk_veth_left(void)
-{
-	struct if_nameindex *ifs = if_nameindex();
-	bool left = false;
-	for (struct if_nameindex *i = ifs; i && i->if_index; i++)
-		if (strncmp(i->if_name, "husk", 4) == 0 && strcmp(i->if_name, HUSK_NET_BRIDGE) != 0)
-			left = true;
-	if (ifs)
-		if_freenameindex(ifs);
-	return left;
-}
-
-int net_nft_del(const char *runroot, const char *id, husk_error **err)
-{
-	cleanup_free char *undo = undo_path(runroot, id);
-	cleanup_free char *cmds = NULL;
-	size_t len = 0;
-	husk_error *rerr = NULL;
-	int r = 0;
-	/* first, not left to nft_run(): a library that cannot be loaded says
-	 * "No such file or directory", which would pass for a table already
-	 * gone below */
-	if (husk_lazy_nftables(err) < 0)
+	/* what undoes them first: a crash right after leaves nothing that
+	 * husk rm cannot find */
+	if (husk_write_file(undo, del, strlen(del), 0600, err) < 0)
 		return -1;
-	if (husk_read_file(undo, &cmds, &len, &rerr) == 0) {
-		/* each element alone: one already gone must not keep the rest */
-		for (char *save = NULL, *l = strtok_r(cmds, "\n", &save); l;
-		     l = strtok_r(NULL, "\n", &save))
-			nft_run(l, false, NULL);
+	int r = nft_run(add, false, err);
+	if (r == -EEXIST) {
 		unlink(undo);
+		return husk_fail_as(err, EADDRINUSE,
+				    "publish ports: a host port is already published");
 	}
-	husk_error_free(rerr);
-	if (!husk_veth_left()) {
-		husk_error *e = NULL;
-		if (nft_run("delete table ip husk", false, &e) < 0 &&
-		    !strstr(e && e->msg ? e->msg : "", "No such file"))
-			r = husk_fail(err, e ? e->errnum : 0, "%s", e ? e->msg : "nft");
-		husk_error_free(e);
+	if (r < 0) {
+		unlink(undo);
+		return husk_error_wrap(err, "publish ports");
 	}
-	return r;
+	return 0;
 }

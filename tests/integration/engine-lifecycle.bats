@@ -339,6 +339,7 @@ field() {
 	for id in $(ls "$HUSK_ROOT/containers"); do
 		umount -l "$HUSK_ROOT/containers/$id/rootfs" 2>/dev/null || true
 		find /sys/fs/cgroup -maxdepth 6 -type d -name "husk-$id" -exec rmdir {} + 2>/dev/null || true
+		umount -l "$HUSK_RUNROOT/net/ns/$id" 2>/dev/null || true
 	done
 	rm -rf "$HUSK_RUNROOT"
 	[ "$(status_of no)" = "Exited (255)" ]

@@ -195,8 +195,31 @@ engine_monitors() {
 	pgrep -f "husk-monitor .*$TEST_DIR/lib" || true
 }
 
+# net_left ID...: what the network of these containers left on the host:
+# their veths (husk<8 hex>, removed by the kernel with the netns, which it
+# frees asynchronously: waited for) and their leases (host-wide, in
+# /run/husk-net/leases.json)
+net_left() {
+	local id left="" v l
+	for _ in $(seq 100); do
+		v=""
+		for id in "$@"; do
+			ip link show "husk${id:0:8}" >/dev/null 2>&1 && v+="husk${id:0:8} "
+		done
+		[ -z "$v" ] && break
+		sleep 0.05
+	done
+	[ -z "$v" ] || left+="veths: $v "
+	l=$(for id in "$@"; do jq -r --arg id "$id" 'to_entries[] | select(.value == $id) | .key' \
+		"${HUSK_NET_STATE:-/run/husk-net}/leases.json" 2>/dev/null; done)
+	[ -z "$l" ] || left+="leases: $l "
+	echo "$left"
+}
+
 engine_teardown() {
-	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local ids
+	ids=$("$HUSK" ps -aq --no-trunc 2>/dev/null)
+	for c in $ids; do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
 	local left="" d m cg mon p
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m "
@@ -210,6 +233,9 @@ engine_teardown() {
 	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
 	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
 	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
+	d=$(find "$HUSK_RUNROOT/net/ns" "$HUSK_RUNROOT/net/nft" -mindepth 1 2>/dev/null || true)
+	[ -z "$d" ] || left+="netns or ports: $d "
+	left+=$(net_left $ids)
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$TEST_DIR"
 	[ -z "$left" ] || { echo "left behind: $left"; return 1; }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bats
-# husk run --network bridge: the bridge husk0, a veth pair per container,
-# an address from 10.89.0.0/16, /etc/hosts, published ports, and nothing
-# left once the containers are gone.  Traffic goes only to loopback and
-# to the containers' own addresses.
+# husk run on the default bridge (the default, as Docker's): the bridge
+# husk0, a veth pair per container, an address from 10.89.0.0/16,
+# /etc/hosts, published ports, outbound NAT, and nothing left once the
+# containers are gone.  Traffic goes only to loopback, to the containers'
+# own addresses and to an "outside host": a netns the test makes behind
+# the host.
 
 load helpers
 
 HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
+
+LEASES=${HUSK_NET_STATE:-/run/husk-net}/leases.json
 
 setup() {
 	TEST_DIR=$(mktemp -d /tmp/husk-test.XXXXXX)
@@ -19,34 +23,51 @@ husk_veths() {
 	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^husk' | grep -vx husk0 || true
 }
 
-# Nothing of the network left: no veth, no netns file or mount, no lease
-# and (when no container of husk's remains) no nft table.
+# Nothing of the network left: no veth (the kernel removes them with the
+# netns, asynchronously: waited for), no netns file or mount, no lease of
+# the containers named (by id) and (when no container of husk's remains)
+# no nft table.
 assert_net_clean() {
-	local left=""
-	v=$(husk_veths)
+	local left="" v m f
+	for _ in $(seq 100); do
+		v=$(husk_veths)
+		[ -z "$v" ] && break
+		sleep 0.05
+	done
 	[ -z "$v" ] || left+="veths: $v; "
 	m=$(grep -F "$TEST_DIR/run/net" /proc/self/mountinfo || true)
 	[ -z "$m" ] || left+="netns mounts: $m; "
 	f=$(find "$TEST_DIR/run/net/ns" "$TEST_DIR/run/net/nft" -mindepth 1 2>/dev/null || true)
 	[ -z "$f" ] || left+="files: $f; "
-	if [ -f "$TEST_DIR/run/net/leases.json" ] && [ "$(jq length "$TEST_DIR/run/net/leases.json")" != 0 ]; then
-		left+="leases: $(cat "$TEST_DIR/run/net/leases.json"); "
-	fi
-	if [ -z "${NFT:-}" ] && nft list table ip husk >/dev/null 2>&1; then
+	left+=$(net_left "$@")
+	if [ -z "${NFT:-}" ] && [ ! -s "$LEASES" -o "$(jq length "$LEASES" 2>/dev/null)" = 0 ] &&
+		nft list table ip husk >/dev/null 2>&1; then
 		left+="nft table ip husk; "
 	fi
 	[ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
 }
 
+# id_of NAME: the container's whole id
+id_of() {
+	"$HUSK" inspect -f '{{.Id}}' "$1"
+}
+
 teardown() {
-	for c in $("$HUSK" ps -aq 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	local ids
+	ids=$("$HUSK" ps -aq --no-trunc 2>/dev/null)
+	for c in $ids; do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	[ -z "${OUTSIDE_PID:-}" ] || kill "$OUTSIDE_PID" 2>/dev/null || true
+	[ -z "${OUTSIDE:-}" ] || ip netns del "$OUTSIDE" 2>/dev/null || true
+	[ -z "${OUTSIDE:-}" ] || ip link del "o${OUTSIDE: -8}" 2>/dev/null || true
 	local ok=0
-	assert_net_clean || ok=1
+	assert_net_clean $ids || ok=1
 	# whatever the check found goes, so the next test starts clean; all
 	# of it is husk's own (husk* links, the table ip husk)
 	for v in $(husk_veths); do ip link del "$v" 2>/dev/null || true; done
 	grep -F "$TEST_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	if [ -z "$(husk_veths)" ]; then
+	# husk0 and the table stay while another husk's containers (other
+	# tests running at the same time) hold leases
+	if [ -z "$(husk_veths)" ] && [ "$(jq length "$LEASES" 2>/dev/null || echo 0)" = 0 ]; then
 		ip link del husk0 2>/dev/null || true
 		[ -n "${NFT:-}" ] || nft delete table ip husk 2>/dev/null || true
 	fi
@@ -109,15 +130,18 @@ ip_of() {
 	[ "$status" -eq 0 ]
 	run busybox ping -c1 -W2 "$ipa"
 	[ "$status" -eq 0 ]
-	# the leases, one per container
-	[ "$(jq length "$HUSK_RUNROOT/net/leases.json")" -eq 2 ]
+	# the leases, host-wide, one per container
+	ida=$(id_of a)
+	idb=$(id_of b)
+	[ "$(jq -r --arg ip "$ipa" '.[$ip]' "$LEASES")" = "$ida" ]
+	[ "$(jq -r --arg ip "$ipb" '.[$ip]' "$LEASES")" = "$idb" ]
 	run "$HUSK" rm -f a
 	[ "$status" -eq 0 ]
-	[ "$(jq length "$HUSK_RUNROOT/net/leases.json")" -eq 1 ]
-	[ -z "$(jq -r --arg ip "$ipa" '.[$ip] // empty' "$HUSK_RUNROOT/net/leases.json")" ]
+	[ -z "$(jq -r --arg ip "$ipa" '.[$ip] // empty' "$LEASES")" ]
+	[ "$(jq -r --arg ip "$ipb" '.[$ip]' "$LEASES")" = "$idb" ]
 	run "$HUSK" rm -f b
 	[ "$status" -eq 0 ]
-	assert_net_clean
+	assert_net_clean "$ida" "$idb"
 }
 
 @test "husk rm: a stopped container's network goes with it; --rm -d too" {
@@ -159,20 +183,87 @@ ip_of() {
 @test "husk run --network: bad values are refused" {
 	run "$HUSK" run --rm --network bogus busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *'--network "bogus": expected none, host or bridge'* ]]
-	run "$HUSK" run --rm -p 8080:80 busybox true
+	[[ "$output" == *'network "bogus" not found'* ]]
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+	run "$HUSK" run --rm --network none -p 8080:80 busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"-p needs --network bridge"* ]]
+	[[ "$output" == *"-p needs a bridge network, not --network none"* ]]
+	run "$HUSK" run --rm --network host --network bridge busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"cannot go with another network"* ]]
+	run "$HUSK" run --rm --ip 10.89.0.77 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--ip and --network-alias need a user-defined network"* ]]
+	run "$HUSK" run --rm --ip 10.89.0.300 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--ip "10.89.0.300": not an IPv4 address'* ]]
+	run "$HUSK" run --rm --add-host nocolon busybox true
+	[ "$status" -eq 125 ]
+	run "$HUSK" run --rm --dns not-an-ip busybox true
+	[ "$status" -eq 125 ]
 	run "$HUSK" run --rm --network bridge -p 80 busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'-p "80": expected HOSTPORT:CONTAINERPORT'* ]]
 	run "$HUSK" run --rm --network bridge -p 1:2/sctp busybox true
 	[ "$status" -eq 125 ]
-	# the default stays none: only lo
-	run "$HUSK" run --rm busybox ip -o link
+	# --network none: only lo, up
+	run "$HUSK" run --rm --network none busybox ip -o link
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *": lo:"* ]]
+	[[ "$output" == *"UP"* ]]
+}
+
+@test "husk run: the default bridge is the default, as Docker's; -p needs no --network" {
+	command -v curl >/dev/null || skip "no curl"
+	run "$HUSK" run --rm busybox ip -4 -o addr show eth0
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ inet\ 10\.89\.[0-9]+\.[0-9]+/16 ]]
+	run "$HUSK" run -d --name web -p 18081:80 busybox sh -c 'mkdir /www && echo default-bridge >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do curl -s -m2 http://127.0.0.1:18081/ >/dev/null && break; sleep 0.1; done
+	run curl -s -m5 http://127.0.0.1:18081/
+	[ "$output" = default-bridge ]
+	run "$HUSK" inspect -f '{{.HostConfig.NetworkMode}}' web
+	[ "$output" = bridge ]
+	# IPv4 forwarding is on once a bridge is up, as Docker does
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+}
+
+# outside_host: a netns behind the host, 198.51.100.2/24 (TEST-NET-2),
+# linked to the host's 198.51.100.1 by a veth pair; it answers TCP 9000
+# with the address it saw the connection come from
+outside_host() {
+	OUTSIDE="husk-out-$$-$BATS_TEST_NUMBER"
+	ip netns add "$OUTSIDE"
+	ip link add "o${OUTSIDE: -8}" type veth peer name eth0 netns "$OUTSIDE"
+	ip addr add 198.51.100.1/24 dev "o${OUTSIDE: -8}"
+	ip link set "o${OUTSIDE: -8}" up
+	ip -n "$OUTSIDE" addr add 198.51.100.2/24 dev eth0
+	ip -n "$OUTSIDE" link set eth0 up
+	ip -n "$OUTSIDE" link set lo up
+	ip netns exec "$OUTSIDE" /usr/bin/python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 9000))
+s.listen()
+while True:
+    c, a = s.accept()
+    c.sendall((a[0] + "\n").encode())
+    c.close()
+' >/dev/null 2>&1 &
+	OUTSIDE_PID=$!
+	for _ in $(seq 50); do ip netns exec "$OUTSIDE" busybox netstat -ltn | grep -q ':9000 ' && break; sleep 0.05; done
+}
+
+@test "husk run: outbound traffic is masqueraded: an outside host sees the host's address" {
+	outside_host
+	run "$HUSK" run --rm busybox sh -c 'nc -w 3 198.51.100.2 9000 </dev/null'
+	[ "$status" -eq 0 ]
+	[ "$output" = 198.51.100.1 ]
+	# the container's own address never leaves the host
+	[[ "$output" != 10.89.* ]]
 }
 
 @test "husk run -p: a published port answers on the host's loopback and the table goes last" {

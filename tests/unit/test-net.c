@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,34 +52,88 @@ static void test_ipam(void **state)
 	char dir[] = "/tmp/husk-ipam.XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	husk_error *err = NULL;
-	struct in_addr a, b, c, d;
+	struct in_addr a, b, c, d, e;
 	char s[INET_ADDRSTRLEN];
-	assert_int_equal(net_ipam_alloc(dir, "aaa", &a, &err), 0);
-	assert_int_equal(net_ipam_alloc(dir, "bbb", &b, &err), 0);
-	assert_int_equal(net_ipam_alloc(dir, "ccc", &c, &err), 0);
+	/* 10.89.0.0/16, gateway .1 */
+	struct net_pool p = {.net = 0x0a590000,
+			     .prefix = 16,
+			     .gw = 0x0a590001,
+			     .lo = 0x0a590000,
+			     .hi = 0x0a59ffff};
+	assert_int_equal(net_ipam_alloc(dir, &p, 0, "aaa", &a, &err), 0);
+	assert_int_equal(net_ipam_alloc(dir, &p, 0, "bbb", &b, &err), 0);
+	assert_int_equal(net_ipam_alloc(dir, &p, 0, "ccc", &c, &err), 0);
 	/* the gateway is .1: the first lease is .2, then the next ones */
 	assert_string_equal(inet_ntop(AF_INET, &a, s, sizeof(s)), "10.89.0.2");
 	assert_string_equal(inet_ntop(AF_INET, &b, s, sizeof(s)), "10.89.0.3");
 	assert_string_equal(inet_ntop(AF_INET, &c, s, sizeof(s)), "10.89.0.4");
 	assert_int_equal(net_ipam_count(dir), 3);
 	/* a released address is the lowest free one again */
-	assert_int_equal(net_ipam_release(dir, "bbb", &err), 0);
+	assert_int_equal(net_ipam_release(dir, "bbb", NULL, NULL, &err), 0);
 	assert_int_equal(net_ipam_count(dir), 2);
-	assert_int_equal(net_ipam_alloc(dir, "ddd", &d, &err), 0);
+	assert_int_equal(net_ipam_alloc(dir, &p, 0, "ddd", &d, &err), 0);
 	assert_int_equal(d.s_addr, b.s_addr);
-	assert_int_equal(net_ipam_release(dir, "aaa", &err), 0);
-	assert_int_equal(net_ipam_release(dir, "ccc", &err), 0);
-	assert_int_equal(net_ipam_release(dir, "ddd", &err), 0);
+	/* a chosen address: taken, outside, the gateway, the broadcast */
+	assert_int_equal(net_ipam_alloc(dir, &p, 0x0a590a0a, "eee", &e, &err), 0);
+	assert_string_equal(inet_ntop(AF_INET, &e, s, sizeof(s)), "10.89.10.10");
+	uint32_t bad[] = {0x0a590a0a, 0x0a5a0002, 0x0a590001, 0x0a59ffff, 0x0a590000};
+	int want[] = {EADDRINUSE, EINVAL, EINVAL, EINVAL, EINVAL};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		assert_true(net_ipam_alloc(dir, &p, bad[i], "fff", &e, &err) < 0);
+		assert_int_equal(err->errnum, want[i]);
+		husk_error_free(err);
+	}
+	err = NULL;
+	/* a range: .128/25 of a /24 starts at .128 */
+	struct net_pool r = {.net = 0x0a5a0100,
+			     .prefix = 24,
+			     .gw = 0x0a5a0101,
+			     .lo = 0x0a5a0180,
+			     .hi = 0x0a5a01ff};
+	assert_int_equal(net_ipam_alloc(dir, &r, 0, "ggg", &e, &err), 0);
+	assert_string_equal(inet_ntop(AF_INET, &e, s, sizeof(s)), "10.90.1.128");
+	/* the leases of one subnet */
+	char **in = net_ipam_in(dir, 0x0a5a0100, 24);
+	assert_non_null(in[0]);
+	assert_string_equal(in[0], "10.90.1.128 ggg");
+	assert_null(in[1]);
+	free(in[0]);
+	free(in);
+	/* one address of a container, then all of them */
+	assert_int_equal(net_ipam_alloc(dir, &r, 0, "aaa", &e, &err), 0);
+	assert_int_equal(net_ipam_release(dir, "aaa", "10.90.1.129", NULL, &err), 0);
+	assert_int_equal(net_ipam_count(dir), 5);
+	assert_int_equal(net_ipam_release(dir, "aaa", NULL, NULL, &err), 0);
+	assert_int_equal(net_ipam_release(dir, "ccc", NULL, NULL, &err), 0);
+	assert_int_equal(net_ipam_release(dir, "ddd", NULL, NULL, &err), 0);
+	assert_int_equal(net_ipam_release(dir, "eee", NULL, NULL, &err), 0);
+	assert_int_equal(net_ipam_release(dir, "ggg", NULL, NULL, &err), 0);
 	assert_int_equal(net_ipam_count(dir), 0);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_cidr(void **state)
+{
+	(void)state;
+	uint32_t n;
+	int p;
+	assert_int_equal(husk_net_parse_cidr("10.90.1.0/24", &n, &p), 0);
+	assert_int_equal(n, 0x0a5a0100);
+	assert_int_equal(p, 24);
+	static const char *bad[] = {
+		"10.90.1.0", "10.90.1.0/33", "10.90.1/24", "a/24", "10.90.1.0/24x", "/24", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_true(husk_net_parse_cidr(bad[i], &n, &p) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_port),
+		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_ipam),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,366 @@
+/* husk network: create, ls, inspect, rm, prune, connect, disconnect, as
+ * Docker's.  Each verb parses, makes one engine or net call, prints. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "template.h"
+#include "util.h"
+
+const struct cli_flag network_create_flags[] = {
+	{"subnet", 0, "CIDR", "the IPv4 subnet (default: a free /24 of 10.90.0.0/15)", 'S'},
+	{"gateway", 0, "ADDRESS", "the bridge's address (default: the subnet's first)", 'G'},
+	{"ip-range", 0, "CIDR", "give containers addresses from this part of the subnet", 'R'},
+	{"internal", 0, NULL, "no way out: no default route, no masquerade", 'I'},
+	{"label", 0, "KEY=VALUE", "a label on the network", 'L'},
+	{"opt", 'o', "mtu=N", "a driver option: mtu=N"},
+	{"driver", 'd', "DRIVER", "bridge, the only one", 'D'},
+	{0},
+};
+
+int cmd_network_create(int argc, char **argv)
+{
+	struct husk_network_opts o = {0};
+	char **labels = NULL;
+	size_t nl = 0;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv)) != -1 && !rc) {
+		switch (c) {
+		case 'S':
+			o.subnet = optarg;
+			break;
+		case 'G':
+			o.gateway = optarg;
+			break;
+		case 'R':
+			o.ip_range = optarg;
+			break;
+		case 'I':
+			o.internal = true;
+			break;
+		case 'L':
+			husk_strv_push(&labels, &nl, optarg);
+			break;
+		case 'o': {
+			long mtu;
+			if (strncmp(optarg, "mtu=", 4) == 0 ||
+			    strncmp(optarg, "com.docker.network.driver.mtu=", 30) == 0) {
+				if (husk_parse_long(strchr(optarg, '=') + 1, &mtu) < 0 ||
+				    mtu < 68 || mtu > 65535)
+					rc = cli_usage_error("-o \"%s\": expected mtu=68..65535",
+							     optarg);
+				o.mtu = (int)mtu;
+			} else {
+				rc = cli_usage_error("-o \"%s\": husk knows mtu=N", optarg);
+			}
+			break;
+		}
+		case 'D':
+			if (strcmp(optarg, "bridge") != 0)
+				rc = cli_usage_error("--driver \"%s\": husk has bridge only",
+						     optarg);
+			break;
+		default:
+			rc = 125;
+		}
+	}
+	if (!rc && cli_operands(argc, argv, 1, 1))
+		rc = 125;
+	if (!rc && o.gateway && !o.subnet)
+		rc = cli_usage_error("--gateway needs --subnet");
+	if (!rc && o.ip_range && !o.subnet)
+		rc = cli_usage_error("--ip-range needs --subnet");
+	if (rc) {
+		free(labels);
+		return rc;
+	}
+	o.name = argv[optind];
+	o.labels = labels;
+	husk_error *err = NULL;
+	struct husk_network n;
+	rc = husk_network_create(eng.root, &o, &n, &err) < 0 ? fail(err) : 0;
+	free(labels);
+	if (rc == 0) {
+		printf("%s\n", n.id);
+		husk_network_release(&n);
+	}
+	return rc;
+}
+
+static const char *short_id(const struct husk_network *n)
+{
+	return *n->id ? n->id : n->bridge;
+}
+
+static json_t *network_json(const struct husk_network *n)
+{
+	json_t *labels = json_object();
+	for (char **l = n->labels; l && *l; l++) {
+		char *eq = strchr(*l, '=');
+		cleanup_free char *k = eq ? strndup(*l, (size_t)(eq - *l)) : strdup(*l);
+		json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+	}
+	json_t *cfg = json_pack("{s:s,s:s}", "Subnet", n->subnet, "Gateway", n->gateway);
+	if (n->ip_range)
+		json_object_set_new(cfg, "IPRange", json_string(n->ip_range));
+	json_t *opts = json_pack("{s:s}", "com.docker.network.bridge.name", n->bridge);
+	if (n->mtu) {
+		char mtu[16];
+		snprintf(mtu, sizeof(mtu), "%d", n->mtu);
+		json_object_set_new(opts, "com.docker.network.driver.mtu", json_string(mtu));
+	}
+	json_t *ctrs = json_object();
+	char **on = NULL;
+	if (husk_engine_net_containers(&eng, n->name, &on, NULL) == 0) {
+		long prefix = 0;
+		const char *slash = strchr(n->subnet, '/');
+		if (slash && husk_parse_long(slash + 1, &prefix) < 0)
+			prefix = 0;
+		for (char **x = on; *x; x++) {
+			char id[65], name[256], ip[16];
+			if (sscanf(*x, "%64s %255s %15s", id, name, ip) == 3) {
+				cleanup_free char *cidr = husk_strdup_printf("%s/%ld", ip, prefix);
+				json_object_set_new(
+					ctrs, id,
+					json_pack("{s:s,s:s}", "Name", name, "IPv4Address", cidr));
+			}
+			free(*x);
+		}
+		free(on);
+	}
+	char created[64] = "";
+	time_t t = (time_t)(n->created_ns / 1000000000LL);
+	struct tm tm;
+	if (t && gmtime_r(&t, &tm))
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:[o]},s:b,s:o,s:o,s:o}", "Name", n->name,
+			 "Id", short_id(n), "Created", created, "Scope", "local", "Driver",
+			 "bridge", "EnableIPv6", false, "IPAM", "Driver", "default", "Config", cfg,
+			 "Internal", n->internal, "Containers", ctrs, "Options", opts, "Labels",
+			 labels);
+}
+
+const struct cli_flag network_ls_flags[] = {
+	{"quiet", 'q', NULL, "only the ids"},
+	{"format", 0, "TEMPLATE", "each network through a Go template ({{.Name}})", 'F'},
+	{0},
+};
+
+static const char *const ls_fields[] = {"ID",	  "Name",     "Driver", "Scope",
+					"Subnet", "Internal", "Labels", NULL};
+
+int cmd_network_ls(int argc, char **argv)
+{
+	bool quiet = false;
+	const char *format = NULL;
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == 'F')
+			format = optarg;
+		else
+			return 125;
+	}
+	if (cli_operands(argc, argv, 0, 0))
+		return 125;
+	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, ls_fields, &tmpl, &err) < 0)
+		return fail(err);
+	struct husk_network *v;
+	size_t n;
+	if (husk_network_list(eng.root, &v, &n, &err) < 0) {
+		husk_tmpl_free(tmpl);
+		return fail(err);
+	}
+	json_t *rows = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *id = husk_strdup_printf("%.12s", short_id(&v[i]));
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name", v[i].name,
+					"Driver", "bridge", "Scope", "local", "Subnet", v[i].subnet,
+					"Internal", v[i].internal ? "true" : "false");
+		if (quiet)
+			printf("%s\n", id);
+		else if (tmpl && cli_print_tmpl(tmpl, row))
+			rc = 125;
+		json_array_append_new(rows, row);
+	}
+	if (!quiet && !tmpl) {
+		static const char *const cols[] = {"NETWORK ID", "NAME", "DRIVER", "SCOPE"};
+		static const char *const keys[] = {"ID", "Name", "Driver", "Scope"};
+		cli_print_table(cols, keys, ARRAY_SIZE(cols), rows);
+	}
+	json_decref(rows);
+	husk_network_list_free(v, n);
+	husk_tmpl_free(tmpl);
+	return rc;
+}
+
+const struct cli_flag network_inspect_flags[] = {
+	{"format", 'f', "TEMPLATE", "print through a Go template ({{.IPAM.Config}}...)"},
+	{0},
+};
+
+static const char *const inspect_fields[] = {"Name",	   "Id",	 "Created", "Scope",
+					     "Driver",	   "EnableIPv6", "IPAM",    "Internal",
+					     "Containers", "Options",	 "Labels",  NULL};
+
+int cmd_network_inspect(int argc, char **argv)
+{
+	const char *format = NULL;
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'f')
+			format = optarg;
+		else
+			return 125;
+	}
+	if (cli_operands(argc, argv, 1, -1))
+		return 125;
+	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
+		return fail(err);
+	json_t *all = json_array();
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		struct husk_network n;
+		if (husk_network_get(eng.root, argv[i], &n, &err) < 0) {
+			rc = fail(err);
+			err = NULL;
+			continue;
+		}
+		json_t *j = network_json(&n);
+		husk_network_release(&n);
+		if (tmpl) {
+			if (cli_print_tmpl(tmpl, j))
+				rc = 125;
+			json_decref(j);
+		} else {
+			json_array_append_new(all, j);
+		}
+	}
+	if (!tmpl && (json_array_size(all) || rc == 0)) {
+		char *text = json_dumps(all, JSON_INDENT(4));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(all);
+	husk_tmpl_free(tmpl);
+	return rc;
+}
+
+int cmd_network_rm(int argc, char **argv)
+{
+	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 1, -1))
+		return 125;
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		husk_error *err = NULL;
+		if (husk_network_rm(eng.root, argv[i], &err) < 0)
+			rc = fail(err);
+		else
+			printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+const struct cli_flag network_prune_flags[] = {
+	{"force", 'f', NULL, "do not ask (husk never asks)"},
+	{0},
+};
+
+int cmd_network_prune(int argc, char **argv)
+{
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1)
+		if (c != 'f')
+			return 125;
+	if (cli_operands(argc, argv, 0, 0))
+		return 125;
+	husk_error *err = NULL;
+	struct husk_network *v;
+	size_t n;
+	if (husk_network_list(eng.root, &v, &n, &err) < 0)
+		return fail(err);
+	int rc = 0;
+	bool header = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!*v[i].id)
+			continue;
+		if (husk_network_rm(eng.root, v[i].name, &err) < 0) {
+			/* in use: kept, as Docker's prune does */
+			if (err->errnum != EBUSY)
+				rc = fail(err);
+			else
+				husk_error_free(err);
+			err = NULL;
+			continue;
+		}
+		if (!header)
+			printf("Deleted Networks:\n");
+		header = true;
+		printf("%s\n", v[i].name);
+	}
+	husk_network_list_free(v, n);
+	return rc;
+}
+
+const struct cli_flag network_connect_flags[] = {
+	{"alias", 0, "NAME", "another name for the container on this network", 'A'},
+	{"ip", 0, "ADDRESS", "the container's IPv4 address on this network", 'P'},
+	{0},
+};
+
+int cmd_network_connect(int argc, char **argv)
+{
+	struct husk_net_attach a = {0};
+	size_t na = 0;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv)) != -1 && !rc) {
+		if (c == 'A')
+			husk_strv_push(&a.aliases, &na, optarg);
+		else if (c == 'P')
+			a.ip = optarg;
+		else
+			rc = 125;
+	}
+	if (!rc && cli_operands(argc, argv, 2, 2))
+		rc = 125;
+	if (rc) {
+		free(a.aliases);
+		return rc;
+	}
+	a.network = argv[optind];
+	husk_error *err = NULL;
+	rc = husk_engine_net_connect(&eng, argv[optind + 1], &a, &err) < 0 ? fail(err) : 0;
+	free(a.aliases);
+	return rc;
+}
+
+const struct cli_flag network_disconnect_flags[] = {
+	{"force", 'f', NULL, "accepted, as Docker's"},
+	{0},
+};
+
+int cmd_network_disconnect(int argc, char **argv)
+{
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1)
+		if (c != 'f')
+			return 125;
+	if (cli_operands(argc, argv, 2, 2))
+		return 125;
+	husk_error *err = NULL;
+	return husk_engine_net_disconnect(&eng, argv[optind + 1], argv[optind], &err) < 0
+		       ? fail(err)
+		       : 0;
+}
