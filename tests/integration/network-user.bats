@@ -282,7 +282,7 @@ PY
 	run "$HUSK" exec peer nslookup mm
 	[[ "$output" == *"Address: 10.93.21.50"* ]]
 	run "$HUSK" network inspect c2
-	[ "$(jq -r '.[0].Containers[].Name' <<<"$output")" = m ]
+	jq -r '.[0].Containers[].Name' <<<"$output" | grep -qx m
 	run "$HUSK" network connect c2 m
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"already on network"* ]]
