@@ -463,14 +463,8 @@ static void add_mount(struct create_ctx *c, const struct husk_volume *v)
 
 static void mounts_release(struct create_ctx *c)
 {
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		struct husk_volume *m = &c->mounts[i];
-		free(m->src);
-		free(m->dst);
-		free(m->propagation);
-		free(m->opts);
-		free(m->fstype);
-	}
+	for (size_t i = 0; i < c->n_mounts; i++)
+		husk_volume_release(&c->mounts[i]);
 	free(c->mounts);
 	struct husk_ctr tmp = {.mounts = c->rec_mounts, .n_mounts = c->n_mounts};
 	husk_ctr_release(&tmp);

@@ -329,6 +329,14 @@ int husk_engine_volume_prune(struct husk_engine *e, bool all, char ***ret_names,
 /* Docker's rule for a volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
 bool husk_volume_name_ok(const char *name);
 
+/* -v, --mount and --tmpfs, as Docker reads them, into *ret (mountspec.c):
+ * EINVAL with Docker's words for what is wrong, and nothing allocated */
+int husk_mount_parse_v(const char *arg, struct husk_volume *ret, husk_error **err);
+int husk_mount_parse(const char *arg, struct husk_volume *ret, husk_error **err);
+int husk_mount_parse_tmpfs(const char *arg, struct husk_volume *ret, husk_error **err);
+/* what a parsed mount holds, freed */
+void husk_volume_release(struct husk_volume *v);
+
 char *husk_engine_dir(struct husk_engine *e, const char *id);
 char *husk_engine_log_path(struct husk_engine *e, const char *id);
 

@@ -26,21 +26,6 @@
 
 #define ANON_LABEL "com.docker.volume.anonymous"
 
-bool husk_volume_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	if (n < 2 || n > 255)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			     (ch >= '0' && ch <= '9');
-		if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-')))
-			return false;
-	}
-	return true;
-}
-
 static int check_name(const char *name, husk_error **err)
 {
 	if (husk_volume_name_ok(name))

@@ -372,22 +372,6 @@ int husk_net_disconnect(const char *root, const char *runroot, const char *id,
 	return net_ipam_release(husk_net_state_dir(), id, ep->ip, NULL, err);
 }
 
-int husk_net_parse_port(const char *s, struct husk_net_port *ret, husk_error **err)
-{
-	char proto[8] = "tcp";
-	unsigned int h = 0, c = 0;
-	int n = 0, m = 0;
-	if ((sscanf(s, "%5u:%5u%n", &h, &c, &n) != 2) ||
-	    (s[n] && (sscanf(s + n, "/%7[a-z]%n", proto, &m) != 1 || s[n + m])) || !h || !c ||
-	    h > 65535 || c > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
-		return husk_fail(err, EINVAL,
-				 "-p \"%s\": expected HOSTPORT:CONTAINERPORT[/tcp|/udp]", s);
-	*ret = (struct husk_net_port){.host = (unsigned short)h,
-				      .ctr = (unsigned short)c,
-				      .proto = strcmp(proto, "udp") ? IPPROTO_TCP : IPPROTO_UDP};
-	return 0;
-}
-
 /* <dir>/net.json: the container's endpoints, for inspect, connect,
  * disconnect and a start after a reboot */
 int husk_net_endpoints_save(const char *dir, const struct husk_net_endpoint *eps, size_t n,

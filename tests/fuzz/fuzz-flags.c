@@ -1,0 +1,74 @@
+/* libFuzzer: husk run's flag values that the engine parses: -p, -v,
+ * --mount, --tmpfs, --ulimit, --device, --restart, --sysctl,
+ * --health-on-failure.  The first byte picks the parser, the rest is the
+ * value. */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	char *arg = strndup((const char *)data + 1, size - 1);
+	if (!arg)
+		return 0;
+	husk_error *err = NULL;
+	struct husk_volume v = {0};
+	switch (data[0] % 9) {
+	case 0: {
+		struct husk_net_port p;
+		(void)husk_net_parse_port(arg, &p, &err);
+		break;
+	}
+	case 1:
+		if (husk_mount_parse_v(arg, &v, &err) == 0)
+			husk_volume_release(&v);
+		break;
+	case 2:
+		if (husk_mount_parse(arg, &v, &err) == 0)
+			husk_volume_release(&v);
+		break;
+	case 3:
+		if (husk_mount_parse_tmpfs(arg, &v, &err) == 0)
+			husk_volume_release(&v);
+		break;
+	case 4: {
+		struct husk_ulimit u;
+		(void)husk_ulimit_parse(arg, &u, &err);
+		break;
+	}
+	case 5: {
+		struct husk_device_map d = {0};
+		if (husk_device_map_parse(arg, &d, &err) == 0) {
+			free(d.host);
+			free(d.ctr);
+		}
+		break;
+	}
+	case 6: {
+		enum husk_restart r;
+		int max;
+		(void)husk_restart_parse(arg, &r, &max, &err);
+		break;
+	}
+	case 7:
+		(void)husk_sysctl_check(arg, &err);
+		break;
+	default: {
+		enum husk_health_action a;
+		(void)husk_health_action_parse(arg, &a, &err);
+		break;
+	}
+	}
+	husk_error_free(err);
+	free(arg);
+	return 0;
+}
