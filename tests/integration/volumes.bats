@@ -44,8 +44,8 @@ load_image() {
 	anon=$output
 	run "$HUSK" volume ls
 	[ "${lines[0]}" = "DRIVER    VOLUME NAME" ]
-	[ "${lines[1]}" = "local     $anon" ]
-	[ "${lines[2]}" = "local     data" ]
+	# sorted by name, as Docker lists them (the random name may sort either side)
+	[ "$(printf '%s\n' "${lines[@]:1}")" = "$(printf 'local     %s\n' "$anon" data | sort -k2)" ]
 	run "$HUSK" volume ls -q --filter label=app=web
 	[ "$output" = data ]
 	run "$HUSK" volume ls --format '{{.Name}} {{.Driver}} {{.Labels}}' --filter name=dat
