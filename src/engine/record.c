@@ -519,6 +519,25 @@ void husk_name_release(const char *root, const char *name, const char *id)
 		unlink(link);
 }
 
+void husk_names_release_id(const char *root, const char *id)
+{
+	cleanup_free char *dir = husk_strdup_printf("%s/names", root);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char target[80];
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, id) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static bool is_hex_id(const char *s)
 {
 	size_t n = strlen(s);

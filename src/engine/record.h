@@ -155,6 +155,9 @@ int husk_record_set_stopped(struct husk_ctr *c, void *ud, husk_error **err);
 /* The names index.  claim: EEXIST when the name is another's. */
 int husk_name_claim(const char *root, const char *name, const char *id, husk_error **err);
 /* Remove name's link if it still points at id. */
+/* Every name that points at id: what a create killed before it wrote its
+ * record left (one readdir of the names, only for such a wreck). */
+void husk_names_release_id(const char *root, const char *id);
 void husk_name_release(const char *root, const char *name, const char *id);
 
 /* A container by exact id, exact name, or unique id prefix, as Docker

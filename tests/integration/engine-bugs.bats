@@ -131,3 +131,15 @@ in_script() {
 	[ "$status" -eq 0 ]
 	[ -z "$(tr -d '\r\n' <<<"$output")" ]
 }
+
+@test "a create killed after it claimed its name but before its record: rm -f frees the name too" {
+	id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	mkdir -p "$HUSK_ROOT/containers/$id/rootfs" "$HUSK_ROOT/names"
+	ln -s "$id" "$HUSK_ROOT/names/wreck"
+	run "$HUSK" rm -f "$id"
+	[ "$status" -eq 0 ]
+	[ ! -e "$HUSK_ROOT/containers/$id" ]
+	[ ! -L "$HUSK_ROOT/names/wreck" ]
+	# and the name is free again
+	"$HUSK" create --name wreck busybox true >/dev/null
+}
