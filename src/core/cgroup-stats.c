@@ -150,6 +150,45 @@ static json_t *memory_stats(const struct husk_cgroup *cg)
 			 read_kv(m, "memory.stat"));
 }
 
+/* runc's blkio.ioServiceBytesRecursive: v1's throttle counters (kept
+ * whatever the I/O scheduler), v2's io.stat rbytes and wbytes */
+static json_t *blkio_stats(const struct husk_cgroup *cg)
+{
+	json_t *list = json_array();
+	const struct husk_cgroup_dir *b = find(cg, "blkio");
+	const struct husk_cgroup_dir *io = b ? NULL : find(cg, "io");
+	cleanup_free char *t = b ? read_cg(b, "blkio.throttle.io_service_bytes_recursive")
+				 : read_cg(io, "io.stat");
+	char *save = NULL;
+	for (char *l = t ? strtok_r(t, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned maj, min;
+		int off = 0;
+		if (sscanf(l, "%u:%u %n", &maj, &min, &off) != 2 || off == 0)
+			continue;
+		if (b) {
+			char op[16];
+			unsigned long long v;
+			if (sscanf(l + off, "%15s %llu", op, &v) == 2)
+				json_array_append_new(list, json_pack("{s:i,s:i,s:s,s:I}", "major",
+								      maj, "minor", min, "op", op,
+								      "value", (json_int_t)v));
+			continue;
+		}
+		char *s2 = NULL;
+		for (char *kv = strtok_r(l + off, " ", &s2); kv; kv = strtok_r(NULL, " ", &s2)) {
+			unsigned long long v;
+			const char *op = strncmp(kv, "rbytes=", 7) == 0	  ? "Read"
+					 : strncmp(kv, "wbytes=", 7) == 0 ? "Write"
+									  : NULL;
+			if (op && sscanf(kv + 7, "%llu", &v) == 1)
+				json_array_append_new(list, json_pack("{s:i,s:i,s:s,s:I}", "major",
+								      maj, "minor", min, "op", op,
+								      "value", (json_int_t)v));
+		}
+	}
+	return json_pack("{s:o}", "ioServiceBytesRecursive", list);
+}
+
 long long husk_cgroup_oom_kills(const struct husk_cgroup *cg)
 {
 	const struct husk_cgroup_dir *m = find(cg, "memory");
@@ -164,10 +203,11 @@ long long husk_cgroup_oom_kills(const struct husk_cgroup *cg)
 char *husk_cgroup_stats_json(const struct husk_cgroup *cg, const char *id)
 {
 	const struct husk_cgroup_dir *p = find(cg, "pids");
-	json_t *data = json_pack("{s:o,s:o,s:{s:I,s:I},s:{},s:{},s:{},s:n}", "cpu", cpu_stats(cg),
-				 "memory", memory_stats(cg), "pids", "current",
-				 read_num(p, "pids.current"), "limit", read_num(p, "pids.max"),
-				 "blkio", "hugetlb", "intel_rdt", "network_interfaces");
+	json_t *data =
+		json_pack("{s:o,s:o,s:{s:I,s:I},s:o,s:{},s:{},s:n}", "cpu", cpu_stats(cg), "memory",
+			  memory_stats(cg), "pids", "current", read_num(p, "pids.current"), "limit",
+			  read_num(p, "pids.max"), "blkio", blkio_stats(cg), "hugetlb", "intel_rdt",
+			  "network_interfaces");
 	json_t *j = json_pack("{s:s,s:s,s:o}", "type", "stats", "id", id, "data", data);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);

@@ -80,10 +80,12 @@ int husk_engine_cleanup_volumes(struct husk_engine *e, const char *id, bool remo
 	}
 	husk_attach_unlink(e->runroot, id);
 	husk_engine_rm_rf(dir);
-	if (have)
+	if (have) {
 		husk_name_release(e->root, rec.name, id);
-	else
+		husk_engine_event(e, "destroy", id, rec.name, rec.image, NULL);
+	} else {
 		husk_names_release_id(e->root, id);
+	}
 	/* its refs on volumes last: a volume is not free before the
 	 * container is gone; anonymous ones go with rm -v and --rm */
 	bool anon = volumes < 0 ? have && rec.rm : volumes > 0;

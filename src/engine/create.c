@@ -740,6 +740,7 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || setup_network(&c, err) < 0 ||
 	    write_config(&c, err) < 0 || write_record(&c, err) < 0)
 		goto out;
+	husk_engine_event(e, "create", c.id, c.name, c.img->name, NULL);
 	*ret_id = steal_ptr(c.id);
 	r = 0;
 out:

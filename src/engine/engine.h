@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "error.h"
 #include "husk.h"
 #include "logfile.h"
@@ -359,5 +361,143 @@ int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, co
 /* The containers (names) on a network of this engine */
 int husk_engine_net_containers(struct husk_engine *e, const char *network, char ***ret,
 			       husk_error **err);
+
+/* --- looking at things (events.c, look.c) --- */
+
+/* The event log, <runroot>/events.log: one JSON line per event, in
+ * Docker's shape ({"status","id","from","Type","Action","Actor":{"ID",
+ * "Attributes"},"scope","time","timeNano"}), appended with one write(2)
+ * on an O_APPEND fd so that concurrent writers (the engine, the monitors)
+ * never interleave; past HUSK_EVENTS_MAX bytes it moves to events.log.1.
+ * Appending is best effort: an event that cannot be written never fails
+ * the action it tells of.  attrs: key, value pairs, NULL-terminated. */
+#define HUSK_EVENTS_MAX (1 << 20)
+void husk_engine_event(const struct husk_engine *e, const char *action, const char *id,
+		       const char *name, const char *image, const char *const *attrs);
+
+/* Docker's --filter of events: within a key any value matches, across
+ * keys all must (NULL-terminated lists, NULL: no filter on that key) */
+struct husk_event_filter {
+	char **type;	  /* "container" */
+	char **event;	  /* "die", "start" ("health_status" matches each health) */
+	char **container; /* a name, or an id or its prefix */
+	char **image;
+};
+struct husk_events_opts {
+	int64_t since_ns, until_ns; /* 0: from the start / no end */
+	bool follow;		    /* after the past, new ones until until_ns */
+	const struct husk_event_filter *filter;
+	/* each event (its JSON object, borrowed); non-zero stops */
+	int (*emit)(void *ud, json_t *event);
+	void *ud;
+};
+/* Past events in range, then (follow) new ones as they are written
+ * (inotify, no polling) until until_ns, or for ever. */
+int husk_engine_events(struct husk_engine *e, const struct husk_events_opts *o, husk_error **err);
+
+/* top: the processes of a running container, as the host's ps(1) shows
+ * them with args (NULL: -ef), keeping the rows whose PID is in the
+ * container's cgroup.  titles[n_titles], rows[n_rows][n_titles] (the last
+ * column takes the rest of the line).  EINVAL: ps printed no PID column;
+ * ENOTCONN: not running. */
+struct husk_top {
+	char **titles;
+	size_t n_titles;
+	char ***rows;
+	size_t n_rows;
+};
+int husk_engine_top(struct husk_engine *e, const char *name_or_id, char *const *ps_args,
+		    struct husk_top *ret, husk_error **err);
+void husk_top_release(struct husk_top *t);
+
+/* One sample of a container's counters (its cgroup, its init's
+ * /proc/PID/net/dev); ENOTCONN when not running, and then only the
+ * name and id are set. */
+struct husk_stats {
+	char *id, *name;
+	bool running;
+	int64_t read_ns;     /* when it was read (CLOCK_MONOTONIC) */
+	uint64_t cpu_ns;     /* CPU time used */
+	long long mem_usage; /* less the inactive file cache, as Docker's */
+	long long mem_limit; /* the host's memory when there is none */
+	uint64_t net_rx, net_tx;
+	uint64_t blk_read, blk_write;
+	long long pids;
+};
+int husk_engine_stats(struct husk_engine *e, const char *name_or_id, struct husk_stats *ret,
+		      husk_error **err);
+void husk_stats_release(struct husk_stats *s);
+
+/* diff: what the container changed in its root, from its overlay upper
+ * dir: 'A' added, 'C' changed, 'D' deleted (a whiteout, or what an opaque
+ * dir hides), sorted by path */
+struct husk_change {
+	char kind;
+	char *path;
+};
+int husk_engine_diff(struct husk_engine *e, const char *name_or_id, struct husk_change **ret,
+		     size_t *ret_n, husk_error **err);
+void husk_changes_free(struct husk_change *v, size_t n);
+
+/* history: the image config's history, newest first, each step that made
+ * a layer with that layer's unpacked size */
+struct husk_history {
+	char *id; /* the image's id on the newest step, else NULL */
+	long long created;
+	char *created_by, *comment;
+	long long size;
+	bool empty_layer;
+};
+int husk_engine_history(struct husk_engine *e, const char *image, struct husk_history **ret,
+			size_t *ret_n, husk_error **err);
+void husk_history_free(struct husk_history *v, size_t n);
+
+/* info: the host and the engine as `docker info` shows them */
+struct husk_info {
+	char *kernel, *os, *arch, *hostname;
+	const char *cgroup_mode; /* "v1", "hybrid", "v2" */
+	int cgroup_version;	 /* 1 or 2: which one controls resources */
+	char *root, *runroot;
+	unsigned long long root_fs_size, root_fs_free; /* the filesystem holding root */
+	bool seccomp, apparmor, selinux, rootless;
+	long ncpu;
+	long long mem_total;
+	size_t containers, running, paused, stopped, images;
+};
+int husk_engine_info(struct husk_engine *e, struct husk_info *ret, husk_error **err);
+void husk_info_release(struct husk_info *i);
+
+/* container prune: remove every container that is not running or paused
+ * (created and exited ones); their ids and the space their upper dirs
+ * took.  A container started meanwhile stays. */
+int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *ret_n,
+				long long *ret_reclaimed, husk_error **err);
+/* image removal for system prune -a: every image no container uses; their
+ * names.  Then the blobs and layers no image needs (husk_store_prune),
+ * whose bytes go to *ret_reclaimed. */
+int husk_engine_image_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
+			    long long *ret_reclaimed, husk_error **err);
+
+/* system df */
+struct husk_df_row {
+	char *name; /* an image's name or a container's */
+	char *id;
+	long long size; /* its own bytes: unique layers / upper dir */
+	bool active;	/* used by a container / running */
+	size_t users;	/* images: containers using it */
+};
+struct husk_df {
+	size_t n_images, active_images;
+	long long images_size, images_reclaimable;
+	size_t n_containers, active_containers;
+	long long containers_size, containers_reclaimable;
+	bool have_volumes; /* <root>/volumes exists */
+	size_t n_volumes;
+	long long volumes_size;
+	struct husk_df_row *images, *containers; /* with verbose */
+	size_t n_image_rows, n_container_rows;
+};
+int husk_engine_df(struct husk_engine *e, bool verbose, struct husk_df *ret, husk_error **err);
+void husk_df_release(struct husk_df *d);
 
 #endif

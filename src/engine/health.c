@@ -113,6 +113,7 @@ static int run_test(struct husk_engine *e, const struct husk_ctr *c, struct husk
 struct fold {
 	struct husk_health_result *r;
 	bool became_unhealthy;
+	bool changed; /* health_status event: Docker's on every change */
 	const char *status;
 };
 
@@ -148,6 +149,7 @@ static int fold_result(struct husk_ctr *c, void *ud, husk_error **err)
 		f->became_unhealthy = strcmp(now, "unhealthy") != 0;
 		now = "unhealthy";
 	}
+	f->changed = !c->health_status || strcmp(c->health_status, now) != 0;
 	free(c->health_status);
 	c->health_status = strdup(now);
 	f->status = now;
@@ -175,6 +177,10 @@ int husk_engine_health_check(struct husk_engine *e, const char *name_or_id, cons
 	struct fold f = {.r = &res};
 	r = husk_record_update(e->root, c.id, fold_result, &f, err);
 	free(res.output);
+	if (r == 0 && f.changed && strcmp(f.status, "starting") != 0) {
+		cleanup_free char *action = husk_strdup_printf("health_status: %s", f.status);
+		husk_engine_event(e, action, c.id, c.name, c.image, NULL);
+	}
 	if (ret_status)
 		*ret_status = f.status;
 	if (ret_became_unhealthy)

@@ -308,8 +308,13 @@ int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout,
 	bool paused = c.state == HUSK_CTR_PAUSED;
 	int sig = c.stop_signal > 0 ? c.stop_signal : SIGTERM;
 	int t = timeout >= 0 ? timeout : c.stop_timeout > 0 ? c.stop_timeout : 10;
+	cleanup_free char *name = strdup(c.name), *image = strdup(c.image);
 	husk_ctr_release(&c);
 	if (init >= 0) {
+		char s[16];
+		snprintf(s, sizeof(s), "%d", sig);
+		husk_engine_event(e, "kill", id, name, image,
+				  (const char *const[]){"signal", s, NULL});
 		pidfd_signal(init, sig);
 		if (paused)
 			husk_pause(e->runroot, id, false, NULL);
@@ -323,6 +328,7 @@ int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout,
 	}
 	/* the monitor records the exit, then goes */
 	pidfd_wait(mon, 10000);
+	husk_engine_event(e, "stop", id, name, image, NULL);
 	return 0;
 }
 
@@ -334,20 +340,34 @@ int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, hus
 	cleanup_close int init = -1;
 	if (c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED)
 		init = husk_pidfd_of(c.pid, c.pid_start);
-	husk_ctr_release(&c);
-	if (init < 0)
+	if (init < 0) {
+		husk_ctr_release(&c);
 		return husk_fail_as(err, ENOTCONN, "container \"%s\" is not running", name_or_id);
-	if (pidfd_signal(init, sig) < 0)
+	}
+	if (pidfd_signal(init, sig) < 0) {
+		husk_ctr_release(&c);
 		return husk_fail(err, errno, "signal container \"%s\"", name_or_id);
+	}
+	char s[16];
+	snprintf(s, sizeof(s), "%d", sig);
+	husk_engine_event(e, "kill", c.id, c.name, c.image,
+			  (const char *const[]){"signal", s, NULL});
+	husk_ctr_release(&c);
 	return 0;
 }
 
 int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout,
 			husk_error **err)
 {
-	if (husk_engine_stop(e, name_or_id, timeout, err) < 0)
+	if (husk_engine_stop(e, name_or_id, timeout, err) < 0 ||
+	    husk_engine_start(e, name_or_id, NULL, NULL, err) < 0)
 		return -1;
-	return husk_engine_start(e, name_or_id, NULL, NULL, err);
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, NULL) == 0) {
+		husk_engine_event(e, "restart", c.id, c.name, c.image, NULL);
+		husk_ctr_release(&c);
+	}
+	return 0;
 }
 
 struct pause_ud {
@@ -371,7 +391,7 @@ int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause,
 	if (husk_engine_get(e, name_or_id, &c, err) < 0)
 		return -1;
 	bool ok = pause ? c.state == HUSK_CTR_RUNNING : c.state == HUSK_CTR_PAUSED;
-	cleanup_free char *id = strdup(c.id);
+	cleanup_free char *id = strdup(c.id), *name = strdup(c.name), *image = strdup(c.image);
 	const char *st = husk_ctr_state_name(c.state);
 	if (!ok) {
 		husk_fail_as(err, ENOTCONN, "container \"%s\" is %s, not %s", name_or_id, st,
@@ -385,6 +405,7 @@ int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause,
 	    husk_record_update(e->root, id, mark_paused, &ud, err) < 0)
 		return husk_error_wrap(err, "%s container \"%s\"", pause ? "pause" : "unpause",
 				       name_or_id);
+	husk_engine_event(e, pause ? "pause" : "unpause", id, name, image, NULL);
 	return 0;
 }
 
@@ -502,6 +523,12 @@ int husk_engine_rename(struct husk_engine *e, const char *name_or_id, const char
 		return husk_error_wrap(err, "rename container \"%s\"", name_or_id);
 	}
 	husk_name_release(e->root, ud.old, id);
+	struct husk_ctr c;
+	if (husk_record_load(e->root, id, &c, NULL) == 0) {
+		husk_engine_event(e, "rename", id, c.name, c.image,
+				  (const char *const[]){"oldName", ud.old, NULL});
+		husk_ctr_release(&c);
+	}
 	free(ud.old);
 	return 0;
 }

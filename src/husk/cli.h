@@ -149,4 +149,23 @@ extern const struct cli_flag pull_flags[], push_flags[], login_flags[], logout_f
 enum cli_pull { CLI_PULL_MISSING, CLI_PULL_NEVER, CLI_PULL_ALWAYS };
 int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **ret_name);
 
+/* look.c: version, info, top, stats, port, diff, history, events,
+ * container prune, system df, system prune */
+int cmd_version(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_container_prune(int argc, char **argv);
+int cmd_system_df(int argc, char **argv);
+int cmd_system_prune(int argc, char **argv);
+extern const struct cli_flag version_flags[], info_flags[], stats_flags[], history_flags[],
+	events_flags[], prune_flags[], system_prune_flags[], df_flags[];
+/* "2026-12-06T19:50:31.5Z" (offsets too), Unix seconds (with a fraction),
+ * or a duration before now ("10m"); -1 when none of those */
+int cli_parse_time(const char *s, int64_t *ret_ns);
+
 #endif

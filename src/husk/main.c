@@ -69,6 +69,7 @@ static const struct cli_command image_cmds[] = {
 	{"rm", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk image rm alpine:3.19"},
 	{"prune", cmd_image_prune, NULL, "remove blobs no image uses", NULL, "husk image prune"},
 	{"inspect", cmd_image_inspect, "IMAGE...", "an image's configuration, as JSON", image_inspect_flags, "husk image inspect -f '{{.Config.Cmd}}' busybox"},
+	{"history", cmd_history, "IMAGE", "the steps that made an image, with their layers' sizes", history_flags, "husk image history --no-trunc busybox"},
 	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name", NULL, "husk image tag busybox registry.local/busybox:1"},
 	{"save", cmd_save, "IMAGE...", "save images to an archive", save_flags, "husk image save -o busybox.tar busybox"},
 	{"load", cmd_load, NULL, "load images from an OCI or docker archive (-i FILE, or stdin)", load_flags, "husk image load < busybox.tar"},
@@ -98,6 +99,11 @@ static const struct cli_command container_cmds[] = {
 	{"cp", cmd_cp, "SRC DEST", "copy files between a container and the host", cp_flags, "husk container cp ./site web:/var/www"},
 	{"commit", cmd_commit, "CONTAINER [REPOSITORY[:TAG]]", "make an image of a container's changes", commit_flags, "husk container commit -c 'CMD [\"httpd\",\"-f\"]' web mine:1"},
 	{"export", cmd_export, "CONTAINER", "write a container's root filesystem as a tar", export_flags, "husk container export -o web.tar web"},
+	{"top", cmd_top, "CONTAINER [PS OPTIONS...]", "a container's processes, as the host's ps shows them (-ef)", NULL, "husk container top web -o pid,rss,args"},
+	{"stats", cmd_stats, "[CONTAINER...]", "CPU, memory, network, block I/O and pids of containers, every second", stats_flags, "husk container stats --no-stream web"},
+	{"port", cmd_port, "CONTAINER [PRIVATE_PORT[/PROTO]]", "a container's published ports", NULL, "husk container port web 80/tcp"},
+	{"diff", cmd_diff, "CONTAINER", "files added (A), changed (C) and deleted (D) in a container's root", NULL, "husk container diff web"},
+	{"prune", cmd_container_prune, NULL, "remove every stopped container", prune_flags, "husk container prune -f"},
 	{0},
 };
 
@@ -117,6 +123,10 @@ static const struct cli_command healthcheck_cmds[] = {
 
 static const struct cli_command system_cmds[] = {
 	{"boot", cmd_system_boot, NULL, "after a reboot: start the containers whose restart policy says so", NULL, "husk system boot"},
+	{"df", cmd_system_df, NULL, "the disk images, containers and volumes use", df_flags, "husk system df -v"},
+	{"prune", cmd_system_prune, NULL, "remove stopped containers and what no image needs (-a: unused images)", system_prune_flags, "husk system prune -af"},
+	{"events", cmd_events, NULL, "what happens to containers, past and as it happens", events_flags, "husk system events --since 10m --filter event=die"},
+	{"info", cmd_info, NULL, "the host and the engine: kernel, cgroups, storage, security, counts", info_flags, "husk system info --format '{{.CgroupVersion}}'"},
 	{0},
 };
 
@@ -143,6 +153,11 @@ static const struct cli_command commands[] = {
 	{"cp", cmd_cp, "SRC DEST", "copy files between a container (CONTAINER:PATH) and the host (a path, or - for a tar stream)", cp_flags, "husk cp web:/etc/nginx/nginx.conf ."},
 	{"commit", cmd_commit, "CONTAINER [REPOSITORY[:TAG]]", "make an image of a container's changes", commit_flags, "husk commit -m 'with nginx.conf' web mine:1"},
 	{"export", cmd_export, "CONTAINER", "write a container's root filesystem as a tar", export_flags, "husk export web | tar -t"},
+	{"top", cmd_top, "CONTAINER [PS OPTIONS...]", "a container's processes, as the host's ps shows them (-ef)", NULL, "husk top web -o pid,rss,args"},
+	{"stats", cmd_stats, "[CONTAINER...]", "CPU, memory, network, block I/O and pids of containers, every second", stats_flags, "husk stats --no-stream"},
+	{"port", cmd_port, "CONTAINER [PRIVATE_PORT[/PROTO]]", "a container's published ports", NULL, "husk port web 80"},
+	{"diff", cmd_diff, "CONTAINER", "files added (A), changed (C) and deleted (D) in a container's root", NULL, "husk diff web"},
+	{"events", cmd_events, NULL, "what happens to containers, past and as it happens", events_flags, "husk events --filter container=web --filter event=die"},
 	{"container", NULL, "COMMAND", "manage containers", NULL, NULL, container_cmds},
 	{"volume", NULL, "COMMAND", "manage volumes", NULL, NULL, volume_cmds},
 	{"healthcheck", NULL, "COMMAND", "run healthchecks by hand", NULL, NULL, healthcheck_cmds},
@@ -159,6 +174,9 @@ static const struct cli_command commands[] = {
 	{"logout", cmd_logout, "REGISTRY", "log out of a registry", logout_flags, "husk logout registry.example"},
 	{"save", cmd_save, "IMAGE...", "save images to an archive", save_flags, "husk save -o busybox.tar busybox"},
 	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name", NULL, "husk tag busybox mine:1"},
+	{"history", cmd_history, "IMAGE", "the steps that made an image, with their layers' sizes", history_flags, "husk history busybox"},
+	{"version", cmd_version, NULL, "husk's version, compiler and platform", version_flags, "husk version --format '{{.Client.Version}}'"},
+	{"info", cmd_info, NULL, "the host and the engine: kernel, cgroups, storage, security, counts", info_flags, "husk info --format '{{.CgroupVersion}}'"},
 	{"completion", cmd_completion, "bash|zsh|fish", "print a shell's completion script", NULL, "husk completion bash > /etc/bash_completion.d/husk"},
 	{"help", cmd_help, "[COMMAND]", "a command's usage", NULL, "husk help run"},
 	{0},

@@ -159,6 +159,9 @@ static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
 	c->monitor_start = husk_pid_starttime(getpid());
 	c->started_ns = m->started_ns;
 	c->has_exit = false;
+	c->oom_killed = false;
+	if (!m->doomed)
+		husk_engine_event(&m->e, "start", c->id, c->name, c->image, NULL);
 	if (c->test) {
 		free(c->health_status);
 		c->health_status = strdup("starting");
@@ -244,14 +247,28 @@ static int start_container(struct mon *m, husk_error **err)
 
 /* --- ending --- */
 
-/* ud: the exit code (an int) */
+struct exit_ud {
+	struct mon *m;
+	int code;
+	bool oom; /* the OOM killer acted in its cgroup */
+};
+
+/* Recorded with its events: oom (as Docker's, before die), die */
 static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 {
+	struct exit_ud *x = ud;
 	(void)err;
 	c->state = HUSK_CTR_EXITED;
 	c->has_exit = true;
-	c->exit_code = *(int *)ud;
+	c->exit_code = x->code;
+	c->oom_killed = x->oom;
 	c->finished_ns = husk_time_ns();
+	if (x->oom)
+		husk_engine_event(&x->m->e, "oom", c->id, c->name, c->image, NULL);
+	char code[16];
+	snprintf(code, sizeof(code), "%d", x->code);
+	husk_engine_event(&x->m->e, "die", c->id, c->name, c->image,
+			  (const char *const[]){"exitCode", code, NULL});
 	return 0;
 }
 
@@ -374,7 +391,11 @@ static void arm_restart(struct mon *m)
 
 static void on_exit_code(struct mon *m, int code)
 {
-	husk_record_update(m->e.root, m->id, mark_exited, &code, NULL);
+	/* the cgroup's OOM count, before it goes with the core's state */
+	long long ooms = 0;
+	struct exit_ud x = {.m = m, .code = code};
+	x.oom = husk_stats(m->e.runroot, m->id, NULL, &ooms, NULL, NULL) == 0 && ooms > 0;
+	husk_record_update(m->e.root, m->id, mark_exited, &x, NULL);
 	husk_delete(m->e.runroot, m->id, true, NULL);
 	m->pid = 0;
 	if (should_restart(m, code)) {
@@ -658,7 +679,8 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (start_container(&m, &err) < 0) {
 		/* the record says how it ended, as Docker's does */
-		husk_record_update(m.e.root, m.id, mark_exited, &m.start_code, NULL);
+		struct exit_ud x = {.m = &m, .code = m.start_code};
+		husk_record_update(m.e.root, m.id, mark_exited, &x, NULL);
 		husk_delete(m.e.runroot, m.id, true, NULL);
 		husk_attach_unlink(m.e.runroot, m.id);
 		if (m.rec.rm)
