@@ -344,15 +344,14 @@ int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, hus
 		husk_ctr_release(&c);
 		return husk_fail_as(err, ENOTCONN, "container \"%s\" is not running", name_or_id);
 	}
-	if (pidfd_signal(init, sig) < 0) {
-		husk_ctr_release(&c);
-		return husk_fail(err, errno, "signal container \"%s\"", name_or_id);
-	}
+	/* told before it is sent: the monitor writes the die it causes */
 	char s[16];
 	snprintf(s, sizeof(s), "%d", sig);
 	husk_engine_event(e, "kill", c.id, c.name, c.image,
 			  (const char *const[]){"signal", s, NULL});
 	husk_ctr_release(&c);
+	if (pidfd_signal(init, sig) < 0)
+		return husk_fail(err, errno, "signal container \"%s\"", name_or_id);
 	return 0;
 }
 
