@@ -4,7 +4,7 @@ set -eu
 cd "$(dirname "$0")/.."
 pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libarchive-dev libssl-dev
       busybox-static bats jq iproute2 procps util-linux runc crun clang-format qemu-system-x86
-      podman containerd slirp4netns curl bc clang libclang-rt-14-dev
+      podman buildah containerd slirp4netns curl bc clang libclang-rt-14-dev
       libcurl4-openssl-dev libmnl-dev libnftables-dev nftables docker-registry skopeo umoci zstd openssl python3
       man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini"
 missing=""

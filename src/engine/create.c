@@ -706,7 +706,9 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		return -1;
 	if (husk_store_open(e->root, &c.store, err) < 0)
 		return -1;
-	if (find_image(c.store, o->image, &c.img, err) < 0)
+	if (o->image_obj)
+		c.img = (struct husk_image *)o->image_obj;
+	else if (find_image(c.store, o->image, &c.img, err) < 0)
 		goto out;
 	/* before making anything, so that a refused image leaves nothing */
 	if (c.img->n_layers > OVERLAY_MAX_LAYERS) {
@@ -758,7 +760,8 @@ out:
 	free(c.seccomp);
 	free(c.pid_ns);
 	free(c.ipc_ns);
-	husk_image_free(c.img);
+	if (!o->image_obj)
+		husk_image_free(c.img);
 	husk_store_close(c.store);
 	free(c.id);
 	free(c.dir);

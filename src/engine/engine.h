@@ -69,8 +69,12 @@ enum husk_netmode {
 	HUSK_NETMODE_CONTAINER
 };
 
+struct husk_image;
 struct husk_run_opts {
 	const char *image;
+	/* an image not in the store's index, used as it is (the builder's
+	 * steps, husk_store_image_of): then image is only its name */
+	const struct husk_image *image_obj;
 	char **cmd; /* NULL: the image's */
 	const char *name;
 	char **env; /* added */

@@ -110,6 +110,11 @@ int cmd_commit(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 extern const struct cli_flag commit_flags[], export_flags[];
 
+/* build.c */
+int cmd_build(int argc, char **argv);
+int cmd_builder_prune(int argc, char **argv);
+extern const struct cli_flag build_flags[], builder_prune_flags[];
+
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);
 /* "30s", "1m30s", "500ms" (Go's durations); -1 when not one */

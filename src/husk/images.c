@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "cli.h"
 #include "engine.h"
 #include "image.h"
@@ -627,6 +628,9 @@ int cmd_image_prune(int argc, char **argv)
 	husk_store_close(s);
 	if (r < 0)
 		return fail(err);
+	/* the build cache entries whose layers went, and the containers of
+	 * builds that were killed */
+	husk_build_cache_tidy(&eng);
 	printf("Total reclaimed space: %lld kB\n", freed / 1024);
 	return 0;
 }

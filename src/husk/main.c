@@ -74,6 +74,7 @@ static const struct cli_command image_cmds[] = {
 	{"save", cmd_save, "IMAGE...", "save images to an archive", save_flags, "husk image save -o busybox.tar busybox"},
 	{"load", cmd_load, NULL, "load images from an OCI or docker archive (-i FILE, or stdin)", load_flags, "husk image load < busybox.tar"},
 	{"import", cmd_import, "FILE|- [REPOSITORY[:TAG]]", "make an image of a root filesystem tarball", import_flags, "husk export web | husk image import - mine:flat"},
+	{"build", cmd_build, "CONTEXT|-", "build an image from a Dockerfile (or Containerfile)", build_flags, "husk image build -t mine:1 ."},
 	{"pull", cmd_pull, "IMAGE", "pull an image from a registry", pull_flags, "husk image pull docker.io/library/alpine:3.19"},
 	{"push", cmd_push, "IMAGE [DESTINATION]", "push an image to a registry", push_flags, "husk image push localhost:5000/mine:1"},
 	{0},
@@ -113,6 +114,11 @@ static const struct cli_command volume_cmds[] = {
 	{"inspect", cmd_volume_inspect, "VOLUME...", "volumes as JSON", volume_inspect_flags, "husk volume inspect -f '{{.Mountpoint}}' data"},
 	{"rm", cmd_volume_rm, "VOLUME...", "remove volumes no container uses", volume_rm_flags, "husk volume rm data"},
 	{"prune", cmd_volume_prune, NULL, "remove the anonymous volumes no container uses (--all: every unused one)", volume_prune_flags, "husk volume prune -f"},
+	{0},
+};
+
+static const struct cli_command builder_cmds[] = {
+	{"prune", cmd_builder_prune, NULL, "remove the build cache, and the blobs no image uses", builder_prune_flags, "husk builder prune -f"},
 	{0},
 };
 
@@ -162,6 +168,8 @@ static const struct cli_command commands[] = {
 	{"volume", NULL, "COMMAND", "manage volumes", NULL, NULL, volume_cmds},
 	{"healthcheck", NULL, "COMMAND", "run healthchecks by hand", NULL, NULL, healthcheck_cmds},
 	{"system", NULL, "COMMAND", "the engine as a whole", NULL, NULL, system_cmds},
+	{"build", cmd_build, "CONTEXT|-", "build an image from a Dockerfile (or Containerfile)", build_flags, "husk build -t mine:1 ."},
+	{"builder", NULL, "COMMAND", "manage the build cache", NULL, NULL, builder_cmds},
 	{"images", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk images busybox"},
 	{"load", cmd_load, NULL, "load images from an OCI or docker archive (-i FILE, or stdin)", load_flags, "husk load < busybox.tar"},
 	{"import", cmd_import, "FILE|- [REPOSITORY[:TAG]]", "make an image of a root filesystem tarball", import_flags, "husk import rootfs.tar mine:1"},

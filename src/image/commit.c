@@ -161,6 +161,12 @@ int husk_store_new_image(struct husk_store *s, json_t *config, json_t *layers,
 		json_object_set_new(config, "history", history);
 	}
 	json_array_append_new(history, h);
+	return husk_store_put_image(s, config, layers, &o->name, o->name ? 1 : 0, ret_id, err);
+}
+
+int husk_store_put_image(struct husk_store *s, json_t *config, json_t *layers,
+			 const char *const *names, size_t n_names, char **ret_id, husk_error **err)
+{
 	cleanup_free char *config_d = NULL, *manifest_d = NULL;
 	long long config_size = 0, manifest_size = 0;
 	if (put_json(s, config, &config_d, &config_size, err) < 0)
@@ -173,7 +179,11 @@ int husk_store_new_image(struct husk_store *s, json_t *config, json_t *layers,
 	json_decref(manifest);
 	/* no name: the image is known by its id, registered (as loads of
 	 * unnamed images are) under its manifest's digest */
-	if (r < 0 || husk_store_register(s, o->name ? o->name : manifest_d, manifest_d, err) < 0)
+	if (r == 0 && n_names == 0)
+		r = husk_store_register(s, manifest_d, manifest_d, err);
+	for (size_t i = 0; r == 0 && i < n_names; i++)
+		r = husk_store_register(s, names[i], manifest_d, err);
+	if (r < 0)
 		return -1;
 	if (ret_id)
 		*ret_id = steal_ptr(config_d);

@@ -145,6 +145,28 @@ int husk_store_layer_from_upper(struct husk_store *s, const char *upper_dir,
 int husk_store_commit(struct husk_store *s, const char *parent, const struct husk_layer_info *layer,
 		      const struct husk_commit_opts *o, char **ret_id, husk_error **err);
 
+/* --- the builder's images (src/build) --- */
+
+/* An image that is not (yet) in images.json, for a container of a build
+ * step: config (the whole image config; put as a blob, its id) and layers
+ * (manifest descriptors, one per rootfs.diff_ids entry), each unpacked if
+ * it is not yet.  name: what messages and records call it. */
+int husk_store_image_of(struct husk_store *s, const char *name, json_t *config, json_t *layers,
+			struct husk_image **ret, husk_error **err);
+/* dir (an overlay upper dir in the store's filesystem, unmounted) becomes
+ * layers/<diff id> by rename, instead of unpacking the blob just made of
+ * it: the tar of an upper dir unpacks to the same tree (overlay whiteouts
+ * and opaque dirs as they are).  Only overlay's own trusted.overlay.*
+ * xattrs other than the opaque mark go.  When the layer is there already
+ * dir is left to the caller. */
+int husk_store_adopt_layer(struct husk_store *s, const char *diff_id, const char *dir,
+			   husk_error **err);
+/* config and a manifest of layers (descriptors) into the store, the image
+ * registered under each of names, or under the manifest's digest when
+ * there are none.  The id to *ret_id (malloc'd). */
+int husk_store_put_image(struct husk_store *s, json_t *config, json_t *layers,
+			 const char *const *names, size_t n_names, char **ret_id, husk_error **err);
+
 /* Docker's --change instructions applied in order to an image config's
  * "config" object: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER,
  * VOLUME, WORKDIR, STOPSIGNAL, in Dockerfile syntax (JSON or shell form).

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -797,5 +798,74 @@ int husk_store_list(struct husk_store *s, struct husk_image ***ret, size_t *ret_
 	json_decref(index);
 	*ret = v;
 	*ret_n = i;
+	return 0;
+}
+
+/* --- the builder's images: not in images.json until the last step --- */
+
+int husk_store_image_of(struct husk_store *s, const char *name, json_t *config, json_t *layers,
+			struct husk_image **ret, husk_error **err)
+{
+	json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (json_array_size(diffs) != json_array_size(layers))
+		return husk_fail(err, EINVAL, "image \"%s\": layers do not match diff_ids", name);
+	cleanup_free char *id = NULL;
+	cleanup_free char *text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text || husk_store_put_blob(s, text, strlen(text), NULL, &id, err) < 0)
+		return husk_error_wrap(err, "image \"%s\"", name);
+	json_t *entry = json_pack("{s:s,s:[]}", "config", id, "layers");
+	for (size_t i = 0; i < json_array_size(layers); i++) {
+		json_t *l = json_array_get(layers, i);
+		json_array_append_new(json_object_get(entry, "layers"),
+				      json_pack("{s:O,s:O,s:O}", "digest",
+						json_object_get(l, "digest"), "diff_id",
+						json_array_get(diffs, i), "size",
+						json_object_get(l, "size")));
+	}
+	int r = make_image(s, name, entry, true, ret, err);
+	json_decref(entry);
+	return r;
+}
+
+/* What overlay wrote into an upper dir for its own use: kept, it would
+ * mean something to an overlay that stacks the dir as a lower one (a
+ * redirect, a metacopy), so only the opaque mark stays, as an unpacked
+ * layer has it. */
+static int strip_overlay_xattrs(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag == FTW_SL)
+		return 0;
+	char names[4096];
+	ssize_t n = llistxattr(path, names, sizeof(names));
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *x = names + i;
+		if (strncmp(x, "trusted.overlay.", 16) == 0 &&
+		    strcmp(x, "trusted.overlay.opaque") != 0)
+			lremovexattr(path, x);
+	}
+	return 0;
+}
+
+int husk_store_adopt_layer(struct husk_store *s, const char *diff_id, const char *dir,
+			   husk_error **err)
+{
+	if (!husk_digest_valid(diff_id))
+		return husk_fail(err, EINVAL, "layer \"%s\": bad digest", diff_id ? diff_id : "");
+	const char *hex = husk_digest_hex(diff_id);
+	cleanup_free char *lock = husk_strdup_printf("%s/locks/layer-%s", s->root, hex);
+	cleanup_free char *dst = husk_strdup_printf("%s/layers/%s", s->root, hex);
+	cleanup_close int lfd = husk_lock_file(lock, LOCK_EX, err);
+	if (lfd < 0)
+		return -1;
+	struct stat st;
+	if (stat(dst, &st) == 0)
+		return 0; /* the same layer is there: the caller's copy goes */
+	if (nftw(dir, strip_overlay_xattrs, 32, FTW_PHYS | FTW_MOUNT) < 0)
+		return husk_fail(err, errno, "layer \"%s\": read \"%s\"", hex, dir);
+	if (chmod(dir, 0755) < 0 || rename(dir, dst) < 0)
+		return husk_fail(err, errno, "layer \"%s\": rename \"%s\"", hex, dir);
+	husk_journal_add(s, true, diff_id);
 	return 0;
 }

@@ -1,0 +1,1900 @@
+/* husk build: the stages of a Dockerfile, step by step, each step's state
+ * (an image config and its layers) cached under a key chained from its
+ * parent's.  See build.h for the shape; copy.c for COPY and ADD. */
+#define _GNU_SOURCE
+#include "build.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "copy.h"
+#include "dockerfile.h"
+#include "image-private.h" /* husk_store_tmpdir */
+#include "image.h"
+#include "lazy.h"
+#include "overlay.h"
+#include "user.h"
+#include "util.h"
+
+#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+
+/* what the engine binds over in every container: their empty mount
+ * points are not the step's */
+static const char *const mount_points[] = {"etc/hosts", "etc/hostname", "etc/resolv.conf", NULL};
+
+static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+					 "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
+					 "ALL_PROXY",  "all_proxy",  NULL};
+
+struct var {
+	char *name;
+	char *value; /* NULL: declared, no value */
+};
+
+struct stage_st {
+	json_t *config; /* the whole image config */
+	json_t *layers; /* manifest descriptors */
+	char key[65];
+	bool built, building;
+	struct var *args;
+	size_t n_args;
+	bool cmd_set;
+};
+
+struct bctx {
+	struct husk_engine *e;
+	const struct husk_build_opts *o;
+	husk_build_progress cb;
+	void *ud;
+	struct husk_store *s;
+	char *tmp; /* <root>/tmp/build-XXXXXX, locked while we live */
+	int tmp_lock;
+	const char *tmp_id; /* its XXXXXX */
+	int n_steps;	    /* steps run, for names */
+	char *ctx_dir;	    /* NULL: no context */
+	int ctx_fd;
+	struct husk_ignore *ignore;
+	struct husk_dockerfile *df;
+	char *df_name;
+	struct var *gargs; /* the global ARGs */
+	size_t n_gargs;
+	bool *arg_used;
+	struct stage_st *st;
+	char *cache_dir;
+};
+
+static void emit(struct bctx *b, enum husk_build_event_kind k, const char *text)
+{
+	if (b->cb) {
+		struct husk_build_event ev = {.kind = k, .text = text};
+		b->cb(b->ud, &ev);
+	}
+}
+
+static void sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_Digest(buf, len, d, &n, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void now_rfc3339(char *buf, size_t n)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char sec[32];
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, n, "%s.%09ldZ", sec, ts.tv_nsec);
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* --- variables --- */
+
+static const char *var_get(const struct var *v, size_t n, const char *name)
+{
+	for (size_t i = n; i-- > 0;)
+		if (strcmp(v[i].name, name) == 0)
+			return v[i].value;
+	return NULL;
+}
+
+static bool var_has(const struct var *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void var_set(struct var **v, size_t *n, const char *name, const char *value)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0) {
+			free((*v)[i].value);
+			(*v)[i].value = value ? strdup(value) : NULL;
+			return;
+		}
+	*v = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!*v)
+		abort();
+	(*v)[(*n)++] = (struct var){strdup(name), value ? strdup(value) : NULL};
+}
+
+static void vars_free(struct var *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+static const char *env_get(json_t *config, const char *name)
+{
+	json_t *env = json_object_get(json_object_get(config, "config"), "Env");
+	size_t n = strlen(name), i;
+	json_t *e;
+	const char *found = NULL;
+	json_array_foreach (env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && strncmp(s, name, n) == 0 && s[n] == '=')
+			found = s + n + 1;
+	}
+	return found;
+}
+
+/* a --build-arg's value (NULL: not given); marks it used */
+static const char *build_arg(struct bctx *b, const char *name, bool *given)
+{
+	size_t n = strlen(name);
+	*given = false;
+	for (size_t i = 0; i < b->o->n_build_args; i++) {
+		const char *a = b->o->build_args[i];
+		if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
+			continue;
+		b->arg_used[i] = true;
+		*given = true;
+		return a[n] == '=' ? a + n + 1 : getenv(name);
+	}
+	return NULL;
+}
+
+struct lookup_ud {
+	struct bctx *b;
+	struct stage_st *st; /* NULL: the global ARGs */
+};
+
+static const char *lookup(const char *name, void *ud)
+{
+	struct lookup_ud *l = ud;
+	if (!l->st)
+		return var_get(l->b->gargs, l->b->n_gargs, name);
+	const char *v = env_get(l->st->config, name);
+	return v ? v : var_get(l->st->args, l->st->n_args, name);
+}
+
+static int words(struct bctx *b, struct stage_st *st, const char *line, char ***ret, size_t *n,
+		 husk_error **err)
+{
+	struct lookup_ud l = {b, st};
+	return husk_df_words(line, b->df->escape, lookup, &l, ret, n, err);
+}
+
+static int expand(struct bctx *b, struct stage_st *st, const char *w, char **ret, husk_error **err)
+{
+	struct lookup_ud l = {b, st};
+	return husk_df_expand(w, b->df->escape, lookup, &l, ret, err);
+}
+
+/* --- the cache --- */
+
+static void key_next(const char *parent, const char *desc, const char *extra, char out[65])
+{
+	cleanup_free char *s = husk_strdup_printf("%s\n%s\n%s", parent, desc, extra ? extra : "");
+	sha256_hex(s, strlen(s), out);
+}
+
+static bool cache_get(struct bctx *b, const char *key, struct stage_st *st)
+{
+	if (b->o->no_cache)
+		return false;
+	cleanup_free char *path = husk_strdup_printf("%s/%s.json", b->cache_dir, key);
+	json_t *j = json_load_file(path, 0, NULL);
+	json_t *layers = json_object_get(j, "layers");
+	json_t *config = json_object_get(j, "config");
+	bool ok = json_is_array(layers) && json_is_object(config);
+	size_t i;
+	json_t *l;
+	json_array_foreach (layers, i, l) {
+		cleanup_free char *blob =
+			husk_store_blob_path(b->s, json_string_value(json_object_get(l, "digest")));
+		ok = ok && blob && access(blob, F_OK) == 0;
+	}
+	if (ok) {
+		json_decref(st->config);
+		json_decref(st->layers);
+		st->config = json_incref(config);
+		st->layers = json_incref(layers);
+	}
+	json_decref(j);
+	return ok;
+}
+
+static void cache_put(struct bctx *b, const char *key, struct stage_st *st)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/%s.json", b->cache_dir, key);
+	json_t *j = json_pack("{s:O,s:O}", "config", st->config, "layers", st->layers);
+	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text)
+		husk_write_file_atomic(path, text, strlen(text), 0600, NULL);
+}
+
+/* --- states --- */
+
+static void history_add(struct stage_st *st, const char *created_by, bool empty)
+{
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	json_t *h = json_object_get(st->config, "history");
+	if (!json_is_array(h)) {
+		h = json_array();
+		json_object_set_new(st->config, "history", h);
+	}
+	json_t *e = json_pack("{s:s,s:s}", "created", created, "created_by", created_by);
+	if (empty)
+		json_object_set_new(e, "empty_layer", json_true());
+	json_array_append_new(h, e);
+	json_object_set_new(st->config, "created", json_string(created));
+}
+
+static json_t *cfg(struct stage_st *st)
+{
+	json_t *c = json_object_get(st->config, "config");
+	if (!json_is_object(c)) {
+		c = json_object();
+		json_object_set_new(st->config, "config", c);
+	}
+	return c;
+}
+
+static json_t *scratch_config(void)
+{
+	return json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", "amd64", "os", "linux",
+			 "config", "rootfs", "type", "layers", "diff_ids", "history");
+}
+
+/* --- mounts of our own: an overlay of a state --- */
+
+static int mount_state(struct bctx *b, struct stage_st *st, const char *dir, bool ro,
+		       char **ret_merged, husk_error **err)
+{
+	struct husk_image *img = NULL;
+	if (json_array_size(st->layers) &&
+	    husk_store_image_of(b->s, "build", st->config, st->layers, &img, err) < 0)
+		return -1;
+	const char *root = b->e->root;
+	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
+	cleanup_free char *work = husk_strdup_printf("%s/work", dir);
+	cleanup_free char *merged = husk_strdup_printf("%s/merged", dir);
+	cleanup_free char *empty = husk_strdup_printf("%s/empty", b->tmp);
+	const char *rel = dir + strlen(root) + 1; /* tmp/build-X/sN */
+	int r = 0;
+	if (mkdir(dir, 0700) < 0 || mkdir(merged, 0755) < 0 || (!ro && mkdir(upper, 0755) < 0) ||
+	    (!ro && mkdir(work, 0700) < 0) || (mkdir(empty, 0755) < 0 && errno != EEXIST)) {
+		husk_image_free(img);
+		return husk_fail(err, errno, "mkdir \"%s\"", dir);
+	}
+	size_t cap = 64 + strlen(rel) * 2 + strlen(b->tmp);
+	for (size_t i = 0; img && i < img->n_layers; i++)
+		cap += strlen(img->links[i]) + 1;
+	cleanup_free char *opts = calloc(1, cap);
+	size_t len = (size_t)snprintf(opts, cap, "lowerdir=");
+	if (!img || img->n_layers == 0)
+		len += (size_t)snprintf(opts + len, cap - len, "../%s/empty",
+					b->tmp + strlen(root) + 1);
+	for (size_t i = img ? img->n_layers : 0; i-- > 0;)
+		len += (size_t)snprintf(opts + len, cap - len, "%s%s",
+					i + 1 < img->n_layers ? ":" : "", img->links[i]);
+	if (ro && img && img->n_layers == 1)
+		len += (size_t)snprintf(opts + len, cap - len, ":../%s/empty",
+					b->tmp + strlen(root) + 1);
+	if (!ro)
+		snprintf(opts + len, cap - len, ",upperdir=../%s/upper,workdir=../%s/work", rel,
+			 rel);
+	/* the merged root takes the upper dir's mode and owner */
+	if (!ro && img) {
+		struct stat s;
+		if (stat(img->layers[img->n_layers - 1], &s) == 0) {
+			if (chown(upper, s.st_uid, s.st_gid) < 0 ||
+			    chmod(upper, s.st_mode & 07777) < 0)
+				r = husk_fail(err, errno, "chmod \"%s\"", upper);
+		}
+	}
+	husk_image_free(img);
+	if (r < 0)
+		return -1;
+	cleanup_free char *ldir = husk_strdup_printf("%s/l", root);
+	cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(ldir) < 0)
+		return husk_fail(err, errno, "chdir \"%s\"", ldir);
+	r = mount("overlay", merged, "overlay", ro ? MS_RDONLY : 0, opts);
+	int e = errno;
+	if (fchdir(cwd) < 0)
+		e = errno, r = -1;
+	if (r < 0)
+		return husk_fail(err, e, "mount an overlay on \"%s\"", merged);
+	*ret_merged = steal_ptr(merged);
+	return 0;
+}
+
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(d)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* the upper dir as the state's next layer (none when it is empty) */
+static int add_layer(struct bctx *b, struct stage_st *st, const char *upper, const char *created_by,
+		     husk_error **err)
+{
+	for (size_t i = 0; mount_points[i]; i++) {
+		cleanup_free char *p = husk_strdup_printf("%s/%s", upper, mount_points[i]);
+		struct stat s;
+		if (lstat(p, &s) == 0 && S_ISREG(s.st_mode) && s.st_size == 0)
+			unlink(p);
+	}
+	if (dir_empty(upper)) {
+		history_add(st, created_by, true);
+		return 0;
+	}
+	struct husk_layer_info li = {0};
+	if (husk_store_layer_from_upper(b->s, upper, NULL, &li, err) < 0)
+		return -1;
+	int r = husk_store_adopt_layer(b->s, li.diff_id, upper, err);
+	if (r == 0) {
+		json_array_append_new(st->layers,
+				      json_pack("{s:s,s:s,s:I}", "mediaType", li.media_type,
+						"digest", li.digest, "size", (json_int_t)li.size));
+		json_t *rootfs = json_object_get(st->config, "rootfs");
+		if (!json_is_object(rootfs)) {
+			rootfs = json_pack("{s:s,s:[]}", "type", "layers", "diff_ids");
+			json_object_set_new(st->config, "rootfs", rootfs);
+		}
+		json_array_append_new(json_object_get(rootfs, "diff_ids"), json_string(li.diff_id));
+		history_add(st, created_by, false);
+	}
+	husk_layer_info_release(&li);
+	return r;
+}
+
+/* --- RUN: a container of the engine --- */
+
+static int read_output(struct bctx *b, int sock, int *ret_code)
+{
+	cleanup_free char *buf = malloc(HUSK_ATT_MAX);
+	if (!buf)
+		abort();
+	for (;;) {
+		ssize_t n = recv(sock, buf, HUSK_ATT_MAX, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		if ((buf[0] == HUSK_ATT_STDOUT || buf[0] == HUSK_ATT_STDERR) && b->cb) {
+			struct husk_build_event ev = {
+				.kind = HUSK_BUILD_OUTPUT, .data = buf + 1, .len = (size_t)n - 1};
+			b->cb(b->ud, &ev);
+		} else if (buf[0] == HUSK_ATT_EXIT && n >= 5) {
+			int32_t c;
+			memcpy(&c, buf + 1, sizeof(c));
+			*ret_code = c;
+			return 0;
+		}
+	}
+}
+
+static int run_container(struct bctx *b, struct stage_st *st, char **argv, char **env,
+			 const char *created_by, const char *what, husk_error **err)
+{
+	struct husk_image *img = NULL;
+	if (husk_store_image_of(b->s, "build", st->config, st->layers, &img, err) < 0)
+		return -1;
+	cleanup_free char *name = husk_strdup_printf("husk-build-%s-%d", b->tmp_id, ++b->n_steps);
+	struct husk_run_opts ro = {
+		.image = "build",
+		.image_obj = img,
+		.cmd = argv,
+		.entrypoint = "",
+		.env = env,
+		.name = name,
+		.network = b->o->network,
+		.no_healthcheck = true,
+		.stop_timeout = -1,
+	};
+	char *id = NULL;
+	int r = husk_engine_create(b->e, &ro, &id, err);
+	husk_image_free(img);
+	if (r < 0)
+		return -1;
+	int client = -1, code = 0;
+	r = husk_engine_start(b->e, id, &client, &code, err);
+	if (r == 0 && read_output(b, client, &code) < 0)
+		r = husk_fail(err, ECONNRESET, "%s: the container's monitor went away", what);
+	closep_(&client);
+	if (r == 0 && code != 0)
+		r = husk_fail_as(err, 0, "%s: the command returned a non-zero code: %d", what,
+				 code);
+	cleanup_free char *dir = husk_engine_dir(b->e, id);
+	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
+	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
+	if (r == 0)
+		r = husk_overlay_unmount(rootfs, err);
+	if (r == 0)
+		r = add_layer(b, st, upper, created_by, err);
+	husk_engine_rm(b->e, id, true, true, NULL);
+	free(id);
+	return r;
+}
+
+/* --- the instructions --- */
+
+struct step {
+	struct bctx *b;
+	struct stage_st *st;
+	const struct husk_df_insn *in;
+	char where[512]; /* "Dockerfile:3: RUN make" for messages */
+};
+
+static int fail_step(struct step *s, husk_error **err)
+{
+	return husk_error_wrap(err, "%s", s->where);
+}
+
+/* s (of size cap) with t appended */
+static void append(char *s, size_t cap, const char *t)
+{
+	size_t l = strlen(s);
+	snprintf(s + l, cap - l, "%s", t);
+}
+
+static char *join_words(char **w, size_t n, const char *sep)
+{
+	size_t cap = 1;
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(w[i]) + strlen(sep);
+	char *s = calloc(1, cap);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			append(s, cap, sep);
+		append(s, cap, w[i]);
+	}
+	return s;
+}
+
+static json_t *shell_of(struct stage_st *st)
+{
+	json_t *sh = json_object_get(cfg(st), "Shell");
+	if (json_is_array(sh) && json_array_size(sh))
+		return json_deep_copy(sh);
+	return json_pack("[s,s]", "/bin/sh", "-c");
+}
+
+/* CMD, ENTRYPOINT, RUN: the exec form's array, or the shell's with the
+ * line */
+static json_t *command_of(struct stage_st *st, const struct husk_df_insn *in, const char *line)
+{
+	if (in->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < in->n_args; i++)
+			json_array_append_new(a, json_string(in->args[i]));
+		return a;
+	}
+	json_t *a = shell_of(st);
+	json_array_append_new(a, json_string(line));
+	return a;
+}
+
+/* RUN's shell line with its heredocs: a line that is only "<<EOF" runs
+ * the body as the script; otherwise the shell gets the line and the
+ * bodies, and does the here-documents itself */
+static char *run_line(const struct husk_df_insn *in)
+{
+	const char *line = in->args[0];
+	if (in->n_heredocs == 0)
+		return strdup(line);
+	const struct husk_df_heredoc *h = &in->heredocs[0];
+	const char *t = line + strspn(line, " \t");
+	size_t tl = strlen(t);
+	while (tl > 0 && isspace((unsigned char)t[tl - 1]))
+		tl--;
+	const char *dash = h->strip_tabs ? "-" : "";
+	cleanup_free char *f1 = husk_strdup_printf("<<%s%s", dash, h->name);
+	cleanup_free char *f2 = husk_strdup_printf("<<%s\"%s\"", dash, h->name);
+	cleanup_free char *f3 = husk_strdup_printf("<<%s'%s'", dash, h->name);
+	const char *forms[] = {f1, f2, f3};
+	for (size_t i = 0; in->n_heredocs == 1 && i < 3; i++)
+		if (tl == strlen(forms[i]) && strncmp(t, forms[i], tl) == 0)
+			return strdup(h->body);
+	size_t cap = strlen(line) + 2;
+	for (size_t i = 0; i < in->n_heredocs; i++)
+		cap += strlen(in->heredocs[i].body) + strlen(in->heredocs[i].name) + 2;
+	char *s = calloc(1, cap);
+	if (!s)
+		abort();
+	append(s, cap, line);
+	append(s, cap, "\n");
+	for (size_t i = 0; i < in->n_heredocs; i++) {
+		append(s, cap, in->heredocs[i].body);
+		append(s, cap, in->heredocs[i].name);
+		append(s, cap, "\n");
+	}
+	return s;
+}
+
+static char **strv_of(json_t *a)
+{
+	size_t n = json_array_size(a);
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		v[i] = strdup(json_string_value(json_array_get(a, i)) ?: "");
+	return v;
+}
+
+static void strv_free0(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int do_run(struct step *s, husk_error **err)
+{
+	struct stage_st *st = s->st;
+	struct bctx *b = s->b;
+	cleanup_free char *line = s->in->json ? NULL : run_line(s->in);
+	json_t *cmd = command_of(st, s->in, line);
+	/* the build args in scope are the command's environment, and part
+	 * of its key and history, as Docker's "|1 K=V /bin/sh -c ..." */
+	char **env = NULL, **argsv = NULL;
+	size_t n_env = 0, n_argsv = 0;
+	for (size_t i = 0; i < st->n_args; i++) {
+		if (!st->args[i].value || env_get(st->config, st->args[i].name))
+			continue;
+		char *kv = husk_strdup_printf("%s=%s", st->args[i].name, st->args[i].value);
+		husk_strv_push(&argsv, &n_argsv, strdup(kv));
+		husk_strv_push(&env, &n_env, kv);
+	}
+	for (size_t i = 0; proxy_args[i]; i++) {
+		bool given = false;
+		const char *v = build_arg(b, proxy_args[i], &given);
+		if (given && v && !var_has(st->args, st->n_args, proxy_args[i]))
+			husk_strv_push(&env, &n_env, husk_strdup_printf("%s=%s", proxy_args[i], v));
+	}
+	husk_strv_push(&env, &n_env, NULL);
+	n_env--;
+	cleanup_free char *cmdline = NULL;
+	{
+		char **cv = strv_of(cmd);
+		cmdline = join_words(cv, json_array_size(cmd), " ");
+		strv_free0(cv);
+	}
+	cleanup_free char *argstr = n_argsv ? join_words(argsv, n_argsv, " ") : NULL;
+	cleanup_free char *created_by =
+		n_argsv ? husk_strdup_printf("|%zu %s %s", n_argsv, argstr, cmdline)
+			: strdup(cmdline);
+	cleanup_free char *jcmd = json_dumps(cmd, JSON_COMPACT);
+	cleanup_free char *desc = husk_strdup_printf("RUN %s %s", created_by, jcmd);
+	char key[65];
+	key_next(st->key, desc, NULL, key);
+	int r = 0;
+	if (cache_get(b, key, st)) {
+		emit(b, HUSK_BUILD_CACHED, key);
+	} else {
+		char **argv = strv_of(cmd);
+		cleanup_free char *what = husk_strdup_printf("RUN %s", cmdline);
+		r = run_container(b, st, argv, env, created_by, what, err);
+		strv_free0(argv);
+		if (r == 0) {
+			cache_put(b, key, st);
+			emit(b, HUSK_BUILD_DONE, key);
+		}
+	}
+	if (r == 0)
+		memcpy(st->key, key, sizeof(key));
+	json_decref(cmd);
+	husk_strv_free(env, n_env);
+	husk_strv_free(argsv, n_argsv);
+	return r;
+}
+
+/* a metadata step: apply changes the config; cached like the others so
+ * that a rebuild gives the same image */
+typedef int (*meta_fn)(struct step *s, void *ud, husk_error **err);
+
+static int meta_step(struct step *s, const char *desc, meta_fn apply, void *ud, husk_error **err)
+{
+	char key[65];
+	key_next(s->st->key, desc, NULL, key);
+	if (cache_get(s->b, key, s->st)) {
+		emit(s->b, HUSK_BUILD_CACHED, key);
+	} else {
+		if (apply(s, ud, err) < 0)
+			return -1;
+		cleanup_free char *by = husk_strdup_printf("/bin/sh -c #(nop) %s", desc);
+		history_add(s->st, by, true);
+		cache_put(s->b, key, s->st);
+		emit(s->b, HUSK_BUILD_DONE, key);
+	}
+	memcpy(s->st->key, key, sizeof(key));
+	return 0;
+}
+
+static int set_json(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_t *kv = ud;
+	json_object_update(cfg(s->st), kv);
+	return 0;
+}
+
+/* KEY=VALUE words, or the old "KEY VALUE" form */
+static int pairs(struct step *s, json_t *out, husk_error **err)
+{
+	char **w = NULL;
+	size_t n = 0;
+	if (words(s->b, s->st, s->in->args[0], &w, &n, err) < 0)
+		return -1;
+	int r = 0;
+	if (n > 0 && !strchr(w[0], '=')) {
+		const char *rest = s->in->args[0] + strspn(s->in->args[0], " \t");
+		rest += strcspn(rest, " \t");
+		rest += strspn(rest, " \t");
+		if (!*rest || n < 2) {
+			r = husk_fail_as(err, EINVAL, "%s names \"%s\" without a value",
+					 husk_df_kind_name(s->in->kind), w[0]);
+		} else {
+			char *v = NULL;
+			r = expand(s->b, s->st, rest, &v, err);
+			if (r == 0)
+				json_object_set_new(out, w[0], json_string(v));
+			free(v);
+		}
+	} else {
+		for (size_t i = 0; i < n && r == 0; i++) {
+			char *eq = strchr(w[i], '=');
+			if (!eq || eq == w[i]) {
+				r = husk_fail_as(err, EINVAL, "\"%s\" is not KEY=VALUE", w[i]);
+				break;
+			}
+			*eq = '\0';
+			json_object_set_new(out, w[i], json_string(eq + 1));
+		}
+	}
+	husk_strv_free(w, n);
+	return r;
+}
+
+static char *desc_of_pairs(const char *kind, json_t *kv)
+{
+	cleanup_free char *j = json_dumps(kv, JSON_COMPACT | JSON_SORT_KEYS | JSON_PRESERVE_ORDER);
+	return husk_strdup_printf("%s %s", kind, j ? j : "");
+}
+
+static int apply_env(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_t *kv = ud;
+	json_t *c = cfg(s->st);
+	json_t *env = json_object_get(c, "Env");
+	if (!json_is_array(env)) {
+		env = json_array();
+		json_object_set_new(c, "Env", env);
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach (kv, k, v) {
+		cleanup_free char *entry = husk_strdup_printf("%s=%s", k, json_string_value(v));
+		size_t kl = strlen(k), i;
+		json_t *e;
+		bool done = false;
+		json_array_foreach (env, i, e) {
+			const char *x = json_string_value(e);
+			if (x && strncmp(x, k, kl) == 0 && x[kl] == '=') {
+				json_array_set_new(env, i, json_string(entry));
+				done = true;
+				break;
+			}
+		}
+		if (!done)
+			json_array_append_new(env, json_string(entry));
+	}
+	return 0;
+}
+
+static int apply_labels(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_t *c = cfg(s->st);
+	json_t *l = json_object_get(c, "Labels");
+	if (!json_is_object(l)) {
+		l = json_object();
+		json_object_set_new(c, "Labels", l);
+	}
+	json_object_update(l, ud);
+	return 0;
+}
+
+static int apply_merge(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_t *kv = ud; /* {"ExposedPorts": {...}} */
+	const char *k;
+	json_t *v;
+	json_t *c = cfg(s->st);
+	json_object_foreach (kv, k, v) {
+		json_t *have = json_object_get(c, k);
+		if (json_is_object(have))
+			json_object_update(have, v);
+		else
+			json_object_set(c, k, v);
+	}
+	return 0;
+}
+
+static int apply_cmd(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_object_set(cfg(s->st), "Cmd", ud);
+	s->st->cmd_set = true;
+	return 0;
+}
+
+static int apply_entrypoint(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_object_set(cfg(s->st), "Entrypoint", ud);
+	/* as Docker: a CMD from the base goes with a new ENTRYPOINT */
+	if (!s->st->cmd_set)
+		json_object_set_new(cfg(s->st), "Cmd", json_null());
+	return 0;
+}
+
+static int apply_onbuild(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_t *c = cfg(s->st);
+	json_t *l = json_object_get(c, "OnBuild");
+	if (!json_is_array(l)) {
+		l = json_array();
+		json_object_set_new(c, "OnBuild", l);
+	}
+	json_array_append_new(l, json_string(ud));
+	return 0;
+}
+
+static int apply_author(struct step *s, void *ud, husk_error **err)
+{
+	(void)err;
+	json_object_set_new(s->st->config, "author", json_string(ud));
+	return 0;
+}
+
+static int apply_arg(struct step *s, void *ud, husk_error **err)
+{
+	(void)s;
+	(void)ud;
+	(void)err;
+	return 0;
+}
+
+/* Go's durations: 30s, 1m30s, 500ms */
+static int parse_duration(const char *v, json_int_t *ret)
+{
+	double total = 0;
+	const char *p = v;
+	if (!*p)
+		return -1;
+	while (*p) {
+		char *end;
+		double x = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
+		double unit;
+		if (strncmp(p, "ns", 2) == 0)
+			unit = 1, p += 2;
+		else if (strncmp(p, "us", 2) == 0)
+			unit = 1e3, p += 2;
+		else if (strncmp(p, "ms", 2) == 0)
+			unit = 1e6, p += 2;
+		else if (*p == 's')
+			unit = 1e9, p++;
+		else if (*p == 'm')
+			unit = 60e9, p++;
+		else if (*p == 'h')
+			unit = 3600e9, p++;
+		else
+			return -1;
+		total += x * unit;
+	}
+	*ret = (json_int_t)total;
+	return 0;
+}
+
+static int healthcheck(struct step *s, json_t **ret, husk_error **err)
+{
+	const char *a = s->in->args[0];
+	size_t n = strcspn(a, " \t");
+	const char *rest = a + n + strspn(a + n, " \t");
+	json_t *hc = json_object();
+	if (n == 4 && strncasecmp(a, "NONE", 4) == 0 && !*rest) {
+		json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		*ret = hc;
+		return 0;
+	}
+	if (!(n == 3 && strncasecmp(a, "CMD", 3) == 0) || !*rest) {
+		json_decref(hc);
+		return husk_fail_as(err, EINVAL, "HEALTHCHECK takes CMD COMMAND or NONE");
+	}
+	json_t *arr = json_loads(rest, JSON_DECODE_ANY, NULL);
+	if (json_is_array(arr)) {
+		json_t *t = json_pack("[s]", "CMD");
+		json_array_extend(t, arr);
+		json_object_set_new(hc, "Test", t);
+	} else {
+		json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", rest));
+	}
+	json_decref(arr);
+	static const char *const flags[][2] = {{"interval", "Interval"},
+					       {"timeout", "Timeout"},
+					       {"start-period", "StartPeriod"},
+					       {"start-interval", "StartInterval"}};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		const char *v = husk_df_flag(s->in, flags[i][0]);
+		json_int_t d;
+		if (!v)
+			continue;
+		if (parse_duration(v, &d) < 0) {
+			json_decref(hc);
+			return husk_fail_as(err, EINVAL, "HEALTHCHECK --%s=\"%s\": not a duration",
+					    flags[i][0], v);
+		}
+		json_object_set_new(hc, flags[i][1], json_integer(d));
+	}
+	const char *rv = husk_df_flag(s->in, "retries");
+	if (rv) {
+		long x;
+		if (husk_parse_long(rv, &x) < 0 || x < 0) {
+			json_decref(hc);
+			return husk_fail_as(err, EINVAL, "HEALTHCHECK --retries=\"%s\"", rv);
+		}
+		json_object_set_new(hc, "Retries", json_integer(x));
+	}
+	*ret = hc;
+	return 0;
+}
+
+static char *clean_abs(const char *p)
+{
+	/* an absolute path, cleaned as Go's filepath.Clean */
+	cleanup_free char *c = husk_copy_clean(p);
+	return husk_strdup_printf("/%s", c ? c : "");
+}
+
+static int do_workdir_mkdir(struct step *s, const char *dir, const char *desc, husk_error **err);
+
+static int do_meta(struct step *s, husk_error **err)
+{
+	struct stage_st *st = s->st;
+	const struct husk_df_insn *in = s->in;
+	struct bctx *b = s->b;
+	json_t *val = NULL;
+	cleanup_free char *desc = NULL;
+	int r = 0;
+	meta_fn fn = set_json;
+	char **w = NULL;
+	size_t n = 0;
+	const char *kind = husk_df_kind_name(in->kind);
+	switch (in->kind) {
+	case HUSK_DF_ENV:
+	case HUSK_DF_LABEL:
+		val = json_object();
+		r = pairs(s, val, err);
+		fn = in->kind == HUSK_DF_ENV ? apply_env : apply_labels;
+		if (r == 0)
+			desc = desc_of_pairs(kind, val);
+		break;
+	case HUSK_DF_CMD:
+	case HUSK_DF_ENTRYPOINT:
+		val = command_of(st, in, in->n_args ? in->args[0] : "");
+		if (!in->json && in->n_args == 0) {
+			json_decref(val);
+			val = json_array();
+		}
+		fn = in->kind == HUSK_DF_CMD ? apply_cmd : apply_entrypoint;
+		break;
+	case HUSK_DF_SHELL:
+		val = json_pack("{s:o}", "Shell", command_of(st, in, NULL));
+		break;
+	case HUSK_DF_USER:
+	case HUSK_DF_STOPSIGNAL: {
+		char *v = NULL;
+		r = expand(b, st, in->args[0], &v, err);
+		if (r == 0)
+			val = json_pack("{s:s}", in->kind == HUSK_DF_USER ? "User" : "StopSignal",
+					v);
+		free(v);
+		break;
+	}
+	case HUSK_DF_EXPOSE:
+	case HUSK_DF_VOLUME: {
+		json_t *set = json_object();
+		if (in->json) {
+			for (size_t i = 0; i < in->n_args; i++) {
+				char *v = NULL;
+				if (expand(b, st, in->args[i], &v, err) < 0) {
+					r = -1;
+					break;
+				}
+				husk_strv_push(&w, &n, v);
+			}
+		} else {
+			r = words(b, st, in->args[0], &w, &n, err);
+		}
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			if (!*w[i]) {
+				r = husk_fail_as(err, EINVAL, "%s: an empty value", kind);
+				break;
+			}
+			if (in->kind == HUSK_DF_EXPOSE) {
+				cleanup_free char *k = strchr(w[i], '/')
+							       ? strdup(w[i])
+							       : husk_strdup_printf("%s/tcp", w[i]);
+				for (char *c = k; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				long port;
+				cleanup_free char *num = strndup(k, strcspn(k, "/"));
+				if (husk_parse_long(num, &port) < 0 || port < 1 || port > 65535) {
+					r = husk_fail_as(err, EINVAL, "EXPOSE: invalid port \"%s\"",
+							 w[i]);
+					break;
+				}
+				json_object_set_new(set, k, json_object());
+			} else {
+				json_object_set_new(set, w[i], json_object());
+			}
+		}
+		val = json_pack("{s:o}", in->kind == HUSK_DF_EXPOSE ? "ExposedPorts" : "Volumes",
+				set);
+		fn = apply_merge;
+		break;
+	}
+	case HUSK_DF_HEALTHCHECK: {
+		json_t *hc = NULL;
+		r = healthcheck(s, &hc, err);
+		if (r == 0)
+			val = json_pack("{s:o}", "Healthcheck", hc);
+		break;
+	}
+	case HUSK_DF_ONBUILD:
+		val = json_string(in->text + strlen("ONBUILD "));
+		fn = apply_onbuild;
+		break;
+	case HUSK_DF_MAINTAINER:
+		val = json_string(in->args[0]);
+		fn = apply_author;
+		break;
+	case HUSK_DF_WORKDIR: {
+		char *v = NULL;
+		r = expand(b, st, in->args[0], &v, err);
+		if (r == 0) {
+			const char *cur = json_string_value(json_object_get(cfg(st), "WorkingDir"));
+			cleanup_free char *j =
+				v[0] == '/' ? strdup(v)
+					    : husk_strdup_printf("%s/%s", cur ? cur : "", v);
+			cleanup_free char *dir = clean_abs(j);
+			val = json_pack("{s:s}", "WorkingDir", dir);
+			cleanup_free char *d = husk_strdup_printf("WORKDIR %s", dir);
+			free(v);
+			json_decref(val);
+			husk_strv_free(w, n);
+			return do_workdir_mkdir(s, dir, d, err);
+		}
+		free(v);
+		break;
+	}
+	default:
+		r = husk_fail_as(err, EINVAL, "%s: not a metadata instruction", kind);
+	}
+	if (r == 0 && !desc) {
+		cleanup_free char *j =
+			json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		desc = husk_strdup_printf("%s %s", kind, j ? j : "");
+	}
+	if (r == 0)
+		r = meta_step(s, desc, fn, val, err);
+	json_decref(val);
+	husk_strv_free(w, n);
+	return r;
+}
+
+static int do_arg(struct step *s, husk_error **err)
+{
+	char **w = NULL;
+	size_t n = 0;
+	if (words(s->b, s->st, s->in->args[0], &w, &n, err) < 0)
+		return -1;
+	char **descs = NULL;
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(w[i], '=');
+		if (eq)
+			*eq = '\0';
+		bool given = false;
+		const char *v = build_arg(s->b, w[i], &given);
+		if (!given)
+			v = eq ? eq + 1 : NULL;
+		if (!given && !eq && var_has(s->b->gargs, s->b->n_gargs, w[i]))
+			v = var_get(s->b->gargs, s->b->n_gargs, w[i]);
+		var_set(&s->st->args, &s->st->n_args, w[i], v);
+		husk_strv_push(&descs, &nd,
+			       husk_strdup_printf("%s%s%s", w[i], v ? "=" : "", v ? v : ""));
+	}
+	cleanup_free char *j = join_words(descs, nd, " ");
+	cleanup_free char *desc = husk_strdup_printf("ARG %s", j);
+	husk_strv_free(w, n);
+	husk_strv_free(descs, nd);
+	return meta_step(s, desc, apply_arg, NULL, err);
+}
+
+/* --- COPY, ADD, WORKDIR: into an overlay of the state --- */
+
+static int stage_index(struct bctx *b, const char *name)
+{
+	for (size_t i = 0; i < b->df->n_stages; i++)
+		if (b->df->stages[i].name && strcasecmp(b->df->stages[i].name, name) == 0)
+			return (int)i;
+	long x;
+	if (husk_parse_long(name, &x) == 0 && x >= 0 && (size_t)x < b->df->n_stages)
+		return (int)x;
+	return -1;
+}
+
+static int build_stage(struct bctx *b, size_t idx, husk_error **err);
+static int base_image(struct bctx *b, const char *ref, struct husk_image **ret, husk_error **err);
+
+/* --from: a stage's or an image's root, mounted read-only */
+static int from_root(struct bctx *b, const char *from, char **ret_dir, char **ret_key,
+		     husk_error **err)
+{
+	struct stage_st tmp = {0};
+	struct stage_st *src = NULL;
+	int si = stage_index(b, from);
+	if (si >= 0) {
+		if (build_stage(b, (size_t)si, err) < 0)
+			return -1;
+		src = &b->st[si];
+		*ret_key = strdup(src->key);
+	} else {
+		struct husk_image *img = NULL;
+		if (base_image(b, from, &img, err) < 0)
+			return -1;
+		tmp.config = json_deep_copy(img->config);
+		husk_image_free(img);
+		/* its layers: the store's index entry has them */
+		struct husk_image *again = NULL;
+		if (husk_store_find(b->s, from, &again, err) < 0) {
+			json_decref(tmp.config);
+			return -1;
+		}
+		*ret_key = strdup(again->id);
+		husk_image_free(again);
+		cleanup_free char *md = NULL, *mpath = NULL, *text = NULL;
+		if (husk_store_manifest_digest(b->s, from, &md, err) < 0) {
+			json_decref(tmp.config);
+			return -1;
+		}
+		mpath = husk_store_blob_path(b->s, md);
+		size_t len = 0;
+		if (husk_read_file(mpath, &text, &len, err) < 0) {
+			json_decref(tmp.config);
+			return -1;
+		}
+		json_t *m = json_loadb(text, len, 0, NULL);
+		tmp.layers = json_incref(json_object_get(m, "layers"));
+		json_decref(m);
+		src = &tmp;
+	}
+	cleanup_free char *dir = husk_strdup_printf("%s/s%d", b->tmp, ++b->n_steps);
+	int r = mount_state(b, src, dir, true, ret_dir, err);
+	json_decref(tmp.config);
+	json_decref(tmp.layers);
+	return r;
+}
+
+static int owner_of(struct bctx *b, int rootfd, const char *spec, struct husk_copy_opts *o,
+		    husk_error **err)
+{
+	(void)b;
+	struct husk_user u = {0};
+	if (husk_user_resolve(rootfd, spec, &u, err) < 0)
+		return -1;
+	o->chown = true;
+	o->uid = u.uid;
+	o->gid = u.gid;
+	/* "user" alone: its primary group only when named; a uid alone: gid
+	 * as Docker, the same number */
+	if (!strchr(spec, ':')) {
+		long x;
+		if (husk_parse_long(spec, &x) == 0)
+			o->gid = (gid_t)x;
+	}
+	husk_user_release(&u);
+	return 0;
+}
+
+static int finish_overlay(struct bctx *b, struct stage_st *st, const char *dir, const char *merged,
+			  const char *created_by, husk_error **err)
+{
+	if (umount2(merged, MNT_DETACH) < 0)
+		return husk_fail(err, errno, "unmount \"%s\"", merged);
+	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
+	return add_layer(b, st, upper, created_by, err);
+}
+
+static int do_workdir_mkdir(struct step *s, const char *dirpath, const char *desc, husk_error **err)
+{
+	struct bctx *b = s->b;
+	struct stage_st *st = s->st;
+	char key[65];
+	key_next(st->key, desc, NULL, key);
+	if (cache_get(b, key, st)) {
+		emit(b, HUSK_BUILD_CACHED, key);
+		memcpy(st->key, key, sizeof(key));
+		return 0;
+	}
+	json_object_set_new(cfg(st), "WorkingDir", json_string(dirpath));
+	cleanup_free char *dir = husk_strdup_printf("%s/s%d", b->tmp, ++b->n_steps);
+	cleanup_free char *merged = NULL;
+	if (mount_state(b, st, dir, false, &merged, err) < 0)
+		return -1;
+	cleanup_close int root = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct husk_copy_opts o = {.chmod = -1};
+	int fd = root < 0 ? -1 : husk_copy_mkdir_p(root, dirpath, &o, err);
+	if (fd >= 0)
+		close(fd);
+	cleanup_free char *by = husk_strdup_printf("/bin/sh -c #(nop) %s", desc);
+	int r = finish_overlay(b, st, dir, merged, by, fd < 0 ? NULL : err);
+	if (fd < 0)
+		return -1;
+	if (r < 0)
+		return -1;
+	cache_put(b, key, st);
+	emit(b, HUSK_BUILD_DONE, key);
+	memcpy(st->key, key, sizeof(key));
+	return 0;
+}
+
+static int do_copy(struct step *s, husk_error **err)
+{
+	struct bctx *b = s->b;
+	struct stage_st *st = s->st;
+	const struct husk_df_insn *in = s->in;
+	bool add = in->kind == HUSK_DF_ADD;
+	char **w = NULL;
+	size_t n = 0;
+	int r = 0;
+	if (in->json) {
+		for (size_t i = 0; i < in->n_args && r == 0; i++) {
+			char *v = NULL;
+			r = expand(b, st, in->args[i], &v, err);
+			if (r == 0)
+				husk_strv_push(&w, &n, v);
+		}
+	} else {
+		r = words(b, st, in->args[0], &w, &n, err);
+	}
+	if (r < 0)
+		return -1;
+	if (n < 2) {
+		husk_strv_free(w, n);
+		return husk_fail_as(err, EINVAL, "%s requires at least two arguments",
+				    add ? "ADD" : "COPY");
+	}
+	const char *from = husk_df_flag(in, "from");
+	const char *chown_spec = husk_df_flag(in, "chown");
+	const char *chmod_spec = husk_df_flag(in, "chmod");
+	struct husk_copy_opts o = {.chmod = -1, .add = add && !from};
+	if (chmod_spec) {
+		char *end;
+		long m = strtol(chmod_spec, &end, 8);
+		if (!*chmod_spec || *end || m < 0 || m > 07777) {
+			husk_strv_free(w, n);
+			return husk_fail_as(err, EINVAL, "--chmod=%s: not an octal mode",
+					    chmod_spec);
+		}
+		o.chmod = (int)m;
+	}
+	/* the destination: relative to WORKDIR, its trailing '/' kept */
+	const char *dest_w = w[n - 1];
+	const char *wd = json_string_value(json_object_get(cfg(st), "WorkingDir"));
+	cleanup_free char *dest =
+		dest_w[0] == '/' ? strdup(dest_w)
+				 : husk_strdup_printf("%s/%s", wd && *wd ? wd : "", dest_w);
+	size_t dl = strlen(dest_w);
+	bool trailing = dl > 0 && (dest_w[dl - 1] == '/' || strcmp(dest_w, ".") == 0 ||
+				   (dl >= 2 && strcmp(dest_w + dl - 2, "/.") == 0));
+	if (trailing && dest[strlen(dest) - 1] != '/') {
+		char *d2 = husk_strdup_printf("%s/", dest);
+		free(dest);
+		dest = d2;
+	}
+	/* the sources: heredocs, the context, or --from's root */
+	char **heredoc_names = NULL, **heredoc_bodies = NULL, **pats = NULL;
+	size_t nh = 0, np = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		bool hd = false;
+		for (size_t k = 0; k < in->n_heredocs; k++) {
+			const char *nm = w[i];
+			if (strncmp(nm, "<<", 2) != 0)
+				continue;
+			nm += 2;
+			if (*nm == '-')
+				nm++;
+			size_t nl = strlen(nm);
+			if ((*nm == '"' || *nm == '\'') && nl >= 2)
+				nm++, nl -= 2;
+			if (nl == strlen(in->heredocs[k].name) &&
+			    strncmp(nm, in->heredocs[k].name, nl) == 0) {
+				char *body = NULL;
+				if (in->heredocs[k].expand)
+					expand(b, st, in->heredocs[k].body, &body, NULL);
+				husk_strv_push(&heredoc_names, &nh, strdup(in->heredocs[k].name));
+				husk_strv_push(&heredoc_bodies, &np,
+					       body ? body : strdup(in->heredocs[k].body));
+				hd = true;
+				break;
+			}
+		}
+		(void)hd;
+	}
+	size_t n_pats = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (strncmp(w[i], "<<", 2) != 0)
+			husk_strv_push(&pats, &n_pats, strdup(w[i]));
+	for (size_t i = 0; i < n_pats; i++)
+		if (add && (strstr(pats[i], "://") || strncmp(pats[i], "git@", 4) == 0)) {
+			r = husk_fail_as(err, EINVAL, "ADD \"%s\": URLs are not supported",
+					 pats[i]);
+			break;
+		}
+	cleanup_free char *from_dir = NULL, *from_key = NULL;
+	int src_root = -1;
+	if (r == 0 && from) {
+		cleanup_free char *fr = NULL;
+		r = expand(b, st, from, &fr, err);
+		if (r == 0)
+			r = from_root(b, fr, &from_dir, &from_key, err);
+		if (r == 0) {
+			src_root = open(from_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (src_root < 0)
+				r = husk_fail(err, errno, "open \"%s\"", from_dir);
+		}
+	} else if (r == 0 && n_pats) {
+		if (b->ctx_fd < 0)
+			r = husk_fail_as(err, ENOENT, "%s: there is no build context",
+					 husk_df_kind_name(in->kind));
+		else
+			src_root = dup(b->ctx_fd);
+		o.ignore = b->ignore;
+	}
+	char **paths = NULL;
+	size_t n_paths = 0;
+	if (r == 0 && n_pats)
+		r = husk_copy_sources(src_root, (const char *const *)pats, n_pats, &o, &paths,
+				      &n_paths, err);
+	if (r == 0 && n_paths + nh > 1 && dest[strlen(dest) - 1] != '/')
+		r = husk_fail_as(err, EINVAL,
+				 "When using %s with more than one source file, the destination "
+				 "must be a directory and end with a /",
+				 add ? "ADD" : "COPY");
+	/* the key: the instruction as expanded, and what it copies */
+	char key[65];
+	cleanup_free char *desc = NULL;
+	if (r == 0) {
+		char hash[65] = "";
+		if (n_paths)
+			r = husk_copy_hash(src_root, paths, n_paths, &o, hash, err);
+		cleanup_free char *ws = join_words(w, n, " ");
+		cleanup_free char *hd = join_words(heredoc_bodies, np, "\n--\n");
+		desc = husk_strdup_printf("%s --from=%s --chown=%s --chmod=%s %s",
+					  add ? "ADD" : "COPY", from_key ? from_key : "",
+					  chown_spec ? chown_spec : "",
+					  chmod_spec ? chmod_spec : "", ws);
+		cleanup_free char *extra = husk_strdup_printf("%s\n%s", hash, hd);
+		key_next(st->key, desc, extra, key);
+	}
+	bool cached = r == 0 && cache_get(b, key, st);
+	if (r == 0 && !cached) {
+		cleanup_free char *dir = husk_strdup_printf("%s/s%d", b->tmp, ++b->n_steps);
+		cleanup_free char *merged = NULL;
+		r = mount_state(b, st, dir, false, &merged, err);
+		if (r == 0) {
+			cleanup_close int root = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (root < 0)
+				r = husk_fail(err, errno, "open \"%s\"", merged);
+			if (r == 0 && chown_spec) {
+				cleanup_free char *cs = NULL;
+				r = expand(b, st, chown_spec, &cs, err);
+				if (r == 0)
+					r = owner_of(b, root, cs, &o, err);
+			}
+			if (r == 0 && n_paths)
+				r = husk_copy(src_root, paths, n_paths, root, dest, &o, err);
+			for (size_t i = 0; r == 0 && i < nh; i++)
+				r = husk_copy_content(root, dest, heredoc_names[i],
+						      heredoc_bodies[i], &o, err);
+			cleanup_free char *by = husk_strdup_printf(
+				"/bin/sh -c #(nop) %s %s in %s", add ? "ADD" : "COPY",
+				n_paths ? "dir:" : "heredoc:", dest);
+			if (r == 0) {
+				r = finish_overlay(b, st, dir, merged, by, err);
+			} else {
+				umount2(merged, MNT_DETACH);
+			}
+		}
+		if (r == 0) {
+			cache_put(b, key, st);
+			emit(b, HUSK_BUILD_DONE, key);
+		}
+	} else if (cached) {
+		emit(b, HUSK_BUILD_CACHED, key);
+	}
+	if (r == 0)
+		memcpy(st->key, key, sizeof(key));
+	if (from_dir) {
+		umount2(from_dir, MNT_DETACH);
+	}
+	closep_(&src_root);
+	husk_strv_free(paths, n_paths);
+	husk_strv_free(pats, n_pats);
+	husk_strv_free(heredoc_names, nh);
+	husk_strv_free(heredoc_bodies, np);
+	husk_strv_free(w, n);
+	return r;
+}
+
+/* --- FROM --- */
+
+static int base_image(struct bctx *b, const char *ref, struct husk_image **ret, husk_error **err)
+{
+	husk_error *ferr = NULL;
+	bool want_pull = b->o->pull == HUSK_BUILD_PULL_ALWAYS;
+	if (!want_pull && husk_store_find(b->s, ref, ret, &ferr) == 0)
+		return 0;
+	bool missing = !ferr || ferr->errnum == ENOENT;
+	if (ferr && !missing) {
+		if (err)
+			*err = ferr;
+		else
+			husk_error_free(ferr);
+		return -1;
+	}
+	husk_error_free(ferr);
+	if (strcmp(ref, "busybox") == 0 || strcmp(ref, "busybox:latest") == 0) {
+		if (husk_store_ensure_busybox(b->s, err) < 0)
+			return -1;
+		return husk_store_find(b->s, ref, ret, err);
+	}
+	if (b->o->pull == HUSK_BUILD_PULL_NEVER)
+		return husk_fail_as(err, ENOENT, "image \"%s\" is not in the store (--pull=never)",
+				    ref);
+	struct husk_registry_opts ro = {0};
+	cleanup_free char *name = NULL, *id = NULL;
+	/* the store is held by this build: a pull inside it is one change */
+	if (husk_registry_pull(b->s, ref, &ro, &name, &id, err) < 0)
+		return husk_error_wrap(err,
+				       "image \"%s\" is not in the store and could not be "
+				       "pulled",
+				       ref);
+	return husk_store_find(b->s, name, ret, err);
+}
+
+static int exec_insn(struct bctx *b, struct stage_st *st, const struct husk_df_insn *in,
+		     husk_error **err)
+{
+	struct step s = {.b = b, .st = st, .in = in};
+	snprintf(s.where, sizeof(s.where), "%s:%d: %.400s", b->df_name, in->line, in->text);
+	int r;
+	switch (in->kind) {
+	case HUSK_DF_RUN:
+		r = do_run(&s, err);
+		break;
+	case HUSK_DF_COPY:
+	case HUSK_DF_ADD:
+		r = do_copy(&s, err);
+		break;
+	case HUSK_DF_ARG:
+		r = do_arg(&s, err);
+		break;
+	case HUSK_DF_FROM:
+		r = husk_fail_as(err, EINVAL, "FROM inside a stage");
+		break;
+	default:
+		r = do_meta(&s, err);
+	}
+	return r < 0 ? fail_step(&s, err) : 0;
+}
+
+static void emit_step(struct bctx *b, size_t stage, size_t i, size_t n, const char *text)
+{
+	cleanup_free char *line =
+		b->df->n_stages > 1 ? husk_strdup_printf("[%zu/%zu] STEP %zu/%zu: %s", stage + 1,
+							 b->df->n_stages, i + 1, n, text)
+				    : husk_strdup_printf("STEP %zu/%zu: %s", i + 1, n, text);
+	emit(b, HUSK_BUILD_STEP, line);
+}
+
+static int from(struct bctx *b, size_t idx, husk_error **err)
+{
+	struct husk_df_stage *stg = &b->df->stages[idx];
+	struct stage_st *st = &b->st[idx];
+	const struct husk_df_insn *in = &stg->v[0];
+	char **w = NULL;
+	size_t n = 0;
+	struct lookup_ud l = {b, NULL};
+	if (husk_df_words(in->args[0], b->df->escape, lookup, &l, &w, &n, err) < 0 || n == 0) {
+		husk_strv_free(w, n);
+		return husk_error_wrap(err, "%s:%d: %s", b->df_name, in->line, in->text);
+	}
+	int r = 0;
+	int si = stage_index(b, w[0]);
+	if (si >= 0 && (size_t)si == idx)
+		si = -1;
+	/* a number names a stage only in --from */
+	long num;
+	if (si >= 0 && husk_parse_long(w[0], &num) == 0)
+		si = -1;
+	if (si >= 0) {
+		r = build_stage(b, (size_t)si, err);
+		if (r == 0) {
+			st->config = json_deep_copy(b->st[si].config);
+			st->layers = json_deep_copy(b->st[si].layers);
+			key_next(b->st[si].key, "FROM stage", NULL, st->key);
+		}
+	} else if (strcasecmp(w[0], "scratch") == 0) {
+		st->config = scratch_config();
+		st->layers = json_array();
+		key_next("", "FROM scratch", NULL, st->key);
+	} else {
+		struct husk_image *img = NULL;
+		r = base_image(b, w[0], &img, err);
+		if (r == 0) {
+			cleanup_free char *md = NULL, *text = NULL;
+			r = husk_store_manifest_digest(b->s, img->name, &md, err);
+			cleanup_free char *mpath = r == 0 ? husk_store_blob_path(b->s, md) : NULL;
+			size_t len = 0;
+			if (r == 0)
+				r = husk_read_file(mpath, &text, &len, err);
+			if (r == 0) {
+				json_t *m = json_loadb(text, len, 0, NULL);
+				st->layers = json_deep_copy(json_object_get(m, "layers"));
+				json_decref(m);
+				st->config = json_deep_copy(img->config);
+				cleanup_free char *d = husk_strdup_printf("FROM %s", img->id);
+				key_next("", d, NULL, st->key);
+				if (!json_is_array(st->layers))
+					st->layers = json_array();
+			}
+			husk_image_free(img);
+		}
+	}
+	husk_strv_free(w, n);
+	if (r < 0)
+		return husk_error_wrap(err, "%s:%d: %s", b->df_name, in->line, in->text);
+	/* the base's history stays; its ONBUILD triggers run now, and go */
+	json_t *c = cfg(st);
+	json_t *triggers = json_incref(json_object_get(c, "OnBuild"));
+	json_object_del(c, "OnBuild");
+	size_t i;
+	json_t *t;
+	json_array_foreach (triggers, i, t) {
+		cleanup_free char *text =
+			husk_strdup_printf("FROM scratch\n%s\n", json_string_value(t) ?: "");
+		struct husk_dockerfile *tdf = NULL;
+		if (husk_df_parse(text, "ONBUILD", &tdf, err) < 0) {
+			r = -1;
+			break;
+		}
+		cleanup_free char *line = husk_strdup_printf("ONBUILD %s", json_string_value(t));
+		emit(b, HUSK_BUILD_STEP, line);
+		if (tdf->n_stages == 1 && tdf->stages[0].n == 2)
+			r = exec_insn(b, st, &tdf->stages[0].v[1], err);
+		husk_df_free(tdf);
+		if (r < 0)
+			break;
+	}
+	json_decref(triggers);
+	return r;
+}
+
+static int build_stage(struct bctx *b, size_t idx, husk_error **err)
+{
+	struct stage_st *st = &b->st[idx];
+	struct husk_df_stage *stg = &b->df->stages[idx];
+	if (st->built)
+		return 0;
+	if (st->building)
+		return husk_fail_as(err, EINVAL, "circular dependency detected on stage: %s",
+				    stg->name ? stg->name : "(unnamed)");
+	st->building = true;
+	emit_step(b, idx, 0, stg->n, stg->v[0].text);
+	if (from(b, idx, err) < 0)
+		return -1;
+	for (size_t i = 1; i < stg->n; i++) {
+		emit_step(b, idx, i, stg->n, stg->v[i].text);
+		if (exec_insn(b, st, &stg->v[i], err) < 0)
+			return -1;
+	}
+	st->building = false;
+	st->built = true;
+	return 0;
+}
+
+/* --- the containers of builds that are gone --- */
+
+static void reap(struct husk_engine *e)
+{
+	struct husk_ctr *v = NULL;
+	size_t n = 0;
+	if (husk_engine_list(e, &v, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = v[i].name;
+		if (!nm || strncmp(nm, "husk-build-", 11) != 0)
+			continue;
+		cleanup_free char *bid = strndup(nm + 11, strcspn(nm + 11, "-"));
+		cleanup_free char *dir = husk_strdup_printf("%s/tmp/build-%s", e->root, bid);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		bool alive = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
+		if (fd >= 0)
+			close(fd);
+		if (!alive)
+			husk_engine_rm(e, v[i].id, true, true, NULL);
+	}
+	husk_engine_list_free(v, n);
+}
+
+void husk_build_cache_tidy(struct husk_engine *e)
+{
+	reap(e);
+	struct husk_store *s = NULL;
+	if (husk_store_open(e->root, &s, NULL) < 0)
+		return;
+	cleanup_free char *dir = husk_strdup_printf("%s/build-cache", e->root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);
+		json_t *j = json_load_file(p, 0, NULL);
+		bool ok = j != NULL;
+		size_t i;
+		json_t *l;
+		json_array_foreach (json_object_get(j, "layers"), i, l) {
+			cleanup_free char *blob = husk_store_blob_path(
+				s, json_string_value(json_object_get(l, "digest")));
+			ok = ok && blob && access(blob, F_OK) == 0;
+		}
+		json_decref(j);
+		if (!ok)
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+	husk_store_close(s);
+}
+
+int husk_build_prune(struct husk_engine *e, long long *ret_freed, husk_error **err)
+{
+	reap(e);
+	cleanup_free char *dir = husk_strdup_printf("%s/build-cache", e->root);
+	rm_rf(dir);
+	struct husk_store *s = NULL;
+	if (husk_store_open(e->root, &s, err) < 0)
+		return -1;
+	int r = husk_store_prune(s, ret_freed, err);
+	husk_store_close(s);
+	return r;
+}
+
+/* --- the build --- */
+
+static int read_dockerfile(struct bctx *b, char **ret_text, husk_error **err)
+{
+	const struct husk_build_opts *o = b->o;
+	if (o->dockerfile) {
+		b->df_name = strdup(o->dockerfile);
+		const char *base = strrchr(o->dockerfile, '/');
+		(void)base;
+		return husk_read_file(o->dockerfile, ret_text, NULL, err) < 0
+			       ? husk_error_wrap(err, "the Dockerfile")
+			       : 0;
+	}
+	if (!b->ctx_dir)
+		return husk_fail_as(err, ENOENT, "no Dockerfile: give one with -f");
+	static const char *const names[] = {"Dockerfile", "Containerfile"};
+	for (size_t i = 0; i < 2; i++) {
+		cleanup_free char *p = husk_strdup_printf("%s/%s", b->ctx_dir, names[i]);
+		if (access(p, F_OK) == 0) {
+			b->df_name = strdup(names[i]);
+			return husk_read_file(p, ret_text, NULL, err);
+		}
+	}
+	return husk_fail_as(err, ENOENT, "no Dockerfile or Containerfile in \"%s\"", b->ctx_dir);
+}
+
+static int read_ignore(struct bctx *b, husk_error **err)
+{
+	static const char *const names[] = {".containerignore", ".dockerignore"};
+	for (size_t i = 0; i < 2 && b->ctx_dir; i++) {
+		cleanup_free char *p = husk_strdup_printf("%s/%s", b->ctx_dir, names[i]);
+		cleanup_free char *text = NULL;
+		if (access(p, F_OK) != 0)
+			continue;
+		if (husk_read_file(p, &text, NULL, err) < 0 ||
+		    husk_ignore_parse(text, &b->ignore, err) < 0)
+			return husk_error_wrap(err, "%s", names[i]);
+		return 0;
+	}
+	return 0;
+}
+
+/* stdin: a tar (the context, unpacked) or a Dockerfile */
+static int read_stdin(struct bctx *b, char **ret_text, husk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	if (husk_read_fd_all(b->o->context_fd, &data, &len, err) < 0)
+		return husk_error_wrap(err, "read the context from stdin");
+	bool tar = len >= 262 && memcmp(data + 257, "ustar", 5) == 0;
+	bool gz = len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b;
+	if (!tar && !gz) {
+		*ret_text = steal_ptr(data);
+		b->df_name = strdup("Dockerfile");
+		return 0;
+	}
+	cleanup_free char *tarp = husk_strdup_printf("%s/context.tar", b->tmp);
+	cleanup_free char *dir = husk_strdup_printf("%s/context", b->tmp);
+	if (husk_write_file(tarp, data, len, 0600, err) < 0 || mkdir(dir, 0755) < 0)
+		return -1;
+	if (husk_layer_unpack(tarp, dir, err) < 0)
+		return husk_error_wrap(err, "the context from stdin");
+	unlink(tarp);
+	b->ctx_dir = steal_ptr(dir);
+	return read_dockerfile(b, ret_text, err);
+}
+
+static int global_args(struct bctx *b, husk_error **err)
+{
+	for (size_t i = 0; i < b->df->n_args; i++) {
+		const struct husk_df_insn *in = &b->df->args[i];
+		char **w = NULL;
+		size_t n = 0;
+		struct lookup_ud l = {b, NULL};
+		if (husk_df_words(in->args[0], b->df->escape, lookup, &l, &w, &n, err) < 0)
+			return husk_error_wrap(err, "%s:%d", b->df_name, in->line);
+		for (size_t k = 0; k < n; k++) {
+			char *eq = strchr(w[k], '=');
+			if (eq)
+				*eq = '\0';
+			bool given = false;
+			const char *v = build_arg(b, w[k], &given);
+			var_set(&b->gargs, &b->n_gargs, w[k], given ? v : eq ? eq + 1 : NULL);
+		}
+		husk_strv_free(w, n);
+	}
+	return 0;
+}
+
+static int build(struct bctx *b, char **ret_id, husk_error **err)
+{
+	const struct husk_build_opts *o = b->o;
+	cleanup_free char *text = NULL;
+	if (o->context_fd >= 0) {
+		if (read_stdin(b, &text, err) < 0)
+			return -1;
+	} else {
+		if (o->context) {
+			b->ctx_dir = realpath(o->context, NULL);
+			struct stat s;
+			if (!b->ctx_dir || stat(b->ctx_dir, &s) < 0 || !S_ISDIR(s.st_mode))
+				return husk_fail(err, b->ctx_dir ? ENOTDIR : errno,
+						 "the build context \"%s\"", o->context);
+		}
+		if (read_dockerfile(b, &text, err) < 0)
+			return -1;
+	}
+	if (b->ctx_dir) {
+		b->ctx_fd = open(b->ctx_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (b->ctx_fd < 0)
+			return husk_fail(err, errno, "open \"%s\"", b->ctx_dir);
+	}
+	if (read_ignore(b, err) < 0)
+		return -1;
+	if (husk_df_parse(text, b->df_name, &b->df, err) < 0)
+		return -1;
+	if (b->df->n_stages == 0)
+		return husk_fail_as(err, EINVAL, "%s: no FROM instruction", b->df_name);
+	b->st = calloc(b->df->n_stages, sizeof(*b->st));
+	if (!b->st)
+		abort();
+	if (global_args(b, err) < 0)
+		return -1;
+	size_t target = b->df->n_stages - 1;
+	if (o->target) {
+		int t = -1;
+		for (size_t i = 0; i < b->df->n_stages; i++)
+			if (b->df->stages[i].name &&
+			    strcasecmp(b->df->stages[i].name, o->target) == 0)
+				t = (int)i;
+		if (t < 0)
+			return husk_fail_as(err, EINVAL, "target stage \"%s\" could not be found",
+					    o->target);
+		target = (size_t)t;
+	}
+	if (build_stage(b, target, err) < 0)
+		return -1;
+	for (size_t i = 0; i < o->n_build_args; i++) {
+		if (b->arg_used[i])
+			continue;
+		cleanup_free char *nm = strndup(o->build_args[i], strcspn(o->build_args[i], "="));
+		bool proxy = false;
+		for (size_t k = 0; proxy_args[k]; k++)
+			proxy |= strcmp(proxy_args[k], nm) == 0;
+		if (proxy)
+			continue;
+		cleanup_free char *w =
+			husk_strdup_printf("one or more build-args [%s] were not consumed", nm);
+		emit(b, HUSK_BUILD_WARNING, w);
+	}
+	/* the image: the target's state, with --label's labels */
+	struct stage_st *st = &b->st[target];
+	json_t *config = json_deep_copy(st->config);
+	json_t *c = json_object_get(config, "config");
+	if (o->n_labels) {
+		json_t *l = json_object_get(c, "Labels");
+		if (!json_is_object(l)) {
+			l = json_object();
+			json_object_set_new(c, "Labels", l);
+		}
+		for (size_t i = 0; i < o->n_labels; i++) {
+			const char *eq = strchr(o->labels[i], '=');
+			cleanup_free char *k =
+				strndup(o->labels[i],
+					eq ? (size_t)(eq - o->labels[i]) : strlen(o->labels[i]));
+			json_object_set_new(l, k, json_string(eq ? eq + 1 : ""));
+		}
+	}
+	for (size_t i = 0; i < o->n_tags; i++)
+		if (husk_image_name_check(o->tags[i], err) < 0) {
+			json_decref(config);
+			return -1;
+		}
+	emit(b, HUSK_BUILD_COMMIT, o->n_tags ? o->tags[0] : NULL);
+	int r = husk_store_put_image(b->s, config, st->layers, o->tags, o->n_tags, ret_id, err);
+	json_decref(config);
+	for (size_t i = 0; r == 0 && i < o->n_tags; i++)
+		emit(b, HUSK_BUILD_TAGGED, o->tags[i]);
+	return r;
+}
+
+/* Our own mount namespace, a slave of the host's: what we mount goes
+ * with us, whatever way we end */
+static int own_mounts(husk_error **err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return husk_fail(err, errno, "unshare a mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return husk_fail(err, errno, "make the mounts slaves");
+	return 0;
+}
+
+int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_build_progress cb,
+	       void *ud, char **ret_id, husk_error **err)
+{
+	/* what can be refused is refused first */
+	for (size_t i = 0; i < o->n_tags; i++)
+		if (husk_image_name_check(o->tags[i], err) < 0)
+			return husk_error_wrap(err, "build");
+	struct bctx b = {.e = e, .o = o, .cb = cb, .ud = ud, .tmp_lock = -1, .ctx_fd = -1};
+	b.arg_used = calloc(o->n_build_args + 1, sizeof(bool));
+	if (!b.arg_used)
+		abort();
+	int r = own_mounts(err);
+	if (r == 0)
+		r = husk_store_open(e->root, &b.s, err);
+	if (r == 0)
+		reap(e);
+	if (r == 0)
+		r = husk_store_begin(b.s, err);
+	if (r == 0)
+		r = husk_store_tmpdir(b.s, "build", &b.tmp, &b.tmp_lock, err);
+	if (r == 0) {
+		b.tmp_id = strrchr(b.tmp, '-') + 1;
+		b.cache_dir = husk_strdup_printf("%s/build-cache", e->root);
+		r = husk_mkdir_p(b.cache_dir, 0700, err);
+	}
+	if (r == 0 && husk_lazy_archive(err) < 0)
+		r = -1;
+	if (r == 0)
+		r = build(&b, ret_id, err);
+	if (b.tmp) {
+		rm_rf(b.tmp);
+		closep_(&b.tmp_lock);
+	}
+	if (b.s)
+		husk_store_end(b.s, false);
+	husk_store_close(b.s);
+	for (size_t i = 0; b.df && i < b.df->n_stages; i++) {
+		json_decref(b.st[i].config);
+		json_decref(b.st[i].layers);
+		vars_free(b.st[i].args, b.st[i].n_args);
+	}
+	free(b.st);
+	husk_df_free(b.df);
+	husk_ignore_free(b.ignore);
+	vars_free(b.gargs, b.n_gargs);
+	free(b.arg_used);
+	free(b.ctx_dir);
+	closep_(&b.ctx_fd);
+	free(b.df_name);
+	free(b.cache_dir);
+	free(b.tmp);
+	return r < 0 ? -1 : 0;
+}

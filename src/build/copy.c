@@ -1,0 +1,813 @@
+/* COPY and ADD: sources, their content hash and the copy, as Docker's
+ * reference says:
+ *  - sources are relative to their root (the context, or a stage's or an
+ *    image's root for --from); "../" out of it is refused; globs are
+ *    matched one component at a time (Go's filepath.Match: '*' also
+ *    takes a leading '.'), results sorted; .dockerignore'd files are not
+ *    there;
+ *  - a directory's contents are copied, not the directory itself; a file
+ *    goes to DEST/its name when DEST ends with '/' or is a directory, else
+ *    to DEST; several sources need a DEST ending with '/';
+ *  - what is copied keeps its mode and mtime, owned by 0:0 or --chown's
+ *    ids, --chmod over the mode; directories made for DEST are 0755 with
+ *    the same owner; symlinks are copied as links, except a source named
+ *    directly, which is followed;
+ *  - ADD unpacks a local tar (plain, gzip, bzip2, xz, zstd) into DEST,
+ *    keeping the archive's owners.  URLs are not taken.
+ * The merged root of the step is written through, so overlay copies up
+ * what the copy changes (parent directories keep their attributes). */
+#define _GNU_SOURCE
+#include "copy.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "lazy.h"
+#include "util.h"
+
+static int open_in(int root, const char *rel, int flags)
+{
+	struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	return (int)syscall(SYS_openat2, root, *rel ? rel : ".", &how, sizeof(how));
+}
+
+char *husk_copy_clean(const char *path)
+{
+	size_t len = strlen(path);
+	char *out = calloc(1, len + 1);
+	if (!out)
+		abort();
+	size_t n = 0;
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t l = (size_t)(e - p);
+		if (l == 0 || (l == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
+			if (n == 0) {
+				free(out);
+				return NULL;
+			}
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+		} else {
+			if (n)
+				out[n++] = '/';
+			memcpy(out + n, p, l);
+			n += l;
+		}
+		p = e;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool excluded(const struct husk_copy_opts *o, const char *rel)
+{
+	return o->ignore && *rel && husk_ignore_excluded(o->ignore, rel);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the names in dir, sorted */
+static int list_dir(int dirfd, char ***ret, size_t *ret_n)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			husk_strv_push(&v, &n, strdup(de->d_name));
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void glob_walk(int root, const char *prefix, char **comps, size_t nc,
+		      const struct husk_copy_opts *o, char ***out, size_t *n_out)
+{
+	if (nc == 0) {
+		husk_strv_push(out, n_out, strdup(prefix));
+		return;
+	}
+	cleanup_close int dfd = open_in(root, prefix, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return;
+	if (!has_glob(comps[0])) {
+		cleanup_free char *p =
+			husk_strdup_printf("%s%s%s", prefix, *prefix ? "/" : "", comps[0]);
+		struct stat st;
+		if (fstatat(dfd, comps[0], &st, AT_SYMLINK_NOFOLLOW) == 0 && !excluded(o, p))
+			glob_walk(root, p, comps + 1, nc - 1, o, out, n_out);
+		return;
+	}
+	char **names = NULL;
+	size_t nn = 0;
+	if (list_dir(dfd, &names, &nn) < 0)
+		return;
+	for (size_t i = 0; i < nn; i++) {
+		if (fnmatch(comps[0], names[i], 0) != 0)
+			continue;
+		cleanup_free char *p =
+			husk_strdup_printf("%s%s%s", prefix, *prefix ? "/" : "", names[i]);
+		if (!excluded(o, p))
+			glob_walk(root, p, comps + 1, nc - 1, o, out, n_out);
+	}
+	husk_strv_free(names, nn);
+}
+
+int husk_copy_sources(int src_root, const char *const *patterns, size_t n,
+		      const struct husk_copy_opts *o, char ***ret, size_t *ret_n, husk_error **err)
+{
+	char **out = NULL;
+	size_t n_out = 0;
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *c = husk_copy_clean(patterns[i]);
+		if (!c) {
+			husk_strv_free(out, n_out);
+			return husk_fail_as(err, EINVAL,
+					    "\"%s\": forbidden path outside the build context",
+					    patterns[i]);
+		}
+		if (has_glob(c)) {
+			char **comps = NULL;
+			size_t nc = 0;
+			cleanup_free char *copy = strdup(c);
+			char *save = NULL;
+			for (char *t = strtok_r(copy, "/", &save); t;
+			     t = strtok_r(NULL, "/", &save))
+				husk_strv_push(&comps, &nc, strdup(t));
+			size_t before = n_out;
+			glob_walk(src_root, "", comps, nc, o, &out, &n_out);
+			husk_strv_free(comps, nc);
+			if (n_out == before) {
+				husk_strv_free(out, n_out);
+				return husk_fail_as(err, ENOENT,
+						    "no source files were specified: no file "
+						    "matches \"%s\"",
+						    patterns[i]);
+			}
+			continue;
+		}
+		int fd = open_in(src_root, c, O_PATH);
+		if (fd < 0 || excluded(o, c)) {
+			int e = fd < 0 ? errno : ENOENT;
+			if (fd >= 0)
+				close(fd);
+			husk_strv_free(out, n_out);
+			if (e == EXDEV || e == ELOOP)
+				return husk_fail_as(err, EINVAL,
+						    "\"%s\": forbidden path outside the build "
+						    "context",
+						    patterns[i]);
+			return husk_fail_as(
+				err, ENOENT,
+				"\"%s\": no such file or directory in the build context%s",
+				patterns[i], o->ignore ? " (or excluded by .dockerignore)" : "");
+		}
+		close(fd);
+		husk_strv_push(&out, &n_out, steal_ptr(c));
+	}
+	*ret = out;
+	*ret_n = n_out;
+	return 0;
+}
+
+/* --- the entries a source gives --- */
+
+struct entry {
+	char *src; /* relative to the source root */
+	char *dst; /* relative to the target: "" for the target itself */
+	struct stat st;
+};
+
+struct entries {
+	struct entry *v;
+	size_t n;
+};
+
+static void entries_free(struct entries *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->v[i].src);
+		free(e->v[i].dst);
+	}
+	free(e->v);
+	*e = (struct entries){0};
+}
+
+static void add_entry(struct entries *e, const char *src, const char *dst, const struct stat *st)
+{
+	e->v = realloc(e->v, (e->n + 1) * sizeof(*e->v));
+	if (!e->v)
+		abort();
+	e->v[e->n++] = (struct entry){.src = strdup(src), .dst = strdup(dst), .st = *st};
+}
+
+/* below the dir src (fd dfd), preorder, sorted */
+static int walk(int dfd, const char *src, const char *dst, const struct husk_copy_opts *o,
+		struct entries *e, husk_error **err)
+{
+	char **names = NULL;
+	size_t nn = 0;
+	if (list_dir(dfd, &names, &nn) < 0)
+		return husk_fail(err, errno, "read \"%s\"", src);
+	int r = 0;
+	for (size_t i = 0; i < nn && r == 0; i++) {
+		cleanup_free char *s = husk_strdup_printf("%s%s%s", src, *src ? "/" : "", names[i]);
+		cleanup_free char *d = husk_strdup_printf("%s%s%s", dst, *dst ? "/" : "", names[i]);
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = husk_fail(err, errno, "stat \"%s\"", s);
+			break;
+		}
+		bool ex = excluded(o, s);
+		if (ex && !(S_ISDIR(st.st_mode) && husk_ignore_may_include_below(o->ignore, s)))
+			continue;
+		if (S_ISSOCK(st.st_mode))
+			continue;
+		add_entry(e, s, d, &st);
+		if (S_ISDIR(st.st_mode)) {
+			cleanup_close int sub = openat(
+				dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				r = husk_fail(err, errno, "open \"%s\"", s);
+			else
+				r = walk(sub, s, d, o, e, err);
+		}
+	}
+	husk_strv_free(names, nn);
+	return r;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* one source: a dir's contents (dst relative to the target dir), or a
+ * file as its base name */
+static int collect(int root, const char *path, const struct husk_copy_opts *o, struct entries *e,
+		   bool *ret_dir, husk_error **err)
+{
+	/* a source named directly is followed (O_PATH: a fifo does not block) */
+	cleanup_close int fd = open_in(root, path, O_PATH);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return husk_fail(err, errno, "stat \"%s\"", path);
+	*ret_dir = S_ISDIR(st.st_mode);
+	if (!*ret_dir) {
+		add_entry(e, path, base_name(*path ? path : "."), &st);
+		return 0;
+	}
+	return walk(fd, path, "", o, e, err);
+}
+
+static mode_t mode_of(const struct husk_copy_opts *o, const struct stat *st)
+{
+	return o->chmod >= 0 ? (mode_t)o->chmod : st->st_mode & 07777;
+}
+
+/* --- the hash --- */
+
+static int hash_file(EVP_MD_CTX *md, int root, const char *path, husk_error **err)
+{
+	cleanup_close int fd = open_in(root, path, O_RDONLY);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_fail(err, errno, "read \"%s\"", path);
+		if (n == 0)
+			return 0;
+		EVP_DigestUpdate(md, buf, (size_t)n);
+	}
+}
+
+int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk_copy_opts *o,
+		   char ret_hex[65], husk_error **err)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return husk_fail(err, ENOMEM, "sha256");
+	}
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct entries e = {0};
+		bool dir = false;
+		r = collect(src_root, paths[i], o, &e, &dir, err);
+		char head[128];
+		snprintf(head, sizeof(head), "source %zu %s\n", i, dir ? "dir" : "file");
+		EVP_DigestUpdate(md, head, strlen(head));
+		for (size_t k = 0; r == 0 && k < e.n; k++) {
+			const struct stat *st = &e.v[k].st;
+			char line[256];
+			/* a source named directly may be a symlink followed: its
+			 * content is what counts, found by the same open */
+			snprintf(line, sizeof(line), "\n%o %u %u %llu\n",
+				 mode_of(o, st) | (st->st_mode & S_IFMT), o->chown ? o->uid : 0,
+				 o->chown ? o->gid : 0,
+				 (unsigned long long)(S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)
+							      ? st->st_rdev
+							      : 0));
+			EVP_DigestUpdate(md, e.v[k].dst, strlen(e.v[k].dst) + 1);
+			EVP_DigestUpdate(md, line, strlen(line));
+			if (S_ISREG(st->st_mode)) {
+				r = hash_file(md, src_root, e.v[k].src, err);
+			} else if (S_ISLNK(st->st_mode)) {
+				char t[4096];
+				cleanup_close int pfd = -1;
+				cleanup_free char *parent = strdup(e.v[k].src);
+				char *sl = strrchr(parent, '/');
+				if (sl)
+					*sl = '\0';
+				else
+					parent[0] = '\0';
+				pfd = open_in(src_root, parent, O_PATH | O_DIRECTORY);
+				ssize_t l = pfd < 0 ? -1
+						    : readlinkat(pfd, base_name(e.v[k].src), t,
+								 sizeof(t) - 1);
+				if (l < 0)
+					r = husk_fail(err, errno, "readlink \"%s\"", e.v[k].src);
+				else
+					EVP_DigestUpdate(md, t, (size_t)l);
+			}
+		}
+		entries_free(&e);
+	}
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	EVP_DigestFinal_ex(md, d, &len);
+	EVP_MD_CTX_free(md);
+	for (unsigned int i = 0; i < len && i < 32; i++)
+		snprintf(ret_hex + 2 * i, 3, "%02x", d[i]);
+	return r;
+}
+
+/* --- writing into the destination root --- */
+
+int husk_copy_mkdir_p(int root, const char *path, const struct husk_copy_opts *o, husk_error **err)
+{
+	cleanup_free char *c = husk_copy_clean(path);
+	if (!c)
+		c = strdup("");
+	int fd = open_in(root, "", O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return husk_fail(err, errno, "open the root");
+	char *save = NULL;
+	for (char *t = strtok_r(c, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		int next = -1;
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		/* resolved from the root, so that a symlink on the way stays
+		 * inside it */
+		next = (int)syscall(SYS_openat2, fd, t, &how, sizeof(how));
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(fd, t, 0755) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(fd);
+				return husk_fail(err, e, "mkdir \"%s\"", path);
+			}
+			if (fchownat(fd, t, o->chown ? o->uid : 0, o->chown ? o->gid : 0,
+				     AT_SYMLINK_NOFOLLOW) < 0) {
+				int e = errno;
+				close(fd);
+				return husk_fail(err, e, "chown \"%s\"", path);
+			}
+			next = (int)syscall(SYS_openat2, fd, t, &how, sizeof(how));
+		}
+		int e = errno;
+		close(fd);
+		if (next < 0)
+			return husk_fail(err, e == ENOTDIR ? ENOTDIR : e, "\"%s\": not a directory",
+					 path);
+		fd = next;
+	}
+	return fd;
+}
+
+static int copy_data(int in, int out)
+{
+	for (;;) {
+		ssize_t n = sendfile(out, in, NULL, 1 << 30);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+			break;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+	}
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+		if (husk_write_all(out, buf, (size_t)n) < 0)
+			return -1;
+	}
+}
+
+/* make room for a new name: whatever non-directory is there goes */
+static int clear_name(int dfd, const char *name, bool want_dir)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		if (want_dir)
+			return 0;
+		errno = EISDIR;
+		return -1;
+	}
+	return unlinkat(dfd, name, 0);
+}
+
+static int set_attrs(int dfd, const char *name, int fd, mode_t mode, uid_t uid, gid_t gid,
+		     const struct stat *src, bool link)
+{
+	struct timespec ts[2] = {src->st_mtim, src->st_mtim};
+	if (link)
+		return fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+				       utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0
+			       ? -1
+			       : 0;
+	if (fd >= 0)
+		return fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0 || futimens(fd, ts) < 0 ? -1
+												: 0;
+	return fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+			       fchmodat(dfd, name, mode, 0) < 0 || utimensat(dfd, name, ts, 0) < 0
+		       ? -1
+		       : 0;
+}
+
+/* entry (already stat'ed in the source) as name in dfd */
+static int put_entry(int src_root, const struct entry *en, int dfd, const char *name,
+		     const struct husk_copy_opts *o, husk_error **err)
+{
+	const struct stat *st = &en->st;
+	uid_t uid = o->chown ? o->uid : 0;
+	gid_t gid = o->chown ? o->gid : 0;
+	mode_t mode = mode_of(o, st);
+	if (clear_name(dfd, name, S_ISDIR(st->st_mode)) < 0)
+		return husk_fail(err, errno, "cannot replace \"%s\" with a file", en->dst);
+	if (S_ISREG(st->st_mode)) {
+		cleanup_close int in = open_in(src_root, en->src, O_RDONLY);
+		if (in < 0)
+			return husk_fail(err, errno, "open \"%s\"", en->src);
+		cleanup_close int out = openat(
+			dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (out < 0 || copy_data(in, out) < 0 ||
+		    set_attrs(dfd, name, out, mode, uid, gid, st, false) < 0)
+			return husk_fail(err, errno, "copy \"%s\"", en->src);
+		return 0;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
+			return husk_fail(err, errno, "mkdir \"%s\"", en->dst);
+		cleanup_close int fd =
+			openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || set_attrs(dfd, name, fd, mode, uid, gid, st, false) < 0)
+			return husk_fail(err, errno, "directory \"%s\"", en->dst);
+		return 0;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		char t[4096];
+		cleanup_free char *parent = strdup(en->src);
+		char *sl = strrchr(parent, '/');
+		if (sl)
+			*sl = '\0';
+		else
+			parent[0] = '\0';
+		cleanup_close int pfd = open_in(src_root, parent, O_PATH | O_DIRECTORY);
+		ssize_t l = pfd < 0 ? -1 : readlinkat(pfd, base_name(en->src), t, sizeof(t) - 1);
+		if (l < 0)
+			return husk_fail(err, errno, "readlink \"%s\"", en->src);
+		t[l] = '\0';
+		if (symlinkat(t, dfd, name) < 0 ||
+		    set_attrs(dfd, name, -1, 0, uid, gid, st, true) < 0)
+			return husk_fail(err, errno, "symlink \"%s\"", en->dst);
+		return 0;
+	}
+	if (mknodat(dfd, name, st->st_mode & S_IFMT, st->st_rdev) < 0 ||
+	    set_attrs(dfd, name, -1, mode, uid, gid, st, false) < 0)
+		return husk_fail(err, errno, "mknod \"%s\"", en->dst);
+	return 0;
+}
+
+static bool is_dir_in(int root, const char *path)
+{
+	cleanup_free char *c = husk_copy_clean(path);
+	if (!c)
+		return false;
+	cleanup_close int fd = open_in(root, c, O_PATH);
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* the dir that holds the entry dst (relative to target) */
+static int parent_fd(int dst_root, const char *target, const char *dst, husk_error **err)
+{
+	cleanup_free char *p = husk_strdup_printf("%s/%s", target, dst);
+	char *sl = strrchr(p, '/');
+	*sl = '\0';
+	cleanup_free char *c = husk_copy_clean(p);
+	int fd = c ? open_in(dst_root, c, O_PATH | O_DIRECTORY) : -1;
+	if (fd < 0)
+		return husk_fail(err, errno ? errno : EINVAL, "\"%s\": not a directory", p);
+	return fd;
+}
+
+/* --- ADD: a local tar unpacked --- */
+
+static struct archive *open_archive(int fd)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return NULL;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static bool is_archive(int root, const char *path)
+{
+	cleanup_close int fd = open_in(root, path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	struct archive *a = open_archive(fd);
+	if (!a)
+		return false;
+	struct archive_entry *e;
+	bool ok = archive_read_next_header(a, &e) == ARCHIVE_OK;
+	archive_read_free(a);
+	return ok;
+}
+
+static int unpack(int src_root, const char *path, int dst_root, const char *target,
+		  husk_error **err)
+{
+	cleanup_close int fd = open_in(src_root, path, O_RDONLY);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", path);
+	struct archive *a = open_archive(fd);
+	if (!a)
+		return husk_fail(err, EINVAL, "\"%s\": not an archive", path);
+	struct archive_entry *ae;
+	int r = 0, ar;
+	struct husk_copy_opts root_owner = {.chmod = -1};
+	while (r == 0 && (ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+		cleanup_free char *name = husk_copy_clean(archive_entry_pathname(ae));
+		if (!name) {
+			r = husk_fail_as(err, EINVAL, "\"%s\": entry \"%s\" leaves its root", path,
+					 archive_entry_pathname(ae));
+			break;
+		}
+		if (!*name)
+			continue;
+		cleanup_free char *full = husk_strdup_printf("%s/%s", target, name);
+		cleanup_free char *dir = strdup(full);
+		*strrchr(dir, '/') = '\0';
+		cleanup_close int dfd = husk_copy_mkdir_p(dst_root, dir, &root_owner, err);
+		if (dfd < 0) {
+			r = -1;
+			break;
+		}
+		const char *base = base_name(name);
+		struct stat st = {0};
+		st.st_mode = archive_entry_filetype(ae) | archive_entry_perm(ae);
+		st.st_mtim.tv_sec = archive_entry_mtime(ae);
+		st.st_mtim.tv_nsec = archive_entry_mtime_nsec(ae);
+		struct husk_copy_opts own = {.chown = true,
+					     .uid = (uid_t)archive_entry_uid(ae),
+					     .gid = (gid_t)archive_entry_gid(ae),
+					     .chmod = archive_entry_perm(ae)};
+		const char *hl = archive_entry_hardlink(ae);
+		if (clear_name(dfd, base, S_ISDIR(st.st_mode)) < 0) {
+			r = husk_fail(err, errno, "\"%s\": cannot replace \"%s\"", path, name);
+			break;
+		}
+		if (hl) {
+			cleanup_free char *t = husk_copy_clean(hl);
+			cleanup_free char *tfull =
+				t ? husk_strdup_printf("%s/%s", target, t) : NULL;
+			cleanup_free char *tc = tfull ? husk_copy_clean(tfull) : NULL;
+			cleanup_close int tfd =
+				tc ? open_in(dst_root, tc, O_PATH | O_NOFOLLOW) : -1;
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
+			if (tfd < 0 || linkat(AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW) < 0)
+				r = husk_fail(err, errno, "\"%s\": hard link \"%s\"", path, name);
+			continue;
+		}
+		if (S_ISREG(st.st_mode)) {
+			cleanup_close int out =
+				openat(dfd, base,
+				       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (out < 0) {
+				r = husk_fail(err, errno, "\"%s\": create \"%s\"", path, name);
+				break;
+			}
+			const void *buf;
+			size_t size;
+			la_int64_t off;
+			int dr;
+			while ((dr = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+				if (pwrite(out, buf, size, off) != (ssize_t)size) {
+					dr = ARCHIVE_FATAL;
+					break;
+				}
+			if (dr != ARCHIVE_EOF ||
+			    set_attrs(dfd, base, out, own.chmod, own.uid, own.gid, &st, false) < 0)
+				r = husk_fail(err, errno ? errno : EIO, "\"%s\": write \"%s\"",
+					      path, name);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if ((mkdirat(dfd, base, 0700) < 0 && errno != EEXIST) ||
+			    set_attrs(dfd, base, -1, own.chmod, own.uid, own.gid, &st, false) < 0)
+				r = husk_fail(err, errno, "\"%s\": mkdir \"%s\"", path, name);
+			continue;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			if (symlinkat(archive_entry_symlink(ae), dfd, base) < 0 ||
+			    set_attrs(dfd, base, -1, 0, own.uid, own.gid, &st, true) < 0)
+				r = husk_fail(err, errno, "\"%s\": symlink \"%s\"", path, name);
+			continue;
+		}
+		if (mknodat(dfd, base, st.st_mode, archive_entry_rdev(ae)) < 0 ||
+		    set_attrs(dfd, base, -1, own.chmod, own.uid, own.gid, &st, false) < 0)
+			r = husk_fail(err, errno, "\"%s\": mknod \"%s\"", path, name);
+	}
+	if (r == 0 && ar != ARCHIVE_EOF)
+		r = husk_fail(err, EIO, "\"%s\": %s", path, archive_error_string(a));
+	archive_read_free(a);
+	return r;
+}
+
+int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const char *dest,
+	      const struct husk_copy_opts *o, husk_error **err)
+{
+	size_t dl = strlen(dest);
+	bool dest_dir = (dl > 0 && dest[dl - 1] == '/') || n > 1;
+	if (o->add && husk_lazy_archive(err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct entries e = {0};
+		bool dir = false;
+		if (collect(src_root, paths[i], o, &e, &dir, err) < 0) {
+			entries_free(&e);
+			return -1;
+		}
+		int r = 0;
+		if (!dir && o->add && S_ISREG(e.v[0].st.st_mode) &&
+		    is_archive(src_root, paths[i])) {
+			cleanup_close int t = husk_copy_mkdir_p(dst_root, dest, o, err);
+			r = t < 0 ? -1 : unpack(src_root, paths[i], dst_root, dest, err);
+			entries_free(&e);
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		/* the target: dest as a directory, or (one file) its parent */
+		cleanup_free char *target = NULL;
+		cleanup_free char *fname = NULL;
+		if (dir || dest_dir || is_dir_in(dst_root, dest)) {
+			target = strdup(dest);
+		} else {
+			cleanup_free char *c = husk_copy_clean(dest);
+			const char *sl = c ? strrchr(c, '/') : NULL;
+			target = sl ? strndup(c, (size_t)(sl - c)) : strdup("");
+			fname = strdup(c ? base_name(c) : "");
+			if (!*fname) {
+				entries_free(&e);
+				return husk_fail_as(err, EINVAL, "\"%s\": not a file name", dest);
+			}
+		}
+		cleanup_close int tfd = husk_copy_mkdir_p(dst_root, target, o, err);
+		if (tfd < 0) {
+			entries_free(&e);
+			return -1;
+		}
+		int last = -1;
+		cleanup_free char *last_dir = NULL;
+		for (size_t k = 0; r == 0 && k < e.n; k++) {
+			const char *d = e.v[k].dst;
+			if (fname) {
+				r = put_entry(src_root, &e.v[k], tfd, fname, o, err);
+				break;
+			}
+			const char *sl = strrchr(d, '/');
+			if (!sl) {
+				r = put_entry(src_root, &e.v[k], tfd, d, o, err);
+				continue;
+			}
+			size_t pl = (size_t)(sl - d);
+			if (!last_dir || strlen(last_dir) != pl || strncmp(last_dir, d, pl) != 0) {
+				closep_(&last);
+				free(last_dir);
+				last_dir = strndup(d, pl);
+				last = parent_fd(dst_root, target, d, err);
+				if (last < 0) {
+					r = -1;
+					break;
+				}
+			}
+			r = put_entry(src_root, &e.v[k], last, sl + 1, o, err);
+		}
+		closep_(&last);
+		entries_free(&e);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int husk_copy_content(int dst_root, const char *dest, const char *name, const char *content,
+		      const struct husk_copy_opts *o, husk_error **err)
+{
+	size_t dl = strlen(dest);
+	bool dest_dir = (dl > 0 && dest[dl - 1] == '/') || is_dir_in(dst_root, dest);
+	cleanup_free char *c = husk_copy_clean(dest);
+	if (!c)
+		c = strdup("");
+	cleanup_free char *target = NULL, *fname = NULL;
+	if (dest_dir) {
+		target = strdup(c);
+		fname = strdup(name);
+	} else {
+		const char *sl = strrchr(c, '/');
+		target = sl ? strndup(c, (size_t)(sl - c)) : strdup("");
+		fname = strdup(base_name(c));
+	}
+	cleanup_close int tfd = husk_copy_mkdir_p(dst_root, target, o, err);
+	if (tfd < 0)
+		return -1;
+	if (clear_name(tfd, fname, false) < 0)
+		return husk_fail(err, errno, "\"%s\"", dest);
+	cleanup_close int out =
+		openat(tfd, fname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat now = {0};
+	clock_gettime(CLOCK_REALTIME, &now.st_mtim);
+	if (out < 0 || husk_write_all(out, content, strlen(content)) < 0 ||
+	    set_attrs(tfd, fname, out, o->chmod >= 0 ? (mode_t)o->chmod : 0644,
+		      o->chown ? o->uid : 0, o->chown ? o->gid : 0, &now, false) < 0)
+		return husk_fail(err, errno, "write \"%s\"", dest);
+	return 0;
+}
