@@ -61,7 +61,7 @@ if [ "${HUSK_SANITIZE:-1}" != 0 ]; then
 			sfiles="$sfiles tests/integration/$f.bats"
 		done
 		# and the engine's: images in and out, registries, the store, networks
-		for f in engine engine-lifecycle engine-look engine-commit volumes engine-bugs engine-cp engine-security cli images registry image-store network; do
+		for f in engine engine-lifecycle engine-look engine-commit volumes engine-bugs engine-cp engine-security build cli images registry image-store network; do
 			sfiles="$sfiles tests/integration/$f.bats"
 		done
 		# shellcheck disable=SC2086

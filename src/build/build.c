@@ -11,7 +11,9 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,8 @@
 #include "attach.h"
 #include "copy.h"
 #include "dockerfile.h"
-#include "image-private.h" /* husk_store_tmpdir */
+#include "engine-private.h" /* husk_pidfd_of */
+#include "image-private.h"  /* husk_store_tmpdir */
 #include "image.h"
 #include "lazy.h"
 #include "overlay.h"
@@ -812,14 +815,14 @@ static int apply_onbuild(struct step *s, void *ud, husk_error **err)
 		l = json_array();
 		json_object_set_new(c, "OnBuild", l);
 	}
-	json_array_append_new(l, json_string(ud));
+	json_array_append(l, ud);
 	return 0;
 }
 
 static int apply_author(struct step *s, void *ud, husk_error **err)
 {
 	(void)err;
-	json_object_set_new(s->st->config, "author", json_string(ud));
+	json_object_set(s->st->config, "author", ud);
 	return 0;
 }
 
@@ -1603,8 +1606,20 @@ static void reap(struct husk_engine *e)
 		bool alive = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
 		if (fd >= 0)
 			close(fd);
-		if (!alive)
-			husk_engine_rm(e, v[i].id, true, true, NULL);
+		if (alive)
+			continue;
+		/* its monitor first: it lives in the dead build's mount
+		 * namespace, where the container's root is mounted, and that
+		 * mount goes only when the last process there does */
+		int mon = husk_pidfd_of(v[i].monitor_pid, v[i].monitor_start);
+		husk_engine_kill(e, v[i].id, SIGKILL, NULL);
+		if (mon >= 0) {
+			struct pollfd p = {.fd = mon, .events = POLLIN};
+			while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+				;
+			close(mon);
+		}
+		husk_engine_rm(e, v[i].id, true, true, NULL);
 	}
 	husk_engine_list_free(v, n);
 }

@@ -1,0 +1,465 @@
+#!/usr/bin/env bats
+# husk build, as a Docker user builds: Dockerfiles that use every
+# instruction, each also built by Debian's buildah 1.28 (`buildah bud
+# --isolation chroot`, in the test's own storage) from the same context
+# and compared: the image's root tree (paths, types, modes, owners,
+# contents, link targets; tools/tree-list.py) and its config's fields.
+# buildah's own label (io.buildah.version) and the empty /etc mount points
+# buildah 1.28 leaves in its RUN layers are not compared.  Then a real program compiled in one stage and run from a
+# small final one, the cache, and bad input.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	engine_setup
+	CTX="$TEST_DIR/ctx"
+	mkdir -p "$CTX"
+}
+
+teardown() {
+	if [ -d "$TEST_DIR/br" ]; then
+		for c in $(bh containers -q 2>/dev/null); do bh umount "$c" >/dev/null 2>&1 || true; done
+		bh rm -a >/dev/null 2>&1 || true
+		bh rmi -af >/dev/null 2>&1 || true
+		grep -F "$TEST_DIR/br" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	fi
+	engine_teardown
+}
+
+# buildah in the test's own storage
+bh() {
+	CONTAINERS_STORAGE_CONF="$TEST_DIR/br/storage.conf" \
+		timeout 300 buildah --root "$TEST_DIR/br/root" --runroot "$TEST_DIR/br/run" --storage-driver overlay "$@"
+}
+
+# both builders with husk's busybox as localhost/busybox
+buildah_setup() {
+	command -v buildah >/dev/null || skip "buildah is not installed (scripts/setup.sh)"
+	mkdir -p "$TEST_DIR/br"
+	cat >"$TEST_DIR/br/storage.conf" <<-EOF
+		[storage]
+		driver = "overlay"
+		graphroot = "$TEST_DIR/br/root"
+		runroot = "$TEST_DIR/br/run"
+	EOF
+	"$HUSK" rm "$("$HUSK" create busybox true)" >/dev/null
+	"$HUSK" tag busybox localhost/busybox
+	"$HUSK" save -o "$TEST_DIR/bb.tar" localhost/busybox
+	bh pull -q "oci-archive:$TEST_DIR/bb.tar" >/dev/null
+	bh tag "$(bh images -q | head -1)" localhost/busybox:latest
+}
+
+# the root tree of husk's image NAME, listed
+husk_tree() {
+	local c d="$TEST_DIR/htree-$1"
+	mkdir -p "$d"
+	c=$("$HUSK" create "$1" true)
+	"$HUSK" export "$c" | tar -x --numeric-owner -p -C "$d"
+	"$HUSK" rm "$c" >/dev/null
+	"$BATS_TEST_DIRNAME/tools/tree-list.py" "$d"
+}
+
+# buildah's: its image saved and loaded into husk as bah-NAME, then
+# listed as husk's.  buildah 1.28 leaves in the layers of its RUN steps
+# the empty files it bound /etc/hosts, /etc/hostname and /etc/resolv.conf
+# on; Docker leaves none, nor does husk: they are not compared.
+buildah_tree() {
+	bh push -q "localhost/$1" "oci-archive:$TEST_DIR/bah-$1.tar:localhost/bah-$1:latest" >/dev/null
+	"$HUSK" load -i "$TEST_DIR/bah-$1.tar" >/dev/null
+	husk_tree "localhost/bah-$1" |
+		grep -Ev '^etc/(hosts|hostname|resolv.conf) f e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 '
+}
+
+# the config fields Docker sets, empty ones dropped, buildah's label out
+CONFIG_FIELDS='{Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Volumes,
+	Labels: ((.Labels // {}) | del(.["io.buildah.version"])), StopSignal, Healthcheck,
+	OnBuild, Shell} | with_entries(select(.value != null and .value != [] and .value != {} and .value != ""))'
+
+husk_config() {
+	"$HUSK" image inspect "$1" | jq -S ".[0].Config | $CONFIG_FIELDS"
+}
+
+buildah_config() {
+	bh inspect --type image "localhost/$1" | jq -S ".Docker.config | $CONFIG_FIELDS"
+}
+
+# build NAME from CTX with both, compare trees and configs
+build_both() {
+	local name=$1
+	shift
+	run "$HUSK" build -t "$name" "$@" "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	bh bud --isolation chroot --format docker -q -t "$name" "$@" "$CTX" >"$TEST_DIR/bud.log" 2>&1 ||
+		{ cat "$TEST_DIR/bud.log"; false; }
+	diff <(buildah_tree "$name") <(husk_tree "$name")
+	diff <(buildah_config "$name") <(husk_config "$name")
+}
+
+@test "build: every single-stage instruction, the same image as buildah's" {
+	buildah_setup
+	mkdir -p "$CTX/dir/sub" "$CTX/tarsrc/t"
+	echo one >"$CTX/a.txt"
+	echo two >"$CTX/b.txt"
+	echo exe >"$CTX/run.sh"
+	chmod 0750 "$CTX/run.sh"
+	echo deep >"$CTX/dir/sub/deep"
+	ln -s ../a.txt "$CTX/dir/link"
+	echo in-tar >"$CTX/tarsrc/t/f"
+	tar -C "$CTX/tarsrc" -czf "$CTX/files.tar.gz" --owner=7 --group=8 t
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM localhost/busybox
+		MAINTAINER someone <s@example.com>
+		ARG VERSION=1.0
+		ARG OTHER
+		ENV APP=/app PATH_EXTRA="with space" \
+		    OLD_STYLE=x
+		ENV LEGACY legacy value
+		LABEL version=$VERSION "multi word"="a b" org.example.app=$APP
+		EXPOSE 80 443/tcp 53/udp
+		WORKDIR $APP/work
+		WORKDIR sub
+		RUN echo "$VERSION $APP" > version && id -u > uid
+		RUN ["/bin/sh", "-c", "echo exec form > /exec"]
+		COPY a.txt b.txt /multi/
+		COPY a.txt /renamed.txt
+		COPY --chown=1000:1000 --chmod=0640 a.txt /owned/
+		COPY run.sh dir /tree/
+		COPY *.txt /glob/
+		COPY dir .
+		ADD files.tar.gz /unpacked/
+		ADD b.txt /added
+		RUN mkdir -p /var/data && echo before > /var/data/keep && rm /app/work/sub/version
+		VOLUME /var/data /other
+		VOLUME ["/json"]
+		USER 1000:1000
+		STOPSIGNAL SIGINT
+		HEALTHCHECK --interval=5s --timeout=3s --retries=2 CMD ["true"]
+		SHELL ["/bin/sh", "-ec"]
+		ONBUILD RUN echo triggered
+		ENTRYPOINT ["/bin/echo"]
+		CMD ["hello"]
+	EOF
+	build_both every --build-arg OTHER=given
+	# and as a user sees it
+	run "$HUSK" run --rm every
+	[ "$output" = "hello" ]
+	run "$HUSK" run --rm --entrypoint sh every -c 'cat /app/work/sub/uid /exec /unpacked/t/f; ls -ln /unpacked/t/f; ls -ln /owned/a.txt; cat /app/work/sub/sub/deep'
+	echo "$output"
+	[ "${lines[0]}" = "0" ]
+	[ "${lines[1]}" = "exec form" ]
+	[ "${lines[2]}" = "in-tar" ]
+	[[ "${lines[3]}" == "-rw-r--r--"*" 7 "*" 8 "* ]]
+	[[ "${lines[4]}" == "-rw-r-----"*" 1000 "*" 1000 "* ]]
+	[ "${lines[5]}" = "deep" ]
+}
+
+@test "build: multi-stage, ARG before FROM, an earlier stage as a base and as --from, the same as buildah's" {
+	buildah_setup
+	echo data >"$CTX/data"
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		ARG BASE=localhost/busybox
+		FROM $BASE AS first
+		ARG BASE
+		RUN echo "$BASE" > /base && mkdir /out && echo built > /out/artifact
+		ENV FIRST_ONLY=1
+		FROM first AS second
+		RUN echo second > /out/second
+		FROM localhost/busybox
+		COPY --from=second /out /from-second
+		COPY --from=0 /base /base
+		COPY --from=localhost/busybox /bin/busybox /copied-busybox
+		COPY data /data
+		CMD ["cat", "/from-second/artifact"]
+	EOF
+	build_both multi
+	run "$HUSK" run --rm multi
+	[ "$output" = "built" ]
+	run "$HUSK" run --rm multi cat /base /from-second/second
+	[ "${lines[0]}" = "localhost/busybox" ]
+	[ "${lines[1]}" = "second" ]
+	# Docker's rule: a stage's ENV stays in it (FIRST_ONLY not in the last)
+	run "$HUSK" image inspect -f '{{json .Config.Env}}' multi
+	[[ "$output" != *FIRST_ONLY* ]]
+}
+
+@test "build: --target stops at a stage; unused stages are not built" {
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM busybox AS a
+		RUN echo in-a > /a
+		FROM busybox AS broken
+		RUN false
+		FROM a AS b
+		RUN echo in-b > /b
+		FROM busybox
+		RUN false
+	EOF
+	run "$HUSK" build -t tgt --target b "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"RUN false"* ]]
+	run "$HUSK" run --rm tgt cat /a /b
+	[ "$output" = "$(printf 'in-a\nin-b')" ]
+}
+
+@test "build: a C program compiled with gcc in one stage, copied into a scratch stage, runs" {
+	# the compiler's image: the host's gcc and what it needs, as files
+	local pkgs="gcc-12 cpp-12 libgcc-12-dev libc6-dev binutils binutils-x86-64-linux-gnu libbinutils
+		libctf0 libctf-nobfd0 libisl23 libmpc3 libmpfr6 libgmp10 zlib1g libzstd1 libc6 libcrypt-dev
+		linux-libc-dev libjansson4 libsframe1"
+	dpkg-query -W gcc-12 >/dev/null 2>&1 || skip "gcc-12 is not installed"
+	# their files by their real paths (Debian 12 merged /lib into /usr/lib),
+	# then the merged-/usr links and busybox as /bin/sh
+	# shellcheck disable=SC2086
+	dpkg -L $pkgs 2>/dev/null | while read -r f; do
+		if [ -L "$f" ] || { [ -f "$f" ] && [ ! -d "$f" ]; }; then
+			d=$(realpath "$(dirname "$f")")
+			echo "${d#/}/$(basename "$f")"
+		fi
+	done | sort -u >"$TEST_DIR/files"
+	mkdir -p "$TEST_DIR/extra/usr/bin"
+	cp /bin/busybox "$TEST_DIR/extra/usr/bin/sh"
+	ln -s usr/lib "$TEST_DIR/extra/lib"
+	ln -s usr/lib64 "$TEST_DIR/extra/lib64"
+	ln -s usr/bin "$TEST_DIR/extra/bin"
+	tar -C / -c --no-recursion -T "$TEST_DIR/files" >"$TEST_DIR/gcc.tar" 2>/dev/null
+	tar -C "$TEST_DIR/extra" -rf "$TEST_DIR/gcc.tar" usr/bin/sh lib lib64 bin
+	"$HUSK" import "$TEST_DIR/gcc.tar" gcc-host >/dev/null
+	cat >"$CTX/hello.c" <<-'EOF'
+		#include <stdio.h>
+		int main(int argc, char **argv) { printf("hello from %s, %d args\n", argv[0], argc); return 0; }
+	EOF
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM gcc-host AS build
+		WORKDIR /src
+		COPY hello.c .
+		RUN gcc-12 -static -O2 -o /hello hello.c
+		FROM scratch
+		COPY --from=build /hello /hello
+		ENTRYPOINT ["/hello"]
+	EOF
+	run "$HUSK" build -t hello "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm hello a b
+	[ "$output" = "hello from /hello, 3 args" ]
+	# the final image is one small layer
+	run jq '.[0].RootFS.Layers | length' <<<"$("$HUSK" image inspect hello)"
+	[ "$output" = "1" ]
+}
+
+@test "build: heredocs (RUN <<EOF as a script, COPY <<EOF as a file), ONBUILD triggers run when the image is a base" {
+	cat >"$CTX/Dockerfile" <<-'DF'
+		FROM busybox
+		ARG WHO=world
+		RUN <<EOF
+		echo "script line 1" > /script-out
+		echo "hello $WHO" >> /script-out
+		EOF
+		COPY <<EOF /etc/greeting
+		greeting for ${WHO}
+		EOF
+		COPY <<'EOF' /literal
+		not expanded: $WHO
+		EOF
+		ONBUILD RUN echo "trigger ran" > /triggered
+		ONBUILD COPY marker /marker
+	DF
+	run "$HUSK" build -t base-ob "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm base-ob cat /script-out /etc/greeting /literal
+	[ "$output" = "$(printf 'script line 1\nhello world\ngreeting for world\nnot expanded: $WHO')" ]
+	run "$HUSK" image inspect -f '{{json .Config.OnBuild}}' base-ob
+	[ "$output" = '["RUN echo \"trigger ran\" > /triggered","COPY marker /marker"]' ]
+	echo mark >"$CTX/marker"
+	printf 'FROM base-ob\nRUN cat /triggered\n' >"$CTX/Dockerfile"
+	run "$HUSK" build -t child-ob "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"trigger ran"* ]]
+	run "$HUSK" run --rm child-ob cat /marker
+	[ "$output" = "mark" ]
+	# the triggers do not pass on
+	run "$HUSK" image inspect -f '{{json .Config.OnBuild}}' child-ob
+	[[ "$output" != *trigger* ]]
+}
+
+@test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
+	echo keep >"$CTX/keep"
+	echo secret >"$CTX/secret.key"
+	mkdir -p "$CTX/logs"
+	echo l >"$CTX/logs/a.log"
+	echo important >"$CTX/logs/important.log"
+	printf '*.key\nlogs/*.log\n!logs/important.log\n' >"$CTX/.dockerignore"
+	printf 'FROM busybox\nCOPY . /ctx/\n' >"$CTX/Containerfile"
+	run "$HUSK" build -q --iidfile "$TEST_DIR/iid" --label team=infra -t ign "$CTX"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "sha256:$output" = "$(cat "$TEST_DIR/iid")" ]
+	run "$HUSK" run --rm ign find /ctx -type f
+	[ "$(echo "$output" | sort)" = "$(printf '/ctx/.dockerignore\n/ctx/Containerfile\n/ctx/keep\n/ctx/logs/important.log')" ]
+	run "$HUSK" image inspect -f '{{.Config.Labels.team}}' ign
+	[ "$output" = infra ]
+	# -f elsewhere
+	printf 'FROM busybox\nCMD ["echo", "from -f"]\n' >"$TEST_DIR/Other.dockerfile"
+	"$HUSK" build -q -t viaf -f "$TEST_DIR/Other.dockerfile" "$CTX" >/dev/null
+	run "$HUSK" run --rm viaf
+	[ "$output" = "from -f" ]
+	# a Dockerfile on stdin: no context
+	run "$HUSK" build -t stdin-df - <<<$'FROM busybox\nRUN echo from-stdin > /x'
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm stdin-df cat /x
+	[ "$output" = from-stdin ]
+	# a tar on stdin: the context
+	printf 'FROM busybox\nCOPY keep /keep\n' >"$CTX/Dockerfile"
+	tar -C "$CTX" -c Dockerfile keep | "$HUSK" build -q -t stdin-tar - >/dev/null
+	run "$HUSK" run --rm stdin-tar cat /keep
+	[ "$output" = keep ]
+}
+
+@test "build cache: an unchanged rebuild runs no step; a changed file reruns from its COPY on; --no-cache; builder prune" {
+	echo 1 >"$CTX/one"
+	echo 2 >"$CTX/two"
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM busybox
+		RUN x=a && echo "ran-$x" && echo a > /a
+		COPY one /one
+		RUN x=b && echo "ran-$x" && cat /one > /b
+		COPY two /two
+		RUN x=c && echo "ran-$x"
+		CMD ["cat", "/b"]
+	EOF
+	run "$HUSK" build -t cached "$CTX"
+	[ "$status" -eq 0 ]
+	id1=${lines[-1]}
+	[[ "$output" == *ran-a*ran-b*ran-c* ]]
+	# unchanged: every step from the cache, the same image
+	run "$HUSK" build -t cached "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *ran-[abc]* ]]
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 6 ]
+	[ "${lines[-1]}" = "$id1" ]
+	# a new mtime alone changes nothing
+	touch -d '2001-01-01' "$CTX/one"
+	run "$HUSK" build -t cached "$CTX"
+	[[ "$output" != *ran-[abc]* ]]
+	# one file changes: from its COPY on
+	echo changed >"$CTX/one"
+	run "$HUSK" build -t cached "$CTX"
+	echo "$output"
+	[[ "$output" != *ran-a* ]]
+	[[ "$output" == *ran-b*ran-c* ]]
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ]
+	run "$HUSK" run --rm cached
+	[ "$output" = changed ]
+	# a mode change is a change
+	chmod 0600 "$CTX/two"
+	run "$HUSK" build -t cached "$CTX"
+	[[ "$output" == *ran-c* && "$output" != *ran-b* ]]
+	run "$HUSK" build --no-cache -t cached "$CTX"
+	[[ "$output" == *ran-a*ran-b*ran-c* ]]
+	[[ "$output" != *"Using cache"* ]]
+	# builder prune empties the cache
+	run "$HUSK" builder prune -f
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$HUSK_ROOT/build-cache")" ]
+	run "$HUSK" build -t cached "$CTX"
+	[[ "$output" == *ran-a* ]]
+	# a cache entry lives as long as its layers: rmi and prune take both
+	"$HUSK" rmi cached >/dev/null
+	"$HUSK" image prune >/dev/null
+	run "$HUSK" build -t cached "$CTX"
+	[[ "$output" == *ran-a* ]]
+}
+
+# after a failed build: one line on stderr, no image, nothing left
+assert_failed_clean() {
+	[ "$status" -ne 0 ]
+	[ -z "$("$HUSK" images -q --filter reference=bad 2>/dev/null || true)" ]
+	run "$HUSK" image inspect bad
+	[ "$status" -ne 0 ]
+	[ -z "$("$HUSK" ps -aq)" ]
+	[ -z "$(ls "$HUSK_ROOT/tmp")" ]
+	! grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v /layers/
+}
+
+@test "build errors: one line naming what is wrong (file:line), non-zero, no image, nothing left" {
+	printf 'FROM busybox\nRUN true\nFORM x\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad "$CTX"
+	[ "$stderr" = 'husk: build: Dockerfile:3: unknown instruction: FORM' ]
+	assert_failed_clean
+
+	printf 'FROM busybox\nCOPY ../outside /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad "$CTX"
+	echo "$stderr"
+	[[ "$stderr" == *'Dockerfile:2: COPY ../outside /x'*'outside the build context'* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_failed_clean
+
+	printf 'FROM busybox\nCOPY missing /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad "$CTX"
+	[[ "$stderr" == *'Dockerfile:2: COPY missing /x: "missing": no such file'* ]]
+	assert_failed_clean
+
+	printf 'FROM busybox\nRUN echo partial > /p && exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad "$CTX"
+	echo "$stderr"
+	[[ "$stderr" == *'Dockerfile:2: RUN echo partial > /p && exit 3: RUN /bin/sh -c echo partial > /p && exit 3: the command returned a non-zero code: 3' ]]
+	assert_failed_clean
+
+	printf 'FROM busybox AS a\nRUN true\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad --target nosuch "$CTX"
+	[ "$stderr" = 'husk: build: target stage "nosuch" could not be found' ]
+	assert_failed_clean
+
+	printf 'FROM localhost/no/such:image\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad --pull=never "$CTX"
+	[[ "$stderr" == *'Dockerfile:1: FROM localhost/no/such:image: image "localhost/no/such:image" is not in the store'* ]]
+	assert_failed_clean
+
+	printf 'FROM busybox AS a\nCOPY --from=b /x /x\nFROM a AS b\n' >"$CTX/Dockerfile"
+	run --separate-stderr "$HUSK" build -t bad --target b "$CTX"
+	[[ "$stderr" == *'circular dependency detected on stage: b' ]]
+	assert_failed_clean
+
+	printf 'FROM busybox\nCOPY a b /not-a-dir\n' >"$CTX/Dockerfile"
+	touch "$CTX/a" "$CTX/b"
+	run --separate-stderr "$HUSK" build -t bad "$CTX"
+	[[ "$stderr" == *'the destination must be a directory and end with a /' ]]
+	assert_failed_clean
+
+	run --separate-stderr "$HUSK" build -t bad "$TEST_DIR/no-such-dir"
+	[ "$status" -ne 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run --separate-stderr "$HUSK" build -t 'Bad:Name' "$CTX"
+	[ "$status" -ne 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	# the steps that finished are cached
+	printf 'FROM busybox\nRUN x=first && echo \"ran-$x\"\nRUN false\n' >"$CTX/Dockerfile"
+	run "$HUSK" build -t bad "$CTX"
+	run "$HUSK" build -t bad "$CTX"
+	[[ "$output" != *ran-first* ]]
+}
+
+@test "build: kill -9 in the middle of a RUN step leaves nothing husk image prune does not remove" {
+	printf 'FROM busybox\nRUN echo started; sleep 300\n' >"$CTX/Dockerfile"
+	"$HUSK" build -t killed "$CTX" >"$TEST_DIR/out" 2>&1 &
+	local pid=$!
+	for _ in $(seq 200); do grep -q started "$TEST_DIR/out" && break; sleep 0.05; done
+	grep -q started "$TEST_DIR/out"
+	[ -n "$("$HUSK" ps -aq)" ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	run "$HUSK" image prune
+	[ "$status" -eq 0 ]
+	[ -z "$("$HUSK" ps -aq)" ]
+	[ -z "$(ls "$HUSK_ROOT/tmp")" ]
+	run "$HUSK" image inspect killed
+	[ "$status" -ne 0 ]
+	# the layers left are those of busybox only
+	[ "$(ls "$HUSK_ROOT/layers" | wc -l)" -eq 1 ]
+}
