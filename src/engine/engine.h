@@ -227,6 +227,10 @@ int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_c
 /* Every record, observed. */
 int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n, husk_error **err);
 void husk_engine_list_free(struct husk_ctr *v, size_t n);
+/* The records that match every filter "KEY=VALUE" (ps --filter, Docker's
+ * keys: filter.c), newest first.  EINVAL: a filter husk does not know. */
+int husk_engine_list_filtered(struct husk_engine *e, const char *const *filters, size_t n_filters,
+			      struct husk_ctr **ret, size_t *ret_n, husk_error **err);
 
 /* Its log, read as o says (o->done is set here: following ends when the
  * monitor does).  EINVAL with --log-driver none. */

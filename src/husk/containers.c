@@ -350,6 +350,11 @@ const struct cli_flag ps_flags[] = {
 	{"no-trunc", 0, NULL, "whole ids and commands", 'T'},
 	{"format", 0, "TEMPLATE",
 	 "each container through a Go template ({{.Names}}, {{.Status}}...)", 'F'},
+	{"filter", 'f', "KEY=VALUE",
+	 "only containers that match: id, name, label, exited, status, ancestor, volume, network, "
+	 "health, before, since"},
+	{"last", 'n', "N", "the N containers created last, in every state"},
+	{"latest", 'l', NULL, "the container created last, in every state"},
 	{0},
 };
 
@@ -357,6 +362,9 @@ int cmd_ps(int argc, char **argv)
 {
 	bool all = false, quiet = false, trunc = true;
 	const char *format = NULL;
+	cleanup_free char **filters = NULL;
+	size_t n_filters = 0;
+	long last = -1;
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'a')
@@ -367,9 +375,24 @@ int cmd_ps(int argc, char **argv)
 			trunc = false;
 		else if (c == 'F')
 			format = optarg;
-		else
+		else if (c == 'f')
+			husk_strv_push(&filters, &n_filters, optarg);
+		else if (c == 'l')
+			last = 1;
+		else if (c == 'n') {
+			if (husk_parse_long(optarg, &last) < 0 || last < 0)
+				return cli_usage_error("-n \"%s\": expected a count", optarg);
+		} else
 			return 125;
 	}
+	/* -n and -l count every state, as Docker's; a filter on the status
+	 * does too */
+	if (last >= 0)
+		all = true;
+	for (size_t i = 0; i < n_filters; i++)
+		if (strncmp(filters[i], "status=", 7) == 0 ||
+		    strncmp(filters[i], "exited=", 7) == 0)
+			all = true;
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
 	husk_error *err = NULL;
@@ -378,13 +401,14 @@ int cmd_ps(int argc, char **argv)
 		return fail(err);
 	struct husk_ctr *v = NULL;
 	size_t n = 0;
-	if (husk_engine_list(&eng, &v, &n, &err) < 0) {
+	if (husk_engine_list_filtered(&eng, (const char *const *)filters, n_filters, &v, &n, &err) <
+	    0) {
 		husk_tmpl_free(tmpl);
 		return fail(err);
 	}
 	json_t *rows = json_array();
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0 && (last < 0 || (long)i < last); i++) {
 		bool running = v[i].state == HUSK_CTR_RUNNING || v[i].state == HUSK_CTR_PAUSED;
 		if (!all && !running)
 			continue;

@@ -215,3 +215,31 @@ created then started
 	done
 	[[ "${lines[1]}${lines[2]}" == *'"sh -c '* ]]
 }
+
+@test "ps --filter, -n, -l: Docker's keys, OR within a key and AND across keys" {
+	"$HUSK" create --name one -l tier=web busybox true >/dev/null
+	"$HUSK" run --name two -l tier=db busybox sh -c 'exit 3' >/dev/null || true
+	"$HUSK" run -d --name three -l tier=web busybox sleep 100 >/dev/null
+	names() { "$HUSK" ps "$@" --format '{{.Names}}' | sort | tr '\n' ' '; }
+	[ "$(names -a --filter label=tier=web)" = "one three " ]
+	[ "$(names -a --filter label=tier)" = "one three two " ]
+	[ "$(names --filter label=tier=web)" = "three " ] # running only without -a
+	[ "$(names --filter status=exited)" = "two " ]     # a status filter looks at all
+	[ "$(names --filter exited=3)" = "two " ]
+	[ "$(names -a -f name=t)" = "three two " ]
+	[ "$(names -a -f status=created -f status=running)" = "one three " ]
+	[ "$(names -a -f status=running -f label=tier=db)" = "" ]
+	[ "$(names -a -f ancestor=busybox)" = "one three two " ]
+	[ "$(names -a -f before=three)" = "one two " ]
+	[ "$(names -a -f since=one)" = "three two " ]
+	[ "$("$HUSK" ps -l --format '{{.Names}}')" = three ]
+	[ "$("$HUSK" ps -n 2 --format '{{.Names}}' | tr '\n' ' ')" = "three two " ]
+	run "$HUSK" ps --filter colour=red
+	[ "$status" -eq 125 ]
+	[[ "$output" == "husk: --filter \"colour=red\": invalid filter 'colour'"* ]]
+	run "$HUSK" ps --filter status=sleeping
+	[ "$status" -eq 125 ]
+	run "$HUSK" ps --filter before=nosuch
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'no such container'* ]]
+}
