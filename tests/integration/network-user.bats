@@ -211,14 +211,15 @@ for _ in range(20):
 	run "$HUSK" exec other nslookup late
 	[ "$status" -ne 0 ]
 	"$HUSK" rm -f late
-	start=$(date +%s%N)
+	# rm rewrites the name table before it returns and the resolver reads
+	# it on inotify: the next lookups fail (a few tries: no timed
+	# assertion, the machines differ; bench/net-run.sh has the latency)
 	ok=
 	for _ in $(seq 20); do
 		if ! "$HUSK" exec asker nslookup late >/dev/null 2>&1; then ok=1; break; fi
 		sleep 0.05
 	done
 	[ -n "$ok" ]
-	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 1000 ]
 }
 
 @test "the resolver: one a host, started with the first container on a network, gone with the last; its RSS" {
