@@ -7,7 +7,8 @@
 #                     HUSK_ROOT=$HK_DIR/lib HUSK_RUNROOT=$HK_DIR/run, so that
 #                     husk uses only storage of its own; note the husk-*
 #                     cgroups that exist already (see hk_cleanup)
-#   hk ARGS...        $HUSK ARGS under `timeout $HK_TIMEOUT`
+#   hk ARGS...        $HUSK ARGS under `timeout $HK_TIMEOUT` (run and create
+#                     with --network none, as Podman is kept here)
 #   hk_cleanup        `husk rm -f` every container (50 a call, 4 calls at
 #                     once); print to stderr anything husk left after that
 #                     (a bug to look at); then kill what is left that runs
@@ -45,8 +46,14 @@ ERRLOG=${ERRLOG:-/dev/null}
 _hk_dir_was=
 _hk_cg_before=
 
+# husk off the network, as lib-podman.sh keeps Podman (husk's default is
+# the bridge, as Docker's): --network none for run and create; net-run.sh
+# measures what the bridge adds
 hk() {
-	timeout "$HK_TIMEOUT" "$HUSK" "$@"
+	case "${1:-}" in
+	run | create) timeout "$HK_TIMEOUT" "$HUSK" "$1" --network none "${@:2}" ;;
+	*) timeout "$HK_TIMEOUT" "$HUSK" "$@" ;;
+	esac
 }
 
 now_us() {
