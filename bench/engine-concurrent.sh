@@ -35,7 +35,7 @@ done
 bench_begin conc
 
 # one.sh ENGINE SEQ: one timed run; prints "microseconds status"
-husk_cmd=(timeout "$HK_TIMEOUT" "$HUSK" run --rm busybox true)
+husk_cmd=(timeout "$HK_TIMEOUT" "$HUSK" run --rm --network none busybox true)
 podman_cmd=(timeout "$PM_TIMEOUT" "${PM[@]}" --runtime "$RUNC" run --rm busybox true)
 {
 	echo '#!/bin/bash'

@@ -117,7 +117,7 @@ printf '%-22s %5s %8s %8s %9s %9s %9s %17s\n' "podman (conmon, runc)" "$pn" "$(p
 echo "husk/podman: monitor Pss $(ratio "$(per "$hmp" "$hn")" "$(per "$pmp" "$pn")"), monitor anonymous $(ratio "$(per "$hma" "$hn")" "$(per "$pma" "$pn")"), monitor+init Pss $(ratio "$(per $((hmp + hip)) "$hn")" "$(per $((pmp + pip)) "$pn")")"
 
 # --- the foreground client while attached
-"$HUSK" run --rm busybox sleep 5 </dev/null >/dev/null 2>>"$ERRLOG" &
+"$HUSK" run --rm --network none busybox sleep 5 </dev/null >/dev/null 2>>"$ERRLOG" &
 hc=$!
 client_pids+=("$hc")
 "${PM[@]}" --runtime "$RUNC" run --rm busybox sleep 5 </dev/null >/dev/null 2>>"$ERRLOG" &
