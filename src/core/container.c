@@ -573,6 +573,11 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		husk_fail(err, 0, "process: missing (nothing to run)");
 		goto out;
 	}
+	if (spec->process.caps.ambient) {
+		cleanup_free char *w = husk_caps_drop_unraisable(&spec->process.caps);
+		if (w && o->warn)
+			o->warn(o->ud, w);
+	}
 	if (!spec->ns[HUSK_NS_MNT].enabled || spec->ns[HUSK_NS_MNT].path) {
 		husk_fail(err, 0, "linux.namespaces: a new mount namespace is required");
 		goto out;

@@ -304,6 +304,11 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		goto out;
 	}
 	have_proc = true;
+	if (proc.caps.ambient) {
+		cleanup_free char *w = husk_caps_drop_unraisable(&proc.caps);
+		if (w && o->warn)
+			o->warn(o->ud, w);
+	}
 	if (proc.terminal && o->detach && !o->console_socket) {
 		husk_fail(err, 0, "exec --tty --detach needs --console-socket");
 		goto out;

@@ -206,6 +206,27 @@ static int set_caps(const struct husk_caps *c, husk_error **err)
 	return 0;
 }
 
+char *husk_caps_drop_unraisable(struct husk_caps *c)
+{
+	uint64_t bad = c->ambient & ~(c->permitted & c->inheritable);
+	if (!bad)
+		return NULL;
+	char names[1024] = "";
+	size_t o = 0;
+	for (int v = 0; v < 64 && o < sizeof(names) - 64; v++) {
+		if (!(bad & (1ull << v)))
+			continue;
+		char *n = cap_to_name(v);
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
+				      n ? n : "?");
+		cap_free(n);
+	}
+	c->ambient &= ~bad;
+	return husk_strdup_printf("process.capabilities.ambient: cannot raise %s (an ambient "
+				  "capability must be permitted and inheritable too): skipped",
+				  names);
+}
+
 static int drop_bounding(const struct husk_caps *c, husk_error **err)
 {
 	int last = (int)cap_max_bits();

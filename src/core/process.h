@@ -36,6 +36,12 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 int husk_process_limits(const struct husk_process *p, husk_error **err);
 /* apparmor / selinux labels; warn_out gets a warning when the LSM is absent. */
 int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error **err);
+/* An ambient capability can be raised only when it is both permitted and
+ * inheritable (prctl(2) PR_CAP_AMBIENT_RAISE): runc and crun skip one that
+ * is not with a warning (runc spec's default config asks for three), and
+ * so does husk.  Clears those bits of caps->ambient; returns a malloc'd
+ * warning naming them, or NULL when every one can be raised. */
+char *husk_caps_drop_unraisable(struct husk_caps *caps);
 /* Everything else, ending in execve; returns only on failure. */
 int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err);
 
