@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -340,6 +341,29 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Mark every fd from first on close-on-exec: close_range(2), or where
+ * the kernel lacks it (before 5.11 for CLOSE_RANGE_CLOEXEC) each fd that
+ * /proc/self/fd lists. */
+static int cloexec_from(unsigned int first, husk_error **err)
+{
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return husk_fail(err, errno, "close_range, then open /proc/self/fd");
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		long fd;
+		if (husk_parse_long(e->d_name, &fd) < 0 || fd < (long)first || fd == dirfd(d))
+			continue;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
 int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 {
 	const struct husk_process *p = f->proc;
@@ -368,6 +392,23 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	/* keep the permitted set across setuid so that capset can choose it */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return husk_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	/* nothing of ours may reach the container: close every fd past the
+	 * preserved ones on exec.  This and the rest of the steps that need
+	 * no privilege come before the seccomp filter: a profile that denies
+	 * close_range (or predates it) must still run, and after the filter
+	 * only the privilege drop and execve remain, as in runc */
+	unsigned int first = 3 + (unsigned int)(f->preserve_fds > 0 ? f->preserve_fds : 0);
+	for (int fd = 3; fd < (int)first; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0)
+			fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	}
+	if (cloexec_from(first, err) < 0)
+		return -1;
+	reset_signals();
+	umask(p->has_umask ? p->umask : 022);
+	cleanup_free char *home = NULL;
+	cleanup_free char **env = build_env(p, f->extra_env, &home);
 	if (seccomp_early) {
 		/* without no_new_privs the filter must go in while we still
 		 * hold CAP_SYS_ADMIN */
@@ -391,27 +432,10 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 			return -1;
 		HUSK_TRACE(tr, "capset + ambient capabilities");
 	}
-	if (p->has_umask)
-		umask(p->umask);
-	else
-		umask(022);
 	if (p->no_new_privileges) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return husk_fail(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 	}
-	/* nothing of ours may reach the container: close every fd past the
-	 * preserved ones on exec */
-	unsigned int first = 3 + (unsigned int)(f->preserve_fds > 0 ? f->preserve_fds : 0);
-	for (int fd = 3; fd < (int)first; fd++) {
-		int fl = fcntl(fd, F_GETFD);
-		if (fl >= 0)
-			fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-	}
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return husk_fail(err, errno, "close_range");
-	reset_signals();
-	cleanup_free char *home = NULL;
-	cleanup_free char **env = build_env(p, f->extra_env, &home);
 	if (f->seccomp && !seccomp_early) {
 		husk_trace_begin(tr);
 		int lfd = -1;

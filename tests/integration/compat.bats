@@ -301,3 +301,26 @@ same() {
 	done
 	grep -q 'level=warning msg="process.capabilities.ambient: cannot raise cap_kill' "$TEST_DIR/husk.log"
 }
+
+# A seccomp profile that denies close_range (or, written before 2020, does
+# not list it under a deny-by-default action) must not stop the start:
+# without noNewPrivileges the filter goes in early, while the runtime still
+# holds CAP_SYS_ADMIN, and only the privilege drop and execve may come after
+# it.  runc and crun run both configs.
+@test "compat: a seccomp profile denying close_range, without noNewPrivileges" {
+	set_script 'echo ran; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status'
+	local ret
+	for ret in 1 38; do
+		update_config "$BUNDLE" ".ociVersion = \"1.0.2\" | .process.noNewPrivileges = false | .linux.seccomp = {
+			\"defaultAction\": \"SCMP_ACT_ALLOW\",
+			\"syscalls\": [{\"names\": [\"close_range\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": $ret}]}"
+		both
+		same
+		[ "$h_status" -eq 0 ]
+		[ "$(sed -n 1p <<<"$h_out")" = ran ]
+		grep -qx $'Seccomp:\t2' <<<"$h_out"
+		grep -qx $'NoNewPrivs:\t0' <<<"$h_out"
+		c_out=$(cd "$BUNDLE" && crun_rt run "$CID" </dev/null)
+		[ "$c_out" = "$h_out" ]
+	done
+}
