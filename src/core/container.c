@@ -566,9 +566,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (husk_id_validate(o->id, err) < 0)
 		return -1;
 	husk_trace_begin(&tr);
-	if (husk_spec_load(o->bundle, &spec, err) < 0)
+	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
 		return -1;
-	HUSK_TRACE(&tr, "read and parse %s/config.json", o->bundle);
+	HUSK_TRACE(&tr, "read and parse %s", o->config_path ? o->config_path : "config.json");
 	if (!spec->has_process) {
 		husk_fail(err, 0, "process: missing (nothing to run)");
 		goto out;

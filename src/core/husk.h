@@ -14,7 +14,8 @@ typedef void (*husk_warn_fn)(void *ud, const char *msg);
 struct husk_create_opts {
 	const char *state_root; /* --root */
 	const char *id;
-	const char *bundle; /* absolute */
+	const char *bundle;	 /* absolute */
+	const char *config_path; /* instead of BUNDLE/config.json (--config), or NULL */
 	const char *pid_file;
 	const char *console_socket;
 	int preserve_fds;

@@ -889,12 +889,14 @@ out:
 	return 0;
 }
 
-int husk_spec_load(const char *bundle, struct husk_spec **ret, husk_error **err)
+int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec **ret,
+		   husk_error **err)
 {
-	cleanup_free char *path = husk_strdup_printf("%s/config.json", bundle);
+	cleanup_free char *path =
+		config_path ? strdup(config_path) : husk_strdup_printf("%s/config.json", bundle);
 	cleanup_free char *text = NULL;
 	if (husk_read_file(path, &text, NULL, err) < 0)
-		return -1;
+		return config_path ? husk_error_wrap(err, "--config") : -1;
 	if (husk_spec_parse(text, bundle, ret, err) < 0)
 		return husk_error_wrap(err, "bundle \"%s\"", bundle);
 	struct stat st;

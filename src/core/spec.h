@@ -151,7 +151,10 @@ int husk_ns_from_name(const char *name);
 
 /* Parse config.json text; bundle is used to resolve a relative root.path. */
 int husk_spec_parse(const char *text, const char *bundle, struct husk_spec **ret, husk_error **err);
-int husk_spec_load(const char *bundle, struct husk_spec **ret, husk_error **err);
+/* config_path NULL: BUNDLE/config.json.  Relative paths in the config
+ * (root.path, mount sources) are the bundle's either way. */
+int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec **ret,
+		   husk_error **err);
 void husk_spec_free(struct husk_spec *s);
 
 /* Write uid and gid maps into procdir ("/proc/self", "/proc/PID"): uid_map

@@ -23,6 +23,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 {
 	static const struct option opts[] = {
 		{"bundle", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, 'C'},
 		{"pid-file", required_argument, NULL, 'p'},
 		{"console-socket", required_argument, NULL, 'c'},
 		{"preserve-fds", required_argument, NULL, 'P'},
@@ -40,6 +41,9 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		switch (c) {
 		case 'b':
 			bundle = optarg;
+			break;
+		case 'C':
+			a->o.config_path = optarg;
 			break;
 		case 'p':
 			a->o.pid_file = optarg;
@@ -72,8 +76,8 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		case 'S':
 			break;
 		case 'h':
-			printf("usage: husk-oci %s [--bundle DIR] [--pid-file F] [--console-socket "
-			       "S] "
+			printf("usage: husk-oci %s [--bundle DIR] [--config FILE] [--pid-file F] "
+			       "[--console-socket S] "
 			       "[--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
 			       is_run ? "run" : "create", is_run ? " [-d]" : "");
 			exit(0);

@@ -324,3 +324,29 @@ same() {
 		[ "$c_out" = "$h_out" ]
 	done
 }
+
+# crun's --config: the config file to use instead of the bundle's
+# config.json (relative to where the runtime runs); root.path stays the
+# bundle's.
+@test "compat: run and create --config FILE, as crun" {
+	set_script 'echo from the bundle'
+	jq '.ociVersion = "1.0.2" | .process.args = ["/bin/sh", "-c", "echo from elsewhere"]' \
+		"$BUNDLE/config.json" >"$TEST_DIR/other.json"
+	cd "$TEST_DIR"
+	run husk run --bundle "$BUNDLE" --config other.json "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "from elsewhere" ]
+	c_out=$(crun_rt run --bundle "$BUNDLE" --config other.json "$CID" </dev/null)
+	[ "$c_out" = "from elsewhere" ]
+	# create keeps it: start runs the process it named
+	husk create --bundle "$BUNDLE" --config "$TEST_DIR/other.json" "$ID" >"$TEST_DIR/out" 2>&1
+	husk start "$ID"
+	wait_for_status "$ID" stopped
+	[ "$(cat "$TEST_DIR/out")" = "from elsewhere" ]
+	husk delete "$ID"
+	# one that cannot be read is an error naming the flag
+	run husk run --bundle "$BUNDLE" --config "$TEST_DIR/nosuch.json" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--config"*"nosuch.json"* ]]
+}
