@@ -1093,7 +1093,9 @@ int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 		return husk_state_dir_remove(d, err);
 	}
 	enum husk_status s = husk_state_status(&st);
-	if (s != HUSK_STOPPED && s != HUSK_CREATED && !force) {
+	/* runtime.md: deleting a container that is not stopped MUST have no
+	 * effect on it and MUST generate an error; created is not stopped */
+	if (s != HUSK_STOPPED && !force) {
 		husk_fail(err, 0, "container \"%s\" is %s: stop it first or use --force", id,
 			  husk_status_name(s));
 		husk_state_release(&st);

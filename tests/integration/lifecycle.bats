@@ -146,3 +146,25 @@ load helpers
 	grep -l "already exists" "$TEST_DIR"/c? | wc -l | grep -qx 3
 	husk delete --force "$ID"
 }
+
+# runtime.md: "Attempting to delete a container that is not stopped MUST
+# have no effect on the container and MUST generate an error."
+@test "delete: a created container is not stopped: refused without --force, left as it was" {
+	update_config "$BUNDLE" '.process.args = ["true"]'
+	husk_d create --bundle "$BUNDLE" "$ID"
+	pid=$(husk state "$ID" | jq -r .pid)
+	run husk delete "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is created"*"--force"* ]]
+	[ "$(husk state "$ID" | jq -r .status)" = created ]
+	kill -0 "$pid"
+	# and it still starts
+	husk start "$ID"
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+	# --force deletes one that is created
+	husk_d create --bundle "$BUNDLE" "$ID"
+	husk delete --force "$ID"
+	[ -z "$(husk list -q)" ]
+}
