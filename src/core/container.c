@@ -409,10 +409,10 @@ static int child_main(struct child_ctx *c)
 		HUSK_TRACE(&c->tr, "open /dev/pts/ptmx, pty as the controlling terminal");
 	}
 	cleanup_free char *exe = NULL;
-	if (husk_find_executable(&s->process, &exe, &err) < 0)
+	if (s->has_process && husk_find_executable(&s->process, &exe, &err) < 0)
 		child_fail_as(c, SYNC_EXEC_FAILED, err);
 	char *warn = NULL;
-	if (husk_process_lsm(&s->process, &warn, &err) < 0)
+	if (s->has_process && husk_process_lsm(&s->process, &warn, &err) < 0)
 		child_fail(c, err);
 	if (warn)
 		husk_sync_send(c->sock, SYNC_TRACE, -1, 0, warn, strlen(warn), -1);
@@ -446,6 +446,11 @@ static int child_main(struct child_ctx *c)
 		struct husk_sync_msg m;
 		if (wait_for(c, SYNC_START, &m, &err) < 0)
 			goto late_fail;
+	}
+	if (!s->has_process) {
+		/* `start` refuses a config without one before it gets here */
+		husk_fail(&err, 0, "process: missing (nothing to start)");
+		goto late_fail;
 	}
 	if (s->hooks.n_start_container) {
 		cleanup_free char *st = state_json_for_hooks(c->o->id, c->host_pid, "created",
@@ -569,7 +574,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
 		return -1;
 	HUSK_TRACE(&tr, "read and parse %s", o->config_path ? o->config_path : "config.json");
-	if (!spec->has_process) {
+	/* config.md: process is REQUIRED when start is called; create makes
+	 * the container without one, `start` fails (run fails at once) */
+	if (!spec->has_process && o->start_now) {
 		husk_fail(err, 0, "process: missing (nothing to run)");
 		goto out;
 	}
@@ -940,6 +947,13 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	if (s != HUSK_CREATED) {
 		husk_fail(err, 0, "container \"%s\" is %s, not created: cannot start it", id,
 			  husk_status_name(s));
+		husk_state_release(&st);
+		return -1;
+	}
+	if (st.config && !json_object_get(st.config, "process")) {
+		/* runtime.md: start MUST generate an error if process was not
+		 * set; the container stays created, for delete --force */
+		husk_fail(err, 0, "start container \"%s\": process: missing in its config", id);
 		husk_state_release(&st);
 		return -1;
 	}

@@ -168,3 +168,22 @@ load helpers
 	husk delete --force "$ID"
 	[ -z "$(husk list -q)" ]
 }
+
+# config.md: process is "REQUIRED when start is called", so create succeeds
+# without one and start fails (runc 1.1.5 and crun 1.8.1 refuse the create).
+@test "a config without process: create succeeds, start fails and changes nothing" {
+	update_config "$BUNDLE" 'del(.process)'
+	husk_d create --bundle "$BUNDLE" "$ID"
+	[ "$(husk state "$ID" | jq -r .status)" = created ]
+	run husk start "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process: missing"* ]]
+	[ "$(husk state "$ID" | jq -r .status)" = created ]
+	husk delete --force "$ID"
+	# run has nothing to run: it fails and leaves nothing
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process: missing"* ]]
+	[ -z "$(husk list -q)" ]
+}
