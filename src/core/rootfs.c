@@ -729,18 +729,74 @@ int husk_rootfs_prepare_idmaps(struct husk_spec *s, const char *bundle, husk_err
 	return 0;
 }
 
+/* Make the mount that holds path private (not recursively), so that the
+ * rootfs bound from it stays out of the host's peer groups: the mount point
+ * of the longest /proc/self/mountinfo entry that is a prefix of path (runc's
+ * rootfsParentMountPrivate).  Only for a shared rootfsPropagation. */
+static int parent_mount_private(const char *path, husk_error **err)
+{
+	cleanup_free char *real = realpath(path, NULL);
+	if (!real)
+		return husk_fail(err, errno, "rootfs \"%s\"", path);
+	cleanup_free char *text = NULL;
+	if (husk_read_file("/proc/self/mountinfo", &text, NULL, err) < 0)
+		return -1;
+	char best[4096] = "/";
+	size_t best_len = 1;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes in it */
+		char mp[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		size_t o = 0;
+		for (size_t i = 0; mp[i]; i++) {
+			if (mp[i] == '\\' && mp[i + 1] >= '0' && mp[i + 1] <= '3' && mp[i + 2] &&
+			    mp[i + 3]) {
+				mp[o++] = (char)(((mp[i + 1] - '0') << 6) |
+						 ((mp[i + 2] - '0') << 3) | (mp[i + 3] - '0'));
+				i += 3;
+			} else {
+				mp[o++] = mp[i];
+			}
+		}
+		mp[o] = '\0';
+		size_t l = strlen(mp);
+		bool under = strcmp(mp, "/") == 0 ||
+			     (strncmp(real, mp, l) == 0 && (real[l] == '/' || real[l] == '\0'));
+		if (under && l >= best_len) {
+			memcpy(best, mp, l + 1);
+			best_len = l;
+		}
+	}
+	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		return husk_fail(err, errno, "make \"%s\" (the rootfs's mount) private", best);
+	return 0;
+}
+
 int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 {
 	const struct husk_spec *s = c->spec;
 	struct husk_tracer *tr = c->tr;
 	husk_trace_begin(tr);
-	/* keep every mount we make from propagating back to the host */
+	/* The first remount of / takes the config's propagation, as runc's
+	 * prepareRoot does: rshared keeps the copies of the host's shared
+	 * mounts in the host's peer groups (Kubernetes' bidirectional mount
+	 * propagation); then only the mount holding the rootfs is made private,
+	 * so that the rootfs bind does not reach the host.  By default every
+	 * mount is a slave: nothing we mount propagates back.  (r)unbindable
+	 * would forbid the rootfs bind itself: it is applied after pivot_root. */
+	unsigned long prop = s->rootfs_propagation;
 	unsigned long rootprop = MS_SLAVE | MS_REC;
-	if (s->rootfs_propagation && !(s->rootfs_propagation & MS_SHARED))
-		rootprop = s->rootfs_propagation;
+	if (prop && !(prop & MS_UNBINDABLE))
+		rootprop = prop;
 	if (mount(NULL, "/", NULL, rootprop, NULL) < 0)
 		return husk_fail(err, errno, "make / %s",
-				 rootprop & MS_PRIVATE ? "private" : "slave");
+				 rootprop & MS_PRIVATE	? "private"
+				 : rootprop & MS_SHARED ? "shared"
+							: "slave");
+	if ((rootprop & MS_SHARED) && parent_mount_private(s->root_path, err) < 0)
+		return -1;
 	/* pivot_root needs the new root to be a mount point */
 	if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_fail(err, errno, "bind rootfs \"%s\"", s->root_path);
@@ -793,9 +849,12 @@ int husk_rootfs_pivot(struct husk_rootfs_ctx *c, bool no_pivot, husk_error **err
 	}
 	if (chdir("/") < 0)
 		return husk_fail(err, errno, "chdir /");
-	if (c->spec->rootfs_propagation & MS_SHARED) {
-		if (mount(NULL, "/", NULL, c->spec->rootfs_propagation, NULL) < 0)
-			return husk_fail(err, errno, "make / shared");
+	/* as runc: the propagation of the new / itself, now that it is / */
+	unsigned long prop = c->spec->rootfs_propagation;
+	if (prop & (MS_SHARED | MS_UNBINDABLE)) {
+		if (mount(NULL, "/", NULL, prop, NULL) < 0)
+			return husk_fail(err, errno, "make / %s",
+					 prop & MS_SHARED ? "shared" : "unbindable");
 	}
 	return 0;
 }

@@ -22,10 +22,13 @@ setup() {
 # crun_rt ARGS...: Debian's crun 1.8.1 refuses a hybrid cgroup host, so on
 # one it runs in a mount namespace of its own without the unified
 # hierarchy (as bench/memory-floor.sh does).  Skips when crun is missing.
+# The namespace keeps the host's propagation (so that a shared mount stays
+# shared); only its copy of the unified mount is made private, then gone.
 crun_rt() {
 	command -v crun >/dev/null || skip "crun is missing: nothing to compare with"
 	if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
-		unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec "$0" "$@"' \
+		unshare -m --propagation unchanged sh -c 'mount --make-private /sys/fs/cgroup/unified &&
+			umount /sys/fs/cgroup/unified && exec "$0" "$@"' \
 			crun --root "$CRUN_ROOT" "$@"
 	else
 		crun --root "$CRUN_ROOT" "$@"
@@ -349,4 +352,51 @@ same() {
 	run husk run --bundle "$BUNDLE" --config "$TEST_DIR/nosuch.json" "$ID"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--config"*"nosuch.json"* ]]
+}
+
+# rootfsPropagation "unbindable": the rootfs bind must come before / is
+# made unbindable (an unbindable mount cannot be bound).  crun runs it.
+@test "compat: rootfsPropagation unbindable, as crun" {
+	update_config "$BUNDLE" '.ociVersion = "1.0.2" | .linux.rootfsPropagation = "unbindable"'
+	set_script 'awk "\$5 == \"/\" { print (/unbindable/ ? \"unbindable\" : \"bindable\") }" /proc/self/mountinfo'
+	run husk run --bundle "$BUNDLE" "$ID"
+	echo "husk-oci: $output"
+	[ "$status" -eq 0 ]
+	[ "$output" = unbindable ]
+	c_out=$(cd "$BUNDLE" && crun_rt run "$CID" </dev/null)
+	echo "crun: $c_out"
+	[ "$c_out" = unbindable ]
+}
+
+# Kubernetes' bidirectional mount propagation: with rootfsPropagation
+# rshared, a mount the container makes under an rshared bind of a shared
+# host directory appears on the host (runc's prepareRoot keeps the host's
+# peer groups and makes only the rootfs's own mount private).  runc and
+# crun both propagate it.
+@test "compat: rootfsPropagation rshared: a mount made in the container reaches the host" {
+	local shared="$TEST_DIR/shared" rt
+	mkdir -p "$shared/sub"
+	mount --bind "$shared" "$shared"
+	mount --make-shared "$shared"
+	update_config "$BUNDLE" '.ociVersion = "1.0.2" | .linux.rootfsPropagation = "rshared"
+		| .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]
+		| .mounts += [{"destination": "/shared", "type": "bind", "source": "'"$shared"'", "options": ["rbind", "rshared"]}]'
+	set_script 'mount -t tmpfs -o size=64k from-the-container /shared/sub && echo mounted'
+	for rt in husk runc crun; do
+		case $rt in
+		husk) out=$(husk run --bundle "$BUNDLE" "$ID" 2>&1) ;;
+		runc) out=$("$RUNC_BIN" --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$RID" </dev/null 2>&1) ;;
+		crun) command -v crun >/dev/null || continue
+			out=$(cd "$BUNDLE" && crun_rt run "$CID" </dev/null 2>&1) ;;
+		esac
+		echo "$rt: $out"
+		[ "$out" = mounted ]
+		# the host sees it, and removes it
+		awk -v m="$shared/sub" '$5 == m' /proc/self/mountinfo | grep -q from-the-container
+		umount "$shared/sub"
+	done
+	umount "$shared"
+	# the rootfs bind itself never reached the host
+	! grep -F "$BUNDLE/rootfs" /proc/self/mountinfo
 }
