@@ -934,7 +934,8 @@ int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, hus
 	return r;
 }
 
-int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, husk_error **err)
+int husk_start(const char *root, const char *id, husk_trace_fn trace, husk_warn_fn warn, void *ud,
+	       husk_error **err)
 {
 	cleanup_close int lockfd = -1;
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
@@ -1014,6 +1015,16 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, 
 	unlink(fifo);
 	HUSK_TRACE(&tr, "open + read exec.fifo: the container execs");
 	r = run_poststart(&st, err);
+	if (r < 0) {
+		/* runtime.md (1.3), step 9: a failing poststart hook is an
+		 * error, and the container is stopped and destroyed (step 12)
+		 * with its poststop hooks run (step 13), as delete --force does */
+		husk_state_release(&st);
+		close(lockfd);
+		lockfd = -1;
+		husk_delete_warn(root, id, true, warn, ud, NULL);
+		return r;
+	}
 out:
 	husk_state_release(&st);
 	return r;
@@ -1093,6 +1104,12 @@ int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk
 
 int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 {
+	return husk_delete_warn(root, id, force, NULL, NULL, err);
+}
+
+int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
+		     husk_error **err)
+{
 	cleanup_close int lockfd = -1;
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
 		return -1;
@@ -1151,11 +1168,13 @@ int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 			if (husk_spec_parse(text, st.bundle, &spec, &herr) == 0) {
 				cleanup_free char *sj = state_json_for_hooks(
 					id, 0, "stopped", st.bundle, st.annotations);
-				/* poststop failures are logged, not fatal (spec) */
-				husk_hooks_run(spec->hooks.poststop, spec->hooks.n_poststop,
-					       "poststop", sj, &herr);
+				/* a failing poststop hook is a warning and the
+				 * later ones still run (runtime.md, step 13) */
+				husk_hooks_run_warn(spec->hooks.poststop, spec->hooks.n_poststop,
+						    "poststop", sj, warn, ud);
 				husk_spec_free(spec);
-			}
+			} else if (warn)
+				warn(ud, herr->msg);
 			husk_error_free(herr);
 		}
 	}

@@ -31,12 +31,11 @@ static int run_one(const struct husk_hook *h, const char *stage, size_t idx, con
 		 * caller's protocol channel: keep it on stderr */
 		dup2(2, 1);
 		char *def_args[] = {h->path, NULL};
-		char *empty_env[] = {NULL};
 		sigset_t all;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		execve(h->path, h->args && h->args[0] ? h->args : def_args,
-		       h->env ? h->env : empty_env);
+		       h->env ? h->env : environ);
 		_exit(127);
 	}
 	close(pipefd[0]);
@@ -86,4 +85,15 @@ int husk_hooks_run(const struct husk_hook *hooks, size_t n, const char *stage,
 		if (run_one(&hooks[i], stage, i, state_json, err) < 0)
 			return -1;
 	return 0;
+}
+
+void husk_hooks_run_warn(const struct husk_hook *hooks, size_t n, const char *stage,
+			 const char *state_json, void (*warn)(void *ud, const char *msg), void *ud)
+{
+	for (size_t i = 0; i < n; i++) {
+		husk_error *e = NULL;
+		if (run_one(&hooks[i], stage, i, state_json, &e) < 0 && warn)
+			warn(ud, e->msg);
+		husk_error_free(e);
+	}
 }

@@ -48,11 +48,18 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
  * (exec_failed tells that from the steps before it). */
 int husk_run_start(const struct husk_create_opts *o, struct husk_created *c, husk_error **err);
 
-int husk_start(const char *root, const char *id, husk_trace_fn trace, void *ud, husk_error **err);
+/* A failing poststart hook fails start, and then the container is killed
+ * and deleted (its poststop hooks run, their failures warnings). */
+int husk_start(const char *root, const char *id, husk_trace_fn trace, husk_warn_fn warn, void *ud,
+	       husk_error **err);
 /* The OCI state JSON of one container (malloc'd). */
 int husk_state(const char *root, const char *id, char **ret_json, husk_error **err);
 int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **err);
 int husk_delete(const char *root, const char *id, bool force, husk_error **err);
+/* The same, with a warn callback for what does not fail delete (a failing
+ * poststop hook). */
+int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
+		     husk_error **err);
 int husk_pause(const char *root, const char *id, bool pause, husk_error **err);
 int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err);
 

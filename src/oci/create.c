@@ -127,13 +127,14 @@ int cmd_run(int argc, char **argv)
 		return cli_errorf("run --detach with process.terminal needs --console-socket");
 	}
 	if (husk_run_start(&a.o, &cr, &err) < 0) {
-		husk_delete(g.root, a.o.id, true, NULL);
+		/* a failing poststart hook too: stop and destroy (runtime.md) */
+		husk_delete_warn(g.root, a.o.id, true, cli_warn, NULL, NULL);
 		return cli_error(err);
 	}
 	if (a.detach)
 		return 0;
 	int status = cli_wait_and_proxy(cr.pid, cr.pty_master);
-	if (!a.keep && husk_delete(g.root, a.o.id, true, &err) < 0)
+	if (!a.keep && husk_delete_warn(g.root, a.o.id, true, cli_warn, NULL, &err) < 0)
 		cli_error(err);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

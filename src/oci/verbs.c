@@ -39,8 +39,8 @@ int cmd_start(int argc, char **argv)
 	if (!id)
 		return 1;
 	husk_error *err = NULL;
-	if (husk_start(g.root, id, g.explain || (g.debug && g.log_path) ? cli_trace : NULL, NULL,
-		       &err) < 0)
+	if (husk_start(g.root, id, g.explain || (g.debug && g.log_path) ? cli_trace : NULL,
+		       cli_warn, NULL, &err) < 0)
 		return cli_error(err);
 	return 0;
 }
@@ -107,7 +107,7 @@ int cmd_delete(int argc, char **argv)
 	if (!id)
 		return 1;
 	husk_error *err = NULL;
-	if (husk_delete(g.root, id, force, &err) < 0) {
+	if (husk_delete_warn(g.root, id, force, cli_warn, NULL, &err) < 0) {
 		/* runc: --force on a container that does not exist is not an error */
 		if (force && err && strstr(err->msg, "does not exist")) {
 			husk_error_free(err);

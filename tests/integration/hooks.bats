@@ -93,11 +93,17 @@ all_hooks_config() {
 	[ "$(cat "$LOG/env-startContainer")" = v-startContainer ]
 }
 
-@test "hooks: without env, a hook gets an empty environment" {
+# config.md leaves a hook's env OPTIONAL; without one runc (Go's exec.Cmd
+# with a nil Env) and crun give the hook the runtime's own environment.
+@test "hooks: without env, a hook gets the runtime's environment, as with runc" {
 	make_hook
 	update_config "$BUNDLE" '.hooks = {"prestart": [{"path": "'"$TEST_DIR/hook.sh"'", "args": ["hook.sh", "prestart"]}]}'
-	HOOK_VAR=leaked husk run --bundle "$BUNDLE" "$ID"
-	[ "$(cat "$LOG/env-prestart")" = unset ]
+	HOOK_VAR=from-the-runtime husk run --bundle "$BUNDLE" "$ID"
+	[ "$(cat "$LOG/env-prestart")" = from-the-runtime ]
+	rm "$LOG/env-prestart"
+	HOOK_VAR=from-the-runtime "${RUNC_BIN:-/usr/sbin/runc}" --root "$TEST_DIR/runc-state" run \
+		--bundle "$BUNDLE" "rc$$-$BATS_TEST_NUMBER" </dev/null
+	[ "$(cat "$LOG/env-prestart")" = from-the-runtime ]
 }
 
 @test "hooks: createContainer runs in the container's mount namespace, createRuntime in the host's" {
@@ -177,4 +183,47 @@ all_hooks_config() {
 	husk delete --force "$ID"
 	echo "$order"
 	[ "$order" = "prestart createRuntime createContainer startContainer poststart " ]
+}
+
+# runtime.md, lifecycle step 13: a failing poststop hook is a warning, and
+# the remaining hooks and the lifecycle go on as if it had succeeded.
+@test "hooks: a failing poststop hook is a warning in the log, and the later hooks still run" {
+	make_hook
+	update_config "$BUNDLE" '.hooks = {"poststop": [{"path": "/bin/false"}, '"$(hook_json poststop)"']}'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" stopped
+	run husk --log "$TEST_DIR/husk.log" delete "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: hooks.poststop[0] \"/bin/false\": exited with status 1"* ]]
+	grep -q 'level=warning msg="hooks.poststop\[0\]' "$TEST_DIR/husk.log"
+	[ "$(cat "$LOG/order")" = poststop ]
+	run husk state "$ID"
+	[ "$status" -ne 0 ]
+}
+
+# runtime.md (1.3), lifecycle step 9: if a poststart hook fails the runtime
+# MUST generate an error, stop the container and go on at step 12: the
+# container is destroyed and its poststop hooks run.
+@test "hooks: a failing poststart hook fails start, stops and destroys the container, runs poststop" {
+	make_hook
+	update_config "$BUNDLE" '.process.args = ["sleep", "100"]
+		| .hooks = {"poststart": [{"path": "/bin/false"}], "poststop": ['"$(hook_json poststop)"']}'
+	husk_d create --bundle "$BUNDLE" "$ID"
+	pid=$(husk state "$ID" | jq -r .pid)
+	run husk start "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"hooks.poststart[0]"* ]]
+	! kill -0 "$pid" 2>/dev/null
+	run husk state "$ID"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$LOG/order")" = poststop ]
+	# run: the same
+	rm "$LOG/order"
+	run husk run --bundle "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"hooks.poststart[0]"* ]]
+	[ "$(cat "$LOG/order")" = poststop ]
+	[ -z "$(husk list -q)" ]
 }
