@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -63,8 +64,17 @@ static json_t *build_process(const struct husk_exec_opts *o, json_t *config, hus
 			env = json_array();
 			json_object_set_new(p, "env", env);
 		}
-		for (char **e = o->env; *e; e++)
+		/* -e NAME=VALUE replaces NAME from process.env: with both,
+		 * getenv would find the config's first */
+		for (char **e = o->env; *e; e++) {
+			size_t l = strcspn(*e, "=");
+			for (size_t i = json_array_size(env); i-- > 0;) {
+				const char *old = json_string_value(json_array_get(env, i));
+				if (old && strncmp(old, *e, l) == 0 && old[l] == '=')
+					json_array_remove(env, i);
+			}
 			json_array_append_new(env, json_string(*e));
+		}
 	}
 	if (o->cwd)
 		json_object_set_new(p, "cwd", json_string(o->cwd));
@@ -130,6 +140,80 @@ static json_t *build_process(const struct husk_exec_opts *o, json_t *config, hus
 	if (o->process_label)
 		json_object_set_new(p, "selinuxLabel", json_string(o->process_label));
 	return p;
+}
+
+/* exec --cgroup [CTRL[,CTRL...]:]PATH (runc's flag): the process joins
+ * PATH below the container's cgroup, in the hierarchies of the controllers
+ * named, or in every one; the cgroup must exist.  ret borrows all but the
+ * paths from cg. */
+static int sub_cgroup(const struct husk_cgroup *cg, char **specs, struct husk_cgroup *ret,
+		      husk_error **err)
+{
+	ret->dirs = calloc(cg->n, sizeof(*ret->dirs));
+	ret->n = cg->n;
+	for (size_t i = 0; i < cg->n; i++) {
+		ret->dirs[i] = cg->dirs[i];
+		ret->dirs[i].path = strdup(cg->dirs[i].path);
+	}
+	for (char **s = specs; *s; s++) {
+		const char *colon = strchr(*s, ':');
+		const char *path = colon ? colon + 1 : *s;
+		while (*path == '/')
+			path++;
+		cleanup_free char *ctrls = colon ? strndup(*s, (size_t)(colon - *s)) : NULL;
+		if (!*path || strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0 ||
+		    strstr(path, "/../") ||
+		    (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
+			return husk_fail(err, EINVAL,
+					 "exec --cgroup \"%s\": expected a path below the "
+					 "container's cgroup",
+					 *s);
+		bool matched = false;
+		for (size_t i = 0; i < cg->n; i++) {
+			struct husk_cgroup_dir *d = &ret->dirs[i];
+			bool want = !ctrls;
+			cleanup_free char *copy = ctrls ? strdup(ctrls) : NULL;
+			char *save = NULL;
+			for (char *c = copy ? strtok_r(copy, ",", &save) : NULL; c && !want;
+			     c = strtok_r(NULL, ",", &save)) {
+				cleanup_free char *have = strdup(d->controllers);
+				char *save2 = NULL;
+				for (char *h = strtok_r(have, ",", &save2); h;
+				     h = strtok_r(NULL, ",", &save2))
+					if (strcmp(h, c) == 0 ||
+					    (d->v2 && strcmp(c, "unified") == 0))
+						want = true;
+			}
+			if (!want)
+				continue;
+			matched = true;
+			char *p = husk_strdup_printf("%s/%s", cg->dirs[i].path, path);
+			struct stat sb;
+			if (stat(p, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+				int e = errno ? errno : ENOTDIR;
+				free(p);
+				return husk_fail(err, e, "exec --cgroup \"%s\": cgroup \"%s/%s\"",
+						 *s, cg->dirs[i].rel, path);
+			}
+			free(d->path);
+			d->path = p;
+		}
+		if (!matched)
+			return husk_fail(err, ENOENT,
+					 "exec --cgroup \"%s\": the container has no cgroup of "
+					 "controller \"%s\"",
+					 *s, ctrls);
+	}
+	return 0;
+}
+
+static void sub_cgroup_release(struct husk_cgroup *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->dirs[i].path);
+	free(c->dirs);
+	c->dirs = NULL;
+	c->n = 0;
 }
 
 struct exec_child {
@@ -205,6 +289,11 @@ static void exec_child_main(struct exec_child *c)
 	}
 	/* the process that will exec: its parent is the runtime */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* a process group of its own, as runc makes it: the runtime's group
+	 * is outside the container's pid namespace (getpgrp() would say 0);
+	 * with a tty, setsid below does it */
+	if (!c->proc->terminal)
+		setpgid(0, 0);
 	HUSK_TRACE(&c->tr, "join cgroup + setns into the container's namespaces, fork");
 	if (husk_process_limits(c->proc, &err) < 0)
 		goto fail;
@@ -274,6 +363,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	struct husk_seccomp *sc = NULL;
 	int ns_fds[HUSK_NS_COUNT];
 	struct husk_cgroup_join join = {.v2_dirfd = -1};
+	struct husk_cgroup subcg = {0};
 	int sock[2] = {-1, -1}, master = -1;
 	pid_t pid = -1;
 	int r = -1;
@@ -329,7 +419,16 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
 	}
-	if (st.has_cgroup && st.cgroup.n && husk_cgroup_join_prepare(&st.cgroup, &join, err) < 0)
+	if (o->cgroups && *o->cgroups) {
+		if (!st.has_cgroup || !st.cgroup.n) {
+			husk_fail(err, 0, "exec --cgroup: container \"%s\" has no cgroup", o->id);
+			goto out;
+		}
+		if (sub_cgroup(&st.cgroup, o->cgroups, &subcg, err) < 0)
+			goto out;
+	}
+	if (st.has_cgroup && st.cgroup.n &&
+	    husk_cgroup_join_prepare(subcg.n ? &subcg : &st.cgroup, &join, err) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		husk_fail(err, errno, "socketpair");
@@ -430,6 +529,7 @@ out:
 		if (ns_fds[i] >= 0)
 			close(ns_fds[i]);
 	husk_cgroup_join_release(&join);
+	sub_cgroup_release(&subcg);
 	for (int i = 0; i < 2; i++)
 		if (sock[i] >= 0)
 			close(sock[i]);

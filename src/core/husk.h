@@ -79,7 +79,8 @@ struct husk_exec_opts {
 	const char *id;
 	const char *process_json; /* a whole process object (--process), or NULL */
 	char **args;		  /* when no process_json */
-	char **env;		  /* added to the container's env (-e) */
+	char **env;		  /* added to the container's env, replacing (-e) */
+	char **cgroups;		  /* [CTRL[,CTRL]:]PATH below its cgroup (--cgroup) */
 	const char *cwd;
 	const char *user;	     /* "uid[:gid]" */
 	char **caps;		     /* added (--cap) */

@@ -35,8 +35,8 @@ int cmd_exec(int argc, char **argv)
 	struct husk_exec_opts o = {.state_root = g.root, .warn = cli_warn};
 	if (g.explain || (g.debug && g.log_path))
 		o.trace = cli_trace;
-	char **env = NULL, **caps = NULL;
-	size_t nenv = 0, ncaps = 0;
+	char **env = NULL, **caps = NULL, **cgroups = NULL;
+	size_t nenv = 0, ncaps = 0, ncgroups = 0;
 	const char *process_file = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "+p:tdP:e:w:u:g:h", opts, NULL)) != -1) {
@@ -82,15 +82,16 @@ int cmd_exec(int argc, char **argv)
 			o.preserve_fds = (int)n;
 			break;
 		}
+		case 'G':
+			husk_strv_push(&cgroups, &ncgroups, optarg);
+			break;
 		case 'g':
 		case 'L':
 		case 'A':
-		case 'G':
 			return cli_errorf("exec: --%s is not supported yet",
 					  c == 'g'   ? "additional-gids"
 					  : c == 'L' ? "process-label"
-					  : c == 'A' ? "apparmor"
-						     : "cgroup");
+						     : "apparmor");
 		case 'I':
 			break;
 		case 'h':
@@ -105,7 +106,9 @@ int cmd_exec(int argc, char **argv)
 			       "  -u, --user UID[:GID]\n"
 			       "      --cap CAP\n"
 			       "      --no-new-privs\n"
-			       "      --preserve-fds N\n");
+			       "      --preserve-fds N\n"
+			       "      --cgroup [CTRL[,CTRL]:]PATH  a cgroup below the "
+			       "container's\n");
 			return 0;
 		default:
 			return cli_errorf("exec: bad option (see --help)");
@@ -129,6 +132,7 @@ int cmd_exec(int argc, char **argv)
 	}
 	o.env = env;
 	o.caps = caps;
+	o.cgroups = cgroups;
 	struct husk_exec_result r;
 	int er = husk_exec(&o, &r, &err);
 	free(pj);

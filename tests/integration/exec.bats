@@ -236,3 +236,61 @@ capeff_has() {
 	[ "$status" -eq 3 ]
 	[[ "$output" == *tty-ok* ]]
 }
+
+# runc: --env NAME=VALUE wins over NAME in process.env (getenv finds the
+# first of two, so the config's must go); the command is looked up in the
+# PATH given
+@test "exec: --env overrides a variable of process.env, as runc" {
+	update_config "$BUNDLE" '.process.env += ["FOO=from-config"]'
+	start_container
+	RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
+	local rid="rc$$-$BATS_TEST_NUMBER"
+	"$RUNC_BIN" --root "$TEST_DIR/runc-state" run -d --bundle "$BUNDLE" "$rid" </dev/null >/dev/null 2>&1
+	run husk exec --env FOO=from-flag "$ID" env
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep '^FOO=' <<<"$output")" = FOO=from-flag ]
+	r_out=$("$RUNC_BIN" --root "$TEST_DIR/runc-state" exec --env FOO=from-flag "$rid" env)
+	[ "$(grep '^FOO=' <<<"$r_out")" = FOO=from-flag ]
+	run husk exec --env PATH=/nowhere "$ID" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	run "$RUNC_BIN" --root "$TEST_DIR/runc-state" exec --env PATH=/nowhere "$rid" true
+	[ "$status" -ne 0 ]
+	"$RUNC_BIN" --root "$TEST_DIR/runc-state" delete --force "$rid"
+}
+
+# runc makes the exec'd process a process group leader; in the runtime's
+# group, outside the container's pid namespace, getpgrp() would be 0
+@test "exec: the process leads its own process group" {
+	start_container
+	run husk exec "$ID" sh -c 'echo $$; cut -d" " -f5 /proc/self/stat; ps -o pid,pgid | awk "\$1 == $$ { print \$2 }"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != 0 ]
+	[ "$(awk '{print $5}' /proc/self/stat)" != 0 ]
+	# sh is pid $$ and its own group leader
+	[ "$(husk exec "$ID" sh -c 'test $(cut -d" " -f5 /proc/$$/stat) = $$ && echo leader')" = leader ]
+}
+
+# runc's exec --cgroup [CTRL[,CTRL]:]PATH: a sub-cgroup of the container's
+@test "exec: --cgroup runs the process in a sub-cgroup of the container's" {
+	start_container
+	cg=$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)
+	mem="/sys/fs/cgroup/memory${cg%/}/$ID"
+	[ -d "$mem" ]
+	mkdir "$mem/sub"
+	run husk exec --cgroup memory:sub "$ID" sh -c 'grep -E ":(memory|pids):" /proc/self/cgroup'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q ':memory:/sub$' <<<"$output"
+	grep -q ':pids:/$' <<<"$output"
+	# without a controller: every hierarchy, and the cgroup must exist
+	run husk exec --cgroup nosuch "$ID" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--cgroup "nosuch"'* ]]
+	run husk exec --cgroup ../x "$ID" true
+	[ "$status" -ne 0 ]
+	rmdir "$mem/sub"
+}
