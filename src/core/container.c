@@ -1051,7 +1051,9 @@ int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **
 	if (all && st.has_cgroup) {
 		r = husk_cgroup_kill_all(&st.cgroup, sig, err);
 	} else if (s == HUSK_STOPPED) {
-		r = husk_fail(err, 0, "container \"%s\" is not running", id);
+		/* runc's words: containerd's shim takes "container not
+		 * running" (and "does not exist") as already gone */
+		r = husk_fail(err, ESRCH, "kill container \"%s\": container not running", id);
 	} else {
 		/* pidfd_send_signal: no race with the pid being reused */
 		int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
@@ -1060,7 +1062,8 @@ int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **
 			if (r < 0)
 				r = husk_fail(err, errno, "kill container \"%s\"", id);
 		} else {
-			r = husk_fail(err, 0, "container \"%s\" is not running", id);
+			r = husk_fail(err, ESRCH, "kill container \"%s\": container not running",
+				      id);
 		}
 		if (pidfd >= 0)
 			close(pidfd);

@@ -1,5 +1,6 @@
 /* The small verbs: start, state, kill, delete, pause, resume, features. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ int cmd_delete(int argc, char **argv)
 	husk_error *err = NULL;
 	if (husk_delete_warn(g.root, id, force, cli_warn, NULL, &err) < 0) {
 		/* runc: --force on a container that does not exist is not an error */
-		if (force && err && strstr(err->msg, "does not exist")) {
+		if (force && err && err->errnum == ENOENT) {
 			husk_error_free(err);
 			return 0;
 		}

@@ -187,3 +187,34 @@ load helpers
 	[[ "$output" == *"process: missing"* ]]
 	[ -z "$(husk list -q)" ]
 }
+
+# containerd's shim takes a kill error as "already gone" only when it says
+# runc's "container not running" or "does not exist": keep those words
+@test "kill and delete errors use runc's words where clients parse them" {
+	RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
+	local rid="rc$$-$BATS_TEST_NUMBER"
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" stopped
+	"$RUNC_BIN" --root "$TEST_DIR/runc-state" run -d --bundle "$BUNDLE" "$rid" </dev/null >/dev/null 2>&1
+	for _ in $(seq 100); do
+		[ "$("$RUNC_BIN" --root "$TEST_DIR/runc-state" state "$rid" | jq -r .status)" = stopped ] && break
+		sleep 0.05
+	done
+	run "$RUNC_BIN" --root "$TEST_DIR/runc-state" kill "$rid" KILL
+	echo "runc: $output"
+	[[ "$output" == *"container not running"* ]]
+	run husk kill "$ID" KILL
+	echo "husk-oci: $output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"container not running"* ]]
+	"$RUNC_BIN" --root "$TEST_DIR/runc-state" delete "$rid"
+	husk delete "$ID"
+	for verb in kill state delete; do
+		run "$RUNC_BIN" --root "$TEST_DIR/runc-state" $verb "$rid"
+		[[ "$output" == *"does not exist"* ]]
+		run husk $verb "$ID"
+		echo "husk-oci $verb: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"does not exist"* ]]
+	done
+}
