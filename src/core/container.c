@@ -623,7 +623,12 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	HUSK_TRACE(&tr, "mkdir %s (state) + flock", dir);
 
 	husk_trace_begin(&tr);
-	if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0) {
+	if (o->no_cgroup) {
+		/* as crun's disabled manager: the process stays in ours, and
+		 * linux.resources has nowhere to go */
+		if (has_limits(spec->resources) && o->warn)
+			o->warn(o->ud, "linux.resources ignored: --cgroup-manager disabled");
+	} else if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0) {
 		/* rootless with no cgroup delegated to us: run without a cgroup
 		 * of its own, as runc does, unless limits were asked for */
 		int e = (*err)->errnum;

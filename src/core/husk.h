@@ -21,6 +21,7 @@ struct husk_create_opts {
 	int preserve_fds;
 	bool no_pivot;
 	bool no_new_keyring;
+	bool no_cgroup; /* --cgroup-manager disabled: the caller's cgroups */
 	bool start_now; /* run: no exec fifo, husk_run_start() starts it */
 	husk_trace_fn trace;
 	husk_warn_fn warn;

@@ -93,6 +93,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		return cli_errorf("bundle \"%s\": %m", bundle);
 	a->o.bundle = a->bundle_abs;
 	a->o.state_root = g.root;
+	a->o.no_cgroup = g.no_cgroups;
 	a->o.warn = cli_warn;
 	if (g.explain || (g.debug && g.log_path))
 		a->o.trace = cli_trace;

@@ -15,15 +15,13 @@
 #include "husk.h"
 #include "util.h"
 
-struct cli g = {.root = "/run/husk"};
+struct cli g = {.root = "/run/husk", .log_fd = -1};
 
 static void log_line(const char *level, const char *msg)
 {
-	if (!g.log_path)
+	if (g.log_fd < 0)
 		return;
-	int fd = open(g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
+	int fd = g.log_fd;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
@@ -50,7 +48,6 @@ static void log_line(const char *level, const char *msg)
 	} else {
 		dprintf(fd, "time=\"%s\" level=%s msg=\"%s\"\n", t, level, msg);
 	}
-	close(fd);
 }
 
 int cli_error(husk_error *err)
@@ -123,7 +120,7 @@ static void usage(FILE *f)
 		   "  --debug               more messages\n"
 		   "  --explain             print each kernel step with its time\n"
 		   "  --systemd-cgroup      (not supported: husk drives cgroupfs)\n"
-		   "  --cgroup-manager cgroupfs|systemd\n"
+		   "  --cgroup-manager cgroupfs|disabled (disabled: no cgroup is made)\n"
 		   "  -v, --version\n");
 }
 
@@ -202,8 +199,11 @@ int main(int argc, char **argv, char **envp)
 			if (strcmp(optarg, "systemd") == 0)
 				return cli_errorf("--cgroup-manager systemd: not supported; use "
 						  "cgroupfs");
-			if (strcmp(optarg, "cgroupfs") != 0 && strcmp(optarg, "disabled") != 0)
-				return cli_errorf("--cgroup-manager \"%s\": expected cgroupfs",
+			if (strcmp(optarg, "disabled") == 0)
+				g.no_cgroups = true;
+			else if (strcmp(optarg, "cgroupfs") != 0)
+				return cli_errorf("--cgroup-manager \"%s\": expected cgroupfs or "
+						  "disabled",
 						  optarg);
 			break;
 		case 'R':
@@ -232,6 +232,14 @@ int main(int argc, char **argv, char **envp)
 			husk_error *err = NULL;
 			if (husk_ensure_sealed_exe(argv, envp, &err) < 0)
 				return cli_error(err);
+		}
+		/* after the re-exec: one open for every line of the log, and a
+		 * path that cannot be opened is an error, as with runc */
+		if (g.log_path) {
+			g.log_fd =
+				open(g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+			if (g.log_fd < 0)
+				return cli_errorf("--log \"%s\": %s", g.log_path, strerror(errno));
 		}
 		int sub_argc = argc - optind;
 		char **sub_argv = argv + optind;

@@ -400,3 +400,24 @@ same() {
 	# the rootfs bind itself never reached the host
 	! grep -F "$BUNDLE/rootfs" /proc/self/mountinfo
 }
+
+# --cgroup-manager disabled (crun's): no cgroup is made, the process stays
+# in the runtime's cgroups (seen without a cgroup namespace)
+@test "compat: --cgroup-manager disabled makes no cgroup, as crun" {
+	update_config "$BUNDLE" '.ociVersion = "1.0.2" | .linux.namespaces -= [{"type": "cgroup"}]'
+	set_script 'cat /proc/self/cgroup | sort'
+	own=$(sort /proc/self/cgroup)
+	run "$HUSK_OCI" --root "$ROOT" --cgroup-manager disabled run --bundle "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$own" ]
+	c_out=$(cd "$BUNDLE" && crun_rt --cgroup-manager disabled run "$CID" </dev/null)
+	# crun runs in a namespace without the unified hierarchy: compare the v1 lines
+	[ "$(grep -v '^0::' <<<"$c_out")" = "$(grep -v '^0::' <<<"$own")" ]
+	# and while it runs, no directory of its name in any hierarchy
+	set_script 'sleep 100'
+	husk_d --cgroup-manager disabled run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "$ID")" ]
+	husk delete --force "$ID"
+}

@@ -331,3 +331,17 @@ refused_create() {
 	assert_nothing_left
 	[ -z "$(husk list -q)" ]
 }
+
+# runc: a --log that cannot be opened fails the command (silently ignored,
+# the caller's errors would go nowhere)
+@test "errors: --log to a path that cannot be opened is an error, as with runc" {
+	run runc --log "$TEST_DIR/no/such/dir/log" list
+	[ "$status" -ne 0 ]
+	refused --log "$TEST_DIR/no/such/dir/log" run --bundle "$BUNDLE" "$ID"
+	[[ "$output" == *'--log "'"$TEST_DIR"'/no/such/dir/log": No such file or directory'* ]]
+	refused --log "$TEST_DIR/no/such/dir/log" list
+	# one that can be opened gets the error lines, in order
+	run_husk --log "$TEST_DIR/log" state nosuch
+	run_husk --log "$TEST_DIR/log" kill nosuch
+	[ "$(grep -c 'level=error msg=.*nosuch.* does not exist' "$TEST_DIR/log")" -eq 2 ]
+}
