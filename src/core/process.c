@@ -341,6 +341,22 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* A process that is not root gets its stdio pipes (the runtime made them
+ * as root, mode 0600) as its own, so that it can reopen /dev/stdout; as
+ * runc's fixStdioPermissions and crun do.  Ttys are the console's to own.
+ * A pipe shared with the caller changes owner for the caller too. */
+static void chown_stdio(const struct husk_process *p)
+{
+	if (p->uid == 0 && p->gid == 0)
+		return;
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+		    (st.st_uid != p->uid || st.st_gid != p->gid))
+			fchown(fd, p->uid, p->gid); /* best effort: an unmapped owner stays */
+	}
+}
+
 /* Mark every fd from first on close-on-exec: close_range(2), or where
  * the kernel lacks it (before 5.11 for CLOSE_RANGE_CLOEXEC) each fd that
  * /proc/self/fd lists. */
@@ -405,6 +421,7 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	}
 	if (cloexec_from(first, err) < 0)
 		return -1;
+	chown_stdio(p);
 	reset_signals();
 	umask(p->has_umask ? p->umask : 022);
 	cleanup_free char *home = NULL;

@@ -421,3 +421,13 @@ same() {
 	[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "$ID")" ]
 	husk delete --force "$ID"
 }
+
+# A process running as uid 1000 reopens its stdout pipe through /dev/stdout:
+# runc (fixStdioPermissions) and crun give it the pipes it was handed.
+@test "compat: a non-root process can reopen its stdio pipes" {
+	update_config "$BUNDLE" '.process.user = {"uid": 1000, "gid": 1000}'
+	set_script 'echo through-dev-stdout >/dev/stdout && echo ok'
+	both
+	same
+	[ "$h_out" = "$(printf 'through-dev-stdout\nok')" ]
+}
