@@ -658,6 +658,11 @@ static int parse_devices(struct husk_spec *s, json_t *arr, husk_error **err)
 		if (dev->path[0] != '/')
 			return husk_fail(err, 0, "%s.path: \"%s\" is not absolute", where,
 					 dev->path);
+		/* "/dev/foo/" names /dev/foo, as runc's filepath.Clean reads it */
+		for (size_t l = strlen(dev->path); l > 1 && dev->path[l - 1] == '/'; l--)
+			dev->path[l - 1] = '\0';
+		if (strcmp(dev->path, "/") == 0)
+			return husk_fail(err, 0, "%s.path: \"/\" is not a device path", where);
 		if (strlen(type) != 1 || !strchr("cbup", type[0]))
 			return husk_fail(err, 0, "%s.type: \"%s\" is not one of c, b, u, p", where,
 					 type);

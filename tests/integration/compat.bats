@@ -431,3 +431,12 @@ same() {
 	same
 	[ "$h_out" = "$(printf 'through-dev-stdout\nok')" ]
 }
+
+# linux.devices with a trailing slash in its path: runc cleans the path
+@test "compat: a device path with a trailing slash" {
+	update_config "$BUNDLE" '.linux.devices = [{"path": "/dev/mynull/", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}]'
+	set_script 'stat -c "%F %t:%T %a %n" /dev/mynull; echo x >/dev/mynull && echo written'
+	both
+	same
+	[ "$h_out" = "$(printf 'character special file 1:3 666 /dev/mynull\nwritten')" ]
+}
