@@ -866,8 +866,6 @@ static bool sysctl_allowed(const struct husk_spec *s, const char *key)
 	if (strncmp(key, "fs.mqueue.", 10) == 0 || strcmp(key, "kernel.sem") == 0 ||
 	    strncmp(key, "kernel.msg", 10) == 0 || strncmp(key, "kernel.shm", 10) == 0)
 		return s->ns[HUSK_NS_IPC].enabled;
-	if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
-		return s->ns[HUSK_NS_UTS].enabled;
 	return false;
 }
 
@@ -878,6 +876,13 @@ static int apply_sysctl(const struct husk_spec *s, husk_error **err)
 	json_object_foreach (s->sysctl, key, v) {
 		if (!json_is_string(v))
 			return husk_fail(err, 0, "linux.sysctl.%s: must be a string", key);
+		/* runc and crun refuse these: the name belongs to the config's
+		 * hostname and domainname */
+		if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+			return husk_fail(err, 0,
+					 "linux.sysctl: \"%s\" is not allowed: set \"%s\" in the "
+					 "config instead",
+					 key, key + 7);
 		if (!sysctl_allowed(s, key))
 			return husk_fail(err, 0,
 					 "linux.sysctl: \"%s\" is not namespaced in this container "

@@ -440,3 +440,22 @@ same() {
 	same
 	[ "$h_out" = "$(printf 'character special file 1:3 666 /dev/mynull\nwritten')" ]
 }
+
+# runc and crun refuse sysctl kernel.hostname and kernel.domainname: the
+# config's hostname and domainname own them (the runc 1.1.5 and crun 1.8.1
+# installed here refuse only the first; later versions both)
+@test "compat: sysctl kernel.hostname and kernel.domainname are refused, as by runc and crun" {
+	local key
+	for key in kernel.hostname kernel.domainname; do
+		update_config "$BUNDLE" ".ociVersion = \"1.0.2\" | .linux.sysctl = {\"$key\": \"x\"}"
+		both
+		[ "$h_status" -ne 0 ]
+		[ "$key" = kernel.domainname ] || [ "$r_status" -ne 0 ]
+		grep -q "linux.sysctl: \"$key\" is not allowed" "$TEST_DIR/h.err"
+		run crun_rt run --bundle "$BUNDLE" "$CID"
+		echo "crun: $output"
+		[ "$key" = kernel.domainname ] || [ "$status" -ne 0 ]
+		crun_rt delete --force "$CID" >/dev/null 2>&1 || true
+		"$RUNC_BIN" --root "$RUNC_ROOT" delete --force "$RID" >/dev/null 2>&1 || true
+	done
+}
