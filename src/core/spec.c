@@ -200,11 +200,12 @@ static int parse_u64_field(json_t *obj, const char *key, const char *where, uint
 	json_t *v = json_object_get(obj, key);
 	if (!v)
 		return husk_fail(err, 0, "%s.%s: missing", where, key);
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+	/* a negative one is a uint64 above INT64_MAX that husk_spec_parse
+	 * stored as its bit pattern (RLIM_INFINITY is 2^64-1) */
+	if (json_is_integer(v)) {
 		*ret = (uint64_t)json_integer_value(v);
 		return 0;
 	}
-	/* RLIM_INFINITY (2^64-1) does not fit in json_int_t: jansson gives a real */
 	if (json_is_real(v) && json_real_value(v) >= 1.8e19) {
 		*ret = UINT64_MAX;
 		return 0;
@@ -815,10 +816,74 @@ static void free_hooks(struct husk_hook *h, size_t n)
 
 /* ---- the document ---- */
 
+/* jansson's integers are int64: a uint64 field above INT64_MAX (RLIM_INFINITY
+ * in rlimits, a scheduler runtime, a memory value) fails as "too big
+ * integer".  Rewrite each such number outside strings as the int64 of the
+ * same bits, which the uint64 readers cast back.  Only after a failed
+ * parse: the common config never pays for it. */
+static char *big_uints_as_bits(const char *text)
+{
+	size_t n = strlen(text);
+	/* a 19-digit number can come back one character longer: its sign */
+	char *out = malloc(2 * n + 1);
+	size_t o = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n;) {
+		char ch = text[i];
+		if (in_str) {
+			out[o++] = ch;
+			i++;
+			if (ch == '\\' && i < n)
+				out[o++] = text[i++];
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = true;
+			out[o++] = text[i++];
+			continue;
+		}
+		bool starts = ch >= '0' && ch <= '9' &&
+			      (i == 0 || !strchr("-.0123456789eE+", text[i - 1]));
+		if (starts) {
+			size_t j = i;
+			while (j < n && text[j] >= '0' && text[j] <= '9')
+				j++;
+			bool integer = j >= n || !strchr(".eE", text[j]);
+			if (integer && j - i >= 19 && j - i <= 20) {
+				char num[24];
+				memcpy(num, text + i, j - i);
+				num[j - i] = '\0';
+				errno = 0;
+				unsigned long long v = strtoull(num, NULL, 10);
+				if (errno == 0 && v > (unsigned long long)INT64_MAX) {
+					/* the longest int64 is as long as the number */
+					o += (size_t)snprintf(out + o, 22, "%lld", (long long)v);
+					i = j;
+					continue;
+				}
+			}
+			memcpy(out + o, text + i, j - i);
+			o += j - i;
+			i = j;
+			continue;
+		}
+		out[o++] = text[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int husk_spec_parse(const char *text, const char *bundle, struct husk_spec **ret, husk_error **err)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, 0, &jerr);
+	if (!root && json_error_code(&jerr) == json_error_numeric_overflow) {
+		cleanup_free char *fixed = big_uints_as_bits(text);
+		json_error_t jerr2;
+		root = json_loads(fixed, 0, &jerr2);
+	}
 	if (!root)
 		return husk_fail(err, 0, "config.json: line %d column %d: %s", jerr.line,
 				 jerr.column, jerr.text);

@@ -459,3 +459,22 @@ same() {
 		"$RUNC_BIN" --root "$RUNC_ROOT" delete --force "$RID" >/dev/null 2>&1 || true
 	done
 }
+
+# jansson's integers are int64: a uint64 above INT64_MAX (RLIM_INFINITY as
+# runc spec writes rlimits for "unlimited") is read as unsigned, as runc's
+# Go decoder reads it
+@test "compat: a uint64 above INT64_MAX (RLIMIT_CORE unlimited) is read as unsigned" {
+	update_config "$BUNDLE" '.process.rlimits = [{"type": "RLIMIT_CORE", "soft": 1234, "hard": 5678}]
+		| .annotations = {"big": "18446744073709551615 in a string stays"}'
+	set_script 'ulimit -Sc; ulimit -Hc'
+	# after jq, which would make them doubles
+	sed -i 's/: 1234/: 18446744073709551615/; s/: 5678/: 18446744073709551615/' "$BUNDLE/config.json"
+	[ "$(grep -c 18446744073709551615 "$BUNDLE/config.json")" -eq 3 ]
+	both
+	same
+	[ "$h_out" = "$(printf 'unlimited\nunlimited')" ]
+	# and the state keeps the annotation as written
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	[ "$(husk state "$ID" | jq -r .annotations.big)" = "18446744073709551615 in a string stays" ]
+	husk delete --force "$ID"
+}
