@@ -436,6 +436,24 @@ int husk_cgroup_freeze(const struct husk_cgroup *cg, bool freeze, husk_error **e
 	return 0;
 }
 
+int husk_cgroup_thaw_out(const struct husk_cgroup *cg)
+{
+	const struct husk_cgroup_dir *d = freezer_dir(cg);
+	if (!d || !d->mount)
+		return 0;
+	cleanup_free char *procs = husk_strdup_printf("%s/cgroup.procs", d->path);
+	cleanup_free char *root = husk_strdup_printf("%s/cgroup.procs", d->mount);
+	cleanup_free char *text = NULL;
+	if (husk_read_file(procs, &text, NULL, NULL) < 0)
+		return 0;
+	int moved = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (husk_write_file(root, l, strlen(l), 0, NULL) == 0)
+			moved++;
+	return moved;
+}
+
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg)
 {
 	const struct husk_cgroup_dir *d = freezer_dir(cg);

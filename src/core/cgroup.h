@@ -59,6 +59,11 @@ int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, h
 int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err);
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool freeze, husk_error **err);
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg);
+/* Frozen by an ancestor, a cgroup cannot be thawed by itself, and its
+ * tasks take no SIGKILL: move them to the freezer hierarchy's root, which
+ * is never frozen (moving a task to a cgroup that is not frozen thaws it,
+ * on v1 and v2).  For delete --force only.  Returns how many moved. */
+int husk_cgroup_thaw_out(const struct husk_cgroup *cg);
 typedef struct json_t json_t;
 
 /* One device rule, as in linux.resources.devices. */

@@ -1145,6 +1145,11 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 		if (st.has_cgroup) {
 			if (s == HUSK_PAUSED)
 				husk_cgroup_freeze(&st.cgroup, false, NULL);
+			/* still frozen: a parent freezer cgroup holds it (a pod
+			 * frozen whole); waiting for the kill would take the
+			 * cgroup removal's whole retry budget and fail EBUSY */
+			if (husk_cgroup_is_frozen(&st.cgroup))
+				husk_cgroup_thaw_out(&st.cgroup);
 			husk_cgroup_kill_all(&st.cgroup, SIGKILL, NULL);
 		}
 		if (husk_state_process_alive(&st))

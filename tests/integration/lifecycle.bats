@@ -218,3 +218,27 @@ load helpers
 		[[ "$output" == *"does not exist"* ]]
 	done
 }
+
+# A container frozen whole by a parent v1 freezer cgroup (a pod frozen):
+# thawing its own cgroup does nothing and its tasks take no SIGKILL, so
+# delete --force moves them out to the freezer root, kills and removes
+# (it took 53 s and failed with EBUSY).  v2 hosts: the VM suite.
+@test "delete --force of a container frozen by its parent v1 freezer cgroup" {
+	[ -e /sys/fs/cgroup/freezer/cgroup.procs ] || skip "no v1 freezer hierarchy on this host"
+	local pod="ht$$-$BATS_TEST_NUMBER-pod"
+	update_config "$BUNDLE" '.process.args = ["sleep", "1000"] | .linux.cgroupsPath = "/'"$pod"'/'"$ID"'"'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	echo FROZEN >"/sys/fs/cgroup/freezer/$pod/freezer.state"
+	[ "$(cat "/sys/fs/cgroup/freezer/$pod/$ID/freezer.state")" = FROZEN ]
+	SECONDS=0
+	run husk delete --force "$ID"
+	echo "$output ($SECONDS s)"
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -le 3 ]
+	! kill -0 "$pid" 2>/dev/null
+	[ -z "$(husk list -q)" ]
+	# the pod's cgroup was made by husk for this container: gone with it
+	[ ! -d "/sys/fs/cgroup/freezer/$pod" ]
+}
