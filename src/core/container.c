@@ -610,7 +610,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	}
 	if (spec->seccomp) {
 		husk_trace_begin(&tr);
-		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
+		cleanup_free char *cache = husk_seccomp_cache_dir();
 		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
 		HUSK_TRACE(&tr, "seccomp filter %s",

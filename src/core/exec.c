@@ -415,7 +415,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		}
 	}
 	if (spec->seccomp) {
-		cleanup_free char *cache = husk_strdup_printf("%s/.seccomp-cache", o->state_root);
+		cleanup_free char *cache = husk_seccomp_cache_dir();
 		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
 	}

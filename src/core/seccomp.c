@@ -9,6 +9,7 @@
 #include "seccomp.h" /* ours and libseccomp's: see the note there */
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -534,6 +535,44 @@ static bool cache_load(const char *path, const char *key, struct husk_seccomp *f
 	return true;
 }
 
+/* At most HUSK_SECCOMP_CACHE_MAX filters stay: after a store (a miss, which
+ * just paid for a compile) the oldest by mtime go.  A hit never scans. */
+#define HUSK_SECCOMP_CACHE_MAX 64
+static void cache_trim(const char *cache_dir)
+{
+	DIR *d = opendir(cache_dir);
+	if (!d)
+		return;
+	struct ent {
+		char name[64];
+		struct timespec mtime;
+	} *v = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		struct stat st;
+		if (l < 5 || l >= sizeof(v->name) || strcmp(e->d_name + l - 4, ".bpf") != 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		v = realloc(v, (n + 1) * sizeof(*v));
+		memcpy(v[n].name, e->d_name, l + 1);
+		v[n++].mtime = st.st_mtim;
+	}
+	while (n > HUSK_SECCOMP_CACHE_MAX) {
+		size_t old = 0;
+		for (size_t i = 1; i < n; i++)
+			if (v[i].mtime.tv_sec < v[old].mtime.tv_sec ||
+			    (v[i].mtime.tv_sec == v[old].mtime.tv_sec &&
+			     v[i].mtime.tv_nsec < v[old].mtime.tv_nsec))
+				old = i;
+		unlinkat(dirfd(d), v[old].name, 0);
+		v[old] = v[--n];
+	}
+	free(v);
+	closedir(d);
+}
+
 /* Best effort: the filter works without the cache.  A unique temp name
  * (not a pid-based one) because the engine may compile in several threads
  * of one process.  No fsync: a file torn by a crash fails the length or
@@ -558,8 +597,26 @@ static void cache_store(const char *cache_dir, const char *path, const char *key
 		w = writev(fd, iov, ARRAY_SIZE(iov));
 	while (w < 0 && errno == EINTR);
 	/* a short write to a regular file means the disk is full: give up */
-	if (w != want || rename(tmp, path) < 0)
+	if (w != want || rename(tmp, path) < 0) {
 		unlink(tmp);
+		return;
+	}
+	cache_trim(cache_dir);
+}
+
+char *husk_seccomp_cache_dir(void)
+{
+	const char *env = getenv("HUSK_SECCOMP_CACHE");
+	if (env)
+		return *env ? strdup(env) : NULL;
+	if (geteuid() == 0)
+		return strdup("/var/cache/husk/seccomp");
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg == '/')
+		return husk_strdup_printf("%s/husk/seccomp", xdg);
+	if (home && *home == '/')
+		return husk_strdup_printf("%s/.cache/husk/seccomp", home);
+	return NULL;
 }
 
 /* ---- the API -------------------------------------------------------- */

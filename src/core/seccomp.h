@@ -35,6 +35,13 @@ struct husk_seccomp; /* opaque: a compiled filter */
  * to match byte for byte, so a hash collision never loads a wrong filter.
  * A miss compiles and writes the cache file (temp + rename, mode 0600);
  * failing to write it is not an error. */
+/* Where compiled filters are cached: $HUSK_SECCOMP_CACHE (empty: no cache),
+ * else /var/cache/husk/seccomp for root, $XDG_CACHE_HOME/husk/seccomp or
+ * ~/.cache/husk/seccomp for others; NULL for none.  Not under a --root:
+ * the cache outlives containers and is shared by every root (entries are
+ * keyed by the profile, the kernel and libseccomp), and holds at most 64
+ * filters.  malloc'd. */
+char *husk_seccomp_cache_dir(void);
 int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_seccomp **ret,
 			 husk_error **err);
 

@@ -125,14 +125,14 @@ set_seccomp() {
 	[[ "$output" == *"SCMP_ACT_BOGUS"* ]]
 }
 
-@test "seccomp: the compiled filter is cached under the state root and reused" {
+@test "seccomp: the compiled filter is cached ($HUSK_SECCOMP_CACHE) and reused" {
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
 	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
 	run husk --explain run --bundle "$BUNDLE" "$ID-1"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"compiled"* ]]
 	[[ "$output" != *"loaded from the cache"* ]]
-	[ -d "$ROOT/.seccomp-cache" ]
-	[ -n "$(ls -A "$ROOT/.seccomp-cache")" ]
+	[ -n "$(ls -A "$HUSK_SECCOMP_CACHE")" ]
 	husk delete "$ID-1" 2>/dev/null || true
 	run husk --explain run --bundle "$BUNDLE" "$ID-2"
 	[ "$status" -eq 0 ]
@@ -153,12 +153,13 @@ set_seccomp() {
 }
 
 @test "seccomp: a corrupt cache entry is not trusted" {
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
 	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
 	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
 		| .process.args = ["sh", "-c", "mkdir /tmp/d 2>&1; true"]'
 	run husk run --bundle "$BUNDLE" "$ID-1"
 	[ "$status" -eq 0 ]
-	for f in "$ROOT"/.seccomp-cache/*; do
+	for f in "$HUSK_SECCOMP_CACHE"/*; do
 		[ -f "$f" ] && head -c 16 /dev/urandom >"$f"
 	done
 	run husk run --bundle "$BUNDLE" "$ID-2"
@@ -211,4 +212,31 @@ start_agent() {
 	run husk run --bundle "$BUNDLE" "$ID"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"listenerPath"* ]]
+}
+
+# The cache outlives containers: not under --root (where it stayed after the
+# last container, in a directory its cleanup did not expect), but in a cache
+# directory, shared by every root, of at most 64 filters (oldest go first).
+@test "seccomp: the filter cache is not under --root, and holds at most 64 filters" {
+	unset HUSK_SECCOMP_CACHE
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]'
+	husk run --bundle "$BUNDLE" "$ID"
+	[ -z "$(ls -A "$ROOT")" ]
+	[ -n "$(ls /var/cache/husk/seccomp/*.bpf)" ]
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
+	mkdir -p "$HUSK_SECCOMP_CACHE"
+	for i in $(seq 70); do
+		printf 'old' >"$HUSK_SECCOMP_CACHE/$(printf '%016x' "$i").bpf"
+		touch -d "2020-01-01 00:00:$((i % 60))" "$HUSK_SECCOMP_CACHE/$(printf '%016x' "$i").bpf"
+	done
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]'
+	run husk --explain run --bundle "$BUNDLE" "$ID"
+	[[ "$output" == *"compiled"* ]]
+	[ "$(ls "$HUSK_SECCOMP_CACHE" | wc -l)" -eq 64 ]
+	# the new one stays, and is a hit next time
+	run husk --explain run --bundle "$BUNDLE" "$ID"
+	[[ "$output" == *"loaded from the cache"* ]]
+	# an empty value turns the cache off
+	HUSK_SECCOMP_CACHE= run husk --explain run --bundle "$BUNDLE" "$ID"
+	[[ "$output" == *"compiled"* ]]
 }
