@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -527,6 +528,58 @@ static int write_pid_file(const char *path, pid_t pid, husk_error **err)
 		       : 0;
 }
 
+static uint32_t host_id_of(const struct husk_idmap *m, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].container_id && id - m[i].container_id < m[i].size)
+			return m[i].host_id + (id - m[i].container_id);
+	return 0;
+}
+
+/* In a user namespace the init cannot mknod, and a node on a filesystem
+ * it mounts does not open (SB_I_NODEV): it binds the host's node of each
+ * linux.devices path.  Where the host has no node of that type and number
+ * at that path, the runtime makes one in the host's /dev (devtmpfs, which
+ * lets nodes open), owned by the ids the container's uid and gid map to;
+ * the init binds it and remove_host_nodes unlinks it once the container
+ * exists (the bind keeps it).  Not done rootless: no mknod there either. */
+static int make_host_nodes(struct husk_spec *s, const char *id, husk_error **err)
+{
+	for (size_t i = 0; i < s->n_devices; i++) {
+		struct husk_device *d = &s->devices[i];
+		if (d->type == 'p')
+			continue;
+		mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+		dev_t dev = makedev(d->major, d->minor);
+		struct stat st;
+		if (stat(d->path, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == dev)
+			continue;
+		d->host_node = husk_strdup_printf("/dev/.husk-%s-%zu", id, i);
+		unlink(d->host_node);
+		mode_t mode = d->has_mode ? (d->file_mode & 07777) : 0666;
+		if (mknod(d->host_node, type | 0600, dev) < 0 || chmod(d->host_node, mode) < 0 ||
+		    chown(d->host_node,
+			  host_id_of(s->uid_maps, s->n_uid_maps, d->has_uid ? d->uid : 0),
+			  host_id_of(s->gid_maps, s->n_gid_maps, d->has_gid ? d->gid : 0)) < 0) {
+			int e = errno;
+			unlink(d->host_node);
+			free(d->host_node);
+			d->host_node = NULL;
+			return husk_fail(
+				err, e, "linux.devices: make \"%s\" (%c %lld:%lld) on the host",
+				d->path, d->type, (long long)d->major, (long long)d->minor);
+		}
+	}
+	return 0;
+}
+
+static void remove_host_nodes(struct husk_spec *s)
+{
+	for (size_t i = 0; s && i < s->n_devices; i++)
+		if (s->devices[i].host_node)
+			unlink(s->devices[i].host_node);
+}
+
 static int count_listen_fds(void)
 {
 	const char *lf = getenv("LISTEN_FDS");
@@ -686,6 +739,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		goto out;
 	}
 	if (husk_rootfs_prepare_idmaps(spec, o->bundle, err) < 0)
+		goto out;
+	if (spec->ns[HUSK_NS_USER].enabled && spec->n_devices && geteuid() == 0 &&
+	    make_host_nodes(spec, o->id, err) < 0)
 		goto out;
 
 	uint64_t flags = 0;
@@ -873,6 +929,7 @@ out:
 	free(lf_env[1]);
 	husk_cgroup_release(&cg);
 	husk_seccomp_free(sc);
+	remove_host_nodes(spec);
 	husk_spec_free(spec);
 	free(dir);
 	return r;

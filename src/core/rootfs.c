@@ -539,8 +539,11 @@ static int make_device(struct husk_rootfs_ctx *c, int rootfd, const struct husk_
 	if (!c->in_userns)
 		r = mknodat(parent, name, mode | type, makedev(d->major, d->minor));
 	if (r < 0 && (c->in_userns || errno == EPERM) && type != S_IFIFO) {
-		/* no mknod in a user namespace: bind the host's node instead */
-		return do_bind(rootfd, d->path, d->path, false, 0, 0, 0, 0, -1, err);
+		/* no mknod in a user namespace: bind the host's node instead
+		 * (one the runtime made when the host has none of that number
+		 * at that path: husk_create) */
+		return do_bind(rootfd, d->host_node ? d->host_node : d->path, d->path, false, 0, 0,
+			       0, 0, -1, err);
 	}
 	if (r < 0)
 		return husk_fail(err, errno, "mknod \"%s\"", d->path);

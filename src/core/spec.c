@@ -1031,8 +1031,10 @@ void husk_spec_free(struct husk_spec *s)
 		free(s->ns[i].path);
 	free(s->uid_maps);
 	free(s->gid_maps);
-	for (size_t i = 0; i < s->n_devices; i++)
+	for (size_t i = 0; i < s->n_devices; i++) {
 		free(s->devices[i].path);
+		free(s->devices[i].host_node);
+	}
 	free(s->devices);
 	strv_free(s->masked_paths);
 	strv_free(s->readonly_paths);

@@ -62,6 +62,7 @@ struct husk_device {
 	bool has_mode;
 	uint32_t uid, gid;
 	bool has_uid, has_gid;
+	char *host_node; /* user namespace: the host node to bind, if not path */
 };
 
 struct husk_hook {

@@ -216,3 +216,21 @@ userns_config() {
 	wait_for_status "$ID" stopped
 	husk delete "$ID"
 }
+
+# In a user namespace the init cannot mknod: it binds the host's node.  A
+# device the host has no node for (here a null device under a new name)
+# is made by the runtime on the host, bound, and unlinked there.
+@test "user: a linux.devices entry the host has no node for is made, in a user namespace" {
+	userns_config
+	local name="husk-test-null-$$"
+	[ ! -e "/dev/$name" ]
+	update_config "$BUNDLE" '.linux.devices = [{"path": "/dev/'"$name"'", "type": "c", "major": 1, "minor": 3, "fileMode": 438, "uid": 0, "gid": 0}]
+		| .process.args = ["sh", "-c", "stat -c \"%F %t:%T %a %u\" /dev/'"$name"'; echo x > /dev/'"$name"' && echo written"]'
+	run husk run --bundle "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "character special file 1:3 666 0" ]
+	[ "${lines[1]}" = written ]
+	[ -z "$(ls -A /dev | grep "^\.husk-$ID-")" ]
+	[ ! -e "/dev/$name" ]
+}
