@@ -307,7 +307,9 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 				     .bundle = c->o->bundle,
 				     .cgroup = c->cgroup,
 				     .in_userns = userns,
-				     .defer_proc = c->ns_fds[HUSK_NS_PID] >= 0,
+				     .defer_proc = c->ns_fds[HUSK_NS_PID] >= 0 &&
+						   s->ns[HUSK_NS_MNT].enabled,
+				     .no_mntns = !s->ns[HUSK_NS_MNT].enabled,
 				     .tr = &c->tr};
 	if (husk_rootfs_prepare(&rc, err) < 0)
 		return -1;
@@ -638,9 +640,23 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		if (w && o->warn)
 			o->warn(o->ud, w);
 	}
-	if (!spec->ns[HUSK_NS_MNT].enabled || spec->ns[HUSK_NS_MNT].path) {
-		husk_fail(err, 0, "linux.namespaces: a new mount namespace is required");
-		goto out;
+	if (!spec->ns[HUSK_NS_MNT].enabled) {
+		/* inherit the runtime's mount namespace: the host's, where the
+		 * container's mounts would stay behind; the process is chrooted
+		 * into root.path and mounts nothing (runc 1.2 prepares no rootfs
+		 * without a new mount namespace either) */
+		if (spec->sysctl && json_object_size(spec->sysctl)) {
+			husk_fail(err, 0,
+				  "linux.sysctl: needs a mount namespace (/proc/sys is mounted "
+				  "in it)");
+			goto out;
+		}
+		if ((spec->n_mounts || spec->n_masked_paths || spec->n_readonly_paths ||
+		     spec->n_devices) &&
+		    o->warn)
+			o->warn(o->ud, "linux.namespaces: no mount namespace: mounts, devices, "
+				       "maskedPaths and readonlyPaths are not applied (they would "
+				       "be the host's mounts)");
 	}
 	if (spec->process.terminal && !o->console_socket && !o->start_now) {
 		husk_fail(err, 0, "process.terminal is true: --console-socket is required");

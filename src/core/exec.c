@@ -223,6 +223,7 @@ struct exec_child {
 	struct husk_process *proc;
 	struct husk_seccomp *seccomp;
 	int preserve_fds;
+	int root_fd; /* no mount namespace: the init's root, to chroot into; or -1 */
 	struct husk_tracer tr;
 };
 
@@ -263,6 +264,10 @@ static void exec_child_main(struct exec_child *c)
 	 * earlier, a container process with CAP_SYS_PTRACE could have walked
 	 * /proc/PID/root into the host's root (runc's nsexec works this way
 	 * too).  CLONE_PARENT makes the runtime its parent, to wait for it. */
+	if (c->root_fd >= 0 && (fchdir(c->root_fd) < 0 || chroot(".") < 0)) {
+		husk_fail(&err, errno, "chroot into the container's root");
+		goto fail;
+	}
 	if (chdir("/") < 0) {
 		husk_fail(&err, errno, "chdir / in the container");
 		goto fail;
@@ -364,6 +369,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	int ns_fds[HUSK_NS_COUNT];
 	struct husk_cgroup_join join = {.v2_dirfd = -1};
 	struct husk_cgroup subcg = {0};
+	cleanup_close int root_fd = -1;
 	int sock[2] = {-1, -1}, master = -1;
 	pid_t pid = -1;
 	int r = -1;
@@ -419,6 +425,15 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
 			goto out;
 	}
+	if (!spec->ns[HUSK_NS_MNT].enabled) {
+		/* the container shares our mount namespace, chrooted (create) */
+		cleanup_free char *p = husk_strdup_printf("/proc/%d/root", (int)st.pid);
+		root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0) {
+			husk_fail(err, errno, "open \"%s\"", p);
+			goto out;
+		}
+	}
 	if (o->cgroups && *o->cgroups) {
 		if (!st.has_cgroup || !st.cgroup.n) {
 			husk_fail(err, 0, "exec --cgroup: container \"%s\" has no cgroup", o->id);
@@ -452,6 +467,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 				       .proc = &proc,
 				       .seccomp = sc,
 				       .preserve_fds = o->preserve_fds,
+				       .root_fd = root_fd,
 				       .tr = {.sock = o->trace ? sock[1] : -1}};
 		memcpy(c.ns_fds, ns_fds, sizeof(ns_fds));
 		exec_child_main(&c);

@@ -781,6 +781,8 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 {
 	const struct husk_spec *s = c->spec;
 	struct husk_tracer *tr = c->tr;
+	if (c->no_mntns)
+		return 0;
 	husk_trace_begin(tr);
 	/* The first remount of / takes the config's propagation, as runc's
 	 * prepareRoot does: rshared keeps the copies of the host's shared
@@ -835,6 +837,12 @@ int husk_rootfs_pivot(struct husk_rootfs_ctx *c, bool no_pivot, husk_error **err
 	husk_trace_begin(c->tr);
 	if (chdir(root) < 0)
 		return husk_fail(err, errno, "chdir \"%s\"", root);
+	if (c->no_mntns) {
+		if (chroot(".") < 0 || chdir("/") < 0)
+			return husk_fail(err, errno, "chroot \"%s\"", root);
+		HUSK_TRACE(c->tr, "chroot %s (no mount namespace)", root);
+		return 0;
+	}
 	if (no_pivot) {
 		if (mount(root, "/", NULL, MS_MOVE, NULL) < 0)
 			return husk_fail(err, errno, "move rootfs to /");
@@ -948,6 +956,8 @@ static int readonly_path(const char *path, husk_error **err)
 int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
 {
 	const struct husk_spec *s = c->spec;
+	if (c->no_mntns)
+		return 0; /* masks are mounts: husk_create warned */
 	if (s->sysctl && json_object_size(s->sysctl)) {
 		husk_trace_begin(c->tr);
 		if (apply_sysctl(s, err) < 0)

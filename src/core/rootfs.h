@@ -20,6 +20,9 @@ struct husk_rootfs_ctx {
 	 * namespace of whoever mounts it) and what lies under it wait for
 	 * husk_rootfs_mount_deferred */
 	bool defer_proc;
+	/* no mount namespace of its own: the runtime's is the host's, where
+	 * nothing may be mounted; the root is entered by chroot alone */
+	bool no_mntns;
 	struct husk_tracer *tr;
 };
 

@@ -234,3 +234,49 @@ userns_config() {
 	[ -z "$(ls -A /dev | grep "^\.husk-$ID-")" ]
 	[ ! -e "/dev/$name" ]
 }
+
+# No mount namespace in the config: the process shares the runtime's (the
+# host's), chrooted into root.path; nothing is mounted there, since it would
+# be the host's mount (runc 1.1.5 leaves its /proc, /dev, /sys... mounted on
+# the host's rootfs), and a warning says what is not applied.
+@test "mount: no mount namespace: the runtime's own, the rootfs entered by chroot, nothing mounted" {
+	update_config "$BUNDLE" '.linux.namespaces = [] | del(.hostname) | .process.args = ["sleep", "100"]'
+	before=$(grep -c . /proc/self/mountinfo)
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	[ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]
+	[ "$(readlink /proc/$pid/ns/pid)" = "$(readlink /proc/self/ns/pid)" ]
+	[ "$(readlink /proc/$pid/root)" = "$BUNDLE/rootfs" ]
+	! grep -F "$BUNDLE" /proc/self/mountinfo
+	[ "$(grep -c . /proc/self/mountinfo)" -eq "$before" ]
+	grep -q "no mount namespace" "$TEST_DIR/container.log"
+	# exec enters the same root
+	[ "$(husk exec "$ID" cat /etc/passwd)" = "$(cat "$BUNDLE/rootfs/etc/passwd")" ]
+	husk delete --force "$ID"
+}
+
+# A mount namespace joined by path: the container's mounts and root are made
+# there (as runc does), not in the runtime's namespace
+@test "mount: a mount namespace joined by path" {
+	# a namespace holder that ends by itself should the test fail early
+	unshare -m --propagation private timeout 60 sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	holder=$!
+	for _ in $(seq 100); do
+		[ "$(readlink /proc/$holder/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && break
+		sleep 0.02
+	done
+	update_config "$BUNDLE" '.linux.namespaces = [.linux.namespaces[] | if .type == "mount" then .path = "/proc/'"$holder"'/ns/mnt" else . end]
+		| .process.args = ["sh", "-c", "cat /etc/passwd; grep -c \" /proc \" /proc/self/mountinfo; sleep 100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	pid=$(husk state "$ID" | jq -r .pid)
+	[ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/$holder/ns/mnt)" ]
+	for _ in $(seq 100); do [ -s "$TEST_DIR/container.log" ] && break; sleep 0.05; done
+	grep -q '^root:x:0:0:root:/root:/bin/sh$' "$TEST_DIR/container.log"
+	# none of it in the runtime's namespace
+	! grep -F "$BUNDLE" /proc/self/mountinfo
+	husk delete --force "$ID"
+	kill "$holder"
+	wait "$holder" || true
+}
