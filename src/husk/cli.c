@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "template.h"
 #include "util.h"
 
 enum { CLI_HELP = 0x7fff };
@@ -146,6 +147,41 @@ void cli_print_table(const char *const *cols, const char *const *keys, size_t n,
 				printf("%s%*s", cell, width[k] - columns(cell) + 3, "");
 		}
 	}
+}
+
+int cli_inspect(char *const *names, size_t n, const char *format, const char *const *fields,
+		json_t *(*one)(const char *name, husk_error **err))
+{
+	husk_error *err = NULL;
+	struct husk_tmpl *tmpl = NULL;
+	if (format && husk_tmpl_parse(format, fields, &tmpl, &err) < 0)
+		return fail(err);
+	json_t *all = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = one(names[i], &err);
+		if (!j) {
+			rc = fail(err);
+			err = NULL;
+			continue;
+		}
+		if (tmpl) {
+			if (cli_print_tmpl(tmpl, j))
+				rc = 125;
+			json_decref(j);
+		} else {
+			json_array_append_new(all, j);
+		}
+	}
+	if (!tmpl && (json_array_size(all) || rc == 0)) {
+		char *text = json_dumps(all, JSON_INDENT(4));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(all);
+	husk_tmpl_free(tmpl);
+	return rc;
 }
 
 /* --- help --- */

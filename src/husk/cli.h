@@ -44,6 +44,11 @@ extern char cli_current_path[64];
  * the flag's key, -1 at the end, or '?' after printing what was wrong
  * (an unknown flag, a missing value): the verb then returns 125. */
 int cli_getopt(int argc, char **argv);
+/* inspect's output for each name: one(name) as a JSON array, or each
+ * through the --format template; 0, or 125 when one of them failed (its
+ * error printed, the others still shown) */
+int cli_inspect(char *const *names, size_t n, const char *format, const char *const *fields,
+		json_t *(*one)(const char *name, husk_error **err));
 /* rows (objects of strings) in columns as Docker's tables: a header of
  * cols, each column as wide as its widest cell, three spaces between */
 void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows);

@@ -212,6 +212,16 @@ static const char *const inspect_fields[] = {"Name",	   "Id",	 "Created", "Scope
 					     "Driver",	   "EnableIPv6", "IPAM",    "Internal",
 					     "Containers", "Options",	 "Labels",  NULL};
 
+static json_t *one_network(const char *name, husk_error **err)
+{
+	struct husk_network n;
+	if (husk_network_get(eng.root, name, &n, err) < 0)
+		return NULL;
+	json_t *j = network_json(&n);
+	husk_network_release(&n);
+	return j;
+}
+
 int cmd_network_inspect(int argc, char **argv)
 {
 	const char *format = NULL;
@@ -224,38 +234,8 @@ int cmd_network_inspect(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
-	husk_error *err = NULL;
-	struct husk_tmpl *tmpl = NULL;
-	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
-		return fail(err);
-	json_t *all = json_array();
-	int rc = 0;
-	for (int i = optind; i < argc; i++) {
-		struct husk_network n;
-		if (husk_network_get(eng.root, argv[i], &n, &err) < 0) {
-			rc = fail(err);
-			err = NULL;
-			continue;
-		}
-		json_t *j = network_json(&n);
-		husk_network_release(&n);
-		if (tmpl) {
-			if (cli_print_tmpl(tmpl, j))
-				rc = 125;
-			json_decref(j);
-		} else {
-			json_array_append_new(all, j);
-		}
-	}
-	if (!tmpl && (json_array_size(all) || rc == 0)) {
-		char *text = json_dumps(all, JSON_INDENT(4));
-		if (text)
-			printf("%s\n", text);
-		free(text);
-	}
-	json_decref(all);
-	husk_tmpl_free(tmpl);
-	return rc;
+	return cli_inspect(argv + optind, (size_t)(argc - optind), format, inspect_fields,
+			   one_network);
 }
 
 int cmd_network_rm(int argc, char **argv)

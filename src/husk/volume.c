@@ -255,6 +255,16 @@ const struct cli_flag volume_inspect_flags[] = {
 	{0},
 };
 
+static json_t *one_volume(const char *name, husk_error **err)
+{
+	struct husk_vol v;
+	if (husk_engine_volume_get(&eng, name, &v, err) < 0)
+		return NULL;
+	json_t *j = inspect_json(&v);
+	husk_vol_release(&v);
+	return j;
+}
+
 int cmd_volume_inspect(int argc, char **argv)
 {
 	const char *format = NULL;
@@ -267,38 +277,8 @@ int cmd_volume_inspect(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
-	husk_error *err = NULL;
-	struct husk_tmpl *tmpl = NULL;
-	if (format && husk_tmpl_parse(format, inspect_fields, &tmpl, &err) < 0)
-		return fail(err);
-	json_t *all = json_array();
-	int rc = 0;
-	for (int i = optind; i < argc; i++) {
-		struct husk_vol v;
-		if (husk_engine_volume_get(&eng, argv[i], &v, &err) < 0) {
-			rc = fail(err);
-			err = NULL;
-			continue;
-		}
-		json_t *j = inspect_json(&v);
-		husk_vol_release(&v);
-		if (tmpl) {
-			if (cli_print_tmpl(tmpl, j))
-				rc = 125;
-			json_decref(j);
-		} else {
-			json_array_append_new(all, j);
-		}
-	}
-	if (!tmpl && (json_array_size(all) || rc == 0)) {
-		char *text = json_dumps(all, JSON_INDENT(4));
-		if (text)
-			printf("%s\n", text);
-		free(text);
-	}
-	json_decref(all);
-	husk_tmpl_free(tmpl);
-	return rc;
+	return cli_inspect(argv + optind, (size_t)(argc - optind), format, inspect_fields,
+			   one_volume);
 }
 
 /* --- rm, prune --- */
