@@ -220,17 +220,9 @@ static bool get_bool(json_t *o, const char *key)
 	return json_is_true(json_object_get(o, key));
 }
 
-int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err)
+/* The record in m (consumed); p names it in errors */
+static int record_parse(json_t *m, const char *p, struct husk_ctr *ret, husk_error **err)
 {
-	memset(ret, 0, sizeof(*ret));
-	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/meta.json", root, id);
-	json_error_t je;
-	json_t *m = json_load_file(p, 0, &je);
-	if (!m) {
-		if (access(p, F_OK) < 0)
-			return husk_fail_as(err, ENOENT, "no such container: \"%s\"", id);
-		return husk_fail(err, EIO, "container record \"%s\": %s", p, je.text);
-	}
 	ret->id = dup_str(m, "id");
 	ret->name = dup_str(m, "name");
 	ret->image = dup_str(m, "image");
@@ -311,6 +303,67 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 		return husk_fail(err, EIO, "container record \"%s\": no id or name", p);
 	}
 	return 0;
+}
+
+/* The whole of a small file in one read where it fits in buf (a record is
+ * about 600 bytes; 5 healthcheck outputs of 4 KiB make it larger).  A
+ * record is never written in place: it is renamed over, complete, so a
+ * read shorter than asked is its end, and no second read is needed to
+ * see EOF.  *ret_heap is what to free when it did not fit. */
+static ssize_t read_small(int fd, char *buf, size_t size, char **ret_heap)
+{
+	*ret_heap = NULL;
+	ssize_t n;
+	while ((n = read(fd, buf, size)) < 0 && errno == EINTR)
+		;
+	if (n < 0 || (size_t)n < size)
+		return n;
+	size_t len = 0;
+	if (lseek(fd, 0, SEEK_SET) < 0 || husk_read_fd_all(fd, ret_heap, &len, NULL) < 0)
+		return -1;
+	return (ssize_t)len;
+}
+
+/* meta.json of id, opened relative to dirfd (the containers dir: a listing
+ * opens it once; AT_FDCWD with root/containers in id for one lookup).  No
+ * lock: a record is replaced by rename, so a reader sees one whole
+ * version. */
+static int record_load_at(int dirfd, const char *id, const char *shown, struct husk_ctr *ret,
+			  husk_error **err)
+{
+	memset(ret, 0, sizeof(*ret));
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof(p), "%s/meta.json", id) >= sizeof(p))
+		return husk_fail_as(err, ENAMETOOLONG, "container record \"%s\"", shown);
+	int fd = openat(dirfd, p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return husk_fail_as(err, ENOENT, "no such container: \"%s\"", shown);
+		return husk_fail(err, errno, "open \"%s\"", p);
+	}
+	char buf[16384];
+	cleanup_free char *heap = NULL;
+	ssize_t n = read_small(fd, buf, sizeof(buf), &heap);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return husk_fail(err, e, "read \"%s\"", p);
+	json_error_t je;
+	json_t *m = json_loadb(heap ? heap : buf, (size_t)n, 0, &je);
+	if (!m)
+		return husk_fail(err, EIO, "container record \"%s\": %s", p, je.text);
+	return record_parse(m, p, ret, err);
+}
+
+int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err)
+{
+	cleanup_free char *dir = husk_strdup_printf("%s/containers/%s", root, id);
+	return record_load_at(AT_FDCWD, dir, id, ret, err);
+}
+
+int husk_record_load_in(int containers_fd, const char *id, struct husk_ctr *ret, husk_error **err)
+{
+	return record_load_at(containers_fd, id, id, ret, err);
 }
 
 static void set_str(json_t *m, const char *key, const char *v)
@@ -605,6 +658,11 @@ int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id,
 	return husk_fail_as(err, ENOENT, "no such container: \"%s\"", name_or_id);
 }
 
+bool husk_record_id_ok(const char *s)
+{
+	return strlen(s) == 64 && is_hex_id(s);
+}
+
 int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err)
 {
 	*ret = NULL;
@@ -616,7 +674,7 @@ int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **e
 	size_t cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != 64 || !is_hex_id(de->d_name))
+		if (!husk_record_id_ok(de->d_name))
 			continue;
 		if (*ret_n + 1 >= cap) {
 			cap = cap ? cap * 2 : 64;
@@ -644,8 +702,10 @@ void husk_record_observe(struct husk_ctr *c)
 {
 	if (c->state != HUSK_CTR_RUNNING && c->state != HUSK_CTR_PAUSED)
 		return;
-	if (husk_pid_alive(c->pid, c->pid_start) ||
-	    husk_pid_alive(c->monitor_pid, c->monitor_start))
+	/* the monitor first: while it lives it is who records the exit, so
+	 * one /proc read answers for a running container */
+	if (husk_pid_alive(c->monitor_pid, c->monitor_start) ||
+	    husk_pid_alive(c->pid, c->pid_start))
 		return;
 	c->state = HUSK_CTR_EXITED;
 	if (!c->has_exit) {

@@ -134,8 +134,11 @@ char *husk_record_dir(const char *root, const char *id);
  * with Docker's words otherwise. */
 int husk_name_check(const char *name, husk_error **err);
 
-/* ENOENT when there is no such record. */
+/* ENOENT when there is no such record.  No lock is taken: a record is
+ * replaced by rename, so a reader sees one whole version. */
 int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err);
+/* The same, relative to an open <root>/containers (a listing opens it once) */
+int husk_record_load_in(int containers_fd, const char *id, struct husk_ctr *ret, husk_error **err);
 int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **err);
 
 /* The record's lock, held until the fd is closed. */
@@ -164,6 +167,8 @@ void husk_name_release(const char *root, const char *name, const char *id);
  * looks them up.  ENOENT: none; EINVAL: the prefix fits several. */
 int husk_record_resolve(const char *root, const char *name_or_id, char **ret_id, husk_error **err);
 
+/* Is s a record's id (64 hex digits)? */
+bool husk_record_id_ok(const char *s);
 /* Every record's id (readdir only). */
 int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err);
 
