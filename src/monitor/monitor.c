@@ -272,6 +272,16 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 	return 0;
 }
 
+/* Did the OOM killer act in the container's memory cgroup during this run
+ * (Docker's State.OOMKilled)?  Its count (v2 memory.events, v1
+ * memory.oom_control: oom_kill) goes with the cgroup, so it is read
+ * before husk_delete removes it. */
+static bool oom_killed(struct mon *m)
+{
+	long long n = 0;
+	return husk_stats(m->e.runroot, m->id, NULL, &n, NULL, NULL) == 0 && n > 0;
+}
+
 static int count_restart(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	(void)ud;
@@ -392,9 +402,7 @@ static void arm_restart(struct mon *m)
 static void on_exit_code(struct mon *m, int code)
 {
 	/* the cgroup's OOM count, before it goes with the core's state */
-	long long ooms = 0;
-	struct exit_ud x = {.m = m, .code = code};
-	x.oom = husk_stats(m->e.runroot, m->id, NULL, &ooms, NULL, NULL) == 0 && ooms > 0;
+	struct exit_ud x = {.m = m, .code = code, .oom = oom_killed(m)};
 	husk_record_update(m->e.root, m->id, mark_exited, &x, NULL);
 	husk_delete(m->e.runroot, m->id, true, NULL);
 	m->pid = 0;

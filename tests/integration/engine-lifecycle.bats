@@ -468,3 +468,18 @@ PY
 	run "$HUSK" exec p awk '/^CapEff/ {print $2}' /proc/1/status
 	[ "$output" = 00000000a80425fb ]
 }
+
+@test "a container the OOM killer ends: exit 137 and State.OOMKilled true, as Docker's; others false" {
+	# the shell holds 64 MiB of output in an 8 MiB cgroup
+	run "$HUSK" run --name big -m 8m busybox sh -c 'x=$(head -c 64m /dev/zero | tr \\0 a); echo ${#x}'
+	[ "$status" -eq 137 ]
+	[ "$("$HUSK" inspect -f '{{.State.OOMKilled}}' big)" = true ]
+	[ "$(status_of big)" = "Exited (137)" ]
+	"$HUSK" run --name small -m 8m busybox true
+	[ "$("$HUSK" inspect -f '{{.State.OOMKilled}}' small)" = false ]
+	# killed by hand is not OOM killed
+	"$HUSK" run -d --name k busybox sleep 1000
+	"$HUSK" kill k
+	[ "$("$HUSK" wait k)" = 137 ]
+	[ "$("$HUSK" inspect -f '{{.State.OOMKilled}}' k)" = false ]
+}
