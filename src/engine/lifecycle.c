@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -408,24 +409,65 @@ int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause,
 	return 0;
 }
 
+/* An inotify fd that wakes when the record changes: meta.json is renamed
+ * over, and rm removes the directory */
+static int watch_record(struct husk_engine *e, const char *id, husk_error **err)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	if (fd < 0)
+		return husk_fail(err, errno, "inotify");
+	cleanup_free char *dir = husk_engine_dir(e, id);
+	if (inotify_add_watch(fd, dir, IN_MOVED_TO | IN_DELETE_SELF) < 0) {
+		int en = errno;
+		close(fd);
+		return husk_fail(err, en, "watch \"%s\"", dir);
+	}
+	return fd;
+}
+
+/* Docker's: a container created and not started yet is waited for until
+ * it is started and then stops.  No polling: while it is created, the
+ * record's directory is watched; once it runs, its monitor's pidfd. */
 int husk_engine_wait(struct husk_engine *e, const char *name_or_id, int *ret_code, husk_error **err)
 {
-	struct husk_ctr c;
-	if (husk_engine_get(e, name_or_id, &c, err) < 0)
+	cleanup_free char *id = NULL;
+	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0)
 		return -1;
-	cleanup_free char *id = strdup(c.id);
-	cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
-	husk_ctr_release(&c);
-	pidfd_wait(mon, -1);
-	if (husk_record_load(e->root, id, &c, NULL) < 0) {
-		/* removed on exit (--rm): its code went with it */
-		*ret_code = 0;
-		return 0;
+	cleanup_close int watch = -1;
+	for (;;) {
+		struct husk_ctr c;
+		if (husk_record_load(e->root, id, &c, NULL) < 0) {
+			/* removed (on exit with --rm, or by rm): its code went with it */
+			*ret_code = 0;
+			return 0;
+		}
+		husk_record_observe(&c);
+		cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
+		bool created = c.state == HUSK_CTR_CREATED;
+		*ret_code = c.has_exit ? c.exit_code : 0;
+		husk_ctr_release(&c);
+		if (mon >= 0) {
+			/* it runs, or its monitor waits to restart it: until the
+			 * monitor has recorded the end */
+			pidfd_wait(mon, -1);
+			continue;
+		}
+		if (!created)
+			return 0;
+		if (watch < 0) {
+			/* then read it again: a start may have come before the watch */
+			watch = watch_record(e, id, err);
+			if (watch < 0)
+				return husk_error_wrap(err, "wait for container \"%s\"",
+						       name_or_id);
+			continue;
+		}
+		char ev[4096];
+		while (read(watch, ev, sizeof(ev)) < 0)
+			if (errno != EINTR)
+				return husk_fail(err, errno, "wait for container \"%s\"",
+						 name_or_id);
 	}
-	husk_record_observe(&c);
-	*ret_code = c.has_exit ? c.exit_code : 0;
-	husk_ctr_release(&c);
-	return 0;
 }
 
 /* --- rm, rename, attach --- */

@@ -483,3 +483,26 @@ PY
 	[ "$("$HUSK" wait k)" = 137 ]
 	[ "$("$HUSK" inspect -f '{{.State.OOMKilled}}' k)" = false ]
 }
+
+@test "wait on a created container waits for its start and its end, as docker wait does" {
+	"$HUSK" create --name w busybox sh -c 'exit 3'
+	"$HUSK" wait w >"$TEST_DIR/wait.out" &
+	waiter=$!
+	sleep 0.5
+	# still waiting: nothing has started it
+	kill -0 "$waiter"
+	[ ! -s "$TEST_DIR/wait.out" ]
+	"$HUSK" start w
+	# the wait's own status: 0
+	wait "$waiter"
+	[ "$(cat "$TEST_DIR/wait.out")" = 3 ]
+	# removed while waiting: the wait ends
+	"$HUSK" create --name w2 busybox true
+	"$HUSK" wait w2 >/dev/null &
+	waiter=$!
+	sleep 0.3
+	kill -0 "$waiter"
+	"$HUSK" rm w2
+	run timeout 10 tail --pid="$waiter" -f /dev/null
+	[ "$status" -eq 0 ]
+}
