@@ -12,6 +12,27 @@ void husk_engine_rm_rf(const char *dir);
 /* A pidfd of pid if it is still the process that started at start, else
  * -1 (also for pid 0: nothing to wait for) */
 int husk_pidfd_of(pid_t pid, unsigned long long start);
+/* The status (as waitpid(2) reports it) of a process that has exited but
+ * is not our child, through a pidfd opened on it before it exited: from
+ * the kernel once it is reaped (PIDFD_INFO_EXIT, Linux 6.15), from /proc
+ * while it is a zombie.  -1 when neither can tell (an older kernel, and
+ * the process already reaped). */
+int husk_pidfd_exit_status(int pidfd, pid_t pid, int *ret_status);
+
+/* Start a monitor for id and wait until it says how the start went:
+ * "0 PID", or an errno, Docker's exit code (ret_code) and a message.  With
+ * ret_client, the caller's end of an attach socket made before anything
+ * ran.  adopt: a monitor for the running init of a container whose
+ * monitor is gone (husk-monitor --adopt); EALREADY when another has
+ * adopted it, ESRCH when the init is gone too. */
+int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, int *ret_client,
+			    int *ret_code, husk_error **err);
+
+/* husk_record_observe, and for an orphan (a running container whose
+ * monitor is gone and whose init is not) a new monitor that adopts it, so
+ * that its exit is still recorded; *c is then read again.  Not from the
+ * monitor itself (no monitor_path). */
+void husk_engine_observe(struct husk_engine *e, struct husk_ctr *c);
 
 struct husk_engine;
 struct husk_ctr;

@@ -28,8 +28,26 @@ int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_c
 		return -1;
 	if (husk_record_load(e->root, id, ret, err) < 0)
 		return -1;
-	husk_record_observe(ret);
+	husk_engine_observe(e, ret);
 	return 0;
+}
+
+void husk_engine_observe(struct husk_engine *e, struct husk_ctr *c)
+{
+	if (!husk_record_observe(c) || !e->monitor_path)
+		return;
+	/* a new monitor claims it under the record's lock: of two commands
+	 * that found the orphan at once, one adopts it and the other's
+	 * monitor says EALREADY; either way the record is read again */
+	husk_error *err = NULL;
+	husk_engine_run_monitor(e, c->id, true, NULL, NULL, &err);
+	husk_error_free(err);
+	struct husk_ctr now;
+	if (husk_record_load(e->root, c->id, &now, NULL) < 0)
+		return;
+	husk_record_observe(&now);
+	husk_ctr_release(c);
+	*c = now;
 }
 
 /* A dir without a record is a create under way, or one that was killed
@@ -82,7 +100,7 @@ int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n
 				abort();
 		}
 		if (husk_record_load_in(dfd, de->d_name, &v[k], NULL) == 0)
-			husk_record_observe(&v[k++]);
+			husk_engine_observe(e, &v[k++]);
 		else if (left_by_crash(dfd, de->d_name, &v[k]))
 			k++;
 	}
@@ -99,19 +117,4 @@ void husk_engine_list_free(struct husk_ctr *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		husk_ctr_release(&v[i]);
 	free(v);
-}
-
-/* A pidfd of pid if it is still the process that started at start */
-int husk_pidfd_of(pid_t pid, unsigned long long start)
-{
-	if (pid <= 0)
-		return -1;
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return -1;
-	if (!husk_pid_alive(pid, start)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }

@@ -698,20 +698,22 @@ bool husk_pid_alive(pid_t pid, unsigned long long start)
 	return now != 0 && (start == 0 || now == start);
 }
 
-void husk_record_observe(struct husk_ctr *c)
+bool husk_record_observe(struct husk_ctr *c)
 {
 	if (c->state != HUSK_CTR_RUNNING && c->state != HUSK_CTR_PAUSED)
-		return;
+		return false;
 	/* the monitor first: while it lives it is who records the exit, so
 	 * one /proc read answers for a running container */
-	if (husk_pid_alive(c->monitor_pid, c->monitor_start) ||
-	    husk_pid_alive(c->pid, c->pid_start))
-		return;
+	if (husk_pid_alive(c->monitor_pid, c->monitor_start))
+		return false;
+	if (husk_pid_alive(c->pid, c->pid_start))
+		return true; /* an orphan */
 	c->state = HUSK_CTR_EXITED;
 	if (!c->has_exit) {
 		c->has_exit = true;
 		c->exit_code = 255;
 	}
+	return false;
 }
 
 int64_t husk_time_ns(void)

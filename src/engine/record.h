@@ -178,8 +178,10 @@ bool husk_pid_alive(pid_t pid, unsigned long long start);
 /* The record as the kernel sees it: running or paused with neither the
  * init nor its monitor alive means the machine or the monitor died; the
  * container then reads as exited (255 when no code was recorded, as
- * Docker shows a container whose daemon died).  Changes only *c. */
-void husk_record_observe(struct husk_ctr *c);
+ * Docker shows a container whose daemon died).  Changes only *c.
+ * Returns true for an orphan: running, its monitor gone, its init alive;
+ * nobody would record its exit (husk_engine_observe adopts it). */
+bool husk_record_observe(struct husk_ctr *c);
 
 int64_t husk_time_ns(void);
 

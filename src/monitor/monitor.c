@@ -1,7 +1,7 @@
 /* husk-monitor: the parent of one engine container, for as long as it
  * runs (Podman's conmon, without a daemon behind it).
  *
- *   husk-monitor --status-fd N [--client-fd N] ROOT RUNROOT ID
+ *   husk-monitor [--adopt] --status-fd N [--client-fd N] ROOT RUNROOT ID
  *
  * It
  *  - starts the container: a forked child (the "creator") runs the core's
@@ -21,7 +21,25 @@
  *    the container when it was run with --rm;
  *  - then tells the clients the exit code and exits.
  * A SIGTERM to the monitor, sent by stop and rm while it waits to restart,
- * makes it read the record again. */
+ * makes it read the record again.
+ *
+ * --adopt: the container's monitor was killed (kill -9, the OOM killer)
+ * and its init runs on, an orphan that no one would see exit.  Any engine
+ * command that notices (husk_engine_observe) starts this monitor, which
+ * takes the record over under its lock (the first of several adopters
+ * wins; the others say EALREADY), holds a pidfd to the init and learns
+ * its exit through it, since the init is no longer our child: the orphan
+ * went to whoever reaps orphans (pid 1 or a subreaper), and only that
+ * parent can wait(2) for it.  Its status comes from the kernel once that
+ * parent has reaped it (PIDFD_INFO_EXIT, Linux 6.15), or from /proc while
+ * it is a zombie; when neither can tell, 255.  From the exit on, this is a
+ * monitor like any other: the exit recorded, the cgroup removed, --rm and
+ * the restart policy applied (a restart is our own child again).  What it
+ * cannot adopt is the output: the pipes' read ends (or the pty's master)
+ * died with the old monitor, so nothing the container writes from then on
+ * reaches the log or an attached client; a write to a pipe fails with
+ * EPIPE or kills the writer with SIGPIPE, and a pty's hangup sends its
+ * session SIGHUP.  Attach clients get the exit code only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +53,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "attach.h"
+#include "engine-private.h"
 #include "engine.h"
 #include "husk.h"
 #include "logfile.h"
@@ -60,6 +80,7 @@ struct mon {
 	int out_fd, err_fd; /* pipes, or out_fd the pty master */
 	int in_fd;	    /* the stdin pipe's write end, or the pty master */
 	pid_t pid;
+	int pidfd; /* an adopted init's: it is not our child */
 	int64_t started_ns;
 	struct husk_log_writer *log;
 	int sfd, tfd;
@@ -243,6 +264,37 @@ static int start_container(struct mon *m, husk_error **err)
 	if (husk_record_update(m->e.root, m->id, mark_running, m, NULL) < 0 || m->doomed)
 		kill(m->pid, SIGKILL); /* reaped by the loop, which ends it */
 	return 0;
+}
+
+/* --- adopting --- */
+
+/* --adopt, under the record's lock: still an orphan (running, its monitor
+ * gone, its init alive)?  Then it is ours: a pidfd to the init, and the
+ * record names us as its monitor. */
+static int claim_orphan(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct mon *m = ud;
+	bool live = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
+	if (live && husk_pid_alive(c->monitor_pid, c->monitor_start))
+		return husk_fail_as(err, EALREADY, "container \"%s\" has a monitor", c->name);
+	m->pidfd = live ? husk_pidfd_of(c->pid, c->pid_start) : -1;
+	if (m->pidfd < 0)
+		return husk_fail_as(err, ESRCH, "container \"%s\" is not running", c->name);
+	m->pid = c->pid;
+	m->started_ns = c->started_ns;
+	c->monitor_pid = getpid();
+	c->monitor_start = husk_pid_starttime(getpid());
+	return 0;
+}
+
+/* A signal to the container's init; through its pidfd when adopted: once
+ * its reaper (not us) has reaped it, its pid may be another's */
+static void signal_init(struct mon *m, int sig)
+{
+	if (m->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, m->pidfd, sig, NULL, 0);
+	else if (m->pid > 0)
+		kill(m->pid, sig);
 }
 
 /* --- ending --- */
@@ -488,7 +540,7 @@ static void on_unhealthy(struct mon *m)
 		husk_record_update(m->e.root, m->id, husk_record_set_stopped, NULL, NULL);
 	if (a == HUSK_HEALTH_RESTART)
 		m->force_restart = true;
-	kill(m->pid, SIGKILL);
+	signal_init(m, SIGKILL);
 }
 
 /* --- the loop --- */
@@ -528,7 +580,7 @@ static void on_client_msg(struct mon *m, size_t i)
 		if (n >= 5 && m->pid > 0) {
 			int32_t s;
 			memcpy(&s, pkt + 1, sizeof(s));
-			kill(m->pid, s);
+			signal_init(m, s);
 		}
 		break;
 	default:
@@ -560,17 +612,28 @@ static void on_signal(struct mon *m)
 				arm_health(m);
 			continue;
 		}
-		if (w == m->pid && m->pid > 0) {
+		if (w == m->pid && m->pid > 0 && m->pidfd < 0) {
 			drain(m);
 			on_exit_code(m, exit_of(status));
 		}
 	}
 }
 
+/* The adopted init has exited: its pidfd is readable */
+static void on_adopted_exit(struct mon *m)
+{
+	int status = 0;
+	int code = husk_pidfd_exit_status(m->pidfd, m->pid, &status) == 0 ? exit_of(status) : 255;
+	close(m->pidfd);
+	m->pidfd = -1;
+	drain(m);
+	on_exit_code(m, code);
+}
+
 static void loop(struct mon *m)
 {
 	for (;;) {
-		struct pollfd p[6 + MAX_CLIENTS];
+		struct pollfd p[7 + MAX_CLIENTS];
 		size_t n = 0;
 		p[n++] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->tfd, .events = POLLIN};
@@ -578,6 +641,7 @@ static void loop(struct mon *m)
 		p[n++] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = m->hfd, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
 		size_t nc = m->n_clients;
 		for (size_t i = 0; i < nc; i++)
 			p[n++] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
@@ -597,7 +661,7 @@ static void loop(struct mon *m)
 			m->err_fd = -1;
 		}
 		for (size_t i = nc; i-- > 0;)
-			if (p[6 + i].revents)
+			if (p[7 + i].revents)
 				on_client_msg(m, i);
 		if (p[5].revents & POLLIN)
 			on_health_timer(m);
@@ -606,6 +670,8 @@ static void loop(struct mon *m)
 			if (c >= 0)
 				add_client(m, c);
 		}
+		if (p[6].revents)
+			on_adopted_exit(m);
 		if (p[1].revents & POLLIN)
 			on_restart_timer(m);
 		if (p[0].revents & POLLIN)
@@ -615,8 +681,8 @@ static void loop(struct mon *m)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: husk-monitor --status-fd N [--client-fd N] [--husk PATH] ROOT "
-			"RUNROOT ID\n(started by husk, not by hand)\n");
+	fprintf(stderr, "usage: husk-monitor [--adopt] --status-fd N [--client-fd N] [--husk PATH] "
+			"ROOT RUNROOT ID\n(started by husk, not by hand)\n");
 	return 2;
 }
 
@@ -627,19 +693,26 @@ int main(int argc, char **argv, char **envp)
 			.out_fd = -1,
 			.err_fd = -1,
 			.in_fd = -1,
-			.hfd = -1};
+			.hfd = -1,
+			.pidfd = -1};
 	int client = -1, i = 1;
+	bool adopt = false;
 	long v;
-	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (strcmp(argv[i], "--status-fd") == 0 && husk_parse_long(argv[i + 1], &v) == 0)
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *val = i + 1 < argc ? argv[i + 1] : "";
+		if (strcmp(argv[i], "--adopt") == 0) {
+			adopt = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--status-fd") == 0 && husk_parse_long(val, &v) == 0)
 			m.status_fd = (int)v;
-		else if (strcmp(argv[i], "--client-fd") == 0 &&
-			 husk_parse_long(argv[i + 1], &v) == 0)
+		else if (strcmp(argv[i], "--client-fd") == 0 && husk_parse_long(val, &v) == 0)
 			client = (int)v;
-		else if (strcmp(argv[i], "--husk") == 0)
+		else if (strcmp(argv[i], "--husk") == 0 && *val)
 			m.e.self_path = argv[i + 1];
 		else
 			return usage();
+		i++; /* the value */
 	}
 	if (argc - i != 3 || m.status_fd < 0)
 		return usage();
@@ -671,10 +744,13 @@ int main(int argc, char **argv, char **envp)
 		report(&m, errno, 125, "signalfd or timerfd");
 		return 1;
 	}
-	if (husk_record_load(m.e.root, m.id, &m.rec, &err) < 0) {
+	if (husk_record_load(m.e.root, m.id, &m.rec, &err) < 0 ||
+	    (adopt && husk_record_update(m.e.root, m.id, claim_orphan, &m, &err) < 0)) {
 		report(&m, err->errnum ? err->errnum : EIO, 125, err->msg);
 		return 1;
 	}
+	/* adopted: a failure from here on leaves the record naming a monitor
+	 * that is gone, and the next command that looks adopts it again */
 	m.listen_fd = husk_attach_listen(m.e.runroot, m.id, &err);
 	int drv = husk_log_driver_parse(m.rec.log_driver ? m.rec.log_driver : "json-file");
 	if (m.listen_fd < 0 ||
@@ -685,7 +761,7 @@ int main(int argc, char **argv, char **envp)
 		husk_attach_unlink(m.e.runroot, m.id);
 		return 1;
 	}
-	if (start_container(&m, &err) < 0) {
+	if (!adopt && start_container(&m, &err) < 0) {
 		/* the record says how it ended, as Docker's does */
 		struct exit_ud x = {.m = &m, .code = m.start_code};
 		husk_record_update(m.e.root, m.id, mark_exited, &x, NULL);

@@ -274,12 +274,15 @@ field() {
 	kill9 "$pid"
 	exited137() { test "$(status_of c)" = "Exited (137)"; }
 	wait_for exited137
-	# the monitor: the container runs on and shows so; then it ends
+	# the monitor: the container runs on and shows so, and the ps that
+	# saw it gave it a new monitor (an adopter: see the next test)
 	"$HUSK" run -d --name m busybox sleep 1000
 	mon=$(field m monitor_pid)
 	kill9 "$mon"
 	sleep 0.2
 	[ "$(status_of m)" = Up ]
+	[ "$(field m monitor_pid)" != "$mon" ]
+	kill -0 "$(field m monitor_pid)"
 	run "$HUSK" rm -f m
 	[ "$status" -eq 0 ]
 	run "$HUSK" rm -f c
@@ -505,4 +508,63 @@ PY
 	"$HUSK" rm w2
 	run timeout 10 tail --pid="$waiter" -f /dev/null
 	[ "$status" -eq 0 ]
+}
+
+@test "a killed monitor: the next command adopts its container, whose exit code is still recorded" {
+	"$HUSK" run -d --name o busybox sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+	mon=$(field o monitor_pid)
+	init=$(field o pid)
+	kill9 "$mon"
+	# the init runs on, an orphan: ps sees it and starts a monitor for it
+	[ "$(status_of o)" = Up ]
+	adopter=$(field o monitor_pid)
+	[ "$adopter" != "$mon" ]
+	[ "$(field o pid)" = "$init" ]
+	grep -q -- --adopt "/proc/$adopter/cmdline"
+	# one adopter, however many look
+	"$HUSK" ps >/dev/null
+	"$HUSK" inspect o >/dev/null
+	[ "$(field o monitor_pid)" = "$adopter" ]
+	[ "$(engine_monitors | wc -l)" -eq 1 ]
+	# the adopter records how it ends
+	"$HUSK" stop o
+	[ "$(status_of o)" = "Exited (3)" ]
+	[ "$("$HUSK" inspect -f '{{.State.ExitCode}}' o)" = 3 ]
+	"$HUSK" rm o
+	# killed again while adopted, and ended by a signal to its init: the
+	# same; wait waits for it through the adopter
+	"$HUSK" run -d --name o2 busybox sh -c 'trap "exit 5" USR1; while :; do sleep 0.1; done'
+	kill9 "$(field o2 monitor_pid)"
+	"$HUSK" wait o2 >"$TEST_DIR/wait.out" &
+	waiter=$!
+	sleep 0.5
+	kill -0 "$waiter"
+	kill -USR1 "$(field o2 pid)"
+	wait "$waiter"
+	[ "$(cat "$TEST_DIR/wait.out")" = 5 ]
+	[ "$(status_of o2)" = "Exited (5)" ]
+	"$HUSK" rm o2
+}
+
+@test "an adopted container whose reaper reaps at once: the code comes from the kernel (PIDFD_INFO_EXIT)" {
+	[ "$(uname -r | awk -F. '{print ($1 > 6 || ($1 == 6 && $2 >= 15))}')" = 1 ] ||
+		skip "PIDFD_INFO_EXIT needs Linux 6.15"
+	gcc -Wall -o "$TEST_DIR/subreaper" "$BATS_TEST_DIRNAME/tools/subreaper.c"
+	# the monitor, and the init once its monitor is gone, are orphans of
+	# the subreaper, which reaps them the moment they exit: no zombie is
+	# left for /proc to read
+	# (fd 3 closed: bats waits for whoever holds it)
+	"$TEST_DIR/subreaper" "$HUSK" run -d --name r busybox sh -c 'trap "exit 4" TERM; while :; do sleep 0.1; done' >/dev/null 3>&- &
+	reaper=$!
+	running() { [ "$(field r state 2>/dev/null)" = running ]; }
+	wait_for running
+	mon=$(field r monitor_pid)
+	[ "$(awk '{print $4}' "/proc/$mon/stat")" = "$reaper" ]
+	kill9 "$mon"
+	[ "$(status_of r)" = Up ]
+	"$HUSK" stop r
+	[ "$(status_of r)" = "Exited (4)" ]
+	"$HUSK" rm r
+	# with nothing left to reap, it ends
+	wait "$reaper"
 }

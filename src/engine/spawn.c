@@ -1,0 +1,122 @@
+/* Starting a monitor (husk-monitor, src/monitor/): for start, and with
+ * adopt for a container whose monitor was killed while its init runs on.
+ * Linked into the monitor too, which never starts one (it has no
+ * monitor_path). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine-private.h"
+#include "engine.h"
+#include "util.h"
+
+/* Fork, and in a grandchild in its own session exec the monitor with the
+ * status pipe on fd 3 and the client on fd 4: it is nobody's child that
+ * could wait for it, and outlives us. */
+static pid_t spawn_monitor(struct husk_engine *e, const char *id, bool adopt, int status_w,
+			   int client)
+{
+	pid_t p = fork();
+	if (p != 0)
+		return p;
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
+	    dup2(status_w, 3) < 0 || (client >= 0 && dup2(client, 4) < 0))
+		_exit(1);
+	syscall(SYS_close_range, client >= 0 ? 5 : 4, ~0U, 0);
+	char *argv[12];
+	size_t n = 0;
+	argv[n++] = e->monitor_path;
+	if (adopt)
+		argv[n++] = "--adopt";
+	argv[n++] = "--status-fd";
+	argv[n++] = "3";
+	if (client >= 0) {
+		argv[n++] = "--client-fd";
+		argv[n++] = "4";
+	}
+	if (e->self_path) {
+		argv[n++] = "--husk";
+		argv[n++] = e->self_path;
+	}
+	argv[n++] = e->root;
+	argv[n++] = e->runroot;
+	argv[n++] = (char *)id;
+	argv[n] = NULL;
+	execv(e->monitor_path, argv);
+	_exit(127);
+}
+
+int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, int *ret_client,
+			    int *ret_code, husk_error **err)
+{
+	int st[2], cl[2] = {-1, -1};
+	if (pipe2(st, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "pipe");
+	if (ret_client && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cl) < 0) {
+		int en = errno;
+		close(st[0]);
+		close(st[1]);
+		return husk_fail(err, en, "socketpair");
+	}
+	pid_t p = spawn_monitor(e, id, adopt, st[1], cl[1]);
+	int en = errno;
+	close(st[1]);
+	if (cl[1] >= 0)
+		close(cl[1]);
+	if (p < 0) {
+		close(st[0]);
+		if (cl[0] >= 0)
+			close(cl[0]);
+		return husk_fail(err, en, "start the monitor");
+	}
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+	cleanup_free char *msg = NULL;
+	size_t len = 0;
+	int r = husk_read_fd_all(st[0], &msg, &len, err);
+	close(st[0]);
+	/* "0 PID", or "ERRNO CODE MESSAGE" */
+	long errnum = -1, code = 125;
+	char *sp = r == 0 ? strchr(msg, ' ') : NULL;
+	if (sp) {
+		*sp = '\0';
+		if (husk_parse_long(msg, &errnum) < 0)
+			errnum = -1;
+	}
+	if (sp && errnum > 0) {
+		char *sp2 = strchr(sp + 1, ' ');
+		if (sp2) {
+			*sp2 = '\0';
+			if (husk_parse_long(sp + 1, &code) < 0)
+				code = 125;
+			sp = sp2;
+		}
+	}
+	if (ret_code)
+		*ret_code = (int)code;
+	if (r == 0 && errnum == 0) {
+		if (ret_client)
+			*ret_client = cl[0];
+		return 0;
+	}
+	if (cl[0] >= 0)
+		close(cl[0]);
+	if (r < 0)
+		return -1;
+	if (errnum < 0)
+		return husk_fail(err, EIO,
+				 "the monitor of \"%.12s\" (%s) died before it said how "
+				 "the start went",
+				 id, e->monitor_path);
+	return husk_fail_as(err, (int)errnum, "%s", sp + 1);
+}
