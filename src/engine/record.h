@@ -88,6 +88,11 @@ struct husk_ctr {
 	unsigned long long pid_start;
 	pid_t monitor_pid;
 	unsigned long long monitor_start;
+	/* where the kernel has pidfs (Linux 6.9), the monitor's pidfd inode
+	 * number, unique within the boot named by boot_id: ps checks a
+	 * monitor with a pidfd instead of a read of /proc/PID/stat.  0: none */
+	uint64_t monitor_pidfd_id;
+	char boot_id[40]; /* a UUID; "" with no pidfd id */
 	bool has_exit;
 	int exit_code;
 	bool oom_killed;
@@ -174,6 +179,11 @@ int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **e
 
 /* Is pid still the process that started at start? */
 bool husk_pid_alive(pid_t pid, unsigned long long start);
+
+/* The record's monitor is the calling process (pid, start time, pidfd id
+ * and boot), or none */
+void husk_record_set_monitor(struct husk_ctr *c);
+void husk_record_clear_monitor(struct husk_ctr *c);
 
 /* The record as the kernel sees it: running or paused with neither the
  * init nor its monitor alive means the machine or the monitor died; the

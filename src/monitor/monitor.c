@@ -176,8 +176,7 @@ static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
 		c->state = HUSK_CTR_RUNNING;
 	c->pid = m->pid;
 	c->pid_start = husk_pid_starttime(m->pid);
-	c->monitor_pid = getpid();
-	c->monitor_start = husk_pid_starttime(getpid());
+	husk_record_set_monitor(c);
 	c->started_ns = m->started_ns;
 	c->has_exit = false;
 	c->oom_killed = false;
@@ -282,8 +281,7 @@ static int claim_orphan(struct husk_ctr *c, void *ud, husk_error **err)
 		return husk_fail_as(err, ESRCH, "container \"%s\" is not running", c->name);
 	m->pid = c->pid;
 	m->started_ns = c->started_ns;
-	c->monitor_pid = getpid();
-	c->monitor_start = husk_pid_starttime(getpid());
+	husk_record_set_monitor(c);
 	return 0;
 }
 
@@ -417,8 +415,7 @@ static int clear_monitor(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	(void)ud;
 	(void)err;
-	c->monitor_pid = 0;
-	c->monitor_start = 0;
+	husk_record_clear_monitor(c);
 	return 0;
 }
 

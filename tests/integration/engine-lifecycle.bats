@@ -283,7 +283,25 @@ field() {
 	[ "$(status_of m)" = Up ]
 	[ "$(field m monitor_pid)" != "$mon" ]
 	kill -0 "$(field m monitor_pid)"
+	# the record names its monitor by pid, start time and, this kernel
+	# having pidfs, the pidfd's inode number in this boot
+	[ "$(field m boot_id)" = "$(cat /proc/sys/kernel/random/boot_id)" ]
+	[ "$(field m monitor_pidfd_id)" -gt 0 ]
 	run "$HUSK" rm -f m
+	[ "$status" -eq 0 ]
+	# a monitor's pid that now names another process (reused) is not
+	# taken for the monitor
+	"$HUSK" run -d --name u busybox sleep 1000
+	kill9 "$(field u monitor_pid)"
+	kill9 "$(field u pid)"
+	sleep 1000 &
+	other=$!
+	meta=$(ls "$HUSK_ROOT"/containers/*/meta.json | xargs grep -l '"name":"u"')
+	jq -c --argjson p "$other" '.monitor_pid = $p' "$meta" >"$meta.new"
+	mv "$meta.new" "$meta"
+	[ "$(status_of u)" = "Exited (255)" ]
+	kill "$other"
+	run "$HUSK" rm -f u
 	[ "$status" -eq 0 ]
 	run "$HUSK" rm -f c
 	[ "$status" -eq 0 ]
