@@ -625,7 +625,6 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.log_max_file = o->log_max_file,
 		.stop_signal = o->stop_signal,
 		.stop_timeout = o->stop_timeout,
-		.docker = c->docker,
 	};
 	char **ports = NULL;
 	if (o->n_ports) {
@@ -658,7 +657,11 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		r.health_retries = (int)pick(o->health_retries, hc, "Retries", 3);
 		r.health_on_failure = o->health_on_failure;
 	}
-	int ret = husk_record_save(c->e->root, &r, err);
+	/* inspect's view beside the record, before it: not in meta.json,
+	 * which ps reads for every container */
+	int ret = husk_record_save_docker(c->e->root, c->id, c->docker, err);
+	if (ret == 0)
+		ret = husk_record_save(c->e->root, &r, err);
 	for (char **t = r.test; t && *t; t++)
 		free(*t);
 	free(r.test);

@@ -224,6 +224,9 @@ int husk_engine_resolve(struct husk_engine *e, const char *name_or_id, char **re
 /* A record, its state as the kernel sees it (husk_record_observe). */
 int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_ctr *ret,
 		    husk_error **err);
+/* husk_engine_get, with what only inspect shows (husk_ctr.docker) */
+int husk_engine_inspect(struct husk_engine *e, const char *name_or_id, struct husk_ctr *ret,
+			husk_error **err);
 /* Every record, observed. */
 int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n, husk_error **err);
 void husk_engine_list_free(struct husk_ctr *v, size_t n);

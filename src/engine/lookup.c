@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +30,18 @@ int husk_engine_get(struct husk_engine *e, const char *name_or_id, struct husk_c
 	if (husk_record_load(e->root, id, ret, err) < 0)
 		return -1;
 	husk_engine_observe(e, ret);
+	return 0;
+}
+
+int husk_engine_inspect(struct husk_engine *e, const char *name_or_id, struct husk_ctr *ret,
+			husk_error **err)
+{
+	if (husk_engine_get(e, name_or_id, ret, err) < 0)
+		return -1;
+	if (husk_record_load_docker(e->root, ret, err) < 0) {
+		husk_ctr_release(ret);
+		return -1;
+	}
 	return 0;
 }
 
@@ -99,9 +112,13 @@ int husk_engine_list(struct husk_engine *e, struct husk_ctr **ret, size_t *ret_n
 			if (!v)
 				abort();
 		}
-		if (husk_record_load_in(dfd, de->d_name, &v[k], NULL) == 0)
+		if (husk_record_load_in(dfd, de->d_name, &v[k], NULL) == 0) {
+			/* a record of before docker.json carries inspect's view:
+			 * not kept for a listing */
+			json_decref(v[k].docker);
+			v[k].docker = NULL;
 			husk_engine_observe(e, &v[k++]);
-		else if (left_by_crash(dfd, de->d_name, &v[k]))
+		} else if (left_by_crash(dfd, de->d_name, &v[k]))
 			k++;
 	}
 	closedir(d);

@@ -498,6 +498,29 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	return r;
 }
 
+int husk_record_save_docker(const char *root, const char *id, json_t *docker, husk_error **err)
+{
+	char *text = json_dumps(docker, JSON_COMPACT);
+	if (!text)
+		abort();
+	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/docker.json", root, id);
+	int r = write_durable(p, text, err);
+	free(text);
+	return r;
+}
+
+int husk_record_load_docker(const char *root, struct husk_ctr *c, husk_error **err)
+{
+	if (c->docker)
+		return 0;
+	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/docker.json", root, c->id);
+	json_error_t je;
+	c->docker = json_load_file(p, 0, &je);
+	if (!c->docker && access(p, F_OK) == 0)
+		return husk_fail(err, EIO, "\"%s\": %s", p, je.text);
+	return 0;
+}
+
 int husk_record_lock(const char *root, const char *id, husk_error **err)
 {
 	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/lock", root, id);

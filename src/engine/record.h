@@ -122,8 +122,11 @@ struct husk_ctr {
 	struct husk_health_result health_log[HUSK_HEALTH_LOG_MAX];
 	size_t n_health_log;
 	/* what inspect shows of run's other options, under Docker's names:
-	 * {"Config": {...}, "HostConfig": {...}} (husk_engine_config_docker);
-	 * NULL for a record made before it */
+	 * {"Config": {...}, "HostConfig": {...}} (husk_engine_config_docker).
+	 * Written once at create beside the record, in docker.json, and read
+	 * only by husk_record_load_docker (inspect): about 50 keys that every
+	 * ps would otherwise parse for each container.  Records of before
+	 * that carry it in meta.json.  NULL: not loaded, or none */
 	struct json_t *docker;
 	struct husk_ctr_mount *mounts;
 	size_t n_mounts;
@@ -145,6 +148,13 @@ int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, hus
 /* The same, relative to an open <root>/containers (a listing opens it once) */
 int husk_record_load_in(int containers_fd, const char *id, struct husk_ctr *ret, husk_error **err);
 int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **err);
+
+/* docker.json: what inspect shows of run's options (husk_ctr.docker),
+ * written by create before the record; loaded into c->docker unless the
+ * record carried it */
+int husk_record_save_docker(const char *root, const char *id, struct json_t *docker,
+			    husk_error **err);
+int husk_record_load_docker(const char *root, struct husk_ctr *c, husk_error **err);
 
 /* The record's lock, held until the fd is closed. */
 int husk_record_lock(const char *root, const char *id, husk_error **err);

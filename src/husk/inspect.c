@@ -136,7 +136,7 @@ const struct cli_flag inspect_flags[] = {
 static json_t *one_container(const char *name, husk_error **err)
 {
 	struct husk_ctr ctr;
-	if (husk_engine_get(&eng, name, &ctr, err) < 0)
+	if (husk_engine_inspect(&eng, name, &ctr, err) < 0)
 		return NULL;
 	json_t *j = inspect_json(&ctr);
 	husk_ctr_release(&ctr);
