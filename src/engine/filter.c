@@ -48,8 +48,12 @@ static bool image_is(const char *image, const char *want)
 	return len > n && strcmp(image + len - n, want) == 0 && image[len - n - 1] == '/';
 }
 
-static bool has_label(const struct husk_ctr *c, const char *spec)
+/* the labels are in inspect's view of the options, which ps does not read
+ * (docker.json): read here, only for a label filter */
+static bool has_label(const char *root, struct husk_ctr *c, const char *spec)
 {
+	if (!c->docker)
+		husk_record_load_docker(root, c, NULL);
 	json_t *labels = json_object_get(json_object_get(c->docker, "Config"), "Labels");
 	const char *eq = strchr(spec, '=');
 	cleanup_free char *key = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
@@ -59,7 +63,7 @@ static bool has_label(const struct husk_ctr *c, const char *spec)
 	return !eq || (json_is_string(v) && strcmp(json_string_value(v), eq + 1) == 0);
 }
 
-static bool one(const struct cond *f, const struct husk_ctr *c)
+static bool one(const char *root, const struct cond *f, struct husk_ctr *c)
 {
 	const char *k = f->key, *v = f->value;
 	if (strcmp(k, "id") == 0)
@@ -67,7 +71,7 @@ static bool one(const struct cond *f, const struct husk_ctr *c)
 	if (strcmp(k, "name") == 0)
 		return c->name && strstr(c->name, v);
 	if (strcmp(k, "label") == 0)
-		return has_label(c, v);
+		return has_label(root, c, v);
 	if (strcmp(k, "exited") == 0) {
 		long code = -1;
 		husk_parse_long(v, &code); /* checked when parsed */
@@ -173,7 +177,7 @@ int husk_engine_list_filtered(struct husk_engine *e, const char *const *filters,
 				continue;
 			bool any = false;
 			for (size_t b = a; b < nf && !any; b++)
-				any = f[b].key == f[a].key && one(&f[b], &v[i]);
+				any = f[b].key == f[a].key && one(e->root, &f[b], &v[i]);
 			keep = any;
 		}
 		if (keep) {
