@@ -96,8 +96,9 @@ int net_ipam_alloc(const char *dir, const struct net_pool *p, uint32_t want, con
 	json_t *v;
 	json_object_foreach (l, k, v) {
 		struct in_addr held;
-		if (strcmp(json_string_value(v) ?: "", id) == 0 && inet_pton(AF_INET, k, &held) == 1 &&
-		    (ntohl(held.s_addr) & mask) == p->net && (!want || ntohl(held.s_addr) == want)) {
+		if (strcmp(json_string_value(v) ?: "", id) == 0 &&
+		    inet_pton(AF_INET, k, &held) == 1 && (ntohl(held.s_addr) & mask) == p->net &&
+		    (!want || ntohl(held.s_addr) == want)) {
 			*ret = held;
 			r = 0;
 			goto out;
