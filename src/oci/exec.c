@@ -138,6 +138,7 @@ int cmd_exec(int argc, char **argv)
 	free(pj);
 	free(env);
 	free(caps);
+	free(cgroups);
 	if (er < 0)
 		return cli_error(err);
 	if (o.detach)
