@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,10 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* never an address the file gives another container */
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &got, ip, sizeof(ip));
-		char key[INET_ADDRSTRLEN + 3];
-		snprintf(key, sizeof(key), "\"%s\"", ip);
-		if (memmem(data, size, key, strlen(key)) && !memmem(data, size, "fuzz", 4))
+		json_t *j = json_loadb((const char *)data, size, 0, NULL);
+		const char *owner = json_string_value(json_object_get(j, ip));
+		if (owner && strcmp(owner, "fuzz") != 0)
 			abort();
+		json_decref(j);
 		(void)net_ipam_release(dir, "fuzz", ip, NULL, NULL);
 	}
 	husk_error_free(err);

@@ -37,7 +37,7 @@ run_target() { # NAME SOURCES LIBS
 	fi
 	mkdir -p "$out/$name-corpus"
 	cp -n tests/fuzz/seeds/$name/* "$out/$name-corpus/" 2>/dev/null
-	if "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+	if "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$out/" \
 		"$out/$name-corpus" >"$out/$name.log" 2>&1; then
 		echo "ok $i fuzz $name: $(grep -c . "$out/$name.log") lines of log, no crash in ${secs}s"
 	else
