@@ -195,6 +195,10 @@ int husk_parse_size(const char *s, long long *ret)
 	/* after the unit, only an optional b */
 	if (*end && end[1] && !((end[1] | 0x20) == 'b' && !end[2]))
 		return -EINVAL;
+	/* a size past what a long long holds is no size (and converting it
+	 * would be undefined: the fuzzer found it) */
+	if (!(v * (double)mul < 9.2e18))
+		return -ERANGE;
 	*ret = (long long)(v * (double)mul);
 	return 0;
 }

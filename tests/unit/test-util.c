@@ -49,6 +49,11 @@ static void test_parse_size(void **state)
 	assert_true(husk_parse_size("64q", &v) < 0);
 	assert_true(husk_parse_size("64mx", &v) < 0);
 	assert_true(husk_parse_size("-5", &v) < 0);
+	/* past a long long: refused, not converted (the fuzzer's find) */
+	assert_int_equal(husk_parse_size("99999999999999999999999t", &v), -ERANGE);
+	assert_int_equal(husk_parse_size("1e300", &v), -ERANGE);
+	assert_int_equal(husk_parse_size("nan", &v), -ERANGE);
+	assert_int_equal(husk_parse_size("8e18", &v), 0);
 }
 
 static void test_error_chain(void **state)
