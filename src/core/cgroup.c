@@ -489,6 +489,26 @@ int husk_cgroup_kill_all(const struct husk_cgroup *cg, int sig, husk_error **err
 	return r;
 }
 
+/* the cgroups made below dir (exec --cgroup's sub-cgroups, or the
+ * container's own), innermost first: a cgroup with children cannot go */
+static void rmdir_children(const char *dir, int depth)
+{
+	DIR *d = depth < 32 ? opendir(dir) : NULL;
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		char *child = husk_strdup_printf("%s/%s", dir, de->d_name);
+		rmdir_children(child, depth + 1);
+		rmdir(child);
+		free(child);
+	}
+	closedir(d);
+}
+
 int husk_cgroup_destroy(struct husk_cgroup *cg, husk_error **err)
 {
 	/* innermost first; a cgroup whose last task is still exiting answers
@@ -501,6 +521,8 @@ int husk_cgroup_destroy(struct husk_cgroup *cg, husk_error **err)
 			if (strcmp(cg->dirs[i].path, p) == 0)
 				leaf = true;
 		int tries = 0;
+		if (leaf)
+			rmdir_children(p, 0);
 		while (rmdir(p) < 0) {
 			if (errno == ENOENT)
 				break;
