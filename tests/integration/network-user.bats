@@ -26,6 +26,9 @@ teardown() {
 		"$HUSK" network rm "$n" >/dev/null 2>&1 || left+="network $n; "
 	done
 	left+=$(net_left $ids)
+	# the resolver goes with the last container, just after it: wait, so
+	# that the next test starts without one (bounded: another husk's may run)
+	for _ in $(seq 100); do pgrep -x husk-dns >/dev/null || break; sleep 0.05; done
 	for id in $ids; do
 		grep -ls "^$id " /run/husk-net/names/* 2>/dev/null && left+="names of $id; "
 	done
