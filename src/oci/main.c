@@ -246,6 +246,9 @@ int main(int argc, char **argv, char **envp)
 		optind = 0; /* reset getopt for the verb */
 		return commands[i].fn(sub_argc, sub_argv);
 	}
+	/* the error goes to --log too, as runc's */
+	if (g.log_path && g.log_fd < 0)
+		g.log_fd = open(g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0)
 		return cli_errorf("%s: not implemented yet", cmd);
 	return cli_errorf("unknown command \"%s\" (see husk-oci --help)", cmd);
