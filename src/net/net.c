@@ -222,11 +222,14 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 			pool.hi = rn | ~(rp ? 0xffffffffu << (32 - rp) : 0);
 		}
 	}
-	if (net_network_bridge(&nw, err) < 0)
-		goto out;
+	/* the lease first, the bridge after: the last lease's release takes
+	 * the default bridge away (teardown.c), so a bridge made before our
+	 * lease could go under us */
 	if (net_ipam_alloc(husk_net_state_dir(), &pool, want, o->id, &addr, err) < 0)
 		goto out;
 	leased = true;
+	if (net_network_bridge(&nw, err) < 0)
+		goto out;
 	char ifname[16];
 	snprintf(ifname, sizeof(ifname), "eth%d", j->index);
 	struct in_addr route = {0};

@@ -8,12 +8,19 @@
  * - the names go from the resolver's tables;
  * - published ports are deleted from the table's maps by nfnetlink;
  * - the lease is released, and when it was the host's last, the table
- *   goes too (nfnetlink, under the leases' lock, so that a container
- *   being set up at the same time either finds it or makes it again). */
+ *   and the default bridge go too (under the leases' lock, so that a
+ *   container being set up at the same time, which takes its lease before
+ *   it makes them, either finds them or makes them again).  Deleting the
+ *   bridge waits for an RCU grace period, but only the host's last
+ *   container pays it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net-private.h"
@@ -28,9 +35,38 @@ static void keep_first(husk_error **err, husk_error **e)
 	*e = NULL;
 }
 
-static void table_delete(void)
+/* RTM_DELLINK of the default bridge, in raw rtnetlink (the static monitor
+ * links no libmnl); gone already is fine */
+static void bridge_delete(void)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+		char attrs[64];
+	} req = {0};
+	req.h.nlmsg_type = RTM_DELLINK;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.i));
+	req.i.ifi_family = AF_UNSPEC;
+	struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.h.nlmsg_len));
+	a->rta_type = IFLA_IFNAME;
+	a->rta_len = RTA_LENGTH(sizeof(HUSK_NET_BRIDGE));
+	memcpy(RTA_DATA(a), HUSK_NET_BRIDGE, sizeof(HUSK_NET_BRIDGE));
+	req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return;
+	if (send(fd, &req, req.h.nlmsg_len, 0) == (ssize_t)req.h.nlmsg_len) {
+		char ack[512];
+		(void)recv(fd, ack, sizeof(ack), 0); /* the ack: after the delete is done */
+	}
+	close(fd);
+}
+
+static void last_lease_gone(void)
 {
 	net_nfnl_table_delete();
+	bridge_delete();
 }
 
 int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
@@ -66,7 +102,7 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 		unlink(undo);
 	}
 	husk_error_freep(&e);
-	if (net_ipam_release(husk_net_state_dir(), id, NULL, table_delete, &e) < 0) {
+	if (net_ipam_release(husk_net_state_dir(), id, NULL, last_lease_gone, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
 	}

@@ -40,6 +40,10 @@ assert_net_clean() {
 	f=$(find "$TEST_DIR/run/net/ns" "$TEST_DIR/run/net/nft" -mindepth 1 2>/dev/null || true)
 	[ -z "$f" ] || left+="files: $f; "
 	left+=$(net_left "$@")
+	if [ ! -s "$LEASES" -o "$(jq length "$LEASES" 2>/dev/null)" = 0 ] &&
+		ip link show husk0 >/dev/null 2>&1; then
+		left+="the default bridge husk0, with no lease left; "
+	fi
 	if [ -z "${NFT:-}" ] && [ ! -s "$LEASES" -o "$(jq length "$LEASES" 2>/dev/null)" = 0 ] &&
 		nft list table ip husk >/dev/null 2>&1; then
 		left+="nft table ip husk; "
@@ -92,9 +96,13 @@ ip_of() {
 	[[ "$output" == *"default via 10.89.0.1 dev eth0"* ]]
 	run "$HUSK" run --rm --network bridge busybox ip link show lo
 	[[ "$output" == *"UP"* ]]
-	# the bridge, up, with the gateway's address
+	# the bridge, up, with the gateway's address, while a container is on
+	# it; gone with the host's last container
+	"$HUSK" run -d --name on --network bridge busybox sleep 100 >/dev/null
 	run ip -4 addr show husk0
 	[[ "$output" == *"10.89.0.1/16"* ]]
+	"$HUSK" rm -f on >/dev/null
+	assert_net_clean
 }
 
 @test "husk run --network bridge: /etc/hosts names the container, resolv.conf is there" {

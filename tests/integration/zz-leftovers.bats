@@ -25,9 +25,8 @@ load own-cgroups
 		pc=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
 		[ -z "$pc" ] || left+="podman cgroups: $pc"$'\n'
 	fi
-	# the engine's networks: veths, user networks' bridges, husk's nft
-	# table (husk0, the default bridge, stays as Docker's docker0 does)
-	v=$(ip -o link show | awk -F': ' '$2 ~ /^husk/ {print $2}' | sed 's/@.*//' | grep -vx husk0 || true)
+	# the engine's networks: veths, the bridge, husk's nft table
+	v=$(ip -o link show | awk -F': ' '$2 ~ /^husk/ {print $2}' | sed 's/@.*//' || true)
 	[ -z "$v" ] || left+="links: $v"$'\n'
 	if nft list table ip husk >/dev/null 2>&1; then
 		left+="nft table ip husk"$'\n'
