@@ -220,6 +220,38 @@ static int cmd_completion(int argc, char **argv)
 
 /* husk help [COMMAND [SUBCOMMAND]]; husk help --man DIR writes the man
  * pages (the build does) */
+/* A word that is no command but a noun's subcommand (boot, ls, prune...):
+ * with help, the help of each noun's; else a hint.  0 (help printed), or
+ * 125 (the error printed). */
+static int noun_verb(const char *word, bool help)
+{
+	const struct cli_command *nouns[16];
+	const struct cli_command *subs[16];
+	size_t n = 0;
+	for (const struct cli_command *c = commands; c->name && n < 16; c++)
+		for (const struct cli_command *s = c->subs; s && s->name && n < 16; s++)
+			if (strcmp(s->name, word) == 0) {
+				nouns[n] = c;
+				subs[n++] = s;
+			}
+	if (n == 0 || !help) {
+		fprintf(stderr, "husk: unknown command \"%s\"", word);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%s'husk %s %s'", i ? ", " : " (did you mean ",
+				nouns[i]->name, word);
+		fprintf(stderr, "%s\n", n ? "?)" : " (see 'husk --help')");
+		return 125;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s %s", nouns[i]->name, word);
+		if (i)
+			printf("\n");
+		cli_print_help(stdout, subs[i], path);
+	}
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--man") == 0) {
@@ -238,7 +270,7 @@ static int cmd_help(int argc, char **argv)
 	}
 	const struct cli_command *c = find(commands, argv[1]);
 	if (!c)
-		return failf("unknown command \"%s\" (see 'husk --help')", argv[1]);
+		return noun_verb(argv[1], true);
 	char path[64];
 	snprintf(path, sizeof(path), "%s", c->name);
 	if (argc >= 3 && c->subs) {
@@ -320,8 +352,10 @@ int main(int argc, char **argv, char **envp)
 	}
 	const struct cli_command *c = find(commands, argv[i]);
 	if (!c) {
-		fprintf(stderr, "husk: unknown command \"%s\" (see 'husk --help')\n", argv[i]);
-		return 125;
+		bool help = false;
+		for (int k = i + 1; k < argc && !help; k++)
+			help = strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0;
+		return noun_verb(argv[i], help);
 	}
 	int sub_argc = argc - i;
 	char **sub_argv = argv + i;

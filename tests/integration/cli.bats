@@ -243,3 +243,22 @@ created then started
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'no such container'* ]]
 }
+
+@test "--help of a noun's verb typed alone (husk ls --help, husk help boot): its usage, or each noun's" {
+	local c s
+	for c in $(commands); do
+		for s in $(subcommands "$c"); do
+			run "$HUSK" "$s" --help
+			[ "$status" -eq 0 ] || { echo "husk $s --help: $status $output"; return 1; }
+			[[ "$output" == *"Usage: husk "*" $s"* ]] || { echo "husk $s --help: $output"; return 1; }
+			run "$HUSK" help "$s"
+			[ "$status" -eq 0 ] || { echo "husk help $s: $status"; return 1; }
+		done
+	done
+	run "$HUSK" ls --help
+	[[ "$output" == *"Usage: husk container ls"* && "$output" == *"Usage: husk volume ls"* ]]
+	# without --help it is no command, and the error says which are
+	run "$HUSK" ls
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"did you mean 'husk container ls'"* ]]
+}
