@@ -434,9 +434,17 @@ struct husk_stats {
 	uint64_t net_rx, net_tx;
 	uint64_t blk_read, blk_write;
 	long long pids;
+	double cpu_percent; /* husk_engine_stats_rate: CPU time over wall time */
+	bool ok;	    /* husk_engine_stats_rate: both samples were read */
 };
 int husk_engine_stats(struct husk_engine *e, const char *name_or_id, struct husk_stats *ret,
 		      husk_error **err);
+/* Two samples of each container interval_ms apart, as Docker's CPU % is a
+ * rate: ret[i] is the second, with cpu_percent; ok false for one that is
+ * not running.  A named container that is not there fails the call
+ * (ENOENT); with named false, one gone in between is only not ok. */
+int husk_engine_stats_rate(struct husk_engine *e, char *const *names, size_t n, bool named,
+			   int interval_ms, struct husk_stats *ret, husk_error **err);
 void husk_stats_release(struct husk_stats *s);
 
 /* diff: what the container changed in its root, from its overlay upper

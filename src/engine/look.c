@@ -849,3 +849,53 @@ int husk_engine_df(struct husk_engine *e, bool verbose, struct husk_df *ret, hus
 	}
 	return 0;
 }
+
+/* one sample of each; a named container that is not there fails */
+static int sample_all(struct husk_engine *e, char *const *names, size_t n, bool named,
+		      struct husk_stats *out, husk_error **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		husk_error *one = NULL;
+		husk_stats_release(&out[i]);
+		out[i].ok = husk_engine_stats(e, names[i], &out[i], &one) == 0;
+		if (!out[i].ok && one && one->errnum != ENOTCONN && named) {
+			*err = one;
+			return -1;
+		}
+		husk_error_free(one);
+		if (!out[i].name)
+			out[i].name = strdup(names[i]);
+	}
+	return 0;
+}
+
+int husk_engine_stats_rate(struct husk_engine *e, char *const *names, size_t n, bool named,
+			   int interval_ms, struct husk_stats *ret, husk_error **err)
+{
+	memset(ret, 0, n * sizeof(*ret));
+	struct husk_stats *first = calloc(n + 1, sizeof(*first));
+	if (!first)
+		return husk_fail(err, ENOMEM, "stats");
+	int r = sample_all(e, names, n, named, first, err);
+	if (r == 0) {
+		struct timespec d = {interval_ms / 1000, (long)(interval_ms % 1000) * 1000000};
+		while (nanosleep(&d, &d) < 0 && errno == EINTR)
+			;
+		r = sample_all(e, names, n, named, ret, err);
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		ret[i].ok = ret[i].ok && first[i].ok;
+		double wall = (double)(ret[i].read_ns - first[i].read_ns);
+		double used = ret[i].cpu_ns > first[i].cpu_ns
+				      ? (double)(ret[i].cpu_ns - first[i].cpu_ns)
+				      : 0;
+		ret[i].cpu_percent = ret[i].ok && wall > 0 ? used / wall * 100.0 : 0.0;
+	}
+	for (size_t i = 0; i < n; i++)
+		husk_stats_release(&first[i]);
+	free(first);
+	if (r < 0)
+		for (size_t i = 0; i < n; i++)
+			husk_stats_release(&ret[i]);
+	return r;
+}

@@ -350,43 +350,34 @@ static const char *const stats_fields[] = {"Container", "ID",	    "Name",	"CPUPe
 					   "MemUsage",	"MemPerc",  "NetIO",	"BlockIO",
 					   "PIDs",	"MemLimit", "MemBytes", NULL};
 
-struct sample {
-	struct husk_stats s;
-	bool ok;
-};
-
-static json_t *stats_row(const struct sample *a, const struct sample *b, bool trunc)
+static json_t *stats_row(const struct husk_stats *s, bool trunc)
 {
 	char cpu[32] = "--", mem[80] = "-- / --", memp[32] = "--", net[80] = "--", blk[80] = "--",
 	     pids[32] = "--";
-	if (a->ok && b->ok) {
-		const struct husk_stats *x = &a->s, *y = &b->s;
-		double wall = (double)(y->read_ns - x->read_ns);
-		double used = y->cpu_ns > x->cpu_ns ? (double)(y->cpu_ns - x->cpu_ns) : 0;
-		snprintf(cpu, sizeof(cpu), "%.2f%%", wall > 0 ? used / wall * 100.0 : 0.0);
+	if (s->ok) {
+		snprintf(cpu, sizeof(cpu), "%.2f%%", s->cpu_percent);
 		char u[32], l[32], r1[32], r2[32];
-		size_bin(y->mem_usage, u, sizeof(u));
-		size_bin(y->mem_limit, l, sizeof(l));
+		size_bin(s->mem_usage, u, sizeof(u));
+		size_bin(s->mem_limit, l, sizeof(l));
 		snprintf(mem, sizeof(mem), "%s / %s", u, l);
 		snprintf(memp, sizeof(memp), "%.2f%%",
-			 y->mem_limit > 0 ? (double)y->mem_usage / (double)y->mem_limit * 100.0
+			 s->mem_limit > 0 ? (double)s->mem_usage / (double)s->mem_limit * 100.0
 					  : 0.0);
-		size_dec((long long)y->net_rx, 3, r1, sizeof(r1));
-		size_dec((long long)y->net_tx, 3, r2, sizeof(r2));
+		size_dec((long long)s->net_rx, 3, r1, sizeof(r1));
+		size_dec((long long)s->net_tx, 3, r2, sizeof(r2));
 		snprintf(net, sizeof(net), "%s / %s", r1, r2);
-		size_dec((long long)y->blk_read, 3, r1, sizeof(r1));
-		size_dec((long long)y->blk_write, 3, r2, sizeof(r2));
+		size_dec((long long)s->blk_read, 3, r1, sizeof(r1));
+		size_dec((long long)s->blk_write, 3, r2, sizeof(r2));
 		snprintf(blk, sizeof(blk), "%s / %s", r1, r2);
-		snprintf(pids, sizeof(pids), "%lld", y->pids);
+		snprintf(pids, sizeof(pids), "%lld", s->pids);
 	}
-	const struct husk_stats *s = &b->s;
 	return json_pack("{s:s,s:s%,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "Container",
 			 s->name ? s->name : "", "ID", s->id ? s->id : "",
 			 (size_t)(s->id ? (trunc ? 12 : strlen(s->id)) : 0), "Name",
 			 s->name ? s->name : "", "CPUPerc", cpu, "MemUsage", mem, "MemPerc", memp,
 			 "NetIO", net, "BlockIO", blk, "PIDs", pids, "MemLimit",
-			 (json_int_t)(b->ok ? s->mem_limit : 0), "MemBytes",
-			 (json_int_t)(b->ok ? s->mem_usage : 0));
+			 (json_int_t)(s->ok ? s->mem_limit : 0), "MemBytes",
+			 (json_int_t)(s->ok ? s->mem_usage : 0));
 }
 
 /* The containers to sample: those named, else running ones (every one
@@ -416,24 +407,6 @@ static char **stats_targets(char **names, size_t n_names, bool all, size_t *ret_
 	husk_engine_list_free(cs, nc);
 	*ret_n = n;
 	return v;
-}
-
-/* One sample of each; a container named that does not exist is an error */
-static int take(char **targets, size_t n, struct sample *out, bool named)
-{
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		husk_error *err = NULL;
-		husk_stats_release(&out[i].s);
-		out[i].ok = husk_engine_stats(&eng, targets[i], &out[i].s, &err) == 0;
-		if (!out[i].ok && err && err->errnum != ENOTCONN && named)
-			rc = fail(err);
-		else
-			husk_error_free(err);
-		if (!out[i].s.name)
-			out[i].s.name = strdup(targets[i]);
-	}
-	return rc;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -469,17 +442,13 @@ int cmd_stats(int argc, char **argv)
 		char **targets = stats_targets(argv + optind, n_named, all, &n, &rc);
 		if (rc)
 			break;
-		struct sample *a = calloc(n + 1, sizeof(*a)), *b = calloc(n + 1, sizeof(*b));
-		if (!a || !b)
+		struct husk_stats *v = calloc(n + 1, sizeof(*v));
+		if (!v)
 			abort();
 		/* CPU % is a rate: two samples a second apart, as Docker's */
-		rc = take(targets, n, a, n_named > 0);
-		if (rc == 0) {
-			struct timespec d = {1, 0};
-			while (nanosleep(&d, &d) < 0 && errno == EINTR)
-				;
-			rc = take(targets, n, b, n_named > 0);
-		}
+		husk_error *err = NULL;
+		if (husk_engine_stats_rate(&eng, targets, n, n_named > 0, 1000, v, &err) < 0)
+			rc = fail(err);
 		if (rc == 0) {
 			if (stream && tty)
 				printf("\033[2J\033[H");
@@ -488,7 +457,7 @@ int cmd_stats(int argc, char **argv)
 				       "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 				       "MEM %", "NET I/O", "BLOCK I/O", "PIDS");
 			for (size_t i = 0; i < n && rc == 0; i++) {
-				json_t *row = stats_row(&a[i], &b[i], trunc);
+				json_t *row = stats_row(&v[i], trunc);
 				if (t) {
 					rc = cli_print_tmpl(t, row);
 				} else {
@@ -503,12 +472,9 @@ int cmd_stats(int argc, char **argv)
 			}
 			fflush(stdout);
 		}
-		for (size_t i = 0; i < n; i++) {
-			husk_stats_release(&a[i].s);
-			husk_stats_release(&b[i].s);
-		}
-		free(a);
-		free(b);
+		for (size_t i = 0; i < n; i++)
+			husk_stats_release(&v[i]);
+		free(v);
 		husk_strv_free(targets, n);
 		if (rc)
 			break;
