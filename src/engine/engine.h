@@ -248,10 +248,13 @@ struct husk_engine_exec_opts {
 	bool tty, detach;
 	bool privileged; /* every capability we hold ourselves */
 };
-/* A process in a running container (ENOTCONN when it is not). */
+/* A process in a running container (ENOTCONN when it is not).  Detached,
+ * it returns once the process runs; else the caller's terminal and the
+ * process's are proxied until it ends, and *ret_code is its exit code
+ * (128+N killed by N).  When it could not start, *ret_code is Docker's
+ * code for that: 127 not found, 126 not executable, 125 else. */
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
-		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
-		     husk_error **err);
+		     const struct husk_engine_exec_opts *o, int *ret_code, husk_error **err);
 
 /* Copy between a container and the host, as docker cp: one side is a
  * container (its name or id, and a path inside it), the other the host

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <sys/wait.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "tty.h"
 #include "user.h"
 #include "util.h"
 
@@ -39,9 +41,9 @@ static char **own_caps(void)
 }
 
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
-		     const struct husk_engine_exec_opts *o, struct husk_exec_result *ret,
-		     husk_error **err)
+		     const struct husk_engine_exec_opts *o, int *ret_code, husk_error **err)
 {
+	*ret_code = 125;
 	struct husk_ctr c;
 	if (husk_engine_get(e, name_or_id, &c, err) < 0)
 		return -1;
@@ -75,9 +77,23 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 				    .user = user,
 				    .tty = o->tty,
 				    .detach = o->detach};
-	int r = husk_exec(&xo, ret, err);
+	struct husk_exec_result x = {.exec_failed = false};
+	int r = husk_exec(&xo, &x, err);
 	for (char **cap = caps; cap && *cap; cap++)
 		free(*cap);
 	free(caps);
-	return r;
+	if (r < 0) {
+		if (x.exec_failed)
+			*ret_code = husk_exit_code_of_exec_error(err && *err ? (*err)->errnum : 0);
+		return -1;
+	}
+	*ret_code = 0;
+	if (o->detach)
+		return 0;
+	/* the caller's terminal and the process's, until it ends */
+	int status = cli_wait_and_proxy(x.pid, x.pty_master);
+	*ret_code = WIFEXITED(status)	  ? WEXITSTATUS(status)
+		    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					  : 1;
+	return 0;
 }

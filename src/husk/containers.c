@@ -598,21 +598,11 @@ int cmd_exec(int argc, char **argv)
 	o.env = env;
 	o.args = argv + optind + 1;
 	husk_error *err = NULL;
-	struct husk_exec_result r;
-	r.exec_failed = false;
-	if (husk_engine_exec(&eng, argv[optind], &o, &r, &err) < 0) {
-		int code =
-			r.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
-		fail(err);
-		return code;
-	}
-	if (o.detach)
-		return 0;
 	(void)interactive;
-	int status = cli_wait_and_proxy(r.pid, r.pty_master);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+	int code = 125;
+	if (husk_engine_exec(&eng, argv[optind], &o, &code, &err) < 0)
+		fail(err);
+	return code;
 }
 
 /* husk system boot: what a machine's start-up runs once (README) */
