@@ -439,38 +439,6 @@ int cmd_ps(int argc, char **argv)
 
 /* --- logs --- */
 
-/* "2026-12-06T19:50:31Z", "10m", "1h30m" (relative), or Unix seconds */
-static int parse_time_arg(const char *s, int64_t *ret)
-{
-	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (*end == '\0' || *end == 'Z')) {
-		*ret = (int64_t)timegm(&tm) * 1000000000;
-		return 0;
-	}
-	long n;
-	if (husk_parse_long(s, &n) == 0) {
-		*ret = (int64_t)n * 1000000000;
-		return 0;
-	}
-	/* a duration: now minus it */
-	int64_t total = 0;
-	const char *p = s;
-	while (*p) {
-		char *e;
-		double v = strtod(p, &e);
-		if (e == p)
-			return -1;
-		int64_t unit = *e == 'h' ? 3600 : *e == 'm' ? 60 : *e == 's' ? 1 : 0;
-		if (!unit)
-			return -1;
-		total += (int64_t)(v * (double)unit * 1e9);
-		p = e + 1;
-	}
-	*ret = husk_time_ns() - total;
-	return 0;
-}
-
 struct logs_out {
 	bool timestamps;
 };
@@ -525,12 +493,12 @@ int cmd_logs(int argc, char **argv)
 			out.timestamps = true;
 			break;
 		case 'S':
-			if (parse_time_arg(optarg, &o.since_ns) < 0)
+			if (cli_parse_time(optarg, &o.since_ns) < 0)
 				return cli_usage_error(
 					"--since \"%s\": expected a time or a duration", optarg);
 			break;
 		case 'U':
-			if (parse_time_arg(optarg, &o.until_ns) < 0)
+			if (cli_parse_time(optarg, &o.until_ns) < 0)
 				return cli_usage_error(
 					"--until \"%s\": expected a time or a duration", optarg);
 			break;
