@@ -447,6 +447,12 @@ static int compile(json_t *sc, uint32_t default_action, const uint32_t *archs, s
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 #if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
 	seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+	/* A binary tree of syscall numbers instead of libseccomp's default
+	 * linear list.  The kernel runs the filter once per syscall number
+	 * and architecture when it loads it (to fill its allow bitmap), so
+	 * with a linear list of Docker's ~400 names seccomp(2) alone took
+	 * 5 ms; a lookup of log(n) compares makes that a fraction. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #endif
 	for (size_t i = 0; i < n_archs; i++) {
 		int r = seccomp_arch_add(ctx, archs[i]);
@@ -495,7 +501,7 @@ static char *cache_key(json_t *sc)
 	if (uname(&u) < 0)
 		return NULL;
 	const struct scmp_version *v = seccomp_version();
-	return husk_strdup_printf("husk seccomp cache 1\nlibseccomp %u.%u.%u api %u\n"
+	return husk_strdup_printf("husk seccomp cache 2\nlibseccomp %u.%u.%u api %u\n"
 				  "kernel %s %s\nnative arch %" PRIu32 "\n%s",
 				  v->major, v->minor, v->micro, seccomp_api_get(), u.release,
 				  u.machine, seccomp_arch_native(), profile);
