@@ -40,10 +40,11 @@ done
 
 bench_begin erun
 
-names=(husk podman-runc podman-husk-oci)
+names=(husk husk-unconfined podman-runc podman-husk-oci)
 run_one() {
 	case $1 in
 	husk) hk run --rm busybox true ;;
+	husk-unconfined) hk run --rm --security-opt seccomp=unconfined busybox true ;;
 	podman-runc) pm --runtime "$RUNC" run --rm busybox true ;;
 	podman-husk-oci) pm --runtime "$HUSK_OCI" run --rm busybox true ;;
 	esac
@@ -85,15 +86,21 @@ table() {
 		read -r cnt med p90 _ min _ <<<"$s"
 		printf '%-36s %5s %10s %8s %8s %11s\n' "$(label "$n")" "$cnt" "$med" "$p90" "$min" "$(ratio "$med" "$base")"
 	done
+	# what Docker's default seccomp profile adds to a start (issue 14: 0.5 ms)
+	local d u
+	d=$(stats "$W/$mode-husk" | awk '{print $2}')
+	u=$(stats "$W/$mode-husk-unconfined" | awk '{print $2}')
+	echo "the default seccomp profile adds $(awk -v a="$d" -v b="$u" 'BEGIN {printf "%.2f", a - b}') ms (median against median)"
 }
 label() {
 	case $1 in
 	husk) echo "husk run" ;;
+	husk-unconfined) echo "husk run, seccomp=unconfined" ;;
 	podman-runc) echo "podman run --runtime runc" ;;
 	podman-husk-oci) echo "podman run --runtime husk-oci" ;;
 	esac
 }
-table b2b "back to back: $N rounds (husk, podman+runc, podman+husk-oci)"
+table b2b "back to back: $N rounds (husk, husk unconfined, podman+runc, podman+husk-oci)"
 table spaced "spaced: $SPACED_N rounds, ${SPACING}s idle before each run"
 [ ! -s "$W/fails" ] || { echo; sort "$W/fails" | uniq -c; }
 
