@@ -91,6 +91,7 @@ struct mon {
 	bool force_restart; /* --health-on-failure restart */
 	bool doomed;	    /* stopped or removed while it started */
 	int start_code;	    /* when the start failed: 125, 126 or 127 */
+	int last_code;	    /* the last run's exit code, told the clients */
 };
 
 static int exit_of(int status)
@@ -452,6 +453,7 @@ static void on_exit_code(struct mon *m, int code)
 {
 	/* the cgroup's OOM count, before it goes with the core's state */
 	struct exit_ud x = {.m = m, .code = code, .oom = oom_killed(m)};
+	m->last_code = code;
 	husk_record_update(m->e.root, m->id, mark_exited, &x, NULL);
 	husk_delete(m->e.runroot, m->id, true, NULL);
 	m->pid = 0;
@@ -477,7 +479,9 @@ static void on_restart_timer(struct mon *m)
 		husk_ctr_release(&now);
 	}
 	if (stopped) {
-		finish(m, m->rec.exit_code);
+		/* the run that exited last, not the record as it was when we
+		 * began (before any run) */
+		finish(m, m->last_code);
 		return;
 	}
 	husk_record_update(m->e.root, m->id, count_restart, NULL, NULL);

@@ -260,6 +260,22 @@ field() {
 	[ "$(status_of al)" = Up ]
 }
 
+@test "restart policies: a stop while it waits to restart gives the attached client the last exit code" {
+	# the back-off doubles (100 ms, 200, 400, 800...): once it has
+	# restarted four times the run lasts a few ms and the wait 1.6 s, so
+	# the stop lands in the wait
+	"$HUSK" run --name rs --restart always busybox sh -c 'echo go; exit 3' >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	client=$!
+	four() { [ "$(field rs restart_count)" -ge 4 ]; }
+	wait_for four
+	"$HUSK" stop rs
+	code=0
+	wait $client || code=$?
+	[ "$code" -eq 3 ]
+	[ "$(status_of rs)" = "Exited (3)" ]
+	[ -z "$(engine_monitors)" ]
+}
+
 @test "kill -9 of the client, of the monitor, of the init: ps tells the truth, rm -f cleans all" {
 	# the client: the container runs on under its monitor
 	"$HUSK" run --name c busybox sleep 1000 &
