@@ -58,6 +58,22 @@ teardown() {
 	[ -z "$("$HUSK" ps -aq)" ]
 }
 
+@test "ps -a with 80 containers: each listed once, newest first (records are read by several threads past 64)" {
+	for i in $(seq 80); do
+		"$HUSK" create --network none --name "n$i" busybox true >/dev/null
+	done
+	run "$HUSK" ps -a --format '{{.Names}}'
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 80 ]
+	[ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -eq 80 ]
+	[ "${lines[0]}" = n80 ]
+	[ "${lines[79]}" = n1 ]
+	# and in creation order throughout
+	[ "$(printf '%s\n' "${lines[@]}" | tr -d n | sort -rn | paste -sd,)" = "$(printf '%s\n' "${lines[@]}" | tr -d n | paste -sd,)" ]
+	"$HUSK" rm $("$HUSK" ps -aq) >/dev/null
+	[ -z "$("$HUSK" ps -aq)" ]
+}
+
 @test "husk run -v and --memory" {
 	mkdir "$TEST_DIR/data"
 	echo from-host >"$TEST_DIR/data/f"
