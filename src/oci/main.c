@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+
 #include "husk.h"
 #include "util.h"
 
@@ -28,25 +30,22 @@ static void log_line(const char *level, const char *msg)
 	gmtime_r(&ts.tv_sec, &tm);
 	char t[64];
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* json: an object a line, as runc's; text: logrus's key="value",
+	 * the message quoted with its quotes, backslashes and control
+	 * characters escaped (a JSON string's escapes are Go's for these) */
+	cleanup_free char *line = NULL;
 	if (g.log_json) {
-		/* a JSON string: escape what JSON needs */
-		char esc[8192];
-		size_t o = 0;
-		for (const char *p = msg; *p && o < sizeof(esc) - 8; p++) {
-			unsigned char c = (unsigned char)*p;
-			if (c == '"' || c == '\\') {
-				esc[o++] = '\\';
-				esc[o++] = (char)c;
-			} else if (c < 0x20) {
-				o += (size_t)snprintf(esc + o, sizeof(esc) - o, "\\u%04x", c);
-			} else {
-				esc[o++] = (char)c;
-			}
-		}
-		esc[o] = '\0';
-		dprintf(fd, "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n", level, esc, t);
+		json_t *o = json_pack("{s:s,s:s,s:s}", "level", level, "msg", msg, "time", t);
+		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (line)
+			dprintf(fd, "%s\n", line);
 	} else {
-		dprintf(fd, "time=\"%s\" level=%s msg=\"%s\"\n", t, level, msg);
+		json_t *m = json_string(msg);
+		line = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+		json_decref(m);
+		if (line)
+			dprintf(fd, "time=\"%s\" level=%s msg=%s\n", t, level, line);
 	}
 }
 

@@ -181,6 +181,18 @@ refused_create() {
 	[[ "$msg" == *'"foo"'* ]]
 }
 
+@test "errors: --log-format text quotes the message as logrus does (its quotes escaped)" {
+	update_config "$BUNDLE" '.linux.namespaces += [{"type": "foo"}]'
+	refused --log "$TEST_DIR/log.txt" --log-format text create --bundle "$BUNDLE" "$ID"
+	cat "$TEST_DIR/log.txt"
+	line=$(grep 'level=error' "$TEST_DIR/log.txt")
+	[[ "$line" =~ ^time=\"[0-9T:-]+Z\"\ level=error\ msg=\" ]]
+	# the value is one quoted string: \" inside, a lone " only at its end
+	msg=${line#*msg=}
+	[[ "$msg" == *'\"foo\"'* ]]
+	[ "$(sed 's/\\"//g' <<<"$msg" | tr -cd '"' | wc -c)" -eq 2 ]
+}
+
 @test "errors: an invalid seccomp action names linux.seccomp.syscalls[N].action" {
 	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
 		{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
