@@ -1228,6 +1228,11 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "BlkioDeviceReadIOps", throttle[HUSK_THROTTLE_READ_IOPS]);
 	json_object_set_new(host, "BlkioDeviceWriteIOps", throttle[HUSK_THROTTLE_WRITE_IOPS]);
 	json_object_set_new(host, "OomKillDisable", json_boolean(o->oom_kill_disable));
+	/* husk's own (Docker has no rate limit): bits a second, 0 none */
+	json_object_set_new(host, "NetworkEgressRate",
+			    json_integer((json_int_t)o->net_egress_rate));
+	json_object_set_new(host, "NetworkIngressRate",
+			    json_integer((json_int_t)o->net_ingress_rate));
 	json_object_set_new(host, "PidsLimit",
 			    o->pids_limit ? json_integer(o->pids_limit) : json_null());
 	return json_pack("{s:o,s:o}", "Config", config, "HostConfig", host);

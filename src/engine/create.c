@@ -340,7 +340,9 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 				   .dns_search = c->o->dns_search,
 				   .dns_options = c->o->dns_options,
 				   .add_hosts = c->o->add_hosts,
-				   .dns_path = c->e->dns_path};
+				   .dns_path = c->e->dns_path,
+				   .egress_rate = c->o->net_egress_rate,
+				   .ingress_rate = c->o->net_ingress_rate};
 	if (husk_net_setup(&no, &c->net, err) < 0)
 		return -1;
 	c->networked = true;
@@ -625,6 +627,8 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.log_max_file = o->log_max_file,
 		.stop_signal = o->stop_signal,
 		.stop_timeout = o->stop_timeout,
+		.net_egress_rate = o->net_egress_rate,
+		.net_ingress_rate = o->net_ingress_rate,
 	};
 	char **ports = NULL;
 	if (o->n_ports) {

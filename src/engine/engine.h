@@ -96,6 +96,9 @@ struct husk_run_opts {
 	char **dns, **dns_search, **dns_options, **add_hosts; /* NULL-terminated or NULL */
 	struct husk_net_port *ports;
 	size_t n_ports;
+	/* bits a second on each network, 0: none (--network-egress-rate,
+	 * --network-ingress-rate) */
+	uint64_t net_egress_rate, net_ingress_rate;
 	enum husk_restart restart;
 	int restart_max;
 	const char *log_driver; /* NULL: json-file */

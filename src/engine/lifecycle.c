@@ -124,7 +124,9 @@ static int prepare_network(struct husk_engine *e, const struct husk_ctr *c, husk
 				   .n_nets = n,
 				   .ports = ports,
 				   .n_ports = np,
-				   .dns_path = e->dns_path};
+				   .dns_path = e->dns_path,
+				   .egress_rate = c->net_egress_rate,
+				   .ingress_rate = c->net_ingress_rate};
 	struct husk_net_info info = {0};
 	int r = husk_net_setup(&no, &info, err);
 	free(nets);

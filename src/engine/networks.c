@@ -85,7 +85,9 @@ int husk_engine_net_connect(struct husk_engine *e, const char *name_or_id,
 				   .dir = c.dir,
 				   .name = c.rec.name,
 				   .hostname = c.rec.hostname,
-				   .dns_path = e->dns_path};
+				   .dns_path = e->dns_path,
+				   .egress_rate = c.rec.net_egress_rate,
+				   .ingress_rate = c.rec.net_ingress_rate};
 	struct husk_net_endpoint ep;
 	if (husk_net_connect(&no, &at, index, &ep, err) < 0)
 		goto out;

@@ -258,6 +258,8 @@ static int record_parse(json_t *m, const char *p, struct husk_ctr *ret, husk_err
 	ret->ip = dup_str(m, "ip");
 	ret->hostname = dup_str(m, "hostname");
 	ret->ports = strv_from_json(json_object_get(m, "ports"));
+	ret->net_egress_rate = (uint64_t)get_int(m, "net_egress_rate");
+	ret->net_ingress_rate = (uint64_t)get_int(m, "net_ingress_rate");
 	int r = 0;
 	husk_restart_parse(json_string_value(json_object_get(m, "restart")) ?: "no", &ret->restart,
 			   &r, NULL);
@@ -435,6 +437,12 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	set_str(m, "hostname", c->hostname);
 	if (c->ports)
 		json_object_set_new(m, "ports", strv_to_json(c->ports));
+	if (c->net_egress_rate)
+		json_object_set_new(m, "net_egress_rate",
+				    json_integer((json_int_t)c->net_egress_rate));
+	if (c->net_ingress_rate)
+		json_object_set_new(m, "net_ingress_rate",
+				    json_integer((json_int_t)c->net_ingress_rate));
 	set_str(m, "restart", husk_restart_name(c->restart));
 	json_object_set_new(m, "restart_max", json_integer(c->restart_max));
 	json_object_set_new(m, "restart_count", json_integer(c->restart_count));

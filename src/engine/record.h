@@ -100,7 +100,8 @@ struct husk_ctr {
 	bool rm, tty, interactive;
 	char *network; /* "none", "host", "bridge" */
 	char *ip;
-	char **ports; /* "8080:80/tcp", NULL-terminated */
+	char **ports;				    /* "8080:80/tcp", NULL-terminated */
+	uint64_t net_egress_rate, net_ingress_rate; /* bit/s, 0: none */
 	char *hostname;
 	enum husk_restart restart;
 	int restart_max;

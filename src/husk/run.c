@@ -243,6 +243,8 @@ enum {
 	OPT_DNS_SEARCH,
 	OPT_DNS_OPTION,
 	OPT_ADD_HOST,
+	OPT_EGRESS_RATE,
+	OPT_INGRESS_RATE,
 };
 
 const struct cli_flag run_flags[] = {
@@ -280,6 +282,12 @@ const struct cli_flag run_flags[] = {
 	{"add-host", 0, "NAME:IP", "a line in /etc/hosts (IP host-gateway: the gateway)",
 	 OPT_ADD_HOST},
 	{"publish", 'p', "HOST:CTR[/PROTO]", "publish a port (on a bridge network)"},
+	{"network-egress-rate", 0, "RATE",
+	 "limit what the container sends, on each network (tc units: 512kbit, 10mbit, 1gbit)",
+	 OPT_EGRESS_RATE},
+	{"network-ingress-rate", 0, "RATE",
+	 "limit what the container receives, on each network (10mbit, 2mbps for bytes)",
+	 OPT_INGRESS_RATE},
 	{"pull", 0, "POLICY", "missing (default), never or always", OPT_PULL},
 	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
 	{"log-driver", 0, "DRIVER", "json-file (default), k8s-file or none", OPT_LOG_DRIVER},
@@ -781,6 +789,16 @@ static int parse_one(struct run_cli *r, int c)
 			return fail(err);
 		o->n_ports++;
 		return 0;
+	case OPT_EGRESS_RATE:
+		if (husk_net_parse_rate("--network-egress-rate", optarg, &o->net_egress_rate,
+					&err) < 0)
+			return fail(err);
+		return 0;
+	case OPT_INGRESS_RATE:
+		if (husk_net_parse_rate("--network-ingress-rate", optarg, &o->net_ingress_rate,
+					&err) < 0)
+			return fail(err);
+		return 0;
 	case OPT_RESTART:
 		if (husk_restart_parse(optarg, &o->restart, &o->restart_max, &err) < 0)
 			return fail(err);
@@ -889,6 +907,13 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 		r->o.network = HUSK_NETMODE_BRIDGE; /* the default bridge, as Docker */
 	if (r->o.n_ports && r->o.network != HUSK_NETMODE_BRIDGE)
 		return failf("%s: -p needs a bridge network, not --network %s", verb,
+			     r->o.network == HUSK_NETMODE_HOST	 ? "host"
+			     : r->o.network == HUSK_NETMODE_NONE ? "none"
+								 : "container:");
+	if ((r->o.net_egress_rate || r->o.net_ingress_rate) && r->o.network != HUSK_NETMODE_BRIDGE)
+		return failf("%s: --network-egress-rate and --network-ingress-rate need a bridge "
+			     "network, not --network %s",
+			     verb,
 			     r->o.network == HUSK_NETMODE_HOST	 ? "host"
 			     : r->o.network == HUSK_NETMODE_NONE ? "none"
 								 : "container:");

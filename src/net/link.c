@@ -1,9 +1,11 @@
-/* Links, addresses and routes through rtnetlink (libmnl). */
+/* Links, addresses, routes and rate limits (a TBF qdisc) through
+ * rtnetlink (libmnl). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <arpa/inet.h>
@@ -167,6 +169,61 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	return link_up(nl, host, err);
 }
 
+/* A token bucket as the root qdisc of dev: what leaves dev goes out at
+ * bits a second at most (tc-tbf(8)).  The bucket holds 10 ms at the rate
+ * and at least 32 KiB: below a few MTUs TCP stalls, and a big bucket lets
+ * a short transfer run past the rate.  The queue holds 50 ms more at the
+ * rate (tc's "latency 50ms"), then drops, which TCP reads as the limit.
+ * A GSO packet over the bucket is cut into segments by the qdisc. */
+static int qdisc_tbf(struct mnl_socket *nl, const char *dev, uint64_t bits, husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(dev);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", dev);
+	uint64_t bytes = bits / 8;
+	uint64_t burst = bytes / 100 > 32768 ? bytes / 100 : 32768;
+	if (burst > UINT32_MAX / 2)
+		burst = UINT32_MAX / 2;
+	uint64_t limit = burst + bytes / 20;
+	if (limit > UINT32_MAX)
+		limit = UINT32_MAX;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWQDISC;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = (int)idx;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, "tbf");
+	struct nlattr *opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	/* the link layer given, the kernel computes the packets' time
+	 * itself and wants no rate table; the bucket in bytes (TCA_TBF_BURST)
+	 * and, for kernels before it, in 64 ns ticks */
+	struct tc_tbf_qopt q = {.limit = (uint32_t)limit};
+	q.rate.rate = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	q.rate.linklayer = TC_LINKLAYER_ETHERNET;
+	uint64_t ticks = burst * 1000000000ull / bytes / 64;
+	q.buffer = ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
+	mnl_attr_put(nlh, TCA_TBF_PARMS, sizeof(q), &q);
+	if (bytes > UINT32_MAX)
+		mnl_attr_put_u64(nlh, TCA_TBF_RATE64, bytes);
+	mnl_attr_put_u32(nlh, TCA_TBF_BURST, (uint32_t)burst);
+	mnl_attr_nest_end(nlh, opts);
+	if (nl_talk(nl, nlh) < 0)
+		return husk_fail(err, errno, "limit \"%s\" to %llu bit/s", dev,
+				 (unsigned long long)bits);
+	return 0;
+}
+
+int net_link_rate(const char *dev, uint64_t bits, husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	return qdisc_tbf(nl, dev, bits, err);
+}
+
 static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_addr gw,
 			     husk_error **err)
 {
@@ -195,6 +252,7 @@ struct ns_conf {
 	const char *dev;
 	struct in_addr addr, gw;
 	int prefix;
+	uint64_t egress; /* bit/s, 0: none */
 };
 
 /* In a child: enter the netns, open a netlink socket there (it stays
@@ -209,7 +267,8 @@ static int configure_in_child(void *arg, husk_error **err)
 		return -1;
 	int r = (link_up(nl, "lo", err) < 0 || addr_add(nl, c->dev, c->addr, c->prefix, err) < 0 ||
 		 link_up(nl, c->dev, err) < 0 ||
-		 (c->gw.s_addr && route_add_default(nl, c->dev, c->gw, err) < 0))
+		 (c->gw.s_addr && route_add_default(nl, c->dev, c->gw, err) < 0) ||
+		 (c->egress && qdisc_tbf(nl, c->dev, c->egress, err) < 0))
 			? -1
 			: 0;
 	mnl_socket_close(nl);
@@ -217,9 +276,14 @@ static int configure_in_child(void *arg, husk_error **err)
 }
 
 int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
-		     husk_error **err)
+		     uint64_t egress, husk_error **err)
 {
-	struct ns_conf c = {.ns_fd = ns_fd, .dev = dev, .addr = addr, .gw = gw, .prefix = prefix};
+	struct ns_conf c = {.ns_fd = ns_fd,
+			    .dev = dev,
+			    .addr = addr,
+			    .gw = gw,
+			    .prefix = prefix,
+			    .egress = egress};
 	return net_in_child(configure_in_child, &c, err);
 }
 

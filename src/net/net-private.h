@@ -17,9 +17,13 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 husk_error **err);
 /* inside the netns of ns_fd: lo up, dev up with addr/prefix, a default
- * route via gw unless gw is 0 */
+ * route via gw unless gw is 0, and what leaves by dev limited to egress
+ * bit/s unless it is 0 */
 int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
-		     husk_error **err);
+		     uint64_t egress, husk_error **err);
+/* what leaves by dev (in the caller's netns) at bits a second at most: a
+ * TBF qdisc at its root, gone with the link */
+int net_link_rate(const char *dev, uint64_t bits, husk_error **err);
 /* 0 when gone or never there */
 int net_link_del(const char *name, husk_error **err);
 /* the IPv4 routes of the main table: fn(dst, prefix, ifname) for each

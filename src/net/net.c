@@ -237,7 +237,18 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		route = gw;
 	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, err) < 0)
 		goto out;
-	if (net_ns_configure(j->nsfd, ifname, addr, prefix, route, err) < 0)
+	/* Rate limits are token buckets (TBF) where each direction leaves a
+	 * link, so that they shape (queue) rather than police (drop):
+	 * what the container receives leaves by the host's end of the pair,
+	 * what it sends leaves by its own end, inside the netns.  A limit
+	 * on the host's end for what it sends would be a policer (an ingress
+	 * qdisc with act_police, not in every kernel: not in this one) or an
+	 * IFB device per container.  The container cannot lift its own
+	 * without CAP_NET_ADMIN, which it does not have unless given.  Both
+	 * go with the veth pair. */
+	if (o->ingress_rate && net_link_rate(veth, o->ingress_rate, err) < 0)
+		goto out;
+	if (net_ns_configure(j->nsfd, ifname, addr, prefix, route, o->egress_rate, err) < 0)
 		goto out;
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));

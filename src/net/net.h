@@ -97,6 +97,9 @@ struct husk_net_opts {
 	char **dns, **dns_search, **dns_options; /* NULL-terminated, or NULL */
 	char **add_hosts;			 /* "NAME:IP" */
 	const char *dns_path;			 /* husk-dns */
+	/* bandwidth, in bits a second on each of its networks (0: none):
+	 * what the container sends (egress) and receives (ingress) */
+	uint64_t egress_rate, ingress_rate;
 };
 
 /* What a container got on one network */
@@ -140,6 +143,9 @@ int husk_net_endpoints_load(const char *dir, struct husk_net_endpoint **ret, siz
 void husk_net_endpoint_release(struct husk_net_endpoint *e);
 /* "8080:80", "8080:80/tcp", "53:53/udp" */
 int husk_net_parse_port(const char *s, struct husk_net_port *ret, husk_error **err);
+/* A rate as tc writes it ("10mbit", "512kbit", "1gbit", "2mbps" for
+ * bytes): bits a second; EINVAL or ERANGE, the message naming flag. */
+int husk_net_parse_rate(const char *flag, const char *s, uint64_t *ret_bits, husk_error **err);
 /* "a.b.c.d/n": the network address and prefix; EINVAL else */
 int husk_net_parse_cidr(const char *s, uint32_t *ret_net, int *ret_prefix);
 

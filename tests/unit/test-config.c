@@ -659,7 +659,11 @@ static void test_docker_view(void **state)
 	(void)state;
 	char *labels[] = {"a=1", "b", NULL};
 	char *add[] = {"NET_ADMIN", NULL};
-	struct husk_run_opts o = {.labels = labels, .cap_add = add, .init = true, .shm_size = 1024};
+	struct husk_run_opts o = {.labels = labels,
+				  .cap_add = add,
+				  .init = true,
+				  .shm_size = 1024,
+				  .net_egress_rate = 10000000};
 	json_t *ic = image();
 	struct husk_config_in in = {.o = &o, .image_config = ic};
 	json_t *d = husk_engine_config_docker(&in);
@@ -674,6 +678,10 @@ static void test_docker_view(void **state)
 	assert_true(json_is_null(json_object_get(host, "CapDrop")));
 	assert_true(json_is_true(json_object_get(host, "Init")));
 	assert_int_equal(json_integer_value(json_object_get(host, "ShmSize")), 1024);
+	/* the rate limits, bits a second; 0 for none */
+	assert_int_equal(json_integer_value(json_object_get(host, "NetworkEgressRate")), 10000000);
+	assert_int_equal(json_integer_value(json_object_get(host, "NetworkIngressRate")), 0);
+	assert_true(json_is_integer(json_object_get(host, "NetworkIngressRate")));
 	json_decref(d);
 	json_decref(ic);
 }

@@ -129,11 +129,46 @@ static void test_cidr(void **state)
 		assert_true(husk_net_parse_cidr(bad[i], &n, &p) < 0);
 }
 
+/* --network-egress-rate / --network-ingress-rate: tc's units */
+static void test_parse_rate(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		uint64_t bits;
+	} good[] = {{"10mbit", 10000000},	   {"512kbit", 512000}, {"1gbit", 1000000000},
+		    {"1.5Mbit", 1500000},	   {"8bit", 8},		{"2mbps", 16000000},
+		    {"1mibit", 1048576},	   {"100KBIT", 100000}, {"0.5gbit", 500000000},
+		    {"1000tbit", 1000000000000000}};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		uint64_t b = 0;
+		husk_error *err = NULL;
+		assert_int_equal(husk_net_parse_rate("--r", good[i].s, &b, &err), 0);
+		assert_true(b == good[i].bits);
+	}
+	static const struct {
+		const char *s;
+		int errnum;
+	} bad[] = {{"10", EINVAL},	{"mbit", EINVAL},     {"", EINVAL},
+		   {"-1mbit", EINVAL},	{"0x10mbit", EINVAL}, {"1e3mbit", EINVAL},
+		   {"10 mbit", EINVAL}, {"10mbits", EINVAL},  {"inf", EINVAL},
+		   {"0mbit", ERANGE},	{"7bit", ERANGE},     {"9000tbit", ERANGE}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t b = 0;
+		husk_error *err = NULL;
+		assert_true(husk_net_parse_rate("--r", bad[i].s, &b, &err) < 0);
+		assert_non_null(err);
+		assert_int_equal(err->errnum, bad[i].errnum);
+		husk_error_free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_parse_rate),
 		cmocka_unit_test(test_ipam),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
