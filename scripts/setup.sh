@@ -6,7 +6,7 @@ pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev 
       busybox-static bats jq iproute2 procps util-linux runc crun clang-format qemu-system-x86
       podman buildah containerd slirp4netns curl bc clang libclang-rt-14-dev
       libcurl4-openssl-dev libmnl-dev libnftables-dev nftables docker-registry skopeo umoci zstd openssl python3
-      man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini"
+      man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini iperf3"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
