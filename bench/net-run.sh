@@ -22,8 +22,9 @@ bench_begin netrun no-podman
 names=(none bridge)
 run_one() {
 	case $1 in
-	none) hk run --rm --network none busybox true ;;
-	bridge) hk run --rm busybox true ;;
+	none) hk run --rm busybox true ;;
+	# not hk: it keeps husk off the network (--network none)
+	bridge) timeout "$HK_TIMEOUT" "$HUSK" run --rm busybox true ;;
 	esac
 }
 for n in "${names[@]}"; do
@@ -42,7 +43,7 @@ rounds() {
 
 echo "husk: $HUSK; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 rounds alone
-hk run -d --name holder --network bridge busybox sleep 3600 >/dev/null
+timeout "$HK_TIMEOUT" "$HUSK" run -d --name holder busybox sleep 3600 >/dev/null
 rounds held
 hk rm -f holder >/dev/null
 
