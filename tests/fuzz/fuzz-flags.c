@@ -1,6 +1,6 @@
 /* libFuzzer: husk run's flag values that the engine parses: -p, -v,
  * --mount, --tmpfs, --ulimit, --device, --restart, --sysctl,
- * --health-on-failure.  The first byte picks the parser, the rest is the
+ * --health-on-failure, --network-egress-rate.  The first byte picks the parser, the rest is the
  * value. */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	husk_error *err = NULL;
 	struct husk_volume v = {0};
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct husk_net_port p;
 		(void)husk_net_parse_port(arg, &p, &err);
@@ -62,6 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7:
 		(void)husk_sysctl_check(arg, &err);
 		break;
+	case 9: {
+		uint64_t bits;
+		(void)husk_net_parse_rate("--network-egress-rate", arg, &bits, &err);
+		break;
+	}
 	default: {
 		enum husk_health_action a;
 		(void)husk_health_action_parse(arg, &a, &err);
