@@ -82,6 +82,11 @@ within_10pct() {
 	bps=$(rate -- -c "$srv")
 	echo "unlimited: $bps bit/s" >&2
 	[ "$bps" -gt 100000000 ]
+	# the limit is at the container's end of the pair, where it cannot
+	# lift it: no CAP_NET_ADMIN
+	run "$HUSK" run --rm --network-egress-rate 20mbit busybox sh -c 'tc qdisc del dev eth0 root; echo "del: $?"; tc qdisc show dev eth0'
+	[[ "$output" == *"del: 1"* ]]
+	[[ "$output" == *"qdisc tbf"* ]]
 }
 
 @test "husk run --network-ingress-rate on a user-defined network: what it receives stays within 10% of the limit, inspect shows it" {
