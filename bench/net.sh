@@ -22,7 +22,7 @@
 # Environment:
 #   HUSK   husk binary (default build/husk next to bench/)
 #   N      run --rm rounds (default 20)
-#   R      iperf3 rounds, each path once a round, alternating (default 3)
+#   R      iperf3 rounds, each path once a round, alternating (default 7)
 #   T      seconds an iperf3 run (default 3)
 #   L      lookups (default 500)
 set -u
@@ -32,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib-podman.sh
 . "$here/lib-podman.sh"
 N=${N:-20}
-R=${R:-3}
+R=${R:-7}
 T=${T:-3}
 L=${L:-500}
 [ "$(id -u)" = 0 ] || { echo "net.sh: run as root" >&2; exit 1; }
