@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1168,6 +1169,36 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	else if (!o->entrypoint && json_is_array(json_object_get(in->image_config, "Entrypoint")))
 		ep = json_copy(json_object_get(in->image_config, "Entrypoint"));
 	json_t *config = json_pack("{s:o,s:o}", "Labels", labels, "Entrypoint", ep);
+	/* ExposedPorts: the image's, --expose and -p's container ports;
+	 * PortBindings: -p as given ("" for a host port to pick) */
+	json_t *exposed = json_object();
+	const char *ek;
+	json_t *ev;
+	json_object_foreach (json_object_get(in->image_config, "ExposedPorts"), ek, ev)
+		json_object_set_new(exposed, ek, json_object());
+	for (char **x = o->expose; x && *x; x++)
+		json_object_set_new(exposed, *x, json_object());
+	json_t *bindings = json_object();
+	for (size_t k = 0; k < o->n_ports; k++) {
+		const struct husk_net_port *p = &o->ports[k];
+		char key[16], hp[16] = "";
+		snprintf(key, sizeof(key), "%u/%s", p->ctr,
+			 p->proto == IPPROTO_UDP ? "udp" : "tcp");
+		if (p->host_end)
+			snprintf(hp, sizeof(hp), "%u-%u", p->host, p->host_end);
+		else if (p->host)
+			snprintf(hp, sizeof(hp), "%u", p->host);
+		json_object_set_new(exposed, key, json_object());
+		json_t *l = json_object_get(bindings, key);
+		if (!l)
+			json_object_set_new(bindings, key, l = json_array());
+		json_array_append_new(l,
+				      json_pack("{s:s,s:s}", "HostIp", p->host_ip, "HostPort", hp));
+	}
+	if (json_object_size(exposed))
+		json_object_set_new(config, "ExposedPorts", sorted(exposed));
+	else
+		json_decref(exposed);
 
 	json_t *devices = json_array();
 	for (size_t k = 0; k < o->n_devices; k++)
@@ -1197,6 +1228,8 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 				      json_pack("{s:s,s:I}", "Path", o->throttles[k].path, "Rate",
 						(json_int_t)o->throttles[k].rate));
 	json_t *host = json_object();
+	json_object_set_new(host, "PortBindings", sorted(bindings));
+	json_object_set_new(host, "PublishAllPorts", json_boolean(o->publish_all));
 	json_object_set_new(host, "CapAdd", strv_json(o->cap_add));
 	json_object_set_new(host, "CapDrop", strv_json(o->cap_drop));
 	json_object_set_new(host, "Privileged", json_boolean(o->privileged));

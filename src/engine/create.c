@@ -3,6 +3,7 @@
  * leaves nothing (no name, dir, mount, network). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -315,6 +316,52 @@ static int join_container(struct create_ctx *c, husk_error **err)
 	return r;
 }
 
+/* The ports to publish: -p's, and with -P every exposed port (the
+ * image's ExposedPorts and --expose) that -p does not publish, on a free
+ * host port, as Docker's */
+static struct husk_net_port *ports_to_publish(struct create_ctx *c, size_t *ret_n)
+{
+	const struct husk_run_opts *o = c->o;
+	size_t n = o->n_ports;
+	struct husk_net_port *v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		abort();
+	if (n)
+		memcpy(v, o->ports, n * sizeof(*v));
+	char **exposed = NULL;
+	size_t ne = 0;
+	if (o->publish_all) {
+		const char *k;
+		json_t *x;
+		json_object_foreach (
+			json_object_get(json_object_get(c->img->config, "config"), "ExposedPorts"),
+			k, x)
+			husk_strv_push(&exposed, &ne, strdup(k));
+		for (char **e = o->expose; e && *e; e++)
+			husk_strv_push(&exposed, &ne, strdup(*e));
+	}
+	for (size_t i = 0; i < ne; i++) {
+		unsigned port = 0;
+		char proto[8] = "tcp";
+		if (sscanf(exposed[i], "%u/%7s", &port, proto) < 1 || !port || port > 65535 ||
+		    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+			continue;
+		int pr = strcmp(proto, "udp") ? IPPROTO_TCP : IPPROTO_UDP;
+		bool have = false;
+		for (size_t k = 0; k < n && !have; k++)
+			have = v[k].ctr == port && v[k].proto == pr;
+		if (have)
+			continue;
+		v = realloc(v, (n + 2) * sizeof(*v));
+		if (!v)
+			abort();
+		v[n++] = (struct husk_net_port){.ctr = (unsigned short)port, .proto = pr};
+	}
+	husk_strv_free(exposed, ne);
+	*ret_n = n;
+	return v;
+}
+
 static int setup_network(struct create_ctx *c, husk_error **err)
 {
 	if (c->o->network == HUSK_NETMODE_CONTAINER) {
@@ -326,6 +373,8 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 		c->network = strdup(c->o->network == HUSK_NETMODE_HOST ? "host" : "none");
 		return write_etc_files(c->dir, c->o, c->hostname, true, err);
 	}
+	size_t np = 0;
+	cleanup_free struct husk_net_port *ports = ports_to_publish(c, &np);
 	struct husk_net_opts no = {.root = c->e->root,
 				   .runroot = c->e->runroot,
 				   .id = c->id,
@@ -334,8 +383,9 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 				   .hostname = c->hostname,
 				   .nets = c->o->nets,
 				   .n_nets = c->o->n_nets,
-				   .ports = c->o->ports,
-				   .n_ports = c->o->n_ports,
+				   .ports = ports,
+				   .n_ports = np,
+				   .mac = c->o->mac_address,
 				   .dns = c->o->dns,
 				   .dns_search = c->o->dns_search,
 				   .dns_options = c->o->dns_options,
@@ -630,14 +680,19 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.net_egress_rate = o->net_egress_rate,
 		.net_ingress_rate = o->net_ingress_rate,
 	};
+	/* the ports as published, their host ports picked */
 	char **ports = NULL;
-	if (o->n_ports) {
-		ports = calloc(o->n_ports + 1, sizeof(char *));
+	size_t np = c->networked ? c->net.n_ports : 0;
+	if (np) {
+		ports = calloc(np + 1, sizeof(char *));
 		if (!ports)
 			abort();
-		for (size_t i = 0; i < o->n_ports; i++)
-			ports[i] = husk_strdup_printf("%u:%u/%s", o->ports[i].host, o->ports[i].ctr,
-						      o->ports[i].proto == 17 ? "udp" : "tcp");
+		for (size_t i = 0; i < np; i++) {
+			const struct husk_net_port *p = &c->net.ports[i];
+			ports[i] = husk_strdup_printf("%s%s%u:%u/%s", p->host_ip,
+						      *p->host_ip ? ":" : "", p->host, p->ctr,
+						      p->proto == IPPROTO_UDP ? "udp" : "tcp");
+		}
 	}
 	r.ports = ports;
 	r.mounts = c->rec_mounts;

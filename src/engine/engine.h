@@ -94,11 +94,14 @@ struct husk_run_opts {
 	size_t n_nets;
 	const char *net_container;
 	char **dns, **dns_search, **dns_options, **add_hosts; /* NULL-terminated or NULL */
-	struct husk_net_port *ports;
+	struct husk_net_port *ports;			      /* -p */
 	size_t n_ports;
 	/* bits a second on each network, 0: none (--network-egress-rate,
 	 * --network-ingress-rate) */
 	uint64_t net_egress_rate, net_ingress_rate;
+	char **expose;		 /* --expose: "80/tcp", added to the image's ExposedPorts */
+	bool publish_all;	 /* -P: every exposed port not in ports, on a free host port */
+	const char *mac_address; /* --mac-address, on the first network */
 	enum husk_restart restart;
 	int restart_max;
 	const char *log_driver; /* NULL: json-file */
@@ -375,6 +378,9 @@ int husk_engine_net_connect(struct husk_engine *e, const char *name_or_id,
 			    const struct husk_net_attach *a, husk_error **err);
 int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, const char *network,
 			       husk_error **err);
+/* What a container got on each of its networks (none: an empty list) */
+int husk_engine_net_endpoints(struct husk_engine *e, const char *id, struct husk_net_endpoint **ret,
+			      size_t *ret_n, husk_error **err);
 /* The containers (names) on a network of this engine */
 int husk_engine_net_containers(struct husk_engine *e, const char *network, char ***ret,
 			       husk_error **err);

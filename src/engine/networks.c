@@ -158,3 +158,12 @@ int husk_engine_net_containers(struct husk_engine *e, const char *network, char 
 	*ret = out;
 	return 0;
 }
+
+int husk_engine_net_endpoints(struct husk_engine *e, const char *id, struct husk_net_endpoint **ret,
+			      size_t *ret_n, husk_error **err)
+{
+	(void)err;
+	cleanup_free char *dir = husk_engine_dir(e, id);
+	husk_net_endpoints_load(dir, ret, ret_n);
+	return 0;
+}

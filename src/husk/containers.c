@@ -320,7 +320,7 @@ static const char *const ps_fields[] = {"ID",	     "Names",	   "Image",  "Comman
 /* One row of ps, with docker's field names for --format */
 static json_t *ps_row(const struct husk_ctr *c, bool trunc)
 {
-	char status[160], d[64], running_for[80], cmd[300], ports[128] = "", created[64];
+	char status[160], d[64], running_for[80], cmd[300], ports[1024] = "", created[64];
 	long long now = (long long)time(NULL);
 	status_text(c, status, sizeof(status));
 	cli_human_duration(now - c->created_ns / 1000000000, d, sizeof(d));
@@ -329,10 +329,17 @@ static json_t *ps_row(const struct husk_ctr *c, bool trunc)
 		snprintf(cmd, sizeof(cmd), "\"%.19s…\"", c->command);
 	else
 		snprintf(cmd, sizeof(cmd), "\"%s\"", c->command);
+	/* Docker's: 0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp */
 	size_t pl = 0;
-	for (char **p = c->ports; p && *p && pl < sizeof(ports) - 32; p++)
-		pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s0.0.0.0:%s",
-				       pl ? ", " : "", *p);
+	for (char **p = c->ports; p && *p && pl < sizeof(ports) - 64; p++) {
+		char ip[16] = "0.0.0.0", proto[4] = "tcp";
+		unsigned h = 0, ct = 0;
+		if (sscanf(*p, "%u:%u/%3s", &h, &ct, proto) < 2 &&
+		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3)
+			continue;
+		pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s%s:%u->%u/%s",
+				       pl ? ", " : "", ip, h, ct, proto);
+	}
 	time_t t = (time_t)(c->created_ns / 1000000000);
 	struct tm tm;
 	gmtime_r(&t, &tm);

@@ -77,6 +77,65 @@ static json_t *tmpfs_json(const struct husk_ctr *c)
 	return o;
 }
 
+/* NetworkSettings as Docker's: the first network's address, gateway and
+ * MAC, Networks with one entry per network, Ports {"80/tcp":
+ * [{"HostIp": "0.0.0.0", "HostPort": "8080"}]} with null for a port
+ * exposed and not published */
+static json_t *network_settings(const struct husk_ctr *c)
+{
+	struct husk_net_endpoint *eps = NULL;
+	size_t n = 0;
+	husk_engine_net_endpoints(&eng, c->id, &eps, &n, NULL);
+	json_t *nets = json_object();
+	for (size_t i = 0; i < n; i++) {
+		const struct husk_net_endpoint *ep = &eps[i];
+		json_t *al = json_null();
+		if (ep->network_id && *ep->network_id) {
+			al = json_array();
+			for (char **a = ep->aliases; a && *a; a++)
+				json_array_append_new(al, json_string(*a));
+			char shortid[13];
+			snprintf(shortid, sizeof(shortid), "%.12s", c->id);
+			json_array_append_new(al, json_string(shortid));
+		}
+		json_object_set_new(
+			nets, ep->network,
+			json_pack("{s:n,s:n,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}",
+				  "IPAMConfig", "Links", "Aliases", al, "NetworkID",
+				  ep->network_id ?: "", "EndpointID", "", "Gateway", ep->gateway,
+				  "IPAddress", ep->ip, "IPPrefixLen", ep->prefix, "IPv6Gateway", "",
+				  "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress",
+				  ep->mac ?: "", "DriverOpts"));
+	}
+	json_t *ports = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach (json_object_get(json_object_get(c->docker, "Config"), "ExposedPorts"),
+			     k, v)
+		json_object_set_new(ports, k, json_null());
+	for (char **p = c->ports; p && *p; p++) {
+		char ip[16] = "0.0.0.0", proto[4] = "tcp", key[16], hp[8];
+		unsigned h = 0, ct = 0;
+		if (sscanf(*p, "%u:%u/%3s", &h, &ct, proto) < 2 &&
+		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3)
+			continue;
+		snprintf(key, sizeof(key), "%u/%s", ct, proto);
+		snprintf(hp, sizeof(hp), "%u", h);
+		json_t *l = json_object_get(ports, key);
+		if (!json_is_array(l))
+			json_object_set_new(ports, key, l = json_array());
+		json_array_append_new(l, json_pack("{s:s,s:s}", "HostIp", ip, "HostPort", hp));
+	}
+	json_t *net = json_pack(
+		"{s:s,s:s,s:i,s:s,s:o,s:o}", "IPAddress", c->ip ? c->ip : "", "Gateway",
+		n ? eps[0].gateway : "", "IPPrefixLen", n ? eps[0].prefix : 0, "MacAddress",
+		n && eps[0].mac ? eps[0].mac : "", "Ports", ports, "Networks", nets);
+	for (size_t i = 0; i < n; i++)
+		husk_net_endpoint_release(&eps[i]);
+	free(eps);
+	return net;
+}
+
 static json_t *inspect_json(const struct husk_ctr *c)
 {
 	bool running = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
@@ -115,7 +174,7 @@ static json_t *inspect_json(const struct husk_ctr *c)
 	json_object_set_new(host, "ReadonlyRootfs", json_boolean(c->read_only));
 	if (c->tmpfs)
 		json_object_set_new(host, "Tmpfs", tmpfs_json(c));
-	json_t *net = json_pack("{s:s}", "IPAddress", c->ip ? c->ip : "");
+	json_t *net = network_settings(c);
 	cleanup_free char *name = husk_strdup_printf("/%s", c->name);
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:i,s:o,s:o,s:o,s:o}", "Id", c->id, "Name", name,
 			 "Created", rfc3339(c->created_ns), "Image", c->image, "State", state,

@@ -30,6 +30,7 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->volumes);
 	free(o->env);
 	free(o->ports);
+	free(o->expose);
 	free(o->labels);
 	free(o->cap_add);
 	free(o->cap_drop);
@@ -245,6 +246,8 @@ enum {
 	OPT_ADD_HOST,
 	OPT_EGRESS_RATE,
 	OPT_INGRESS_RATE,
+	OPT_EXPOSE,
+	OPT_MAC_ADDRESS,
 };
 
 const struct cli_flag run_flags[] = {
@@ -281,13 +284,19 @@ const struct cli_flag run_flags[] = {
 	{"dns-option", 0, "OPTION", "an options entry for resolv.conf (ndots:2)", OPT_DNS_OPTION},
 	{"add-host", 0, "NAME:IP", "a line in /etc/hosts (IP host-gateway: the gateway)",
 	 OPT_ADD_HOST},
-	{"publish", 'p', "HOST:CTR[/PROTO]", "publish a port (on a bridge network)"},
 	{"network-egress-rate", 0, "RATE",
 	 "limit what the container sends, on each network (tc units: 512kbit, 10mbit, 1gbit)",
 	 OPT_EGRESS_RATE},
 	{"network-ingress-rate", 0, "RATE",
 	 "limit what the container receives, on each network (10mbit, 2mbps for bytes)",
 	 OPT_INGRESS_RATE},
+	{"publish", 'p', "[IP:][HOST[-END]:]CTR[-END][/PROTO]",
+	 "publish a port or a range (HOST empty: a free one; IP: that address only)"},
+	{"publish-all", 'P', NULL, "publish every exposed port on a free host port"},
+	{"expose", 0, "PORT[-END][/PROTO]", "expose a port or a range (published by -P)",
+	 OPT_EXPOSE},
+	{"mac-address", 0, "MAC", "the container's MAC address on its (first) network",
+	 OPT_MAC_ADDRESS},
 	{"pull", 0, "POLICY", "missing (default), never or always", OPT_PULL},
 	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
 	{"log-driver", 0, "DRIVER", "json-file (default), k8s-file or none", OPT_LOG_DRIVER},
@@ -782,12 +791,8 @@ static int parse_one(struct run_cli *r, int c)
 		return 0;
 	}
 	case 'p':
-		o->ports = realloc(o->ports, (o->n_ports + 1) * sizeof(*o->ports));
-		if (!o->ports)
-			abort();
-		if (husk_net_parse_port(optarg, &o->ports[o->n_ports], &err) < 0)
+		if (husk_net_parse_publish(optarg, &o->ports, &o->n_ports, &err) < 0)
 			return fail(err);
-		o->n_ports++;
 		return 0;
 	case OPT_EGRESS_RATE:
 		if (husk_net_parse_rate("--network-egress-rate", optarg, &o->net_egress_rate,
@@ -799,6 +804,27 @@ static int parse_one(struct run_cli *r, int c)
 					&err) < 0)
 			return fail(err);
 		return 0;
+	case 'P':
+		o->publish_all = true;
+		return 0;
+	case OPT_EXPOSE: {
+		char **v = NULL;
+		size_t nv = 0;
+		if (husk_net_parse_expose(optarg, &v, &nv, &err) < 0)
+			return fail(err);
+		/* run's lists hold strings it owns in r->owned */
+		for (size_t i = 0; i < nv; i++)
+			strv_add(&o->expose, own(r, v[i]));
+		free(v);
+		return 0;
+	}
+	case OPT_MAC_ADDRESS: {
+		unsigned char mac[6];
+		if (husk_net_parse_mac(optarg, mac) < 0)
+			return failf("--mac-address \"%s\": not a unicast MAC address", optarg);
+		o->mac_address = optarg;
+		return 0;
+	}
 	case OPT_RESTART:
 		if (husk_restart_parse(optarg, &o->restart, &o->restart_max, &err) < 0)
 			return fail(err);
@@ -917,6 +943,8 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 			     r->o.network == HUSK_NETMODE_HOST	 ? "host"
 			     : r->o.network == HUSK_NETMODE_NONE ? "none"
 								 : "container:");
+	if (r->o.mac_address && r->o.network != HUSK_NETMODE_BRIDGE)
+		return failf("%s: --mac-address needs a bridge network", verb);
 	if ((r->ip || r->aliases) && r->o.network != HUSK_NETMODE_BRIDGE)
 		return failf("%s: --ip and --network-alias need a network", verb);
 	if (r->ip || r->aliases) {

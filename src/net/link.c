@@ -134,7 +134,7 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 }
 
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
-		 husk_error **err)
+		 const unsigned char *mac, husk_error **err)
 {
 	cleanup_nl struct mnl_socket *nl = nl_open(err);
 	if (!nl)
@@ -161,6 +161,8 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns_fd);
 	if (mtu > 0)
 		mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	mnl_attr_nest_end(nlh, pe);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);

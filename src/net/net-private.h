@@ -13,9 +13,9 @@
 /* link.c: rtnetlink through libmnl, in the calling thread's netns */
 int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err);
 /* a veth pair: host (attached to master, up) and peer, made directly in
- * the netns of ns_fd with the name peer */
+ * the netns of ns_fd with the name peer and the address mac (6 bytes) */
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
-		 husk_error **err);
+		 const unsigned char *mac, husk_error **err);
 /* inside the netns of ns_fd: lo up, dev up with addr/prefix, a default
  * route via gw unless gw is 0, and what leaves by dev limited to egress
  * bit/s unless it is 0 */
@@ -65,12 +65,22 @@ int net_ipam_lock(const char *dir, husk_error **err);
  * then the container's published ports as elements of its maps; what
  * undoes them is kept in <runroot>/net/nft/<id>. */
 int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
-		const struct husk_net_port *ports, size_t n_ports, husk_error **err);
+		struct husk_net_port *ports, size_t n_ports, husk_error **err);
+/* The table with every chain, map and set of this husk's (one made by an
+ * older husk gets what it lacks) */
+int net_nft_ensure(husk_error **err);
 
 /* nfnl.c: raw nfnetlink, no library: 1/0 there or not, or -errno */
 int net_nfnl_table_exists(void);
 int net_nfnl_table_delete(void);
+int net_nfnl_set_exists(const char *name);
+int net_nfnl_chain_exists(const char *name);
+/* is port in the set (tcp_claims, udp_claims)? 1, 0 or -errno */
+int net_nfnl_port_claimed(const char *set, unsigned short port);
+/* the element port (a set or map keyed by inet_service), or with addr
+ * (an IPv4 address, keyed by ipv4_addr . inet_service) */
 int net_nfnl_port_delete(const char *map, unsigned short port);
+int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short port);
 
 /* network.c: the bridge of n up, as husk_network_create made it */
 int net_network_bridge(const struct husk_network *n, husk_error **err);

@@ -145,6 +145,8 @@ void husk_net_endpoint_release(struct husk_net_endpoint *e)
 	free(e->ip);
 	free(e->gateway);
 	free(e->ifname);
+	free(e->mac);
+	free(e->network_id);
 	for (char **a = e->aliases; a && *a; a++)
 		free(*a);
 	free(e->aliases);
@@ -159,6 +161,7 @@ void husk_net_info_release(struct husk_net_info *i)
 	for (size_t k = 0; k < i->n_eps; k++)
 		husk_net_endpoint_release(&i->eps[k]);
 	free(i->eps);
+	free(i->ports);
 	*i = (struct husk_net_info){0};
 }
 
@@ -207,6 +210,12 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		}
 		want = ntohl(a.s_addr);
 	}
+	unsigned char mac[6];
+	if (j->a->mac && husk_net_parse_mac(j->a->mac, mac) < 0) {
+		husk_fail_as(err, EINVAL, "--mac-address \"%s\": not a unicast MAC address",
+			     j->a->mac);
+		goto out;
+	}
 	if (j->a->aliases && *j->a->aliases && !*nw.id) {
 		husk_fail_as(err, EINVAL, "--network-alias needs a user-defined network");
 		goto out;
@@ -235,7 +244,13 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	struct in_addr route = {0};
 	if (j->route && !nw.internal)
 		route = gw;
-	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, err) < 0)
+	if (!j->a->mac) {
+		/* as Docker's: 02:42 and the address, unique on the network */
+		mac[0] = 0x02;
+		mac[1] = 0x42;
+		memcpy(mac + 2, &addr.s_addr, 4);
+	}
+	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, mac, err) < 0)
 		goto out;
 	/* Rate limits are token buckets (TBF) where each direction leaves a
 	 * link, so that they shape (queue) rather than police (drop):
@@ -257,6 +272,10 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 					 .ip = strdup(ip),
 					 .gateway = strdup(nw.gateway),
 					 .ifname = strdup(ifname),
+					 .mac = husk_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x",
+								   mac[0], mac[1], mac[2], mac[3],
+								   mac[4], mac[5]),
+					 .network_id = strdup(nw.id),
 					 .prefix = prefix};
 	size_t na = 0;
 	ep->aliases = calloc(1, sizeof(char *));
@@ -326,8 +345,11 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 	if (!info.eps)
 		abort();
 	for (size_t i = 0; i < n_nets; i++) {
+		struct husk_net_attach a = nets[i];
+		if (i == 0 && !a.mac)
+			a.mac = o->mac;
 		struct join j = {.o = o,
-				 .a = &nets[i],
+				 .a = &a,
 				 .nsfd = nsfd,
 				 .index = (int)i,
 				 .route = !routed,
@@ -348,7 +370,13 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 		goto fail;
 	struct in_addr addr;
 	inet_pton(AF_INET, info.ip, &addr);
-	if (net_nft_add(o->runroot, o->id, addr, o->ports, o->n_ports, err) < 0)
+	info.ports = calloc(o->n_ports + 1, sizeof(*info.ports));
+	if (!info.ports)
+		abort();
+	if (o->n_ports)
+		memcpy(info.ports, o->ports, o->n_ports * sizeof(*o->ports));
+	info.n_ports = o->n_ports;
+	if (net_nft_add(o->runroot, o->id, addr, info.ports, info.n_ports, err) < 0)
 		goto fail;
 	*ret = info;
 	return 0;
@@ -396,11 +424,12 @@ int husk_net_endpoints_save(const char *dir, const struct husk_net_endpoint *eps
 		json_t *al = json_array();
 		for (char **x = eps[i].aliases; x && *x; x++)
 			json_array_append_new(al, json_string(*x));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "network",
-						   eps[i].network, "bridge", eps[i].bridge, "ip",
-						   eps[i].ip, "gateway", eps[i].gateway, "ifname",
-						   eps[i].ifname, "prefix", eps[i].prefix,
-						   "aliases", al));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:s}", "network",
+				     eps[i].network, "bridge", eps[i].bridge, "ip", eps[i].ip,
+				     "gateway", eps[i].gateway, "ifname", eps[i].ifname, "prefix",
+				     eps[i].prefix, "aliases", al, "mac", eps[i].mac ?: "",
+				     "network_id", eps[i].network_id ?: ""));
 	}
 	cleanup_free char *text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
@@ -424,6 +453,8 @@ int husk_net_endpoints_load(const char *dir, struct husk_net_endpoint **ret, siz
 		v[i].ip = strdup(json_string_value(json_object_get(e, "ip")) ?: "");
 		v[i].gateway = strdup(json_string_value(json_object_get(e, "gateway")) ?: "");
 		v[i].ifname = strdup(json_string_value(json_object_get(e, "ifname")) ?: "");
+		v[i].mac = strdup(json_string_value(json_object_get(e, "mac")) ?: "");
+		v[i].network_id = strdup(json_string_value(json_object_get(e, "network_id")) ?: "");
 		v[i].prefix = (int)json_integer_value(json_object_get(e, "prefix"));
 		size_t na = 0, k;
 		json_t *x;

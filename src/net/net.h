@@ -34,9 +34,14 @@
 /* /run/husk-net, or $HUSK_NET_STATE (the unit tests) */
 const char *husk_net_state_dir(void);
 
+/* A published port: host_ip:host -> the container's ctr.  host 0: a free
+ * port of the ephemeral range, picked when it is published; host_end
+ * above host: a free one of host..host_end (Docker's -p 8000-8010:80). */
 struct husk_net_port {
 	unsigned short host, ctr;
-	int proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	unsigned short host_end;
+	int proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	char host_ip[16]; /* "" for every address of the host */
 };
 
 /* A network: the default bridge or a user-defined one. */
@@ -81,6 +86,7 @@ void husk_network_list_free(struct husk_network *v, size_t n);
 struct husk_net_attach {
 	const char *network; /* a name; NULL: the default bridge */
 	const char *ip;	     /* --ip, or NULL */
+	const char *mac;     /* --mac-address, or NULL: 02:42 and the IPv4 address, as Docker's */
 	char **aliases;	     /* --network-alias, NULL-terminated */
 };
 
@@ -94,6 +100,7 @@ struct husk_net_opts {
 	size_t n_nets;
 	const struct husk_net_port *ports;
 	size_t n_ports;
+	const char *mac; /* the first network's, unless its attach gives one */
 	char **dns, **dns_search, **dns_options; /* NULL-terminated, or NULL */
 	char **add_hosts;			 /* "NAME:IP" */
 	const char *dns_path;			 /* husk-dns */
@@ -105,6 +112,7 @@ struct husk_net_opts {
 /* What a container got on one network */
 struct husk_net_endpoint {
 	char *network, *bridge, *ip, *gateway, *ifname;
+	char *mac, *network_id; /* "" in a net.json of an older husk */
 	int prefix;
 	char **aliases;
 };
@@ -116,6 +124,8 @@ struct husk_net_info {
 	char *resolv_path; /* to bind on /etc/resolv.conf */
 	struct husk_net_endpoint *eps;
 	size_t n_eps;
+	struct husk_net_port *ports; /* the published ports, their host ports picked */
+	size_t n_ports;
 };
 
 /* Give the container id a netns joined to o's networks: each network's
@@ -141,11 +151,21 @@ int husk_net_endpoints_save(const char *dir, const struct husk_net_endpoint *eps
 /* -1 when there is no file (an empty list then) */
 int husk_net_endpoints_load(const char *dir, struct husk_net_endpoint **ret, size_t *ret_n);
 void husk_net_endpoint_release(struct husk_net_endpoint *e);
-/* "8080:80", "8080:80/tcp", "53:53/udp" */
+/* One published port as the record keeps it: [IP:]HOSTPORT:CTRPORT[/tcp|/udp]
+ * ("8080:80", "127.0.0.1:53:53/udp") */
 int husk_net_parse_port(const char *s, struct husk_net_port *ret, husk_error **err);
 /* A rate as tc writes it ("10mbit", "512kbit", "1gbit", "2mbps" for
  * bytes): bits a second; EINVAL or ERANGE, the message naming flag. */
 int husk_net_parse_rate(const char *flag, const char *s, uint64_t *ret_bits, husk_error **err);
+/* -p as Docker takes it, appended to *v: [IP:][HOSTPORT[-END]:]CTRPORT[-END][/PROTO]
+ * (80, 8080:80, 8000-8002:80-82, 127.0.0.1:8080:80, 127.0.0.1::80,
+ * 8000-8010:80).  Ranges of both sides have one size. */
+int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, husk_error **err);
+/* --expose PORT[-END][/PROTO], appended to *v as "PORT/PROTO" */
+int husk_net_parse_expose(const char *s, char ***v, size_t *n, husk_error **err);
+/* "02:42:0a:59:00:02": 0 and the 6 bytes, or EINVAL (a multicast or zero
+ * address too: the kernel takes neither for a link) */
+int husk_net_parse_mac(const char *s, unsigned char ret[6]);
 /* "a.b.c.d/n": the network address and prefix; EINVAL else */
 int husk_net_parse_cidr(const char *s, uint32_t *ret_net, int *ret_prefix);
 

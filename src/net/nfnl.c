@@ -153,7 +153,49 @@ int net_nfnl_table_delete(void)
 	return r == -ENOENT ? 0 : r;
 }
 
-int net_nfnl_port_delete(const char *map, unsigned short port)
+int net_nfnl_set_exists(const char *name)
+{
+	struct nlbuf m = {.len = 0};
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETSET), NLM_F_ACK, NFPROTO_IPV4, 0);
+	attr_put(h, NFTA_SET_TABLE, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
+	attr_put(h, NFTA_SET_NAME, name, strlen(name) + 1);
+	msg_end(&m, h);
+	int r = talk(&m);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+int net_nfnl_chain_exists(const char *name)
+{
+	struct nlbuf m = {.len = 0};
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETCHAIN), NLM_F_ACK, NFPROTO_IPV4, 0);
+	attr_put(h, NFTA_CHAIN_TABLE, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
+	attr_put(h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
+	msg_end(&m, h);
+	int r = talk(&m);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+int net_nfnl_port_claimed(const char *set, unsigned short port)
+{
+	struct nlbuf m = {.len = 0};
+	struct nlmsghdr *h =
+		msg_start(&m, nft_type(NFT_MSG_GETSETELEM), NLM_F_ACK, NFPROTO_IPV4, 0);
+	attr_put(h, NFTA_SET_ELEM_LIST_TABLE, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
+	attr_put(h, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1);
+	struct nlattr *elems = nest_start(h, NFTA_SET_ELEM_LIST_ELEMENTS);
+	struct nlattr *el = nest_start(h, NFTA_LIST_ELEM);
+	struct nlattr *k = nest_start(h, NFTA_SET_ELEM_KEY);
+	uint16_t be = htons(port);
+	attr_put(h, NFTA_DATA_VALUE, &be, sizeof(be));
+	nest_end(h, k);
+	nest_end(h, el);
+	nest_end(h, elems);
+	msg_end(&m, h);
+	int r = talk(&m);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+static int elem_delete(const char *map, const void *key, size_t len)
 {
 	struct nlbuf m = {.len = 0};
 	batch_begin(&m);
@@ -163,14 +205,30 @@ int net_nfnl_port_delete(const char *map, unsigned short port)
 	attr_put(h, NFTA_SET_ELEM_LIST_SET, map, strlen(map) + 1);
 	struct nlattr *elems = nest_start(h, NFTA_SET_ELEM_LIST_ELEMENTS);
 	struct nlattr *el = nest_start(h, NFTA_LIST_ELEM);
-	struct nlattr *key = nest_start(h, NFTA_SET_ELEM_KEY);
-	/* an inet_service key: 2 bytes, network order */
-	uint16_t be = htons(port);
-	attr_put(h, NFTA_DATA_VALUE, &be, sizeof(be));
-	nest_end(h, key);
+	struct nlattr *k = nest_start(h, NFTA_SET_ELEM_KEY);
+	attr_put(h, NFTA_DATA_VALUE, key, len);
+	nest_end(h, k);
 	nest_end(h, el);
 	nest_end(h, elems);
 	msg_end(&m, h);
 	int r = batch_send(&m);
 	return r == -ENOENT ? 0 : r;
+}
+
+int net_nfnl_port_delete(const char *map, unsigned short port)
+{
+	/* an inet_service key: 2 bytes, network order */
+	uint16_t be = htons(port);
+	return elem_delete(map, &be, sizeof(be));
+}
+
+int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short port)
+{
+	/* ipv4_addr . inet_service: each in a 4-byte register, the port's
+	 * 2 bytes first */
+	unsigned char key[8] = {0};
+	uint16_t be = htons(port);
+	memcpy(key, &addr.s_addr, 4);
+	memcpy(key + 4, &be, 2);
+	return elem_delete(map, key, sizeof(key));
 }

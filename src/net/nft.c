@@ -16,10 +16,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lazy.h"
@@ -44,10 +46,6 @@ static const char table_def[] =
 	"add chain ip husk output { type nat hook output priority -100; policy accept; }\n"
 	"add rule ip husk output fib daddr type local dnat to tcp dport map @tcp_ports\n"
 	"add rule ip husk output fib daddr type local dnat to udp dport map @udp_ports\n"
-	/* an internal network reaches nothing beyond its bridge */
-	"add chain ip husk forward { type filter hook forward priority filter; policy accept; }\n"
-	"add rule ip husk forward iifname \"" BRIDGES_INT "\" drop\n"
-	"add rule ip husk forward oifname \"" BRIDGES_INT "\" drop\n"
 	"add chain ip husk postrouting { type nat hook postrouting priority srcnat; policy "
 	"accept; }\n"
 	"add rule ip husk postrouting ip saddr " HUSK_NET_SUBNET " oifname != \"" HUSK_NET_BRIDGE
@@ -58,6 +56,54 @@ static const char table_def[] =
 	"\" masquerade\n"
 	"add rule ip husk postrouting ip saddr 127.0.0.0/8 oifname \"" BRIDGES_USER
 	"\" masquerade\n";
+
+/* What came after the first table: added whole to a table made by an
+ * older husk (which another husk on the host may still use), or made
+ * with the table.  Its "create chain" makes it fail whole, EEXIST, when
+ * another husk added it first.
+ *
+ *   tcp_binds, udp_binds   host address . port -> container address . port,
+ *                          for -p IP:HOSTPORT:CTR: DNAT of that address only,
+ *                          before the maps of every address (a nat chain
+ *                          after one that made the binding is not run)
+ *   tcp_claims, udp_claims the host ports published, whatever address:
+ *                          what makes a second -p of a port fail
+ *   isolate                networks apart, as Docker's isolation chains:
+ *                          what comes from a bridge of husk's is forwarded
+ *                          to another of husk's bridges only when the
+ *                          route to its destination goes out of the bridge
+ *                          it came in by (fib daddr . iif: with
+ *                          br_netfilter, traffic inside one bridge goes
+ *                          through this hook too, in and out the same
+ *                          bridge); an internal network reaches nothing
+ *                          beyond its bridge. */
+static const char ext_def[] =
+	"create chain ip husk isolate { type filter hook forward priority filter; policy accept; "
+	"}\n"
+	"add rule ip husk isolate iifname \"" BRIDGES_INT "\" fib daddr . iif oif missing drop\n"
+	"add rule ip husk isolate oifname \"" BRIDGES_INT "\" iifname != \"" BRIDGES_INT "\" drop\n"
+	"add rule ip husk isolate iifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
+	"\" } oifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
+	"\" } fib daddr . iif oif missing drop\n"
+	"add map ip husk tcp_binds { type ipv4_addr . inet_service : ipv4_addr . inet_service; }\n"
+	"add map ip husk udp_binds { type ipv4_addr . inet_service : ipv4_addr . inet_service; }\n"
+	"add set ip husk tcp_claims { type inet_service; }\n"
+	"add set ip husk udp_claims { type inet_service; }\n"
+	"add chain ip husk binds_pre { type nat hook prerouting priority dstnat - 1; policy "
+	"accept; }\n"
+	"add rule ip husk binds_pre dnat to ip daddr . tcp dport map @tcp_binds\n"
+	"add rule ip husk binds_pre dnat to ip daddr . udp dport map @udp_binds\n"
+	"add chain ip husk binds_out { type nat hook output priority -101; policy accept; }\n"
+	"add rule ip husk binds_out dnat to ip daddr . tcp dport map @tcp_binds\n"
+	"add rule ip husk binds_out dnat to ip daddr . udp dport map @udp_binds\n";
+
+/* A table of an older husk had the isolation of internal networks in a
+ * chain "forward" that dropped all they forwarded, which with br_netfilter
+ * is traffic inside their own bridge too: isolate replaces it */
+static const char ext_upgrade[] =
+	"add chain ip husk forward { type filter hook forward priority filter; policy accept; }\n"
+	"flush chain ip husk forward\n"
+	"delete chain ip husk forward\n";
 
 /* Run nft commands; the error in nft's words. */
 static int nft_run(const char *cmds, bool quiet_exists, husk_error **err)
@@ -89,50 +135,168 @@ static char *undo_path(const char *runroot, const char *id)
 	return husk_strdup_printf("%s/net/nft/%s", runroot, id);
 }
 
-int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
-		const struct husk_net_port *ports, size_t n_ports, husk_error **err)
+/* The ephemeral range, as Docker's port allocator reads it */
+static void ephemeral_range(unsigned *lo, unsigned *hi)
+{
+	*lo = 32768;
+	*hi = 60999;
+	cleanup_free char *t = NULL;
+	size_t len;
+	if (husk_read_file("/proc/sys/net/ipv4/ip_local_port_range", &t, &len, NULL) == 0)
+		sscanf(t, "%u %u", lo, hi);
+	if (*lo == 0 || *hi > 65535 || *lo > *hi) {
+		*lo = 32768;
+		*hi = 60999;
+	}
+}
+
+/* Is port free of the host's own sockets (a socket bound to it)? */
+static bool host_port_free(const struct husk_net_port *p, unsigned port)
+{
+	int fd = socket(AF_INET,
+			(p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (*p->host_ip)
+		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Give each port to pick (host 0, or a host range) a host port: free of
+ * the host's sockets and of the ports picked before it; tries is how
+ * many times the table refused a pick already (start further on). */
+static void pick_ports(struct husk_net_port *ports, const bool *pick, size_t n, unsigned tries)
+{
+	unsigned elo, ehi;
+	ephemeral_range(&elo, &ehi);
+	for (size_t i = 0; i < n; i++) {
+		if (!pick[i])
+			continue;
+		unsigned lo = ports[i].host_end ? ports[i].host : elo;
+		unsigned hi = ports[i].host_end ? ports[i].host_end : ehi;
+		unsigned span = hi - lo + 1;
+		unsigned start =
+			ports[i].host_end ? tries * 1u : (unsigned)getpid() * 7919u + tries * 613u;
+		for (unsigned k = 0; k < span; k++) {
+			unsigned cand = lo + (start + k) % span;
+			bool used = false;
+			for (size_t j = 0; j < n && !used; j++)
+				used = j != i && ports[j].proto == ports[i].proto &&
+				       ports[j].host == cand && (j < i || !pick[j]);
+			if (!used && host_port_free(&ports[i], cand)) {
+				ports[i].host = (unsigned short)cand;
+				break;
+			}
+		}
+	}
+}
+
+int net_nft_ensure(husk_error **err)
 {
 	/* the table is made whole in one transaction, or not at all when
 	 * it is there: concurrent runs cannot add its rules twice.  Asked
 	 * by nfnetlink first: libnftables is loaded only when there is
 	 * something for it to do. */
-	if (net_nfnl_table_exists() != 1) {
-		int r = nft_run(table_def, true, err);
-		if (r < 0 && r != -EEXIST)
+	int t = net_nfnl_table_exists();
+	if (t == 1 && net_nfnl_set_exists("tcp_claims") == 1 &&
+	    net_nfnl_chain_exists("forward") == 0)
+		return 0;
+	if (t != 1) {
+		cleanup_free char *all = husk_strdup_printf("%s%s", table_def, ext_def);
+		int r = nft_run(all, true, err);
+		if (r == 0)
+			return 0;
+		if (r != -EEXIST)
 			return husk_error_wrap(err, "create the nft table \"ip husk\"");
 	}
+	/* made by an older husk, or by another just now */
+	cleanup_free char *up = husk_strdup_printf(
+		"%s%s", ext_upgrade, net_nfnl_set_exists("tcp_claims") == 1 ? "" : ext_def);
+	int r = nft_run(up, true, err);
+	if (r < 0 && r != -EEXIST)
+		return husk_error_wrap(err, "add to the nft table \"ip husk\"");
+	return 0;
+}
+
+int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
+		struct husk_net_port *ports, size_t n_ports, husk_error **err)
+{
+	if (net_nft_ensure(err) < 0)
+		return -1;
 	if (n_ports == 0)
 		return 0;
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-	size_t cap = 64 + n_ports * 96;
+	cleanup_free bool *pick = calloc(n_ports, sizeof(bool));
+	size_t cap = 64 + n_ports * 256;
 	cleanup_free char *add = calloc(1, cap);
 	cleanup_free char *del = calloc(1, cap);
-	if (!add || !del)
+	if (!add || !del || !pick)
 		return husk_fail(err, ENOMEM, "nft");
-	size_t na = 0, nd = 0;
-	for (size_t i = 0; i < n_ports; i++) {
-		bool udp = ports[i].proto == IPPROTO_UDP;
-		/* create: fails when another container holds the port */
-		na += (size_t)snprintf(
-			add + na, cap - na, "create element ip husk %s { %u : %s . %u }\n",
-			udp ? "udp_ports" : "tcp_ports", ports[i].host, ip, ports[i].ctr);
-		nd += (size_t)snprintf(del + nd, cap - nd, "%s %u\n", udp ? "udp" : "tcp",
-				       ports[i].host);
-	}
+	bool picking = false;
+	for (size_t i = 0; i < n_ports; i++)
+		picking |= pick[i] = ports[i].host == 0 || ports[i].host_end != 0;
 	cleanup_free char *dir = husk_strdup_printf("%s/net/nft", runroot);
 	cleanup_free char *undo = undo_path(runroot, id);
 	if (husk_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	/* what undoes them first: a crash right after leaves nothing that
-	 * husk rm cannot find */
-	if (husk_write_file(undo, del, strlen(del), 0600, err) < 0)
-		return -1;
-	int r = nft_run(add, false, err);
+	int r = -1;
+	for (unsigned tries = 0; tries < 16; tries++) {
+		pick_ports(ports, pick, n_ports, tries);
+		size_t na = 0, nd = 0;
+		for (size_t i = 0; i < n_ports; i++) {
+			const struct husk_net_port *p = &ports[i];
+			const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+			/* create: fails when another container holds the port */
+			na += (size_t)snprintf(add + na, cap - na,
+					       "create element ip husk %s_claims { %u }\n", proto,
+					       p->host);
+			if (*p->host_ip)
+				na += (size_t)snprintf(
+					add + na, cap - na,
+					"create element ip husk %s_binds { %s . %u : %s . %u }\n",
+					proto, p->host_ip, p->host, ip, p->ctr);
+			else
+				na += (size_t)snprintf(
+					add + na, cap - na,
+					"create element ip husk %s_ports { %u : %s . %u }\n", proto,
+					p->host, ip, p->ctr);
+			nd += (size_t)snprintf(del + nd, cap - nd, "%s %u%s%s\n", proto, p->host,
+					       *p->host_ip ? " " : "", p->host_ip);
+		}
+		/* what undoes them first: a crash right after leaves nothing
+		 * that husk rm cannot find */
+		if (husk_write_file(undo, del, strlen(del), 0600, err) < 0)
+			return -1;
+		r = nft_run(add, true, err);
+		if (r != -EEXIST || !picking)
+			break;
+	}
 	if (r == -EEXIST) {
 		unlink(undo);
+		/* which: one another container holds, else one asked twice */
+		const struct husk_net_port *p = &ports[0];
+		bool held = false;
+		for (size_t i = 0; i < n_ports && !held; i++) {
+			p = &ports[i];
+			held = net_nfnl_port_claimed(p->proto == IPPROTO_UDP ? "udp_claims"
+									     : "tcp_claims",
+						     p->host) == 1;
+		}
+		for (size_t i = 0; i < n_ports && !held; i++)
+			for (size_t k = 0; k < i && !held; k++)
+				if (ports[k].host == ports[i].host &&
+				    ports[k].proto == ports[i].proto) {
+					p = &ports[i];
+					held = true;
+				}
 		return husk_fail_as(err, EADDRINUSE,
-				    "publish ports: a host port is already published");
+				    "bind for %s:%u/%s failed: port is already allocated",
+				    *p->host_ip ? p->host_ip : "0.0.0.0", p->host,
+				    p->proto == IPPROTO_UDP ? "udp" : "tcp");
 	}
 	if (r < 0) {
 		unlink(undo);

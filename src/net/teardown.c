@@ -14,6 +14,7 @@
  *   bridge waits for an RCU grace period, but only the host's last
  *   container pays it. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -83,19 +84,28 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 	cleanup_free char *ports = NULL;
 	size_t len = 0;
 	if (husk_read_file(undo, &ports, &len, &e) == 0) {
-		/* "tcp 8080" a line: each alone, one already gone must not
-		 * keep the rest */
+		/* "tcp 8080" or "tcp 8080 127.0.0.1" a line: each alone, one
+		 * already gone must not keep the rest */
 		for (char *save = NULL, *l = strtok_r(ports, "\n", &save); l;
 		     l = strtok_r(NULL, "\n", &save)) {
-			char proto[4];
+			char proto[4], ip[16] = "";
 			unsigned int port;
-			if (sscanf(l, "%3s %u", proto, &port) != 2 || port > 65535)
+			struct in_addr a;
+			int k = sscanf(l, "%3s %u %15s", proto, &port, ip);
+			if (k < 2 || port > 65535)
 				continue;
-			int nr = net_nfnl_port_delete(strcmp(proto, "udp") ? "tcp_ports"
-									   : "udp_ports",
+			bool udp = strcmp(proto, "udp") == 0;
+			int nr = k == 3 && inet_pton(AF_INET, ip, &a) == 1
+					 ? net_nfnl_bind_delete(udp ? "udp_binds" : "tcp_binds", a,
+								(unsigned short)port)
+					 : net_nfnl_port_delete(udp ? "udp_ports" : "tcp_ports",
+								(unsigned short)port);
+			int nc = net_nfnl_port_delete(udp ? "udp_claims" : "tcp_claims",
 						      (unsigned short)port);
+			if (nr >= 0)
+				nr = nc;
 			if (nr < 0 && r == 0) {
-				r = husk_fail(err, -nr, "unpublish port %u/%s", port, proto);
+				husk_fail(err, -nr, "unpublish port %u/%s", port, proto);
 				r = -1;
 			}
 		}

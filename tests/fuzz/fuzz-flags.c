@@ -24,8 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct husk_volume v = {0};
 	switch (data[0] % 10) {
 	case 0: {
-		struct husk_net_port p;
+		struct husk_net_port p, *ps = NULL;
+		size_t n = 0;
 		(void)husk_net_parse_port(arg, &p, &err);
+		husk_error_freep(&err);
+		/* -p: a range may expand to many ports, never past 65535 */
+		if (husk_net_parse_publish(arg, &ps, &n, &err) == 0 && n > 65535)
+			abort();
+		free(ps);
 		break;
 	}
 	case 1:

@@ -288,7 +288,7 @@ while True:
 	# a host port is published once
 	run "$HUSK" run --rm --network bridge -p 18080:81 busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"already published"* ]]
+	[[ "$output" == *"bind for 0.0.0.0:18080/tcp failed: port is already allocated"* ]]
 	[ -z "${NFT:-}" ] && nft list table ip husk >/dev/null
 	run "$HUSK" rm -f web
 	[ "$status" -eq 0 ]

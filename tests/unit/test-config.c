@@ -2,6 +2,7 @@
  * (src/engine/config.c): each rule a user would notice. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -686,6 +687,45 @@ static void test_docker_view(void **state)
 	json_decref(ic);
 }
 
+/* ExposedPorts: the image's, --expose's and -p's; PortBindings as -p gave
+ * them ("" for a host port to pick, a range as it was given) */
+static void test_docker_view_ports(void **state)
+{
+	(void)state;
+	char *expose[] = {"7000/udp", NULL};
+	struct husk_net_port ports[] = {
+		{.host = 8080, .ctr = 80, .proto = IPPROTO_TCP, .host_ip = "127.0.0.1"},
+		{.host = 0, .ctr = 81, .proto = IPPROTO_TCP},
+		{.host = 9000, .host_end = 9010, .ctr = 80, .proto = IPPROTO_TCP}};
+	struct husk_run_opts o = {
+		.expose = expose, .ports = ports, .n_ports = 3, .publish_all = true};
+	json_t *ic = json_pack("{s:{s:{}}}", "ExposedPorts", "443/tcp");
+	struct husk_config_in in = {.o = &o, .image_config = ic};
+	json_t *d = husk_engine_config_docker(&in);
+	json_t *ex = json_object_get(json_object_get(d, "Config"), "ExposedPorts");
+	assert_int_equal(json_object_size(ex), 4);
+	assert_non_null(json_object_get(ex, "443/tcp"));
+	assert_non_null(json_object_get(ex, "7000/udp"));
+	assert_non_null(json_object_get(ex, "80/tcp"));
+	assert_non_null(json_object_get(ex, "81/tcp"));
+	json_t *host = json_object_get(d, "HostConfig");
+	json_t *pb = json_object_get(host, "PortBindings");
+	json_t *b80 = json_object_get(pb, "80/tcp");
+	assert_int_equal(json_array_size(b80), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(b80, 0), "HostIp")),
+			    "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(b80, 0), "HostPort")),
+			    "8080");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(b80, 1), "HostPort")),
+			    "9000-9010");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(pb, "81/tcp"), 0), "HostPort")),
+			    "");
+	assert_true(json_is_true(json_object_get(host, "PublishAllPorts")));
+	json_decref(d);
+	json_decref(ic);
+}
+
 /* Podman's default profile made Docker's: the keyring gone, namespaces
  * and mounts only with CAP_SYS_ADMIN, clone without namespace flags */
 static bool rule_has(json_t *calls, const char *name, const char *action, const char *incl_cap,
@@ -757,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_docker_view),
+		cmocka_unit_test(test_docker_view_ports),
 		cmocka_unit_test(test_seccomp_docker_default),
 		cmocka_unit_test(test_volumes_tmpfs_read_only),
 	};

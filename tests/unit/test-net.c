@@ -46,6 +46,86 @@ static void test_parse_port(void **state)
 	}
 }
 
+static void test_parse_publish(void **state)
+{
+	(void)state;
+	struct husk_net_port *v = NULL;
+	size_t n = 0;
+	husk_error *err = NULL;
+	/* a range of both sides: one port each */
+	assert_int_equal(husk_net_parse_publish("8000-8002:80-82/udp", &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[2].host, 8002);
+	assert_int_equal(v[2].ctr, 82);
+	assert_int_equal(v[2].proto, IPPROTO_UDP);
+	assert_string_equal(v[0].host_ip, "");
+	/* a host range for one container port: one port, picked in it */
+	assert_int_equal(husk_net_parse_publish("9000-9010:80", &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[3].host, 9000);
+	assert_int_equal(v[3].host_end, 9010);
+	/* an address; an address and no host port; the port alone */
+	assert_int_equal(husk_net_parse_publish("127.0.0.1:8080:80", &v, &n, &err), 0);
+	assert_string_equal(v[4].host_ip, "127.0.0.1");
+	assert_int_equal(v[4].host, 8080);
+	assert_int_equal(husk_net_parse_publish("127.0.0.1::80", &v, &n, &err), 0);
+	assert_int_equal(v[5].host, 0);
+	assert_int_equal(husk_net_parse_publish("53/udp", &v, &n, &err), 0);
+	assert_int_equal(v[6].host, 0);
+	assert_int_equal(v[6].ctr, 53);
+	assert_int_equal(husk_net_parse_publish("0.0.0.0:1:2", &v, &n, &err), 0);
+	assert_string_equal(v[7].host_ip, "");
+	assert_int_equal(n, 8);
+	static const char *bad[] = {
+		"8000-8002:80-81", "8002-8000:80", "80-",     "-80",  "1.2.3:80:80",
+		"::1:80:80",	   ":80",	   "0:80",    "80:0", "8080:80/sctp",
+		"1.2.3.4:80",	   "65536:1",	   "a:b:c:d", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		assert_true(husk_net_parse_publish(bad[i], &v, &n, &err) < 0);
+		assert_int_equal(err->errnum, EINVAL);
+		husk_error_free(err);
+	}
+	assert_int_equal(n, 8); /* nothing added by a refused one */
+	free(v);
+	/* the record's form: an address is kept */
+	struct husk_net_port p;
+	assert_int_equal(husk_net_parse_port("127.0.0.2:53:53/udp", &p, &err), 0);
+	assert_string_equal(p.host_ip, "127.0.0.2");
+	assert_int_equal(p.proto, IPPROTO_UDP);
+}
+
+static void test_parse_expose_mac(void **state)
+{
+	(void)state;
+	char **v = NULL;
+	size_t n = 0;
+	husk_error *err = NULL;
+	assert_int_equal(husk_net_parse_expose("80", &v, &n, &err), 0);
+	assert_int_equal(husk_net_parse_expose("7000-7001/udp", &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], "80/tcp");
+	assert_string_equal(v[2], "7001/udp");
+	assert_null(v[3]);
+	static const char *bad[] = {"0", "90-80", "80/sctp", "x", "", "65536"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		assert_true(husk_net_parse_expose(bad[i], &v, &n, &err) < 0);
+		husk_error_free(err);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	unsigned char mac[6];
+	assert_int_equal(husk_net_parse_mac("02:42:AC:11:00:02", mac), 0);
+	assert_int_equal(mac[2], 0xac);
+	static const char *badmac[] = {"01:00:5e:00:00:01", "00:00:00:00:00:00",
+				       "02:42:ac:11:00",    "02:42:ac:11:00:0g",
+				       "02-42-ac-11-00-02", "02:42:ac:11:00:02:"};
+	for (size_t i = 0; i < sizeof(badmac) / sizeof(badmac[0]); i++)
+		assert_true(husk_net_parse_mac(badmac[i], mac) < 0);
+}
+
 static void test_ipam(void **state)
 {
 	(void)state;
@@ -167,6 +247,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_port),
+		cmocka_unit_test(test_parse_publish),
+		cmocka_unit_test(test_parse_expose_mac),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_parse_rate),
 		cmocka_unit_test(test_ipam),
