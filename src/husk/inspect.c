@@ -103,9 +103,10 @@ static json_t *network_settings(const struct husk_ctr *c)
 			json_pack("{s:n,s:n,s:o,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:s,s:n}",
 				  "IPAMConfig", "Links", "Aliases", al, "NetworkID",
 				  ep->network_id ?: "", "EndpointID", "", "Gateway", ep->gateway,
-				  "IPAddress", ep->ip, "IPPrefixLen", ep->prefix, "IPv6Gateway", "",
-				  "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress",
-				  ep->mac ?: "", "DriverOpts"));
+				  "IPAddress", ep->ip, "IPPrefixLen", ep->prefix, "IPv6Gateway",
+				  ep->gateway6 ?: "", "GlobalIPv6Address", ep->ip6 ?: "",
+				  "GlobalIPv6PrefixLen", ep->prefix6, "MacAddress", ep->mac ?: "",
+				  "DriverOpts"));
 	}
 	json_t *ports = json_object();
 	const char *k;

@@ -13,8 +13,10 @@
 #include "util.h"
 
 const struct cli_flag network_create_flags[] = {
-	{"subnet", 0, "CIDR", "the IPv4 subnet (default: a free /24 of 10.90.0.0/15)", 'S'},
+	{"subnet", 0, "CIDR",
+	 "the IPv4 subnet (default: a free /24 of 10.90.0.0/15); again for the IPv6 one", 'S'},
 	{"gateway", 0, "ADDRESS", "the bridge's address (default: the subnet's first)", 'G'},
+	{"ipv6", 0, NULL, "IPv6 too, on the IPv6 --subnet", '6'},
 	{"ip-range", 0, "CIDR", "give containers addresses from this part of the subnet", 'R'},
 	{"internal", 0, NULL, "no way out: no default route, no masquerade", 'I'},
 	{"label", 0, "KEY=VALUE", "a label on the network", 'L'},
@@ -32,10 +34,19 @@ int cmd_network_create(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv)) != -1 && !rc) {
 		switch (c) {
 		case 'S':
-			o.subnet = optarg;
+			if (strchr(optarg, ':'))
+				o.subnet6 = optarg;
+			else
+				o.subnet = optarg;
 			break;
 		case 'G':
-			o.gateway = optarg;
+			if (strchr(optarg, ':'))
+				o.gateway6 = optarg;
+			else
+				o.gateway = optarg;
+			break;
+		case '6':
+			o.ipv6 = true;
 			break;
 		case 'R':
 			o.ip_range = optarg;
@@ -75,6 +86,12 @@ int cmd_network_create(int argc, char **argv)
 		rc = cli_usage_error("--gateway needs --subnet");
 	if (!rc && o.ip_range && !o.subnet)
 		rc = cli_usage_error("--ip-range needs --subnet");
+	if (!rc && (o.subnet6 || o.gateway6) && !o.ipv6)
+		rc = cli_usage_error("an IPv6 --subnet or --gateway needs --ipv6");
+	if (!rc && o.ipv6 && !o.subnet6)
+		rc = cli_usage_error("--ipv6 needs an IPv6 --subnet (fd00:1::/64)");
+	if (!rc && o.gateway6 && !o.subnet6)
+		rc = cli_usage_error("--gateway needs --subnet");
 	if (rc) {
 		free(labels);
 		return rc;
@@ -108,6 +125,10 @@ static json_t *network_json(const struct husk_network *n)
 	json_t *cfg = json_pack("{s:s,s:s}", "Subnet", n->subnet, "Gateway", n->gateway);
 	if (n->ip_range)
 		json_object_set_new(cfg, "IPRange", json_string(n->ip_range));
+	json_t *cfgs = json_pack("[o]", cfg);
+	if (n->subnet6)
+		json_array_append_new(
+			cfgs, json_pack("{s:s,s:s}", "Subnet", n->subnet6, "Gateway", n->gateway6));
 	json_t *opts = json_pack("{s:s}", "com.docker.network.bridge.name", n->bridge);
 	if (n->mtu) {
 		char mtu[16];
@@ -138,11 +159,11 @@ static json_t *network_json(const struct husk_network *n)
 	struct tm tm;
 	if (t && gmtime_r(&t, &tm))
 		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:[o]},s:b,s:o,s:o,s:o}", "Name", n->name,
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:o},s:b,s:o,s:o,s:o}", "Name", n->name,
 			 "Id", short_id(n), "Created", created, "Scope", "local", "Driver",
-			 "bridge", "EnableIPv6", false, "IPAM", "Driver", "default", "Config", cfg,
-			 "Internal", n->internal, "Containers", ctrs, "Options", opts, "Labels",
-			 labels);
+			 "bridge", "EnableIPv6", n->subnet6 != NULL, "IPAM", "Driver", "default",
+			 "Config", cfgs, "Internal", n->internal, "Containers", ctrs, "Options",
+			 opts, "Labels", labels);
 }
 
 const struct cli_flag network_ls_flags[] = {

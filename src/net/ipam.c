@@ -136,6 +136,59 @@ out:
 	return r;
 }
 
+int net_ipam_alloc6(const char *dir, const struct in6_addr *net, int prefix,
+		    const struct in6_addr *gw, const char *id, struct in6_addr *ret,
+		    husk_error **err)
+{
+	int lock;
+	json_t *l;
+	if (leases_open(dir, &lock, &l, err) < 0)
+		return husk_error_wrap(err, "allocate an IPv6 address");
+	int r = -1;
+	char s[INET6_ADDRSTRLEN];
+	const char *k;
+	json_t *v;
+	/* the prefix's bits equal */
+	struct in6_addr mask = {0};
+	for (int b = 0; b < prefix; b++)
+		mask.s6_addr[b / 8] |= (unsigned char)(0x80 >> (b % 8));
+	json_object_foreach (l, k, v) {
+		struct in6_addr held;
+		bool in = inet_pton(AF_INET6, k, &held) == 1;
+		for (int b = 0; in && b < 16; b++)
+			in = (held.s6_addr[b] & mask.s6_addr[b]) ==
+			     (net->s6_addr[b] & mask.s6_addr[b]);
+		if (in && strcmp(json_string_value(v) ?: "", id) == 0) {
+			*ret = held;
+			r = 0;
+			goto out;
+		}
+	}
+	/* the host part counts from 2 in the last 32 bits: enough for
+	 * any bridge */
+	uint32_t room = prefix >= 128 ? 1 : prefix > 96 ? (1u << (128 - prefix)) - 1 : 0xfffffffeu;
+	for (uint32_t h = 2; h < room; h++) {
+		struct in6_addr a = *net;
+		uint32_t be = htonl(h);
+		for (int b = 0; b < 4; b++)
+			a.s6_addr[12 + b] |= ((unsigned char *)&be)[b];
+		if (memcmp(&a, gw, sizeof(a)) == 0)
+			continue;
+		inet_ntop(AF_INET6, &a, s, sizeof(s));
+		if (json_object_get(l, s))
+			continue;
+		json_object_set_new(l, s, json_string(id));
+		if ((r = leases_write(dir, l, err)) == 0)
+			*ret = a;
+		goto out;
+	}
+	husk_fail_as(err, ENOSPC, "allocate an IPv6 address: the subnet is full");
+out:
+	json_decref(l);
+	close(lock);
+	return r;
+}
+
 int net_ipam_release(const char *dir, const char *id, const char *ip, void (*when_none)(void),
 		     husk_error **err)
 {

@@ -110,6 +110,42 @@ static int addr_add(struct mnl_socket *nl, const char *dev, struct in_addr addr,
 	return 0;
 }
 
+/* an IPv6 address, without duplicate address detection: it is ours on
+ * a link of ours, and DAD would leave it tentative (unusable) a second */
+static int addr6_add(struct mnl_socket *nl, const char *dev, const struct in6_addr *addr,
+		     int prefix, husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(dev);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", dev);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (unsigned char)prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = idx;
+	ifa->ifa_flags = IFA_F_NODAD;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+		return husk_fail(err, errno, "add an IPv6 address to \"%s\"", dev);
+	return 0;
+}
+
+int net_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, husk_error **err)
+{
+	cleanup_nl struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	if (addr6_add(nl, name, gw, prefix, err) < 0)
+		return husk_error_wrap(err, "bridge \"%s\"", name);
+	return 0;
+}
+
 int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err)
 {
 	cleanup_nl struct mnl_socket *nl = nl_open(err);
@@ -247,6 +283,64 @@ static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_a
 	if (nl_talk(nl, nlh) < 0)
 		return husk_fail(err, errno, "add the default route via \"%s\"", dev);
 	return 0;
+}
+
+static int route6_add_default(struct mnl_socket *nl, const char *dev, const struct in6_addr *gw,
+			      husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int idx = if_nametoindex(dev);
+	if (!idx)
+		return husk_fail(err, errno, "link \"%s\"", dev);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(*gw), gw);
+	mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	if (nl_talk(nl, nlh) < 0)
+		return husk_fail(err, errno, "add the IPv6 default route via \"%s\"", dev);
+	return 0;
+}
+
+struct ns_conf6 {
+	int ns_fd;
+	const char *dev;
+	struct in6_addr addr, gw;
+	int prefix;
+	bool route;
+};
+
+static int configure6_in_child(void *arg, husk_error **err)
+{
+	struct ns_conf6 *c = arg;
+	if (setns(c->ns_fd, CLONE_NEWNET) < 0)
+		return husk_fail(err, errno, "enter the container's netns");
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	int r = (addr6_add(nl, c->dev, &c->addr, c->prefix, err) < 0 ||
+		 (c->route && route6_add_default(nl, c->dev, &c->gw, err) < 0))
+			? -1
+			: 0;
+	mnl_socket_close(nl);
+	return r;
+}
+
+int net_ns_configure6(int ns_fd, const char *dev, const struct in6_addr *addr, int prefix,
+		      const struct in6_addr *gw, husk_error **err)
+{
+	struct ns_conf6 c = {.ns_fd = ns_fd, .dev = dev, .addr = *addr, .prefix = prefix};
+	if (gw) {
+		c.gw = *gw;
+		c.route = true;
+	}
+	return net_in_child(configure6_in_child, &c, err);
 }
 
 struct ns_conf {

@@ -24,6 +24,11 @@ int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix
 /* what leaves by dev (in the caller's netns) at bits a second at most: a
  * TBF qdisc at its root, gone with the link */
 int net_link_rate(const char *dev, uint64_t bits, husk_error **err);
+/* IPv6: the bridge's address (the gateway), and in the netns of ns_fd
+ * dev's address and (gw not NULL) the default route; no DAD */
+int net_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, husk_error **err);
+int net_ns_configure6(int ns_fd, const char *dev, const struct in6_addr *addr, int prefix,
+		      const struct in6_addr *gw, husk_error **err);
 /* 0 when gone or never there */
 int net_link_del(const char *name, husk_error **err);
 /* the IPv4 routes of the main table: fn(dst, prefix, ifname) for each
@@ -53,6 +58,11 @@ int net_ipam_alloc(const char *dir, const struct net_pool *p, uint32_t want, con
  * is left, when_none() (if not NULL) runs, the lock still held */
 int net_ipam_release(const char *dir, const char *id, const char *ip, void (*when_none)(void),
 		     husk_error **err);
+/* IPv6: the lowest free address of net/prefix from ::2 (never gw), or the
+ * one id holds there already */
+int net_ipam_alloc6(const char *dir, const struct in6_addr *net, int prefix,
+		    const struct in6_addr *gw, const char *id, struct in6_addr *ret,
+		    husk_error **err);
 /* How many leases are held (to know when the last container went). */
 int net_ipam_count(const char *dir);
 /* The leases in a subnet: "ip id" strings, NULL-terminated */
@@ -69,10 +79,15 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 /* The table with every chain, map and set of this husk's (one made by an
  * older husk gets what it lacks) */
 int net_nft_ensure(husk_error **err);
+/* `ip6 husk`, for IPv6 networks: their isolation, as isolate's */
+int net_nft_ensure6(husk_error **err);
 
 /* nfnl.c: raw nfnetlink, no library: 1/0 there or not, or -errno */
 int net_nfnl_table_exists(void);
 int net_nfnl_table_delete(void);
+/* the same of the ip6 table */
+int net_nfnl_table6_exists(void);
+int net_nfnl_table6_delete(void);
 int net_nfnl_set_exists(const char *name);
 int net_nfnl_chain_exists(const char *name);
 /* is port in the set (tcp_claims, udp_claims)? 1, 0 or -errno */

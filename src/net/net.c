@@ -147,6 +147,8 @@ void husk_net_endpoint_release(struct husk_net_endpoint *e)
 	free(e->ifname);
 	free(e->mac);
 	free(e->network_id);
+	free(e->ip6);
+	free(e->gateway6);
 	for (char **a = e->aliases; a && *a; a++)
 		free(*a);
 	free(e->aliases);
@@ -185,6 +187,8 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	int r = -1;
 	bool leased = false;
 	char veth[32];
+	char ip6[INET6_ADDRSTRLEN] = ""; /* its IPv6 lease, when it has one */
+	int prefix6 = 0;
 	host_veth_name(o->id, j->index, veth);
 	if (husk_network_get(o->root, netname, &nw, err) < 0)
 		return -1;
@@ -265,6 +269,24 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		goto out;
 	if (net_ns_configure(j->nsfd, ifname, addr, prefix, route, o->egress_rate, err) < 0)
 		goto out;
+	/* IPv6: an address of the subnet, the default route with the IPv4
+	 * one, husk's ip6 table */
+	if (nw.subnet6) {
+		struct in6_addr net6, gw6, a6;
+		if (husk_net_parse_cidr6(nw.subnet6, &net6, &prefix6) < 0 ||
+		    inet_pton(AF_INET6, nw.gateway6, &gw6) != 1) {
+			husk_fail_as(err, EINVAL, "network \"%s\": bad IPv6 subnet", nw.name);
+			goto out;
+		}
+		if (net_ipam_alloc6(husk_net_state_dir(), &net6, prefix6, &gw6, o->id, &a6, err) <
+		    0)
+			goto out;
+		inet_ntop(AF_INET6, &a6, ip6, sizeof(ip6));
+		if (net_ns_configure6(j->nsfd, ifname, &a6, prefix6, route.s_addr ? &gw6 : NULL,
+				      err) < 0 ||
+		    net_nft_ensure6(err) < 0)
+			goto out;
+	}
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
 	*ep = (struct husk_net_endpoint){.network = strdup(nw.name),
@@ -276,6 +298,9 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 								   mac[0], mac[1], mac[2], mac[3],
 								   mac[4], mac[5]),
 					 .network_id = strdup(nw.id),
+					 .ip6 = strdup(ip6),
+					 .gateway6 = strdup(nw.gateway6 ?: ""),
+					 .prefix6 = prefix6,
 					 .prefix = prefix};
 	size_t na = 0;
 	ep->aliases = calloc(1, sizeof(char *));
@@ -311,6 +336,8 @@ out:
 			inet_ntop(AF_INET, &addr, lip, sizeof(lip));
 			net_ipam_release(husk_net_state_dir(), o->id, lip, NULL, NULL);
 		}
+		if (*ip6)
+			net_ipam_release(husk_net_state_dir(), o->id, ip6, NULL, NULL);
 		husk_error_wrap(err, "network \"%s\"", netname);
 	}
 	husk_network_release(&nw);
@@ -411,6 +438,9 @@ int husk_net_disconnect(const char *root, const char *runroot, const char *id,
 	if (net_link_del(veth, err) < 0)
 		return -1;
 	husk_names_remove(ep->bridge, id, NULL);
+	if (ep->ip6 && *ep->ip6 &&
+	    net_ipam_release(husk_net_state_dir(), id, ep->ip6, NULL, err) < 0)
+		return -1;
 	return net_ipam_release(husk_net_state_dir(), id, ep->ip, NULL, err);
 }
 
@@ -430,6 +460,12 @@ int husk_net_endpoints_save(const char *dir, const struct husk_net_endpoint *eps
 				     "gateway", eps[i].gateway, "ifname", eps[i].ifname, "prefix",
 				     eps[i].prefix, "aliases", al, "mac", eps[i].mac ?: "",
 				     "network_id", eps[i].network_id ?: ""));
+		if (eps[i].ip6 && *eps[i].ip6) {
+			json_t *e = json_array_get(a, i);
+			json_object_set_new(e, "ip6", json_string(eps[i].ip6));
+			json_object_set_new(e, "gateway6", json_string(eps[i].gateway6 ?: ""));
+			json_object_set_new(e, "prefix6", json_integer(eps[i].prefix6));
+		}
 	}
 	cleanup_free char *text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
@@ -455,6 +491,9 @@ int husk_net_endpoints_load(const char *dir, struct husk_net_endpoint **ret, siz
 		v[i].ifname = strdup(json_string_value(json_object_get(e, "ifname")) ?: "");
 		v[i].mac = strdup(json_string_value(json_object_get(e, "mac")) ?: "");
 		v[i].network_id = strdup(json_string_value(json_object_get(e, "network_id")) ?: "");
+		v[i].ip6 = strdup(json_string_value(json_object_get(e, "ip6")) ?: "");
+		v[i].gateway6 = strdup(json_string_value(json_object_get(e, "gateway6")) ?: "");
+		v[i].prefix6 = (int)json_integer_value(json_object_get(e, "prefix6"));
 		v[i].prefix = (int)json_integer_value(json_object_get(e, "prefix"));
 		size_t na = 0, k;
 		json_t *x;

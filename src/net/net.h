@@ -51,16 +51,19 @@ struct husk_network {
 	char *bridge; /* the link: husk0, or hbr-<10 hex of id> */
 	char *subnet; /* 10.90.0.0/24 */
 	char *gateway;
-	char *ip_range; /* NULL: the whole subnet */
-	bool internal;	/* no route out, no masquerade */
-	int mtu;	/* 0: the kernel's */
-	char **labels;	/* "KEY=VALUE", NULL-terminated */
+	char *ip_range;		  /* NULL: the whole subnet */
+	char *subnet6, *gateway6; /* --ipv6: fd00:1::/64 and fd00:1::1; NULL without */
+	bool internal;		  /* no route out, no masquerade */
+	int mtu;		  /* 0: the kernel's */
+	char **labels;		  /* "KEY=VALUE", NULL-terminated */
 	int64_t created_ns;
 };
 
 struct husk_network_opts {
 	const char *name;
 	const char *subnet, *gateway, *ip_range; /* NULL: husk picks */
+	bool ipv6;
+	const char *subnet6, *gateway6; /* with ipv6: the subnet (needed), the gateway */
 	bool internal;
 	int mtu;
 	char **labels;
@@ -113,6 +116,8 @@ struct husk_net_opts {
 struct husk_net_endpoint {
 	char *network, *bridge, *ip, *gateway, *ifname;
 	char *mac, *network_id; /* "" in a net.json of an older husk */
+	char *ip6, *gateway6;	/* "" on a network without IPv6 */
+	int prefix6;
 	int prefix;
 	char **aliases;
 };
@@ -166,6 +171,9 @@ int husk_net_parse_expose(const char *s, char ***v, size_t *n, husk_error **err)
 /* "02:42:0a:59:00:02": 0 and the 6 bytes, or EINVAL (a multicast or zero
  * address too: the kernel takes neither for a link) */
 int husk_net_parse_mac(const char *s, unsigned char ret[6]);
+/* "fd00:1::/64": the address and prefix; -EINVAL else */
+struct in6_addr;
+int husk_net_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefix);
 /* "a.b.c.d/n": the network address and prefix; EINVAL else */
 int husk_net_parse_cidr(const char *s, uint32_t *ret_net, int *ret_prefix);
 

@@ -79,6 +79,8 @@ void husk_network_release(struct husk_network *n)
 	free(n->subnet);
 	free(n->gateway);
 	free(n->ip_range);
+	free(n->subnet6);
+	free(n->gateway6);
 	for (char **l = n->labels; l && *l; l++)
 		free(*l);
 	free(n->labels);
@@ -101,6 +103,8 @@ static int from_json(json_t *j, struct husk_network *n)
 	if (!name || !subnet || !bridge || !gw)
 		return -1;
 	const char *range = json_string_value(json_object_get(j, "ip_range"));
+	const char *s6 = json_string_value(json_object_get(j, "subnet6"));
+	const char *g6 = json_string_value(json_object_get(j, "gateway6"));
 	*n = (struct husk_network){
 		.name = strdup(name),
 		.id = strdup(json_string_value(json_object_get(j, "id")) ?: ""),
@@ -108,6 +112,8 @@ static int from_json(json_t *j, struct husk_network *n)
 		.subnet = strdup(subnet),
 		.gateway = strdup(gw),
 		.ip_range = range ? strdup(range) : NULL,
+		.subnet6 = s6 && g6 ? strdup(s6) : NULL,
+		.gateway6 = s6 && g6 ? strdup(g6) : NULL,
 		.internal = json_is_true(json_object_get(j, "internal")),
 		.mtu = (int)json_integer_value(json_object_get(j, "mtu")),
 		.created_ns = json_integer_value(json_object_get(j, "created")),
@@ -136,6 +142,10 @@ static json_t *to_json(const struct husk_network *n)
 			      (json_int_t)n->created_ns, "labels", labels);
 	if (n->ip_range)
 		json_object_set_new(j, "ip_range", json_string(n->ip_range));
+	if (n->subnet6) {
+		json_object_set_new(j, "subnet6", json_string(n->subnet6));
+		json_object_set_new(j, "gateway6", json_string(n->gateway6));
+	}
 	return j;
 }
 
@@ -253,6 +263,71 @@ static char *overlaps(const struct husk_network *v, size_t n, uint32_t net, int 
 
 static int make_bridge(const struct husk_network *n, husk_error **err);
 
+int husk_net_parse_cidr6(const char *s, struct in6_addr *ret_net, int *ret_prefix)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned int prefix;
+	int n = 0;
+	if (sscanf(s, "%45[0-9a-fA-F:.]/%3u%n", ip, &prefix, &n) != 2 || s[n] || prefix > 128 ||
+	    inet_pton(AF_INET6, ip, ret_net) != 1)
+		return -EINVAL;
+	*ret_prefix = (int)prefix;
+	return 0;
+}
+
+static bool in6_prefix(const struct in6_addr *a, const struct in6_addr *net, int prefix)
+{
+	for (int b = 0; b < prefix; b++) {
+		unsigned char m = (unsigned char)(0x80 >> (b % 8));
+		if ((a->s6_addr[b / 8] & m) != (net->s6_addr[b / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* --ipv6: the subnet (a /48 to a /120 without host bits, overlapping no
+ * other network's) and its gateway (given, or the subnet's ::1) */
+static int parse_subnet6(const struct husk_network_opts *o, const struct husk_network *v, size_t nv,
+			 char sub6[INET6_ADDRSTRLEN + 8], char gw6s[INET6_ADDRSTRLEN],
+			 husk_error **err)
+{
+	struct in6_addr net, gw;
+	int prefix;
+	if (!o->subnet6)
+		return husk_fail_as(err, EINVAL, "--ipv6 needs an IPv6 --subnet (fd00:1::/64)");
+	if (husk_net_parse_cidr6(o->subnet6, &net, &prefix) < 0 || prefix < 48 || prefix > 120)
+		return husk_fail_as(err, EINVAL,
+				    "--subnet \"%s\": expected an IPv6 CIDR such as fd00:1::/64 "
+				    "(prefix 48 to 120)",
+				    o->subnet6);
+	struct in6_addr masked = {0};
+	for (int b = 0; b < prefix; b++)
+		masked.s6_addr[b / 8] |= net.s6_addr[b / 8] & (unsigned char)(0x80 >> (b % 8));
+	if (memcmp(&masked, &net, sizeof(net)) != 0)
+		return husk_fail_as(err, EINVAL, "--subnet \"%s\": host bits set", o->subnet6);
+	for (size_t i = 0; i < nv; i++) {
+		struct in6_addr on;
+		int op;
+		if (v[i].subnet6 && husk_net_parse_cidr6(v[i].subnet6, &on, &op) == 0 &&
+		    (in6_prefix(&on, &net, prefix) || in6_prefix(&net, &on, op)))
+			return husk_fail_as(err, EINVAL,
+					    "--subnet \"%s\" overlaps network \"%s\" (%s)",
+					    o->subnet6, v[i].name, v[i].subnet6);
+	}
+	gw = net;
+	gw.s6_addr[15] |= 1;
+	if (o->gateway6 && (inet_pton(AF_INET6, o->gateway6, &gw) != 1 ||
+			    !in6_prefix(&gw, &net, prefix) || memcmp(&gw, &net, sizeof(gw)) == 0))
+		return husk_fail_as(err, EINVAL,
+				    "--gateway \"%s\": not a host address of the subnet",
+				    o->gateway6);
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &net, a, sizeof(a));
+	snprintf(sub6, INET6_ADDRSTRLEN + 8, "%s/%d", a, prefix);
+	inet_ntop(AF_INET6, &gw, gw6s, INET6_ADDRSTRLEN);
+	return 0;
+}
+
 int husk_network_create(const char *root, const struct husk_network_opts *o,
 			struct husk_network *ret, husk_error **err)
 {
@@ -353,6 +428,9 @@ int husk_network_create(const char *root, const struct husk_network_opts *o,
 			goto out;
 		}
 	}
+	char sub6[INET6_ADDRSTRLEN + 8] = "", gw6s[INET6_ADDRSTRLEN] = "";
+	if (o->ipv6 && parse_subnet6(o, v, nv, sub6, gw6s, err) < 0)
+		goto out;
 	unsigned char b[32];
 	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
 		husk_fail(err, errno, "getrandom");
@@ -369,6 +447,8 @@ int husk_network_create(const char *root, const struct husk_network_opts *o,
 		.subnet = husk_strdup_printf("%s/%d", nets, prefix),
 		.gateway = ntoa(gw),
 		.ip_range = o->ip_range ? strdup(o->ip_range) : NULL,
+		.subnet6 = o->ipv6 ? strdup(sub6) : NULL,
+		.gateway6 = o->ipv6 ? strdup(gw6s) : NULL,
 		.internal = o->internal,
 		.mtu = o->mtu,
 		.created_ns = (int64_t)time(NULL) * 1000000000LL,
@@ -411,6 +491,26 @@ static int make_bridge(const struct husk_network *n, husk_error **err)
 		return husk_fail_as(err, EINVAL, "network \"%s\": bad subnet", n->name);
 	if (net_bridge_ensure(n->bridge, gw, prefix, n->mtu, err) < 0)
 		return -1;
+	if (n->subnet6) {
+		struct in6_addr net6, gw6;
+		int p6;
+		if (husk_net_parse_cidr6(n->subnet6, &net6, &p6) < 0 ||
+		    inet_pton(AF_INET6, n->gateway6, &gw6) != 1)
+			return husk_fail_as(err, EINVAL, "network \"%s\": bad IPv6 subnet",
+					    n->name);
+		if (net_bridge_addr6(n->bridge, &gw6, p6, err) < 0)
+			return -1;
+		/* IPv6 forwarding, as Docker turns it on for an IPv6 network */
+		char cur[2] = "";
+		int fd = open("/proc/sys/net/ipv6/conf/all/forwarding", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)!read(fd, cur, 1);
+			close(fd);
+		}
+		if (!n->internal && cur[0] != '1' &&
+		    husk_write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1", 1, 0, err) < 0)
+			return husk_error_wrap(err, "enable IPv6 forwarding");
+	}
 	cleanup_free char *rl =
 		husk_strdup_printf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
 	if (husk_write_file(rl, "1", 1, 0, err) < 0)

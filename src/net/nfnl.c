@@ -132,25 +132,45 @@ static int batch_send(struct nlbuf *m)
 	return talk(m);
 }
 
-int net_nfnl_table_exists(void)
+static int table_exists(uint8_t family)
 {
 	struct nlbuf m = {.len = 0};
-	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETTABLE), NLM_F_ACK, NFPROTO_IPV4, 0);
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETTABLE), NLM_F_ACK, family, 0);
 	attr_put(h, NFTA_TABLE_NAME, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
 	msg_end(&m, h);
 	int r = talk(&m);
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
 }
 
-int net_nfnl_table_delete(void)
+int net_nfnl_table_exists(void)
+{
+	return table_exists(NFPROTO_IPV4);
+}
+
+int net_nfnl_table6_exists(void)
+{
+	return table_exists(NFPROTO_IPV6);
+}
+
+static int table_delete(uint8_t family)
 {
 	struct nlbuf m = {.len = 0};
 	batch_begin(&m);
-	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_DELTABLE), NLM_F_ACK, NFPROTO_IPV4, 0);
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_DELTABLE), NLM_F_ACK, family, 0);
 	attr_put(h, NFTA_TABLE_NAME, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
 	msg_end(&m, h);
 	int r = batch_send(&m);
 	return r == -ENOENT ? 0 : r;
+}
+
+int net_nfnl_table_delete(void)
+{
+	return table_delete(NFPROTO_IPV4);
+}
+
+int net_nfnl_table6_delete(void)
+{
+	return table_delete(NFPROTO_IPV6);
 }
 
 int net_nfnl_set_exists(const char *name)

@@ -105,6 +105,18 @@ static const char ext_upgrade[] =
 	"flush chain ip husk forward\n"
 	"delete chain ip husk forward\n";
 
+/* `ip6 husk`: IPv6 networks kept apart as isolate keeps IPv4 ones (no
+ * NAT for IPv6, as Docker's default) */
+static const char table6_def[] =
+	"create table ip6 husk\n"
+	"add chain ip6 husk isolate { type filter hook forward priority filter; policy accept; }\n"
+	"add rule ip6 husk isolate iifname \"" BRIDGES_INT "\" fib daddr . iif oif missing drop\n"
+	"add rule ip6 husk isolate oifname \"" BRIDGES_INT "\" iifname != \"" BRIDGES_INT
+	"\" drop\n"
+	"add rule ip6 husk isolate iifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
+	"\" } oifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
+	"\" } fib daddr . iif oif missing drop\n";
+
 /* Run nft commands; the error in nft's words. */
 static int nft_run(const char *cmds, bool quiet_exists, husk_error **err)
 {
@@ -218,6 +230,16 @@ int net_nft_ensure(husk_error **err)
 	int r = nft_run(up, true, err);
 	if (r < 0 && r != -EEXIST)
 		return husk_error_wrap(err, "add to the nft table \"ip husk\"");
+	return 0;
+}
+
+int net_nft_ensure6(husk_error **err)
+{
+	if (net_nfnl_table6_exists() == 1)
+		return 0;
+	int r = nft_run(table6_def, true, err);
+	if (r < 0 && r != -EEXIST)
+		return husk_error_wrap(err, "create the nft table \"ip6 husk\"");
 	return 0;
 }
 

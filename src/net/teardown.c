@@ -67,6 +67,7 @@ static void bridge_delete(void)
 static void last_lease_gone(void)
 {
 	net_nfnl_table_delete();
+	net_nfnl_table6_delete();
 	bridge_delete();
 }
 

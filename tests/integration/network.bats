@@ -209,9 +209,9 @@ ip_of() {
 	[ "$status" -eq 125 ]
 	run "$HUSK" run --rm --dns not-an-ip busybox true
 	[ "$status" -eq 125 ]
-	run "$HUSK" run --rm --network bridge -p 80 busybox true
+	run "$HUSK" run --rm --network bridge -p 80: busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *'-p "80": expected HOSTPORT:CONTAINERPORT'* ]]
+	[[ "$output" == *'-p "80:": expected [IP:][HOSTPORT[-END]:]CONTAINERPORT'* ]]
 	run "$HUSK" run --rm --network bridge -p 1:2/sctp busybox true
 	[ "$status" -eq 125 ]
 	# --network none: only lo, up

@@ -31,6 +31,9 @@ load own-cgroups
 	if nft list table ip husk >/dev/null 2>&1; then
 		left+="nft table ip husk"$'\n'
 	fi
+	if nft list table ip6 husk >/dev/null 2>&1; then
+		left+="nft table ip6 husk"$'\n'
+	fi
 	if [ -n "$left" ]; then
 		echo "$left"
 		return 1
