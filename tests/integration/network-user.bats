@@ -147,7 +147,7 @@ gateway_of() {
 	"$HUSK" run -d --name p1 -p 18090:80 busybox sleep 100
 	run "$HUSK" run --rm --network taken -p 18090:81 busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"already published"* ]]
+	[[ "$output" == *"bind for 0.0.0.0:18090/tcp failed: port is already allocated"* ]]
 	[ "$("$HUSK" ps -aq | wc -l)" -eq 2 ]
 }
 
