@@ -296,6 +296,16 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 		r = nft_run(add, true, err);
 		if (r != -EEXIST || !picking)
 			break;
+		/* again with other picks, unless a port given is what is taken */
+		bool fixed_taken = false;
+		for (size_t i = 0; i < n_ports && !fixed_taken; i++)
+			fixed_taken =
+				!pick[i] &&
+				net_nfnl_port_claimed(ports[i].proto == IPPROTO_UDP ? "udp_claims"
+										    : "tcp_claims",
+						      ports[i].host) == 1;
+		if (fixed_taken)
+			break;
 	}
 	if (r == -EEXIST) {
 		unlink(undo);
