@@ -931,8 +931,9 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 
 	if (!r->net_given)
 		r->o.network = HUSK_NETMODE_BRIDGE; /* the default bridge, as Docker */
-	if (r->o.n_ports && r->o.network != HUSK_NETMODE_BRIDGE)
-		return failf("%s: -p needs a bridge network, not --network %s", verb,
+	if ((r->o.n_ports || r->o.publish_all) && r->o.network != HUSK_NETMODE_BRIDGE)
+		return failf("%s: %s needs a bridge network, not --network %s", verb,
+			     r->o.n_ports ? "-p" : "-P",
 			     r->o.network == HUSK_NETMODE_HOST	 ? "host"
 			     : r->o.network == HUSK_NETMODE_NONE ? "none"
 								 : "container:");

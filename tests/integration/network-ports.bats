@@ -183,7 +183,7 @@ for _ in range(20):
 	for args in "-p 18141-18143:80-81" "-p 1.2.3:18141:80" "-p 0:80" "-p 18141:0" "-p 18141:80/sctp" \
 		"-p 127.0.0.1:80" "-p ::1:18141:80" "--expose 0" "--expose 90-80" "--expose 80/sctp" \
 		"--mac-address 02:42:zz:00:00:01" "--mac-address 01:00:5e:00:00:01" "--mac-address 00:00:00:00:00:00" \
-		"--network none --mac-address 02:42:0a:00:00:01" "-p 18140:81" "-p 127.0.0.1:18140:81" \
+		"--network none --mac-address 02:42:0a:00:00:01" "--network host -P" "-p 18140:81" "-p 127.0.0.1:18140:81" \
 		"-p 18144:81 -p 18144:82"; do
 		run "$HUSK" run --rm $args busybox true
 		[ "$status" -eq 125 ] || { echo "accepted: $args"; false; }
