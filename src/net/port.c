@@ -91,6 +91,9 @@ int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, h
 		return husk_fail_as(err, EINVAL,
 				    "-p \"%s\": the host and container port ranges differ in size",
 				    s);
+	*v = realloc(*v, (*n + (chi - clo) + 1) * sizeof(**v));
+	if (!*v)
+		abort();
 	for (unsigned c = clo; c <= chi; c++) {
 		struct husk_net_port p = {.ctr = (unsigned short)c, .proto = proto};
 		snprintf(p.host_ip, sizeof(p.host_ip), "%s", ip);
@@ -100,9 +103,6 @@ int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, h
 		} else if (*host) {
 			p.host = (unsigned short)(hlo + (c - clo));
 		}
-		*v = realloc(*v, (*n + 1) * sizeof(**v));
-		if (!*v)
-			abort();
 		(*v)[(*n)++] = p;
 	}
 	return 0;
