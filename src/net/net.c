@@ -36,10 +36,10 @@ static bool user_defined(const struct husk_net_endpoint *ep)
 }
 
 static int write_hosts(const char *path, const struct husk_net_opts *o, const char *ip,
-		       const char *gateway, husk_error **err)
+		       const char *ip6, const char *gateway, husk_error **err)
 {
 	bool other = o->name && strcmp(o->name, o->hostname) != 0;
-	size_t cap = 512;
+	size_t cap = 256 + 2 * (strlen(o->hostname) + (o->name ? strlen(o->name) : 0) + 64);
 	for (char **h = o->add_hosts; h && *h; h++)
 		cap += strlen(*h) + 64;
 	cleanup_free char *text = calloc(1, cap);
@@ -49,6 +49,10 @@ static int write_hosts(const char *path, const struct husk_net_opts *o, const ch
 		text, cap,
 		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s%s%s\n", ip,
 		o->hostname, other ? " " : "", other ? o->name : "");
+	/* an IPv6 network's address too, as Docker's */
+	if (ip6 && *ip6)
+		n += (size_t)snprintf(text + n, cap - n, "%s\t%s%s%s\n", ip6, o->hostname,
+				      other ? " " : "", other ? o->name : "");
 	/* --add-host NAME:IP (or NAME=IP); host-gateway: the bridge's address */
 	for (char **h = o->add_hosts; h && *h; h++) {
 		size_t k = strcspn(*h, ":=");
@@ -392,7 +396,8 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 	snprintf(info.ip, sizeof(info.ip), "%s", info.eps[0].ip);
 	info.hosts_path = husk_strdup_printf("%s/hosts", o->dir);
 	info.resolv_path = husk_strdup_printf("%s/resolv.conf", o->dir);
-	if (write_hosts(info.hosts_path, o, info.ip, info.eps[0].gateway, err) < 0 ||
+	if (write_hosts(info.hosts_path, o, info.ip, info.eps[0].ip6, info.eps[0].gateway, err) <
+		    0 ||
 	    net_write_resolv(info.resolv_path, o, resolver, err) < 0)
 		goto fail;
 	struct in_addr addr;

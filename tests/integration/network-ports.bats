@@ -345,6 +345,9 @@ subnet_prefix() {
 	[[ "$a6" == fd00:93:70::* ]]
 	run "$HUSK" exec a ip -6 -o addr show eth0 scope global
 	[[ "$output" == *"inet6 $a6/64"* ]]
+	# /etc/hosts names it by both addresses, as Docker's
+	run "$HUSK" exec a cat /etc/hosts
+	grep -qE "^${a6}[[:space:]]+[0-9a-f]{12}( a)?\$" <<<"$output"
 	[ "$("$HUSK" inspect -f '{{.NetworkSettings.Networks.six.IPv6Gateway}}' a)" = fd00:93:70::1 ]
 	[ "$("$HUSK" inspect -f '{{.NetworkSettings.Networks.six.GlobalIPv6PrefixLen}}' a)" = 64 ]
 	# another container: its own address, TCP and ping over IPv6 to the first
