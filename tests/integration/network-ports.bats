@@ -377,3 +377,17 @@ subnet_prefix() {
 	"$HUSK" rm -f a >/dev/null
 	! jq -e --arg id "$id" 'to_entries[] | select(.value == $id)' /run/husk-net/leases.json >/dev/null
 }
+
+@test "-p HOSTIP:...: from an outside host, a port bound to the address it reaches answers, one bound to another does not" {
+	outside_host
+	serve web --hostname web -p 198.51.100.1:18180:7000 -p 127.0.0.1:18181:7001 -p 18182:7002
+	ask_out() { ip netns exec "$OUTSIDE" timeout 3 busybox nc 198.51.100.1 "$1" </dev/null 2>/dev/null || true; }
+	for _ in $(seq 30); do [ "$(ask_out 18180)" = web:7000 ] && break; sleep 0.1; done
+	[ "$(ask_out 18180)" = web:7000 ]
+	[ "$(ask_out 18182)" = web:7002 ]
+	[ "$(ask_out 18181)" != web:7001 ]
+	# and the loopback one answers on the host's loopback only
+	[ "$(ask 127.0.0.1 18181)" = web:7001 ]
+	run timeout 3 busybox nc 127.0.0.1 18180 </dev/null
+	[[ "$output" != web:* ]]
+}
