@@ -48,6 +48,8 @@ struct name {
 	int net; /* index into nets */
 	char name[256];
 	uint32_t addr; /* network order */
+	bool v6;       /* addr6, of an "aaaa" line, instead */
+	uint8_t addr6[16];
 };
 
 struct net {
@@ -152,16 +154,24 @@ static void reload(void)
 					nets[net].seen = true;
 				continue;
 			}
-			/* <id> <ip> <name>... */
-			struct in_addr a;
+			/* <id> <ip> <name>..., or aaaa <id> <ipv6> <name>... */
+			struct in_addr a = {0};
+			struct in6_addr a6;
+			bool v6 = strcmp(w, "aaaa") == 0;
+			if (v6)
+				strtok_r(NULL, " \n", &save);
 			char *ip = strtok_r(NULL, " \n", &save);
-			if (net < 0 || !ip || inet_pton(AF_INET, ip, &a) != 1)
+			if (net < 0 || !ip ||
+			    (v6 ? inet_pton(AF_INET6, ip, &a6) : inet_pton(AF_INET, ip, &a)) != 1)
 				continue;
 			for (char *nm;
 			     (nm = strtok_r(NULL, " \n", &save)) && n_names < MAX_NAMES;) {
 				struct name *x = &names[n_names++];
 				x->net = net;
 				x->addr = a.s_addr;
+				x->v6 = v6;
+				if (v6)
+					memcpy(x->addr6, &a6, 16);
 				size_t k = 0;
 				for (; nm[k] && k < sizeof(x->name) - 1; k++)
 					x->name[k] = (char)(nm[k] >= 'A' && nm[k] <= 'Z'
@@ -197,13 +207,21 @@ static size_t answer_local(int net, const uint8_t *q, const struct dns_question 
 			   size_t cap)
 {
 	uint32_t addrs[16];
-	size_t n = 0;
+	uint8_t addrs6[16][16];
+	size_t n = 0, n6 = 0;
 	bool known = false;
 	for (size_t i = 0; i < n_names; i++) {
 		if (names[i].net != net || strcmp(names[i].name, dq->name) != 0)
 			continue;
 		known = true;
 		bool dup = false;
+		if (names[i].v6) {
+			for (size_t k = 0; k < n6; k++)
+				dup |= memcmp(addrs6[k], names[i].addr6, 16) == 0;
+			if (!dup && n6 < 16)
+				memcpy(addrs6[n6++], names[i].addr6, 16);
+			continue;
+		}
 		for (size_t k = 0; k < n; k++)
 			dup |= addrs[k] == names[i].addr;
 		if (!dup && n < 16)
@@ -211,7 +229,11 @@ static size_t answer_local(int net, const uint8_t *q, const struct dns_question 
 	}
 	if (!known)
 		return 0;
-	/* a container has no IPv6 address: AAAA and the rest get no record */
+	/* AAAA: the IPv6 addresses (none off an IPv6 network); other types
+	 * than A get no record */
+	if (dq->qtype == DNS_TYPE_AAAA)
+		return dns_build_answer6(q, dq, DNS_RCODE_OK, (const uint8_t(*)[16])addrs6, n6, out,
+					 cap);
 	if (dq->qtype != DNS_TYPE_A && dq->qtype != DNS_TYPE_ANY)
 		n = 0;
 	return dns_build_answer(q, dq, DNS_RCODE_OK, addrs, n, out, cap);

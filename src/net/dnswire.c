@@ -36,10 +36,12 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *ret)
 	return 0;
 }
 
-size_t dns_build_answer(const uint8_t *query, const struct dns_question *q, int rcode,
-			const uint32_t *addrs, size_t n, uint8_t *out, size_t cap)
+/* the answer's header and question, then n records of type with
+ * len-byte addresses */
+static size_t build(const uint8_t *query, const struct dns_question *q, int rcode, uint8_t type,
+		    const uint8_t *addrs, size_t len, size_t n, uint8_t *out, size_t cap)
 {
-	size_t need = q->end + n * 16;
+	size_t need = q->end + n * (12 + len);
 	if (cap < need || n > 0xffff)
 		return 0;
 	memcpy(out, query, q->end);
@@ -50,11 +52,23 @@ size_t dns_build_answer(const uint8_t *query, const struct dns_question *q, int 
 	memset(out + 8, 0, 4); /* no authority, no additional */
 	size_t p = q->end;
 	for (size_t i = 0; i < n; i++) {
-		static const uint8_t rr[] = {0xc0, 0x0c, 0, DNS_TYPE_A, 0, DNS_CLASS_IN,
-					     0,	   0,	 0, 0,		0, 4};
+		const uint8_t rr[] = {0xc0, 0x0c, 0, type, 0, DNS_CLASS_IN,
+				      0,    0,	  0, 0,	   0, (uint8_t)len};
 		memcpy(out + p, rr, sizeof(rr));
-		memcpy(out + p + sizeof(rr), &addrs[i], 4);
-		p += 16;
+		memcpy(out + p + sizeof(rr), addrs + i * len, len);
+		p += sizeof(rr) + len;
 	}
 	return p;
+}
+
+size_t dns_build_answer(const uint8_t *query, const struct dns_question *q, int rcode,
+			const uint32_t *addrs, size_t n, uint8_t *out, size_t cap)
+{
+	return build(query, q, rcode, DNS_TYPE_A, (const uint8_t *)addrs, 4, n, out, cap);
+}
+
+size_t dns_build_answer6(const uint8_t *query, const struct dns_question *q, int rcode,
+			 const uint8_t (*addrs)[16], size_t n, uint8_t *out, size_t cap)
+{
+	return build(query, q, rcode, DNS_TYPE_AAAA, (const uint8_t *)addrs, 16, n, out, cap);
 }

@@ -10,9 +10,9 @@
  *   - an answer to it: the header (ID and RD copied, QR AA RA set, the
  *     rcode given), the question copied, and A records (class IN, TTL 0,
  *     so that no client caches a name past its container) whose owner is
- *     a pointer to the question's name
+ *     a pointer to the question's name, or AAAA records the same way
  * What is not: compression in a query's question, several questions,
- * answers other than A (AAAA, the rest: NOERROR with no record, or the
+ * answers other than A and AAAA (the rest: NOERROR with no record, or the
  * query forwarded), EDNS in answers, DNSSEC.  Everything else goes to
  * the host's resolvers untouched. */
 #ifndef HUSK_DNSWIRE_H
@@ -42,5 +42,9 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *ret);
  * (network order) in out; its length, or 0 when cap is too small. */
 size_t dns_build_answer(const uint8_t *query, const struct dns_question *q, int rcode,
 			const uint32_t *addrs, size_t n, uint8_t *out, size_t cap);
+
+/* The same with n AAAA records */
+size_t dns_build_answer6(const uint8_t *query, const struct dns_question *q, int rcode,
+			 const uint8_t (*addrs)[16], size_t n, uint8_t *out, size_t cap);
 
 #endif

@@ -3,6 +3,7 @@
  *
  *   gateway 10.90.0.1
  *   <id> <ip> <name> [<alias>...]
+ *   aaaa <id> <ipv6> <name> [<alias>...]    (on an IPv6 network)
  *
  * the first line the address the resolver listens on for that network,
  * then a line per container.  Changed under the flock of names.lock and
@@ -62,7 +63,11 @@ static char *table_without(const char *path, const char *id, int *ret_left)
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(l, id, idlen) == 0 && l[idlen] == ' ')
 			continue;
-		if (strncmp(l, "gateway ", 8) != 0)
+		/* a resolver of an older husk skips these: "aaaa" is no id */
+		bool aaaa = strncmp(l, "aaaa ", 5) == 0;
+		if (aaaa && strncmp(l + 5, id, idlen) == 0 && l[5 + idlen] == ' ')
+			continue;
+		if (strncmp(l, "gateway ", 8) != 0 && !aaaa)
 			(*ret_left)++;
 		n += (size_t)snprintf(out + n, len + 1 - n, "%s\n", l);
 	}
@@ -70,7 +75,7 @@ static char *table_without(const char *path, const char *id, int *ret_left)
 }
 
 int husk_names_add(const char *bridge, const char *gateway, const char *id, const char *ip,
-		   const char *const *names, husk_error **err)
+		   const char *ip6, const char *const *names, husk_error **err)
 {
 	int lock = names_lock(err);
 	if (lock < 0)
@@ -80,7 +85,7 @@ int husk_names_add(const char *bridge, const char *gateway, const char *id, cons
 	cleanup_free char *old = table_without(path, id, &left);
 	size_t cap = (old ? strlen(old) : 0) + 512;
 	for (size_t i = 0; names && names[i]; i++)
-		cap += strlen(names[i]) + 1;
+		cap += 2 * (strlen(names[i]) + 1);
 	cleanup_free char *text = calloc(1, cap);
 	if (!text)
 		abort();
@@ -89,7 +94,13 @@ int husk_names_add(const char *bridge, const char *gateway, const char *id, cons
 	n += (size_t)snprintf(text + n, cap - n, "%s %s", id, ip);
 	for (size_t i = 0; names && names[i]; i++)
 		n += (size_t)snprintf(text + n, cap - n, " %s", names[i]);
-	snprintf(text + n, cap - n, "\n");
+	n += (size_t)snprintf(text + n, cap - n, "\n");
+	if (ip6 && *ip6) {
+		n += (size_t)snprintf(text + n, cap - n, "aaaa %s %s", id, ip6);
+		for (size_t i = 0; names && names[i]; i++)
+			n += (size_t)snprintf(text + n, cap - n, " %s", names[i]);
+		snprintf(text + n, cap - n, "\n");
+	}
 	int r = husk_write_file_atomic(path, text, strlen(text), 0644, err);
 	close(lock);
 	return r;

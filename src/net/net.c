@@ -323,7 +323,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 			names[k++] = *al;
 		names[k++] = shortid;
 		names[k] = NULL;
-		if (husk_names_add(nw.bridge, nw.gateway, o->id, ip, names, err) < 0 ||
+		if (husk_names_add(nw.bridge, nw.gateway, o->id, ip, ip6, names, err) < 0 ||
 		    (o->dns_path && husk_dns_ensure(o->dns_path, err) < 0)) {
 			husk_names_remove(nw.bridge, o->id, NULL);
 			husk_net_endpoint_release(ep);

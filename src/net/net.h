@@ -181,7 +181,7 @@ int husk_net_parse_cidr(const char *s, uint32_t *ret_net, int *ret_prefix);
  * on a user-defined network under its name, its aliases and its short
  * id.  Written atomically (a temp file, then rename). */
 int husk_names_add(const char *bridge, const char *gateway, const char *id, const char *ip,
-		   const char *const *names, husk_error **err);
+		   const char *ip6, const char *const *names, husk_error **err);
 /* Remove id from one table (bridge) or from all (bridge NULL). */
 int husk_names_remove(const char *bridge, const char *id, husk_error **err);
 /* Start the resolver unless it runs (dns.c; the path of husk-dns). */

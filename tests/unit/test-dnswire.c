@@ -93,11 +93,32 @@ static void test_answer(void **state)
 	assert_int_equal(out[7], 0);
 }
 
+static void test_answer6(void **state)
+{
+	(void)state;
+	struct dns_question q;
+	assert_int_equal(dns_parse_query(query, sizeof(query), &q), 0);
+	uint8_t addrs[1][16];
+	inet_pton(AF_INET6, "fd00:93:70::2", addrs[0]);
+	uint8_t out[512];
+	size_t n = dns_build_answer6(query, &q, DNS_RCODE_OK, (const uint8_t(*)[16])addrs, 1, out,
+				     sizeof(out));
+	assert_int_equal(n, 21 + 12 + 16);
+	assert_int_equal(out[7], 1);
+	/* a pointer to the name, AAAA, IN, TTL 0, 16 bytes, the address */
+	static const uint8_t rr[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 0, 0, 16};
+	assert_memory_equal(out + 21, rr, sizeof(rr));
+	assert_memory_equal(out + 33, addrs[0], 16);
+	assert_int_equal(dns_build_answer6(query, &q, 0, (const uint8_t(*)[16])addrs, 1, out, 40),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_answer6),
 		cmocka_unit_test(test_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
