@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "process.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -63,7 +64,14 @@ int husk_find_executable(const struct husk_process *p, char **ret, husk_error **
 		int e = exec_file_error(path);
 		if (e) {
 			free(path);
-			return husk_fail(err, e, "exec: \"%s\"", name);
+			/* strerror's words with a small first letter, as Go (runc)
+			 * writes them: dockerd finds "no such file or directory"
+			 * and "permission denied" in this message to exit 127
+			 * and 126 (with strerror's capital it exits 125) */
+			char why[128];
+			snprintf(why, sizeof(why), "%s", strerror(e));
+			why[0] = (char)tolower((unsigned char)why[0]);
+			return husk_fail_as(err, e, "exec: \"%s\": %s", name, why);
 		}
 		*ret = path;
 		return 0;

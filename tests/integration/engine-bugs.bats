@@ -42,10 +42,10 @@ teardown() {
 	[ "${#lines[@]}" -eq 1 ]
 	run "$HUSK" run --rm busybox /etc/passwd
 	[ "$status" -eq 126 ]
-	[ "$(run_msg)" = 'exec: "/etc/passwd": Permission denied' ]
+	[ "$(run_msg)" = 'exec: "/etc/passwd": permission denied' ]
 	run "$HUSK" run --rm busybox /etc
 	[ "$status" -eq 126 ]
-	[ "$(run_msg)" = 'exec: "/etc": Is a directory' ]
+	[ "$(run_msg)" = 'exec: "/etc": is a directory' ]
 	# found and executable, but not a format the kernel runs: execve's
 	# ENOEXEC, after the container was created
 	mkdir "$TEST_DIR/v"
@@ -88,10 +88,10 @@ teardown() {
 	[ "$output" = 'husk: exec: "nosuch": executable file not found in $PATH' ]
 	run "$HUSK" exec web /etc/passwd
 	[ "$status" -eq 126 ]
-	[ "$output" = 'husk: exec: "/etc/passwd": Permission denied' ]
+	[ "$output" = 'husk: exec: "/etc/passwd": permission denied' ]
 	run "$HUSK" exec web /etc
 	[ "$status" -eq 126 ]
-	[ "$output" = 'husk: exec: "/etc": Is a directory' ]
+	[ "$output" = 'husk: exec: "/etc": is a directory' ]
 	run "$HUSK" exec web true
 	[ "$status" -eq 0 ]
 	"$HUSK" rm -f web

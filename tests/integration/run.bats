@@ -75,15 +75,15 @@ load helpers
 	update_config "$BUNDLE" '.process.args = ["/etc"]'
 	run husk run --bundle "$BUNDLE" "$ID"
 	[ "$status" -eq 1 ]
-	[ "$output" = 'husk-oci: exec: "/etc": Is a directory' ]
+	[ "$output" = 'husk-oci: exec: "/etc": is a directory' ]
 	update_config "$BUNDLE" '.process.args = ["/etc/passwd"]'
 	run husk run --bundle "$BUNDLE" "$ID"
 	[ "$status" -eq 1 ]
-	[ "$output" = 'husk-oci: exec: "/etc/passwd": Permission denied' ]
+	[ "$output" = 'husk-oci: exec: "/etc/passwd": permission denied' ]
 	update_config "$BUNDLE" '.process.args = ["/nosuch"]'
 	run husk run --bundle "$BUNDLE" "$ID"
 	[ "$status" -eq 1 ]
-	[ "$output" = 'husk-oci: exec: "/nosuch": No such file or directory' ]
+	[ "$output" = 'husk-oci: exec: "/nosuch": no such file or directory' ]
 	assert_nothing_left
 }
 
