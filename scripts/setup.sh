@@ -6,7 +6,8 @@ pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev 
       busybox-static bats jq iproute2 procps util-linux runc crun clang-format qemu-system-x86
       podman buildah containerd slirp4netns curl bc clang libclang-rt-14-dev
       libcurl4-openssl-dev libmnl-dev libnftables-dev nftables docker-registry skopeo umoci zstd openssl python3
-      man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini iperf3"
+      man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini iperf3
+      docker.io python3-grpcio python3-grpc-tools"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,9 +15,28 @@ done
 if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# No service may start from a package: docker.io would start a system
+	# dockerd (its own bridge, iptables rules, /run/docker.sock); the tests
+	# start their own daemons in temp dirs. A policy-rc.d refusing every
+	# start is put in place for the install unless one is there already.
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod +x "$policy"
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ -z "$policy" ] || rm -f "$policy"
 fi
+# and none starts at boot or on a socket's first use
+if command -v systemctl >/dev/null && [ -e /lib/systemd/system/docker.service ]; then
+	systemctl mask docker.service docker.socket >/dev/null 2>&1 || true
+	if [ -d /run/systemd/system ]; then
+		systemctl stop docker.socket docker.service >/dev/null 2>&1 || true
+	fi
+fi
+command -v update-rc.d >/dev/null && [ -e /etc/init.d/docker ] && update-rc.d docker disable >/dev/null 2>&1 || true
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 echo "built: $(pwd)/build/husk-oci"
