@@ -138,6 +138,11 @@ setup_file() {
 		kill -0 "$(cat "$D/containerd.pid")" 2>/dev/null || break
 		sleep 0.2
 	done
+	# the CRI client's server (see cri_)
+	mkdir "$D/cri"
+	mkfifo "$D/cri/req" "$D/cri/resp"
+	setsid "$PY" "$CRI_CLIENT" --serve "$D/cri" </dev/null >"$D/cri-client.log" 2>&1 3>&- &
+	echo $! >"$D/cri-client.pid"
 	make_pause_archive "$D/pause.tar"
 	make_oci_archive "$D/busybox.tar" "$(rootfs_template)" "$BUSYBOX_IMG" \
 		'{"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
@@ -160,6 +165,8 @@ teardown_file() {
 	[ -n "${CRI_DIR:-}" ] && [ -d "$CRI_DIR" ] || return 0
 	cri_clean
 	local pid p
+	pid=$(cat "$CRI_DIR/cri-client.pid" 2>/dev/null || true)
+	[ -z "$pid" ] || kill "$pid" 2>/dev/null || true
 	pid=$(cat "$CRI_DIR/containerd.pid" 2>/dev/null || true)
 	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
 		for _ in $(seq 50); do
@@ -199,8 +206,23 @@ ctr_() {
 	timeout "$CRI_T" ctr --address "$CRI_DIR/containerd.sock" -n k8s.io "$@" 3>&-
 }
 
+# cri_ VERB ARGS...: a call of the CRI client, through its server (started
+# by setup_file) while there is one; its output, errors and status
 cri_() {
-	timeout "$CRI_T" "$PY" "$CRI_CLIENT" "$CRI_DIR/containerd.sock" "$@" 3>&-
+	local rc fd
+	if ! kill -0 "$(cat "$CRI_DIR/cri-client.pid" 2>/dev/null)" 2>/dev/null; then
+		timeout "$CRI_T" "$PY" "$CRI_CLIENT" "$CRI_DIR/containerd.sock" "$@" 3>&-
+		return
+	fi
+	# (resp opened read-write: that open does not wait for the server, and
+	# read -t bounds the wait for its answer)
+	exec {fd}<>"$CRI_DIR/cri/resp"
+	printf '%s\0' "$CRI_DIR/containerd.sock" "$@" >"$CRI_DIR/cri/req"
+	read -r -t "$CRI_T" -u "$fd" rc || rc=124
+	exec {fd}<&-
+	cat "$CRI_DIR/cri/out"
+	cat "$CRI_DIR/cri/err" >&2
+	return "$rc"
 }
 
 # pod_config NAME: a sandbox config on the host's network (so no hostname), its own pid
@@ -302,6 +324,7 @@ cri_log() { awk '{ $1 = ""; print substr($0, 2) }' "$CRI_DIR/logs/$1/$2.log"; }
 		expect $rt "no cgroup left" grep -qx 'cgroups: 0' <<<"${!o}"
 	done
 	grep -q -- "^\[husk\] --root $CRI_DIR/runtime-root-husk/k8s.io .*create --bundle " "$CALLS_LOG"
+	same
 }
 
 @test "cri: a container that exits by itself, and one killed by StopContainer's timeout" {
@@ -335,6 +358,7 @@ cri_log() { awk '{ $1 = ""; print substr($0, 2) }' "$CRI_DIR/logs/$1/$2.log"; }
 		expect $rt "exit 3" grep -qx 'c1: EXITED exit=3 reason=Error' <<<"${!o}"
 		expect $rt "killed: 137" grep -qx 'c2: EXITED exit=137 reason=Error' <<<"${!o}"
 	done
+	same
 }
 
 @test "cri: bidirectional mount propagation (rshared) both ways" {
@@ -372,4 +396,5 @@ cri_log() { awk '{ $1 = ""; print substr($0, 2) }' "$CRI_DIR/logs/$1/$2.log"; }
 		expect $rt "a mount made in the container appears on the host" grep -qx 'host sees: made-inside' <<<"${!o}"
 		expect $rt "a mount made on the host appears in the container" grep -qx 'container sees: made-outside' <<<"${!o}"
 	done
+	same
 }

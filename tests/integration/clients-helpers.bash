@@ -41,3 +41,11 @@ expect() {
 		return 1
 	fi
 }
+
+# same: after `both`, husk-oci's output and status are runc's (the
+# differences were printed by both)
+same() {
+	[ "$husk_out" = "$runc_out" ] && [ "$husk_rc" = "$runc_rc" ] && return 0
+	echo "husk-oci's output or status is not runc's: see the comparison above" >&2
+	return 1
+}
