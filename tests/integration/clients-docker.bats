@@ -161,6 +161,9 @@ ctr_cgroup() {
 	# (dockerd 20.10 gives every runtime the root runtime-runc)
 	grep -q -- "^\[husk\] --root $DK_DIR/exec/runtime-runc/moby .*create --bundle " "$DK_DIR/calls.log"
 	same
+	# our dockerd made no bridge and no iptables rule
+	! ip link show docker0 >/dev/null 2>&1
+	! iptables-save 2>/dev/null | grep -q DOCKER
 }
 
 @test "docker: exit codes pass through (7, 255, 127 and 126)" {
