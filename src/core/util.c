@@ -254,3 +254,11 @@ unsigned long long husk_pid_starttime(pid_t pid)
 	}
 	return 0;
 }
+
+bool husk_pid_alive(pid_t pid, unsigned long long start)
+{
+	if (pid <= 0)
+		return false;
+	unsigned long long now = husk_pid_starttime(pid);
+	return now != 0 && (start == 0 || now == start);
+}

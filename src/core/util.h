@@ -71,6 +71,8 @@ uint64_t husk_now_ns(void);
 
 /* Start time of pid (field 22 of /proc/pid/stat), 0 if gone. */
 unsigned long long husk_pid_starttime(pid_t pid);
+/* Is pid still the process that started at start (0: any)? */
+bool husk_pid_alive(pid_t pid, unsigned long long start);
 
 #include "banned.h"
 

@@ -38,6 +38,9 @@ int husk_log_write(struct husk_log_writer *w, int stream, const char *buf, size_
 int husk_log_flush(struct husk_log_writer *w, husk_error **err);
 void husk_log_close(struct husk_log_writer *w);
 
+/* PATH for i == 0, PATH.i for the i-th rotated file (writer and reader) */
+char *husk_log_rotated_name(const char *path, int i);
+
 struct husk_log_read_opts {
 	long tail;	  /* the last N lines only; -1: all */
 	int64_t since_ns; /* 0: from the start (Unix time in ns) */

@@ -737,14 +737,6 @@ int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **e
 	return 0;
 }
 
-bool husk_pid_alive(pid_t pid, unsigned long long start)
-{
-	if (pid <= 0)
-		return false;
-	unsigned long long now = husk_pid_starttime(pid);
-	return now != 0 && (start == 0 || now == start);
-}
-
 /* This boot's id (/proc/sys/kernel/random/boot_id), read once; "" when
  * it cannot be read */
 static const char *this_boot(void)
@@ -776,9 +768,8 @@ static uint64_t pidfd_id(int pidfd)
 	return (uint64_t)st.st_ino;
 }
 
-void husk_record_set_monitor(struct husk_ctr *c)
+void husk_record_set_monitor(struct husk_ctr *c, pid_t self)
 {
-	pid_t self = getpid();
 	c->monitor_pid = self;
 	c->monitor_start = husk_pid_starttime(self);
 	c->monitor_pidfd_id = 0;

@@ -188,12 +188,9 @@ bool husk_record_id_ok(const char *s);
 /* Every record's id (readdir only). */
 int husk_record_ids(const char *root, char ***ret, size_t *ret_n, husk_error **err);
 
-/* Is pid still the process that started at start? */
-bool husk_pid_alive(pid_t pid, unsigned long long start);
-
-/* The record's monitor is the calling process (pid, start time, pidfd id
- * and boot), or none */
-void husk_record_set_monitor(struct husk_ctr *c);
+/* The record's monitor is that process (pid, start time, pidfd id and
+ * boot), or none */
+void husk_record_set_monitor(struct husk_ctr *c, pid_t monitor);
 void husk_record_clear_monitor(struct husk_ctr *c);
 
 /* The record as the kernel sees it: running or paused with neither the

@@ -1,48 +1,53 @@
 /* husk-monitor: the parent of one engine container, for as long as it
  * runs (Podman's conmon, without a daemon behind it).
  *
- *   husk-monitor [--adopt] --status-fd N [--client-fd N] ROOT RUNROOT ID
+ *   husk-monitor [--adopt] --status-fd N [--client-fd N] [--husk PATH] ROOT RUNROOT ID
+ *
+ * It stays resident while its container runs, so it is small: built
+ * against musl, static, no library but libc (about 100 kB resident,
+ * where the same loop in a static glibc binary with the runtime linked
+ * in was 1.2 MB, nearly all of it the binary's pages mapped by the
+ * kernel's fault-around).  What needs the runtime, the record (jansson)
+ * or the network is done by husk-monitor-step (step.c), run as our child
+ * for one step and gone a few milliseconds later.
  *
  * It
- *  - starts the container: a forked child (the "creator") runs the core's
- *    create and start and exits; the container's init, orphaned, is
- *    reparented to us, a child subreaper (PR_SET_CHILD_SUBREAPER).  The
- *    create code and its memory live and die in the creator, so that what
- *    stays resident for the container's lifetime is this loop only;
+ *  - starts the container: a step creates and starts it and exits; the
+ *    container's init, orphaned, is reparented to us, a child subreaper
+ *    (PR_SET_CHILD_SUBREAPER);
  *  - says on the status fd "0 PID" once the process runs, or "ERRNO
- *    MESSAGE" when it could not start, then closes it;
+ *    EXITCODE MESSAGE" when it could not start, then closes it;
  *  - holds the container's pty or its stdout/stderr pipes, writes the log,
  *    and copies both ways with the clients on its attach socket
  *    (engine/attach.h); --client-fd is a first client, attached before
  *    anything ran (a foreground `husk run`);
- *  - records the exit (code and time) in the container's record, removes
- *    the core's state and cgroup, applies the restart policy with Docker's
- *    back-off (100 ms, doubled, back to 100 ms after 10 s up), and removes
- *    the container when it was run with --rm;
+ *  - on the exit has a step record it (code and time) and remove the
+ *    runtime's state and cgroup, applies the restart policy with Docker's
+ *    back-off (100 ms, doubled, back to 100 ms after 10 s up), and has the
+ *    container removed when it was run with --rm;
  *  - then tells the clients the exit code and exits.
- * A SIGTERM to the monitor, sent by stop and rm while it waits to restart,
- * makes it read the record again.
+ * A SIGTERM, sent by stop and rm while it waits to restart, makes it ask
+ * the record again at once.
  *
  * --adopt: the container's monitor was killed (kill -9, the OOM killer)
  * and its init runs on, an orphan that no one would see exit.  Any engine
- * command that notices (husk_engine_observe) starts this monitor, which
- * takes the record over under its lock (the first of several adopters
- * wins; the others say EALREADY), holds a pidfd to the init and learns
- * its exit through it, since the init is no longer our child: the orphan
- * went to whoever reaps orphans (pid 1 or a subreaper), and only that
- * parent can wait(2) for it.  Its status comes from the kernel once that
- * parent has reaped it (PIDFD_INFO_EXIT, Linux 6.15), or from /proc while
- * it is a zombie; when neither can tell, 255.  From the exit on, this is a
- * monitor like any other: the exit recorded, the cgroup removed, --rm and
- * the restart policy applied (a restart is our own child again).  What it
- * cannot adopt is the output: the pipes' read ends (or the pty's master)
- * died with the old monitor, so nothing the container writes from then on
- * reaches the log or an attached client; a write to a pipe fails with
- * EPIPE or kills the writer with SIGPIPE, and a pty's hangup sends its
- * session SIGHUP.  Attach clients get the exit code only. */
+ * command that notices (husk_engine_observe) starts this monitor, whose
+ * init step takes the record over under its lock (the first of several
+ * adopters wins; the others say EALREADY).  We hold a pidfd to the init
+ * and learn its exit through it, since the init is no longer our child:
+ * the orphan went to whoever reaps orphans (pid 1 or a subreaper), and
+ * only that parent can wait(2) for it.  Its status comes from the kernel
+ * once that parent has reaped it (PIDFD_INFO_EXIT, Linux 6.15), or from
+ * /proc while it is a zombie; when neither can tell, 255.  From the exit
+ * on, this is a monitor like any other (a restart is our own child
+ * again).  What it cannot adopt is the output: the pipes' read ends (or
+ * the pty's master) died with the old monitor, so nothing the container
+ * writes from then on reaches the log or an attached client.  Attach
+ * clients get the exit code only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,27 +57,24 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "engine-private.h"
-#include "engine.h"
-#include "husk.h"
 #include "logfile.h"
-#include "record.h"
 #include "sync.h"
 #include "util.h"
 
-#define MAX_CLIENTS 32
+#define MAX_CLIENTS  32
+#define STEP_RESTART 10 /* step.c: exited, start it again */
 
 struct mon {
-	struct husk_engine e;
-	const char *id;
-	struct husk_ctr rec;
+	const char *root, *runroot, *id, *husk;
+	char step[PATH_MAX]; /* husk-monitor-step, beside us */
 	int status_fd;
 	int listen_fd;
 	int clients[MAX_CLIENTS];
@@ -89,10 +91,19 @@ struct mon {
 	long backoff_ms;
 	bool waiting_restart;
 	bool force_restart; /* --health-on-failure restart */
-	bool doomed;	    /* stopped or removed while it started */
 	int start_code;	    /* when the start failed: 125, 126 or 127 */
 	int last_code;	    /* the last run's exit code, told the clients */
+	/* from the record, through the init step */
+	bool tty, interactive, health;
+	int64_t health_interval_ns;
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int exit_of(int status)
 {
@@ -137,59 +148,63 @@ static void add_client(struct mon *m, int fd)
 	m->clients[m->n_clients++] = fd;
 }
 
-/* --- starting --- */
+/* --- steps --- */
 
-static void creator(struct mon *m, int sock, int in, int out, int errf)
+/* In a child about to exec a step: fds 0-3 as given (-1: /dev/null for
+ * 0-2, nothing for 3), the signal mask and SIGPIPE as a new process has
+ * them.  Every other fd of ours is close-on-exec. */
+static void exec_step(struct mon *m, int in, int out, int errf, int extra, const char *const *args)
 {
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (dup2(in >= 0 ? in : nul, 0) < 0 || dup2(out >= 0 ? out : nul, 1) < 0 ||
-	    dup2(errf >= 0 ? errf : nul, 2) < 0)
-		_exit(1);
-	cleanup_free char *bundle = husk_engine_dir(&m->e, m->id);
-	struct husk_create_opts co = {
-		.state_root = m->e.runroot, .id = m->id, .bundle = bundle, .start_now = true};
-	struct husk_created cr;
-	husk_error *err = NULL;
-	/* Docker's codes when the process could not be executed (126, 127),
-	 * 125 for every other failure, whatever its errno */
-	int failed = 0;
-	cr.exec_failed = false;
-	if (husk_create(&co, &cr, &err) < 0 || husk_run_start(&co, &cr, &err) < 0)
-		failed = cr.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
-	if (failed) {
-		/* the exit code rides in the ns field */
-		husk_sync_send(sock, 0, err && err->errnum ? err->errnum : EIO, (uint64_t)failed,
-			       err ? err->msg : "start failed", err ? strlen(err->msg) : 12, -1);
-		_exit(1);
+	int fds[4] = {in >= 0 ? in : nul, out >= 0 ? out : nul, errf >= 0 ? errf : 2, extra};
+	/* above 3 first, so that no dup2 below overwrites a source */
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+			_exit(127);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	const char *argv[12];
+	size_t n = 0;
+	argv[n++] = m->step;
+	argv[n++] = args[0];
+	argv[n++] = m->root;
+	argv[n++] = m->runroot;
+	argv[n++] = m->id;
+	if (m->husk) {
+		argv[n++] = "--husk";
+		argv[n++] = m->husk;
 	}
-	husk_sync_send(sock, 1, 0, (uint64_t)cr.pid, NULL, 0, cr.pty_master);
-	_exit(0);
+	for (size_t i = 1; args[i] && n < 11; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	execv(m->step, (char *const *)argv);
+	_exit(127);
 }
 
-static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
+/* Run a step to its end: its exit status, -1 when it could not run.
+ * out: its stdout, or -1. */
+static int run_step(struct mon *m, int out, const char *const *args)
 {
-	struct mon *m = ud;
-	(void)err;
-	/* stop or rm came while we (re)started it: it is not to run.  The
-	 * record keeps saying so; the process is killed once we return */
-	m->doomed = c->state == HUSK_CTR_REMOVING || c->stopped_by_user;
-	if (c->state != HUSK_CTR_REMOVING)
-		c->state = HUSK_CTR_RUNNING;
-	c->pid = m->pid;
-	c->pid_start = husk_pid_starttime(m->pid);
-	husk_record_set_monitor(c);
-	c->started_ns = m->started_ns;
-	c->has_exit = false;
-	c->oom_killed = false;
-	if (!m->doomed)
-		husk_engine_event(&m->e, "start", c->id, c->name, c->image, NULL);
-	if (c->test) {
-		free(c->health_status);
-		c->health_status = strdup("starting");
-		c->health_streak = 0;
-	}
-	return 0;
+	pid_t c = fork();
+	if (c < 0)
+		return -1;
+	if (c == 0)
+		exec_step(m, -1, out, -1, -1, args);
+	int status;
+	while (waitpid(c, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+#define STEP(m, ...) run_step((m), -1, (const char *const[]){__VA_ARGS__, NULL})
+
+/* --- starting --- */
 
 static void close_stdio(struct mon *m)
 {
@@ -202,34 +217,30 @@ static void close_stdio(struct mon *m)
 	m->in_fd = m->out_fd = m->err_fd = -1;
 }
 
+static void close_all(int *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i] >= 0)
+			close(f[i]);
+}
+
 static int start_container(struct mon *m, husk_error **err)
 {
 	int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, sp[2] = {-1, -1};
-	bool tty = m->rec.tty;
+	bool tty = m->tty;
 	if ((!tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) ||
-	    (!tty && m->rec.interactive && pipe2(in, O_CLOEXEC) < 0) ||
+	    (!tty && m->interactive && pipe2(in, O_CLOEXEC) < 0) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		int e = errno;
-		for (int *f = (int[]){out[0], out[1], errp[0], errp[1], in[0], in[1]}, i = 0; i < 6;
-		     i++)
-			if (f[i] >= 0)
-				close(f[i]);
+		close_all((int[]){out[0], out[1], errp[0], errp[1], in[0], in[1]}, 6);
 		return husk_fail(err, e, "pipes for the container");
 	}
-	m->started_ns = husk_time_ns();
+	m->started_ns = now_ns();
 	pid_t c = fork();
-	if (c == 0) {
-		close(sp[0]);
-		creator(m, sp[1], in[0], out[1], errp[1]);
-	}
+	if (c == 0)
+		exec_step(m, in[0], out[1], errp[1], sp[1], (const char *const[]){"start", NULL});
 	int e = errno;
-	close(sp[1]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	if (in[0] >= 0)
-		close(in[0]);
+	close_all((int[]){sp[1], out[1], errp[1], in[0]}, 4);
 	m->out_fd = out[0];
 	m->err_fd = errp[0];
 	m->in_fd = in[1];
@@ -247,42 +258,22 @@ static int start_container(struct mon *m, husk_error **err)
 	if (r <= 0 || msg.type != 1) {
 		close_stdio(m);
 		if (r <= 0)
-			return husk_fail(err, EIO, "the container's creator died");
+			return husk_fail(err, EIO, "the container's start step died");
 		msg.payload[msg.len] = '\0';
 		m->start_code = (int)msg.ns;
 		return husk_fail_as(err, msg.errnum, "%s", msg.payload);
 	}
+	/* a stop or rm that came meanwhile: the step killed it, and the loop
+	 * reaps it and ends */
 	m->pid = (pid_t)msg.ns;
 	if (tty) {
 		m->out_fd = msg.fd;
-		m->in_fd = m->rec.interactive ? msg.fd : -1;
+		m->in_fd = m->interactive ? msg.fd : -1;
 	}
 	if (m->out_fd >= 0)
 		fcntl(m->out_fd, F_SETFL, O_NONBLOCK);
 	if (m->err_fd >= 0)
 		fcntl(m->err_fd, F_SETFL, O_NONBLOCK);
-	if (husk_record_update(m->e.root, m->id, mark_running, m, NULL) < 0 || m->doomed)
-		kill(m->pid, SIGKILL); /* reaped by the loop, which ends it */
-	return 0;
-}
-
-/* --- adopting --- */
-
-/* --adopt, under the record's lock: still an orphan (running, its monitor
- * gone, its init alive)?  Then it is ours: a pidfd to the init, and the
- * record names us as its monitor. */
-static int claim_orphan(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	struct mon *m = ud;
-	bool live = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
-	if (live && husk_pid_alive(c->monitor_pid, c->monitor_start))
-		return husk_fail_as(err, EALREADY, "container \"%s\" has a monitor", c->name);
-	m->pidfd = live ? husk_pidfd_of(c->pid, c->pid_start) : -1;
-	if (m->pidfd < 0)
-		return husk_fail_as(err, ESRCH, "container \"%s\" is not running", c->name);
-	m->pid = c->pid;
-	m->started_ns = c->started_ns;
-	husk_record_set_monitor(c);
 	return 0;
 }
 
@@ -297,49 +288,6 @@ static void signal_init(struct mon *m, int sig)
 }
 
 /* --- ending --- */
-
-struct exit_ud {
-	struct mon *m;
-	int code;
-	bool oom; /* the OOM killer acted in its cgroup */
-};
-
-/* Recorded with its events: oom (as Docker's, before die), die */
-static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	struct exit_ud *x = ud;
-	(void)err;
-	c->state = HUSK_CTR_EXITED;
-	c->has_exit = true;
-	c->exit_code = x->code;
-	c->oom_killed = x->oom;
-	c->finished_ns = husk_time_ns();
-	if (x->oom)
-		husk_engine_event(&x->m->e, "oom", c->id, c->name, c->image, NULL);
-	char code[16];
-	snprintf(code, sizeof(code), "%d", x->code);
-	husk_engine_event(&x->m->e, "die", c->id, c->name, c->image,
-			  (const char *const[]){"exitCode", code, NULL});
-	return 0;
-}
-
-/* Did the OOM killer act in the container's memory cgroup during this run
- * (Docker's State.OOMKilled)?  Its count (v2 memory.events, v1
- * memory.oom_control: oom_kill) goes with the cgroup, so it is read
- * before husk_delete removes it. */
-static bool oom_killed(struct mon *m)
-{
-	long long n = 0;
-	return husk_stats(m->e.runroot, m->id, NULL, &n, NULL, NULL) == 0 && n > 0;
-}
-
-static int count_restart(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	(void)ud;
-	(void)err;
-	c->restart_count++;
-	return 0;
-}
 
 /* What a container's output is now: to the log and every client */
 static bool pump(struct mon *m, int fd, int stream)
@@ -378,58 +326,12 @@ static void drain(struct mon *m)
 	close_stdio(m);
 }
 
-static bool should_restart(struct mon *m, int code)
-{
-	struct husk_ctr now;
-	if (husk_record_load(m->e.root, m->id, &now, NULL) < 0)
-		return false;
-	bool stopped = now.stopped_by_user || now.state == HUSK_CTR_REMOVING;
-	enum husk_restart p = now.restart;
-	int count = now.restart_count, max = now.restart_max;
-	husk_ctr_release(&now);
-	if (stopped)
-		return false;
-	if (m->force_restart) {
-		m->force_restart = false;
-		return true;
-	}
-	switch (p) {
-	case HUSK_RESTART_ALWAYS:
-	case HUSK_RESTART_UNLESS_STOPPED:
-		return true;
-	case HUSK_RESTART_ON_FAILURE:
-		return code != 0 && (max == 0 || count < max);
-	case HUSK_RESTART_NO:
-	default:
-		return false;
-	}
-}
-
-/* --rm: the whole container, network included (src/net/teardown.c needs
- * no library this static binary lacks) */
-static void remove_container(struct mon *m)
-{
-	husk_engine_cleanup(&m->e, m->id, true, NULL);
-}
-
-static int clear_monitor(struct husk_ctr *c, void *ud, husk_error **err)
-{
-	(void)ud;
-	(void)err;
-	husk_record_clear_monitor(c);
-	return 0;
-}
-
 static void finish(struct mon *m, int code)
 {
-	husk_attach_unlink(m->e.runroot, m->id);
-	/* the record no longer names us before any client hears of the exit:
-	 * a `start` right after it must not take our last moments for a
-	 * monitor waiting to restart */
-	if (m->rec.rm)
-		remove_container(m);
-	else
-		husk_record_update(m->e.root, m->id, clear_monitor, NULL, NULL);
+	husk_attach_unlink(m->runroot, m->id);
+	/* the record no longer names us (or the container is gone, --rm)
+	 * before any client hears of the exit */
+	STEP(m, "finish");
 	int32_t c = code;
 	broadcast(m, HUSK_ATT_EXIT, &c, sizeof(c));
 	husk_log_close(m->log);
@@ -438,7 +340,7 @@ static void finish(struct mon *m, int code)
 
 static void arm_restart(struct mon *m)
 {
-	int64_t ran_ms = (husk_time_ns() - m->started_ns) / 1000000;
+	int64_t ran_ms = (now_ns() - m->started_ns) / 1000000;
 	if (m->backoff_ms == 0 || ran_ms >= 10000)
 		m->backoff_ms = 100;
 	else
@@ -451,13 +353,13 @@ static void arm_restart(struct mon *m)
 
 static void on_exit_code(struct mon *m, int code)
 {
-	/* the cgroup's OOM count, before it goes with the core's state */
-	struct exit_ud x = {.m = m, .code = code, .oom = oom_killed(m)};
+	char c[16];
+	snprintf(c, sizeof(c), "%d", code);
 	m->last_code = code;
-	husk_record_update(m->e.root, m->id, mark_exited, &x, NULL);
-	husk_delete(m->e.runroot, m->id, true, NULL);
 	m->pid = 0;
-	if (should_restart(m, code)) {
+	int r = m->force_restart ? STEP(m, "exited", c, "force") : STEP(m, "exited", c);
+	m->force_restart = false;
+	if (r == STEP_RESTART) {
 		arm_restart(m);
 		return;
 	}
@@ -472,19 +374,11 @@ static void on_restart_timer(struct mon *m)
 	if (read(m->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	m->waiting_restart = false;
-	struct husk_ctr now;
-	bool stopped = true;
-	if (husk_record_load(m->e.root, m->id, &now, NULL) == 0) {
-		stopped = now.stopped_by_user || now.state == HUSK_CTR_REMOVING;
-		husk_ctr_release(&now);
-	}
-	if (stopped) {
-		/* the run that exited last, not the record as it was when we
-		 * began (before any run) */
+	/* stop or rm came meanwhile: the run that exited last is the end */
+	if (STEP(m, "restart") != 0) {
 		finish(m, m->last_code);
 		return;
 	}
-	husk_record_update(m->e.root, m->id, count_restart, NULL, NULL);
 	husk_error *err = NULL;
 	if (start_container(m, &err) == 0) {
 		arm_health(m);
@@ -501,16 +395,16 @@ static void on_restart_timer(struct mon *m)
 
 static void arm_health(struct mon *m)
 {
-	if (!m->rec.test || m->hfd < 0)
+	if (!m->health || m->hfd < 0)
 		return;
-	int64_t ns = m->rec.health_interval_ns > 0 ? m->rec.health_interval_ns : 30000000000LL;
+	int64_t ns = m->health_interval_ns > 0 ? m->health_interval_ns : 30000000000LL;
 	struct itimerspec it = {
 		.it_value = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}};
 	timerfd_settime(m->hfd, 0, &it, NULL);
 }
 
-/* Each check in a child: its exec and its wait never hold up the loop.
- * Exit 2: this check made the container unhealthy. */
+/* Each check in a step of its own: its exec and its wait never hold up
+ * the loop.  Exit 2: this check made the container unhealthy. */
 static void on_health_timer(struct mon *m)
 {
 	uint64_t n;
@@ -519,29 +413,22 @@ static void on_health_timer(struct mon *m)
 	if (m->check_pid > 0 || m->pid <= 0)
 		return;
 	pid_t p = fork();
-	if (p == 0) {
-		bool bad = false;
-		int r = husk_engine_health_check(&m->e, m->id, NULL, &bad, NULL);
-		_exit(r < 0 ? 1 : bad ? 2 : 0);
-	}
+	if (p == 0)
+		exec_step(m, -1, -1, -1, -1, (const char *const[]){"health", NULL});
 	m->check_pid = p > 0 ? p : 0;
 }
 
-/* --health-on-failure: what an unhealthy container gets */
+/* --health-on-failure: what an unhealthy container gets (the step says:
+ * 0 nothing, 1 killed, 2 killed and started again) */
 static void on_unhealthy(struct mon *m)
 {
-	struct husk_ctr now;
-	if (husk_record_load(m->e.root, m->id, &now, NULL) < 0)
+	if (m->pid <= 0)
 		return;
-	enum husk_health_action a = now.health_on_failure;
-	husk_ctr_release(&now);
-	if (a == HUSK_HEALTH_NONE || m->pid <= 0)
-		return;
-	if (a == HUSK_HEALTH_STOP)
-		husk_record_update(m->e.root, m->id, husk_record_set_stopped, NULL, NULL);
-	if (a == HUSK_HEALTH_RESTART)
+	int r = STEP(m, "unhealthy");
+	if (r == 2)
 		m->force_restart = true;
-	signal_init(m, SIGKILL);
+	if (r == 1 || r == 2)
+		signal_init(m, SIGKILL);
 }
 
 /* --- the loop --- */
@@ -570,7 +457,7 @@ static void on_client_msg(struct mon *m, size_t i)
 		}
 		break;
 	case HUSK_ATT_RESIZE:
-		if (n >= 5 && m->rec.tty && m->out_fd >= 0) {
+		if (n >= 5 && m->tty && m->out_fd >= 0) {
 			uint16_t rc[2];
 			memcpy(rc, pkt + 1, sizeof(rc));
 			struct winsize ws = {.ws_row = rc[0], .ws_col = rc[1]};
@@ -680,6 +567,64 @@ static void loop(struct mon *m)
 	}
 }
 
+/* The init step's line: the record's settings we need (see step.c) */
+static int read_settings(struct mon *m, bool adopt, char *log_path, size_t log_size, int *ret_drv,
+			 long long *ret_max_size, int *ret_max_file,
+			 unsigned long long *ret_pid_start, husk_error **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return husk_fail(err, errno, "pipe");
+	pid_t c = fork();
+	if (c == 0)
+		exec_step(m, -1, p[1], -1, -1,
+			  (const char *const[]){"init", adopt ? "adopt" : NULL, NULL});
+	close(p[1]);
+	char line[PATH_MAX + 256];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(line) - 1 &&
+	       ((r = read(p[0], line + len, sizeof(line) - 1 - len)) > 0 ||
+		(r < 0 && errno == EINTR)))
+		if (r > 0)
+			len += (size_t)r;
+	close(p[0]);
+	line[len] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	while (c > 0 && waitpid(c, NULL, 0) < 0 && errno == EINTR)
+		;
+	int e = 0, off = 0;
+	if (sscanf(line, "ERR %d %n", &e, &off) == 1 && off > 0)
+		return husk_fail_as(err, e ? e : EIO, "%s", line + off);
+	int tty, interactive, health, pid;
+	long long interval, started;
+	if (sscanf(line, "%d %d %d %lld %d %d %lld %d %llu %lld %n", &tty, &interactive, ret_drv,
+		   ret_max_size, ret_max_file, &health, &interval, &pid, ret_pid_start, &started,
+		   &off) != 10 ||
+	    off <= 0)
+		return husk_fail_as(err, EIO, "the monitor's init step: \"%.200s\"", line);
+	snprintf(log_path, log_size, "%s", line + off);
+	m->tty = tty;
+	m->interactive = interactive;
+	m->health = health;
+	m->health_interval_ns = interval;
+	m->pid = pid;
+	m->started_ns = started;
+	return 0;
+}
+
+/* husk-monitor-step, in our own directory */
+static int find_step(struct mon *m, husk_error **err)
+{
+	ssize_t n = readlink("/proc/self/exe", m->step, sizeof(m->step) - 32);
+	if (n <= 0)
+		return husk_fail(err, errno, "readlink /proc/self/exe");
+	m->step[n] = '\0';
+	char *slash = strrchr(m->step, '/');
+	snprintf(slash ? slash + 1 : m->step, 32, "husk-monitor-step");
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: husk-monitor [--adopt] --status-fd N [--client-fd N] [--husk PATH] "
@@ -687,7 +632,14 @@ static int usage(void)
 	return 2;
 }
 
-int main(int argc, char **argv, char **envp)
+static int fail(struct mon *m, husk_error *err, int code)
+{
+	report(m, err->errnum ? err->errnum : EIO, code, err->msg);
+	husk_error_free(err);
+	return 1;
+}
+
+int main(int argc, char **argv)
 {
 	struct mon m = {.status_fd = -1,
 			.listen_fd = -1,
@@ -710,22 +662,15 @@ int main(int argc, char **argv, char **envp)
 		else if (strcmp(argv[i], "--client-fd") == 0 && husk_parse_long(val, &v) == 0)
 			client = (int)v;
 		else if (strcmp(argv[i], "--husk") == 0 && *val)
-			m.e.self_path = argv[i + 1];
+			m.husk = argv[i + 1];
 		else
 			return usage();
 		i++; /* the value */
 	}
 	if (argc - i != 3 || m.status_fd < 0)
 		return usage();
-	/* this process's children enter containers: run from a binary no
-	 * container can write (CVE-2019-5736) */
-	husk_error *err = NULL;
-	if (husk_ensure_sealed_exe(argv, envp, &err) < 0) {
-		report(&m, err->errnum ? err->errnum : EIO, 125, err->msg);
-		return 1;
-	}
-	m.e.root = argv[i];
-	m.e.runroot = argv[i + 1];
+	m.root = argv[i];
+	m.runroot = argv[i + 1];
 	m.id = argv[i + 2];
 	if (client >= 0)
 		add_client(&m, client);
@@ -745,33 +690,40 @@ int main(int argc, char **argv, char **envp)
 		report(&m, errno, 125, "signalfd or timerfd");
 		return 1;
 	}
-	if (husk_record_load(m.e.root, m.id, &m.rec, &err) < 0 ||
-	    (adopt && husk_record_update(m.e.root, m.id, claim_orphan, &m, &err) < 0)) {
-		report(&m, err->errnum ? err->errnum : EIO, 125, err->msg);
-		return 1;
+	husk_error *err = NULL;
+	char log_path[PATH_MAX];
+	int drv = HUSK_LOG_JSON_FILE, max_file = 1;
+	long long max_size = 0;
+	unsigned long long pid_start = 0;
+	if (find_step(&m, &err) < 0 || read_settings(&m, adopt, log_path, sizeof(log_path), &drv,
+						     &max_size, &max_file, &pid_start, &err) < 0)
+		return fail(&m, err, 125);
+	if (adopt) {
+		/* adopted: a failure from here on leaves the record naming a
+		 * monitor that is gone, and the next command that looks adopts
+		 * it again */
+		m.pidfd = husk_pidfd_of(m.pid, pid_start);
+		if (m.pidfd < 0) {
+			report(&m, ESRCH, 125, "the container is not running");
+			return 1;
+		}
+	} else {
+		m.pid = 0;
 	}
-	/* adopted: a failure from here on leaves the record naming a monitor
-	 * that is gone, and the next command that looks adopts it again */
-	m.listen_fd = husk_attach_listen(m.e.runroot, m.id, &err);
-	int drv = husk_log_driver_parse(m.rec.log_driver ? m.rec.log_driver : "json-file");
+	m.listen_fd = husk_attach_listen(m.runroot, m.id, &err);
 	if (m.listen_fd < 0 ||
-	    (drv != HUSK_LOG_NONE &&
-	     husk_log_open(husk_engine_log_path(&m.e, m.id), (enum husk_log_driver)drv,
-			   m.rec.log_max_size, m.rec.log_max_file, &m.log, &err) < 0)) {
-		report(&m, err->errnum ? err->errnum : EIO, 125, err->msg);
-		husk_attach_unlink(m.e.runroot, m.id);
-		return 1;
+	    (drv != HUSK_LOG_NONE && husk_log_open(log_path, (enum husk_log_driver)drv, max_size,
+						   max_file, &m.log, &err) < 0)) {
+		husk_attach_unlink(m.runroot, m.id);
+		return fail(&m, err, 125);
 	}
 	if (!adopt && start_container(&m, &err) < 0) {
 		/* the record says how it ended, as Docker's does */
-		struct exit_ud x = {.m = &m, .code = m.start_code};
-		husk_record_update(m.e.root, m.id, mark_exited, &x, NULL);
-		husk_delete(m.e.runroot, m.id, true, NULL);
-		husk_attach_unlink(m.e.runroot, m.id);
-		if (m.rec.rm)
-			remove_container(&m);
-		report(&m, err->errnum ? err->errnum : EIO, m.start_code, err->msg);
-		return 1;
+		char code[16];
+		snprintf(code, sizeof(code), "%d", m.start_code);
+		STEP(&m, "failed", code);
+		husk_attach_unlink(m.runroot, m.id);
+		return fail(&m, err, m.start_code);
 	}
 	char ok[32];
 	snprintf(ok, sizeof(ok), "%d", (int)m.pid);

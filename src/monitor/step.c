@@ -1,0 +1,378 @@
+/* husk-monitor-step: what a container's monitor does that needs the
+ * runtime, the record or the network, one step a process.
+ *
+ *   husk-monitor-step STEP ROOT RUNROOT ID [--husk PATH] [ARG]
+ *
+ * The monitor (husk-monitor, monitor.c) stays resident for as long as its
+ * container runs, so it is built against musl with no library but libc
+ * and holds only the container's stdio, its log and its clients.  Each
+ * time it must read or change the record, start the container, tear it
+ * down or run a healthcheck, it runs this binary (static, glibc, the
+ * runtime's core linked in) as its child and reads the answer from the
+ * exit status (and for init, a line on stdout; for start, a message on
+ * fd 3).  A step lives a few milliseconds; the memory of the runtime's
+ * code and of jansson is paid only then.  The monitor is the parent of
+ * each step, so "the monitor" in the record is our parent.
+ *
+ * Steps:
+ *   init [adopt]  the settings the monitor needs, one line on stdout:
+ *                 "tty interactive driver max_size max_file health
+ *                 interval_ns pid pid_start started_ns log_path".  adopt:
+ *                 claim the running orphan under the record's lock first
+ *                 (EALREADY when another monitor has it).  On failure
+ *                 "ERR errno message".
+ *   start         create and start the container with fds 0-2 as its
+ *                 stdio; the result on fd 3 (sync.h): type 1 with the pid
+ *                 and the pty master, or type 0 with errno, Docker's exit
+ *                 code and a message.  The init, our child, is reparented
+ *                 to the monitor (a subreaper) when we exit.
+ *   exited CODE [force]  record the exit (OOM and die events), remove the
+ *                 runtime's state and cgroup; exit 10 when the restart
+ *                 policy (or force: --health-on-failure restart) says to
+ *                 start it again, else 0.
+ *   restart       the back-off is over: exit 1 when stop or rm came
+ *                 meanwhile, else count the restart and exit 0.
+ *   failed CODE   the first start failed: recorded as an exit, state and
+ *                 cgroup removed, the container removed with --rm.
+ *   finish        the end: the container removed with --rm, else the
+ *                 record no longer names a monitor.
+ *   health        one healthcheck: exit 2 when it made the container
+ *                 unhealthy.
+ *   unhealthy     --health-on-failure: exit 0 to leave it, 1 to kill it,
+ *                 2 to kill it and start it again (stop: also recorded). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine-private.h"
+#include "engine.h"
+#include "husk.h"
+#include "logfile.h"
+#include "record.h"
+#include "sync.h"
+#include "util.h"
+
+#define STEP_RESTART 10
+
+struct step {
+	struct husk_engine e;
+	const char *id;
+	pid_t monitor;
+	pid_t pid;
+	int64_t started_ns;
+	bool doomed;
+};
+
+/* --- init --- */
+
+/* adopt, under the record's lock: still an orphan (running, its monitor
+ * gone, its init alive)?  Then the record names our parent as its
+ * monitor; the monitor opens its own pidfd to the init and checks it is
+ * the same process (by its start time). */
+static int claim_orphan(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct step *s = ud;
+	bool live = c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED;
+	if (live && husk_pid_alive(c->monitor_pid, c->monitor_start))
+		return husk_fail_as(err, EALREADY, "container \"%s\" has a monitor", c->name);
+	if (!live || !husk_pid_alive(c->pid, c->pid_start))
+		return husk_fail_as(err, ESRCH, "container \"%s\" is not running", c->name);
+	husk_record_set_monitor(c, s->monitor);
+	return 0;
+}
+
+static int step_init(struct step *s, bool adopt)
+{
+	husk_error *err = NULL;
+	struct husk_ctr c;
+	if ((adopt && husk_record_update(s->e.root, s->id, claim_orphan, s, &err) < 0) ||
+	    husk_record_load(s->e.root, s->id, &c, &err) < 0) {
+		printf("ERR %d %s\n", err->errnum ? err->errnum : EIO, err->msg);
+		husk_error_free(err);
+		return 1;
+	}
+	int drv = husk_log_driver_parse(c.log_driver ? c.log_driver : "json-file");
+	cleanup_free char *log = husk_engine_log_path(&s->e, s->id);
+	printf("%d %d %d %lld %d %d %lld %d %llu %lld %s\n", c.tty, c.interactive,
+	       drv < 0 ? HUSK_LOG_JSON_FILE : drv, c.log_max_size, c.log_max_file, c.test != NULL,
+	       (long long)c.health_interval_ns, (int)c.pid, c.pid_start, (long long)c.started_ns,
+	       log);
+	husk_ctr_release(&c);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* --- start --- */
+
+static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct step *s = ud;
+	(void)err;
+	/* stop or rm came while we (re)started it: it is not to run.  The
+	 * record keeps saying so; the process is killed once we return */
+	s->doomed = c->state == HUSK_CTR_REMOVING || c->stopped_by_user;
+	if (c->state != HUSK_CTR_REMOVING)
+		c->state = HUSK_CTR_RUNNING;
+	c->pid = s->pid;
+	c->pid_start = husk_pid_starttime(s->pid);
+	husk_record_set_monitor(c, s->monitor);
+	c->started_ns = s->started_ns;
+	c->has_exit = false;
+	c->oom_killed = false;
+	if (!s->doomed)
+		husk_engine_event(&s->e, "start", c->id, c->name, c->image, NULL);
+	if (c->test) {
+		free(c->health_status);
+		c->health_status = strdup("starting");
+		c->health_streak = 0;
+	}
+	return 0;
+}
+
+static int step_start(struct step *s, char **argv, char **envp)
+{
+	const int sock = 3;
+	/* this process enters the container: run from a binary no container
+	 * can write (CVE-2019-5736) */
+	husk_error *err = NULL;
+	if (husk_ensure_sealed_exe(argv, envp, &err) < 0) {
+		husk_sync_send(sock, 0, err->errnum ? err->errnum : EIO, 125, err->msg,
+			       strlen(err->msg), -1);
+		return 1;
+	}
+	s->started_ns = husk_time_ns();
+	cleanup_free char *bundle = husk_engine_dir(&s->e, s->id);
+	struct husk_create_opts co = {
+		.state_root = s->e.runroot, .id = s->id, .bundle = bundle, .start_now = true};
+	struct husk_created cr;
+	/* Docker's codes when the process could not be executed (126, 127),
+	 * 125 for every other failure, whatever its errno */
+	cr.exec_failed = false;
+	if (husk_create(&co, &cr, &err) < 0 || husk_run_start(&co, &cr, &err) < 0) {
+		int code =
+			cr.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
+		/* the exit code rides in the ns field */
+		husk_sync_send(sock, 0, err && err->errnum ? err->errnum : EIO, (uint64_t)code,
+			       err ? err->msg : "start failed", err ? strlen(err->msg) : 12, -1);
+		return 1;
+	}
+	s->pid = cr.pid;
+	if (husk_record_update(s->e.root, s->id, mark_running, s, NULL) < 0 || s->doomed)
+		kill(s->pid, SIGKILL); /* reaped by the monitor, which ends it */
+	husk_sync_send(sock, 1, 0, (uint64_t)cr.pid, NULL, 0, cr.pty_master);
+	return 0;
+}
+
+/* --- exits and restarts --- */
+
+struct exit_ud {
+	struct step *s;
+	int code;
+	bool oom; /* the OOM killer acted in its cgroup */
+};
+
+/* Recorded with its events: oom (as Docker's, before die), die */
+static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	struct exit_ud *x = ud;
+	(void)err;
+	c->state = HUSK_CTR_EXITED;
+	c->has_exit = true;
+	c->exit_code = x->code;
+	c->oom_killed = x->oom;
+	c->finished_ns = husk_time_ns();
+	if (x->oom)
+		husk_engine_event(&x->s->e, "oom", c->id, c->name, c->image, NULL);
+	char code[16];
+	snprintf(code, sizeof(code), "%d", x->code);
+	husk_engine_event(&x->s->e, "die", c->id, c->name, c->image,
+			  (const char *const[]){"exitCode", code, NULL});
+	return 0;
+}
+
+/* Did the OOM killer act in the container's memory cgroup during this run
+ * (Docker's State.OOMKilled)?  Its count (v2 memory.events, v1
+ * memory.oom_control: oom_kill) goes with the cgroup, so it is read
+ * before husk_delete removes it. */
+static bool oom_killed(struct step *s)
+{
+	long long n = 0;
+	return husk_stats(s->e.runroot, s->id, NULL, &n, NULL, NULL) == 0 && n > 0;
+}
+
+static void record_exit(struct step *s, int code, bool look_for_oom)
+{
+	struct exit_ud x = {.s = s, .code = code, .oom = look_for_oom && oom_killed(s)};
+	husk_record_update(s->e.root, s->id, mark_exited, &x, NULL);
+	husk_delete(s->e.runroot, s->id, true, NULL);
+}
+
+static bool stopped(const struct husk_ctr *c)
+{
+	return c->stopped_by_user || c->state == HUSK_CTR_REMOVING;
+}
+
+static bool should_restart(struct step *s, int code, bool force)
+{
+	struct husk_ctr now;
+	if (husk_record_load(s->e.root, s->id, &now, NULL) < 0)
+		return false;
+	bool stop = stopped(&now);
+	enum husk_restart p = now.restart;
+	int count = now.restart_count, max = now.restart_max;
+	husk_ctr_release(&now);
+	if (stop)
+		return false;
+	if (force)
+		return true;
+	switch (p) {
+	case HUSK_RESTART_ALWAYS:
+	case HUSK_RESTART_UNLESS_STOPPED:
+		return true;
+	case HUSK_RESTART_ON_FAILURE:
+		return code != 0 && (max == 0 || count < max);
+	case HUSK_RESTART_NO:
+	default:
+		return false;
+	}
+}
+
+static int count_restart(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	c->restart_count++;
+	return 0;
+}
+
+static int step_restart(struct step *s)
+{
+	struct husk_ctr now;
+	bool stop = true;
+	if (husk_record_load(s->e.root, s->id, &now, NULL) == 0) {
+		stop = stopped(&now);
+		husk_ctr_release(&now);
+	}
+	if (stop)
+		return 1;
+	husk_record_update(s->e.root, s->id, count_restart, NULL, NULL);
+	return 0;
+}
+
+static int clear_monitor(struct husk_ctr *c, void *ud, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	husk_record_clear_monitor(c);
+	return 0;
+}
+
+/* --rm: the whole container, network included; else the record no longer
+ * names a monitor, before any client hears of the exit: a `start` right
+ * after it must not take the monitor's last moments for one waiting to
+ * restart */
+static int step_finish(struct step *s)
+{
+	struct husk_ctr now;
+	bool rm = false;
+	if (husk_record_load(s->e.root, s->id, &now, NULL) == 0) {
+		rm = now.rm;
+		husk_ctr_release(&now);
+	}
+	if (rm)
+		husk_engine_cleanup(&s->e, s->id, true, NULL);
+	else
+		husk_record_update(s->e.root, s->id, clear_monitor, NULL, NULL);
+	return 0;
+}
+
+/* --- healthchecks --- */
+
+static int step_unhealthy(struct step *s)
+{
+	struct husk_ctr now;
+	if (husk_record_load(s->e.root, s->id, &now, NULL) < 0)
+		return 0;
+	enum husk_health_action a = now.health_on_failure;
+	husk_ctr_release(&now);
+	switch (a) {
+	case HUSK_HEALTH_STOP:
+		husk_record_update(s->e.root, s->id, husk_record_set_stopped, NULL, NULL);
+		return 1;
+	case HUSK_HEALTH_KILL:
+		return 1;
+	case HUSK_HEALTH_RESTART:
+		return 2;
+	case HUSK_HEALTH_NONE:
+	default:
+		return 0;
+	}
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: husk-monitor-step STEP ROOT RUNROOT ID [--husk PATH] [ARG...]\n"
+			"(run by husk-monitor, not by hand)\n");
+	return 64;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	if (argc < 5)
+		return usage();
+	struct step s = {.monitor = getppid()};
+	const char *what = argv[1];
+	s.e.root = argv[2];
+	s.e.runroot = argv[3];
+	s.id = argv[4];
+	int i = 5;
+	if (i + 1 < argc && strcmp(argv[i], "--husk") == 0) {
+		s.e.self_path = argv[i + 1];
+		i += 2;
+	}
+	const char *arg = i < argc ? argv[i] : NULL;
+	long code = 0;
+	if (strcmp(what, "init") == 0)
+		return step_init(&s, arg && strcmp(arg, "adopt") == 0);
+	if (strcmp(what, "start") == 0)
+		return step_start(&s, argv, envp);
+	if (strcmp(what, "exited") == 0 || strcmp(what, "failed") == 0) {
+		if (!arg || husk_parse_long(arg, &code) < 0)
+			return usage();
+		bool failed = what[0] == 'f';
+		record_exit(&s, (int)code, !failed);
+		if (failed) {
+			struct husk_ctr now;
+			if (husk_record_load(s.e.root, s.id, &now, NULL) == 0) {
+				if (now.rm)
+					husk_engine_cleanup(&s.e, s.id, true, NULL);
+				husk_ctr_release(&now);
+			}
+			return 0;
+		}
+		bool force = i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
+		return should_restart(&s, (int)code, force) ? STEP_RESTART : 0;
+	}
+	if (strcmp(what, "restart") == 0)
+		return step_restart(&s);
+	if (strcmp(what, "finish") == 0)
+		return step_finish(&s);
+	if (strcmp(what, "health") == 0) {
+		/* the check enters the container: a sealed binary, as start */
+		husk_error *err = NULL;
+		if (husk_ensure_sealed_exe(argv, envp, &err) < 0) {
+			husk_error_free(err);
+			return 1;
+		}
+		bool bad = false;
+		int r = husk_engine_health_check(&s.e, s.id, NULL, &bad, NULL);
+		return r < 0 ? 1 : bad ? 2 : 0;
+	}
+	if (strcmp(what, "unhealthy") == 0)
+		return step_unhealthy(&s);
+	return usage();
+}
