@@ -7,7 +7,7 @@ pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev 
       podman buildah containerd slirp4netns curl bc clang libclang-rt-14-dev
       libcurl4-openssl-dev libmnl-dev libnftables-dev nftables docker-registry skopeo umoci zstd openssl python3
       man-db groff-base bash-completion zsh fish mmdebstrap dpkg-dev tini iperf3
-      docker.io python3-grpcio python3-grpc-tools"
+      docker.io python3-grpcio python3-grpc-tools musl-tools"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
