@@ -25,6 +25,11 @@ int husk_pidfd_exit_status(int pidfd, pid_t pid, int *ret_status);
  * ran.  adopt: a monitor for the running init of a container whose
  * monitor is gone (husk-monitor --adopt); EALREADY when another has
  * adopted it, ESRCH when the init is gone too. */
+/* What a monitor needs of the record, one line (monitor.c reads it):
+ * "tty interactive log_driver log_max_size log_max_file health
+ * health_interval_ns pid pid_start started_ns log_path" */
+char *husk_monitor_settings(struct husk_engine *e, const struct husk_ctr *c);
+
 int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, int *ret_client,
 			    int *ret_code, husk_error **err);
 

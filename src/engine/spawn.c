@@ -14,13 +14,27 @@
 
 #include "engine-private.h"
 #include "engine.h"
+#include "logfile.h"
+#include "record.h"
 #include "util.h"
+
+char *husk_monitor_settings(struct husk_engine *e, const struct husk_ctr *c)
+{
+	int drv = husk_log_driver_parse(c->log_driver ? c->log_driver : "json-file");
+	cleanup_free char *log = husk_engine_log_path(e, c->id);
+	return husk_strdup_printf("%d %d %d %lld %d %d %lld %d %llu %lld %s", c->tty,
+				  c->interactive, drv < 0 ? HUSK_LOG_JSON_FILE : drv,
+				  c->log_max_size, c->log_max_file, c->test != NULL,
+				  (long long)c->health_interval_ns, (int)c->pid, c->pid_start,
+				  (long long)c->started_ns, log);
+}
 
 /* Fork, and in a grandchild in its own session exec the monitor with the
  * status pipe on fd 3 and the client on fd 4: it is nobody's child that
- * could wait for it, and outlives us. */
+ * could wait for it, and outlives us.  settings: the record's, for a
+ * start (an adopting monitor reads them when it has claimed the record) */
 static pid_t spawn_monitor(struct husk_engine *e, const char *id, bool adopt, int status_w,
-			   int client)
+			   int client, char *settings)
 {
 	pid_t p = fork();
 	if (p != 0)
@@ -33,7 +47,7 @@ static pid_t spawn_monitor(struct husk_engine *e, const char *id, bool adopt, in
 	    dup2(status_w, 3) < 0 || (client >= 0 && dup2(client, 4) < 0))
 		_exit(1);
 	syscall(SYS_close_range, client >= 0 ? 5 : 4, ~0U, 0);
-	char *argv[12];
+	char *argv[14];
 	size_t n = 0;
 	argv[n++] = e->monitor_path;
 	if (adopt)
@@ -48,6 +62,10 @@ static pid_t spawn_monitor(struct husk_engine *e, const char *id, bool adopt, in
 		argv[n++] = "--husk";
 		argv[n++] = e->self_path;
 	}
+	if (settings) {
+		argv[n++] = "--settings";
+		argv[n++] = settings;
+	}
 	argv[n++] = e->root;
 	argv[n++] = e->runroot;
 	argv[n++] = (char *)id;
@@ -60,6 +78,14 @@ int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, i
 			    int *ret_code, husk_error **err)
 {
 	int st[2], cl[2] = {-1, -1};
+	cleanup_free char *settings = NULL;
+	if (!adopt) {
+		struct husk_ctr c;
+		if (husk_record_load(e->root, id, &c, err) < 0)
+			return -1;
+		settings = husk_monitor_settings(e, &c);
+		husk_ctr_release(&c);
+	}
 	if (pipe2(st, O_CLOEXEC) < 0)
 		return husk_fail(err, errno, "pipe");
 	if (ret_client && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cl) < 0) {
@@ -68,7 +94,7 @@ int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, i
 		close(st[1]);
 		return husk_fail(err, en, "socketpair");
 	}
-	pid_t p = spawn_monitor(e, id, adopt, st[1], cl[1]);
+	pid_t p = spawn_monitor(e, id, adopt, st[1], cl[1], settings);
 	int en = errno;
 	close(st[1]);
 	if (cl[1] >= 0)

@@ -1,7 +1,8 @@
 /* husk-monitor: the parent of one engine container, for as long as it
  * runs (Podman's conmon, without a daemon behind it).
  *
- *   husk-monitor [--adopt] --status-fd N [--client-fd N] [--husk PATH] ROOT RUNROOT ID
+ *   husk-monitor (--adopt | --settings LINE) --status-fd N [--client-fd N] [--husk PATH]
+ *                ROOT RUNROOT ID
  *
  * It stays resident while its container runs, so it is small: built
  * against musl, static, no library but libc (about 100 kB resident,
@@ -326,12 +327,14 @@ static void drain(struct mon *m)
 	close_stdio(m);
 }
 
-static void finish(struct mon *m, int code)
+/* The end: the record no longer names us (or the container is gone,
+ * --rm) before any client hears of the exit.  finished: a step did it
+ * already (exited, when it found no restart due) */
+static void finish(struct mon *m, int code, bool finished)
 {
 	husk_attach_unlink(m->runroot, m->id);
-	/* the record no longer names us (or the container is gone, --rm)
-	 * before any client hears of the exit */
-	STEP(m, "finish");
+	if (!finished)
+		STEP(m, "finish");
 	int32_t c = code;
 	broadcast(m, HUSK_ATT_EXIT, &c, sizeof(c));
 	husk_log_close(m->log);
@@ -363,7 +366,7 @@ static void on_exit_code(struct mon *m, int code)
 		arm_restart(m);
 		return;
 	}
-	finish(m, code);
+	finish(m, code, r == 0);
 }
 
 static void arm_health(struct mon *m);
@@ -376,7 +379,7 @@ static void on_restart_timer(struct mon *m)
 	m->waiting_restart = false;
 	/* stop or rm came meanwhile: the run that exited last is the end */
 	if (STEP(m, "restart") != 0) {
-		finish(m, m->last_code);
+		finish(m, m->last_code, false);
 		return;
 	}
 	husk_error *err = NULL;
@@ -567,18 +570,43 @@ static void loop(struct mon *m)
 	}
 }
 
-/* The init step's line: the record's settings we need (see step.c) */
-static int read_settings(struct mon *m, bool adopt, char *log_path, size_t log_size, int *ret_drv,
-			 long long *ret_max_size, int *ret_max_file,
-			 unsigned long long *ret_pid_start, husk_error **err)
+struct settings {
+	char log_path[PATH_MAX];
+	int drv, max_file;
+	long long max_size;
+	unsigned long long pid_start;
+};
+
+/* The record's settings we need, one line (husk_monitor_settings): from
+ * --settings, or from the init step when adopting */
+static int parse_settings(struct mon *m, const char *line, struct settings *st, husk_error **err)
+{
+	int tty, interactive, health, pid, off = 0;
+	long long interval, started;
+	if (sscanf(line, "%d %d %d %lld %d %d %lld %d %llu %lld %n", &tty, &interactive, &st->drv,
+		   &st->max_size, &st->max_file, &health, &interval, &pid, &st->pid_start, &started,
+		   &off) != 10 ||
+	    off <= 0)
+		return husk_fail_as(err, EINVAL, "the monitor's settings: \"%.200s\"", line);
+	snprintf(st->log_path, sizeof(st->log_path), "%s", line + off);
+	m->tty = tty;
+	m->interactive = interactive;
+	m->health = health;
+	m->health_interval_ns = interval;
+	m->pid = pid;
+	m->started_ns = started;
+	return 0;
+}
+
+/* adopt: the init step claims the record and says its settings */
+static int adopt_settings(struct mon *m, struct settings *st, husk_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return husk_fail(err, errno, "pipe");
 	pid_t c = fork();
 	if (c == 0)
-		exec_step(m, -1, p[1], -1, -1,
-			  (const char *const[]){"init", adopt ? "adopt" : NULL, NULL});
+		exec_step(m, -1, p[1], -1, -1, (const char *const[]){"init", "adopt", NULL});
 	close(p[1]);
 	char line[PATH_MAX + 256];
 	size_t len = 0;
@@ -596,21 +624,7 @@ static int read_settings(struct mon *m, bool adopt, char *log_path, size_t log_s
 	int e = 0, off = 0;
 	if (sscanf(line, "ERR %d %n", &e, &off) == 1 && off > 0)
 		return husk_fail_as(err, e ? e : EIO, "%s", line + off);
-	int tty, interactive, health, pid;
-	long long interval, started;
-	if (sscanf(line, "%d %d %d %lld %d %d %lld %d %llu %lld %n", &tty, &interactive, ret_drv,
-		   ret_max_size, ret_max_file, &health, &interval, &pid, ret_pid_start, &started,
-		   &off) != 10 ||
-	    off <= 0)
-		return husk_fail_as(err, EIO, "the monitor's init step: \"%.200s\"", line);
-	snprintf(log_path, log_size, "%s", line + off);
-	m->tty = tty;
-	m->interactive = interactive;
-	m->health = health;
-	m->health_interval_ns = interval;
-	m->pid = pid;
-	m->started_ns = started;
-	return 0;
+	return parse_settings(m, line, st, err);
 }
 
 /* husk-monitor-step, in our own directory */
@@ -627,8 +641,9 @@ static int find_step(struct mon *m, husk_error **err)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: husk-monitor [--adopt] --status-fd N [--client-fd N] [--husk PATH] "
-			"ROOT RUNROOT ID\n(started by husk, not by hand)\n");
+	fprintf(stderr,
+		"usage: husk-monitor (--adopt | --settings LINE) --status-fd N [--client-fd N] "
+		"[--husk PATH] ROOT RUNROOT ID\n(started by husk, not by hand)\n");
 	return 2;
 }
 
@@ -650,6 +665,7 @@ int main(int argc, char **argv)
 			.pidfd = -1};
 	int client = -1, i = 1;
 	bool adopt = false;
+	const char *settings = NULL;
 	long v;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *val = i + 1 < argc ? argv[i + 1] : "";
@@ -663,11 +679,13 @@ int main(int argc, char **argv)
 			client = (int)v;
 		else if (strcmp(argv[i], "--husk") == 0 && *val)
 			m.husk = argv[i + 1];
+		else if (strcmp(argv[i], "--settings") == 0 && *val)
+			settings = argv[i + 1];
 		else
 			return usage();
 		i++; /* the value */
 	}
-	if (argc - i != 3 || m.status_fd < 0)
+	if (argc - i != 3 || m.status_fd < 0 || (!adopt && !settings))
 		return usage();
 	m.root = argv[i];
 	m.runroot = argv[i + 1];
@@ -691,18 +709,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	husk_error *err = NULL;
-	char log_path[PATH_MAX];
-	int drv = HUSK_LOG_JSON_FILE, max_file = 1;
-	long long max_size = 0;
-	unsigned long long pid_start = 0;
-	if (find_step(&m, &err) < 0 || read_settings(&m, adopt, log_path, sizeof(log_path), &drv,
-						     &max_size, &max_file, &pid_start, &err) < 0)
+	struct settings st;
+	if (find_step(&m, &err) < 0 ||
+	    (adopt ? adopt_settings(&m, &st, &err) : parse_settings(&m, settings, &st, &err)) < 0)
 		return fail(&m, err, 125);
 	if (adopt) {
 		/* adopted: a failure from here on leaves the record naming a
 		 * monitor that is gone, and the next command that looks adopts
 		 * it again */
-		m.pidfd = husk_pidfd_of(m.pid, pid_start);
+		m.pidfd = husk_pidfd_of(m.pid, st.pid_start);
 		if (m.pidfd < 0) {
 			report(&m, ESRCH, 125, "the container is not running");
 			return 1;
@@ -711,9 +726,9 @@ int main(int argc, char **argv)
 		m.pid = 0;
 	}
 	m.listen_fd = husk_attach_listen(m.runroot, m.id, &err);
-	if (m.listen_fd < 0 ||
-	    (drv != HUSK_LOG_NONE && husk_log_open(log_path, (enum husk_log_driver)drv, max_size,
-						   max_file, &m.log, &err) < 0)) {
+	if (m.listen_fd < 0 || (st.drv != HUSK_LOG_NONE &&
+				husk_log_open(st.log_path, (enum husk_log_driver)st.drv,
+					      st.max_size, st.max_file, &m.log, &err) < 0)) {
 		husk_attach_unlink(m.runroot, m.id);
 		return fail(&m, err, 125);
 	}

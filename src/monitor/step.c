@@ -15,12 +15,11 @@
  * each step, so "the monitor" in the record is our parent.
  *
  * Steps:
- *   init [adopt]  the settings the monitor needs, one line on stdout:
- *                 "tty interactive driver max_size max_file health
- *                 interval_ns pid pid_start started_ns log_path".  adopt:
- *                 claim the running orphan under the record's lock first
- *                 (EALREADY when another monitor has it).  On failure
- *                 "ERR errno message".
+ *   init [adopt]  the settings the monitor needs, one line on stdout
+ *                 (husk_monitor_settings; a start gets them from husk in
+ *                 its argv).  adopt: claim the running orphan under the
+ *                 record's lock first (EALREADY when another monitor has
+ *                 it).  On failure "ERR errno message".
  *   start         create and start the container with fds 0-2 as its
  *                 stdio; the result on fd 3 (sync.h): type 1 with the pid
  *                 and the pty master, or type 0 with errno, Docker's exit
@@ -29,7 +28,7 @@
  *   exited CODE [force]  record the exit (OOM and die events), remove the
  *                 runtime's state and cgroup; exit 10 when the restart
  *                 policy (or force: --health-on-failure restart) says to
- *                 start it again, else 0.
+ *                 start it again, else finish (below) and exit 0.
  *   restart       the back-off is over: exit 1 when stop or rm came
  *                 meanwhile, else count the restart and exit 0.
  *   failed CODE   the first start failed: recorded as an exit, state and
@@ -96,12 +95,8 @@ static int step_init(struct step *s, bool adopt)
 		husk_error_free(err);
 		return 1;
 	}
-	int drv = husk_log_driver_parse(c.log_driver ? c.log_driver : "json-file");
-	cleanup_free char *log = husk_engine_log_path(&s->e, s->id);
-	printf("%d %d %d %lld %d %d %lld %d %llu %lld %s\n", c.tty, c.interactive,
-	       drv < 0 ? HUSK_LOG_JSON_FILE : drv, c.log_max_size, c.log_max_file, c.test != NULL,
-	       (long long)c.health_interval_ns, (int)c.pid, c.pid_start, (long long)c.started_ns,
-	       log);
+	cleanup_free char *line = husk_monitor_settings(&s->e, &c);
+	printf("%s\n", line);
 	husk_ctr_release(&c);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -355,7 +350,9 @@ int main(int argc, char **argv, char **envp)
 			return 0;
 		}
 		bool force = i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
-		return should_restart(&s, (int)code, force) ? STEP_RESTART : 0;
+		if (should_restart(&s, (int)code, force))
+			return STEP_RESTART;
+		return step_finish(&s);
 	}
 	if (strcmp(what, "restart") == 0)
 		return step_restart(&s);
