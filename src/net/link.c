@@ -262,8 +262,10 @@ int net_link_rate(const char *dev, uint64_t bits, husk_error **err)
 	return qdisc_tbf(nl, dev, bits, err);
 }
 
-static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_addr gw,
-			     husk_error **err)
+/* The default route via gw (family AF_INET or AF_INET6, gw_len bytes of
+ * address) out of dev */
+static int route_add_default_via(struct mnl_socket *nl, const char *dev, int family, const void *gw,
+				 size_t gw_len, husk_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	unsigned int idx = if_nametoindex(dev);
@@ -273,39 +275,29 @@ static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_a
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = (unsigned char)family;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = RTPROT_BOOT;
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_GATEWAY, gw.s_addr);
+	mnl_attr_put(nlh, RTA_GATEWAY, gw_len, gw);
 	mnl_attr_put_u32(nlh, RTA_OIF, idx);
 	if (nl_talk(nl, nlh) < 0)
-		return husk_fail(err, errno, "add the default route via \"%s\"", dev);
+		return husk_fail(err, errno, "add the %sdefault route via \"%s\"",
+				 family == AF_INET6 ? "IPv6 " : "", dev);
 	return 0;
+}
+
+static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_addr gw,
+			     husk_error **err)
+{
+	return route_add_default_via(nl, dev, AF_INET, &gw.s_addr, sizeof(gw.s_addr), err);
 }
 
 static int route6_add_default(struct mnl_socket *nl, const char *dev, const struct in6_addr *gw,
 			      husk_error **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(*gw), gw);
-	mnl_attr_put_u32(nlh, RTA_OIF, idx);
-	if (nl_talk(nl, nlh) < 0)
-		return husk_fail(err, errno, "add the IPv6 default route via \"%s\"", dev);
-	return 0;
+	return route_add_default_via(nl, dev, AF_INET6, gw, sizeof(*gw), err);
 }
 
 struct ns_conf6 {

@@ -104,26 +104,9 @@ ctd_clean() {
 teardown_file() {
 	[ -n "${CTD_DIR:-}" ] && [ -d "$CTD_DIR" ] || return 0
 	ctd_clean
-	local pid shim
-	pid=$(cat "$CTD_DIR/containerd.pid" 2>/dev/null || true)
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	# shims still running for this containerd (its address is on their argv)
-	for shim in $(pgrep -f -- "-address $CTD_DIR/containerd.sock" || true); do
-		kill -KILL "$shim" 2>/dev/null || true
-	done
-	grep -F "$CTD_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		xargs -r -n1 umount -l 2>/dev/null || true
-	find /sys/fs/cgroup -maxdepth 2 -type d -name "$NS" 2>/dev/null | sort -r |
-		while read -r d; do
-			find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		done
-	rm -rf "$CTD_DIR"
+	# shims still running for this containerd: its address is on their argv
+	stop_daemon "$CTD_DIR/containerd.pid" "-address $CTD_DIR/containerd.sock"
+	remove_daemon_dir "$CTD_DIR" "$NS"
 }
 
 setup() {

@@ -164,28 +164,12 @@ cri_clean() {
 teardown_file() {
 	[ -n "${CRI_DIR:-}" ] && [ -d "$CRI_DIR" ] || return 0
 	cri_clean
-	local pid p
+	local pid
 	pid=$(cat "$CRI_DIR/cri-client.pid" 2>/dev/null || true)
 	[ -z "$pid" ] || kill "$pid" 2>/dev/null || true
-	pid=$(cat "$CRI_DIR/containerd.pid" 2>/dev/null || true)
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	# shims still running for this containerd (its address is on their argv)
-	for p in $(pgrep -f -- "-address $CRI_DIR/containerd.sock" || true); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	grep -F "$CRI_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		xargs -r -n1 umount -l 2>/dev/null || true
-	find /sys/fs/cgroup -maxdepth 4 -type d -name "$CRI_CGROUP" 2>/dev/null | sort -r |
-		while read -r d; do
-			find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		done
-	rm -rf "$CRI_DIR"
+	# shims still running for this containerd: its address is on their argv
+	stop_daemon "$CRI_DIR/containerd.pid" "-address $CRI_DIR/containerd.sock"
+	remove_daemon_dir "$CRI_DIR" "$CRI_CGROUP"
 }
 
 setup() {

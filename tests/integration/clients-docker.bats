@@ -85,27 +85,10 @@ setup_file() {
 teardown_file() {
 	[ -n "${DK_DIR:-}" ] && [ -d "$DK_DIR" ] || return 0
 	dk_clean
-	local pid p
-	pid=$(cat "$DK_DIR/dockerd.pid" 2>/dev/null || true)
-	# dockerd stops the containerd it started
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	# its containerd and shims, if any outlived it (the temp dir is on their argv)
-	for p in $(pgrep -f -- "$DK_DIR/exec/containerd" || true); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	grep -F "$DK_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-		xargs -r -n1 umount -l 2>/dev/null || true
-	find /sys/fs/cgroup -maxdepth 4 -type d -name "$DK_CGROUP" 2>/dev/null | sort -r |
-		while read -r d; do
-			find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		done
-	rm -rf "$DK_DIR"
+	# dockerd stops the containerd it started; what outlived it has the
+	# temp dir on its argv
+	stop_daemon "$DK_DIR/dockerd.pid" "$DK_DIR/exec/containerd"
+	remove_daemon_dir "$DK_DIR" "$DK_CGROUP"
 }
 
 setup() {

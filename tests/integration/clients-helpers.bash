@@ -49,3 +49,34 @@ same() {
 	echo "husk-oci's output or status is not runc's: see the comparison above" >&2
 	return 1
 }
+
+# stop_daemon PIDFILE PATTERN: TERM to the daemon whose pid is in PIDFILE,
+# KILL if it is still there after 10 s; then KILL to every process whose
+# argv matches PATTERN (what it started and left behind: shims, its own
+# containerd)
+stop_daemon() {
+	local pid p
+	pid=$(cat "$1" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	for p in $(pgrep -f -- "$2" || true); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+# remove_daemon_dir DIR CGROUP: the mounts under a daemon's temp dir, the
+# cgroups named CGROUP it made (deepest first), then the dir
+remove_daemon_dir() {
+	grep -F "$1" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		xargs -r -n1 umount -l 2>/dev/null || true
+	find /sys/fs/cgroup -maxdepth 4 -type d -name "$2" 2>/dev/null | sort -r |
+		while read -r d; do
+			find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		done
+	rm -rf "$1"
+}
