@@ -35,6 +35,9 @@
 #include "cgroup.h"
 #include "hooks.h"
 #include "husk.h"
+#include "intelrdt.h"
+#include "mempolicy.h"
+#include "netdev.h"
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
@@ -263,6 +266,14 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 	 * owner's to configure */
 	if (s->ns[HUSK_NS_NET].enabled && !s->ns[HUSK_NS_NET].path && loopback_up(c, err) < 0)
 		return -1;
+	if (s->n_netdevs) {
+		/* the runtime moves them from the host's namespace into ours */
+		husk_trace_begin(&c->tr);
+		husk_sync_send(c->sock, SYNC_NETDEVS, 0, 0, NULL, 0, -1);
+		if (wait_for(c, SYNC_NETDEVS_DONE, &msg, err) < 0)
+			return -1;
+		HUSK_TRACE(&c->tr, "move %zu linux.netDevices in", s->n_netdevs);
+	}
 
 	/* the cgroup before the cgroup namespace, so that the namespace's
 	 * root is the container's own cgroup */
@@ -287,6 +298,8 @@ static int child_setup(struct child_ctx *c, husk_error **err)
 		return -1;
 
 	if (s->has_process && (husk_process_limits(&s->process, err) < 0))
+		return -1;
+	if (husk_mempolicy_apply(&s->mempolicy, err) < 0)
 		return -1;
 	if (!c->o->no_new_keyring) {
 		/* a fresh session keyring, so that keys are not shared with the
@@ -472,12 +485,12 @@ static int child_main(struct child_ctx *c)
 	cleanup_free char *sstate = NULL;
 	if (c->seccomp && husk_seccomp_needs_listener(c->seccomp)) {
 		const char *md = husk_seccomp_listener_metadata(c->seccomp);
-		json_t *state = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id",
+		json_t *state = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.3.0", "id",
 					  c->o->id, "status", "creating", "pid", (int)c->host_pid,
 					  "bundle", c->o->bundle);
 		if (s->annotations && json_object_size(s->annotations))
 			json_object_set(state, "annotations", s->annotations);
-		json_t *j = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.2.0", "fds",
+		json_t *j = json_pack("{s:s,s:[s],s:i,s:s,s:o}", "ociVersion", "1.3.0", "fds",
 				      "seccompFd", "pid", (int)c->host_pid, "metadata",
 				      md ? md : "", "state", state);
 		sstate = json_dumps(j, JSON_COMPACT);
@@ -503,7 +516,7 @@ late_fail:
 static char *state_json_for_hooks(const char *id, pid_t pid, const char *status, const char *bundle,
 				  json_t *annotations)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", id, "status",
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.3.0", "id", id, "status",
 			      status, "pid", (int)pid, "bundle", bundle);
 	if (annotations && json_object_size(annotations))
 		json_object_set(j, "annotations", annotations);
@@ -618,6 +631,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	char *lf_env[3] = {NULL, NULL, NULL};
 	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
 	int r = -1;
+	char *rdt_root = NULL, *rdt_tasks = NULL;
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		ns_fds[i] = -1;
 	memset(ret, 0, sizeof(*ret));
@@ -657,6 +671,18 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			o->warn(o->ud, "linux.namespaces: no mount namespace: mounts, devices, "
 				       "maskedPaths and readonlyPaths are not applied (they would "
 				       "be the host's mounts)");
+	}
+	if (spec->intelrdt.set) {
+		/* config-linux.md: no resctrl mounted where the runtime runs is
+		 * an error */
+		rdt_root = husk_resctrl_mount();
+		if (!rdt_root) {
+			husk_fail_as(err, ENOTSUP,
+				     "linux.intelRdt: no resctrl filesystem is mounted (Intel RDT "
+				     "or AMD PQoS needs \"mount -t resctrl resctrl "
+				     "/sys/fs/resctrl\", and a CPU and kernel that have it)");
+			goto out;
+		}
 	}
 	if (spec->process.terminal && !o->console_socket && !o->start_now) {
 		husk_fail(err, 0, "process.terminal is true: --console-socket is required");
@@ -722,6 +748,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			goto out;
 		HUSK_TRACE(&tr, "write linux.resources (device rules: v1 lists, v2 eBPF)");
 	}
+
+	if (rdt_root && husk_intelrdt_setup(rdt_root, &spec->intelrdt, o->id, &rdt_tasks, err) < 0)
+		goto out;
 
 	if (!o->start_now) {
 		cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", dir);
@@ -826,6 +855,9 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			goto out;
 		HUSK_TRACE(&tr, "write /proc/%d/uid_map and gid_map", (int)pid);
 	}
+	/* before GO: whatever the init forks inherits its group */
+	if (rdt_tasks && husk_intelrdt_join(rdt_tasks, pid, err) < 0)
+		goto out;
 	if (husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1) < 0) {
 		husk_fail(err, EPIPE, "container init died before setup");
 		goto out;
@@ -877,6 +909,12 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 				goto out;
 			continue;
 		}
+		if (m.type == SYNC_NETDEVS) {
+			if (husk_netdevs_move(spec, pid, err) < 0)
+				goto out;
+			husk_sync_send(sock[0], SYNC_NETDEVS_DONE, 0, 0, NULL, 0, -1);
+			continue;
+		}
 		if (m.type == SYNC_PID) {
 			/* the init was re-born in a joined pid namespace */
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -925,9 +963,13 @@ out:
 		kill_and_reap(pid);
 		if (cg_made)
 			husk_cgroup_destroy(&cg, NULL);
+		if (rdt_tasks)
+			husk_intelrdt_remove(rdt_root, &spec->intelrdt, o->id);
 		if (dir)
 			husk_state_dir_remove(dir, NULL);
 	}
+	free(rdt_root);
+	free(rdt_tasks);
 	if (master >= 0)
 		close(master);
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
@@ -1183,6 +1225,19 @@ int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk
 	return r;
 }
 
+/* the resctrl groups of linux.intelRdt that are the container's */
+static void remove_intelrdt(const struct husk_state *st, const char *id)
+{
+	json_t *j = json_object_get(json_object_get(st->config, "linux"), "intelRdt");
+	if (!j || json_is_null(j))
+		return;
+	struct husk_intelrdt r = {0};
+	cleanup_free char *root = husk_resctrl_mount();
+	if (root && husk_intelrdt_parse(j, &r, NULL) == 0)
+		husk_intelrdt_remove(root, &r, id);
+	husk_intelrdt_release(&r);
+}
+
 int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 {
 	return husk_delete_warn(root, id, force, NULL, NULL, err);
@@ -1245,6 +1300,7 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 		free(pids);
 		r = husk_cgroup_destroy(&st.cgroup, err);
 	}
+	remove_intelrdt(&st, id);
 	if (st.config) {
 		json_t *hooks = json_object_get(st.config, "hooks");
 		if (json_object_get(hooks, "poststop")) {

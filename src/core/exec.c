@@ -22,6 +22,8 @@
 
 #include "cgroup.h"
 #include "husk.h"
+#include "intelrdt.h"
+#include "mempolicy.h"
 #include "process.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -221,11 +223,34 @@ struct exec_child {
 	int ns_fds[HUSK_NS_COUNT];
 	struct husk_cgroup_join *join;
 	struct husk_process *proc;
+	const struct husk_mempolicy *mempolicy;
 	struct husk_seccomp *seccomp;
 	int preserve_fds;
 	int root_fd; /* no mount namespace: the init's root, to chroot into; or -1 */
 	struct husk_tracer tr;
 };
+
+/* process.execCPUAffinity.final, right after the move into the
+ * container's cgroup (which may have reset the affinity to its cpuset).
+ * With no execCPUAffinity at all, every CPU, as runc does: the process
+ * should not keep the affinity the runtime was started with (the kernel
+ * narrows the mask to the cgroup's cpuset). */
+static int set_final_affinity(const struct husk_process *p, husk_error **err)
+{
+	if (p->has_exec_cpu_final) {
+		if (sched_setaffinity(0, sizeof(p->exec_cpu_final.bits),
+				      (const cpu_set_t *)p->exec_cpu_final.bits) < 0)
+			return husk_fail(err, errno,
+					 "process.execCPUAffinity.final: sched_setaffinity");
+		return 0;
+	}
+	if (!p->has_exec_cpu_initial) {
+		struct husk_cpu_mask all;
+		memset(&all, 0xff, sizeof(all));
+		sched_setaffinity(0, sizeof(all.bits), (const cpu_set_t *)all.bits);
+	}
+	return 0;
+}
 
 static void exec_child_main(struct exec_child *c)
 {
@@ -241,6 +266,8 @@ static void exec_child_main(struct exec_child *c)
 		goto fail;
 	}
 	if (husk_cgroup_join_self(c->join, &err) < 0)
+		goto fail;
+	if (set_final_affinity(c->proc, &err) < 0)
 		goto fail;
 	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,	HUSK_NS_UTS,
 						  HUSK_NS_NET,	HUSK_NS_CGROUP, HUSK_NS_MNT};
@@ -301,6 +328,8 @@ static void exec_child_main(struct exec_child *c)
 		setpgid(0, 0);
 	HUSK_TRACE(&c->tr, "join cgroup + setns into the container's namespaces, fork");
 	if (husk_process_limits(c->proc, &err) < 0)
+		goto fail;
+	if (husk_mempolicy_apply(c->mempolicy, &err) < 0)
 		goto fail;
 	char *warn = NULL;
 	if (husk_process_lsm(c->proc, &warn, &err) < 0)
@@ -374,6 +403,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	pid_t pid = -1;
 	int r = -1;
 	char *cfg = NULL;
+	cleanup_free char *rdt_root = NULL, *rdt_tasks = NULL;
 	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		ns_fds[i] = -1;
@@ -404,6 +434,18 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		cleanup_free char *w = husk_caps_drop_unraisable(&proc.caps);
 		if (w && o->warn)
 			o->warn(o->ud, w);
+	}
+	/* execCPUAffinity of --process, else the config's (runc's order) */
+	if (!proc.has_exec_cpu_initial && !proc.has_exec_cpu_final) {
+		proc.has_exec_cpu_initial = spec->process.has_exec_cpu_initial;
+		proc.has_exec_cpu_final = spec->process.has_exec_cpu_final;
+		proc.exec_cpu_initial = spec->process.exec_cpu_initial;
+		proc.exec_cpu_final = spec->process.exec_cpu_final;
+	}
+	if (spec->intelrdt.set) {
+		rdt_root = husk_resctrl_mount();
+		if (rdt_root)
+			rdt_tasks = husk_intelrdt_tasks(rdt_root, &spec->intelrdt, o->id);
 	}
 	if (proc.terminal && o->detach && !o->console_socket) {
 		husk_fail(err, 0, "exec --tty --detach needs --console-socket");
@@ -455,9 +497,26 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)join.v2_dirfd;
 	}
+	/* execCPUAffinity.initial: where the process runs until it is in the
+	 * container's cgroup; the child inherits it from us, and ours comes
+	 * back after the fork */
+	struct husk_cpu_mask own;
+	bool restore_own = false;
+	if (proc.has_exec_cpu_initial) {
+		if (sched_getaffinity(0, sizeof(own.bits), (cpu_set_t *)own.bits) == 0)
+			restore_own = true;
+		if (sched_setaffinity(0, sizeof(proc.exec_cpu_initial.bits),
+				      (const cpu_set_t *)proc.exec_cpu_initial.bits) < 0) {
+			husk_fail(err, errno, "process.execCPUAffinity.initial: sched_setaffinity");
+			goto out;
+		}
+	}
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	int clone_errno = errno;
+	if (restore_own && pid != 0)
+		sched_setaffinity(0, sizeof(own.bits), (const cpu_set_t *)own.bits);
 	if (pid < 0) {
-		husk_fail(err, errno, "clone3");
+		husk_fail(err, clone_errno, "clone3");
 		goto out;
 	}
 	if (pid == 0) {
@@ -465,6 +524,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 		struct exec_child c = {.sock = sock[1],
 				       .join = &join,
 				       .proc = &proc,
+				       .mempolicy = &spec->mempolicy,
 				       .seccomp = sc,
 				       .preserve_fds = o->preserve_fds,
 				       .root_fd = root_fd,
@@ -476,6 +536,9 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	close(sock[1]);
 	sock[1] = -1;
 	HUSK_TRACE(&tr, "clone3 pid %d to join the container", (int)pid);
+	/* the container's resctrl group, before GO: its fork inherits it */
+	if (rdt_tasks && husk_intelrdt_join(rdt_tasks, pid, err) < 0)
+		goto out;
 	husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1);
 	pid_t joiner = pid, final = -1;
 	pid = -1;

@@ -86,11 +86,21 @@ char *husk_features_json(void)
 	json_object_set_new(lx, "seccomp", seccomp);
 	json_object_set_new(lx, "apparmor", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "selinux", json_pack("{s:b}", "enabled", 1));
-	json_object_set_new(lx, "intelRdt", json_pack("{s:b}", "enabled", 0));
+	/* runtime-spec 1.3 */
+	json_object_set_new(
+		lx, "intelRdt",
+		json_pack("{s:b,s:b,s:b}", "enabled", 1, "schemata", 1, "monitoring", 1));
+	json_object_set_new(lx, "memoryPolicy",
+			    json_pack("{s:[s,s,s,s,s,s,s],s:[s,s,s]}", "modes", "MPOL_DEFAULT",
+				      "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+				      "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL",
+				      "flags", "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES",
+				      "MPOL_F_STATIC_NODES"));
+	json_object_set_new(lx, "netDevices", json_pack("{s:b}", "enabled", 1));
 	json_object_set_new(lx, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 1));
 	json_t *j = json_object();
 	json_object_set_new(j, "ociVersionMin", json_string("1.0.0"));
-	json_object_set_new(j, "ociVersionMax", json_string("1.2.0"));
+	json_object_set_new(j, "ociVersionMax", json_string("1.3.0"));
 	json_object_set_new(j, "hooks",
 			    json_pack("[s,s,s,s,s,s]", "prestart", "createRuntime",
 				      "createContainer", "startContainer", "poststart",
@@ -98,8 +108,10 @@ char *husk_features_json(void)
 	json_object_set_new(j, "mountOptions", mo);
 	json_object_set_new(j, "linux", lx);
 	json_object_set_new(j, "annotations",
-			    json_pack("{s:s,s:s}", "io.github.husk.version", "0.1.0",
-				      "io.github.seccomp.libseccomp.version", ver));
+			    json_pack("{s:s,s:s,s:s}", "io.github.husk.version", "0.1.0",
+				      "io.github.seccomp.libseccomp.version", ver,
+				      /* features.md has no field for it */
+				      "io.github.husk.process.execCPUAffinity.enabled", "true"));
 	char *out = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return out;

@@ -11,7 +11,7 @@ static const char default_caps[] = "[\"CAP_AUDIT_WRITE\",\"CAP_KILL\",\"CAP_NET_
 
 static const char template_json[] =
 	"{"
-	"\"ociVersion\":\"1.2.0\","
+	"\"ociVersion\":\"1.3.0\","
 	"\"process\":{\"terminal\":true,\"user\":{\"uid\":0,\"gid\":0},"
 	"\"args\":[\"sh\"],"
 	"\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\","

@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "intelrdt.h"
+#include "mempolicy.h"
+#include "netdev.h"
 #include "util.h"
 
 static const struct {
@@ -263,6 +266,45 @@ static int parse_scheduler(json_t *s, struct husk_process *p, husk_error **err)
 	return 0;
 }
 
+/* process.execCPUAffinity: "initial" and "final", CPU lists; an empty or
+ * missing one leaves that step alone */
+static int parse_cpu_affinity(json_t *aff, struct husk_process *p, husk_error **err)
+{
+	if (!json_is_object(aff))
+		return husk_fail(err, 0, "process.execCPUAffinity: must be an object");
+	static const char *keys[] = {"initial", "final"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(aff, keys[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_string(v))
+			return husk_fail(err, 0, "process.execCPUAffinity.%s: must be a string",
+					 keys[i]);
+		const char *list = json_string_value(v);
+		struct husk_cpu_mask *m = i ? &p->exec_cpu_final : &p->exec_cpu_initial;
+		size_t n = 0;
+		int r = husk_parse_id_list(list, m->bits, HUSK_MAX_CPUS, &n);
+		if (r == -ERANGE)
+			return husk_fail(err, 0,
+					 "process.execCPUAffinity.%s \"%s\": a CPU number is above "
+					 "%d",
+					 keys[i], list, HUSK_MAX_CPUS - 1);
+		if (r < 0)
+			return husk_fail(
+				err, 0,
+				"process.execCPUAffinity.%s \"%s\": expected a list of CPUs "
+				"such as \"0-3,7\"",
+				keys[i], list);
+		if (!n)
+			continue;
+		if (i)
+			p->has_exec_cpu_final = true;
+		else
+			p->has_exec_cpu_initial = true;
+	}
+	return 0;
+}
+
 int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 {
 	memset(p, 0, sizeof(*p));
@@ -395,6 +437,9 @@ int husk_process_parse(json_t *obj, struct husk_process *p, husk_error **err)
 	}
 	json_t *sch = json_object_get(obj, "scheduler");
 	if (json_is_object(sch) && parse_scheduler(sch, p, err) < 0)
+		return -1;
+	json_t *aff = json_object_get(obj, "execCPUAffinity");
+	if (aff && !json_is_null(aff) && parse_cpu_affinity(aff, p, err) < 0)
 		return -1;
 	return 0;
 }
@@ -753,6 +798,11 @@ static int parse_linux(struct husk_spec *s, json_t *lx, husk_error **err)
 	s->time_offsets = json_object_get(lx, "timeOffsets");
 	if (s->time_offsets && !s->ns[HUSK_NS_TIME].enabled)
 		return husk_fail(err, 0, "linux.timeOffsets: given without a time namespace");
+	/* runtime-spec 1.3 */
+	if (husk_mempolicy_parse(json_object_get(lx, "memoryPolicy"), &s->mempolicy, err) < 0 ||
+	    husk_netdevs_parse(json_object_get(lx, "netDevices"), s, err) < 0 ||
+	    husk_intelrdt_parse(json_object_get(lx, "intelRdt"), &s->intelrdt, err) < 0)
+		return -1;
 	json_t *pers = json_object_get(lx, "personality");
 	if (json_is_object(pers)) {
 		const char *dom = json_string_value(json_object_get(pers, "domain"));
@@ -1040,6 +1090,12 @@ void husk_spec_free(struct husk_spec *s)
 	strv_free(s->readonly_paths);
 	free(s->cgroups_path);
 	free(s->mount_label);
+	for (size_t i = 0; i < s->n_netdevs; i++) {
+		free(s->netdevs[i].host_name);
+		free(s->netdevs[i].name);
+	}
+	free(s->netdevs);
+	husk_intelrdt_release(&s->intelrdt);
 	struct husk_hooks *h = &s->hooks;
 	free_hooks(h->prestart, h->n_prestart);
 	free_hooks(h->create_runtime, h->n_create_runtime);

@@ -85,6 +85,13 @@ struct husk_caps {
 	bool has_bounding, has_effective, has_inheritable, has_permitted, has_ambient;
 };
 
+/* A CPU list of process.execCPUAffinity ("0-3,7"), as sched_setaffinity
+ * takes it */
+#define HUSK_MAX_CPUS 1024
+struct husk_cpu_mask {
+	unsigned long bits[HUSK_MAX_CPUS / (8 * sizeof(unsigned long))];
+};
+
 struct husk_process {
 	bool terminal;
 	unsigned short console_height, console_width;
@@ -111,6 +118,37 @@ struct husk_process {
 	bool has_scheduler;
 	int sched_policy, sched_nice, sched_priority;
 	uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+	/* execCPUAffinity (runtime-spec 1.3): exec only, not the init */
+	bool has_exec_cpu_initial, has_exec_cpu_final;
+	struct husk_cpu_mask exec_cpu_initial, exec_cpu_final;
+};
+
+/* linux.memoryPolicy (runtime-spec 1.3): set_mempolicy(2) for the init
+ * and every exec'd process */
+#define HUSK_MAX_NUMA_NODES 1024
+struct husk_mempolicy {
+	bool set;
+	int mode;	/* MPOL_* */
+	unsigned flags; /* MPOL_F_* */
+	size_t n_nodes;
+	unsigned long nodes[HUSK_MAX_NUMA_NODES / (8 * sizeof(unsigned long))];
+};
+
+/* linux.netDevices (runtime-spec 1.3): host interfaces moved into the
+ * container's network namespace, renamed to name */
+struct husk_netdev {
+	char *host_name;
+	char *name;
+};
+
+/* linux.intelRdt: a resctrl group for the container */
+struct husk_intelrdt {
+	bool set;
+	char *clos_id; /* NULL: the container's id (made and removed by us) */
+	char *l3_cache_schema, *mem_bw_schema;
+	char **schemata;
+	size_t n_schemata;
+	bool monitoring;
 };
 
 struct husk_seccomp; /* compiled lazily from the raw JSON, see seccomp.c */
@@ -143,6 +181,10 @@ struct husk_spec {
 	bool has_personality;
 	unsigned long personality;
 	struct husk_hooks hooks;
+	struct husk_mempolicy mempolicy;
+	struct husk_netdev *netdevs;
+	size_t n_netdevs;
+	struct husk_intelrdt intelrdt;
 };
 
 const char *husk_ns_name(enum husk_ns_type t);

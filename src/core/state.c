@@ -250,7 +250,7 @@ char *husk_state_to_oci_json(const struct husk_state *st, bool indent)
 {
 	enum husk_status s = husk_state_status(st);
 	json_t *j = json_pack(
-		"{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.2.0", "id", st->id, "status",
+		"{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.3.0", "id", st->id, "status",
 		husk_status_name(s), "pid", s == HUSK_STOPPED ? 0 : (int)st->pid, "bundle",
 		st->bundle ? st->bundle : "", "rootfs", st->rootfs ? st->rootfs : "", "created",
 		st->created ? st->created : "", "owner", st->owner ? st->owner : "");

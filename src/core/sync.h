@@ -18,6 +18,8 @@ enum husk_sync_type {
 	SYNC_START,	    /* parent -> child (run): start without the fifo */
 	SYNC_EXEC_FAILED,   /* child -> parent: the final execve failed */
 	SYNC_PID,	    /* exec: the process to wait for (errnum holds its pid) */
+	SYNC_NETDEVS,	    /* child -> parent: in the final netns, move linux.netDevices */
+	SYNC_NETDEVS_DONE,  /* parent -> child */
 };
 
 #define SYNC_MAX_PAYLOAD 4000

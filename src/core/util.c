@@ -160,6 +160,68 @@ int husk_parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static int parse_list_number(const char **p, unsigned long *ret)
+{
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(*p, &end, 10);
+	if (errno)
+		return -ERANGE;
+	*p = end;
+	*ret = v;
+	return 0;
+}
+
+int husk_parse_id_list(const char *s, unsigned long *mask, size_t nbits, size_t *ret_count)
+{
+	const size_t lbits = 8 * sizeof(unsigned long);
+	memset(mask, 0, (nbits + lbits - 1) / lbits * sizeof(unsigned long));
+	size_t count = 0;
+	const char *p = skip_blanks(s);
+	while (*p) {
+		unsigned long lo, hi;
+		int r = parse_list_number(&p, &lo);
+		if (r < 0)
+			return r;
+		hi = lo;
+		p = skip_blanks(p);
+		if (*p == '-') {
+			p = skip_blanks(p + 1);
+			if ((r = parse_list_number(&p, &hi)) < 0)
+				return r;
+			if (hi < lo)
+				return -EINVAL;
+			p = skip_blanks(p);
+		}
+		if (hi >= nbits)
+			return -ERANGE;
+		for (unsigned long i = lo; i <= hi; i++) {
+			if (!(mask[i / lbits] & (1ul << (i % lbits))))
+				count++;
+			mask[i / lbits] |= 1ul << (i % lbits);
+		}
+		if (*p == ',') {
+			p = skip_blanks(p + 1);
+			if (!*p)
+				return -EINVAL; /* "1," */
+		} else if (*p) {
+			return -EINVAL;
+		}
+	}
+	if (ret_count)
+		*ret_count = count;
+	return 0;
+}
+
 int husk_parse_size(const char *s, long long *ret)
 {
 	if (strcmp(s, "-1") == 0) {

@@ -58,6 +58,11 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
 /* Strict number parsing: the whole string must be a number in range. */
 int husk_parse_long(const char *s, long *ret);
 int husk_parse_u64(const char *s, uint64_t *ret);
+/* A list of numbers as cpuset and set_mempolicy users write it: "0-3,7"
+ * (ranges with dashes, commas between; spaces around items allowed).  Sets
+ * the bits in mask, of nbits bits (cleared first); *ret_count gets how many
+ * are set.  -EINVAL for a malformed list, -ERANGE for a number >= nbits. */
+int husk_parse_id_list(const char *s, unsigned long *mask, size_t nbits, size_t *ret_count);
 
 /* A size as users write it: "512", "64k", "64m", "1g", "2t" (binary
  * units, an optional trailing b), or "-1" for no limit. */

@@ -52,7 +52,7 @@ int cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(
 				arr, json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion",
-					       "1.2.0", "id", v[i].id, "pid", (int)v[i].pid,
+					       "1.3.0", "id", v[i].id, "pid", (int)v[i].pid,
 					       "status", v[i].status, "bundle", v[i].bundle,
 					       "created", v[i].created, "owner", v[i].owner));
 		char *s = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);

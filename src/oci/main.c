@@ -209,7 +209,7 @@ int main(int argc, char **argv, char **envp)
 		case 'C':
 			break; /* accepted for runc compatibility */
 		case 'v':
-			printf("husk-oci version 0.1.0\nspec: 1.2.0\n");
+			printf("husk-oci version 0.1.0\nspec: 1.3.0\n");
 			return 0;
 		case 'h':
 			usage(stdout);

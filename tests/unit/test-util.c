@@ -152,12 +152,38 @@ static void test_cgroup_paths(void **state)
 	husk_error_free(err);
 }
 
+static void test_id_list(void **state)
+{
+	(void)state;
+	unsigned long m[2];
+	size_t n = 0;
+	assert_int_equal(husk_parse_id_list("0-3,7", m, 128, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(m[0], 0x8f);
+	assert_int_equal(husk_parse_id_list(" 1 , 65 ", m, 128, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0], 2);
+	assert_int_equal(m[1], 2);
+	assert_int_equal(husk_parse_id_list("", m, 128, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(husk_parse_id_list("2-2,2", m, 128, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(husk_parse_id_list("128", m, 128, &n), -ERANGE);
+	assert_int_equal(husk_parse_id_list("3-1", m, 128, &n), -EINVAL);
+	assert_int_equal(husk_parse_id_list("1,", m, 128, &n), -EINVAL);
+	assert_int_equal(husk_parse_id_list("1-", m, 128, &n), -EINVAL);
+	assert_int_equal(husk_parse_id_list("-1", m, 128, &n), -EINVAL);
+	assert_int_equal(husk_parse_id_list("1;2", m, 128, &n), -EINVAL);
+	assert_int_equal(husk_parse_id_list("99999999999999999999999", m, 128, &n), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_long),  cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_error_chain), cmocka_unit_test(test_files),
 		cmocka_unit_test(test_starttime),   cmocka_unit_test(test_cgroup_paths),
+		cmocka_unit_test(test_id_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
