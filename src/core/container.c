@@ -632,6 +632,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
 	int r = -1;
 	char *rdt_root = NULL, *rdt_tasks = NULL;
+	int pidfd_sock = -1;
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		ns_fds[i] = -1;
 	memset(ret, 0, sizeof(*ret));
@@ -691,6 +692,14 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (!spec->process.terminal && o->console_socket) {
 		husk_fail(err, 0, "--console-socket given but process.terminal is false");
 		goto out;
+	}
+	/* the receiver must be there before anything is made, as with runc */
+	if (o->pidfd_socket) {
+		pidfd_sock = husk_connect_unix(o->pidfd_socket, err);
+		if (pidfd_sock < 0) {
+			husk_error_wrap(err, "--pidfd-socket");
+			goto out;
+		}
 	}
 	/* open namespaces to join first, so that a bad path fails early */
 	for (int t = 0; t < HUSK_NS_COUNT; t++) {
@@ -948,6 +957,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		goto out;
 	if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
 		goto out;
+	if (pidfd_sock >= 0 && husk_send_pidfd(steal_fd(pidfd_sock), pid, "standard", err) < 0)
+		goto out;
 	HUSK_TRACE(&tr, "write state.json%s", o->pid_file ? " and pid file" : "");
 	ret->pid = pid;
 	ret->terminal = spec->process.terminal;
@@ -970,6 +981,8 @@ out:
 	}
 	free(rdt_root);
 	free(rdt_tasks);
+	if (pidfd_sock >= 0)
+		close(pidfd_sock);
 	if (master >= 0)
 		close(master);
 	for (int i = 0; i < HUSK_NS_COUNT; i++)

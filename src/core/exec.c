@@ -404,6 +404,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	int r = -1;
 	char *cfg = NULL;
 	cleanup_free char *rdt_root = NULL, *rdt_tasks = NULL;
+	cleanup_close int pidfd_sock = -1;
 	struct husk_tracer tr = {.fn = o->trace, .ud = o->ud, .sock = -1};
 	for (int i = 0; i < HUSK_NS_COUNT; i++)
 		ns_fds[i] = -1;
@@ -487,6 +488,13 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	if (st.has_cgroup && st.cgroup.n &&
 	    husk_cgroup_join_prepare(subcg.n ? &subcg : &st.cgroup, &join, err) < 0)
 		goto out;
+	if (o->pidfd_socket) {
+		pidfd_sock = husk_connect_unix(o->pidfd_socket, err);
+		if (pidfd_sock < 0) {
+			husk_error_wrap(err, "--pidfd-socket");
+			goto out;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		husk_fail(err, errno, "socketpair");
 		goto out;
@@ -592,6 +600,8 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 			goto out;
 		}
 	}
+	if (pidfd_sock >= 0 && husk_send_pidfd(steal_fd(pidfd_sock), pid, "setns", err) < 0)
+		goto out;
 	ret->pid = pid;
 	ret->pty_master = master;
 	master = -1;

@@ -18,6 +18,7 @@ struct husk_create_opts {
 	const char *config_path; /* instead of BUNDLE/config.json (--config), or NULL */
 	const char *pid_file;
 	const char *console_socket;
+	const char *pidfd_socket; /* gets a pidfd of the init (runc 1.2) */
 	int preserve_fds;
 	bool no_pivot;
 	bool no_new_keyring;
@@ -92,6 +93,7 @@ struct husk_exec_opts {
 	bool no_new_privs;
 	bool detach;
 	const char *console_socket;
+	const char *pidfd_socket; /* gets a pidfd of the process (runc 1.2) */
 	const char *pid_file;
 	int preserve_fds;
 	husk_trace_fn trace;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -133,6 +134,22 @@ int husk_connect_unix(const char *path, husk_error **err)
 		return husk_fail(err, e, "connect to \"%s\"", path);
 	}
 	return fd;
+}
+
+int husk_send_pidfd(int sock, pid_t pid, const char *kind, husk_error **err)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		int e = errno;
+		close(sock);
+		return husk_fail(err, e, "--pidfd-socket: pidfd_open(%d)", (int)pid);
+	}
+	int r = husk_send_fd(sock, pidfd, kind, strlen(kind));
+	close(pidfd);
+	close(sock);
+	if (r < 0)
+		return husk_fail(err, -r, "--pidfd-socket: send the pidfd of %d", (int)pid);
+	return 0;
 }
 
 int husk_pty_to_caller(const char *console_socket, int fd, int *master, husk_error **err)

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum husk_sync_type {
 	SYNC_TRACE = 1,	    /* child -> parent: a step and how long it took */
@@ -46,6 +47,12 @@ int husk_recv_fd(int sock, int *ret_fd);
 
 /* Connect a SOCK_STREAM unix socket to path (close-on-exec). */
 int husk_connect_unix(const char *path, husk_error **err);
+/* --pidfd-socket (runc 1.2): a pidfd of pid sent with SCM_RIGHTS over sock
+ * (connected beforehand), the payload naming the kind of process as runc
+ * does ("standard" for a container's init, "setns" for exec).  Closes
+ * sock. */
+int husk_send_pidfd(int sock, pid_t pid, const char *kind, husk_error **err);
+
 /* A pty master from the container: to the console socket when one was
  * given (closing our copy), else kept in *master for the caller. */
 int husk_pty_to_caller(const char *console_socket, int fd, int *master, husk_error **err);

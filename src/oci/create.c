@@ -26,6 +26,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 		{"config", required_argument, NULL, 'C'},
 		{"pid-file", required_argument, NULL, 'p'},
 		{"console-socket", required_argument, NULL, 'c'},
+		{"pidfd-socket", required_argument, NULL, 'F'},
 		{"preserve-fds", required_argument, NULL, 'P'},
 		{"no-pivot", no_argument, NULL, 'n'},
 		{"no-new-keyring", no_argument, NULL, 'k'},
@@ -50,6 +51,9 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 			break;
 		case 'c':
 			a->o.console_socket = optarg;
+			break;
+		case 'F':
+			a->o.pidfd_socket = optarg;
 			break;
 		case 'P': {
 			long n;
@@ -77,7 +81,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool is_ru
 			break;
 		case 'h':
 			printf("usage: husk-oci %s [--bundle DIR] [--config FILE] [--pid-file F] "
-			       "[--console-socket S] "
+			       "[--console-socket S] [--pidfd-socket S] "
 			       "[--preserve-fds N] [--no-pivot] [--no-new-keyring]%s ID\n",
 			       is_run ? "run" : "create", is_run ? " [-d]" : "");
 			exit(0);

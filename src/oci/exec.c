@@ -16,6 +16,7 @@ int cmd_exec(int argc, char **argv)
 		{"process", required_argument, NULL, 'p'},
 		{"tty", no_argument, NULL, 't'},
 		{"console-socket", required_argument, NULL, 'c'},
+		{"pidfd-socket", required_argument, NULL, 'f'},
 		{"detach", no_argument, NULL, 'd'},
 		{"pid-file", required_argument, NULL, 'P'},
 		{"env", required_argument, NULL, 'e'},
@@ -49,6 +50,9 @@ int cmd_exec(int argc, char **argv)
 			break;
 		case 'c':
 			o.console_socket = optarg;
+			break;
+		case 'f':
+			o.pidfd_socket = optarg;
 			break;
 		case 'd':
 			o.detach = true;
@@ -99,6 +103,8 @@ int cmd_exec(int argc, char **argv)
 			       "  -p, --process FILE   process.json to run\n"
 			       "  -t, --tty            allocate a pty\n"
 			       "      --console-socket S\n"
+			       "      --pidfd-socket S  send a pidfd of the process to this unix "
+			       "socket\n"
 			       "  -d, --detach\n"
 			       "      --pid-file FILE\n"
 			       "  -e, --env NAME=VALUE\n"
