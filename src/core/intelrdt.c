@@ -240,7 +240,7 @@ int husk_intelrdt_setup(const char *root, const struct husk_intelrdt *r, const c
 		for (size_t i = 0; i < r->n_schemata; i++)
 			fprintf(m, "%s\n", r->schemata[i]);
 		fclose(m);
-		if (husk_write_file(sfile, buf, len, 0, err) < 0) {
+		if (husk_write_file(sfile, buf, len, 0644, err) < 0) {
 			if (made)
 				rmdir(dir);
 			return husk_error_wrap(err, "linux.intelRdt: write the schemata");
