@@ -2,7 +2,7 @@
 # Install what husk needs from Debian 12 and build it into build/.
 set -eu
 cd "$(dirname "$0")/.."
-pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libarchive-dev libssl-dev
+pkgs="meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libarchive-dev libssl-dev criu
       busybox-static bats jq iproute2 procps util-linux runc crun clang-format qemu-system-x86
       podman buildah containerd slirp4netns curl bc clang libclang-rt-14-dev
       libcurl4-openssl-dev libmnl-dev libnftables-dev nftables docker-registry skopeo umoci zstd openssl python3

@@ -108,8 +108,10 @@ char *husk_features_json(void)
 	json_object_set_new(j, "mountOptions", mo);
 	json_object_set_new(j, "linux", lx);
 	json_object_set_new(j, "annotations",
-			    json_pack("{s:s,s:s,s:s}", "io.github.husk.version", "0.1.0",
+			    json_pack("{s:s,s:s,s:s,s:s}", "io.github.husk.version", "0.1.0",
 				      "io.github.seccomp.libseccomp.version", ver,
+				      /* as runc's org.opencontainers.runc.checkpoint.enabled */
+				      "io.github.husk.checkpoint.enabled", "true",
 				      /* features.md has no field for it */
 				      "io.github.husk.process.execCPUAffinity.enabled", "true"));
 	char *out = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);

@@ -121,6 +121,28 @@ int husk_update(const char *root, const char *id, const char *resources_json, hu
 int husk_stats(const char *root, const char *id, char **ret_json, long long *ret_ooms,
 	       bool *ret_running, husk_error **err);
 
+/* checkpoint and restore through CRIU (runc's flags) */
+struct husk_checkpoint_opts {
+	const char *state_root;
+	const char *id;
+	const char *image_path;		 /* required */
+	const char *work_path;		 /* logs; NULL: the image path */
+	const char *parent_path;	 /* a pre-dump's images, relative to image_path */
+	const char *manage_cgroups_mode; /* soft (NULL), full, strict, ignore */
+	bool leave_running, tcp_established, file_locks, pre_dump, ext_unix_sk, shell_job;
+};
+int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err);
+
+struct husk_restore_opts {
+	struct husk_checkpoint_opts ck; /* the same flags, state root and id */
+	const char *bundle;		/* absolute */
+	const char *config_path;
+	const char *pid_file;
+	bool no_cgroup;
+};
+/* Restore a checkpoint as container ck.id; *ret_pid is its init. */
+int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error **err);
+
 /* The features JSON (husk-oci features). */
 char *husk_features_json(void);
 

@@ -46,5 +46,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

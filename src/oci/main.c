@@ -111,6 +111,8 @@ static void usage(FILE *f)
 		   "  pause     freeze every process of the container\n"
 		   "  resume    thaw a paused container\n"
 		   "  features  print what this runtime supports as JSON\n"
+		   "  checkpoint  dump a running container to images (CRIU)\n"
+		   "  restore   start a container again from its images (CRIU)\n"
 		   "\n"
 		   "global options:\n"
 		   "  --root DIR            state directory (default /run/husk)\n"
@@ -143,6 +145,8 @@ static const struct {
 	{"features", cmd_features, false},
 	{"update", cmd_update, false},
 	{"events", cmd_events, false},
+	{"checkpoint", cmd_checkpoint, false},
+	{"restore", cmd_restore, false},
 };
 
 int main(int argc, char **argv, char **envp)
@@ -248,7 +252,5 @@ int main(int argc, char **argv, char **envp)
 	/* the error goes to --log too, as runc's */
 	if (g.log_path && g.log_fd < 0)
 		g.log_fd = open(g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0)
-		return cli_errorf("%s: not implemented yet", cmd);
 	return cli_errorf("unknown command \"%s\" (see husk-oci --help)", cmd);
 }

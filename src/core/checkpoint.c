@@ -1,0 +1,369 @@
+/* checkpoint and restore through CRIU's command line (Debian's criu), with
+ * runc's flags.  CRIU does the work: it freezes and dumps the container's
+ * process tree with its namespaces and mounts into the image directory, and
+ * restores it into a rootfs and cgroup the runtime makes ready.  The
+ * runtime's part is what runc's is:
+ * - mounts the container binds from the host are external to CRIU: named
+ *   by their destination in the image (--ext-mount-map DEST:DEST at dump)
+ *   and mapped back to the config's sources at restore;
+ * - the rootfs is given to CRIU bind-mounted at <state>/criu-root, and the
+ *   restored tree is put in the container's cgroup (--cgroup-root);
+ * - after a dump without --leave-running the container is gone: its
+ *   state and cgroup are removed, as runc destroys it;
+ * - restore records the restored init as a new container of that id. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "husk.h"
+#include "spec.h"
+#include "state.h"
+#include "util.h"
+
+static const char *manage_mode(const char *m, husk_error **err)
+{
+	static const char *modes[] = {"soft", "full", "strict", "ignore"};
+	if (!m)
+		return "soft";
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (strcmp(m, modes[i]) == 0)
+			return modes[i];
+	husk_fail(err, EINVAL,
+		  "--manage-cgroups-mode \"%s\": expected soft, full, strict or ignore", m);
+	return NULL;
+}
+
+/* The first "Error" line CRIU logged (the cause; the later ones say what
+ * it gave up), for the message. */
+static char *criu_log_error(const char *log)
+{
+	cleanup_free char *text = NULL;
+	if (husk_read_file(log, &text, NULL, NULL) < 0)
+		return NULL;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (strstr(l, "Error"))
+			return strdup(l);
+	return NULL;
+}
+
+/* Run criu with argv; on failure, the error names its log and its last
+ * error line. */
+static int run_criu(char **argv, const char *log, husk_error **err)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return husk_fail(err, errno, "fork for criu");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		execvp("criu", argv);
+		fprintf(stderr, "criu: %s\n", strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return husk_fail(err, ENOENT, "criu is not installed (Debian's package criu)");
+	cleanup_free char *why = criu_log_error(log);
+	return husk_fail_as(err, EIO, "criu %s failed (status %d): %s (log: %s)", argv[1],
+			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			    why ? why : "no error logged", log);
+}
+
+struct argv {
+	char **v;
+	size_t n;
+};
+
+static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	husk_strv_push(&a->v, &a->n, s);
+}
+
+static void argv_free(struct argv *a)
+{
+	husk_strv_free(a->v, a->n);
+	a->v = NULL;
+	a->n = 0;
+}
+
+static int dirs_ready(const char *image, const char *work, husk_error **err)
+{
+	if (husk_mkdir_p(image, 0700, err) < 0)
+		return husk_error_wrap(err, "--image-path");
+	if (husk_mkdir_p(work, 0700, err) < 0)
+		return husk_error_wrap(err, "--work-path");
+	return 0;
+}
+
+/* the common flags of dump and restore */
+static void common_args(struct argv *a, const struct husk_checkpoint_opts *o, const char *image,
+			const char *work, const char *mode, const char *log)
+{
+	arg(a, "--images-dir=%s", image);
+	arg(a, "--work-dir=%s", work);
+	arg(a, "--log-file=%s", log);
+	arg(a, "-v4");
+	arg(a, "--manage-cgroups=%s", mode);
+	if (o->tcp_established)
+		arg(a, "--tcp-established");
+	if (o->file_locks)
+		arg(a, "--file-locks");
+	if (o->ext_unix_sk)
+		arg(a, "--ext-unix-sk");
+	if (o->shell_job)
+		arg(a, "--shell-job");
+}
+
+static bool is_bind(const struct husk_mount *m)
+{
+	return m->bind || (m->type && strcmp(m->type, "bind") == 0);
+}
+
+int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
+{
+	const char *mode = manage_mode(o->manage_cgroups_mode, err);
+	if (!mode)
+		return -1;
+	cleanup_close int lockfd = -1;
+	if (husk_state_lock(o->state_root, o->id, &lockfd, err) < 0)
+		return -1;
+	struct husk_state st;
+	if (husk_state_load_existing(o->state_root, o->id, &st, err) < 0)
+		return -1;
+	struct husk_spec *spec = NULL;
+	struct argv a = {0};
+	int r = -1;
+	cleanup_free char *cfg = NULL, *log = NULL;
+	enum husk_status s = husk_state_status(&st);
+	if (s != HUSK_RUNNING && s != HUSK_PAUSED) {
+		husk_fail(err, 0, "container \"%s\" is %s: only a running one can be checkpointed",
+			  o->id, husk_status_name(s));
+		goto out;
+	}
+	cfg = json_dumps(st.config, JSON_COMPACT);
+	if (husk_spec_parse(cfg, st.bundle, &spec, err) < 0)
+		goto out;
+	const char *work = o->work_path ? o->work_path : o->image_path;
+	if (dirs_ready(o->image_path, work, err) < 0)
+		goto out;
+	log = husk_strdup_printf("%s/%s.log", work, o->pre_dump ? "pre-dump" : "dump");
+	arg(&a, "criu");
+	arg(&a, o->pre_dump ? "pre-dump" : "dump");
+	arg(&a, "--tree=%d", (int)st.pid);
+	arg(&a, "--root=%s", st.rootfs);
+	common_args(&a, o, o->image_path, work, mode, log);
+	if (o->parent_path)
+		arg(&a, "--prev-images-dir=%s", o->parent_path);
+	if (o->pre_dump)
+		arg(&a, "--track-mem");
+	else if (o->leave_running)
+		arg(&a, "--leave-running");
+	/* a bind from the host is not the container's to dump: name it by
+	 * its destination, for restore to map back */
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (is_bind(&spec->mounts[i]))
+			arg(&a, "--ext-mount-map=%s:%s", spec->mounts[i].destination,
+			    spec->mounts[i].destination);
+	/* a joined network namespace is not the container's either */
+	if (spec->ns[HUSK_NS_NET].enabled && spec->ns[HUSK_NS_NET].path) {
+		struct stat nsst;
+		if (stat(spec->ns[HUSK_NS_NET].path, &nsst) == 0)
+			arg(&a, "--external=net[%llu]:extRootNetNS",
+			    (unsigned long long)nsst.st_ino);
+	}
+	husk_strv_push(&a.v, &a.n, NULL);
+	a.n--;
+	if (run_criu(a.v, log, err) < 0) {
+		husk_error_wrap(err, "checkpoint container \"%s\"", o->id);
+		goto out;
+	}
+	/* the config beside the images, for a restore elsewhere */
+	char *cp = husk_strdup_printf("%s/config.json", o->image_path);
+	husk_write_file_atomic(cp, cfg, strlen(cfg), 0600, NULL);
+	free(cp);
+	r = 0;
+out:
+	argv_free(&a);
+	husk_spec_free(spec);
+	husk_state_release(&st);
+	if (r == 0 && !o->pre_dump && !o->leave_running) {
+		/* CRIU killed the tree after the dump: the container is gone,
+		 * as runc destroys it */
+		close(lockfd);
+		lockfd = -1;
+		husk_delete(o->state_root, o->id, true, NULL);
+	}
+	return r;
+}
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char buf[64];
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	return strdup(buf);
+}
+
+int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error **err)
+{
+	const struct husk_checkpoint_opts *c = &o->ck;
+	struct husk_spec *spec = NULL;
+	struct husk_cgroup cg = {0};
+	bool cg_made = false, mounted = false;
+	char *dir = NULL;
+	cleanup_close int lockfd = -1;
+	struct argv a = {0};
+	cleanup_free char *criu_root = NULL, *pidfile = NULL, *ptext = NULL;
+	cleanup_close int netns_fd = -1;
+	int r = -1;
+	pid_t pid = -1;
+	cleanup_free char *log = NULL;
+	const char *mode = manage_mode(c->manage_cgroups_mode, err);
+	if (!mode || husk_id_validate(c->id, err) < 0)
+		return -1;
+	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
+		return -1;
+	const char *work = c->work_path ? c->work_path : c->image_path;
+	log = husk_strdup_printf("%s/restore.log", work);
+	struct stat sb;
+	if (stat(c->image_path, &sb) < 0) {
+		husk_fail(err, errno, "--image-path \"%s\"", c->image_path);
+		goto out;
+	}
+	if (husk_mkdir_p(work, 0700, err) < 0)
+		goto out;
+	if (husk_state_dir_create(c->state_root, c->id, &dir, &lockfd, err) < 0)
+		goto out;
+	if (!o->no_cgroup) {
+		if (husk_cgroup_create(spec->cgroups_path, c->id, &cg, err) < 0)
+			goto out;
+		cg_made = true;
+		json_t *devs = json_object_get(json_object_get(spec->json, "linux"), "devices");
+		if (husk_cgroup_apply(&cg, spec->resources, devs, true, err) < 0)
+			goto out;
+	}
+	/* CRIU restores into a root of its own: the rootfs bound privately */
+	criu_root = husk_strdup_printf("%s/criu-root", dir);
+	if (mkdir(criu_root, 0755) < 0 ||
+	    mount(spec->root_path, criu_root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		husk_fail(err, errno, "bind the rootfs for criu at \"%s\"", criu_root);
+		goto out;
+	}
+	mounted = true;
+	mount(NULL, criu_root, NULL, MS_PRIVATE | MS_REC, NULL);
+	pidfile = husk_strdup_printf("%s/restore.pid", dir);
+	arg(&a, "criu");
+	arg(&a, "restore");
+	arg(&a, "--root=%s", criu_root);
+	arg(&a, "--restore-detached");
+	arg(&a, "--pidfile=%s", pidfile);
+	common_args(&a, c, c->image_path, work, mode, log);
+	if (cg_made && cg.n)
+		arg(&a, "--cgroup-root=%s", cg.dirs[0].rel);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (is_bind(&spec->mounts[i]))
+			arg(&a, "--ext-mount-map=%s:%s", spec->mounts[i].destination,
+			    spec->mounts[i].source);
+	if (spec->ns[HUSK_NS_NET].enabled && spec->ns[HUSK_NS_NET].path) {
+		/* criu inherits it: no close-on-exec */
+		netns_fd = open(spec->ns[HUSK_NS_NET].path, O_RDONLY);
+		if (netns_fd < 0) {
+			husk_fail(err, errno, "linux.namespaces: network namespace path \"%s\"",
+				  spec->ns[HUSK_NS_NET].path);
+			goto out;
+		}
+		arg(&a, "--inherit-fd=fd[%d]:extRootNetNS", netns_fd);
+	}
+	husk_strv_push(&a.v, &a.n, NULL);
+	a.n--;
+	if (run_criu(a.v, log, err) < 0)
+		goto out;
+	long lp = 0;
+	if (husk_read_file(pidfile, &ptext, NULL, err) < 0)
+		goto out;
+	ptext[strcspn(ptext, "\n")] = '\0';
+	if (husk_parse_long(ptext, &lp) < 0 || lp <= 0) {
+		husk_fail(err, EPROTO, "criu's pid file \"%s\": \"%s\"", pidfile, ptext);
+		goto out;
+	}
+	pid = (pid_t)lp;
+	struct husk_state st = {.id = (char *)c->id,
+				.dir = dir,
+				.pid = pid,
+				.starttime = husk_pid_starttime(pid),
+				.bundle = (char *)o->bundle,
+				.rootfs = spec->root_path,
+				.created = now_rfc3339(),
+				.owner = (char *)"",
+				.annotations = spec->annotations,
+				.config = spec->json,
+				.cgroup = cg,
+				.has_cgroup = cg_made};
+	int sr = husk_state_save(&st, err);
+	free(st.created);
+	if (sr < 0)
+		goto out;
+	if (o->pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		if (husk_write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err) < 0) {
+			husk_error_wrap(err, "--pid-file");
+			goto out;
+		}
+	}
+	*ret_pid = pid;
+	r = 0;
+out:
+	if (r < 0)
+		husk_error_wrap(err, "restore container \"%s\"", c->id);
+	/* the restored tree keeps its own mounts: ours goes either way */
+	if (mounted)
+		umount2(criu_root, MNT_DETACH);
+	if (criu_root)
+		rmdir(criu_root);
+	if (r < 0) {
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		if (cg_made) {
+			husk_cgroup_kill_all(&cg, SIGKILL, NULL);
+			husk_cgroup_destroy(&cg, NULL);
+		}
+		if (dir)
+			husk_state_dir_remove(dir, NULL);
+	}
+	argv_free(&a);
+	husk_cgroup_release(&cg);
+	husk_spec_free(spec);
+	free(dir);
+	return r;
+}
