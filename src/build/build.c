@@ -436,8 +436,10 @@ static int read_output(struct bctx *b, int sock, int *ret_code)
 	}
 }
 
+/* pipes: a dir mounted read-only at /dev/pipes, or NULL */
 static int run_container(struct bctx *b, struct stage_st *st, char **argv, char **env,
-			 const char *created_by, const char *what, husk_error **err)
+			 const char *pipes, const char *created_by, const char *what,
+			 husk_error **err)
 {
 	struct husk_image *img = NULL;
 	if (husk_store_image_of(b->s, "build", st->config, st->layers, &img, err) < 0)
@@ -454,6 +456,14 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 		.no_healthcheck = true,
 		.stop_timeout = -1,
 	};
+	struct husk_volume pv = {.type = HUSK_MOUNT_BIND,
+				 .src = (char *)pipes,
+				 .dst = (char *)"/dev/pipes",
+				 .ro = true};
+	if (pipes) {
+		ro.volumes = &pv;
+		ro.n_volumes = 1;
+	}
 	char *id = NULL;
 	int r = husk_engine_create(b->e, &ro, &id, err);
 	husk_image_free(img);
@@ -539,15 +549,14 @@ static json_t *command_of(struct stage_st *st, const struct husk_df_insn *in, co
 	return a;
 }
 
-/* RUN's shell line with its heredocs: a line that is only "<<EOF" runs
- * the body as the script; otherwise the shell gets the line and the
- * bodies, and does the here-documents itself */
-static char *run_line(const struct husk_df_insn *in)
+/* RUN's one heredoc when the line is only "<<EOF" (or <<-EOF, <<"EOF"),
+ * else NULL */
+static const struct husk_df_heredoc *heredoc_alone(const struct husk_df_insn *in)
 {
-	const char *line = in->args[0];
-	if (in->n_heredocs == 0)
-		return strdup(line);
+	if (in->n_heredocs != 1)
+		return NULL;
 	const struct husk_df_heredoc *h = &in->heredocs[0];
+	const char *line = in->args[0];
 	const char *t = line + strspn(line, " \t");
 	size_t tl = strlen(t);
 	while (tl > 0 && isspace((unsigned char)t[tl - 1]))
@@ -557,9 +566,32 @@ static char *run_line(const struct husk_df_insn *in)
 	cleanup_free char *f2 = husk_strdup_printf("<<%s\"%s\"", dash, h->name);
 	cleanup_free char *f3 = husk_strdup_printf("<<%s'%s'", dash, h->name);
 	const char *forms[] = {f1, f2, f3};
-	for (size_t i = 0; in->n_heredocs == 1 && i < 3; i++)
+	for (size_t i = 0; i < 3; i++)
 		if (tl == strlen(forms[i]) && strncmp(t, forms[i], tl) == 0)
-			return strdup(h->body);
+			return h;
+	return NULL;
+}
+
+/* RUN <<EOF whose body starts with "#!": as BuildKit, the body is a file
+ * of mode 0755 at /dev/pipes/EOF (a read-only mount, not in the layer),
+ * run as the command, so its interpreter is the #! line's */
+static const struct husk_df_heredoc *shebang_script(const struct husk_df_insn *in)
+{
+	const struct husk_df_heredoc *h = in->json ? NULL : heredoc_alone(in);
+	return h && strncmp(h->body, "#!", 2) == 0 ? h : NULL;
+}
+
+/* RUN's shell line with its heredocs: a line that is only "<<EOF" runs
+ * the body as the script; otherwise the shell gets the line and the
+ * bodies, and does the here-documents itself */
+static char *run_line(const struct husk_df_insn *in)
+{
+	const char *line = in->args[0];
+	if (in->n_heredocs == 0)
+		return strdup(line);
+	const struct husk_df_heredoc *h = heredoc_alone(in);
+	if (h)
+		return strdup(h->body);
 	size_t cap = strlen(line) + 2;
 	for (size_t i = 0; i < in->n_heredocs; i++)
 		cap += strlen(in->heredocs[i].body) + strlen(in->heredocs[i].name) + 2;
@@ -598,8 +630,11 @@ static int do_run(struct step *s, husk_error **err)
 {
 	struct stage_st *st = s->st;
 	struct bctx *b = s->b;
-	cleanup_free char *line = s->in->json ? NULL : run_line(s->in);
-	json_t *cmd = command_of(st, s->in, line);
+	const struct husk_df_heredoc *script = shebang_script(s->in);
+	cleanup_free char *line = s->in->json || script ? NULL : run_line(s->in);
+	cleanup_free char *script_path =
+		script ? husk_strdup_printf("/dev/pipes/%s", script->name) : NULL;
+	json_t *cmd = script ? json_pack("[s]", script_path) : command_of(st, s->in, line);
 	/* the build args in scope are the command's environment, and part
 	 * of its key and history, as Docker's "|1 K=V /bin/sh -c ..." */
 	char **env = NULL, **argsv = NULL;
@@ -632,14 +667,25 @@ static int do_run(struct step *s, husk_error **err)
 	cleanup_free char *jcmd = json_dumps(cmd, JSON_COMPACT);
 	cleanup_free char *desc = husk_strdup_printf("RUN %s %s", created_by, jcmd);
 	char key[65];
-	key_next(st->key, desc, NULL, key);
+	key_next(st->key, desc, script ? script->body : NULL, key);
 	int r = 0;
 	if (cache_get(b, key, st)) {
 		emit(b, HUSK_BUILD_CACHED, key);
 	} else {
 		char **argv = strv_of(cmd);
 		cleanup_free char *what = husk_strdup_printf("RUN %s", cmdline);
-		r = run_container(b, st, argv, env, created_by, what, err);
+		cleanup_free char *pipes =
+			script ? husk_strdup_printf("%s/pipes%d", b->tmp, ++b->n_steps) : NULL;
+		if (pipes) {
+			cleanup_free char *f = husk_strdup_printf("%s/%s", pipes, script->name);
+			if (mkdir(pipes, 0755) < 0)
+				r = husk_fail(err, errno, "mkdir \"%s\"", pipes);
+			else
+				r = husk_write_file(f, script->body, strlen(script->body), 0755,
+						    err);
+		}
+		if (r == 0)
+			r = run_container(b, st, argv, env, pipes, created_by, what, err);
 		strv_free0(argv);
 		if (r == 0) {
 			cache_put(b, key, st);

@@ -287,6 +287,43 @@ build_both() {
 	[[ "$output" != *trigger* ]]
 }
 
+@test "build: heredocs as BuildKit: RUN <<EOF with #! runs with its interpreter, COPY of several, <<- and quoted" {
+	# buildah 1.28 has no heredocs (they came in 1.33): checked by what the image holds
+	printf 'FROM busybox\nARG WHO=world\n' >"$CTX/Dockerfile"
+	cat >>"$CTX/Dockerfile" <<-'DF'
+		RUN <<EOF
+		#!/bin/awk -f
+		BEGIN { print "awk ran " ARGV[0] > "/by-awk" }
+		EOF
+		RUN <<EOF
+		echo "no #!: by the shell $WHO" > /by-sh
+		EOF
+		COPY <<one <<"two" /files/
+		one for ${WHO}
+		one
+		two keeps $WHO
+		two
+		DF
+	printf 'COPY <<-EOF /stripped\n\t\tno tabs\n\tEOF\n' >>"$CTX/Dockerfile"
+	run "$HUSK" build -t hd "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$HUSK" run --rm hd sh -c 'cat /by-awk /by-sh /files/one /files/two /stripped; ls /dev/pipes'
+	echo "$output"
+	[ "${lines[0]}" = "awk ran awk" ]
+	[ "${lines[1]}" = "no #!: by the shell world" ]
+	[ "${lines[2]}" = "one for world" ]
+	[ "${lines[3]}" = 'two keeps $WHO' ]
+	[ "${lines[4]}" = "no tabs" ]
+	# the script was a mount of the step, not a file of its layer
+	[[ "${lines[5]}" == *"No such file"* ]]
+	# a changed script is a new key: the step runs again
+	sed -i 's/awk ran/awk now/' "$CTX/Dockerfile"
+	"$HUSK" build -q -t hd "$CTX"
+	run "$HUSK" run --rm hd cat /by-awk
+	[ "$output" = "awk now awk" ]
+}
+
 @test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
 	echo keep >"$CTX/keep"
 	echo secret >"$CTX/secret.key"
