@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -328,10 +329,12 @@ static int mount_state(struct bctx *b, struct stage_st *st, const char *dir, boo
 	if (!img || img->n_layers == 0)
 		len += (size_t)snprintf(opts + len, cap - len, "../%s/empty",
 					b->tmp + strlen(root) + 1);
+	size_t n_lower = 0;
 	for (size_t i = img ? img->n_layers : 0; i-- > 0;)
-		len += (size_t)snprintf(opts + len, cap - len, "%s%s",
-					i + 1 < img->n_layers ? ":" : "", img->links[i]);
-	if (ro && img && img->n_layers == 1)
+		if (!husk_overlay_layer_again(img, i))
+			len += (size_t)snprintf(opts + len, cap - len, "%s%s", n_lower++ ? ":" : "",
+						img->links[i]);
+	if (ro && img && n_lower == 1)
 		len += (size_t)snprintf(opts + len, cap - len, ":../%s/empty",
 					b->tmp + strlen(root) + 1);
 	if (!ro)
@@ -436,6 +439,30 @@ static int read_output(struct bctx *b, int sock, int *ret_code)
 	}
 }
 
+/* The empty files the engine bound /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf on are not the step's, nor is the /etc copied up to
+ * hold them when it is left empty, not opaque, with the image's mode and
+ * owner (etc: the image's /etc; NULL: it had none): else every RUN
+ * would make a layer, and two identical ones. */
+static void drop_mount_points(const char *upper, const struct stat *etc)
+{
+	bool dropped = false;
+	for (size_t i = 0; mount_points[i]; i++) {
+		cleanup_free char *p = husk_strdup_printf("%s/%s", upper, mount_points[i]);
+		struct stat s;
+		if (lstat(p, &s) == 0 && S_ISREG(s.st_mode) && s.st_size == 0 && unlink(p) == 0)
+			dropped = true;
+	}
+	cleanup_free char *dir = husk_strdup_printf("%s/etc", upper);
+	struct stat s;
+	char x;
+	if (!dropped || !etc || lstat(dir, &s) < 0 || !S_ISDIR(s.st_mode) ||
+	    (s.st_mode & 07777) != (etc->st_mode & 07777) || s.st_uid != etc->st_uid ||
+	    s.st_gid != etc->st_gid || lgetxattr(dir, "trusted.overlay.opaque", &x, 1) >= 0)
+		return;
+	rmdir(dir); /* fails, as it should, when the step left files there */
+}
+
 /* pipes: a dir mounted read-only at /dev/pipes, or NULL */
 static int run_container(struct bctx *b, struct stage_st *st, char **argv, char **env,
 			 const char *pipes, const char *created_by, const char *what,
@@ -464,6 +491,14 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 		ro.volumes = &pv;
 		ro.n_volumes = 1;
 	}
+	/* the image's /etc, to tell a copy-up made only for the engine's
+	 * mount points from a change of the step's */
+	struct stat etc_st;
+	bool have_etc = false;
+	for (size_t i = img->n_layers; !have_etc && i-- > 0;) {
+		cleanup_free char *p = husk_strdup_printf("%s/etc", img->layers[i]);
+		have_etc = lstat(p, &etc_st) == 0 && S_ISDIR(etc_st.st_mode);
+	}
 	char *id = NULL;
 	int r = husk_engine_create(b->e, &ro, &id, err);
 	husk_image_free(img);
@@ -482,6 +517,8 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
 	if (r == 0)
 		r = husk_overlay_unmount(rootfs, err);
+	if (r == 0)
+		drop_mount_points(upper, have_etc ? &etc_st : NULL);
 	if (r == 0)
 		r = add_layer(b, st, upper, created_by, err);
 	husk_engine_rm(b->e, id, true, true, NULL);

@@ -47,7 +47,7 @@ struct husk_build_opts {
 	const char *target;
 	bool no_cache;
 	enum husk_build_pull pull;
-	enum husk_netmode network; /* NONE or HOST */
+	enum husk_netmode network; /* NONE, HOST or BRIDGE (the default bridge) */
 };
 
 enum husk_build_event_kind {

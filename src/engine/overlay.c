@@ -62,6 +62,14 @@ static void overlay_reason(const char *lower, const char *upper, const char *wor
  * on every kernel overlay runs on, so there is one path to test.  The
  * engine is single-threaded, so the chdir there and back is safe; the
  * target is named through an fd opened before. */
+bool husk_overlay_layer_again(const struct husk_image *img, size_t i)
+{
+	for (size_t j = i + 1; j < img->n_layers; j++)
+		if (strcmp(img->links[j], img->links[i]) == 0)
+			return true;
+	return false;
+}
+
 int husk_overlay_mount(const char *root, const struct husk_image *img, const char *id,
 		       const char *rootfs, husk_error **err)
 {
@@ -82,8 +90,9 @@ int husk_overlay_mount(const char *root, const struct husk_image *img, const cha
 		return husk_fail(err, ENOMEM, "overlay");
 	size_t len = 0;
 	for (size_t i = img->n_layers; i-- > 0;)
-		len += (size_t)snprintf(lower + len, cap - len, "%s%s",
-					i + 1 < img->n_layers ? ":" : "", img->links[i]);
+		if (!husk_overlay_layer_again(img, i))
+			len += (size_t)snprintf(lower + len, cap - len, "%s%s", len ? ":" : "",
+						img->links[i]);
 	cleanup_free char *upper = husk_strdup_printf("../containers/%s/upper", id);
 	cleanup_free char *work = husk_strdup_printf("../containers/%s/work", id);
 	cleanup_free char *opts =

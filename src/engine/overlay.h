@@ -11,6 +11,11 @@
 /* overlayfs stacks at most this many lower dirs (OVL_MAX_STACK) */
 #define OVERLAY_MAX_LAYERS 500
 
+/* Is layer i of img also higher up in it (the same diff twice, as two
+ * identical steps of a build make)?  overlayfs refuses a lower dir given
+ * twice (ELOOP); its topmost copy alone gives the same tree. */
+bool husk_overlay_layer_again(const struct husk_image *img, size_t i);
+
 /* Make upper/ and work/ (upper with the mode and owner of the image's
  * root, which the merged root takes) and mount the overlay on rootfs. */
 int husk_overlay_mount(const char *root, const struct husk_image *img, const char *id,

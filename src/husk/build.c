@@ -34,7 +34,8 @@ const struct cli_flag build_flags[] = {
 	{"no-cache", 0, NULL, "run every step, whatever the cache holds", OPT_NO_CACHE},
 	{"pull", 0, "[=POLICY]", "missing (default), never, or always (--pull alone)", OPT_PULL},
 	{"label", 0, "KEY=VALUE", "a label for the image (repeatable)", OPT_LABEL},
-	{"network", 0, "MODE", "the RUN steps' network: none (default) or host", OPT_NETWORK},
+	{"network", 0, "MODE", "the RUN steps' network: bridge (default), none or host",
+	 OPT_NETWORK},
 	{"iidfile", 0, "FILE", "write the image id to FILE", OPT_IIDFILE},
 	{"quiet", 'q', NULL, "print only the image id"},
 	{0},
@@ -87,7 +88,8 @@ static void progress(void *ud, const struct husk_build_event *ev)
 
 int cmd_build(int argc, char **argv)
 {
-	struct husk_build_opts o = {.context_fd = -1};
+	/* RUN steps on the default bridge, as Docker's builder and buildah */
+	struct husk_build_opts o = {.context_fd = -1, .network = HUSK_NETMODE_BRIDGE};
 	cleanup_free const char **tags = calloc((size_t)argc + 1, sizeof(char *));
 	cleanup_free const char **args = calloc((size_t)argc + 1, sizeof(char *));
 	cleanup_free const char **labels = calloc((size_t)argc + 1, sizeof(char *));
@@ -139,8 +141,11 @@ int cmd_build(int argc, char **argv)
 				o.network = HUSK_NETMODE_NONE;
 			else if (strcmp(optarg, "host") == 0)
 				o.network = HUSK_NETMODE_HOST;
+			else if (strcmp(optarg, "bridge") == 0 || strcmp(optarg, "default") == 0)
+				o.network = HUSK_NETMODE_BRIDGE;
 			else
-				return cli_usage_error("--network \"%s\": none or host", optarg);
+				return cli_usage_error("--network \"%s\": bridge, none or host",
+						       optarg);
 			break;
 		case OPT_IIDFILE:
 			iidfile = optarg;

@@ -324,6 +324,42 @@ build_both() {
 	[ "$output" = "awk now awk" ]
 }
 
+@test "build --network: RUN steps on the default bridge (Docker's default), none, host" {
+	# buildah --isolation chroot always runs on the host's network: not compared
+	cat >"$CTX/Dockerfile" <<-'DF'
+		FROM busybox
+		RUN ls /sys/class/net | tr '\n' ' ' > /nets; ip -4 -o addr show eth0 2>/dev/null | wc -l > /eth0
+		RUN true
+		RUN true
+	DF
+	run "$HUSK" build -t net-default "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$("$HUSK" run --rm net-default cat /nets /eth0)" = "eth0 lo 1" ]
+	"$HUSK" build -q --no-cache --network none -t net-none "$CTX"
+	[ "$("$HUSK" run --rm net-none cat /nets)" = "lo " ]
+	"$HUSK" build -q --no-cache --network bridge -t net-bridge "$CTX"
+	[ "$("$HUSK" run --rm net-bridge cat /nets)" = "eth0 lo " ]
+	printf 'FROM busybox\nRUN readlink /proc/self/ns/net > /netns\n' >"$CTX/Dockerfile.host"
+	"$HUSK" build -q --network host -f "$CTX/Dockerfile.host" -t net-host "$CTX"
+	[ "$("$HUSK" run --rm net-host cat /netns)" = "$(readlink /proc/self/ns/net)" ]
+	# RUN true leaves no layer: not the /etc the engine's mount points were
+	# copied up for, which made identical layers that overlayfs refused
+	[ "$("$HUSK" image inspect net-none | jq '.[0].RootFS.Layers | length')" = 2 ]
+	run "$HUSK" build --network bogus "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--network "bogus"'* ]]
+}
+
+@test "build: the same layer twice in an image (the same COPY twice) builds and runs" {
+	echo same >"$CTX/f"
+	buildah_setup
+	printf 'FROM localhost/busybox\nCOPY f /f\nCOPY f /f\nRUN cat /f\n' >"$CTX/Dockerfile"
+	build_both twice
+	[ "$("$HUSK" image inspect twice | jq '.[0].RootFS.Layers | .[1] == .[2]')" = true ]
+	[ "$("$HUSK" run --rm twice cat /f)" = same ]
+}
+
 @test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
 	echo keep >"$CTX/keep"
 	echo secret >"$CTX/secret.key"
