@@ -29,6 +29,7 @@
 #include "attach.h"
 #include "copy.h"
 #include "dockerfile.h"
+#include "download.h"
 #include "engine-private.h" /* husk_pidfd_of */
 #include "image-private.h"  /* husk_store_tmpdir */
 #include "image.h"
@@ -1388,16 +1389,76 @@ static int do_copy(struct step *s, husk_error **err)
 		}
 		(void)hd;
 	}
-	size_t n_pats = 0;
+	size_t n_pats = 0, n_urls = 0;
+	char **urls = NULL;
 	for (size_t i = 0; i + 1 < n; i++)
-		if (strncmp(w[i], "<<", 2) != 0)
+		if (strncmp(w[i], "<<", 2) == 0)
+			continue;
+		else if (add && husk_download_is_url(w[i]))
+			husk_strv_push(&urls, &n_urls, strdup(w[i]));
+		else
 			husk_strv_push(&pats, &n_pats, strdup(w[i]));
 	for (size_t i = 0; i < n_pats; i++)
 		if (add && (strstr(pats[i], "://") || strncmp(pats[i], "git@", 4) == 0)) {
-			r = husk_fail_as(err, EINVAL, "ADD \"%s\": URLs are not supported",
+			r = husk_fail_as(err, EINVAL,
+					 "ADD \"%s\": only http:// and https:// URLs are supported",
 					 pats[i]);
 			break;
 		}
+	const char *checksum = husk_df_flag(in, "checksum");
+	if (r == 0 && checksum && (n_urls != 1 || n_pats || nh))
+		r = husk_fail_as(err, EINVAL,
+				 "--checksum: only for one http:// or https:// source");
+	if (r == 0 && checksum &&
+	    (strncmp(checksum, "sha256:", 7) != 0 || strlen(checksum) != 7 + 64 ||
+	     strspn(checksum + 7, "0123456789abcdef") != 64))
+		r = husk_fail_as(err, EINVAL, "--checksum=%s: expected sha256:<64 hex digits>",
+				 checksum);
+	if (r == 0 && n_urls && from)
+		r = husk_fail_as(err, EINVAL, "ADD --from: no URL sources");
+	/* URLs: fetched now, each time, as Docker's builder does; the key
+	 * takes their content's hash and mtime (from Last-Modified) */
+	cleanup_free char *dl_dir = NULL, *url_key = NULL;
+	char **dl_names = NULL;
+	size_t n_dl = 0;
+	if (r == 0 && n_urls) {
+		dl_dir = husk_strdup_printf("%s/dl%d", b->tmp, ++b->n_steps);
+		if (mkdir(dl_dir, 0700) < 0)
+			r = husk_fail(err, errno, "mkdir \"%s\"", dl_dir);
+		url_key = strdup("");
+	}
+	bool dest_dir = dest[strlen(dest) - 1] == '/';
+	for (size_t i = 0; r == 0 && i < n_urls; i++) {
+		char *name = husk_download_name(urls[i]);
+		if (!name && dest_dir) {
+			r = husk_fail_as(err, EINVAL, "cannot determine filename from url: %s",
+					 urls[i]);
+			break;
+		}
+		if (!name) {
+			/* the destination names the file */
+			const char *slash = strrchr(dest, '/');
+			name = strdup(slash ? slash + 1 : dest);
+		}
+		for (size_t k = 0; k < n_dl && r == 0; k++)
+			if (strcmp(dl_names[k], name) == 0)
+				r = husk_fail_as(err, EINVAL, "ADD: two URLs named \"%s\"", name);
+		char sha[65];
+		time_t mt = 0;
+		if (r == 0)
+			r = husk_download(urls[i], dl_dir, name, sha, &mt, err);
+		if (r == 0 && checksum && strcmp(sha, checksum + 7) != 0)
+			r = husk_fail_as(err, EINVAL,
+					 "ADD \"%s\": digest mismatch: expected %s, got sha256:%s",
+					 urls[i], checksum, sha);
+		if (r == 0) {
+			char *k = husk_strdup_printf("%s%s %s sha256:%s %lld\n", url_key, urls[i],
+						     name, sha, (long long)mt);
+			free(url_key);
+			url_key = k;
+		}
+		husk_strv_push(&dl_names, &n_dl, name);
+	}
 	cleanup_free char *from_dir = NULL, *from_key = NULL;
 	int src_root = -1;
 	if (r == 0 && from) {
@@ -1423,7 +1484,7 @@ static int do_copy(struct step *s, husk_error **err)
 	if (r == 0 && n_pats)
 		r = husk_copy_sources(src_root, (const char *const *)pats, n_pats, &o, &paths,
 				      &n_paths, err);
-	if (r == 0 && n_paths + nh > 1 && dest[strlen(dest) - 1] != '/')
+	if (r == 0 && n_paths + nh + n_urls > 1 && !dest_dir)
 		r = husk_fail_as(err, EINVAL,
 				 "When using %s with more than one source file, the destination "
 				 "must be a directory and end with a /",
@@ -1441,7 +1502,8 @@ static int do_copy(struct step *s, husk_error **err)
 					  add ? "ADD" : "COPY", from_key ? from_key : "",
 					  chown_spec ? chown_spec : "",
 					  chmod_spec ? chmod_spec : "", ws);
-		cleanup_free char *extra = husk_strdup_printf("%s\n%s", hash, hd);
+		cleanup_free char *extra =
+			husk_strdup_printf("%s\n%s\n%s", hash, hd, url_key ? url_key : "");
 		key_next(st->key, desc, extra, key);
 	}
 	bool cached = r == 0 && cache_get(b, key, st);
@@ -1464,9 +1526,23 @@ static int do_copy(struct step *s, husk_error **err)
 			for (size_t i = 0; r == 0 && i < nh; i++)
 				r = husk_copy_content(root, dest, heredoc_names[i],
 						      heredoc_bodies[i], &o, err);
-			cleanup_free char *by = husk_strdup_printf(
-				"/bin/sh -c #(nop) %s %s in %s", add ? "ADD" : "COPY",
-				n_paths ? "dir:" : "heredoc:", dest);
+			if (r == 0 && n_dl) {
+				/* a download is never unpacked */
+				struct husk_copy_opts uo = o;
+				uo.add = false;
+				uo.ignore = NULL;
+				cleanup_close int dlfd =
+					open(dl_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				r = dlfd < 0
+					    ? husk_fail(err, errno, "open \"%s\"", dl_dir)
+					    : husk_copy(dlfd, dl_names, n_dl, root, dest, &uo, err);
+			}
+			cleanup_free char *by = husk_strdup_printf("/bin/sh -c #(nop) %s %s in %s",
+								   add ? "ADD" : "COPY",
+								   n_paths ? "dir:"
+								   : n_dl  ? "url:"
+									   : "heredoc:",
+								   dest);
 			if (r == 0) {
 				r = finish_overlay(b, st, dir, merged, by, err);
 			} else {
@@ -1488,6 +1564,8 @@ static int do_copy(struct step *s, husk_error **err)
 	closep_(&src_root);
 	husk_strv_free(paths, n_paths);
 	husk_strv_free(pats, n_pats);
+	husk_strv_free(urls, n_urls);
+	husk_strv_free(dl_names, n_dl);
 	husk_strv_free(heredoc_names, nh);
 	husk_strv_free(heredoc_bodies, np);
 	husk_strv_free(w, n);

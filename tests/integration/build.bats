@@ -19,6 +19,7 @@ setup() {
 }
 
 teardown() {
+	[ -f "$TEST_DIR/http.pid" ] && kill "$(cat "$TEST_DIR/http.pid")" 2>/dev/null
 	if [ -d "$TEST_DIR/br" ]; then
 		for c in $(bh containers -q 2>/dev/null); do bh umount "$c" >/dev/null 2>&1 || true; done
 		bh rm -a >/dev/null 2>&1 || true
@@ -26,6 +27,19 @@ teardown() {
 		grep -F "$TEST_DIR/br" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	fi
 	engine_teardown
+}
+
+# An HTTP server on loopback serving $TEST_DIR/www; its port to $PORT
+http_serve() {
+	mkdir -p "$TEST_DIR/www"
+	python3 -u -m http.server -b 127.0.0.1 -d "$TEST_DIR/www" 0 >"$TEST_DIR/http.log" 2>&1 &
+	echo $! >"$TEST_DIR/http.pid"
+	for _ in $(seq 100); do
+		grep -q 'port [0-9]' "$TEST_DIR/http.log" && break
+		sleep 0.05
+	done
+	PORT=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$TEST_DIR/http.log")
+	[ -n "$PORT" ]
 }
 
 # buildah in the test's own storage
@@ -358,6 +372,69 @@ build_both() {
 	build_both twice
 	[ "$("$HUSK" image inspect twice | jq '.[0].RootFS.Layers | .[1] == .[2]')" = true ]
 	[ "$("$HUSK" run --rm twice cat /f)" = same ]
+}
+
+@test "build: ADD of http:// URLs as Docker's builder: named by the URL or the destination, 0600, Last-Modified's mtime, never unpacked, the same as buildah's" {
+	buildah_setup
+	http_serve
+	mkdir -p "$TEST_DIR/www/d"
+	echo hello >"$TEST_DIR/www/d/hello.txt"
+	touch -d '2020-01-02 03:04:05 UTC' "$TEST_DIR/www/d/hello.txt"
+	tar -C "$TEST_DIR/www" -cf "$TEST_DIR/www/a.tar" d
+	cat >"$CTX/Dockerfile" <<-DF
+		FROM localhost/busybox
+		ADD http://127.0.0.1:$PORT/a.tar /tars/
+		ADD http://127.0.0.1:$PORT/d/hello.txt /dl/
+		ADD http://127.0.0.1:$PORT/d/hello.txt?x=1 /named
+		ADD --chmod=644 http://127.0.0.1:$PORT/d/hello.txt /dl/again/
+	DF
+	build_both url
+	run "$HUSK" run --rm url stat -c '%n %a %Y' /dl/hello.txt /tars/a.tar /named /dl/again/hello.txt
+	echo "$output"
+	[ "${lines[0]}" = "/dl/hello.txt 600 1577934245" ]
+	[ "${lines[1]% *}" = "/tars/a.tar 600" ]
+	[ "${lines[2]}" = "/named 600 1577934245" ]
+	[ "${lines[3]}" = "/dl/again/hello.txt 644 1577934245" ]
+	# the cache: the URLs are fetched again and keyed by their content
+	run "$HUSK" build -t url "$CTX"
+	[ "$(grep -c 'Using cache' <<<"$output")" = 4 ]
+	echo changed >"$TEST_DIR/www/d/hello.txt"
+	run "$HUSK" build -t url "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'Using cache' <<<"$output")" = 1 ] # the tar's ADD, before
+	[ "$("$HUSK" run --rm url cat /dl/hello.txt)" = changed ]
+}
+
+@test "build: ADD --checksum=sha256: verifies the download; a URL that fails, or names no file, is one line" {
+	http_serve
+	echo hello >"$TEST_DIR/www/hello.txt"
+	sum=$(sha256sum "$TEST_DIR/www/hello.txt" | cut -d' ' -f1)
+	printf 'FROM busybox\nADD --checksum=sha256:%s http://127.0.0.1:%s/hello.txt /h\n' "$sum" "$PORT" >"$CTX/Dockerfile"
+	"$HUSK" build -q -t ck "$CTX"
+	[ "$("$HUSK" run --rm ck cat /h)" = hello ]
+	bad=$(echo x | sha256sum | cut -d' ' -f1)
+	printf 'FROM busybox\nADD --checksum=sha256:%s http://127.0.0.1:%s/hello.txt /h\n' "$bad" "$PORT" >"$CTX/Dockerfile"
+	run "$HUSK" build -t ck2 "$CTX"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == *"Dockerfile:2: "*"digest mismatch: expected sha256:$bad, got sha256:$sum" ]]
+	run "$HUSK" image inspect ck2
+	[ "$status" -ne 0 ]
+	printf 'FROM busybox\nADD --checksum=sha256:%s hello.txt /h\n' "$sum" >"$CTX/Dockerfile"
+	run "$HUSK" build "$CTX"
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == *"--checksum: only for one http:// or https:// source" ]]
+	printf 'FROM busybox\nADD http://127.0.0.1:%s/missing /m\n' "$PORT" >"$CTX/Dockerfile"
+	run "$HUSK" build "$CTX"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == *"ADD \"http://127.0.0.1:$PORT/missing\": "*404* ]]
+	printf 'FROM busybox\nADD http://127.0.0.1:%s/ /dir/\n' "$PORT" >"$CTX/Dockerfile"
+	run "$HUSK" build "$CTX"
+	[ "$status" -eq 1 ]
+	[[ "${lines[-1]}" == *"cannot determine filename from url: http://127.0.0.1:$PORT/" ]]
+	[ -z "$(ls "$HUSK_ROOT/tmp")" ]
 }
 
 @test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
