@@ -30,6 +30,7 @@
 #include "copy.h"
 #include "dockerfile.h"
 #include "download.h"
+#include "squash.h"
 #include "engine-private.h" /* husk_pidfd_of */
 #include "image-private.h"  /* husk_store_tmpdir */
 #include "image.h"
@@ -61,6 +62,9 @@ struct stage_st {
 	struct var *args;
 	size_t n_args;
 	bool cmd_set;
+	/* the layers and history entries of the image the stage started
+	 * from (through earlier stages): what --squash keeps as they are */
+	size_t n_base_layers, n_base_history;
 };
 
 struct bctx {
@@ -1668,6 +1672,8 @@ static int from(struct bctx *b, size_t idx, husk_error **err)
 		if (r == 0) {
 			st->config = json_deep_copy(b->st[si].config);
 			st->layers = json_deep_copy(b->st[si].layers);
+			st->n_base_layers = b->st[si].n_base_layers;
+			st->n_base_history = b->st[si].n_base_history;
 			key_next(b->st[si].key, "FROM stage", NULL, st->key);
 		}
 	} else if (strcasecmp(w[0], "scratch") == 0) {
@@ -1693,6 +1699,9 @@ static int from(struct bctx *b, size_t idx, husk_error **err)
 				key_next("", d, NULL, st->key);
 				if (!json_is_array(st->layers))
 					st->layers = json_array();
+				st->n_base_layers = json_array_size(st->layers);
+				st->n_base_history =
+					json_array_size(json_object_get(st->config, "history"));
 			}
 			husk_image_free(img);
 		}
@@ -1827,6 +1836,59 @@ int husk_build_prune(struct husk_engine *e, long long *ret_freed, husk_error **e
 	int r = husk_store_prune(s, ret_freed, err);
 	husk_store_close(s);
 	return r;
+}
+
+/* --- --squash --- */
+
+/* The build's new layers as one, on the base image's (as Podman's
+ * --squash); the history stays, the entries of the squashed layers
+ * marked empty, with one for the layer that holds them (as Docker's
+ * --squash: "merge <new> to <base>"). */
+static int squash(struct bctx *b, struct stage_st *st, json_t *config, json_t **layers,
+		  husk_error **err)
+{
+	size_t n = json_array_size(st->layers), nb = st->n_base_layers;
+	if (n <= nb)
+		return 0;
+	struct husk_image *img = NULL;
+	if (husk_store_image_of(b->s, "build", st->config, st->layers, &img, err) < 0)
+		return -1;
+	cleanup_free char *out = husk_strdup_printf("%s/squash", b->tmp);
+	int r = mkdir(out, 0755) < 0 ? husk_fail(err, errno, "mkdir \"%s\"", out) : 0;
+	if (r == 0)
+		r = husk_squash_layers(img->layers + nb, n - nb, out, err);
+	husk_image_free(img);
+	struct husk_layer_info li = {0};
+	if (r == 0)
+		r = husk_store_layer_from_upper(b->s, out, NULL, &li, err);
+	if (r == 0)
+		r = husk_store_adopt_layer(b->s, li.diff_id, out, err);
+	if (r < 0) {
+		husk_layer_info_release(&li);
+		return husk_error_wrap(err, "--squash");
+	}
+	json_t *nl = json_array();
+	for (size_t i = 0; i < nb; i++)
+		json_array_append(nl, json_array_get(st->layers, i));
+	json_array_append_new(nl, json_pack("{s:s,s:s,s:I}", "mediaType", li.media_type, "digest",
+					    li.digest, "size", (json_int_t)li.size));
+	json_decref(*layers);
+	*layers = nl;
+	json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	const char *base_top = nb ? json_string_value(json_array_get(diffs, nb - 1)) : "scratch";
+	cleanup_free char *by =
+		husk_strdup_printf("merge %s to %s", li.diff_id, base_top ? base_top : "");
+	while (json_array_size(diffs) > nb)
+		json_array_remove(diffs, nb);
+	json_array_append_new(diffs, json_string(li.diff_id));
+	json_t *hist = json_object_get(config, "history");
+	for (size_t i = st->n_base_history; i < json_array_size(hist); i++)
+		json_object_set_new(json_array_get(hist, i), "empty_layer", json_true());
+	char created[64];
+	now_rfc3339(created, sizeof(created));
+	json_array_append_new(hist, json_pack("{s:s,s:s}", "created", created, "created_by", by));
+	husk_layer_info_release(&li);
+	return 0;
 }
 
 /* --- the build --- */
@@ -2003,7 +2065,11 @@ static int build(struct bctx *b, char **ret_id, husk_error **err)
 			return -1;
 		}
 	emit(b, HUSK_BUILD_COMMIT, o->n_tags ? o->tags[0] : NULL);
-	int r = husk_store_put_image(b->s, config, st->layers, o->tags, o->n_tags, ret_id, err);
+	json_t *layers = json_incref(st->layers);
+	int r = o->squash ? squash(b, st, config, &layers, err) : 0;
+	if (r == 0)
+		r = husk_store_put_image(b->s, config, layers, o->tags, o->n_tags, ret_id, err);
+	json_decref(layers);
 	json_decref(config);
 	for (size_t i = 0; r == 0 && i < o->n_tags; i++)
 		emit(b, HUSK_BUILD_TAGGED, o->tags[i]);

@@ -46,6 +46,7 @@ struct husk_build_opts {
 	size_t n_labels;
 	const char *target;
 	bool no_cache;
+	bool squash; /* the new layers as one, on the base image's */
 	enum husk_build_pull pull;
 	enum husk_netmode network; /* NONE, HOST or BRIDGE (the default bridge) */
 };

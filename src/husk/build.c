@@ -21,6 +21,7 @@ enum {
 	OPT_LABEL,
 	OPT_NETWORK,
 	OPT_IIDFILE,
+	OPT_SQUASH,
 };
 
 const struct cli_flag build_flags[] = {
@@ -37,6 +38,7 @@ const struct cli_flag build_flags[] = {
 	{"network", 0, "MODE", "the RUN steps' network: bridge (default), none or host",
 	 OPT_NETWORK},
 	{"iidfile", 0, "FILE", "write the image id to FILE", OPT_IIDFILE},
+	{"squash", 0, NULL, "the build's new layers as one, on the base image's", OPT_SQUASH},
 	{"quiet", 'q', NULL, "print only the image id"},
 	{0},
 };
@@ -149,6 +151,9 @@ int cmd_build(int argc, char **argv)
 			break;
 		case OPT_IIDFILE:
 			iidfile = optarg;
+			break;
+		case OPT_SQUASH:
+			o.squash = true;
 			break;
 		case 'q':
 			out.quiet = true;

@@ -437,6 +437,39 @@ build_both() {
 	[ -z "$(ls "$HUSK_ROOT/tmp")" ]
 }
 
+@test "build --squash: the new layers as one on the base image's (as Podman's), history kept, the same tree as buildah's" {
+	buildah_setup
+	echo a >"$CTX/a"
+	cat >"$CTX/Dockerfile" <<-'DF'
+		FROM localhost/busybox
+		RUN mkdir -p /d/sub && echo 1 > /d/sub/x && echo keep > /d/k && ln -s /d/k /lnk
+		COPY a /a
+		RUN rm -rf /d/sub /bin/vi && echo 2 > /d/y && chmod 700 /d
+		ENV X=1
+		RUN mkdir /d/sub && echo new > /d/sub/z
+		CMD ["sh"]
+	DF
+	build_both sq --squash
+	# the base's one layer, and one for the build; buildah 1.28 squashes
+	# the base's in too (Podman's documented --squash keeps them, its
+	# --squash-all does not)
+	[ "$("$HUSK" image inspect sq | jq '.[0].RootFS.Layers | length')" = 2 ]
+	[ "$(bh inspect --type image localhost/sq | jq '.OCIv1.rootfs.diff_ids | length')" = 1 ]
+	[ "$("$HUSK" image inspect sq | jq -r '.[0].RootFS.Layers[0]')" = \
+		"$("$HUSK" image inspect localhost/busybox | jq -r '.[0].RootFS.Layers[0]')" ]
+	# every step in the history, then the merge
+	run "$HUSK" history --no-trunc --format '{{.CreatedBy}}' sq
+	echo "$output"
+	[[ "${lines[0]}" == "merge sha256:"*" to sha256:"* ]]
+	[[ "${lines[2]}" == *"mkdir /d/sub && echo new > /d/sub/z" ]]
+	[ "${#lines[@]}" = 8 ]
+	# the same tree as without --squash, where the whiteouts and the
+	# opaque dir were layers of their own
+	"$HUSK" build -q -t unsq "$CTX" >/dev/null
+	diff <(husk_tree unsq) <(husk_tree sq)
+	"$HUSK" run --rm sq sh -c 'test ! -e /bin/vi && test ! -e /d/sub/x && cat /d/sub/z'
+}
+
 @test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
 	echo keep >"$CTX/keep"
 	echo secret >"$CTX/secret.key"
