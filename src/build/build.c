@@ -87,6 +87,7 @@ struct bctx {
 	bool *arg_used;
 	struct stage_st *st;
 	char *cache_dir;
+	struct husk_hash_cache *hash_cache; /* the context's, once a COPY reads it */
 };
 
 static void emit(struct bctx *b, enum husk_build_event_kind k, const char *text)
@@ -1482,6 +1483,10 @@ static int do_copy(struct step *s, husk_error **err)
 		else
 			src_root = dup(b->ctx_fd);
 		o.ignore = b->ignore;
+		/* a context from stdin is new each time: nothing to keep */
+		if (!b->hash_cache && b->o->context)
+			b->hash_cache = husk_hash_cache_open(b->cache_dir, b->ctx_dir);
+		o.hash_cache = b->hash_cache;
 	}
 	char **paths = NULL;
 	size_t n_paths = 0;
@@ -2130,6 +2135,8 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 	}
 	free(b.st);
 	husk_df_free(b.df);
+	husk_hash_cache_save(b.hash_cache);
+	husk_hash_cache_free(b.hash_cache);
 	husk_ignore_free(b.ignore);
 	vars_free(b.gargs, b.n_gargs);
 	free(b.arg_used);

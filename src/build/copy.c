@@ -313,22 +313,49 @@ static mode_t mode_of(const struct husk_copy_opts *o, const struct stat *st)
 
 /* --- the hash --- */
 
-static int hash_file(EVP_MD_CTX *md, int root, const char *path, husk_error **err)
+/* a file's content as its own sha256, from o's cache when its stat (st)
+ * is the one it was hashed with */
+static int hash_file(EVP_MD_CTX *md, int root, const char *path, const struct stat *st,
+		     const struct husk_copy_opts *o, husk_error **err)
 {
+	unsigned char d[EVP_MAX_MD_SIZE];
+	if (husk_hash_cache_get(o->hash_cache, path, st, d)) {
+		EVP_DigestUpdate(md, d, 32);
+		return 0;
+	}
 	cleanup_close int fd = open_in(root, path, O_RDONLY);
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", path);
+	/* its times now: a write between the stat and the read makes them
+	 * differ from the cached ones next time */
+	struct stat now;
+	if (fstat(fd, &now) < 0)
+		return husk_fail(err, errno, "stat \"%s\"", path);
+	EVP_MD_CTX *f = EVP_MD_CTX_new();
+	if (!f || EVP_DigestInit_ex(f, EVP_sha256(), NULL) != 1)
+		abort();
 	char buf[1 << 16];
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			EVP_MD_CTX_free(f);
 			return husk_fail(err, errno, "read \"%s\"", path);
+		}
 		if (n == 0)
-			return 0;
-		EVP_DigestUpdate(md, buf, (size_t)n);
+			break;
+		EVP_DigestUpdate(f, buf, (size_t)n);
 	}
+	unsigned int dn = 0;
+	EVP_DigestFinal_ex(f, d, &dn);
+	EVP_MD_CTX_free(f);
+	struct stat after;
+	if (fstat(fd, &after) == 0 && after.st_ctim.tv_sec == now.st_ctim.tv_sec &&
+	    after.st_ctim.tv_nsec == now.st_ctim.tv_nsec)
+		husk_hash_cache_put(o->hash_cache, path, &now, d);
+	EVP_DigestUpdate(md, d, 32);
+	return 0;
 }
 
 int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk_copy_opts *o,
@@ -361,7 +388,7 @@ int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk
 			EVP_DigestUpdate(md, e.v[k].dst, strlen(e.v[k].dst) + 1);
 			EVP_DigestUpdate(md, line, strlen(line));
 			if (S_ISREG(st->st_mode)) {
-				r = hash_file(md, src_root, e.v[k].src, err);
+				r = hash_file(md, src_root, e.v[k].src, st, o, err);
 			} else if (S_ISLNK(st->st_mode)) {
 				char t[4096];
 				cleanup_close int pfd = -1;

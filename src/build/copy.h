@@ -12,6 +12,7 @@
 
 #include "dockerfile.h"
 #include "error.h"
+#include "hashcache.h"
 
 struct husk_copy_opts {
 	const struct husk_ignore *ignore; /* the context's; NULL for --from */
@@ -20,6 +21,8 @@ struct husk_copy_opts {
 	gid_t gid;
 	int chmod; /* -1: the source's mode */
 	bool add;  /* ADD: a local tar archive is unpacked */
+	/* the context's file hashes (husk_copy_hash); NULL: none */
+	struct husk_hash_cache *hash_cache;
 };
 
 /* The sources as paths relative to src_root, globs expanded (sorted);

@@ -570,6 +570,31 @@ assert_failed_clean() {
 	! grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v /layers/
 }
 
+@test "build cache: the context's file hashes are kept between builds, and a file rewritten with its size and mtime put back is still seen" {
+	mkdir -p "$CTX/files"
+	for i in $(seq 50); do echo "file $i" >"$CTX/files/f$i"; done
+	touch -d '1 hour ago' "$CTX"/files/*
+	printf 'FROM busybox\nCOPY files /files\nRUN cat /files/f7\n' >"$CTX/Dockerfile"
+	sleep 0.1 # not a wait: files changed in the last 20 ms are not kept
+	"$HUSK" build -q -t hc "$CTX"
+	# one line per file: its sha256, inode, size, mtime, ctime, path
+	run cat "$HUSK_ROOT"/build-cache/files-*
+	[ "${#lines[@]}" = 50 ]
+	f7=$(grep ' files/f7$' <<<"$output")
+	[ "${f7%% *}" = "$(sha256sum "$CTX/files/f7" | cut -d' ' -f1)" ]
+	run "$HUSK" build -t hc "$CTX"
+	[ "$(grep -c 'Using cache' <<<"$output")" = 2 ]
+	# same size, same mtime, other content: the ctime tells
+	echo "FILE 7" >"$CTX/files/f7"
+	touch -d '1 hour ago' "$CTX/files/f7"
+	run "$HUSK" build -t hc "$CTX"
+	echo "$output"
+	[ "$(grep -c 'Using cache' <<<"$output")" = 0 ]
+	[ "$("$HUSK" run --rm hc cat /files/f7)" = "FILE 7" ]
+	"$HUSK" builder prune -f >/dev/null
+	[ -z "$(ls "$HUSK_ROOT/build-cache" 2>/dev/null)" ]
+}
+
 @test "build errors: one line naming what is wrong (file:line), non-zero, no image, nothing left" {
 	printf 'FROM busybox\nRUN true\nFORM x\n' >"$CTX/Dockerfile"
 	run --separate-stderr "$HUSK" build -t bad "$CTX"
