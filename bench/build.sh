@@ -8,14 +8,23 @@
 #   changed  one file of the context changed: from its COPY on
 # Each case is the median of RUNS (default 3) builds, each in fresh stores
 # for "cold".  Prints milliseconds and husk/buildah ratios.
+# With DOCKER=1 (the default when Debian's docker.io is installed) Docker
+# 20.10's classic builder (DOCKER_BUILDKIT=0) is timed as well, against a
+# dockerd of the bench's own (its roots under the bench's temp dir, no
+# bridge, no iptables), stopped by its pid at the end.
 set -eu
 cd "$(dirname "$0")/.."
 HUSK=${HUSK:-$PWD/build/husk}
 FILES=${FILES:-10000}
 RUNS=${RUNS:-3}
 command -v buildah >/dev/null || { echo "buildah is not installed" >&2; exit 1; }
+DOCKER=${DOCKER:-$([ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] && echo 1 || echo 0)}
 W=$(mktemp -d /tmp/husk-bench-build.XXXXXX)
 cleanup() {
+	if [ -f "$W/dk/pid" ]; then
+		kill "$(cat "$W/dk/pid")" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$(cat "$W/dk/pid")" 2>/dev/null || break; sleep 0.1; done
+	fi
 	for c in $(bh containers -q 2>/dev/null); do bh rm "$c" >/dev/null 2>&1 || true; done
 	bh rmi -af >/dev/null 2>&1 || true
 	grep -F "$W" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -28,6 +37,9 @@ bh() {
 }
 hk() {
 	HUSK_ROOT="$W/hk/lib" HUSK_RUNROOT="$W/hk/run" "$HUSK" "$@"
+}
+dk() {
+	DOCKER_HOST="unix://$W/dk/sock" /usr/bin/docker "$@"
 }
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -67,13 +79,42 @@ stores() {
 	bh tag "$(bh images -q | head -1)" localhost/busybox:latest
 }
 
+if [ "$DOCKER" = 1 ]; then
+	mkdir -p "$W/dk"
+	cat >"$W/dk/daemon.json" <<-EOF
+		{"bridge": "none", "iptables": false, "ip-forward": false, "ip-masq": false,
+		 "exec-opts": ["native.cgroupdriver=cgroupfs"], "storage-driver": "overlay2",
+		 "data-root": "$W/dk/data", "exec-root": "$W/dk/exec", "pidfile": "$W/dk/dockerd.pid",
+		 "hosts": ["unix://$W/dk/sock"],
+		 "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 20000, "Soft": 20000}}}
+	EOF
+	/usr/sbin/dockerd --config-file "$W/dk/daemon.json" >"$W/dk/log" 2>&1 &
+	echo $! >"$W/dk/pid"
+	for _ in $(seq 150); do dk version >/dev/null 2>&1 && break; sleep 0.2; done
+	dk version >/dev/null 2>&1 || { echo "dockerd did not start: $(tail -3 "$W/dk/log")" >&2; exit 1; }
+	# the classic builder's FROM needs the image's name as husk saves it
+	sed -i 's|^FROM localhost/busybox|FROM localhost/busybox:latest|' "$W/ctx/Dockerfile"
+fi
+# Docker's "fresh store": the image and its intermediate (cache) images
+# gone, busybox kept
+dk_stores() {
+	dk rmi -f bench >/dev/null 2>&1 || true
+	dk image prune -f >/dev/null 2>&1 || true
+	dk image inspect localhost/busybox:latest >/dev/null 2>&1 && return
+	hk save --format docker-archive -o "$W/bb-dk.tar" localhost/busybox
+	dk load -q -i "$W/bb-dk.tar" >/dev/null
+}
+
 time_husk() { local t=$(now); hk build -q -t bench "$W/ctx" >/dev/null; echo $((($(now) - t) / 1000000)); }
+time_docker() { local t=$(now); DOCKER_BUILDKIT=0 dk build -q -t bench "$W/ctx" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
 time_bah() { local t=$(now); bh bud --isolation chroot --layers -q -t bench "$W/ctx" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
 
+TOOLS="husk bah"
+[ "$DOCKER" = 1 ] && TOOLS="husk bah docker"
 declare -A R
 for r in $(seq "$RUNS"); do
-	for tool in husk bah; do
-		stores
+	for tool in $TOOLS; do
+		if [ $tool = docker ]; then dk_stores; else stores; fi
 		echo "f" >"$W/ctx/files/d0/f0"
 		R[cold_$tool]+="$(time_$tool) "
 		R[cached_$tool]+="$(time_$tool) "
@@ -85,9 +126,19 @@ for r in $(seq "$RUNS"); do
 		fi
 	done
 done
-printf '%-8s %10s %10s %8s\n' case husk-ms buildah-ms ratio
+if [ "$DOCKER" = 1 ]; then
+	printf '%-8s %10s %10s %10s %8s %8s\n' case husk-ms buildah-ms docker-ms husk/bah docker/bah
+else
+	printf '%-8s %10s %10s %8s\n' case husk-ms buildah-ms ratio
+fi
 for c in cold cached changed; do
 	h=$(echo "${R[${c}_husk]}" | tr ' ' '\n' | grep . | median)
 	b=$(echo "${R[${c}_bah]}" | tr ' ' '\n' | grep . | median)
-	printf '%-8s %10s %10s %8s\n' "$c" "$h" "$b" "$(echo "scale=3; $h / $b" | bc)"
+	if [ "$DOCKER" = 1 ]; then
+		d=$(echo "${R[${c}_docker]}" | tr ' ' '\n' | grep . | median)
+		printf '%-8s %10s %10s %10s %8s %8s\n' "$c" "$h" "$b" "$d" "$(echo "scale=3; $h / $b" | bc)" \
+			"$(echo "scale=3; $d / $b" | bc)"
+	else
+		printf '%-8s %10s %10s %8s\n' "$c" "$h" "$b" "$(echo "scale=3; $h / $b" | bc)"
+	fi
 done

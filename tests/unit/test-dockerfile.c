@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dockerfile.h"
+#include "download.h"
 #include "util.h"
 
 static struct husk_dockerfile *parse(const char *text)
@@ -289,13 +290,41 @@ static void test_ignore(void **state)
 	husk_ignore_free(ig);
 }
 
+/* ADD's URLs: named as Go's path.Base names the URL's path */
+static void test_download_name(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"http://h/f.txt", "f.txt"},
+		{"https://h:8080/d/f.tar.gz", "f.tar.gz"},
+		{"http://h/d/f?x=1&y=/z", "f"},
+		{"http://h/d/f#frag", "f"},
+		{"http://h/d/dir/", "dir"},
+		{"http://h/", NULL},
+		{"http://h", NULL},
+		{"http://h?q=/a", NULL},
+		{"http://h/..", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *n = husk_download_name(cases[i][0]);
+		if (cases[i][1])
+			assert_string_equal(n, cases[i][1]);
+		else
+			assert_null(n);
+		free(n);
+	}
+	assert_true(husk_download_is_url("https://h/x"));
+	assert_false(husk_download_is_url("git@github.com:a/b"));
+	assert_false(husk_download_is_url("ftp://h/x"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure), cmocka_unit_test(test_escape_directive_and_crlf),
 		cmocka_unit_test(test_heredocs),  cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_expand),	  cmocka_unit_test(test_words),
-		cmocka_unit_test(test_ignore),
+		cmocka_unit_test(test_ignore),	  cmocka_unit_test(test_download_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
