@@ -1809,7 +1809,9 @@ void husk_build_cache_tidy(struct husk_engine *e)
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		/* the steps' entries; the context's file hashes (files-*) stay */
+		size_t nl = strlen(de->d_name);
+		if (de->d_name[0] == '.' || nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
 			continue;
 		cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);
 		json_t *j = json_load_file(p, 0, NULL);
