@@ -2,6 +2,7 @@
  * (an image config and its layers) cached under a key chained from its
  * parent's.  See build.h for the shape; copy.c for COPY and ADD. */
 #define _GNU_SOURCE
+#include "fault.h"
 #include "build.h"
 
 #include <ctype.h>
@@ -526,7 +527,11 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 	if (r == 0)
 		drop_mount_points(upper, have_etc ? &etc_st : NULL);
 	if (r == 0)
+		HUSK_FAULT(engine_build_step);
+	if (r == 0)
 		r = add_layer(b, st, upper, created_by, err);
+	if (r == 0)
+		HUSK_FAULT(engine_build_commit);
 	husk_engine_rm(b->e, id, true, true, NULL);
 	free(id);
 	return r;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fault.h"
 #include "hooks.h"
 #include "husk.h"
 #include "intelrdt.h"
@@ -644,6 +645,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
 		return -1;
 	HUSK_TRACE(&tr, "read and parse %s", o->config_path ? o->config_path : "config.json");
+	HUSK_FAULT(oci_create_config);
 	/* config.md: process is REQUIRED when start is called; create makes
 	 * the container without one, `start` fails (run fails at once) */
 	if (!spec->has_process && o->start_now) {
@@ -725,6 +727,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (husk_state_dir_create(o->state_root, o->id, &dir, &lockfd, err) < 0)
 		goto out;
 	HUSK_TRACE(&tr, "mkdir %s (state) + flock", dir);
+	HUSK_FAULT(oci_create_state_dir);
 
 	husk_trace_begin(&tr);
 	if (o->no_cgroup) {
@@ -748,6 +751,10 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		husk_cgroup_release(&cg);
 	} else {
 		cg_made = true;
+		/* before anything goes into it: a crash from here on leaves a
+		 * cgroup that delete --force must find */
+		if (husk_state_save_creating(dir, &cg, 0, err) < 0)
+			goto out;
 		HUSK_TRACE(&tr, "mkdir cgroup %s in %zu hierarchies", cg.dirs[0].rel, cg.n);
 		husk_trace_begin(&tr);
 		json_t *devs = json_object_get(json_object_get(spec->json, "linux"), "devices");
@@ -756,6 +763,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		if (husk_cgroup_join_prepare(&cg, &join, err) < 0)
 			goto out;
 		HUSK_TRACE(&tr, "write linux.resources (device rules: v1 lists, v2 eBPF)");
+		HUSK_FAULT(oci_create_cgroup);
 	}
 
 	if (rdt_root && husk_intelrdt_setup(rdt_root, &spec->intelrdt, o->id, &rdt_tasks, err) < 0)
@@ -855,6 +863,11 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	sock[1] = -1;
 	HUSK_TRACE(&tr, "clone3 pid %d flags 0x%llx%s", (int)pid, (unsigned long long)ca.flags,
 		   join.v2_dirfd >= 0 ? " (CLONE_INTO_CGROUP)" : "");
+	/* no cgroup to find the init by: its pid, for a crash after it stops
+	 * listening for our death (SYNC_CREATED clears its PDEATHSIG) */
+	if (!cg_made && husk_state_save_creating(dir, NULL, pid, err) < 0)
+		goto out;
+	HUSK_FAULT(oci_create_clone);
 
 	if (spec->ns[HUSK_NS_USER].enabled && !join_user && !self_map) {
 		husk_trace_begin(&tr);
@@ -937,6 +950,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		goto out;
 	}
 
+	HUSK_FAULT(oci_create_created);
 	/* record the container */
 	husk_trace_begin(&tr);
 	struct husk_state st = {.id = (char *)o->id,
@@ -960,6 +974,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	if (pidfd_sock >= 0 && husk_send_pidfd(steal_fd(pidfd_sock), pid, "standard", err) < 0)
 		goto out;
 	HUSK_TRACE(&tr, "write state.json%s", o->pid_file ? " and pid file" : "");
+	HUSK_FAULT(oci_create_state);
 	ret->pid = pid;
 	ret->terminal = spec->process.terminal;
 	ret->pty_master = master;
@@ -1092,6 +1107,7 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, husk_warn_
 		return -1;
 	}
 	struct husk_tracer tr = {.fn = trace, .ud = ud, .sock = -1};
+	HUSK_FAULT(oci_start_fifo);
 	husk_trace_begin(&tr);
 	cleanup_free char *fifo = husk_strdup_printf("%s/exec.fifo", st.dir);
 	/* non-blocking open, then wait for the byte while watching the
@@ -1147,6 +1163,7 @@ int husk_start(const char *root, const char *id, husk_trace_fn trace, husk_warn_
 	}
 	unlink(fifo);
 	HUSK_TRACE(&tr, "open + read exec.fifo: the container execs");
+	HUSK_FAULT(oci_start_exec);
 	r = run_poststart(&st, err);
 	if (r < 0) {
 		/* runtime.md (1.3), step 9: a failing poststart hook is an
@@ -1181,6 +1198,7 @@ int husk_kill(const char *root, const char *id, int sig, bool all, husk_error **
 		return -1;
 	int r;
 	enum husk_status s = husk_state_status(&st);
+	HUSK_FAULT(oci_kill_signal);
 	if (all && st.has_cgroup) {
 		r = husk_cgroup_kill_all(&st.cgroup, sig, err);
 	} else if (s == HUSK_STOPPED) {
@@ -1256,6 +1274,31 @@ int husk_delete(const char *root, const char *id, bool force, husk_error **err)
 	return husk_delete_warn(root, id, force, NULL, NULL, err);
 }
 
+/* What creating.json says a crashed create made: its init killed, its
+ * cgroup removed, then the state dir */
+static int undo_crashed_create(const char *dir, husk_error **err)
+{
+	struct husk_state st;
+	int r = husk_state_load_creating(dir, &st, err);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		if (st.has_cgroup)
+			husk_cgroup_kill_all(&st.cgroup, SIGKILL, NULL);
+		if (husk_state_process_alive(&st))
+			kill(st.pid, SIGKILL);
+		for (int i = 0; i < 500 && husk_state_process_alive(&st); i++) {
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+		r = st.has_cgroup ? husk_cgroup_destroy(&st.cgroup, err) : 0;
+		husk_state_release(&st);
+		if (r < 0)
+			return -1;
+	}
+	return husk_state_dir_remove(dir, err);
+}
+
 int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
 		     husk_error **err)
 {
@@ -1270,7 +1313,7 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 		/* a create that crashed before writing its state */
 		cleanup_free char *d = husk_strdup_printf("%s/%s", root, id);
 		husk_state_release(&st);
-		return husk_state_dir_remove(d, err);
+		return undo_crashed_create(d, err);
 	}
 	enum husk_status s = husk_state_status(&st);
 	/* runtime.md: deleting a container that is not stopped MUST have no
@@ -1303,6 +1346,7 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 		}
 	}
 	r = 0;
+	HUSK_FAULT(oci_delete_killed);
 	if (st.has_cgroup) {
 		/* the processes of a killed container leave the cgroup a moment
 		 * after they die: kill stragglers (forked after our kill) too */
@@ -1333,6 +1377,7 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 			husk_error_free(herr);
 		}
 	}
+	HUSK_FAULT(oci_delete_cgroup);
 	if (r == 0)
 		r = husk_state_dir_remove(st.dir, err);
 	husk_state_release(&st);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fault.h"
 #include "husk.h"
 #include "intelrdt.h"
 #include "mempolicy.h"
@@ -547,6 +548,7 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 	/* the container's resctrl group, before GO: its fork inherits it */
 	if (rdt_tasks && husk_intelrdt_join(rdt_tasks, pid, err) < 0)
 		goto out;
+	HUSK_FAULT(oci_exec_fork);
 	husk_sync_send(sock[0], SYNC_GO, (int32_t)pid, 0, NULL, 0, -1);
 	pid_t joiner = pid, final = -1;
 	pid = -1;

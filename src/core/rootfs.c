@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "util.h"
 
 static int sys_openat2(int dirfd, const char *path, struct open_how *how)
@@ -828,6 +829,7 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *c, husk_error **err)
 	if (setup_dev(c, rootfd, err) < 0)
 		return -1;
 	HUSK_TRACE(tr, "mknod default devices and /dev symlinks");
+	HUSK_FAULT(oci_create_child_mounts);
 	return 0;
 }
 

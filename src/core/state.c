@@ -161,6 +161,46 @@ int husk_state_save(const struct husk_state *st, husk_error **err)
 
 static int state_load(const char *root, const char *id, struct husk_state *st, husk_error **err);
 
+int husk_state_save_creating(const char *dir, const struct husk_cgroup *cg, pid_t pid,
+			     husk_error **err)
+{
+	json_t *j = json_pack("{s:i,s:I}", "pid", (int)pid, "starttime",
+			      (json_int_t)(pid > 0 ? husk_pid_starttime(pid) : 0));
+	if (cg)
+		json_object_set_new(j, "cgroup", cgroup_to_json(cg));
+	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	cleanup_free char *path = husk_strdup_printf("%s/creating.json", dir);
+	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+int husk_state_load_creating(const char *dir, struct husk_state *st, husk_error **err)
+{
+	memset(st, 0, sizeof(*st));
+	cleanup_free char *path = husk_strdup_printf("%s/creating.json", dir);
+	cleanup_free char *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : husk_fail(err, errno, "read \"%s\"", path);
+	int r = husk_read_fd_all(fd, &text, NULL, err);
+	close(fd);
+	if (r < 0)
+		return -1;
+	json_t *j = json_loads(text, 0, NULL);
+	if (!j)
+		return 1; /* cut short by the crash: nothing was made after it */
+	st->dir = strdup(dir);
+	st->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	st->starttime = (unsigned long long)json_integer_value(json_object_get(j, "starttime"));
+	json_t *cg = json_object_get(j, "cgroup");
+	if (cg) {
+		cgroup_from_json(cg, &st->cgroup);
+		st->has_cgroup = true;
+	}
+	json_decref(j);
+	return 0;
+}
+
 int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err)
 {
 	int r = state_load(root, id, st, err);

@@ -50,6 +50,13 @@ bool husk_state_process_alive(const struct husk_state *st);
 /* The OCI state JSON (ociVersion, id, status, pid, bundle, ...). */
 char *husk_state_to_oci_json(const struct husk_state *st, bool indent);
 void husk_state_release(struct husk_state *st);
+/* While create runs, before state.json exists: what a crash of the
+ * runtime would leave outside the state dir (the cgroup, and the init when
+ * it has no cgroup to be found by), in <dir>/creating.json, so that
+ * delete --force can undo it.  Load gives 1 when there is none. */
+int husk_state_save_creating(const char *dir, const struct husk_cgroup *cg, pid_t pid,
+			     husk_error **err);
+int husk_state_load_creating(const char *dir, struct husk_state *st, husk_error **err);
 /* Remove the directory and all in it. */
 int husk_state_dir_remove(const char *dir, husk_error **err);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "fault.h"
 #include "engine-private.h"
 #include "engine.h"
 #include "husk.h"
@@ -72,12 +73,14 @@ int husk_engine_cleanup_volumes(struct husk_engine *e, const char *id, bool remo
 			return -1;
 		}
 	}
+	HUSK_FAULT(engine_rm_network);
 	cleanup_free char *dir = husk_engine_dir(e, id);
 	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
 	if (husk_overlay_unmount(rootfs, err) < 0) {
 		husk_ctr_release(&rec);
 		return -1;
 	}
+	HUSK_FAULT(engine_rm_unmount);
 	husk_attach_unlink(e->runroot, id);
 	husk_engine_rm_rf(dir);
 	if (have) {

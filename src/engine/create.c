@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fault.h"
 #include "engine-private.h"
 #include "engine.h"
 #include "image.h"
@@ -795,15 +796,24 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	c.rootfs = husk_strdup_printf("%s/rootfs", c.dir);
 	if (make_dirs(&c, err) < 0)
 		goto out;
+	HUSK_FAULT(engine_create_dirs);
 	if (husk_name_claim(e->root, c.name, c.id, err) < 0)
 		goto out;
 	c.named = true;
+	HUSK_FAULT(engine_create_name);
 	if (husk_overlay_mount(e->root, c.img, c.id, c.rootfs, err) < 0)
 		goto out;
 	c.mounted = true;
-	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || setup_network(&c, err) < 0 ||
-	    write_config(&c, err) < 0 || write_record(&c, err) < 0)
+	HUSK_FAULT(engine_create_rootfs);
+	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || setup_network(&c, err) < 0)
 		goto out;
+	HUSK_FAULT(engine_create_network);
+	if (write_config(&c, err) < 0)
+		goto out;
+	HUSK_FAULT(engine_create_config);
+	if (write_record(&c, err) < 0)
+		goto out;
+	HUSK_FAULT(engine_create_record);
 	husk_engine_event(e, "create", c.id, c.name, c.img->name, NULL);
 	*ret_id = steal_ptr(c.id);
 	r = 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "engine.h"
 #include "tty.h"
 #include "user.h"
@@ -88,6 +89,7 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		return -1;
 	}
 	*ret_code = 0;
+	HUSK_FAULT(engine_exec_started);
 	if (o->detach)
 		return 0;
 	/* the caller's terminal and the process's, until it ends */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "fault.h"
 #include "engine-private.h"
 #include "engine.h"
 #include "husk.h"
@@ -186,9 +187,13 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 	r = husk_engine_prepare_root(e, &c, err);
 	if (r == 0)
 		r = prepare_network(e, &c, err);
+	if (r == 0)
+		HUSK_FAULT(engine_start_monitor);
 	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||
 	    husk_engine_run_monitor(e, id, false, ret_client, ret_code, err) < 0)
 		r = husk_error_wrap(err, "start container \"%s\"", c.name);
+	else
+		HUSK_FAULT(engine_start_started);
 	husk_ctr_release(&c);
 	return r < 0 ? -1 : 0;
 }
@@ -219,6 +224,7 @@ int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout,
 		husk_engine_event(e, "kill", id, name, image,
 				  (const char *const[]){"signal", s, NULL});
 		pidfd_signal(init, sig);
+		HUSK_FAULT(engine_stop_signal);
 		if (paused)
 			husk_pause(e->runroot, id, false, NULL);
 		if (!pidfd_wait(init, t * 1000)) {
@@ -414,6 +420,7 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, bo
 		}
 		husk_error_free(uerr);
 	}
+	HUSK_FAULT(engine_rm_removing);
 	struct husk_ctr c;
 	if (husk_record_load(e->root, id, &c, NULL) == 0) {
 		cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
@@ -431,6 +438,7 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, bo
 			pidfd_wait(mon, 10000);
 		husk_ctr_release(&c);
 	}
+	HUSK_FAULT(engine_rm_killed);
 	if (husk_engine_cleanup_volumes(e, id, true, volumes ? 1 : -1, err) < 0)
 		return husk_error_wrap(err, "remove container \"%s\"", name_or_id);
 	return 0;

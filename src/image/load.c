@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image-private.h"
 #include "image.h"
 #include "util.h"
@@ -78,7 +79,9 @@ static int copy_blob(struct loader *l, const char *digest, husk_error **err)
 	cleanup_close int fd = husk_open_in(l->dirfd, rel, O_RDONLY, err);
 	if (fd < 0)
 		return -1;
-	return husk_store_put_blob_fd(l->s, fd, digest, rel, NULL, err);
+	int r = husk_store_put_blob_fd(l->s, fd, digest, rel, NULL, err);
+	HUSK_FAULT(engine_load_blob);
+	return r;
 }
 
 static json_t *read_blob(struct loader *l, const char *digest, husk_error **err)
@@ -214,7 +217,9 @@ static int copy_file(struct loader *l, const char *rel, char **ret_digest, long 
 	if (ret_gzip)
 		*ret_gzip = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 	*ret_size = st.st_size;
-	return husk_store_put_blob_fd(l->s, fd, NULL, rel, ret_digest, err);
+	int r = husk_store_put_blob_fd(l->s, fd, NULL, rel, ret_digest, err);
+	HUSK_FAULT(engine_load_blob);
+	return r;
 }
 
 static int load_docker_one(struct loader *l, json_t *m, husk_error **err)

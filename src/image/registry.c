@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "image-private.h"
 #include "registry-private.h"
 #include "util.h"
@@ -481,11 +482,13 @@ static int pull(struct husk_store *s, struct reg_client *c, const struct husk_re
 	}
 	if (fetch_small_blob(c, s, ref->path, cdigest, err) < 0)
 		goto out;
+	HUSK_FAULT(engine_pull_blob);
 	json_array_foreach (layers, i, l) {
 		const char *d = json_string_value(json_object_get(l, "digest"));
 		long long size = json_integer_value(json_object_get(l, "size"));
 		if (fetch_layer(c, s, ref->path, d, size, err) < 0)
 			goto out;
+		HUSK_FAULT(engine_pull_layer);
 	}
 	if (!have_blob(s, m.digest)) {
 		if (husk_store_put_blob(s, m.body, m.len, m.digest, NULL, err) < 0)

@@ -66,6 +66,7 @@
 
 #include "attach.h"
 #include "engine-private.h"
+#include "fault.h"
 #include "logfile.h"
 #include "sync.h"
 #include "util.h"
@@ -275,6 +276,7 @@ static int start_container(struct mon *m, husk_error **err)
 		fcntl(m->out_fd, F_SETFL, O_NONBLOCK);
 	if (m->err_fd >= 0)
 		fcntl(m->err_fd, F_SETFL, O_NONBLOCK);
+	HUSK_FAULT(engine_monitor_running);
 	return 0;
 }
 

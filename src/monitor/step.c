@@ -50,6 +50,7 @@
 
 #include "engine-private.h"
 #include "engine.h"
+#include "fault.h"
 #include "husk.h"
 #include "logfile.h"
 #include "record.h"
@@ -147,7 +148,10 @@ static int step_start(struct step *s, char **argv, char **envp)
 	/* Docker's codes when the process could not be executed (126, 127),
 	 * 125 for every other failure, whatever its errno */
 	cr.exec_failed = false;
-	if (husk_create(&co, &cr, &err) < 0 || husk_run_start(&co, &cr, &err) < 0) {
+	int r = husk_create(&co, &cr, &err);
+	if (r == 0)
+		HUSK_FAULT(engine_monitor_created);
+	if (r < 0 || husk_run_start(&co, &cr, &err) < 0) {
 		int code =
 			cr.exec_failed ? husk_exit_code_of_exec_error(err ? err->errnum : 0) : 125;
 		/* the exit code rides in the ns field */

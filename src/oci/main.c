@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
+#include "fault.h"
 #include "husk.h"
 #include "util.h"
 
@@ -122,6 +122,7 @@ static void usage(FILE *f)
 		   "  --explain             print each kernel step with its time\n"
 		   "  --systemd-cgroup      (not supported: husk drives cgroupfs)\n"
 		   "  --cgroup-manager cgroupfs|disabled (disabled: no cgroup is made)\n"
+		   "  --list-faults         the steps HUSK_FAULT=STEP kills at (test builds)\n"
 		   "  -v, --version\n");
 }
 
@@ -169,6 +170,7 @@ int main(int argc, char **argv, char **envp)
 		{"rootless", required_argument, NULL, 'R'},
 		{"criu", required_argument, NULL, 'C'},
 		{"version", no_argument, NULL, 'v'},
+		{"list-faults", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -214,6 +216,15 @@ int main(int argc, char **argv, char **envp)
 			break; /* accepted for runc compatibility */
 		case 'v':
 			printf("husk-oci version 0.1.0\nspec: 1.3.0\n");
+			return 0;
+		case 'F':
+			/* the steps HUSK_FAULT names, husk-oci's and the engine's
+			 * (tests/integration/faults.bats walks them) */
+			if (!HUSK_FAULT_ENABLED)
+				return cli_errorf("--list-faults: built without -Dfault_injection");
+			for (size_t i = 0; i < HUSK_FAULT_N; i++)
+				printf("%s\t%s\n", husk_fault_steps[i].name,
+				       husk_fault_steps[i].what);
 			return 0;
 		case 'h':
 			usage(stdout);
