@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -97,6 +98,9 @@ struct create_ctx {
 	struct husk_store *store;
 	struct husk_image *img;
 	char *id, *dir, *rootfs, *name, *hostname;
+	/* flock of the container's dir while create runs: a dir with no
+	 * record and no lock is what a crashed create left (container prune) */
+	int dirlock;
 	bool named, mounted, networked;
 	char *netns, *network;
 	struct husk_net_info net;
@@ -761,7 +765,7 @@ static char *default_hostname(const struct husk_run_opts *o, const char *id)
 int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, char **ret_id,
 		       husk_error **err)
 {
-	struct create_ctx c = {.e = e, .o = o};
+	struct create_ctx c = {.e = e, .o = o, .dirlock = -1};
 	int r = -1;
 	if (o->name && husk_name_check(o->name, err) < 0)
 		return -1;
@@ -796,6 +800,11 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 	c.rootfs = husk_strdup_printf("%s/rootfs", c.dir);
 	if (make_dirs(&c, err) < 0)
 		goto out;
+	c.dirlock = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.dirlock < 0 || flock(c.dirlock, LOCK_EX) < 0) {
+		husk_fail(err, errno, "lock \"%s\"", c.dir);
+		goto out;
+	}
 	HUSK_FAULT(engine_create_dirs);
 	if (husk_name_claim(e->root, c.name, c.id, err) < 0)
 		goto out;
@@ -820,6 +829,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 out:
 	if (r < 0)
 		undo(&c);
+	if (c.dirlock >= 0)
+		close(c.dirlock);
 	husk_net_info_release(&c.net);
 	husk_user_release(&c.user);
 	mounts_release(&c);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -674,6 +675,26 @@ int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *
 		*ret_reclaimed += size;
 	}
 	husk_engine_list_free(v, n);
+	/* what a create killed before its record left: a dir with no
+	 * meta.json whose creator's lock (create.c) is free */
+	cleanup_free char *cdir = husk_strdup_printf("%s/containers", e->root);
+	DIR *d = opendir(cdir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || faccessat(dirfd(d), de->d_name, F_OK, 0) < 0)
+			continue;
+		cleanup_free char *meta = husk_strdup_printf("%s/meta.json", de->d_name);
+		if (faccessat(dirfd(d), meta, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		cleanup_close int fd =
+			openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* being created */
+		if (husk_engine_cleanup_volumes(e, de->d_name, true, 1, NULL) == 0)
+			husk_strv_push(ret_ids, &k, strdup(de->d_name));
+	}
+	if (d)
+		closedir(d);
 	*ret_n = k;
 	return r;
 }

@@ -15,9 +15,23 @@ faults() {
 
 setup() {
 	"$HUSK_OCI" --list-faults >/dev/null 2>&1 || skip "built without -Dfault_injection"
-	setup_husk
 	MARK="fault-$$-$BATS_TEST_NUMBER"
-	update_config "$BUNDLE" ".process.args = [\"sh\", \"-c\", \"sleep 1000; : $MARK\"]"
+	case $BATS_TEST_DESCRIPTION in
+	*husk-oci*)
+		setup_husk
+		update_config "$BUNDLE" ".process.args = [\"sh\", \"-c\", \"sleep 1000; : $MARK\"]"
+		;;
+	*) engine_setup ;;
+	esac
+}
+
+teardown() {
+	[ -n "${TEST_DIR:-}" ] || return 0
+	[ -z "${REG_PID:-}" ] || kill "$REG_PID" 2>/dev/null || true
+	case $BATS_TEST_DESCRIPTION in
+	*husk-oci*) teardown_husk ;;
+	*) engine_teardown ;;
+	esac
 }
 
 # the container's processes, found by the marker in their command line
@@ -88,5 +102,103 @@ clean_after() {
 		esac
 		crashed "$step" "$st"
 		clean_after "$step"
+	done
+}
+
+# --- the engine ---
+
+# what the engine left of container NAME (known by ID when it got one):
+# the checks of engine_teardown, without its cleaning
+engine_left() {
+	local id=${1:-} left="" m cg mon d
+	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
+	[ -z "$m" ] || left+="mounts: $m "
+	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
+	[ -z "$cg" ] || left+="cgroups: $cg "
+	for _ in $(seq 100); do [ -z "$(engine_monitors)" ] && break; sleep 0.05; done
+	mon=$(engine_monitors)
+	[ -z "$mon" ] || left+="monitors: $mon "
+	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
+	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
+	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
+	d=$(find "$HUSK_RUNROOT" -maxdepth 1 -regextype egrep -regex '.*/[0-9a-f]{64}' 2>/dev/null || true)
+	[ -z "$d" ] || left+="runtime state: $d "
+	d=$(find "$HUSK_RUNROOT/net/ns" "$HUSK_RUNROOT/net/nft" -mindepth 1 2>/dev/null || true)
+	[ -z "$d" ] || left+="netns or ports: $d "
+	[ -z "$id" ] || left+=$(net_left "$id")
+	if command -v nft >/dev/null && nft list table ip husk 2>/dev/null | grep -q "dport $PORT "; then
+		left+="nft rule for port $PORT "
+	fi
+	local p
+	p=$(pgrep -f "$MARK" || true)
+	[ -z "$p" ] || left+="processes: $p "
+	echo "$left"
+}
+
+# after_fault STEP NAME: rm -f cleans up what the crash left, nothing is
+# left, and a container of the same name runs
+after_fault() {
+	local step=$1 name=$2 id left
+	id=$(cat "$HUSK_ROOT/names/$name" 2>/dev/null || "$HUSK" inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
+	run "$HUSK" rm -f "$name"
+	if [ "$status" -ne 0 ] && [[ "$output" != *"no such container"* ]]; then
+		echo "step $step: rm -f: $output" >&2
+		return 1
+	fi
+	# a create killed before it claimed the name: found by prune
+	"$HUSK" container prune -f >/dev/null
+	left=$(engine_left "$id")
+	[ -z "$left" ] || { echo "step $step: left behind: $left" >&2; return 1; }
+	run "$HUSK" run --rm --name "$name" -p "$PORT:80" busybox echo again
+	[ "$status" -eq 0 ] && [ "$output" = again ] || { echo "step $step: run after: $output" >&2; return 1; }
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# efault STEP CMD...: CMD under HUSK_FAULT=STEP, its stdio a file; the exit
+# status in $st
+efault() {
+	local step=$1
+	shift
+	HUSK_FAULT=$step "$HUSK" "$@" </dev/null >>"$TEST_DIR/out.log" 2>&1 && st=0 || st=$?
+}
+
+# the monitor is a process of its own: a fault there fails the client
+engine_crashed() {
+	local step=$1
+	case $step in
+	engine.monitor.*) [ "$st" -ne 0 ] ;;
+	*) [ "$st" -eq 137 ] ;;
+	esac || { echo "step $step: exit $st, not the crash: $(tail -3 "$TEST_DIR/out.log")" >&2; return 1; }
+}
+
+@test "faults: husk run killed at each step, rm -f undoes it" {
+	PORT=$(free_port)
+	for step in $(faults engine.create.) $(faults engine.start.) $(faults engine.monitor.); do
+		efault "$step" run -d --name f1 -p "$PORT:80" busybox sh -c "sleep 1000; : $MARK"
+		engine_crashed "$step"
+		after_fault "$step" f1
+	done
+}
+
+@test "faults: husk start, stop, exec and rm killed at each step" {
+	PORT=$(free_port)
+	for step in $(faults engine.start.) $(faults engine.monitor.); do
+		"$HUSK" create --name f2 -p "$PORT:80" busybox sh -c "sleep 1000; : $MARK" >/dev/null
+		efault "$step" start f2
+		engine_crashed "$step"
+		after_fault "$step" f2
+	done
+	for step in $(faults engine.stop.) oci.exec.fork $(faults engine.exec.) $(faults engine.rm.); do
+		"$HUSK" run -d --name f2 -p "$PORT:80" busybox sh -c "sleep 1000; : $MARK" >/dev/null
+		case $step in
+		*.stop.*) efault "$step" stop -t 1 f2 ;;
+		*exec.*) efault "$step" exec f2 sh -c "sleep 1000; : $MARK" ;;
+		*.rm.*) efault "$step" rm -f f2 ;;
+		esac
+		engine_crashed "$step"
+		after_fault "$step" f2
 	done
 }
