@@ -202,3 +202,110 @@ engine_crashed() {
 		after_fault "$step" f2
 	done
 }
+
+# --- pull, load, build: the store ---
+
+# the store's blobs, layers, temp dirs and image index, to compare before
+# a crash and after `image prune`
+store_snapshot() {
+	(cd "$HUSK_ROOT" && { find blobs layers l tmp -maxdepth 2 2>/dev/null || true; } | sort && cat images.json 2>/dev/null || true)
+}
+
+# an image of its own (the busybox image's blobs are in every store)
+fault_image() {
+	mkdir -p "$TEST_DIR/layer/etc" "$TEST_DIR/layer/bin"
+	echo "fault $MARK" >"$TEST_DIR/layer/etc/fault"
+	cp "$(command -v busybox)" "$TEST_DIR/layer/bin/cat" # static: cat by its name
+	tar -C "$TEST_DIR/layer" -cf "$TEST_DIR/layer.tar" etc bin
+	make_oci_image "$TEST_DIR/img.tar" fault/img:v1 "$TEST_DIR/layer.tar:gzip"
+}
+
+start_registry() {
+	REG_PORT=$(free_port)
+	mkdir -p "$TEST_DIR/reg"
+	cat >"$TEST_DIR/reg/config.yml" <<-EOF2
+		version: 0.1
+		log:
+		  level: error
+		storage:
+		  filesystem:
+		    rootdirectory: $TEST_DIR/reg/data
+		http:
+		  addr: 127.0.0.1:$REG_PORT
+	EOF2
+	docker-registry serve "$TEST_DIR/reg/config.yml" >"$TEST_DIR/reg/log" 2>&1 3>&- &
+	REG_PID=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" && return 0
+		sleep 0.05
+	done
+	cat "$TEST_DIR/reg/log" >&2
+	return 1
+}
+
+# store_clean STEP: after image prune the store is as it was
+store_clean() {
+	local step=$1 now
+	"$HUSK" image prune >/dev/null || { echo "step $step: image prune failed" >&2; return 1; }
+	now=$(store_snapshot)
+	[ "$now" = "$S0" ] || {
+		echo "step $step: the store differs after prune:" >&2
+		diff <(echo "$S0") <(echo "$now") >&2
+		return 1
+	}
+}
+
+@test "faults: husk pull and load killed at each step, image prune undoes it" {
+	command -v docker-registry >/dev/null || skip "no docker-registry"
+	fault_image
+	"$HUSK" run --rm --network none busybox true # the built-in busybox, in both snapshots
+	S0=$(store_snapshot)
+	for step in $(faults engine.load.); do
+		efault "$step" load -i "$TEST_DIR/img.tar"
+		engine_crashed "$step"
+		store_clean "$step"
+		"$HUSK" load -i "$TEST_DIR/img.tar" >/dev/null
+		[ "$("$HUSK" run --rm --network none fault/img:v1 cat /etc/fault)" = "fault $MARK" ]
+		"$HUSK" rmi fault/img:v1 >/dev/null
+		store_clean "$step (after)"
+	done
+	start_registry
+	"$HUSK" load -i "$TEST_DIR/img.tar" >/dev/null
+	"$HUSK" push fault/img:v1 "127.0.0.1:$REG_PORT/fault/img:v1" >/dev/null
+	"$HUSK" rmi fault/img:v1 >/dev/null
+	"$HUSK" image prune >/dev/null
+	[ "$(store_snapshot)" = "$S0" ]
+	ref=127.0.0.1:$REG_PORT/fault/img:v1
+	for step in $(faults engine.pull.); do
+		efault "$step" pull "$ref"
+		engine_crashed "$step"
+		store_clean "$step"
+		"$HUSK" pull "$ref" >/dev/null
+		[ "$("$HUSK" run --rm --network none "$ref" cat /etc/fault)" = "fault $MARK" ]
+		"$HUSK" rmi "$ref" >/dev/null
+		store_clean "$step (after)"
+	done
+}
+
+@test "faults: husk build killed at each step; rm -f, prune undo it" {
+	mkdir -p "$TEST_DIR/ctx"
+	printf 'FROM busybox\nRUN echo %s > /built\n' "$MARK" >"$TEST_DIR/ctx/Dockerfile"
+	"$HUSK" run --rm --network none busybox true
+	S0=$(store_snapshot)
+	PORT=$(free_port)
+	for step in $(faults engine.build.); do
+		efault "$step" build -t fault/built "$TEST_DIR/ctx"
+		engine_crashed "$step"
+		for c in $("$HUSK" ps -aq); do "$HUSK" rm -f "$c" >/dev/null; done
+		"$HUSK" container prune -f >/dev/null
+		"$HUSK" builder prune -f >/dev/null
+		left=$(engine_left)
+		[ -z "$left" ] || { echo "step $step: left behind: $left" >&2; return 1; }
+		store_clean "$step"
+		"$HUSK" build -t fault/built "$TEST_DIR/ctx" >/dev/null
+		[ "$("$HUSK" run --rm --network none fault/built cat /built)" = "$MARK" ]
+		"$HUSK" rmi fault/built >/dev/null
+		"$HUSK" builder prune -f >/dev/null
+		store_clean "$step (after)"
+	done
+}
