@@ -53,18 +53,27 @@ int husk_id_validate(const char *id, husk_error **err)
 	return 0;
 }
 
+/* Lock <dir> and check that the path still names what we locked: a delete
+ * may have removed it (and a create made it again) while we waited. */
 static int lock_dir(const char *dir, int *ret, husk_error **err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX) < 0) {
-		int e = errno;
+	for (;;) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX) < 0) {
+			int e = errno;
+			close(fd);
+			return husk_fail(err, e, "lock \"%s\"", dir);
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(dir, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			*ret = fd;
+			return 0;
+		}
 		close(fd);
-		return husk_fail(err, e, "lock \"%s\"", dir);
 	}
-	*ret = fd;
-	return 0;
 }
 
 int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int *ret_lockfd,
@@ -74,20 +83,31 @@ int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int 
 		return -1;
 	if (mkdir(root, 0700) < 0 && errno != EEXIST && husk_mkdir_p(root, 0700, err) < 0)
 		return husk_error_wrap(err, "state root");
-	char *dir = husk_strdup_printf("%s/%s", root, id);
-	if (mkdir(dir, 0700) < 0) {
+	/* made under a name of its own, locked, then renamed into place: a
+	 * concurrent delete never sees it unlocked and without state.json,
+	 * which is what a create that crashed leaves (and delete removes) */
+	cleanup_free char *tmp = husk_strdup_printf("%s/.new-%s-%d", root, id, (int)getpid());
+	if (mkdir(tmp, 0700) < 0)
+		return husk_fail(err, errno, "create state directory for \"%s\"", id);
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		rmdir(tmp);
+		return husk_fail(err, e, "lock state directory for \"%s\"", id);
+	}
+	char *dir = husk_strdup_printf("%s/%s", root, id);
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+		close(fd);
+		rmdir(tmp);
 		free(dir);
 		if (e == EEXIST)
 			return husk_fail(err, 0, "container \"%s\" already exists", id);
 		return husk_fail(err, e, "create state directory for \"%s\"", id);
 	}
-	int r = lock_dir(dir, ret_lockfd, err);
-	if (r < 0) {
-		rmdir(dir);
-		free(dir);
-		return r == -1 ? r : husk_fail(err, -r, "open state directory");
-	}
+	*ret_lockfd = fd;
 	*ret_dir = dir;
 	return 0;
 }
