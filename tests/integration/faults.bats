@@ -126,7 +126,9 @@ engine_left() {
 	d=$(find "$HUSK_RUNROOT/net/ns" "$HUSK_RUNROOT/net/nft" -mindepth 1 2>/dev/null || true)
 	[ -z "$d" ] || left+="netns or ports: $d "
 	[ -z "$id" ] || left+=$(net_left "$id")
-	if command -v nft >/dev/null && nft list table ip husk 2>/dev/null | grep -q "dport $PORT "; then
+	# the published port's map element ("PORT : ADDR . 80")
+	if [ -n "${PORT:-}" ] && command -v nft >/dev/null &&
+		nft list table ip husk 2>/dev/null | grep -Eq "(^|[^0-9])$PORT :"; then
 		left+="nft rule for port $PORT "
 	fi
 	local p
