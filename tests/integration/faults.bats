@@ -141,7 +141,8 @@ engine_left() {
 # left, and a container of the same name runs
 after_fault() {
 	local step=$1 name=$2 id left
-	id=$(cat "$HUSK_ROOT/names/$name" 2>/dev/null || "$HUSK" inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
+	# the names index links a name to its id: there before the record
+	id=$(readlink "$HUSK_ROOT/names/$name" 2>/dev/null || true)
 	run "$HUSK" rm -f "$name"
 	if [ "$status" -ne 0 ] && [[ "$output" != *"no such container"* ]]; then
 		echo "step $step: rm -f: $output" >&2
@@ -151,6 +152,10 @@ after_fault() {
 	"$HUSK" container prune -f >/dev/null
 	left=$(engine_left "$id")
 	[ -z "$left" ] || { echo "step $step: left behind: $left" >&2; return 1; }
+	case $step in
+	engine.create.dirs) ;;
+	*) [ -n "$id" ] || { echo "step $step: no id for \"$name\"" >&2; return 1; } ;;
+	esac
 	run "$HUSK" run --rm --name "$name" -p "$PORT:80" busybox echo again
 	[ "$status" -eq 0 ] && [ "$output" = again ] || { echo "step $step: run after: $output" >&2; return 1; }
 }
