@@ -39,6 +39,12 @@ procs_left() {
 	pgrep -f "$MARK" || true
 }
 
+# fds any process (the test's registry aside) holds on a file of the test
+fds_left() {
+	find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 -lname "$TEST_DIR/*" 2>/dev/null |
+		grep -v "^/proc/${REG_PID:-none}/" || true
+}
+
 # crashed STEP STATUS: the fault fired (SIGKILL: 137), or for a step in
 # the container's init, the command failed
 crashed() {
@@ -62,6 +68,8 @@ clean_after() {
 	local p
 	p=$(procs_left)
 	[ -z "$p" ] || { echo "step $step: processes left: $p" >&2; return 1; }
+	p=$(fds_left)
+	[ -z "$p" ] || { echo "step $step: fds left: $p" >&2; return 1; }
 	husk_d create --bundle "$BUNDLE" "$ID" || { echo "step $step: create after" >&2; return 1; }
 	husk start "$ID" || { echo "step $step: start after" >&2; return 1; }
 	[ "$(husk state "$ID" | jq -r .status)" = running ] || return 1
@@ -134,6 +142,8 @@ engine_left() {
 	local p
 	p=$(pgrep -f "$MARK" || true)
 	[ -z "$p" ] || left+="processes: $p "
+	p=$(fds_left)
+	[ -z "$p" ] || left+="fds: $p "
 	echo "$left"
 }
 
