@@ -921,7 +921,41 @@ static int open_after_pivot(const char *path)
 	return root < 0 ? -1 : sys_openat2(root, rel_of(path), &how);
 }
 
-static int mask_path(const char *path, husk_error **err)
+/* The null device that masks files: the container's /dev/null, opened
+ * without following a symlink anywhere on the way and checked to be the real
+ * 1:3 character device, then bound by its fd.  A bind of the path
+ * "/dev/null" would follow whatever the image or a container sharing /dev
+ * put there: a symlink to /proc/sys/kernel/core_pattern made every masked
+ * file a writable core_pattern (CVE-2025-31133). */
+static int open_null(husk_error **err)
+{
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return husk_fail(err, errno, "maskedPaths: open /");
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	int fd = sys_openat2(root, "dev/null", &how);
+	if (fd < 0)
+		return husk_fail(err, errno,
+				 "open /dev/null in the container (not following "
+				 "symlinks)");
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return husk_fail(err, e, "stat /dev/null");
+	}
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return husk_fail(err, ENODEV,
+				 "/dev/null in the container is not the null device "
+				 "(character device 1:3)");
+	}
+	return fd;
+}
+
+static int mask_path(const char *path, int *null_fd, husk_error **err)
 {
 	cleanup_close int fd = open_after_pivot(path);
 	if (fd < 0)
@@ -929,13 +963,18 @@ static int mask_path(const char *path, husk_error **err)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return husk_fail(err, errno, "mask \"%s\"", path);
-	char b[32];
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", fdpath(fd, b), "tmpfs", MS_RDONLY, "size=0k") < 0)
-			return husk_fail(err, errno, "mask \"%s\"", path);
-	} else if (mount("/dev/null", fdpath(fd, b), NULL, MS_BIND, NULL) < 0) {
+	if (S_ISDIR(st.st_mode))
+		return fs_mount_by_fd("tmpfs", "tmpfs", fd, MS_RDONLY, "size=0k", path, err) < 0
+			       ? husk_error_wrap(err, "mask \"%s\"", path)
+			       : 0;
+	if (*null_fd < 0 && (*null_fd = open_null(err)) < 0)
+		return husk_error_wrap(err, "mask \"%s\"", path);
+	cleanup_close int tree =
+		sys_open_tree(*null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return husk_fail(err, errno, "mask \"%s\": clone /dev/null", path);
+	if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return husk_fail(err, errno, "mask \"%s\"", path);
-	}
 	return 0;
 }
 
@@ -968,8 +1007,9 @@ int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
 			   json_object_size(s->sysctl));
 	}
 	husk_trace_begin(c->tr);
+	cleanup_close int null_fd = -1;
 	for (size_t i = 0; i < s->n_masked_paths; i++)
-		if (mask_path(s->masked_paths[i], err) < 0)
+		if (mask_path(s->masked_paths[i], &null_fd, err) < 0)
 			return -1;
 	if (s->n_masked_paths)
 		HUSK_TRACE(c->tr, "mask %zu paths (/dev/null or empty tmpfs)", s->n_masked_paths);
