@@ -45,6 +45,7 @@
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
+#include "procfs.h"
 #include "util.h"
 
 struct child_ctx {
@@ -169,7 +170,7 @@ static int setup_time_ns(struct child_ctx *c, husk_error **err)
 		int n = snprintf(line, sizeof(line), "%s %lld %lld\n", name,
 				 (long long)json_integer_value(json_object_get(v, "secs")),
 				 (long long)json_integer_value(json_object_get(v, "nanosecs")));
-		if (husk_write_file("/proc/self/timens_offsets", line, (size_t)n, 0, err) < 0)
+		if (husk_proc_write("self/timens_offsets", line, (size_t)n, err) < 0)
 			return husk_error_wrap(err, "linux.timeOffsets.%s", clk);
 	}
 	cleanup_close int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
@@ -218,7 +219,7 @@ static int setup_terminal(struct child_ctx *c, husk_error **err)
 static int write_own_maps(const struct husk_spec *s, husk_error **err)
 {
 	/* older kernels have no setgroups file: nothing to deny there */
-	husk_write_file("/proc/self/setgroups", "deny", 4, 0, NULL);
+	husk_proc_write("self/setgroups", "deny", 4, NULL);
 	/* rootless: only your own uid and gid can be mapped, one id each */
 	return husk_idmaps_write("/proc/self", "linux.", s->uid_maps, s->n_uid_maps, s->gid_maps,
 				 s->n_gid_maps, err);

@@ -19,6 +19,7 @@
 
 #include "seccomp.h"
 #include "sync.h"
+#include "procfs.h"
 #include "util.h"
 
 static const char *env_get(char **env, const char *name)
@@ -127,7 +128,7 @@ int husk_process_limits(const struct husk_process *p, husk_error **err)
 	if (p->has_oom_score_adj) {
 		char buf[16];
 		int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-		if (husk_write_file("/proc/self/oom_score_adj", buf, (size_t)n, 0, err) < 0)
+		if (husk_proc_write("self/oom_score_adj", buf, (size_t)n, err) < 0)
 			return husk_error_wrap(err, "process.oomScoreAdj");
 	}
 	if (p->has_scheduler) {
@@ -156,9 +157,9 @@ int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error *
 		if (access("/sys/kernel/security/apparmor", F_OK) == 0) {
 			cleanup_free char *v = husk_strdup_printf("exec %s", p->apparmor_profile);
 			const char *f = access("/proc/self/attr/apparmor/exec", F_OK) == 0
-						? "/proc/self/attr/apparmor/exec"
-						: "/proc/self/attr/exec";
-			if (husk_write_file(f, v, strlen(v), 0, err) < 0)
+						? "self/attr/apparmor/exec"
+						: "self/attr/exec";
+			if (husk_proc_write(f, v, strlen(v), err) < 0)
 				return husk_error_wrap(err, "process.apparmorProfile \"%s\"",
 						       p->apparmor_profile);
 		} else if (warn_out) {
@@ -169,8 +170,8 @@ int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error *
 	}
 	if (p->selinux_label && *p->selinux_label) {
 		if (access("/sys/fs/selinux/enforce", F_OK) == 0) {
-			if (husk_write_file("/proc/self/attr/exec", p->selinux_label,
-					    strlen(p->selinux_label), 0, err) < 0)
+			if (husk_proc_write("self/attr/exec", p->selinux_label,
+					    strlen(p->selinux_label), err) < 0)
 				return husk_error_wrap(err, "process.selinuxLabel \"%s\"",
 						       p->selinux_label);
 		} else if (warn_out && !*warn_out) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "procfs.h"
 #include "util.h"
 
 static int sys_openat2(int dirfd, const char *path, struct open_how *how)
@@ -901,12 +902,12 @@ static int apply_sysctl(const struct husk_spec *s, husk_error **err)
 					 "linux.sysctl: \"%s\" is not namespaced in this container "
 					 "and would change the host",
 					 key);
-		cleanup_free char *path = husk_strdup_printf("/proc/sys/%s", key);
-		for (char *p = path + 10; *p; p++)
+		cleanup_free char *path = husk_strdup_printf("sys/%s", key);
+		for (char *p = path + 4; *p; p++)
 			if (*p == '.')
 				*p = '/';
 		const char *val = json_string_value(v);
-		if (husk_write_file(path, val, strlen(val), 0, err) < 0)
+		if (husk_proc_write(path, val, strlen(val), err) < 0)
 			return husk_error_wrap(err, "linux.sysctl \"%s\"", key);
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include "intelrdt.h"
 #include "mempolicy.h"
 #include "netdev.h"
+#include "procfs.h"
 #include "util.h"
 
 static const struct {
@@ -1050,8 +1051,10 @@ int husk_idmaps_write(const char *procdir, const char *field_prefix, const struc
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
 						maps[k].m[i].container_id, maps[k].m[i].host_id,
 						maps[k].m[i].size);
-		cleanup_free char *path = husk_strdup_printf("%s/%s", procdir, maps[k].file);
-		if (husk_write_file(path, buf, len, 0, err) < 0)
+		/* procdir is /proc/self or /proc/PID */
+		const char *rel = strncmp(procdir, "/proc/", 6) == 0 ? procdir + 6 : procdir;
+		cleanup_free char *path = husk_strdup_printf("%s/%s", rel, maps[k].file);
+		if (husk_proc_write(path, buf, len, err) < 0)
 			return husk_error_wrap(err, "%s%s", field_prefix, maps[k].field);
 	}
 	return 0;

@@ -124,3 +124,100 @@ MOUNTS_OF='awk -v p="$0" '"'"'$5 == p {print $4, $5, $9, $10}'"'"' /proc/self/mo
 	[ "${lines[2]}" = "/proc/acpi ro,relatime tmpfs" ]
 	[ "${lines[3]}" = 0 ]
 }
+
+# ---------------------------------------------------------------------
+# CVE-2025-52881: the runtime's writes to /proc (LSM labels, oom_score_adj,
+# sysctls, setgroups, the id maps) redirected by a mount: over /proc, or
+# over a directory below it (a mount that a symlink in a shared volume sent
+# into /proc).  husk writes through /proc checked to be the root of a
+# procfs, walking down with RESOLVE_NO_XDEV: a mount on the way fails the
+# write instead of receiving it.
+
+# A container that may mount (CAP_SYS_ADMIN) and lays the trap for the
+# next `exec`: /proc a tmpfs whose self/oom_score_adj is a symlink to
+# oom_score_adj of its init in a real procfs it keeps at /realproc (a
+# harmless stand-in for /proc/sysrq-trigger).
+trap_proc_for_exec() {
+	update_config "$BUNDLE" '.root.readonly = false
+		| .process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])
+		| .process.args = ["sleep", "100"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	husk exec "$ID" sh -c 'mkdir -p /realproc && mount -t proc proc /realproc &&
+		mount -t tmpfs tmpfs /proc && mkdir /proc/self &&
+		ln -s /realproc/1/oom_score_adj /proc/self/oom_score_adj'
+	[ "$(husk exec "$ID" cat /realproc/1/oom_score_adj)" = 0 ]
+	PID=$(husk state "$ID" | jq -r .pid)
+}
+
+@test "CVE-2025-52881: a write to /proc/self/oom_score_adj by path follows a container's mount to another procfs file (control)" {
+	trap_proc_for_exec
+	# what a runtime entering the container does: write the path
+	run nsenter -t "$PID" -m sh -c 'echo 500 >/proc/self/oom_score_adj; cat /realproc/1/oom_score_adj'
+	echo "$output"
+	[ "$output" = 500 ]
+}
+
+@test "CVE-2025-52881: exec's oom_score_adj write is refused when the container mounted over /proc" {
+	trap_proc_for_exec
+	jq '.process | .args = ["cat", "/realproc/self/oom_score_adj"] | .oomScoreAdj = 500' \
+		"$BUNDLE/config.json" >"$TEST_DIR/process.json"
+	run husk exec --process "$TEST_DIR/process.json" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'process.oomScoreAdj: write /proc/self/oom_score_adj: /proc is not the root of a procfs'* ]]
+	# the write went nowhere
+	[ "$(husk exec "$ID" cat /realproc/1/oom_score_adj)" = 0 ]
+	# without the trap the same exec sets the score
+	husk exec "$ID" umount /proc
+	run husk exec --process "$TEST_DIR/process.json" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 500 ]
+}
+
+# A bundle whose shared volume /vol holds a symlink "net" to
+# /proc/sys/net/ipv4 (the end state of a container racing to swap it in),
+# and a mount of a directory with a fake ip_forward onto /vol/net: the
+# mount lands on /proc/sys/net/ipv4, inside the rootfs as RESOLVE_IN_ROOT
+# allows; then the sysctl is written.
+redirect_sysctl_bundle() {
+	mkdir -p "$TEST_DIR/vol" "$TEST_DIR/fake"
+	ln -s /proc/sys/net/ipv4 "$TEST_DIR/vol/net"
+	echo 0 >"$TEST_DIR/fake/ip_forward"
+	update_config "$BUNDLE" ".mounts += [
+		{\"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$TEST_DIR/vol\", \"options\": [\"rbind\"]},
+		{\"destination\": \"/vol/net\", \"type\": \"bind\", \"source\": \"$TEST_DIR/fake\", \"options\": [\"rbind\"]}]
+		| .linux.sysctl = {\"net.ipv4.ip_forward\": \"1\"}
+		| .process.args = [\"sh\", \"-c\", \"cat /proc/sys/net/ipv4/ip_forward\"]"
+}
+
+@test "CVE-2025-52881: a sysctl written by path after a mount redirected into /proc lands in the mounted file (control)" {
+	redirect_sysctl_bundle
+	# an undefended runtime: the same mounts, then the write by path
+	mkdir -p "$TEST_DIR/proc"
+	run unshare -mn sh -c "mount -t proc proc '$TEST_DIR/proc' &&
+		mount --bind '$TEST_DIR/fake' '$TEST_DIR/proc/sys/net/ipv4' &&
+		echo 1 >'$TEST_DIR/proc/sys/net/ipv4/ip_forward'"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_DIR/fake/ip_forward")" = 1 ]
+}
+
+@test "CVE-2025-52881: a sysctl is not written through a mount redirected into /proc" {
+	redirect_sysctl_bundle
+	run husk run --bundle "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'linux.sysctl "net.ipv4.ip_forward": open /proc/sys/net/ipv4/ip_forward: something is mounted over it'* ]]
+	[ "$(cat "$TEST_DIR/fake/ip_forward")" = 0 ]
+	husk delete --force "$ID" 2>/dev/null || true
+	# without the redirecting link the sysctl is written, in the
+	# container's own network namespace
+	rm "$TEST_DIR/vol/net"
+	mkdir "$TEST_DIR/vol/net"
+	run husk run --bundle "$BUNDLE" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+	[ "$(cat "$TEST_DIR/fake/ip_forward")" = 0 ]
+}
