@@ -1030,15 +1030,53 @@ int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
 	return 0;
 }
 
+/* The pty slave becomes /dev/console by a bind of its fd (it came from
+ * TIOCGPTPEER: no path of the container's /dev/pts names it), checked to be
+ * a pty of the container's own devpts, onto /dev/console opened without
+ * following a symlink.  runc bound the path /dev/pts/N, which a container
+ * could make a symlink to /proc/sysrq-trigger or core_pattern, giving the
+ * container that file as its console, rw (CVE-2025-52565); a /dev or
+ * /dev/console that is a symlink must not move the mount either. */
 int husk_rootfs_console(int slave_fd, husk_error **err)
 {
-	int r = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return husk_fail(err, errno, "console: open /");
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	cleanup_close int dev = sys_openat2(root, "dev", &how);
+	if (dev < 0)
+		return husk_fail(err, errno,
+				 "console: open /dev in the container (not following "
+				 "symlinks)");
+	struct stat pty, pts;
+	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+	cleanup_close int ptsfd = sys_openat2(dev, "pts", &how);
+	if (fstat(slave_fd, &pty) < 0 || !S_ISCHR(pty.st_mode) || ptsfd < 0 ||
+	    fstat(ptsfd, &pts) < 0 || pty.st_dev != pts.st_dev)
+		return husk_fail(err, EXDEV,
+				 "console: the pty is not one of the container's /dev/pts");
+	int r = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (r < 0 && errno != EEXIST)
 		return 0; /* read-only /dev: leave /dev/console out, as crun does */
 	if (r >= 0)
 		close(r);
-	char b[32];
-	if (mount(fdpath(slave_fd, b), "/dev/console", NULL, MS_BIND, NULL) < 0)
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	cleanup_close int target = sys_openat2(dev, "console", &how);
+	if (target < 0)
+		return husk_fail(err, errno, "console: open /dev/console (not following symlinks)");
+	struct stat st;
+	if (fstat(target, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
+		return husk_fail(err, EINVAL,
+				 "console: /dev/console is neither a file nor a character device");
+	cleanup_close int tree =
+		sys_open_tree(slave_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return husk_fail(err, errno, "console: clone the pty");
+	if (sys_move_mount(tree, "", target, "",
+			   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return husk_fail(err, errno, "bind the console onto /dev/console");
 	return 0;
 }

@@ -221,3 +221,109 @@ redirect_sysctl_bundle() {
 	[ "$output" = 1 ]
 	[ "$(cat "$TEST_DIR/fake/ip_forward")" = 0 ]
 }
+
+# ---------------------------------------------------------------------
+# CVE-2025-52565: /dev/console is the pty slave bound onto it.  runc bound
+# the path /dev/pts/N, and the target by path: a symlink at either end
+# (put there by a container sharing /dev) gave the container
+# /proc/sys/kernel/core_pattern as its console, writable.  husk takes the slave from
+# TIOCGPTPEER, checks that it is a pty of the container's own /dev/pts,
+# and binds that fd onto /dev/console opened without following a symlink.
+
+recvtty_build() {
+	gcc -Wall -o "$TEST_DIR/recvtty" "$BATS_TEST_DIRNAME/tools/recvtty.c"
+}
+
+start_recvtty() {
+	rm -f "$TEST_DIR/tty.sock"
+	"$TEST_DIR/recvtty" "$TEST_DIR/tty.sock" >"$TEST_DIR/tty.out" 2>"$TEST_DIR/tty.err" </dev/null &
+	RECVTTY=$!
+	for _ in $(seq 100); do [ -S "$TEST_DIR/tty.sock" ] && return 0; sleep 0.02; done
+	return 1
+}
+
+# stop_recvtty: it ends when the pty's slave side closes; if no container
+# ever connected, end it
+stop_recvtty() {
+	for _ in $(seq 100); do kill -0 "$RECVTTY" 2>/dev/null || break; sleep 0.02; done
+	kill "$RECVTTY" 2>/dev/null || true
+	wait "$RECVTTY" 2>/dev/null || true
+}
+
+# the bundle's /dev a bind of $TEST_DIR/dev with a devpts of its own, and a
+# terminal
+console_bundle() {
+	mkdir -p "$TEST_DIR/dev/pts"
+	mknod -m 666 "$TEST_DIR/dev/null" c 1 3
+	ln -sf pts/ptmx "$TEST_DIR/dev/ptmx"
+	dev_from "$TEST_DIR/dev"
+	update_config "$BUNDLE" '.mounts += [{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}]
+		| .process.terminal = true'
+}
+
+@test "CVE-2025-52565: binding a pty path that is a symlink mounts /proc/sys/kernel/core_pattern as the console (control)" {
+	mkdir -p "$TEST_DIR/dev/pts"
+	touch "$TEST_DIR/dev/console"
+	ln -s /proc/sys/kernel/core_pattern "$TEST_DIR/dev/pts/0"
+	run unshare -m sh -c "mount --bind '$TEST_DIR/dev/pts/0' '$TEST_DIR/dev/console' &&
+		awk '\$5 == \"$TEST_DIR/dev/console\" {print \$4, \$6, \$9}' /proc/self/mountinfo"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "/sys/kernel/core_pattern rw,relatime proc" ]
+}
+
+@test "CVE-2025-52565: a /dev/console symlink to /proc/sys/kernel/core_pattern is refused, nothing is bound over it" {
+	recvtty_build
+	console_bundle
+	ln -s /proc/sys/kernel/core_pattern "$TEST_DIR/dev/console"
+	update_config "$BUNDLE" '.process.args = ["true"]'
+	start_recvtty
+	run husk run --console-socket "$TEST_DIR/tty.sock" --bundle "$BUNDLE" "$ID"
+	stop_recvtty
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'console: open /dev/console (not following symlinks): Too many levels of symbolic links'* ]]
+}
+
+@test "CVE-2025-52565: a container swapping /dev/console with a symlink cannot move the console's mount" {
+	build_attack swap_race
+	recvtty_build
+	console_bundle
+	touch "$TEST_DIR/dev/console"
+	ln -s /proc/sys/kernel/core_pattern "$TEST_DIR/dev/console-link"
+	cp "$TEST_DIR/swap_race" "$BUNDLE/rootfs/bin/swap_race"
+	cp "$BUNDLE/config.json" "$TEST_DIR/victim-config.json"
+	# the attacker shares /dev, swaps console and console-link
+	update_config "$BUNDLE" '.process.terminal = false | .process.args = ["/bin/swap_race", "/dev/console", "/dev/console-link", "/dev/stop"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID-swap"
+	wait_for_status "$ID-swap" running
+	cp "$TEST_DIR/victim-config.json" "$BUNDLE/config.json"
+	# the victim: where are ptys mounted?
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "awk \"\\$9 == \\\"devpts\\\" {print \\$5, \\$9}\" /proc/self/mountinfo >/dev/pts/0"]'
+	ok=0 refused=0
+	for i in $(seq 20); do
+		start_recvtty
+		run husk run --console-socket "$TEST_DIR/tty.sock" --bundle "$BUNDLE" "$ID-v$i"
+		stop_recvtty
+		out=$(tr -d '\r' <"$TEST_DIR/tty.out")
+		if [ "$status" -eq 0 ]; then
+			echo "run $i: $out"
+			# the console and /dev/pts, and nothing else (the file the
+			# console was bound on may have been renamed by a swap since)
+			[ "$(grep -Ev '^/dev/(pts|console|console-link) devpts$' <<<"$out")" = "" ]
+			grep -Eq '^/dev/(console|console-link) devpts$' <<<"$out"
+			ok=$((ok + 1))
+		else
+			echo "run $i refused: $output"
+			[[ "$output" == *console* ]]
+			refused=$((refused + 1))
+			husk delete --force "$ID-v$i" >/dev/null 2>&1 || true
+		fi
+		husk delete "$ID-v$i" >/dev/null 2>&1 || true
+	done
+	touch "$TEST_DIR/dev/stop"
+	wait_for_status "$ID-swap" stopped
+	cat "$TEST_DIR/container.log"
+	echo "started: $ok, refused: $refused"
+	grep -Eq 'swaps=[1-9][0-9]{3,}' "$TEST_DIR/container.log"
+}
