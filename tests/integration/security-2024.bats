@@ -327,3 +327,86 @@ console_bundle() {
 	echo "started: $ok, refused: $refused"
 	grep -Eq 'swaps=[1-9][0-9]{3,}' "$TEST_DIR/container.log"
 }
+
+# ---------------------------------------------------------------------
+# /dev symlinks in the rootfs (crun's CVE-2026-47766 and
+# CVE-2026-88264/88265: device nodes, /dev/console and /dev/null made
+# through a /dev symlink when no /dev is mounted; runc's CVE-2026-41579:
+# the runtime writing on the host through one).  husk makes every node,
+# link and file of /dev from an fd of the rootfs, resolving in it
+# (RESOLVE_IN_ROOT, or its own walk that never leaves it), so a /dev link
+# to a host path stays inside the rootfs; /dev/null for masking and
+# /dev/console are opened without following a symlink at all.
+
+host_untouched() {
+	[ "$(ls -A "$VICTIM")" = marker ]
+	! grep -qF "$VICTIM" /proc/self/mountinfo
+}
+
+# no_dev_mounts: the bundle mounts nothing on /dev: the rootfs's own is used
+no_dev_mounts() {
+	update_config "$BUNDLE" '.mounts |= map(select(.destination | startswith("/dev") | not))'
+}
+
+@test "/dev symlink: making /dev/null through the rootfs's /dev by its host path writes in the host directory (control)" {
+	mkdir -p "$VICTIM"
+	touch "$VICTIM/marker"
+	rm -rf "$BUNDLE/rootfs/dev"
+	ln -s "$VICTIM" "$BUNDLE/rootfs/dev"
+	# an undefended runtime: mknod ROOTFS/dev/null before pivot_root
+	mknod -m 666 "$BUNDLE/rootfs/dev/null" c 1 3
+	[ -c "$VICTIM/null" ]
+}
+
+@test "/dev symlink: with no /dev mounted, a /dev symlink to a host directory gets no device node, console or link on the host" {
+	mkdir -p "$VICTIM" "$BUNDLE/rootfs$VICTIM"
+	touch "$VICTIM/marker"
+	cp "$BUNDLE/config.json" "$TEST_DIR/config.json"
+	for link in "$VICTIM" "../../../../../../../../..$VICTIM"; do
+		cp "$TEST_DIR/config.json" "$BUNDLE/config.json"
+		rm -rf "$BUNDLE/rootfs/dev"
+		ln -s "$link" "$BUNDLE/rootfs/dev"
+		# not vacuous: from the host the link leads to the victim
+		[ -e "$BUNDLE/rootfs/dev/marker" ]
+		no_dev_mounts
+		update_config "$BUNDLE" '.linux.devices = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
+			| .process.args = ["sh", "-c", "ls /dev/"]'
+		# masking needs /dev/null, which is not followed through a link
+		run husk run --bundle "$BUNDLE" "$ID"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *'open /dev/null in the container (not following symlinks): Too many levels of symbolic links'* ]]
+		husk delete --force "$ID" 2>/dev/null || true
+		host_untouched
+		# with nothing to mask, the nodes and links are made, inside
+		update_config "$BUNDLE" '.linux.maskedPaths = []'
+		run husk run --bundle "$BUNDLE" "$ID"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *fuse*null*stdin*tty*urandom* ]]
+		host_untouched
+		[ -c "$BUNDLE/rootfs$VICTIM/null" ]
+		[ -c "$BUNDLE/rootfs$VICTIM/fuse" ]
+		rm -rf "${BUNDLE:?}/rootfs$VICTIM"/*
+		husk delete "$ID" 2>/dev/null || true
+	done
+}
+
+@test "/dev symlink: with no /dev mounted, /dev/console is not made through a /dev symlink" {
+	recvtty_build
+	mkdir -p "$VICTIM" "$BUNDLE/rootfs$VICTIM/pts"
+	touch "$VICTIM/marker"
+	rm -rf "$BUNDLE/rootfs/dev"
+	ln -s "$VICTIM" "$BUNDLE/rootfs/dev"
+	update_config "$BUNDLE" '.mounts |= map(select(.destination | startswith("/dev") | not))
+		+ [{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["newinstance", "ptmxmode=0666"]}]
+		| .linux.maskedPaths = [] | .process.terminal = true | .process.args = ["true"]'
+	start_recvtty
+	run husk run --console-socket "$TEST_DIR/tty.sock" --bundle "$BUNDLE" "$ID"
+	stop_recvtty
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'console: open /dev in the container (not following symlinks): Too many levels of symbolic links'* ]]
+	host_untouched
+	[ ! -e "$BUNDLE/rootfs$VICTIM/console" ]
+}
