@@ -410,3 +410,69 @@ no_dev_mounts() {
 	host_untouched
 	[ ! -e "$BUNDLE/rootfs$VICTIM/console" ]
 }
+
+# ---------------------------------------------------------------------
+# CVE-2024-45310: a mount destination missing from the rootfs is created
+# (directories, or an empty file for a file bind) with a MkdirAll that
+# follows symlinks: a container sharing the volume swaps a directory on the
+# way for a symlink to a host path, and the runtime creates there.  husk
+# walks the path from the rootfs's fd, component by component with
+# O_NOFOLLOW, reading a symlink and resolving it inside the rootfs.
+
+@test "CVE-2024-45310: mkdir -p and a file made through a volume's symlink land on the host (control)" {
+	mkdir -p "$VICTIM" "$TEST_DIR/vol"
+	touch "$VICTIM/marker"
+	ln -s "$VICTIM" "$TEST_DIR/vol/target"
+	# what MkdirAll and an O_CREAT do with the destination's host path
+	mkdir -p "$TEST_DIR/vol/target/new/deeper"
+	touch "$TEST_DIR/vol/target/newfile"
+	[ -d "$VICTIM/new/deeper" ]
+	[ -f "$VICTIM/newfile" ]
+}
+
+@test "CVE-2024-45310: a container racing a symlink into a shared volume makes no directory or file on the host" {
+	build_attack swap_race
+	mkdir -p "$VICTIM" "$TEST_DIR/vol/target"
+	touch "$VICTIM/marker" "$TEST_DIR/srcfile"
+	ln -s "$VICTIM" "$TEST_DIR/vol/link"
+	cp "$TEST_DIR/swap_race" "$BUNDLE/rootfs/bin/swap_race"
+	cp "$BUNDLE/config.json" "$TEST_DIR/victim-config.json"
+	update_config "$BUNDLE" ".mounts += [{\"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$TEST_DIR/vol\", \"options\": [\"rbind\"]}]
+		| .process.args = [\"/bin/swap_race\", \"/vol/target\", \"/vol/link\", \"/vol/stop\"]"
+	husk_d run -d --bundle "$BUNDLE" "$ID-swap"
+	wait_for_status "$ID-swap" running
+	# the victims create a directory tree and a file below the racing
+	# entry, fresh each time (they are removed between runs)
+	b="$TEST_DIR/b"
+	mkdir -p "$b"
+	cp -a "$(rootfs_template)" "$b/rootfs"
+	cp "$TEST_DIR/victim-config.json" "$b/config.json"
+	update_config "$b" ".mounts += [
+		{\"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$TEST_DIR/vol\", \"options\": [\"rbind\"]},
+		{\"destination\": \"/vol/target/new/deeper\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"size=1m\"]},
+		{\"destination\": \"/vol/target/newfile\", \"type\": \"bind\", \"source\": \"$TEST_DIR/srcfile\", \"options\": [\"bind\"]}]"
+	ok=0 refused=0
+	for i in $(seq 25); do
+		run husk run --bundle "$b" "$ID-v$i"
+		if [ "$status" -eq 0 ]; then
+			ok=$((ok + 1))
+		else
+			echo "run $i refused: $output"
+			[[ "$output" == *"/vol/target/new"* ]]
+			refused=$((refused + 1))
+			husk delete --force "$ID-v$i" >/dev/null 2>&1 || true
+		fi
+		husk delete "$ID-v$i" >/dev/null 2>&1 || true
+		host_untouched
+		# what the run made, wherever the race put it: in the volume
+		# or inside the victim's rootfs
+		rm -rf "$TEST_DIR/vol/target/new" "$TEST_DIR/vol/link/new" "$TEST_DIR/vol/target/newfile" \
+			"$TEST_DIR/vol/link/newfile" "$b/rootfs$VICTIM" 2>/dev/null || true
+	done
+	touch "$TEST_DIR/vol/stop"
+	wait_for_status "$ID-swap" stopped
+	cat "$TEST_DIR/container.log"
+	echo "started: $ok, refused: $refused"
+	grep -Eq 'swaps=[1-9][0-9]{3,}' "$TEST_DIR/container.log"
+	host_untouched
+}
