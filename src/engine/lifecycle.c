@@ -410,8 +410,11 @@ int husk_engine_rm(struct husk_engine *e, const char *name_or_id, bool force, bo
 	struct rm_ud ud = {.force = force, .as = name_or_id};
 	husk_error *uerr = NULL;
 	if (husk_record_update(e->root, id, mark_removing, &ud, &uerr) < 0) {
-		/* no record: a create that crashed; what it left goes below */
-		if (!uerr || uerr->errnum != ENOENT) {
+		/* no record: a create that crashed; what it left goes below.
+		 * A full disk that took even the record's reserve must not
+		 * keep the container that filled it: remove it unmarked */
+		if (!uerr ||
+		    (uerr->errnum != ENOENT && uerr->errnum != ENOSPC && uerr->errnum != EDQUOT)) {
 			if (err)
 				*err = uerr;
 			else

@@ -385,20 +385,39 @@ static void set_str(json_t *m, const char *key, const char *v)
 		json_object_set_new(m, key, json_string(v));
 }
 
+/* Space kept for the next write of a record: a record is a few KiB (the
+ * health log can make it bigger) */
+#define RECORD_RESERVE (64 * 1024)
+
 /* Replace path with text: a temp file, fsync, rename.  The record is on
  * disk storage and must survive a crash of the machine whole or not at
- * all. */
-static int write_durable(const char *path, const char *text, husk_error **err)
+ * all.
+ *
+ * The temp file is left allocated (fallocate) for the next write, so that
+ * the record of a container that filled the disk (its upper dir or its
+ * log on the same filesystem) still takes its exit code and time: writing
+ * into blocks already reserved needs no new ones.  Without the reserve the
+ * exit was lost and `ps` showed "Exited (255) 56 years ago".  Only the
+ * state record (meta.json) changes after create: only it keeps a reserve. */
+static int write_durable(const char *path, const char *text, bool reserve, husk_error **err)
 {
 	cleanup_free char *tmp = husk_strdup_printf("%s.tmp", path);
-	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", tmp);
-	if (husk_write_all(fd, text, strlen(text)) < 0 || fdatasync(fd) < 0 ||
-	    rename(tmp, path) < 0) {
+	size_t len = strlen(text);
+	if (husk_write_all(fd, text, len) < 0 || ftruncate(fd, (off_t)len) < 0 ||
+	    fdatasync(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return husk_fail(err, e, "write \"%s\"", path);
+	}
+	/* the reserve for the next write; none when the disk is full already */
+	int r = !reserve ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (r >= 0) {
+		if (fallocate(r, 0, 0, RECORD_RESERVE) < 0)
+			unlink(tmp);
+		close(r);
 	}
 	return 0;
 }
@@ -501,7 +520,7 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 	if (!text)
 		abort();
 	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/meta.json", root, c->id);
-	int r = write_durable(p, text, err);
+	int r = write_durable(p, text, true, err);
 	free(text);
 	return r;
 }
@@ -512,7 +531,7 @@ int husk_record_save_docker(const char *root, const char *id, json_t *docker, hu
 	if (!text)
 		abort();
 	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/docker.json", root, id);
-	int r = write_durable(p, text, err);
+	int r = write_durable(p, text, false, err);
 	free(text);
 	return r;
 }

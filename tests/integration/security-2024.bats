@@ -25,6 +25,9 @@ setup() {
 
 teardown() {
 	rm -rf "$VICTIM"
+	if [ -n "${SMALL_STORE:-}" ] && mountpoint -q "$SMALL_STORE"; then
+		small_store_done || true
+	fi
 	if [[ "$BATS_TEST_DESCRIPTION" == engine:* ]]; then
 		engine_teardown
 	else
@@ -475,4 +478,158 @@ no_dev_mounts() {
 	echo "started: $ok, refused: $refused"
 	grep -Eq 'swaps=[1-9][0-9]{3,}' "$TEST_DIR/container.log"
 	host_untouched
+}
+
+# ---------------------------------------------------------------------
+# The engine's side: what an image or a container can do to the host
+# through the engine.
+
+# evil_layer OUT.tar: a layer with busybox, a node of the host's
+# /dev/fuse open to all (0600 on the host), and a setuid-root copy of the
+# host's id(1)
+evil_layer() {
+	local d="$TEST_DIR/evil"
+	mkdir -p "$d/bin"
+	cp /bin/busybox "$d/bin/busybox"
+	for a in sh head cat ls id; do ln -s busybox "$d/bin/$a"; done
+	mknod -m 666 "$d/evil-dev" c 10 229
+	cp "$(command -v id)" "$d/evil-id"
+	chmod 4755 "$d/evil-id"
+	tar -C "$d" -cf "$1" .
+}
+
+# as_nobody CMD...: run CMD as an unprivileged host user.  Through sh: setpriv
+# execs its command still holding root's capabilities (its path walk passes
+# any directory), which the kernel clears only at that exec.
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '"$@"' sh "$@"
+}
+
+@test "engine: a layer's device node and setuid file, unpacked where other users can reach them, give them a root-only device and root (control)" {
+	evil_layer "$TEST_DIR/l.tar"
+	mkdir -p "$TEST_DIR/open"
+	chmod 755 "$TEST_DIR" "$TEST_DIR/open"
+	tar -C "$TEST_DIR/open" -xpf "$TEST_DIR/l.tar"
+	# an unprivileged user opens a device only root may open on the
+	# host, and is root
+	run as_nobody sh -c 'exec 3</dev/fuse'
+	[ "$status" -ne 0 ]
+	run as_nobody sh -c "exec 3<'$TEST_DIR/open/evil-dev' && echo opened"
+	[ "$output" = opened ]
+	run as_nobody "$TEST_DIR/open/evil-id" -u
+	[ "$output" = 0 ]
+}
+
+@test "engine: a layer's device node and setuid file reach neither other host users nor the container's processes" {
+	evil_layer "$TEST_DIR/l.tar"
+	make_oci_image "$TEST_DIR/img.tar" "localhost/evil:v1" "$TEST_DIR/l.tar"
+	"$HUSK" load -i "$TEST_DIR/img.tar"
+	"$HUSK" run -d --name evil localhost/evil:v1 sh -c 'sleep 100'
+	# what the store and the running container's root hold
+	chmod 755 "$TEST_DIR"
+	paths=$(find "$HUSK_ROOT" "$HUSK_RUNROOT" -name 'evil-*' 2>/dev/null)
+	echo "$paths"
+	[ -n "$paths" ]
+	grep -q '/layers/' <<<"$paths"
+	for p in $paths; do
+		case $p in
+		*evil-dev) run as_nobody sh -c "exec 3<'$p'" ;;
+		*) run as_nobody "$p" -u ;;
+		esac
+		echo "$p: $status $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"Permission denied"* ]]
+	done
+	# in the container the node is there, and the device cgroup refuses it
+	run "$HUSK" exec evil sh -c 'exec 3</evil-dev'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "engine: a default container cannot open /proc/sysrq-trigger or core_pattern for writing; --privileged can (control)" {
+	# opened for appending, never written: nothing changes on the host
+	for f in /proc/sys/kernel/core_pattern /proc/sysrq-trigger; do
+		[ -e "$f" ] || continue
+		run "$HUSK" run --rm busybox sh -c "exec 3>>$f && echo opened"
+		echo "$f: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"Read-only file system"* ]]
+		run "$HUSK" run --rm --privileged busybox sh -c "exec 3>>$f && echo opened"
+		[ "$output" = opened ]
+	done
+}
+
+# a small store: HUSK_ROOT on a tmpfs of SIZE the test made
+small_store() {
+	mkdir -p "$HUSK_ROOT"
+	mount -t tmpfs -o "size=$1" tmpfs "$HUSK_ROOT"
+	SMALL_STORE=$HUSK_ROOT
+}
+
+# unmount it, after every container is gone (it fails while one's root is
+# mounted in it)
+small_store_done() {
+	local c
+	for c in $("$HUSK" ps -aq --no-trunc 2>/dev/null); do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
+	umount "$SMALL_STORE"
+}
+
+@test "engine: a container that fills its upper dir gets ENOSPC; its exit is recorded, rm frees it, a run on the full store fails clearly" {
+	small_store 24m
+	run "$HUSK" run --name fill busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=100'
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"No space left on device"* ]]
+	# the record took the exit even on a full disk
+	run "$HUSK" ps -a --format '{{.Names}} {{.Status}}'
+	echo "$output"
+	[[ "$output" == "fill Exited (1) "* ]]
+	# a new container cannot be made: a clear error, nothing left
+	run "$HUSK" run --name two busybox true
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"No space left on device"* ]]
+	[ "$("$HUSK" ps -aq | wc -l)" = 1 ]
+	# removing the container frees its space; the store works again
+	"$HUSK" rm fill
+	run "$HUSK" run --rm busybox echo after
+	[ "$output" = after ]
+	run "$HUSK" images --format '{{.Repository}}'
+	[ "$output" = busybox ]
+	small_store_done
+}
+
+@test "engine: rm -f removes a running container that filled the store, even its record's reserve" {
+	small_store 24m
+	"$HUSK" run -d --name fill busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=100; sleep 100'
+	for _ in $(seq 100); do
+		[ "$(df --output=avail "$HUSK_ROOT" | tail -1)" -lt 200 ] && break
+		sleep 0.05
+	done
+	# take the record's reserve too: the file that keeps space for its
+	# next write
+	rm -f "$HUSK_ROOT"/containers/*/meta.json.tmp
+	head -c 1M /dev/zero >"$HUSK_ROOT/filler" 2>/dev/null || true
+	run "$HUSK" rm -f fill
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$("$HUSK" ps -aq)" ]
+	rm -f "$HUSK_ROOT/filler"
+	small_store_done
+}
+
+@test "engine: a container that fills the store with its log: the log stops, the exit is recorded, the store stays usable" {
+	small_store 16m
+	"$HUSK" run -d --name logger busybox sh -c 'head -c 30000000 /dev/zero | tr "\0" a; echo; echo done'
+	run "$HUSK" wait logger
+	[ "$output" = 0 ]
+	run "$HUSK" ps -a --format '{{.Names}} {{.Status}}'
+	[[ "$output" == "logger Exited (0) "* ]]
+	# the log holds what fitted
+	[ "$("$HUSK" logs logger | head -c 100 | tr -d a)" = "" ]
+	"$HUSK" rm logger
+	run "$HUSK" run --rm busybox echo after
+	[ "$output" = after ]
+	small_store_done
 }
