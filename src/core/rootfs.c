@@ -932,15 +932,14 @@ static int open_null(husk_error **err)
 {
 	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
-		return husk_fail(err, errno, "maskedPaths: open /");
+		return husk_fail(err, errno, "open /");
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
 					  RESOLVE_NO_MAGICLINKS};
 	int fd = sys_openat2(root, "dev/null", &how);
 	if (fd < 0)
 		return husk_fail(err, errno,
-				 "open /dev/null in the container (not following "
-				 "symlinks)");
+				 "open /dev/null in the container (not following symlinks)");
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
@@ -950,8 +949,8 @@ static int open_null(husk_error **err)
 	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
 		close(fd);
 		return husk_fail(err, ENODEV,
-				 "/dev/null in the container is not the null device "
-				 "(character device 1:3)");
+				 "/dev/null in the container is not the null device (character "
+				 "device 1:3)");
 	}
 	return fd;
 }
@@ -1048,8 +1047,7 @@ int husk_rootfs_console(int slave_fd, husk_error **err)
 	cleanup_close int dev = sys_openat2(root, "dev", &how);
 	if (dev < 0)
 		return husk_fail(err, errno,
-				 "console: open /dev in the container (not following "
-				 "symlinks)");
+				 "console: open /dev in the container (not following symlinks)");
 	struct stat pty, pts;
 	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
 	cleanup_close int ptsfd = sys_openat2(dev, "pts", &how);
