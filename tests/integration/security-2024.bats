@@ -117,15 +117,18 @@ MOUNTS_OF='awk -v p="$0" '"'"'$5 == p {print $4, $5, $9, $10}'"'"' /proc/self/mo
 }
 
 @test "CVE-2025-31133: with husk's own /dev, masked files and directories are the null device and an empty read-only tmpfs" {
-	update_config "$BUNDLE" '.process.args = ["sh", "-c", "stat -c \"%F %t:%T\" /proc/timer_list; cat /proc/timer_list | wc -c; grep \" /proc/acpi \" /proc/self/mountinfo | cut -d\" \" -f5,6,9; ls /proc/acpi | wc -l"]'
+	update_config "$BUNDLE" '.process.args = ["sh", "-c", "stat -c \"%F %t:%T\" /proc/timer_list; cat /proc/timer_list | wc -c; grep -E \" /(proc/acpi|sys/firmware) \" /proc/self/mountinfo | cut -d\" \" -f5,6,9; ls -A /proc/acpi | wc -l; ls -A /sys/firmware | wc -l"]'
 	[ -d /proc/acpi ] || skip "no /proc/acpi on this host"
 	run husk run --bundle "$BUNDLE" "$ID"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "character special file 1:3" ]
 	[ "${lines[1]}" = 0 ]
+	# both directories (the second a clone of the first's tmpfs) empty
 	[ "${lines[2]}" = "/proc/acpi ro,relatime tmpfs" ]
-	[ "${lines[3]}" = 0 ]
+	[ "${lines[3]}" = "/sys/firmware ro,relatime tmpfs" ]
+	[ "${lines[4]}" = 0 ]
+	[ "${lines[5]}" = 0 ]
 }
 
 # ---------------------------------------------------------------------
