@@ -503,11 +503,19 @@ void husk_info_release(struct husk_info *i);
  * took.  A container started meanwhile stays. */
 int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *ret_n,
 				long long *ret_reclaimed, husk_error **err);
-/* image removal for system prune -a: every image no container uses; their
- * names.  Then the blobs and layers no image needs (husk_store_prune),
- * whose bytes go to *ret_reclaimed. */
-int husk_engine_image_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
-			    long long *ret_reclaimed, husk_error **err);
+/* image prune: the images no container uses, dangling ones (known only by
+ * a digest: commit, import or build without a name) or with all every
+ * one; then the blobs and layers no image needs (husk_store_prune), whose
+ * bytes go to *ret_reclaimed.  What went, as Docker reports it: a name
+ * untagged (NULL for a dangling image) and the id deleted when no name
+ * is left on it (NULL otherwise). */
+struct husk_image_pruned {
+	char *untagged;
+	char *deleted;
+};
+int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_pruned **ret,
+			    size_t *ret_n, long long *ret_reclaimed, husk_error **err);
+void husk_image_pruned_free(struct husk_image_pruned *v, size_t n);
 
 /* system df */
 struct husk_df_row {

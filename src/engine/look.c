@@ -699,11 +699,14 @@ int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *
 	return r;
 }
 
-/* The image names containers use, normalized (busybox -> busybox:latest) */
+/* The image names containers use, normalized (busybox -> busybox:latest),
+ * and their image ids (a name can have moved to another image since) */
 static json_t *images_in_use(struct husk_ctr *v, size_t n)
 {
 	json_t *set = json_object();
 	for (size_t i = 0; i < n; i++) {
+		if (v[i].image_id)
+			json_object_set_new(set, v[i].image_id, json_true());
 		if (!v[i].image || !*v[i].image)
 			continue;
 		char *k = husk_image_ref_normalize(v[i].image);
@@ -714,45 +717,77 @@ static json_t *images_in_use(struct husk_ctr *v, size_t n)
 	return set;
 }
 
-int husk_engine_image_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
-			    long long *ret_reclaimed, husk_error **err)
+void husk_image_pruned_free(struct husk_image_pruned *v, size_t n)
 {
-	*ret_names = NULL;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].untagged);
+		free(v[i].deleted);
+	}
+	free(v);
+}
+
+/* a name a commit, import or build without a name left: its digest */
+static bool dangling(const char *name)
+{
+	return strncmp(name, "sha256:", 7) == 0;
+}
+
+int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_pruned **ret,
+			    size_t *ret_n, long long *ret_reclaimed, husk_error **err)
+{
+	*ret = NULL;
 	*ret_n = 0;
 	*ret_reclaimed = 0;
 	struct husk_store *s = NULL;
 	if (husk_store_open(e->root, &s, err) < 0)
 		return -1;
-	int r = 0;
-	size_t k = 0;
-	if (all) {
-		struct husk_ctr *v = NULL;
-		size_t n = 0;
-		struct husk_image **imgs = NULL;
-		size_t ni = 0;
-		if (husk_engine_list(e, &v, &n, err) < 0 ||
-		    husk_store_list(s, &imgs, &ni, err) < 0) {
-			husk_engine_list_free(v, n);
-			husk_store_close(s);
-			return -1;
-		}
-		json_t *used = images_in_use(v, n);
+	struct husk_ctr *v = NULL;
+	size_t n = 0;
+	struct husk_image **imgs = NULL;
+	size_t ni = 0;
+	if (husk_engine_list(e, &v, &n, err) < 0 || husk_store_list(s, &imgs, &ni, err) < 0) {
 		husk_engine_list_free(v, n);
-		for (size_t i = 0; i < ni; i++) {
-			if (r == 0 && !json_object_get(used, imgs[i]->name)) {
-				if (husk_store_remove(s, imgs[i]->name, err) < 0)
-					r = -1;
-				else
-					husk_strv_push(ret_names, &k, strdup(imgs[i]->name));
-			}
-			husk_image_free(imgs[i]);
-		}
-		free(imgs);
-		json_decref(used);
+		husk_store_close(s);
+		return -1;
 	}
+	json_t *used = images_in_use(v, n);
+	husk_engine_list_free(v, n);
+	/* how many names each id has, to know when its last one goes */
+	json_t *names_of = json_object();
+	for (size_t i = 0; i < ni; i++) {
+		json_t *c = json_object_get(names_of, imgs[i]->id);
+		json_object_set_new(names_of, imgs[i]->id, json_integer(json_integer_value(c) + 1));
+	}
+	struct husk_image_pruned *out = calloc(ni + 1, sizeof(*out));
+	if (!out)
+		abort();
+	size_t k = 0;
+	int r = 0;
+	for (size_t i = 0; i < ni && r == 0; i++) {
+		const char *name = imgs[i]->name;
+		if ((!all && !dangling(name)) || json_object_get(used, name) ||
+		    json_object_get(used, imgs[i]->id))
+			continue;
+		if (husk_store_remove(s, name, err) < 0) {
+			r = -1;
+			break;
+		}
+		json_t *c = json_object_get(names_of, imgs[i]->id);
+		json_int_t left = json_integer_value(c) - 1;
+		json_object_set_new(names_of, imgs[i]->id, json_integer(left));
+		out[k].untagged = dangling(name) ? NULL : strdup(name);
+		out[k].deleted = left == 0 ? strdup(imgs[i]->id) : NULL;
+		k++;
+	}
+	for (size_t i = 0; i < ni; i++)
+		husk_image_free(imgs[i]);
+	free(imgs);
+	json_decref(used);
+	json_decref(names_of);
 	if (r == 0 && husk_store_prune(s, ret_reclaimed, err) < 0)
 		r = -1;
 	husk_store_close(s);
+	*ret = out;
 	*ret_n = k;
 	return r;
 }

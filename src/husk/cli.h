@@ -103,6 +103,9 @@ int cmd_network_ls(int argc, char **argv);
 int cmd_network_inspect(int argc, char **argv);
 int cmd_network_rm(int argc, char **argv);
 int cmd_network_prune(int argc, char **argv);
+/* remove and list the networks no container is on (network prune, system
+ * prune); 0 or 125 */
+int cli_network_prune(void);
 int cmd_network_connect(int argc, char **argv);
 int cmd_network_disconnect(int argc, char **argv);
 extern const struct cli_flag network_create_flags[], network_ls_flags[], network_inspect_flags[],
@@ -130,7 +133,6 @@ int cmd_images(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
-int cmd_image_prune(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
@@ -172,8 +174,9 @@ int cmd_events(int argc, char **argv);
 int cmd_container_prune(int argc, char **argv);
 int cmd_system_df(int argc, char **argv);
 int cmd_system_prune(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
 extern const struct cli_flag version_flags[], info_flags[], stats_flags[], history_flags[],
-	events_flags[], prune_flags[], system_prune_flags[], df_flags[];
+	events_flags[], prune_flags[], system_prune_flags[], image_prune_flags[], df_flags[];
 /* "2026-12-06T19:50:31.5Z" (offsets too), Unix seconds (with a fraction),
  * or a duration before now ("10m"); -1 when none of those */
 int cli_parse_time(const char *s, int64_t *ret_ns);

@@ -614,23 +614,3 @@ int cmd_image_inspect(int argc, char **argv)
 	husk_store_close(s);
 	return rc;
 }
-
-int cmd_image_prune(int argc, char **argv)
-{
-	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 0, 0))
-		return 125;
-	husk_error *err = NULL;
-	struct husk_store *s = NULL;
-	if (husk_store_open(eng.root, &s, &err) < 0)
-		return fail(err);
-	long long freed = 0;
-	int r = husk_store_prune(s, &freed, &err);
-	husk_store_close(s);
-	if (r < 0)
-		return fail(err);
-	/* the build cache entries whose layers went, and the containers of
-	 * builds that were killed */
-	husk_build_cache_tidy(&eng);
-	printf("Total reclaimed space: %lld kB\n", freed / 1024);
-	return 0;
-}

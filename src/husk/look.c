@@ -1,6 +1,6 @@
 /* The verbs that look: version, info, top, stats, port, diff, history,
- * events; and what takes space back: container prune, system df, system
- * prune.  Each parses its flags, calls the engine, prints as Docker does. */
+ * events; and what takes space back: container and image prune, system
+ * df, system prune.  Each parses its flags, calls the engine, prints as Docker does. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "cli.h"
 #include "engine.h"
 #include "husk-version.h"
@@ -789,11 +790,12 @@ int cmd_events(int argc, char **argv)
 
 /* --- prune, df --- */
 
-/* Docker's question before a prune; true to go on */
+/* Docker's question before a prune, on stdout as Docker and Podman ask it;
+ * the answer is read from stdin (a terminal or a pipe): true to go on */
 static bool confirm(const char *what)
 {
-	fprintf(stderr, "WARNING! This will remove:\n%s\nAre you sure you want to continue? [y/N] ",
-		what);
+	printf("WARNING! This will remove%s\nAre you sure you want to continue? [y/N] ", what);
+	fflush(stdout);
 	char line[32];
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
@@ -836,7 +838,7 @@ int cmd_container_prune(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
-	if (!force && !confirm("  - all stopped containers"))
+	if (!force && !confirm(":\n  - all stopped containers\n"))
 		return 0;
 	long long freed = 0;
 	int rc = container_prune(&freed);
@@ -846,10 +848,79 @@ int cmd_container_prune(int argc, char **argv)
 	return rc;
 }
 
-const struct cli_flag system_prune_flags[] = {
-	{"all", 'a', NULL, "also every image no container uses"},
+/* "Deleted Images:" as Docker lists them: a name untagged, an id deleted */
+static void print_pruned_images(const struct husk_image_pruned *v, size_t n)
+{
+	if (!n)
+		return;
+	printf("Deleted Images:\n");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].untagged)
+			printf("untagged: %s\n", v[i].untagged);
+		if (v[i].deleted)
+			printf("deleted: %s\n", v[i].deleted);
+	}
+	printf("\n");
+}
+
+static int image_prune(bool all, long long *reclaimed)
+{
+	husk_error *err = NULL;
+	struct husk_image_pruned *v = NULL;
+	size_t n = 0;
+	int rc = husk_engine_image_prune(&eng, all, &v, &n, reclaimed, &err) < 0 ? fail(err) : 0;
+	print_pruned_images(v, n);
+	husk_image_pruned_free(v, n);
+	/* the build cache entries whose layers went, and the containers of
+	 * builds that were killed */
+	husk_build_cache_tidy(&eng);
+	return rc;
+}
+
+static void print_reclaimed(long long bytes)
+{
+	char s[32];
+	size_dec(bytes, 4, s, sizeof(s));
+	printf("Total reclaimed space: %s\n", s);
+}
+
+const struct cli_flag image_prune_flags[] = {
+	{"all", 'a', NULL, "every image no container uses, not only dangling ones"},
 	{"force", 'f', NULL, "do not ask first"},
-	{"volumes", 0, NULL, "also unused volumes (not in this build)", 'V'},
+	{"filter", 0, "KEY=VALUE", NULL, 'L'},
+	{0},
+};
+
+int cmd_image_prune(int argc, char **argv)
+{
+	bool force = false, all = false;
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'a')
+			all = true;
+		else if (c == 'L')
+			return cli_usage_error("--filter is not supported yet");
+		else
+			return 125;
+	}
+	if (cli_operands(argc, argv, 0, 0))
+		return 125;
+	if (!force && !confirm(all ? " all images without at least one container associated to "
+				     "them."
+				   : " all dangling images."))
+		return 0;
+	long long freed = 0;
+	int rc = image_prune(all, &freed);
+	print_reclaimed(freed);
+	return rc;
+}
+
+const struct cli_flag system_prune_flags[] = {
+	{"all", 'a', NULL, "every image no container uses, not only dangling ones"},
+	{"force", 'f', NULL, "do not ask first"},
+	{"volumes", 0, NULL, "also the anonymous volumes no container uses", 'V'},
 	{"filter", 0, "KEY=VALUE", NULL, 'L'},
 	{0},
 };
@@ -872,32 +943,42 @@ int cmd_system_prune(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
-	if (!force && !confirm(all ? "  - all stopped containers\n  - all images without at least "
-				     "one container associated to them\n  - all blobs and "
-				     "layers no image needs"
-				   : "  - all stopped containers\n  - all blobs and layers no "
-				     "image needs"))
-		return 0;
-	if (volumes)
-		fprintf(stderr, "husk: system prune --volumes: this build has no volumes to "
-				"prune; none removed\n");
-	long long cfreed = 0, ifreed = 0;
-	int rc = container_prune(&cfreed);
-	husk_error *err = NULL;
-	char **names = NULL;
-	size_t n = 0;
-	if (husk_engine_image_prune(&eng, all, &names, &n, &ifreed, &err) < 0 && rc == 0)
-		rc = fail(err);
-	if (n) {
-		printf("Deleted Images:\n");
-		for (size_t i = 0; i < n; i++)
-			printf("untagged: %s\n", names[i]);
-		printf("\n");
+	if (!force) {
+		/* Docker's list, in its words */
+		cleanup_free char *what = husk_strdup_printf(
+			":\n  - all stopped containers\n  - all networks not used by at least one "
+			"container\n%s%s\n",
+			volumes ? "  - all anonymous volumes not used by at least one container\n"
+				: "",
+			all ? "  - all images without at least one container associated to them\n"
+			      "  - all build cache"
+			    : "  - all dangling images\n  - unused build cache");
+		if (!confirm(what))
+			return 0;
 	}
-	husk_strv_free(names, n);
-	char s[32];
-	size_dec(cfreed + ifreed, 4, s, sizeof(s));
-	printf("Total reclaimed space: %s\n", s);
+	long long cfreed = 0, vfreed = 0, ifreed = 0;
+	int rc = container_prune(&cfreed);
+	if (cli_network_prune() != 0)
+		rc = 125;
+	if (volumes) {
+		husk_error *err = NULL;
+		char **names = NULL;
+		size_t n = 0;
+		unsigned long long bytes = 0;
+		if (husk_engine_volume_prune(&eng, false, &names, &n, &bytes, &err) < 0)
+			rc = fail(err);
+		if (n) {
+			printf("Deleted Volumes:\n");
+			for (size_t i = 0; i < n; i++)
+				printf("%s\n", names[i]);
+			printf("\n");
+		}
+		husk_strv_free(names, n);
+		vfreed = (long long)bytes;
+	}
+	if (image_prune(all, &ifreed) != 0)
+		rc = 125;
+	print_reclaimed(cfreed + vfreed + ifreed);
 	return rc;
 }
 

@@ -67,7 +67,7 @@ static const struct cli_command network_cmds[] = {
 static const struct cli_command image_cmds[] = {
 	{"ls", cmd_images, "[REPOSITORY[:TAG]]", "list images", images_flags, "husk image ls --format '{{.Repository}}:{{.Tag}}'"},
 	{"rm", cmd_rmi, "IMAGE...", "remove images", rmi_flags, "husk image rm alpine:3.19"},
-	{"prune", cmd_image_prune, NULL, "remove blobs no image uses", NULL, "husk image prune"},
+	{"prune", cmd_image_prune, NULL, "remove dangling images (-a: every image no container uses)", image_prune_flags, "husk image prune -af"},
 	{"inspect", cmd_image_inspect, "IMAGE...", "an image's configuration, as JSON", image_inspect_flags, "husk image inspect -f '{{.Config.Cmd}}' busybox"},
 	{"history", cmd_history, "IMAGE", "the steps that made an image, with their layers' sizes", history_flags, "husk image history --no-trunc busybox"},
 	{"tag", cmd_tag, "SOURCE TARGET", "give an image another name", NULL, "husk image tag busybox registry.local/busybox:1"},

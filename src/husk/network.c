@@ -287,6 +287,11 @@ int cmd_network_prune(int argc, char **argv)
 			return 125;
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
+	return cli_network_prune();
+}
+
+int cli_network_prune(void)
+{
 	husk_error *err = NULL;
 	struct husk_network *v;
 	size_t n;

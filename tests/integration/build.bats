@@ -554,7 +554,7 @@ build_both() {
 	[[ "$output" == *ran-a* ]]
 	# a cache entry lives as long as its layers: rmi and prune take both
 	"$HUSK" rmi cached >/dev/null
-	"$HUSK" image prune >/dev/null
+	"$HUSK" image prune -f >/dev/null
 	run "$HUSK" build -t cached "$CTX"
 	[[ "$output" == *ran-a* ]]
 }
@@ -665,7 +665,7 @@ assert_failed_clean() {
 	[ -n "$("$HUSK" ps -aq)" ]
 	kill -9 "$pid"
 	wait "$pid" || true
-	run "$HUSK" image prune
+	run "$HUSK" image prune -f
 	[ "$status" -eq 0 ]
 	[ -z "$("$HUSK" ps -aq)" ]
 	[ -z "$(ls "$HUSK_ROOT/tmp")" ]

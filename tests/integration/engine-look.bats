@@ -235,9 +235,6 @@ now() { date +%s.%N; }
 	[[ "$output" == *"untagged: busybox:latest"* ]]
 	run "$HUSK" images -q
 	[ -z "$output" ]
-	run "$HUSK" system prune -f --volumes
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"no volumes to prune"* ]]
 }
 
 @test "version and info: the fields a script reads" {

@@ -179,7 +179,7 @@ many_layers() {
 	load_and_kill
 	[ -n "$(ls -A "$HUSK_ROOT/layers")" ]
 	[ -n "$(ls -A "$HUSK_ROOT/tmp")" ]
-	run "$HUSK" image prune
+	run "$HUSK" image prune -f
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$HUSK_ROOT/layers")" ]
 	[ -z "$(ls -A "$HUSK_ROOT/tmp")" ]

@@ -545,7 +545,7 @@ store_is_empty() {
 	blobs_before=$(ls "$HUSK_ROOT/blobs/sha256" | wc -l)
 	[ "$blobs_before" -ge 2 ]
 	# prune waits for the pull instead of taking its blobs
-	run "$HUSK" image prune
+	run "$HUSK" image prune -f
 	[ "$status" -eq 0 ]
 	wait "$PULL_PID"
 	PULL_PID=""
