@@ -517,6 +517,11 @@ int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_p
 			    size_t *ret_n, long long *ret_reclaimed, husk_error **err);
 void husk_image_pruned_free(struct husk_image_pruned *v, size_t n);
 
+/* ps -s: each container's own bytes (its upper dir: Docker's SizeRw) and
+ * those with its image's (SizeRootFs), into ret_rw[i] and ret_rootfs[i] */
+int husk_engine_ctr_sizes(struct husk_engine *e, const struct husk_ctr *v, size_t n,
+			  long long *ret_rw, long long *ret_rootfs, husk_error **err);
+
 /* system df */
 struct husk_df_row {
 	char *name; /* an image's name or a container's */

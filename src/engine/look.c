@@ -59,6 +59,38 @@ static long long upper_size(struct husk_engine *e, const char *id)
 	return du(up);
 }
 
+int husk_engine_ctr_sizes(struct husk_engine *e, const struct husk_ctr *v, size_t n,
+			  long long *ret_rw, long long *ret_rootfs, husk_error **err)
+{
+	struct husk_store *s = NULL;
+	struct husk_image **imgs = NULL;
+	size_t ni = 0;
+	if (husk_store_open(e->root, &s, err) < 0 || husk_store_list(s, &imgs, &ni, err) < 0) {
+		husk_store_close(s);
+		return -1;
+	}
+	husk_store_close(s);
+	/* an image's size by its id and by its name (older records have no id) */
+	json_t *size_of = json_object();
+	for (size_t i = 0; i < ni; i++) {
+		json_object_set_new(size_of, imgs[i]->id, json_integer(imgs[i]->size));
+		json_object_set_new(size_of, imgs[i]->name, json_integer(imgs[i]->size));
+		husk_image_free(imgs[i]);
+	}
+	free(imgs);
+	for (size_t i = 0; i < n; i++) {
+		json_t *img = v[i].image_id ? json_object_get(size_of, v[i].image_id) : NULL;
+		if (!img && v[i].image) {
+			cleanup_free char *k = husk_image_ref_normalize(v[i].image);
+			img = json_object_get(size_of, k);
+		}
+		ret_rw[i] = upper_size(e, v[i].id);
+		ret_rootfs[i] = ret_rw[i] + json_integer_value(img);
+	}
+	json_decref(size_of);
+	return 0;
+}
+
 /* --- top --- */
 
 void husk_top_release(struct husk_top *t)

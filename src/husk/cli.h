@@ -125,6 +125,9 @@ extern const struct cli_flag build_flags[], builder_prune_flags[];
 
 /* human.c: "5 seconds", "About an hour", as docker words durations */
 void cli_human_duration(long long seconds, char *out, size_t n);
+/* "1.23MB", "0B": decimal units, prec significant digits (go-units'
+ * HumanSizeWithPrecision) */
+void cli_human_size(long long bytes, int prec, char *out, size_t n);
 /* "30s", "1m30s", "500ms" (Go's durations); -1 when not one */
 int cli_parse_duration(const char *s, int64_t *ret_ns);
 

@@ -1,10 +1,12 @@
 /* Durations as docker's CLI words them ("5 seconds", "About an hour"),
- * for "Up ...", "... ago" and "Exited (0) ... ago". */
+ * for "Up ...", "... ago" and "Exited (0) ... ago"; sizes as it prints
+ * them ("2.13MB"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 void cli_human_duration(long long s, char *out, size_t n)
 {
@@ -72,4 +74,16 @@ int cli_parse_duration(const char *s, int64_t *ret_ns)
 		return -1;
 	*ret_ns = (int64_t)total;
 	return 0;
+}
+
+void cli_human_size(long long bytes, int prec, char *out, size_t n)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+	double v = (double)bytes;
+	size_t i = 0;
+	while (v >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(out, n, "%.*g%s", prec, v, units[i]);
 }
