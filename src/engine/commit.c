@@ -50,6 +50,7 @@ static int commit(struct husk_engine *e, struct husk_store *store, const struct 
 		r = -1;
 	struct husk_commit_opts co = *o;
 	co.created_by = c->command;
+	co.config = json_object_get(c->docker, "Config");
 	if (r == 0)
 		r = husk_store_commit(store, c->image_id ? c->image_id : c->image, &layer, &co,
 				      ret_id, err);
@@ -72,8 +73,11 @@ int husk_engine_commit(struct husk_engine *e, const char *name_or_id,
 	struct husk_ctr c;
 	if (husk_engine_get(e, name_or_id, &c, err) < 0)
 		return -1;
+	/* the config it ran with (docker.json), which the image takes */
 	struct husk_store *store = NULL;
-	r = husk_store_open(e->root, &store, err);
+	r = husk_record_load_docker(e->root, &c, err);
+	if (r == 0)
+		r = husk_store_open(e->root, &store, err);
 	if (r == 0)
 		r = husk_store_begin(store, err);
 	if (r == 0) {

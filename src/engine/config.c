@@ -1151,6 +1151,53 @@ static json_t *sorted(json_t *obj)
 	return out;
 }
 
+/* The rest of the container's Config as Docker keeps it: the image's
+ * values with run's options over them.  Commit makes the new image's
+ * config of it. */
+static void effective_config(const struct husk_config_in *in, json_t *config)
+{
+	const struct husk_run_opts *o = in->o;
+	json_t *ic = in->image_config;
+	json_t *cmd = json_null();
+	if (o->cmd && o->cmd[0])
+		cmd = strv_json(o->cmd);
+	else if (!o->entrypoint && json_is_array(json_object_get(ic, "Cmd")))
+		cmd = json_copy(json_object_get(ic, "Cmd"));
+	json_object_set_new(config, "Cmd", cmd);
+	json_t *env = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(ic, "Env"), i, v)
+		if (json_is_string(v))
+			env_set(env, json_string_value(v));
+	for (char **e = o->env; e && *e; e++)
+		env_set(env, *e);
+	json_object_set_new(config, "Env", env);
+	const char *wd =
+		o->workdir ? o->workdir : json_string_value(json_object_get(ic, "WorkingDir"));
+	json_object_set_new(config, "WorkingDir", json_string(wd ? wd : ""));
+	const char *user = o->user ? o->user : json_string_value(json_object_get(ic, "User"));
+	json_object_set_new(config, "User", json_string(user ? user : ""));
+	/* the image's labels under run's */
+	json_t *labels = json_object_get(config, "Labels");
+	const char *k;
+	json_object_foreach (json_object_get(ic, "Labels"), k, v)
+		if (!json_object_get(labels, k))
+			json_object_set(labels, k, v);
+	json_object_set_new(config, "Labels", sorted(json_incref(labels)));
+	/* (ExposedPorts: the image's with --expose and -p's, made above) */
+	static const char *const from_image[] = {"Volumes", "StopSignal"};
+	for (i = 0; i < ARRAY_SIZE(from_image); i++) {
+		json_t *x = json_object_get(ic, from_image[i]);
+		if (x && !json_is_null(x))
+			json_object_set_new(config, from_image[i], json_deep_copy(x));
+	}
+	if (o->stop_signal > 0 && sigabbrev_np(o->stop_signal)) {
+		cleanup_free char *sig = husk_strdup_printf("SIG%s", sigabbrev_np(o->stop_signal));
+		json_object_set_new(config, "StopSignal", json_string(sig));
+	}
+}
+
 json_t *husk_engine_config_docker(const struct husk_config_in *in)
 {
 	const struct husk_run_opts *o = in->o;
@@ -1199,6 +1246,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 		json_object_set_new(config, "ExposedPorts", sorted(exposed));
 	else
 		json_decref(exposed);
+	effective_config(in, config);
 
 	json_t *devices = json_array();
 	for (size_t k = 0; k < o->n_devices; k++)

@@ -143,6 +143,15 @@ int husk_store_new_image(struct husk_store *s, json_t *config, json_t *layers,
 		cc = json_object();
 		json_object_set_new(config, "config", cc);
 	}
+	/* what a container ran with, over what its image said */
+	static const char *const from_container[] = {"Cmd",	     "Entrypoint", "Env",
+						     "WorkingDir",   "User",	   "Labels",
+						     "ExposedPorts", "Volumes",	   "StopSignal"};
+	for (size_t i = 0; o->config && i < ARRAY_SIZE(from_container); i++) {
+		json_t *v = json_object_get(o->config, from_container[i]);
+		if (v)
+			json_object_set_new(cc, from_container[i], json_deep_copy(v));
+	}
 	if (husk_image_config_changes(cc, o->changes, o->n_changes, err) < 0)
 		return -1;
 	json_object_set_new(config, "created", json_string(created));

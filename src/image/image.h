@@ -86,6 +86,10 @@ struct husk_commit_opts {
 	const char *const *changes;
 	size_t n_changes;
 	const char *created_by; /* the history entry's; NULL: none */
+	/* commit: the container's config under Docker's names (Cmd, Env,
+	 * WorkingDir...): each of these keys it has replaces the parent's
+	 * before the changes apply; NULL: the parent's as it is */
+	json_t *config;
 };
 
 /* A rootfs tar (plain, gzip or zstd; a pipe such as /dev/stdin is spooled

@@ -145,6 +145,36 @@ has-ls" ]
 	[ "$output" = null ]
 }
 
+@test "husk commit keeps what the container ran with: its command, -e, -w, -u, -l, --entrypoint, as podman commit" {
+	podman_setup
+	"$HUSK" run --rm busybox true # the built-in busybox, made on first use
+	"$HUSK" save busybox | pm load >/dev/null
+	for engine in husk podman; do
+		if [ $engine = husk ]; then e=("$HUSK"); r=("$HUSK" run); else e=(pm); r=(pm run --runtime "$TEST_DIR/runc"); fi
+		"${r[@]}" --name c -e A=1 -w /tmp -u 0:0 -l k=v busybox sh -c 'echo x > /f'
+		"${e[@]}" commit c localhost/img:1 >/dev/null
+		run "${r[@]}" --rm localhost/img:1 sh -c 'echo $A; cat /f; pwd'
+		[ "$output" = "1
+x
+/tmp" ] || { echo "$engine: $output"; return 1; }
+		# its command is the image's now
+		run "${r[@]}" --rm localhost/img:1
+		[ "$status" -eq 0 ]
+		run "${r[@]}" --rm localhost/img:1 cat /f
+		[ "$output" = x ]
+		"${e[@]}" image inspect localhost/img:1 >"$TEST_DIR/$engine.json"
+		jq -e '.[0].Config | .Cmd == ["sh", "-c", "echo x > /f"] and .WorkingDir == "/tmp"
+			and .User == "0:0" and .Labels.k == "v" and (.Env | index("A=1") != null)' \
+			"$TEST_DIR/$engine.json" || { echo "$engine"; return 1; }
+		# --entrypoint with no command: Cmd goes, as Docker's run drops it
+		"${r[@]}" --name ep --entrypoint /bin/echo busybox
+		"${e[@]}" commit ep localhost/ep:1 >/dev/null
+		run "${r[@]}" --rm localhost/ep:1 hi
+		[ "$output" = hi ] || { echo "$engine: $output"; return 1; }
+		"${e[@]}" rm c ep >/dev/null
+	done
+}
+
 @test "husk commit with no name: a dangling image printed as its id; a running container is paused for it and runs on" {
 	"$HUSK" run -d --name r busybox sh -c 'echo live > /live; exec sleep 100'
 	for _ in $(seq 100); do "$HUSK" exec r test -e /live && break; sleep 0.05; done

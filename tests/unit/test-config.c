@@ -726,6 +726,42 @@ static void test_docker_view_ports(void **state)
 	json_decref(ic);
 }
 
+/* what commit makes the new image's config of: the image's values with
+ * run's options over them */
+static void test_docker_effective_config(void **state)
+{
+	(void)state;
+	char *env[] = {"LANG=en", "A=1", NULL};
+	char *labels[] = {"k=run", NULL};
+	struct husk_run_opts o = {.env = env, .labels = labels, .user = "1:2"};
+	json_t *ic = image();
+	json_object_set_new(ic, "Labels", json_pack("{s:s,s:s}", "k", "img", "only", "img"));
+	struct husk_config_in in = {.o = &o, .image_config = ic};
+	json_t *d = husk_engine_config_docker(&in);
+	json_t *cfg = json_object_get(d, "Config");
+	char *s = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"Cmd\":[\"a\",\"b\"],\"Entrypoint\":[\"/entry\"],"
+			       "\"Env\":[\"PATH=/img/bin\",\"LANG=en\",\"A=1\"],"
+			       "\"Labels\":{\"k\":\"run\",\"only\":\"img\"},\"User\":\"1:2\","
+			       "\"WorkingDir\":\"/srv\"}");
+	free(s);
+	json_decref(d);
+	/* a command replaces the image's; --entrypoint drops its Cmd */
+	char *cmd[] = {"sh", NULL};
+	o = (struct husk_run_opts){.cmd = cmd, .workdir = "/w"};
+	d = husk_engine_config_docker(&in);
+	cfg = json_object_get(d, "Config");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cfg, "Cmd"), 0)),
+			    "sh");
+	assert_string_equal(json_string_value(json_object_get(cfg, "WorkingDir")), "/w");
+	json_decref(d);
+	o = (struct husk_run_opts){.entrypoint = "/bin/echo"};
+	d = husk_engine_config_docker(&in);
+	assert_true(json_is_null(json_object_get(json_object_get(d, "Config"), "Cmd")));
+	json_decref(d);
+	json_decref(ic);
+}
+
 /* Podman's default profile made Docker's: the keyring gone, namespaces
  * and mounts only with CAP_SYS_ADMIN, clone without namespace flags */
 static bool rule_has(json_t *calls, const char *name, const char *action, const char *incl_cap,
@@ -798,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_docker_view),
 		cmocka_unit_test(test_docker_view_ports),
+		cmocka_unit_test(test_docker_effective_config),
 		cmocka_unit_test(test_seccomp_docker_default),
 		cmocka_unit_test(test_volumes_tmpfs_read_only),
 	};
