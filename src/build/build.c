@@ -2126,8 +2126,20 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 	}
 	if (r == 0 && husk_lazy_archive(err) < 0)
 		r = -1;
+	cleanup_free char *id = NULL;
 	if (r == 0)
-		r = build(&b, ret_id, err);
+		r = build(&b, &id, err);
+	if (r == 0 && id) {
+		/* Podman's "build" event (Docker's builder has none), then a
+		 * "tag" for each name, as Docker's classic builder writes */
+		husk_engine_image_event(e, "build", id, o->n_tags ? o->tags[0] : id);
+		for (size_t i = 0; i < o->n_tags; i++) {
+			cleanup_free char *name = husk_image_ref_normalize(o->tags[i]);
+			husk_engine_image_event(e, "tag", id, name);
+		}
+	}
+	if (r == 0 && ret_id)
+		*ret_id = steal_ptr(id);
 	if (b.tmp) {
 		rm_rf(b.tmp);
 		closep_(&b.tmp_lock);

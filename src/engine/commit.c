@@ -51,9 +51,19 @@ static int commit(struct husk_engine *e, struct husk_store *store, const struct 
 	struct husk_commit_opts co = *o;
 	co.created_by = c->command;
 	co.config = json_object_get(c->docker, "Config");
+	cleanup_free char *id = NULL;
 	if (r == 0)
-		r = husk_store_commit(store, c->image_id ? c->image_id : c->image, &layer, &co,
-				      ret_id, err);
+		r = husk_store_commit(store, c->image_id ? c->image_id : c->image, &layer, &co, &id,
+				      err);
+	if (r == 0) {
+		/* Docker's: a container's event, naming the image made */
+		const char *attrs[] = {"comment", o->message ? o->message : "", "imageID",
+				       id,	  o->name ? "imageRef" : NULL,	o->name,
+				       NULL};
+		husk_engine_event(e, "commit", c->id, c->name, c->image, attrs);
+		if (ret_id)
+			*ret_id = steal_ptr(id);
+	}
 	husk_layer_info_release(&layer);
 	return r;
 }

@@ -397,12 +397,21 @@ int husk_engine_net_containers(struct husk_engine *e, const char *network, char 
 #define HUSK_EVENTS_MAX (1 << 20)
 void husk_engine_event(const struct husk_engine *e, const char *action, const char *id,
 		       const char *name, const char *image, const char *const *attrs);
+/* An image's event, Type "image", as Docker writes them: pull, push, tag,
+ * untag, delete, load, save, import (and build, Podman's): id is the
+ * image's id or, for pull, push and load, its name; name is the
+ * Attributes' name (the new name of a tag) */
+void husk_engine_image_event(const struct husk_engine *e, const char *action, const char *id,
+			     const char *name);
+/* A client that attached to a container left it with the detach keys */
+void husk_engine_detached(struct husk_engine *e, const char *name_or_id);
 
 /* Docker's --filter of events: within a key any value matches, across
  * keys all must (NULL-terminated lists, NULL: no filter on that key) */
 struct husk_event_filter {
-	char **type;	  /* "container" */
-	char **event;	  /* "die", "start" ("health_status" matches each health) */
+	char **type;	  /* "container", "image" */
+	char **event;	  /* "die", "start" ("health_status" matches each health,
+			   * "exec_start" each "exec_start: CMD") */
 	char **container; /* a name, or an id or its prefix */
 	char **image;
 };

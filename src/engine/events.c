@@ -56,26 +56,23 @@ static int open_for_append(const char *runroot)
 	return open_log(path);
 }
 
-void husk_engine_event(const struct husk_engine *e, const char *action, const char *id,
-		       const char *name, const char *image, const char *const *attrs)
+/* One line to the log: Docker's shape, "from" for containers only */
+static void write_event(const struct husk_engine *e, const char *type, const char *action,
+			const char *id, const char *from, json_t *attrs)
 {
-	if (!e || !e->runroot || !action || !id)
-		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_int_t ns = (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	json_t *a = json_object();
-	if (image && *image)
-		json_object_set_new(a, "image", json_string(image));
-	if (name && *name)
-		json_object_set_new(a, "name", json_string(name));
-	for (size_t i = 0; attrs && attrs[i] && attrs[i + 1]; i += 2)
-		json_object_set_new(a, attrs[i], json_string(attrs[i + 1]));
-	json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:o},s:s,s:I,s:I}", "status", action,
-			       "id", id, "from", image ? image : "", "Type", "container", "Action",
-			       action, "Actor", "ID", id, "Attributes", a, "scope", "local", "time",
-			       (json_int_t)ts.tv_sec, "timeNano", ns);
-	char *line = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_t *ev = json_pack("{s:s,s:s}", "status", action, "id", id);
+	if (from)
+		json_object_set_new(ev, "from", json_string(from));
+	json_object_set_new(ev, "Type", json_string(type));
+	json_object_set_new(ev, "Action", json_string(action));
+	json_object_set_new(ev, "Actor", json_pack("{s:s,s:o}", "ID", id, "Attributes", attrs));
+	json_object_set_new(ev, "scope", json_string("local"));
+	json_object_set_new(ev, "time", json_integer((json_int_t)ts.tv_sec));
+	json_object_set_new(ev, "timeNano", json_integer(ns));
+	char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(ev);
 	if (!line)
 		return;
@@ -95,6 +92,32 @@ void husk_engine_event(const struct husk_engine *e, const char *action, const ch
 		close(fd);
 	}
 	free(buf);
+}
+
+void husk_engine_event(const struct husk_engine *e, const char *action, const char *id,
+		       const char *name, const char *image, const char *const *attrs)
+{
+	if (!e || !e->runroot || !action || !id)
+		return;
+	json_t *a = json_object();
+	if (image && *image)
+		json_object_set_new(a, "image", json_string(image));
+	if (name && *name)
+		json_object_set_new(a, "name", json_string(name));
+	for (size_t i = 0; attrs && attrs[i] && attrs[i + 1]; i += 2)
+		json_object_set_new(a, attrs[i], json_string(attrs[i + 1]));
+	write_event(e, "container", action, id, image ? image : "", a);
+}
+
+void husk_engine_image_event(const struct husk_engine *e, const char *action, const char *id,
+			     const char *name)
+{
+	if (!e || !e->runroot || !action || !id)
+		return;
+	json_t *a = json_object();
+	if (name && *name)
+		json_object_set_new(a, "name", json_string(name));
+	write_event(e, "image", action, id, NULL, a);
 }
 
 /* --- reading --- */
@@ -119,18 +142,30 @@ static bool event_matches(const struct husk_event_filter *f, json_t *ev)
 	const char *id = json_string_value(json_object_get(ev, "id"));
 	const char *name = json_string_value(json_object_get(attrs, "name"));
 	const char *image = json_string_value(json_object_get(attrs, "image"));
+	bool is_image = type && strcmp(type, "image") == 0;
 	if (!in_list(f->type, type))
 		return false;
 	if (f->event) {
 		bool ok = in_list(f->event, action);
-		/* Docker's: event=health_status matches each health's */
-		if (!ok && action && strncmp(action, "health_status", 13) == 0)
-			ok = in_list(f->event, "health_status");
+		/* Docker's: event=health_status matches "health_status: healthy",
+		 * event=exec_start "exec_start: sh" */
+		const char *colon = action ? strchr(action, ':') : NULL;
+		if (!ok && colon) {
+			cleanup_free char *head = strndup(action, (size_t)(colon - action));
+			ok = in_list(f->event, head);
+		}
 		if (!ok)
 			return false;
 	}
+	if (is_image) {
+		/* an image's event: its name is its image, its id its id */
+		image = name;
+		name = NULL;
+	}
 	if (f->container) {
 		bool ok = false;
+		if (is_image)
+			return false;
 		for (size_t i = 0; f->container[i] && !ok; i++) {
 			const char *c = f->container[i];
 			ok = (name && strcmp(c, name) == 0) ||
@@ -147,6 +182,7 @@ static bool event_matches(const struct husk_event_filter *f, json_t *ev)
 			/* "busybox" matches "busybox:latest" as well */
 			ok = image && (strcmp(image, m) == 0 ||
 				       (strncmp(image, m, n) == 0 && image[n] == ':'));
+			ok = ok || (is_image && id && strcmp(id, m) == 0);
 		}
 		if (!ok)
 			return false;

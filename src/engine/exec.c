@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -16,6 +17,46 @@
 #include "tty.h"
 #include "user.h"
 #include "util.h"
+
+/* Docker's events of an exec: "exec_create: CMD", "exec_start: CMD",
+ * "exec_die", each with the exec's id */
+struct exec_event {
+	const char *id, *name, *image;
+	char exec_id[65];
+	char *cmd;
+};
+
+static void exec_event(struct husk_engine *e, struct exec_event *x, const char *what,
+		       const char *exit_code)
+{
+	cleanup_free char *action =
+		exit_code ? strdup(what) : husk_strdup_printf("%s: %s", what, x->cmd);
+	const char *attrs[] = {"execID", x->exec_id, exit_code ? "exitCode" : NULL, exit_code,
+			       NULL};
+	husk_engine_event(e, action, x->id, x->name, x->image, attrs);
+}
+
+static void exec_event_init(struct exec_event *x, char *const *args)
+{
+	unsigned char b[32] = {0};
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		memset(b, 0, sizeof(b));
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(x->exec_id + 2 * i, 3, "%02x", b[i]);
+	size_t len = 1, n = 0;
+	for (char *const *a = args; a && *a; a++)
+		len += strlen(*a) + 1;
+	x->cmd = calloc(1, len);
+	if (!x->cmd)
+		abort();
+	for (char *const *a = args; a && *a; a++) {
+		size_t l = strlen(*a);
+		if (n)
+			x->cmd[n++] = ' ';
+		memcpy(x->cmd + n, *a, l);
+		n += l;
+	}
+}
 
 /* --privileged: every capability in our own bounding set (root here may
  * lack some, CAP_SYS_RESOURCE on these hosts: asking for more fails),
@@ -50,7 +91,7 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		return -1;
 	bool running = c.state == HUSK_CTR_RUNNING;
 	bool paused = c.state == HUSK_CTR_PAUSED;
-	cleanup_free char *id = strdup(c.id);
+	cleanup_free char *id = strdup(c.id), *cname = strdup(c.name), *cimage = strdup(c.image);
 	husk_ctr_release(&c);
 	if (!running)
 		return husk_fail_as(err, ENOTCONN, "container \"%s\" is %s", name_or_id,
@@ -78,24 +119,37 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 				    .user = user,
 				    .tty = o->tty,
 				    .detach = o->detach};
+	struct exec_event ev = {.id = id, .name = cname, .image = cimage};
+	exec_event_init(&ev, o->args);
+	exec_event(e, &ev, "exec_create", NULL);
+	exec_event(e, &ev, "exec_start", NULL);
 	struct husk_exec_result x = {.exec_failed = false};
 	int r = husk_exec(&xo, &x, err);
 	for (char **cap = caps; cap && *cap; cap++)
 		free(*cap);
 	free(caps);
+	char code[16];
 	if (r < 0) {
 		if (x.exec_failed)
 			*ret_code = husk_exit_code_of_exec_error(err && *err ? (*err)->errnum : 0);
+		snprintf(code, sizeof(code), "%d", *ret_code);
+		exec_event(e, &ev, "exec_die", code);
+		free(ev.cmd);
 		return -1;
 	}
 	*ret_code = 0;
 	HUSK_FAULT(engine_exec_started);
-	if (o->detach)
+	if (o->detach) {
+		free(ev.cmd); /* no one waits for it: no exec_die */
 		return 0;
+	}
 	/* the caller's terminal and the process's, until it ends */
 	int status = cli_wait_and_proxy(x.pid, x.pty_master);
 	*ret_code = WIFEXITED(status)	  ? WEXITSTATUS(status)
 		    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					  : 1;
+	snprintf(code, sizeof(code), "%d", *ret_code);
+	exec_event(e, &ev, "exec_die", code);
+	free(ev.cmd);
 	return 0;
 }

@@ -176,6 +176,8 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 		/* as Docker: starting a running container does nothing */
 		if (ret_client)
 			r = (*ret_client = husk_attach_connect(e->runroot, id, err)) < 0 ? -1 : 0;
+		if (r == 0 && ret_client)
+			husk_engine_event(e, "attach", c.id, c.name, c.image, NULL);
 		husk_ctr_release(&c);
 		return r;
 	}
@@ -189,6 +191,10 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 		r = prepare_network(e, &c, err);
 	if (r == 0)
 		HUSK_FAULT(engine_start_monitor);
+	/* as Docker's: a client attached from the start (run, start -a) is
+	 * an attach before the start */
+	if (r == 0 && ret_client)
+		husk_engine_event(e, "attach", c.id, c.name, c.image, NULL);
 	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||
 	    husk_engine_run_monitor(e, id, false, ret_client, ret_code, err) < 0)
 		r = husk_error_wrap(err, "start container \"%s\"", c.name);
@@ -493,17 +499,28 @@ int husk_engine_attach(struct husk_engine *e, const char *name_or_id, int *ret_f
 	if (husk_engine_get(e, name_or_id, &c, err) < 0)
 		return -1;
 	bool live = c.state == HUSK_CTR_RUNNING || c.state == HUSK_CTR_PAUSED;
-	cleanup_free char *id = strdup(c.id);
-	husk_ctr_release(&c);
+	int fd = -1;
 	if (!live)
-		return husk_fail_as(err, ENOTCONN,
-				    "cannot attach to container \"%s\": it is not running",
-				    name_or_id);
-	int fd = husk_attach_connect(e->runroot, id, err);
+		husk_fail_as(err, ENOTCONN, "cannot attach to container \"%s\": it is not running",
+			     name_or_id);
+	else
+		fd = husk_attach_connect(e->runroot, c.id, err);
+	if (fd >= 0)
+		husk_engine_event(e, "attach", c.id, c.name, c.image, NULL);
+	husk_ctr_release(&c);
 	if (fd < 0)
 		return -1;
 	*ret_fd = fd;
 	return 0;
+}
+
+void husk_engine_detached(struct husk_engine *e, const char *name_or_id)
+{
+	struct husk_ctr c;
+	if (husk_engine_get(e, name_or_id, &c, NULL) < 0)
+		return;
+	husk_engine_event(e, "detach", c.id, c.name, c.image, NULL);
+	husk_ctr_release(&c);
 }
 
 /* --- boot --- */

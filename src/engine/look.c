@@ -809,6 +809,10 @@ int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_p
 		json_object_set_new(names_of, imgs[i]->id, json_integer(left));
 		out[k].untagged = dangling(name) ? NULL : strdup(name);
 		out[k].deleted = left == 0 ? strdup(imgs[i]->id) : NULL;
+		/* Docker's events: untag, then delete with the last name */
+		husk_engine_image_event(e, "untag", imgs[i]->id, imgs[i]->id);
+		if (left == 0)
+			husk_engine_image_event(e, "delete", imgs[i]->id, imgs[i]->id);
 		k++;
 	}
 	for (size_t i = 0; i < ni; i++)

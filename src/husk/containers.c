@@ -122,6 +122,7 @@ int cmd_start(int argc, char **argv)
 		close(client);
 		if (rc == -2) {
 			husk_error_free(err);
+			husk_engine_detached(&eng, argv[i]);
 			rc = 0;
 		} else if (rc < 0) {
 			rc = fail(err);
@@ -170,6 +171,7 @@ int cmd_attach(int argc, char **argv)
 	close(fd);
 	if (rc == -2) {
 		husk_error_free(err);
+		husk_engine_detached(&eng, argv[optind]);
 		return 0;
 	}
 	return rc < 0 ? fail(err) : rc;

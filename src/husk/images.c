@@ -242,6 +242,28 @@ const struct cli_flag load_flags[] = {
 	{0},
 };
 
+/* Docker's image event for ref (the id it has now in the store): name is
+ * the event's name attribute, NULL for ref itself */
+static void image_event(struct husk_store *s, const char *action, const char *ref, const char *name)
+{
+	struct husk_image *img = NULL;
+	if (husk_store_find(s, ref, &img, NULL) < 0)
+		return;
+	husk_engine_image_event(&eng, action, img->id, name ? name : ref);
+	husk_image_free(img);
+}
+
+/* untag, and delete when no name is left on the id, as Docker's rmi */
+static void untag_events(struct husk_store *s, const char *id)
+{
+	husk_engine_image_event(&eng, "untag", id, id);
+	struct husk_image *img = NULL;
+	if (husk_store_find(s, id, &img, NULL) == 0)
+		husk_image_free(img);
+	else
+		husk_engine_image_event(&eng, "delete", id, id);
+}
+
 int cmd_load(int argc, char **argv)
 {
 	const char *in = NULL;
@@ -268,6 +290,8 @@ int cmd_load(int argc, char **argv)
 		return fail(err);
 	char **names = NULL;
 	int r = husk_store_load(s, in, &names, &err);
+	for (char **p = names; r == 0 && p && *p; p++)
+		image_event(s, "load", *p, NULL);
 	husk_store_close(s);
 	if (r < 0)
 		return fail(err);
@@ -318,6 +342,8 @@ int cmd_import(int argc, char **argv)
 		return fail(err);
 	char *id = NULL;
 	int r = husk_store_import(s, in, &o, &id, &err);
+	if (r == 0)
+		husk_engine_image_event(&eng, "import", id, o.name ? o.name : id);
 	husk_store_close(s);
 	if (r < 0)
 		return fail(err);
@@ -370,6 +396,7 @@ int cmd_rmi(int argc, char **argv)
 			err = NULL;
 		} else {
 			printf("Untagged: %s\n", img->name);
+			untag_events(s, img->id);
 		}
 		husk_image_free(img);
 	}
@@ -421,6 +448,8 @@ int cmd_save(int argc, char **argv)
 	size_t n = (size_t)(argc - optind);
 	int r = to_stdout ? husk_store_save_fd(s, refs, n, format, STDOUT_FILENO, &err)
 			  : husk_store_save(s, refs, n, format, out, &err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		image_event(s, "save", refs[i], NULL);
 	husk_store_close(s);
 	return r < 0 ? fail(err) : 0;
 }
@@ -434,6 +463,10 @@ int cmd_tag(int argc, char **argv)
 		return 125;
 	husk_error *err = NULL;
 	int r = husk_store_tag(s, argv[optind], argv[optind + 1], &err);
+	if (r == 0) {
+		cleanup_free char *name = husk_image_ref_normalize(argv[optind + 1]);
+		image_event(s, "tag", name, NULL);
+	}
 	husk_store_close(s);
 	return r < 0 ? fail(err) : 0;
 }

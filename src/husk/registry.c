@@ -200,6 +200,19 @@ static void reg_cli_free(struct reg_cli *r)
 	free(r->user);
 }
 
+/* Docker's: "pull" of "busybox:latest", its name attribute "busybox" */
+static void pull_event(const char *name)
+{
+	if (!name)
+		return;
+	const char *slash = strrchr(name, '/');
+	const char *colon = strchr(slash ? slash : name, ':');
+	const char *at = strchr(name, '@');
+	const char *end = at ? at : colon;
+	cleanup_free char *repo = end ? strndup(name, (size_t)(end - name)) : strdup(name);
+	husk_engine_image_event(&eng, "pull", name, repo);
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	struct reg_cli r = {0};
@@ -211,14 +224,17 @@ int cmd_pull(int argc, char **argv)
 	}
 	husk_error *err = NULL;
 	struct husk_store *s = NULL;
-	char *id = NULL;
+	char *id = NULL, *name = NULL;
 	int rc = 0;
 	if (husk_store_open(eng.root, &s, &err) < 0 ||
-	    husk_registry_pull(s, argv[i], &r.o, NULL, &id, &err) < 0)
+	    husk_registry_pull(s, argv[i], &r.o, &name, &id, &err) < 0) {
 		rc = fail(err);
-	else
+	} else {
+		pull_event(name);
 		printf("%s\n", strchr(id, ':') ? strchr(id, ':') + 1 : id);
+	}
 	free(id);
+	free(name);
 	husk_store_close(s);
 	reg_cli_free(&r);
 	return rc;
@@ -353,6 +369,8 @@ int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **
 	int rc = 0;
 	if (husk_registry_pull(s, image, &r.o, ret_name, NULL, &err) < 0)
 		rc = fail(err);
+	else
+		pull_event(*ret_name);
 	reg_cli_free(&r);
 	husk_store_close(s);
 	return rc;

@@ -1093,6 +1093,7 @@ int cmd_run(int argc, char **argv)
 	close(client);
 	if (rc == -2) {
 		husk_error_free(err);
+		husk_engine_detached(&eng, id);
 		return 0; /* detached: it runs on */
 	}
 	if (rc < 0)

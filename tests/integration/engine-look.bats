@@ -131,19 +131,22 @@ now() { date +%s.%N; }
 	run "$HUSK" events --since "$t0" --until "$t1"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^20[0-9-]+T[0-9:.]+Z\ container\ create\ [0-9a-f]{64}\ \(image=busybox:latest,\ name=e1\)$ ]]
-	[[ "${lines[1]}" == *" container start "*"name=e1)" ]]
-	[[ "${lines[2]}" == *" container die "*"(exitCode=3, image=busybox:latest, name=e1)" ]]
-	[ "${#lines[@]}" -eq 3 ]
+	# a run in the foreground attaches before the start, as Docker's
+	[[ "${lines[1]}" == *" container attach "*"name=e1)" ]]
+	[[ "${lines[2]}" == *" container start "*"name=e1)" ]]
+	[[ "${lines[3]}" == *" container die "*"(exitCode=3, image=busybox:latest, name=e1)" ]]
+	[ "${#lines[@]}" -eq 4 ]
 	# the second run only
 	run "$HUSK" events --since "$t1" --until "$t2" --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'
 	[ "${lines[0]}" = "create e2 <no value>" ]
-	[ "${lines[1]}" = "start e2 <no value>" ]
-	[ "${lines[2]}" = "die e2 0" ]
+	[ "${lines[1]}" = "attach e2 <no value>" ]
+	[ "${lines[2]}" = "start e2 <no value>" ]
+	[ "${lines[3]}" = "die e2 0" ]
 	# filters: by event, by container
 	run "$HUSK" events --since "$t0" --until "$t2" --filter event=die --format '{{.Actor.Attributes.name}}={{.Actor.Attributes.exitCode}}'
 	[ "$output" = "$(printf 'e1=3\ne2=0')" ]
 	run "$HUSK" system events --since "$t0" --until "$t2" --filter container=e2 --filter type=container --format '{{.Action}}'
-	[ "$output" = "$(printf 'create\nstart\ndie')" ]
+	[ "$output" = "$(printf 'create\nattach\nstart\ndie')" ]
 	run "$HUSK" events --filter nosuch=1 --until 0s
 	[ "$status" -eq 125 ]
 }
@@ -167,6 +170,78 @@ now() { date +%s.%N; }
 	wait "$ev" || true
 	run cat "$TEST_DIR/ev"
 	[ "$output" = "$(printf 'create f1\nstart f1\npause f1\nunpause f1\nrename f2\nkill f2\ndie f2\ndestroy f2')" ]
+}
+
+@test "events: exec_create/exec_start/exec_die, attach and detach, under Docker's names" {
+	t0=$(now)
+	"$HUSK" run -dit --name x busybox cat >/dev/null
+	run "$HUSK" exec x sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	# a client that leaves with the detach keys (the container has a tty)
+	printf '\x10\x11' | "$HUSK" attach x
+	[ "$("$HUSK" inspect --format '{{.State.Status}}' x)" = running ]
+	t1=$(now)
+	run "$HUSK" events --since "$t0" --until "$t1" --filter container=x --format '{{.Action}}|{{.Actor.Attributes.exitCode}}'
+	[ "$output" = "create|<no value>
+start|<no value>
+exec_create: sh -c exit 3|<no value>
+exec_start: sh -c exit 3|<no value>
+exec_die|3
+attach|<no value>
+detach|<no value>" ]
+	# one exec, one id; event=exec_start matches "exec_start: CMD", as Docker's
+	run "$HUSK" events --since "$t0" --until "$t1" --filter event=exec_create --filter event=exec_start --filter event=exec_die --format '{{.Actor.Attributes.execID}}'
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" =~ ^[0-9a-f]{64}$ ]]
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 1 ]
+	run "$HUSK" events --since "$t0" --until "$t1" --filter type=image
+	[ -z "$output" ]
+}
+
+@test "events: image events (tag, untag, delete, commit, save, load, import, build) with --filter type=image and image=" {
+	"$HUSK" run --name c busybox sh -c 'echo x >/f'
+	t0=$(now)
+	"$HUSK" tag busybox t:1
+	"$HUSK" rmi t:1 >/dev/null
+	id=$("$HUSK" commit -m note c mine:1)
+	"$HUSK" save -o "$TEST_DIR/mine.tar" mine:1
+	"$HUSK" rm c >/dev/null
+	"$HUSK" rmi mine:1 >/dev/null
+	"$HUSK" load -i "$TEST_DIR/mine.tar" >/dev/null
+	"$HUSK" export "$("$HUSK" create busybox true)" | "$HUSK" import - flat:1 >/dev/null
+	mkdir "$TEST_DIR/ctx"
+	printf 'FROM busybox\nLABEL a=b\n' >"$TEST_DIR/ctx/Dockerfile"
+	"$HUSK" build -q -t built "$TEST_DIR/ctx" >/dev/null
+	dangling=$("$HUSK" import "$TEST_DIR/mine.tar")
+	"$HUSK" image prune -f >/dev/null
+	t1=$(now)
+	bb=$("$HUSK" image inspect --format '{{.Id}}' busybox)
+	run "$HUSK" events --since "$t0" --until "$t1" --filter type=image --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+	[ "$output" = "image tag t:1
+image untag sha256:$bb
+image save mine:1
+image untag $id
+image delete $id
+image load mine:1
+image import flat:1
+image build built
+image tag built:latest
+image import $dangling
+image untag $dangling
+image delete $dangling" ]
+	# Docker's: the id is the image's id
+	run "$HUSK" events --since "$t0" --until "$t1" --filter event=tag --format '{{.ID}}'
+	[ "${lines[0]}" = "sha256:$bb" ]
+	# commit is a container's event, naming the image it made
+	run "$HUSK" events --since "$t0" --until "$t1" --filter event=commit --format '{{.Type}} {{.Actor.Attributes.name}} {{.Actor.Attributes.imageID}} {{.Actor.Attributes.imageRef}} {{.Actor.Attributes.comment}}'
+	[ "$output" = "container c $id mine:1 note" ]
+	# image= matches an image event by its name (a container's by the
+	# image it runs: commit's is busybox)
+	run "$HUSK" events --since "$t0" --until "$t1" --filter image=mine --format '{{.Type}} {{.Action}}'
+	[ "$output" = "image save
+image load" ]
+	run "$HUSK" events --since "$t0" --until "$t1" --filter type=image --filter container=c
+	[ -z "$output" ]
 }
 
 @test "events: concurrent writers never tear a line; the log is bounded" {

@@ -264,6 +264,10 @@ store_is_empty() {
 	run "$HUSK" pull "127.0.0.1:$PORT/bb:v1"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$id" ]
+	# each pull is an image event, as Docker's: the name pulled, its repository
+	run "$HUSK" events --until 0s --filter type=image --format '{{.Action}} {{.ID}} {{.Actor.Attributes.name}}'
+	[ "$output" = "pull 127.0.0.1:$PORT/bb:v1 127.0.0.1:$PORT/bb
+pull 127.0.0.1:$PORT/bb:v1 127.0.0.1:$PORT/bb" ]
 	# on a terminal: a line per layer
 	rm -rf "$HUSK_ROOT"
 	command -v script >/dev/null || skip "no script(1)"
