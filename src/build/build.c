@@ -821,96 +821,18 @@ static char *desc_of_pairs(const char *kind, json_t *kv)
 	return husk_strdup_printf("%s %s", kind, j ? j : "");
 }
 
-static int apply_env(struct step *s, void *ud, husk_error **err)
-{
-	(void)err;
-	json_t *kv = ud;
-	json_t *c = cfg(s->st);
-	json_t *env = json_object_get(c, "Env");
-	if (!json_is_array(env)) {
-		env = json_array();
-		json_object_set_new(c, "Env", env);
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach (kv, k, v) {
-		cleanup_free char *entry = husk_strdup_printf("%s=%s", k, json_string_value(v));
-		size_t kl = strlen(k), i;
-		json_t *e;
-		bool done = false;
-		json_array_foreach (env, i, e) {
-			const char *x = json_string_value(e);
-			if (x && strncmp(x, k, kl) == 0 && x[kl] == '=') {
-				json_array_set_new(env, i, json_string(entry));
-				done = true;
-				break;
-			}
-		}
-		if (!done)
-			json_array_append_new(env, json_string(entry));
-	}
-	return 0;
-}
+/* CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,
+ * WORKDIR: applied by the image library's function, the one commit -c and
+ * import -c use, so that each means the same both ways */
+struct insn_ud {
+	enum husk_config_insn insn;
+	json_t *arg;
+};
 
-static int apply_labels(struct step *s, void *ud, husk_error **err)
+static int apply_insn(struct step *s, void *ud, husk_error **err)
 {
-	(void)err;
-	json_t *c = cfg(s->st);
-	json_t *l = json_object_get(c, "Labels");
-	if (!json_is_object(l)) {
-		l = json_object();
-		json_object_set_new(c, "Labels", l);
-	}
-	json_object_update(l, ud);
-	return 0;
-}
-
-static int apply_merge(struct step *s, void *ud, husk_error **err)
-{
-	(void)err;
-	json_t *kv = ud; /* {"ExposedPorts": {...}} */
-	const char *k;
-	json_t *v;
-	json_t *c = cfg(s->st);
-	json_object_foreach (kv, k, v) {
-		json_t *have = json_object_get(c, k);
-		if (json_is_object(have))
-			json_object_update(have, v);
-		else
-			json_object_set(c, k, v);
-	}
-	return 0;
-}
-
-static int apply_cmd(struct step *s, void *ud, husk_error **err)
-{
-	(void)err;
-	json_object_set(cfg(s->st), "Cmd", ud);
-	s->st->cmd_set = true;
-	return 0;
-}
-
-static int apply_entrypoint(struct step *s, void *ud, husk_error **err)
-{
-	(void)err;
-	json_object_set(cfg(s->st), "Entrypoint", ud);
-	/* as Docker: a CMD from the base goes with a new ENTRYPOINT */
-	if (!s->st->cmd_set)
-		json_object_set_new(cfg(s->st), "Cmd", json_null());
-	return 0;
-}
-
-static int apply_onbuild(struct step *s, void *ud, husk_error **err)
-{
-	(void)err;
-	json_t *c = cfg(s->st);
-	json_t *l = json_object_get(c, "OnBuild");
-	if (!json_is_array(l)) {
-		l = json_array();
-		json_object_set_new(c, "OnBuild", l);
-	}
-	json_array_append(l, ud);
-	return 0;
+	struct insn_ud *u = ud;
+	return husk_image_config_apply(cfg(s->st), u->insn, u->arg, &s->st->cmd_set, err);
 }
 
 static int apply_author(struct step *s, void *ud, husk_error **err)
@@ -1015,13 +937,6 @@ static int healthcheck(struct step *s, json_t **ret, husk_error **err)
 	return 0;
 }
 
-static char *clean_abs(const char *p)
-{
-	/* an absolute path, cleaned as Go's filepath.Clean */
-	cleanup_free char *c = husk_copy_clean(p);
-	return husk_strdup_printf("/%s", c ? c : "");
-}
-
 static int do_workdir_mkdir(struct step *s, const char *dir, const char *desc, husk_error **err);
 
 static int do_meta(struct step *s, husk_error **err)
@@ -1033,6 +948,7 @@ static int do_meta(struct step *s, husk_error **err)
 	cleanup_free char *desc = NULL;
 	int r = 0;
 	meta_fn fn = set_json;
+	int insn = -1; /* a husk_config_insn, or none (SHELL, HEALTHCHECK...) */
 	char **w = NULL;
 	size_t n = 0;
 	const char *kind = husk_df_kind_name(in->kind);
@@ -1041,7 +957,7 @@ static int do_meta(struct step *s, husk_error **err)
 	case HUSK_DF_LABEL:
 		val = json_object();
 		r = pairs(s, val, err);
-		fn = in->kind == HUSK_DF_ENV ? apply_env : apply_labels;
+		insn = in->kind == HUSK_DF_ENV ? HUSK_CI_ENV : HUSK_CI_LABEL;
 		if (r == 0)
 			desc = desc_of_pairs(kind, val);
 		break;
@@ -1052,7 +968,7 @@ static int do_meta(struct step *s, husk_error **err)
 			json_decref(val);
 			val = json_array();
 		}
-		fn = in->kind == HUSK_DF_CMD ? apply_cmd : apply_entrypoint;
+		insn = in->kind == HUSK_DF_CMD ? HUSK_CI_CMD : HUSK_CI_ENTRYPOINT;
 		break;
 	case HUSK_DF_SHELL:
 		val = json_pack("{s:o}", "Shell", command_of(st, in, NULL));
@@ -1062,14 +978,13 @@ static int do_meta(struct step *s, husk_error **err)
 		char *v = NULL;
 		r = expand(b, st, in->args[0], &v, err);
 		if (r == 0)
-			val = json_pack("{s:s}", in->kind == HUSK_DF_USER ? "User" : "StopSignal",
-					v);
+			val = json_string(v);
 		free(v);
+		insn = in->kind == HUSK_DF_USER ? HUSK_CI_USER : HUSK_CI_STOPSIGNAL;
 		break;
 	}
 	case HUSK_DF_EXPOSE:
 	case HUSK_DF_VOLUME: {
-		json_t *set = json_object();
 		if (in->json) {
 			for (size_t i = 0; i < in->n_args; i++) {
 				char *v = NULL;
@@ -1082,32 +997,10 @@ static int do_meta(struct step *s, husk_error **err)
 		} else {
 			r = words(b, st, in->args[0], &w, &n, err);
 		}
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			if (!*w[i]) {
-				r = husk_fail_as(err, EINVAL, "%s: an empty value", kind);
-				break;
-			}
-			if (in->kind == HUSK_DF_EXPOSE) {
-				cleanup_free char *k = strchr(w[i], '/')
-							       ? strdup(w[i])
-							       : husk_strdup_printf("%s/tcp", w[i]);
-				for (char *c = k; *c; c++)
-					*c = (char)tolower((unsigned char)*c);
-				long port;
-				cleanup_free char *num = strndup(k, strcspn(k, "/"));
-				if (husk_parse_long(num, &port) < 0 || port < 1 || port > 65535) {
-					r = husk_fail_as(err, EINVAL, "EXPOSE: invalid port \"%s\"",
-							 w[i]);
-					break;
-				}
-				json_object_set_new(set, k, json_object());
-			} else {
-				json_object_set_new(set, w[i], json_object());
-			}
-		}
-		val = json_pack("{s:o}", in->kind == HUSK_DF_EXPOSE ? "ExposedPorts" : "Volumes",
-				set);
-		fn = apply_merge;
+		val = json_array();
+		for (size_t i = 0; r == 0 && i < n; i++)
+			json_array_append_new(val, json_string(w[i]));
+		insn = in->kind == HUSK_DF_EXPOSE ? HUSK_CI_EXPOSE : HUSK_CI_VOLUME;
 		break;
 	}
 	case HUSK_DF_HEALTHCHECK: {
@@ -1119,7 +1012,7 @@ static int do_meta(struct step *s, husk_error **err)
 	}
 	case HUSK_DF_ONBUILD:
 		val = json_string(in->text + strlen("ONBUILD "));
-		fn = apply_onbuild;
+		insn = HUSK_CI_ONBUILD;
 		break;
 	case HUSK_DF_MAINTAINER:
 		val = json_string(in->args[0]);
@@ -1130,14 +1023,9 @@ static int do_meta(struct step *s, husk_error **err)
 		r = expand(b, st, in->args[0], &v, err);
 		if (r == 0) {
 			const char *cur = json_string_value(json_object_get(cfg(st), "WorkingDir"));
-			cleanup_free char *j =
-				v[0] == '/' ? strdup(v)
-					    : husk_strdup_printf("%s/%s", cur ? cur : "", v);
-			cleanup_free char *dir = clean_abs(j);
-			val = json_pack("{s:s}", "WorkingDir", dir);
+			cleanup_free char *dir = husk_image_workdir(cur, v);
 			cleanup_free char *d = husk_strdup_printf("WORKDIR %s", dir);
 			free(v);
-			json_decref(val);
 			husk_strv_free(w, n);
 			return do_workdir_mkdir(s, dir, d, err);
 		}
@@ -1152,8 +1040,10 @@ static int do_meta(struct step *s, husk_error **err)
 			json_dumps(val, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 		desc = husk_strdup_printf("%s %s", kind, j ? j : "");
 	}
+	struct insn_ud u = {.insn = (enum husk_config_insn)insn, .arg = val};
 	if (r == 0)
-		r = meta_step(s, desc, fn, val, err);
+		r = insn >= 0 ? meta_step(s, desc, apply_insn, &u, err)
+			      : meta_step(s, desc, fn, val, err);
 	json_decref(val);
 	husk_strv_free(w, n);
 	return r;
@@ -1294,7 +1184,11 @@ static int do_workdir_mkdir(struct step *s, const char *dirpath, const char *des
 		memcpy(st->key, key, sizeof(key));
 		return 0;
 	}
-	json_object_set_new(cfg(st), "WorkingDir", json_string(dirpath));
+	json_t *arg = json_string(dirpath);
+	int ar = husk_image_config_apply(cfg(st), HUSK_CI_WORKDIR, arg, &st->cmd_set, err);
+	json_decref(arg);
+	if (ar < 0)
+		return -1;
 	cleanup_free char *dir = husk_strdup_printf("%s/s%d", b->tmp, ++b->n_steps);
 	cleanup_free char *merged = NULL;
 	if (mount_state(b, st, dir, false, &merged, err) < 0)

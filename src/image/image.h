@@ -171,6 +171,42 @@ int husk_store_adopt_layer(struct husk_store *s, const char *diff_id, const char
 int husk_store_put_image(struct husk_store *s, json_t *config, json_t *layers,
 			 const char *const *names, size_t n_names, char **ret_id, husk_error **err);
 
+/* The Dockerfile instructions that change only an image's config: those
+ * Docker's --change takes (commit, import), which the builder applies
+ * with the same function */
+enum husk_config_insn {
+	HUSK_CI_CMD,
+	HUSK_CI_ENTRYPOINT,
+	HUSK_CI_ENV,
+	HUSK_CI_EXPOSE,
+	HUSK_CI_LABEL,
+	HUSK_CI_ONBUILD,
+	HUSK_CI_STOPSIGNAL,
+	HUSK_CI_USER,
+	HUSK_CI_VOLUME,
+	HUSK_CI_WORKDIR,
+};
+/* "CMD"...; and back, any case (-1: none of them) */
+const char *husk_config_insn_name(enum husk_config_insn insn);
+int husk_config_insn_lookup(const char *word);
+/* One instruction, its arguments parsed (and in a build expanded), into
+ * cfg, an image config's "config" object:
+ *   CMD, ENTRYPOINT   the command: an array of strings (the exec form,
+ *                     or the shell's words and the line)
+ *   ENV, LABEL        {"KEY": "VALUE", ...}, applied in order
+ *   EXPOSE, VOLUME    an array of words: PORT[-PORT][/tcp|udp|sctp];
+ *                     absolute paths
+ *   ONBUILD, STOPSIGNAL, USER, WORKDIR   a string (ONBUILD's trigger line;
+ *                     WORKDIR's relative to the one before)
+ * ENTRYPOINT clears an inherited CMD unless *cmd_set (a CMD came earlier
+ * in the same build stage or list of changes); CMD sets it.  EINVAL
+ * naming the instruction for a bad argument, and cfg is as it was. */
+int husk_image_config_apply(json_t *cfg, enum husk_config_insn insn, json_t *arg, bool *cmd_set,
+			    husk_error **err);
+/* WORKDIR's rule: arg against the current dir cur (NULL: /), cleaned as
+ * Go's filepath.Clean ("/a/../b" -> "/b"); malloc'd */
+char *husk_image_workdir(const char *cur, const char *arg);
+
 /* Docker's --change instructions applied in order to an image config's
  * "config" object: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER,
  * VOLUME, WORKDIR, STOPSIGNAL, in Dockerfile syntax (JSON or shell form).

@@ -175,6 +175,54 @@ x
 	done
 }
 
+@test "commit -c, import -c and build give the same config for the same instructions" {
+	local insns=(
+		'ENV A=1 B="two words"'
+		'ENV C 3'
+		'LABEL k=v "with space"=x'
+		'EXPOSE 80 53/UDP 8000-8002/tcp'
+		'VOLUME ["/data", "/logs"]'
+		'VOLUME /more'
+		'WORKDIR /srv'
+		'WORKDIR app/../sub'
+		'USER daemon'
+		'STOPSIGNAL SIGINT'
+		'ONBUILD RUN echo child'
+		'CMD ["echo", "hi"]'
+		'ENTRYPOINT ["/bin/sh", "-c"]'
+	)
+	mkdir "$TEST_DIR/ctx"
+	printf 'FROM busybox\n' >"$TEST_DIR/ctx/Dockerfile"
+	local cargs=() i
+	for i in "${insns[@]}"; do
+		printf '%s\n' "$i" >>"$TEST_DIR/ctx/Dockerfile"
+		cargs+=(-c "$i")
+	done
+	"$HUSK" build -q -t built "$TEST_DIR/ctx" >/dev/null
+	"$HUSK" create --name c busybox sh >/dev/null
+	"$HUSK" commit "${cargs[@]}" c committed >/dev/null
+	"$HUSK" export c | "$HUSK" import "${cargs[@]}" - imported >/dev/null
+	keys='{Cmd, Entrypoint, Env, ExposedPorts, Labels, OnBuild, StopSignal, User, Volumes, WorkingDir}'
+	for img in built committed imported; do
+		"$HUSK" image inspect "$img" | jq -S ".[0].Config | $keys" >"$TEST_DIR/$img.json"
+	done
+	cat "$TEST_DIR/built.json"
+	jq -e '.WorkingDir == "/srv/sub" and .ExposedPorts == {"80/tcp": {}, "53/udp": {}, "8000/tcp": {},
+		"8001/tcp": {}, "8002/tcp": {}} and .Cmd == ["echo", "hi"] and .Env[-1] == "C=3"
+		and .Labels == {"k": "v", "with space": "x"} and .OnBuild == ["RUN echo child"]' "$TEST_DIR/built.json"
+	diff "$TEST_DIR/built.json" "$TEST_DIR/committed.json"
+	# import starts from no config: the same but for busybox's PATH
+	diff <(jq 'del(.Env)' "$TEST_DIR/built.json") <(jq 'del(.Env)' "$TEST_DIR/imported.json")
+	# and refuse the same: a bad port, a trigger Docker forbids
+	for bad in 'EXPOSE 99999' 'ONBUILD FROM busybox' 'STOPSIGNAL "x y"'; do
+		printf 'FROM busybox\n%s\n' "$bad" >"$TEST_DIR/ctx/Dockerfile"
+		run "$HUSK" build -q "$TEST_DIR/ctx"
+		[ "$status" -ne 0 ] || { echo "build took $bad"; return 1; }
+		run "$HUSK" commit -c "$bad" c
+		[ "$status" -eq 125 ] || { echo "commit took $bad"; return 1; }
+	done
+}
+
 @test "husk commit with no name: a dangling image printed as its id; a running container is paused for it and runs on" {
 	"$HUSK" run -d --name r busybox sh -c 'echo live > /live; exec sleep 100'
 	for _ in $(seq 100); do "$HUSK" exec r test -e /live && break; sleep 0.05; done

@@ -638,6 +638,46 @@ static void expect_json(json_t *c, const char *key, const char *want)
 	json_decref(w);
 }
 
+/* the function the builder shares with --change: arguments already
+ * parsed; a refused one leaves the config as it was */
+static void test_config_apply(void **state)
+{
+	(void)state;
+	json_t *c = json_loads("{\"Cmd\":[\"sh\"],\"WorkingDir\":\"/a\"}", 0, NULL);
+	husk_error *err = NULL;
+	bool cmd_set = false;
+	json_t *arg = json_pack("[s,s]", "8080/TCP", "9-10/udp");
+	assert_int_equal(husk_image_config_apply(c, HUSK_CI_EXPOSE, arg, &cmd_set, &err), 0);
+	json_decref(arg);
+	expect_json(c, "ExposedPorts", "{\"8080/tcp\":{},\"9/udp\":{},\"10/udp\":{}}");
+	arg = json_string("b/../../c/./d");
+	assert_int_equal(husk_image_config_apply(c, HUSK_CI_WORKDIR, arg, &cmd_set, &err), 0);
+	json_decref(arg);
+	expect_json(c, "WorkingDir", "\"/c/d\"");
+	arg = json_pack("[s]", "/e");
+	assert_int_equal(husk_image_config_apply(c, HUSK_CI_ENTRYPOINT, arg, &cmd_set, &err), 0);
+	json_decref(arg);
+	expect_json(c, "Cmd", "null");
+	json_t *before = json_deep_copy(c);
+	arg = json_pack("[s,i]", "/x", 1);
+	assert_true(husk_image_config_apply(c, HUSK_CI_CMD, arg, &cmd_set, &err) < 0);
+	json_decref(arg);
+	assert_int_equal(err->errnum, EINVAL);
+	husk_error_freep(&err);
+	arg = json_pack("{s:s}", "A=B", "1");
+	assert_true(husk_image_config_apply(c, HUSK_CI_ENV, arg, &cmd_set, &err) < 0);
+	json_decref(arg);
+	husk_error_freep(&err);
+	assert_true(json_equal(before, c));
+	json_decref(before);
+	assert_int_equal(husk_config_insn_lookup("stopsignal"), HUSK_CI_STOPSIGNAL);
+	assert_int_equal(husk_config_insn_lookup("RUN"), -1);
+	char *w = husk_image_workdir(NULL, "..");
+	assert_string_equal(w, "/");
+	free(w);
+	json_decref(c);
+}
+
 static void test_config_changes(void **state)
 {
 	(void)state;
@@ -707,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_escapes),		 cmocka_unit_test(test_blob_mismatch),
 		cmocka_unit_test(test_busybox),		 cmocka_unit_test(test_load_oci_layout),
 		cmocka_unit_test(test_layer_from_upper), cmocka_unit_test(test_config_changes),
+		cmocka_unit_test(test_config_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
