@@ -1292,6 +1292,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "PidMode", json_string(mode_or(o->pid_mode, "")));
 	json_object_set_new(host, "IpcMode", json_string(mode_or(o->ipc_mode, "private")));
 	json_object_set_new(host, "UTSMode", json_string(mode_or(o->uts_mode, "")));
+	json_object_set_new(host, "UsernsMode", json_string(mode_or(o->userns_mode, "")));
 	json_object_set_new(host, "CgroupnsMode",
 			    json_string(mode_or(o->cgroupns_mode, "private")));
 	json_object_set_new(host, "Memory", json_integer(o->memory));

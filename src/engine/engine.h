@@ -140,6 +140,9 @@ struct husk_run_opts {
 	bool init; /* tini as pid 1, from init_path (config_in) */
 	/* namespaces: NULL private (Docker's default); "host"; "container:NAME" */
 	const char *pid_mode, *ipc_mode, *uts_mode, *cgroupns_mode;
+	/* --userns: "host" or NULL, the same here: the engine runs every
+	 * container in the host's user namespace (no remapping) */
+	const char *userns_mode;
 	/* resources (OCI linux.resources); 0 for unset */
 	long long memory_swap; /* -1 unlimited */
 	long long memory_reservation;

@@ -220,6 +220,7 @@ enum {
 	OPT_IPC,
 	OPT_UTS,
 	OPT_CGROUPNS,
+	OPT_USERNS,
 	OPT_MEMORY_SWAP,
 	OPT_MEMORY_RESERVATION,
 	OPT_CPU_SHARES,
@@ -345,6 +346,8 @@ const struct cli_flag run_flags[] = {
 	 OPT_IPC},
 	{"uts", 0, "MODE", "the uts namespace: host", OPT_UTS},
 	{"cgroupns", 0, "MODE", "the cgroup namespace: private (default) or host", OPT_CGROUPNS},
+	{"userns", 0, "MODE",
+	 "the user namespace: host, as with none given (husk does not remap ids)", OPT_USERNS},
 	{"memory-swap", 0, "SIZE", "memory and swap together (-1: unlimited swap)",
 	 OPT_MEMORY_SWAP},
 	{"memory-reservation", 0, "SIZE", "a soft memory limit", OPT_MEMORY_RESERVATION},
@@ -547,6 +550,18 @@ static int parse_more(struct run_cli *r, int c)
 		return parse_ns_mode("--cgroupns", optarg,
 				     (const char *const[]){"private", "host", NULL}, false,
 				     &o->cgroupns_mode);
+	case OPT_USERNS:
+		/* Docker's values: "host" turns off the daemon's userns-remap
+		 * for one container, "" keeps the default.  husk has no
+		 * remapping: both are the host's user namespace, and Podman's
+		 * keep-id, auto, nomap or a private one are refused */
+		if (*optarg && strcmp(optarg, "host") != 0)
+			return failf(
+				"--userns \"%s\": expected host or \"\": husk runs containers in "
+				"the host's user namespace and cannot remap ids",
+				optarg);
+		o->userns_mode = *optarg ? optarg : NULL;
+		return 0;
 	case OPT_MEMORY_SWAP:
 		if (husk_parse_size(optarg, &size) < 0 || size == 0 || size < -1)
 			return failf("--memory-swap \"%s\": expected a size such as 1g, or -1",

@@ -231,6 +231,20 @@ orphan_state() {
 	[ "$status" -eq 125 ]
 }
 
+@test "run --userns host or \"\": Docker's values, the host's user namespace; modes husk lacks are refused" {
+	[ "$("$HUSK" run --rm --userns host busybox readlink /proc/self/ns/user)" = "$(readlink /proc/self/ns/user)" ]
+	[ "$("$HUSK" run --rm --userns '' busybox readlink /proc/self/ns/user)" = "$(readlink /proc/self/ns/user)" ]
+	id=$("$HUSK" create --userns=host busybox true)
+	[ "$("$HUSK" inspect --format '{{.HostConfig.UsernsMode}}' "$id")" = host ]
+	"$HUSK" rm "$id" >/dev/null
+	for mode in keep-id private auto nomap container:x; do
+		run "$HUSK" run --rm --userns "$mode" busybox true
+		[ "$status" -eq 125 ]
+		[ "$output" = "husk: --userns \"$mode\": expected host or \"\": husk runs containers in the host's user namespace and cannot remap ids" ]
+	done
+	[ -z "$("$HUSK" ps -aq)" ]
+}
+
 @test "run: memory-swap, memory-reservation, cpu-shares, cpuset, cpu period and quota, oom-kill-disable in the cgroup" {
 	run "$HUSK" run --rm -m 64m --memory-swap 128m --memory-reservation 32m --oom-kill-disable \
 		--cpu-shares 512 --cpuset-cpus 0 --cpuset-mems 0 --cpu-period 50000 --cpu-quota 25000 busybox sh -c '
