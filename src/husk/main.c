@@ -130,7 +130,7 @@ static const struct cli_command healthcheck_cmds[] = {
 static const struct cli_command system_cmds[] = {
 	{"boot", cmd_system_boot, NULL, "after a reboot: start the containers whose restart policy says so", NULL, "husk system boot"},
 	{"df", cmd_system_df, NULL, "the disk images, containers and volumes use", df_flags, "husk system df -v"},
-	{"prune", cmd_system_prune, NULL, "remove stopped containers and what no image needs (-a: unused images)", system_prune_flags, "husk system prune -af"},
+	{"prune", cmd_system_prune, NULL, "remove stopped containers, unused networks and dangling images (-a: every unused image)", system_prune_flags, "husk system prune -af"},
 	{"events", cmd_events, NULL, "what happens to containers, past and as it happens", events_flags, "husk system events --since 10m --filter event=die"},
 	{"info", cmd_info, NULL, "the host and the engine: kernel, cgroups, storage, security, counts", info_flags, "husk system info --format '{{.CgroupVersion}}'"},
 	{0},
