@@ -652,7 +652,8 @@ int cmd_history(int argc, char **argv)
 const struct cli_flag events_flags[] = {
 	{"since", 0, "TIME", "events from TIME on: RFC 3339, a Unix time or a duration (10m)", 'S'},
 	{"until", 0, "TIME", "events up to TIME, then exit", 'U'},
-	{"filter", 'f', "KEY=VALUE", "type=container|image, event=die, container=NAME, image=IMAGE"},
+	{"filter", 'f', "KEY=VALUE",
+	 "type=container|image, event=die, container=NAME, image=IMAGE"},
 	{"format", 0, "TEMPLATE", "json, or a Go template ({{.Action}} {{.Actor.Attributes.name}})",
 	 'F'},
 	{0},

@@ -246,12 +246,9 @@ static void test_parse_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_port),
-		cmocka_unit_test(test_parse_publish),
-		cmocka_unit_test(test_parse_expose_mac),
-		cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_parse_rate),
-		cmocka_unit_test(test_ipam),
+		cmocka_unit_test(test_parse_port),	 cmocka_unit_test(test_parse_publish),
+		cmocka_unit_test(test_parse_expose_mac), cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_parse_rate),	 cmocka_unit_test(test_ipam),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
