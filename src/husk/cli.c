@@ -120,6 +120,13 @@ static int columns(const char *s)
 	return n;
 }
 
+/* A column's width in Docker's tables (its tabwriter: minimum width 10,
+ * padding 3): its widest cell and three spaces, ten at the least */
+static int cell_width(int widest)
+{
+	return widest + 3 > 10 ? widest + 3 : 10;
+}
+
 void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows)
 {
 	int width[32];
@@ -144,9 +151,185 @@ void cli_print_table(const char *const *cols, const char *const *keys, size_t n,
 			if (k + 1 == n)
 				printf("%s\n", cell);
 			else
-				printf("%s%*s", cell, width[k] - columns(cell) + 3, "");
+				printf("%s%*s", cell, cell_width(width[k]) - columns(cell), "");
 		}
 	}
+}
+
+/* --- --format and Docker's "table" --- */
+
+static struct {
+	bool on;
+	char **lines; /* the header, then a rendered row each */
+	size_t n;
+} table;
+
+/* A field's header in Docker's tables; an ID or a Name by what is listed */
+static char *header_of(const char *field)
+{
+	static const char *const names[][2] = {
+		{"Image", "IMAGE"},
+		{"Command", "COMMAND"},
+		{"CreatedAt", "CREATED AT"},
+		{"RunningFor", "CREATED"},
+		{"CreatedSince", "CREATED"},
+		{"Ports", "PORTS"},
+		{"Status", "STATUS"},
+		{"Size", "SIZE"},
+		{"Names", "NAMES"},
+		{"Labels", "LABELS"},
+		{"Mounts", "MOUNTS"},
+		{"Networks", "NETWORKS"},
+		{"State", "STATE"},
+		{"LocalVolumes", "LOCAL VOLUMES"},
+		{"Repository", "REPOSITORY"},
+		{"Tag", "TAG"},
+		{"Digest", "DIGEST"},
+		{"Driver", "DRIVER"},
+		{"Scope", "SCOPE"},
+		{"Mountpoint", "MOUNTPOINT"},
+		{"Container", "CONTAINER"},
+		{"CPUPerc", "CPU %"},
+		{"MemUsage", "MEM USAGE / LIMIT"},
+		{"MemPerc", "MEM %"},
+		{"NetIO", "NET I/O"},
+		{"BlockIO", "BLOCK I/O"},
+		{"PIDs", "PIDS"},
+	};
+	const char *what = cli_current_path;
+	if (strcmp(field, "ID") == 0)
+		return strdup(strstr(what, "image")	? "IMAGE ID"
+			      : strstr(what, "network") ? "NETWORK ID"
+							: "CONTAINER ID");
+	if (strcmp(field, "Name") == 0)
+		return strdup(strstr(what, "volume") ? "VOLUME NAME" : "NAME");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(names[i][0], field) == 0)
+			return strdup(names[i][1]);
+	/* else its words in capitals: ExitCode is EXIT CODE */
+	char *h = malloc(2 * strlen(field) + 1), *o = h;
+	if (!h)
+		abort();
+	for (const char *p = field; *p; p++) {
+		if (p != field && isupper((unsigned char)*p) && islower((unsigned char)p[-1]))
+			*o++ = ' ';
+		*o++ = (char)toupper((unsigned char)*p);
+	}
+	*o = '\0';
+	return h;
+}
+
+static void table_add(char *line)
+{
+	char **v = realloc(table.lines, (table.n + 1) * sizeof(*v));
+	if (!v)
+		abort();
+	table.lines = v;
+	table.lines[table.n++] = line;
+}
+
+int cli_tmpl_parse(const char *format, const char *const *fields, struct husk_tmpl **ret,
+		   husk_error **err)
+{
+	*ret = NULL;
+	const char *t = format;
+	if (strncmp(t, "table", 5) != 0 || (t[5] != '\0' && !isspace((unsigned char)t[5])))
+		return husk_tmpl_parse(t, fields, ret, err);
+	t += 5;
+	while (isspace((unsigned char)*t))
+		t++;
+	if (!*t)
+		return 0; /* the command's own table */
+	if (husk_tmpl_parse(t, fields, ret, err) < 0)
+		return -1;
+	/* the header: the template over each field's header name */
+	json_t *names = json_object();
+	for (size_t i = 0; fields && fields[i]; i++) {
+		char *h = header_of(fields[i]);
+		json_object_set_new(names, fields[i], json_string(h));
+		free(h);
+	}
+	char *line = NULL;
+	int r = husk_tmpl_render(*ret, names, &line, err);
+	json_decref(names);
+	if (r < 0) {
+		husk_tmpl_free(*ret);
+		*ret = NULL;
+		return -1;
+	}
+	table.on = true;
+	table_add(line);
+	return 0;
+}
+
+int cli_print_tmpl(const struct husk_tmpl *t, json_t *data)
+{
+	husk_error *err = NULL;
+	char *line = NULL;
+	if (husk_tmpl_render(t, data, &line, &err) < 0)
+		return fail(err);
+	if (table.on) {
+		table_add(line);
+		return 0;
+	}
+	printf("%s\n", line);
+	free(line);
+	return 0;
+}
+
+/* cell k of a line: the text between its k-th tab and the next (len) */
+static const char *cell_of(const char *line, size_t k, size_t *len)
+{
+	for (; k > 0; k--) {
+		line = strchr(line, '\t');
+		if (!line)
+			return NULL;
+		line++;
+	}
+	const char *tab = strchr(line, '\t');
+	*len = tab ? (size_t)(tab - line) : strlen(line);
+	return line;
+}
+
+static int cell_columns(const char *c, size_t len)
+{
+	int n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)c[i] & 0xc0) != 0x80;
+	return n;
+}
+
+void cli_tmpl_flush(void)
+{
+	if (!table.on)
+		return;
+	int width[64] = {0};
+	for (size_t i = 0; i < table.n; i++) {
+		size_t len;
+		const char *c;
+		for (size_t k = 0; k < ARRAY_SIZE(width) && (c = cell_of(table.lines[i], k, &len));
+		     k++)
+			if (cell_columns(c, len) > width[k])
+				width[k] = cell_columns(c, len);
+	}
+	for (size_t i = 0; i < table.n; i++) {
+		size_t len;
+		const char *c;
+		for (size_t k = 0; k < ARRAY_SIZE(width) && (c = cell_of(table.lines[i], k, &len));
+		     k++) {
+			if (!strchr(c, '\t'))
+				printf("%.*s", (int)len, c); /* the last: no padding */
+			else
+				printf("%.*s%*s", (int)len, c,
+				       cell_width(width[k]) - cell_columns(c, len), "");
+		}
+		putchar('\n');
+		free(table.lines[i]);
+	}
+	free(table.lines);
+	table.lines = NULL;
+	table.n = 0;
+	table.on = false;
 }
 
 int cli_inspect(char *const *names, size_t n, const char *format, const char *const *fields,

@@ -50,7 +50,8 @@ int cli_getopt(int argc, char **argv);
 int cli_inspect(char *const *names, size_t n, const char *format, const char *const *fields,
 		json_t *(*one)(const char *name, husk_error **err));
 /* rows (objects of strings) in columns as Docker's tables: a header of
- * cols, each column as wide as its widest cell, three spaces between */
+ * cols, each column as wide as its widest cell and three spaces (ten
+ * columns at the least, as Docker's tabwriter) */
 void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows);
 /* "husk: CMD: MESSAGE (see 'husk CMD --help')"; returns 125 */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -69,9 +70,19 @@ int fail(husk_error *err);
 int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct husk_tmpl;
-/* --format: data rendered by the template, on a line of its own; 0, or
- * the error printed and 125 */
+/* --format: data rendered by the template, on a line of its own (in
+ * table mode, kept for cli_tmpl_flush); 0, or the error printed and 125 */
 int cli_print_tmpl(const struct husk_tmpl *t, json_t *data);
+/* A listing's --format, as Docker's: "table TEMPLATE" is a header row
+ * (each {{.Field}} named as Docker's tables name it) and then the rows,
+ * their cells (the text between tabs) aligned in columns when
+ * cli_tmpl_flush prints them; "table" alone is the command's own table
+ * (*ret NULL, as with no --format); anything else a template a row. */
+int cli_tmpl_parse(const char *format, const char *const *fields, struct husk_tmpl **ret,
+		   husk_error **err);
+/* The rows a table --format kept, aligned; nothing otherwise.  main()
+ * calls it when the verb returns. */
+void cli_tmpl_flush(void);
 
 /* run.c */
 int cmd_run(int argc, char **argv);

@@ -412,7 +412,7 @@ int cmd_ps(int argc, char **argv)
 		size = true;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
-	if (format && husk_tmpl_parse(format, ps_fields, &tmpl, &err) < 0)
+	if (format && cli_tmpl_parse(format, ps_fields, &tmpl, &err) < 0)
 		return fail(err);
 	struct husk_ctr *v = NULL;
 	size_t n = 0;

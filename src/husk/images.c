@@ -163,7 +163,7 @@ int cmd_images(int argc, char **argv)
 	const char *filter = optind < argc ? argv[optind] : NULL;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
-	if (format && husk_tmpl_parse(format, image_fields, &tmpl, &err) < 0)
+	if (format && cli_tmpl_parse(format, image_fields, &tmpl, &err) < 0)
 		return fail(err);
 	struct husk_store *s = NULL;
 	if (open_store(&s) != 0) {

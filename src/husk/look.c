@@ -100,7 +100,7 @@ static struct husk_tmpl *parse_format(const char *format, const char *const *fie
 	husk_error *err = NULL;
 	struct husk_tmpl *t = NULL;
 	*rc = 0;
-	if (format && strcmp(format, "json") != 0 && husk_tmpl_parse(format, fields, &t, &err) < 0)
+	if (format && strcmp(format, "json") != 0 && cli_tmpl_parse(format, fields, &t, &err) < 0)
 		*rc = fail(err);
 	return t;
 }

@@ -39,17 +39,6 @@ int failf(const char *fmt, ...)
 	return 125;
 }
 
-int cli_print_tmpl(const struct husk_tmpl *t, json_t *data)
-{
-	husk_error *err = NULL;
-	char *line = NULL;
-	if (husk_tmpl_render(t, data, &line, &err) < 0)
-		return fail(err);
-	printf("%s\n", line);
-	free(line);
-	return 0;
-}
-
 /* The command table: help, man pages and completions are made from it
  * (cli.c).  clang-format off keeps one command to a line or two. */
 // clang-format off
@@ -391,5 +380,7 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (husk_mkdir_p(eng.root, 0700, NULL) < 0 || husk_mkdir_p(eng.runroot, 0700, NULL) < 0)
 		return failf("cannot create \"%s\" or \"%s\"", eng.root, eng.runroot);
-	return c->fn(sub_argc, sub_argv);
+	int rc = c->fn(sub_argc, sub_argv);
+	cli_tmpl_flush();
+	return rc;
 }

@@ -192,7 +192,7 @@ int cmd_network_ls(int argc, char **argv)
 		return 125;
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
-	if (format && husk_tmpl_parse(format, ls_fields, &tmpl, &err) < 0)
+	if (format && cli_tmpl_parse(format, ls_fields, &tmpl, &err) < 0)
 		return fail(err);
 	struct husk_network *v;
 	size_t n;

@@ -214,7 +214,7 @@ int cmd_volume_ls(int argc, char **argv)
 		rc = cli_operands(argc, argv, 0, 0);
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
-	if (rc == 0 && format && husk_tmpl_parse(format, ls_fields, &tmpl, &err) < 0)
+	if (rc == 0 && format && cli_tmpl_parse(format, ls_fields, &tmpl, &err) < 0)
 		rc = fail(err);
 	struct husk_vol *v = NULL;
 	size_t n = 0;

@@ -216,6 +216,34 @@ created then started
 	[[ "${lines[1]}${lines[2]}" == *'"sh -c '* ]]
 }
 
+@test "--format 'table ...': Docker's headers over columns as wide as their widest cell, ten at the least" {
+	# no container: Docker's own empty header, to the space
+	run "$HUSK" ps
+	[ "$output" = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES" ]
+	"$HUSK" volume create v >/dev/null
+	"$HUSK" volume create a-longer-volume-name >/dev/null
+	run "$HUSK" volume ls --format 'table {{.Name}}\t{{.Driver}}'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "VOLUME NAME            DRIVER" ]
+	[ "${lines[1]}" = "a-longer-volume-name   local" ]
+	[ "${lines[2]}" = "v                      local" ]
+	# a short column is ten wide; an ID is named by what is listed
+	run "$HUSK" network ls --format 'table {{.Name}}\t{{.ID}}'
+	[ "${lines[0]}" = "NAME      NETWORK ID" ]
+	[ "${lines[1]}" = "bridge    husk0" ]
+	"$HUSK" create --name tbl busybox true >/dev/null
+	run "$HUSK" ps -a --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
+	[ "${lines[0]}" = "NAMES     IMAGE            STATUS" ]
+	[ "${lines[1]}" = "tbl       busybox:latest   Created" ]
+	# "table" alone is the command's own table; without it no header
+	run "$HUSK" volume ls --format table
+	[ "${lines[0]}" = "DRIVER    VOLUME NAME" ]
+	run "$HUSK" volume ls --format '{{.Name}}'
+	[ "${lines[0]}" = a-longer-volume-name ]
+	[ "${#lines[@]}" -eq 2 ]
+	"$HUSK" volume rm v a-longer-volume-name >/dev/null
+}
+
 @test "ps --filter, -n, -l: Docker's keys, OR within a key and AND across keys" {
 	"$HUSK" create --name one -l tier=web busybox true >/dev/null
 	"$HUSK" run --name two -l tier=db busybox sh -c 'exit 3' >/dev/null || true
