@@ -1,5 +1,6 @@
-/* The engine CLI's --format templates (src/husk/template.c): the subset it
- * takes, how values print, and the errors for everything else. */
+/* The engine CLI's --format templates (src/husk/template.c): the subset of
+ * Go's text/template it takes (fields, functions, pipelines, range, if and
+ * with), how values print, and the errors for everything else. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <setjmp.h>
@@ -91,28 +92,192 @@ static void test_values(void **state)
 	free(s);
 }
 
+/* A rendering error's message (the template parses). */
+static char *render_error(const char *text, const char *data_json)
+{
+	husk_error *err = NULL;
+	struct husk_tmpl *t = NULL;
+	json_t *data = json_loads(data_json, 0, NULL);
+	assert_non_null(data);
+	if (husk_tmpl_parse(text, NULL, &t, &err) < 0)
+		fail_msg("parse \"%s\": %s", text, err->msg);
+	char *out = NULL;
+	assert_true(husk_tmpl_render(t, data, &out, &err) < 0);
+	assert_null(out);
+	char *m = strdup(err->msg);
+	husk_error_free(err);
+	husk_tmpl_free(t);
+	json_decref(data);
+	return m;
+}
+
+#define assert_renders(text, flds, data, want)         \
+	do {                                           \
+		char *got_ = render(text, flds, data); \
+		assert_string_equal(got_, want);       \
+		free(got_);                            \
+	} while (0)
+
+#define assert_error(m, want)                                                   \
+	do {                                                                    \
+		char *m_ = (m);                                                 \
+		if (!strstr(m_, want))                                          \
+			fail_msg("error \"%s\" does not say \"%s\"", m_, want); \
+		free(m_);                                                       \
+	} while (0)
+
+/* docker ps and inspect data, as husk gives them */
+static const char *const ctr_fields[] = {"Names",  "Name",  "Status", "Labels", "Mounts",
+					 "Config", "State", "Ports",  NULL};
+static const char *ctr =
+	"{\"Names\":[\"web\",\"web-alias\"],\"Name\":\"/web\",\"Status\":\"Up 3 seconds\","
+	"\"Labels\":{\"com.example.x\":\"1\",\"b\":\"two\"},"
+	"\"Mounts\":[{\"Destination\":\"/data\",\"RW\":true},{\"Destination\":\"/etc/x\","
+	"\"RW\":false}],"
+	"\"Config\":{\"Env\":[\"A=1\",\"B=2\"],\"Labels\":null,\"Cmd\":[]},"
+	"\"State\":{\"Running\":true,\"ExitCode\":0,\"Status\":\"RUNNING\",\"Health\":null},"
+	"\"Ports\":\"\"}";
+
+static void test_functions(void **state)
+{
+	(void)state;
+	assert_renders("{{join .Names \",\"}}", ctr_fields, ctr, "web,web-alias");
+	assert_renders("{{join .Config.Cmd \",\"}}|{{join .Config.Labels \" \"}}", ctr_fields, ctr,
+		       "|");
+	assert_renders("{{index .Labels \"com.example.x\"}}", ctr_fields, ctr, "1");
+	/* a missing label is "", as docker's map[string]string gives */
+	assert_renders("[{{index .Labels \"nope\"}}][{{index .Config.Labels \"x\"}}]", ctr_fields,
+		       ctr, "[][]");
+	/* elsewhere a missing key is no value, as Go's map[string]interface{} */
+	assert_renders("{{index .State \"Nope\"}}", ctr_fields, ctr, "<no value>");
+	assert_renders("{{index .Names 1}} {{index .Mounts 0 \"Destination\"}}", ctr_fields, ctr,
+		       "web-alias /data");
+	assert_renders("{{lower .State.Status}} {{upper .Name}} {{title \"up and-running x_y\"}}",
+		       ctr_fields, ctr, "running /WEB Up And-Running X_y");
+	assert_renders("{{len .Names}} {{len .Labels}} {{len .Status}} {{len .Config.Labels}}",
+		       ctr_fields, ctr, "2 2 12 0");
+	assert_renders("{{json .Labels}} {{json .Names}} {{json .Nope}}", NULL, ctr,
+		       "{\"com.example.x\":\"1\",\"b\":\"two\"} [\"web\",\"web-alias\"] null");
+	assert_renders(
+		"{{split \"a,b,,c\" \",\"}} {{len (split \"\" \",\")}} {{split \"ab\" \"\"}}", NULL,
+		"{}", "[a b  c] 1 [a b]");
+	/* literals: Go's escapes in "...", none in `...`, integers */
+	assert_renders("{{\"a\\\"b\\\\c\\td\\ne\"}}|{{`x\\n`}}|{{42}} {{-7}} {{0x10}} {{1.5}}",
+		       NULL, "{}", "a\"b\\c\td\ne|x\\n|42 -7 16 1.5");
+	assert_renders("{{\"\\u00e9\\x41\\101\"}} {{\"}}\"}}", NULL, "{}",
+		       "\xc3\xa9"
+		       "AA }}");
+	assert_renders("{{eq .Status \"Up 3 seconds\"}} {{eq 1 2 1}} {{ne .Name \"/web\"}} "
+		       "{{not .Ports}} {{and 1 0 2}} {{or 0 \"\" \"x\"}}",
+		       ctr_fields, ctr, "true true false true 0 x");
+	assert_renders("{{print \"a\" 1 2 \"b\"}}", NULL, "{}", "a1 2b");
+	/* parentheses and a field of their value */
+	assert_renders("{{upper (index .Names 0)}} {{(index .Mounts 1).Destination}}", ctr_fields,
+		       ctr, "WEB /etc/x");
+}
+
+static void test_pipelines(void **state)
+{
+	(void)state;
+	assert_renders("{{.Name | upper}}", ctr_fields, ctr, "/WEB");
+	assert_renders("{{.Labels | json}}", ctr_fields, ctr,
+		       "{\"com.example.x\":\"1\",\"b\":\"two\"}");
+	/* the value goes last: join's list is its first argument */
+	assert_renders("{{\",\" | join .Names}}", ctr_fields, ctr, "web,web-alias");
+	assert_renders("{{join .Names \"+\" | upper | print}}", ctr_fields, ctr, "WEB+WEB-ALIAS");
+	/* and so .Names | join "+" passes join a string for its list, as in Go */
+	assert_error(render_error("{{.Names | join \"+\"}}", ctr),
+		     "join: wrong type for value; expected list; got string");
+}
+
+static void test_range(void **state)
+{
+	(void)state;
+	assert_renders("{{range .Mounts}}{{.Destination}} {{end}}", ctr_fields, ctr,
+		       "/data /etc/x ");
+	/* objects in sorted key order, as Go's maps */
+	assert_renders("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", ctr_fields, ctr,
+		       "b=two;com.example.x=1;");
+	assert_renders("{{range $i, $m := .Mounts}}{{$i}}:{{$m.Destination}},{{.RW}} {{end}}",
+		       ctr_fields, ctr, "0:/data,true 1:/etc/x,false ");
+	assert_renders("{{range $v := .Names}}<{{$v}}>{{end}}", ctr_fields, ctr,
+		       "<web><web-alias>");
+	assert_renders("{{range .Labels}}{{.}} {{end}}", ctr_fields, ctr, "two 1 ");
+	/* empty, null or missing: the {{else}} part */
+	assert_renders("{{range .Config.Cmd}}x{{else}}none{{end}} "
+		       "{{range .Config.Labels}}x{{else}}none{{end}} "
+		       "{{range .Config.Nope}}x{{else}}none{{end}}",
+		       ctr_fields, ctr, "none none none");
+	/* nested, with $ the data and the outer variable in reach */
+	assert_renders("{{range $n := .Names}}{{range $.Mounts}}{{$n}}{{.Destination}} "
+		       "{{end}}{{end}}",
+		       ctr_fields, ctr, "web/data web/etc/x web-alias/data web-alias/etc/x ");
+	assert_renders("{{range .Config.Env}}{{$.Name}}:{{.}} {{end}}", ctr_fields, ctr,
+		       "/web:A=1 /web:B=2 ");
+	/* fields inside a range belong to the element: not checked */
+	assert_renders("{{range .Mounts}}{{.Nope}}{{end}}", ctr_fields, ctr,
+		       "<no value><no value>");
+	assert_renders("{{range .Config.Env}}{{split . \"=\" | json}}{{end}}", ctr_fields, ctr,
+		       "[\"A\",\"1\"][\"B\",\"2\"]");
+}
+
+static void test_if(void **state)
+{
+	(void)state;
+	assert_renders("{{if .State.Running}}up{{else}}down{{end}}", ctr_fields, ctr, "up");
+	/* Go's truth: "", 0, false, null, empty list or object, no value */
+	assert_renders("{{if .Ports}}a{{end}}{{if .State.ExitCode}}b{{end}}"
+		       "{{if .State.Health}}c{{end}}{{if .Config.Cmd}}d{{end}}"
+		       "{{if .Config.Nope}}e{{end}}{{if .Names}}f{{end}}{{if false}}g{{end}}",
+		       ctr_fields, ctr, "f");
+	assert_renders("{{if eq .State.Status \"exited\"}}x{{else if .State.Running}}r"
+		       "{{else}}y{{end}}",
+		       ctr_fields, ctr, "r");
+	assert_renders("{{with .State}}{{.Status}}{{end}}{{with .Ports}}x{{else}}-{{end}}",
+		       ctr_fields, ctr, "RUNNING-");
+	assert_renders("{{$n := .Name}}{{range .Names}}{{$n}}{{end}}", ctr_fields, ctr, "/web/web");
+	assert_renders("{{if $s := .Status}}{{$s}}{{end}}", ctr_fields, ctr, "Up 3 seconds");
+	/* {{- and -}} cut the white space beside them; comments print nothing */
+	assert_renders("a  {{- .Name -}} \n b {{/* x */}}c\n{{- /* y */ -}}\nd", ctr_fields, ctr,
+		       "a/webb cd");
+	assert_renders("{{range .Names -}}\n  {{.}}\n{{- end}}", ctr_fields, ctr, "webweb-alias");
+	assert_renders("{{- 3}} {{-3}}", NULL, "{}", "3 -3");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
-	char *m = parse_error("{{.Repo}}", fields);
-	assert_non_null(strstr(m, "unknown field \".Repo\""));
-	assert_non_null(strstr(m, ".Repository"));
-	free(m);
-	m = parse_error("{{range .Tag}}x{{end}}", fields);
-	assert_non_null(strstr(m, "unsupported action \"{{range .Tag}}\""));
-	free(m);
-	m = parse_error("{{.Tag | printf \"%s\"}}", fields);
-	assert_non_null(strstr(m, "unsupported action"));
-	free(m);
-	m = parse_error("{{.Tag", fields);
-	assert_non_null(strstr(m, "unclosed action"));
-	free(m);
-	m = parse_error("{{.Config..Cmd}}", fields);
-	assert_non_null(strstr(m, "unsupported action"));
-	free(m);
-	m = parse_error("{{}}", fields);
-	assert_non_null(strstr(m, "unsupported action"));
-	free(m);
+	assert_error(parse_error("{{.Repo}}", fields), "unknown field \".Repo\"");
+	assert_error(parse_error("{{.Repo}}", fields), ".Repository");
+	assert_error(parse_error("{{range .Repo}}{{end}}", fields), "unknown field \".Repo\"");
+	assert_error(parse_error("{{json $.Repo}}", fields), "unknown field \".Repo\"");
+	assert_error(parse_error("{{range .Tag}}x", fields), "\"{{range .Tag}}\" has no {{end}}");
+	assert_error(parse_error("{{if .Tag}}x{{else}}y", fields), "has no {{end}}");
+	assert_error(parse_error("x{{end}}", fields), "unexpected {{end}}");
+	assert_error(parse_error("{{else}}", fields), "unexpected {{else}}");
+	assert_error(parse_error("{{if 1}}{{else}}{{else}}{{end}}", fields), "a second {{else}}");
+	assert_error(parse_error("{{.Tag | printf \"%s\"}}", fields),
+		     "unknown function \"printf\" in \"{{.Tag | printf \"%s\"}}\"");
+	assert_error(parse_error("{{foo .Tag}}", fields), "unknown function \"foo\"");
+	assert_error(parse_error("{{join .Tag}}", fields),
+		     "wrong number of arguments for \"join\": want 2, got 1");
+	assert_error(parse_error("{{.Tag | upper \"x\"}}", fields),
+		     "wrong number of arguments for \"upper\": want 1, got 2");
+	assert_error(parse_error("{{index}}", fields), "want at least 1, got 0");
+	assert_error(parse_error("{{.Tag", fields), "unclosed action");
+	assert_error(parse_error("{{(.Tag}}", fields), "unclosed left parenthesis");
+	assert_error(parse_error("{{.Config..Cmd}}", fields), "unexpected \".\"");
+	assert_error(parse_error("{{}}", fields), "missing value");
+	assert_error(parse_error("{{.Tag .ID}}", fields), "can't give arguments");
+	assert_error(parse_error("{{.Tag | .ID}}", fields), "not a function in stage 2");
+	assert_error(parse_error("{{$x}}", fields), "undefined variable \"$x\"");
+	assert_error(parse_error("{{range $v := .Tag}}{{end}}{{$v}}", fields),
+		     "undefined variable \"$v\"");
+	assert_error(parse_error("{{$a, $b := .Tag}}", fields), "too many declarations");
+	assert_error(parse_error("{{\"abc}}", fields), "unterminated quoted string");
+	assert_error(parse_error("{{\"\\q\"}}", fields), "bad escape");
+	assert_error(parse_error("{{template \"x\"}}", fields), "not supported");
+	assert_error(parse_error("{{/* x }}", fields), "unclosed comment");
 
 	/* a field below a value that is not an object */
 	husk_error *err = NULL;
@@ -126,13 +291,31 @@ static void test_errors(void **state)
 	husk_error_free(err);
 	json_decref(data);
 	husk_tmpl_free(t);
+
+	/* what fails only on the data names the action */
+	assert_error(render_error("{{upper .A}}", "{\"A\":[1]}"),
+		     "executing \"{{upper .A}}\": upper: wrong type for value; expected string; "
+		     "got list");
+	assert_error(render_error("{{index .A 2}}", "{\"A\":[1]}"), "index out of range: 2");
+	assert_error(render_error("{{index .A \"k\"}}", "{\"A\":[1]}"), "cannot index");
+	assert_error(render_error("{{range .A}}{{end}}", "{\"A\":\"s\"}"),
+		     "range can't iterate over string");
+	assert_error(render_error("{{join .A \",\"}}", "{\"A\":\"s\"}"), "expected list");
+	assert_error(render_error("{{eq .A 1}}", "{\"A\":[]}"), "incomparable");
+	/* ranges nested over the whole data end, in one line */
+	assert_error(render_error("{{range $}}{{range $}}{{range $}}{{range $}}{{range $}}"
+				  "{{range $}}{{range $}}{{.}}{{end}}{{end}}{{end}}{{end}}{{end}}"
+				  "{{end}}{{end}}",
+				  "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}"),
+		     "more than");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_fields),	  cmocka_unit_test(test_values),
+		cmocka_unit_test(test_functions), cmocka_unit_test(test_pipelines),
+		cmocka_unit_test(test_range),	  cmocka_unit_test(test_if),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
