@@ -322,9 +322,16 @@ import_marked() {
 	run "$HUSK" image inspect --format '{{.Nope}}' localhost/insp:v1
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'unknown field ".Nope"'* ]]
-	run "$HUSK" image inspect --format '{{range .RepoTags}}{{.}}{{end}}' localhost/insp:v1
+	run "$HUSK" image inspect --format '{{range .RepoTags}}{{.}}' localhost/insp:v1
 	[ "$status" -eq 125 ]
-	[[ "$output" == *'unsupported action "{{range .RepoTags}}"'* ]]
+	[[ "$output" == *'"{{range .RepoTags}}" has no {{end}}'* ]]
+	run "$HUSK" image inspect --format '{{joinx .RepoTags ","}}' localhost/insp:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'unknown function "joinx"'* ]]
+	# docker's everyday forms: range, join, index, a pipe
+	run "$HUSK" image inspect --format '{{range .RepoTags}}{{.}} {{end}}|{{join .RepoTags ","}}|{{index .Config.Labels "made.by" | upper}}|{{index .Config.Labels "nope"}}|{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}' localhost/insp:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = "localhost/insp:v1 localhost/insp:v2 |localhost/insp:v1,localhost/insp:v2|HUSK-TESTS||made.by=husk-tests" ]
 	run "$HUSK" image inspect localhost/insp:v1 nosuchimage
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'"nosuchimage"'* ]]
