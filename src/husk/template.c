@@ -532,13 +532,14 @@ static int fn_not(struct eval *, json_t **, size_t, json_t **);
 static int fn_and(struct eval *, json_t **, size_t, json_t **);
 static int fn_or(struct eval *, json_t **, size_t, json_t **);
 static int fn_print(struct eval *, json_t **, size_t, json_t **);
+static int fn_printf(struct eval *, json_t **, size_t, json_t **);
 
 static const struct func funcs[] = {
 	{"json", 1, 1, fn_json},   {"join", 2, 2, fn_join},    {"index", 1, -1, fn_index},
 	{"len", 1, 1, fn_len},	   {"upper", 1, 1, fn_upper},  {"lower", 1, 1, fn_lower},
 	{"title", 1, 1, fn_title}, {"split", 2, 2, fn_split},  {"eq", 2, -1, fn_eq},
 	{"ne", 2, 2, fn_ne},	   {"not", 1, 1, fn_not},      {"and", 1, -1, fn_and},
-	{"or", 1, -1, fn_or},	   {"print", 0, -1, fn_print},
+	{"or", 1, -1, fn_or},	   {"print", 0, -1, fn_print}, {"printf", 1, -1, fn_printf},
 };
 
 static int add_arg(struct parser *ps, struct cmd *c)
@@ -1318,6 +1319,187 @@ static int fn_print(struct eval *e, json_t **a, size_t n, json_t **ret)
 			print_value(f, a[i]);
 		else
 			fputs("<nil>", f);
+	}
+	return memstream_string(e, f, &buf, &len, ret);
+}
+
+/* The Go type a value would have in a map[string]interface{}, for
+ * printf's complaints */
+static const char *go_type(const json_t *v)
+{
+	switch (v ? json_typeof(v) : JSON_NULL) {
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "int";
+	case JSON_REAL:
+		return "float64";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	case JSON_ARRAY:
+		return "[]interface {}";
+	case JSON_OBJECT:
+		return "map[string]interface {}";
+	case JSON_NULL:
+	default:
+		return NULL;
+	}
+}
+
+static void print_typed(FILE *f, json_t *v)
+{
+	if (go_type(v)) {
+		fprintf(f, "%s=", go_type(v));
+		print_value(f, v);
+	} else {
+		fputs("<nil>", f);
+	}
+}
+
+/* s padded to width (in characters) and cut to prec characters, as Go's
+ * fmt does strings: spaces, or zeros with the 0 flag, left with - */
+static void put_padded(FILE *f, const char *s, size_t len, int width, int prec, bool minus,
+		       bool zero)
+{
+	size_t chars = 0, end = 0;
+	while (end < len && (prec < 0 || chars < (size_t)prec)) {
+		size_t c = utf8_len(s[end]);
+		end += c > len - end ? len - end : c;
+		chars++;
+	}
+	for (int i = (int)chars; !minus && i < width; i++)
+		fputc(zero ? '0' : ' ', f);
+	fwrite(s, 1, end, f);
+	for (int i = (int)chars; minus && i < width; i++)
+		fputc(' ', f);
+}
+
+/* Go's printf, with its common verbs: %v %s %q %d %x %X %o %t %f %e %g,
+ * %%, the flags - + 0 space #, a width and a precision.  An argument of
+ * the wrong kind, a missing or an extra one print as Go prints them
+ * (%!d(string=x), %!s(MISSING), %!(EXTRA int=1)). */
+static int fn_printf(struct eval *e, json_t **a, size_t n, json_t **ret)
+{
+	if (want_string(e, "printf", a[0]) < 0)
+		return -1;
+	const char *fmt = json_string_value(a[0]);
+	size_t flen = json_string_length(a[0]), arg = 1;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return husk_fail(e->err, ENOMEM, "template");
+	for (size_t i = 0; i < flen; i++) {
+		if (fmt[i] != '%') {
+			fputc(fmt[i], f);
+			continue;
+		}
+		char spec[16] = "%";
+		size_t k = 1;
+		bool minus = false, zero = false;
+		while (++i < flen && strchr("-+ 0#", fmt[i]) && fmt[i]) {
+			minus |= fmt[i] == '-';
+			zero |= fmt[i] == '0';
+			if (k < 6 && !strchr(spec, fmt[i]))
+				spec[k++] = fmt[i];
+		}
+		int width = -1, prec = -1;
+		for (; i < flen && fmt[i] >= '0' && fmt[i] <= '9'; i++)
+			width = (width < 0 ? 0 : width) * 10 + (fmt[i] - '0') > 10000
+					? 10000
+					: (width < 0 ? 0 : width) * 10 + (fmt[i] - '0');
+		if (i < flen && fmt[i] == '.')
+			for (prec = 0, i++; i < flen && fmt[i] >= '0' && fmt[i] <= '9'; i++)
+				prec = prec * 10 + (fmt[i] - '0') > 10000
+					       ? 10000
+					       : prec * 10 + (fmt[i] - '0');
+		if (i >= flen) {
+			fputs("%!(NOVERB)", f);
+			break;
+		}
+		char verb = fmt[i];
+		if (verb == '%') {
+			fputc('%', f);
+			continue;
+		}
+		if (arg >= n) {
+			fprintf(f, "%%!%c(MISSING)", verb);
+			continue;
+		}
+		json_t *v = a[arg++];
+		char *str = NULL;
+		size_t slen = 0;
+		bool bad = false;
+		if (strchr("dxXo", verb) && json_is_integer(v)) {
+			spec[k++] = '*';
+			spec[k++] = '.';
+			spec[k++] = '*';
+			spec[k++] = 'l';
+			spec[k++] = 'l';
+			spec[k++] = verb;
+			spec[k] = '\0';
+			long long x = json_integer_value(v);
+			if (verb == 'd') {
+				fprintf(f, spec, width < 0 ? 0 : width, prec, x);
+			} else { /* Go's %x of -255 is -ff, not its two's complement */
+				if (x < 0)
+					fputc('-', f);
+				unsigned long long u =
+					x < 0 ? 0 - (unsigned long long)x : (unsigned long long)x;
+				fprintf(f, spec, width < 0 ? 0 : width, prec, u);
+			}
+		} else if (strchr("feEgG", verb) && json_is_number(v)) {
+			spec[k++] = '*';
+			spec[k++] = '.';
+			spec[k++] = '*';
+			spec[k++] = verb;
+			spec[k] = '\0';
+			fprintf(f, spec, width < 0 ? 0 : width, prec < 0 ? 6 : prec,
+				json_number_value(v));
+		} else if ((verb == 's' && !json_is_number(v) && !json_is_boolean(v)) ||
+			   verb == 'v' || (verb == 't' && json_is_boolean(v)) ||
+			   (verb == 'q' && json_is_string(v))) {
+			FILE *sf = open_memstream(&str, &slen);
+			if (!sf) {
+				fclose(f);
+				free(buf);
+				return husk_fail(e->err, ENOMEM, "template");
+			}
+			if (verb == 'q') {
+				char *q = json_dumps(v, JSON_ENCODE_ANY);
+				fputs(q ? q : "\"\"", sf);
+				free(q);
+			} else if (v) {
+				print_value(sf, v);
+			} else {
+				fputs("<nil>", sf);
+			}
+			if (fclose(sf) != 0 || !str) {
+				free(str);
+				fclose(f);
+				free(buf);
+				return husk_fail(e->err, ENOMEM, "template");
+			}
+			put_padded(f, str, slen, width, verb == 'q' ? -1 : prec, minus, zero);
+			free(str);
+		} else {
+			bad = true;
+		}
+		if (bad) {
+			fprintf(f, "%%!%c(", verb);
+			print_typed(f, v);
+			fputc(')', f);
+		}
+	}
+	if (arg < n) {
+		fputs("%!(EXTRA ", f);
+		for (size_t i = arg; i < n; i++) {
+			if (i > arg)
+				fputs(", ", f);
+			print_typed(f, a[i]);
+		}
+		fputc(')', f);
 	}
 	return memstream_string(e, f, &buf, &len, ret);
 }

@@ -34,8 +34,11 @@
  *   len X             of a string (bytes), a list, an object; null is 0
  *   eq X Y..., ne X Y, not X, and X..., or X...   as Go's
  *   print X...        Go's fmt.Sprint
+ *   printf F X...     Go's fmt.Sprintf with %v %s %q %d %x %X %o %t %f %e
+ *                     %g %%, flags, width and precision; what does not
+ *                     fit prints as Go's %!d(string=x)
  * Go's truth: false, 0, "", null, empty lists and objects and a missing
- * key are false.  Not taken: printf and Go's other functions, define,
+ * key are false.  Not taken: Go's other functions, define,
  * template, block, break, continue, assignment with =.
  *
  * Values print as Go prints them: strings as they are, numbers, true and

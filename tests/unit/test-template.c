@@ -171,6 +171,16 @@ static void test_functions(void **state)
 		       "{{not .Ports}} {{and 1 0 2}} {{or 0 \"\" \"x\"}}",
 		       ctr_fields, ctr, "true true false true 0 x");
 	assert_renders("{{print \"a\" 1 2 \"b\"}}", NULL, "{}", "a1 2b");
+	/* printf's common verbs, and Go's words for what does not fit */
+	assert_renders("{{printf \"%s|%-6s|%5.2s|%v|%q|%d|%05d|%x|%.1f|%t|%%\" .Name .Name .Name "
+		       ".Names .Name .State.ExitCode 42 255 1.25 .State.Running}}",
+		       ctr_fields, ctr,
+		       "/web|/web  |   /w|[web web-alias]|\"/web\"|0|00042|ff|1.2|true|%");
+	assert_renders("{{printf \"%.12s\" \"0123456789abcdef\"}} {{printf \"%d %s\" \"x\"}} "
+		       "{{printf \"%s\" 1 2}} {{printf \"%x\" -255}}",
+		       NULL, "{}",
+		       "0123456789ab %!d(string=x) %!s(MISSING) %!s(int=1)%!(EXTRA int=2) -ff");
+	assert_renders("{{.Name | printf \"%s!\"}}", ctr_fields, ctr, "/web!");
 	/* parentheses and a field of their value */
 	assert_renders("{{upper (index .Names 0)}} {{(index .Mounts 1).Destination}}", ctr_fields,
 		       ctr, "WEB /etc/x");
@@ -184,7 +194,8 @@ static void test_pipelines(void **state)
 		       "{\"com.example.x\":\"1\",\"b\":\"two\"}");
 	/* the value goes last: join's list is its first argument */
 	assert_renders("{{\",\" | join .Names}}", ctr_fields, ctr, "web,web-alias");
-	assert_renders("{{join .Names \"+\" | upper | print}}", ctr_fields, ctr, "WEB+WEB-ALIAS");
+	assert_renders("{{join .Names \"+\" | upper | printf \"%s\"}}", ctr_fields, ctr,
+		       "WEB+WEB-ALIAS");
 	/* and so .Names | join "+" passes join a string for its list, as in Go */
 	assert_error(render_error("{{.Names | join \"+\"}}", ctr),
 		     "join: wrong type for value; expected list; got string");
@@ -256,8 +267,8 @@ static void test_errors(void **state)
 	assert_error(parse_error("x{{end}}", fields), "unexpected {{end}}");
 	assert_error(parse_error("{{else}}", fields), "unexpected {{else}}");
 	assert_error(parse_error("{{if 1}}{{else}}{{else}}{{end}}", fields), "a second {{else}}");
-	assert_error(parse_error("{{.Tag | printf \"%s\"}}", fields),
-		     "unknown function \"printf\" in \"{{.Tag | printf \"%s\"}}\"");
+	assert_error(parse_error("{{.Tag | sprintf \"%s\"}}", fields),
+		     "unknown function \"sprintf\" in \"{{.Tag | sprintf \"%s\"}}\"");
 	assert_error(parse_error("{{foo .Tag}}", fields), "unknown function \"foo\"");
 	assert_error(parse_error("{{join .Tag}}", fields),
 		     "wrong number of arguments for \"join\": want 2, got 1");
