@@ -263,7 +263,7 @@ start_registry() {
 # store_clean STEP: after image prune the store is as it was
 store_clean() {
 	local step=$1 now
-	"$HUSK" image prune >/dev/null || { echo "step $step: image prune failed" >&2; return 1; }
+	"$HUSK" image prune -f >/dev/null || { echo "step $step: image prune failed" >&2; return 1; }
 	now=$(store_snapshot)
 	[ "$now" = "$S0" ] || {
 		echo "step $step: the store differs after prune:" >&2
@@ -290,7 +290,7 @@ store_clean() {
 	"$HUSK" load -i "$TEST_DIR/img.tar" >/dev/null
 	"$HUSK" push fault/img:v1 "127.0.0.1:$REG_PORT/fault/img:v1" >/dev/null
 	"$HUSK" rmi fault/img:v1 >/dev/null
-	"$HUSK" image prune >/dev/null
+	"$HUSK" image prune -f >/dev/null
 	[ "$(store_snapshot)" = "$S0" ]
 	ref=127.0.0.1:$REG_PORT/fault/img:v1
 	for step in $(faults engine.pull.); do
