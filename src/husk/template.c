@@ -1270,7 +1270,7 @@ static int fn_eq(struct eval *e, json_t **a, size_t n, json_t **ret)
 static int fn_ne(struct eval *e, json_t **a, size_t n, json_t **ret)
 {
 	(void)n;
-	bool same;
+	bool same = false;
 	if (compare(e, a[0], a[1], &same) < 0)
 		return -1;
 	return new_value(e, json_boolean(!same), ret);
