@@ -220,13 +220,13 @@ created then started
 	# no container: Docker's own empty header, to the space
 	run "$HUSK" ps
 	[ "$output" = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES" ]
-	"$HUSK" volume create v >/dev/null
+	"$HUSK" volume create vv >/dev/null
 	"$HUSK" volume create a-longer-volume-name >/dev/null
 	run "$HUSK" volume ls --format 'table {{.Name}}\t{{.Driver}}'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "VOLUME NAME            DRIVER" ]
 	[ "${lines[1]}" = "a-longer-volume-name   local" ]
-	[ "${lines[2]}" = "v                      local" ]
+	[ "${lines[2]}" = "vv                     local" ]
 	# a short column is ten wide; an ID is named by what is listed
 	run "$HUSK" network ls --format 'table {{.Name}}\t{{.ID}}'
 	[ "${lines[0]}" = "NAME      NETWORK ID" ]
@@ -241,7 +241,7 @@ created then started
 	run "$HUSK" volume ls --format '{{.Name}}'
 	[ "${lines[0]}" = a-longer-volume-name ]
 	[ "${#lines[@]}" -eq 2 ]
-	"$HUSK" volume rm v a-longer-volume-name >/dev/null
+	"$HUSK" volume rm vv a-longer-volume-name >/dev/null
 }
 
 @test "ps --filter, -n, -l: Docker's keys, OR within a key and AND across keys" {
