@@ -222,18 +222,6 @@ out:
 	return r;
 }
 
-static char *now_rfc3339(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char buf[64];
-	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
-	return strdup(buf);
-}
-
 int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error **err)
 {
 	const struct husk_checkpoint_opts *c = &o->ck;
@@ -317,21 +305,7 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 		goto out;
 	}
 	pid = (pid_t)lp;
-	struct husk_state st = {.id = (char *)c->id,
-				.dir = dir,
-				.pid = pid,
-				.starttime = husk_pid_starttime(pid),
-				.bundle = (char *)o->bundle,
-				.rootfs = spec->root_path,
-				.created = now_rfc3339(),
-				.owner = (char *)"",
-				.annotations = spec->annotations,
-				.config = spec->json,
-				.cgroup = cg,
-				.has_cgroup = cg_made};
-	int sr = husk_state_save(&st, err);
-	free(st.created);
-	if (sr < 0)
+	if (husk_state_save_new(c->id, dir, pid, o->bundle, spec, &cg, cg_made, err) < 0)
 		goto out;
 	if (o->pid_file) {
 		char buf[32];

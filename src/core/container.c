@@ -75,18 +75,6 @@ static pid_t sys_clone3(struct clone_args *a)
 	return (pid_t)syscall(SYS_clone3, a, sizeof(*a));
 }
 
-static char *now_rfc3339(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char buf[64];
-	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
-	return strdup(buf);
-}
-
 /* ------------------------------------------------------------------ */
 /* The child: runs in the new namespaces, reports failures to the parent */
 
@@ -954,21 +942,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	HUSK_FAULT(oci_create_created);
 	/* record the container */
 	husk_trace_begin(&tr);
-	struct husk_state st = {.id = (char *)o->id,
-				.dir = dir,
-				.pid = pid,
-				.starttime = husk_pid_starttime(pid),
-				.bundle = (char *)o->bundle,
-				.rootfs = spec->root_path,
-				.created = now_rfc3339(),
-				.owner = (char *)"",
-				.annotations = spec->annotations,
-				.config = spec->json,
-				.cgroup = cg,
-				.has_cgroup = cg_made};
-	int sr = husk_state_save(&st, err);
-	free(st.created);
-	if (sr < 0)
+	if (husk_state_save_new(o->id, dir, pid, o->bundle, spec, &cg, cg_made, err) < 0)
 		goto out;
 	if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
 		goto out;

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "spec.h"
 #include "util.h"
 
 const char *husk_status_name(enum husk_status s)
@@ -351,4 +353,37 @@ int husk_state_dir_remove(const char *dir, husk_error **err)
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return husk_fail(err, errno, "remove \"%s\"", dir);
 	return 0;
+}
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char buf[64];
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	return strdup(buf);
+}
+
+int husk_state_save_new(const char *id, const char *dir, pid_t pid, const char *bundle,
+			const struct husk_spec *spec, const struct husk_cgroup *cg, bool has_cgroup,
+			husk_error **err)
+{
+	struct husk_state st = {.id = (char *)id,
+				.dir = (char *)dir,
+				.pid = pid,
+				.starttime = husk_pid_starttime(pid),
+				.bundle = (char *)bundle,
+				.rootfs = spec->root_path,
+				.created = now_rfc3339(),
+				.owner = (char *)"",
+				.annotations = spec->annotations,
+				.config = spec->json,
+				.cgroup = *cg,
+				.has_cgroup = has_cgroup};
+	int r = husk_state_save(&st, err);
+	free(st.created);
+	return r;
 }

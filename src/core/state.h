@@ -41,6 +41,12 @@ int husk_state_dir_create(const char *root, const char *id, char **ret_dir, int 
 /* Lock an existing container's directory; ENOENT names the id. */
 int husk_state_lock(const char *root, const char *id, int *ret_lockfd, husk_error **err);
 int husk_state_save(const struct husk_state *st, husk_error **err);
+struct husk_spec;
+/* The state of a container just made (create, restore): its init is pid,
+ * created now, from spec and the bundle */
+int husk_state_save_new(const char *id, const char *dir, pid_t pid, const char *bundle,
+			const struct husk_spec *spec, const struct husk_cgroup *cg, bool has_cgroup,
+			husk_error **err);
 int husk_state_load(const char *root, const char *id, struct husk_state *st, husk_error **err);
 /* As husk_state_load, but a container still being created is an error. */
 int husk_state_load_existing(const char *root, const char *id, struct husk_state *st,

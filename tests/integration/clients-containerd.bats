@@ -67,18 +67,7 @@ setup_file() {
 		[plugins."io.containerd.internal.v1.opt"]
 		  path = "$D/opt"
 	EOF
-	for name in husk runc; do
-		[ $name = husk ] && bin=$HUSK_OCI || bin=$RUNC_BIN
-		cat >"$D/rt-$name" <<-EOF
-			#!/bin/sh
-			echo "[$name] \$*" >>"$D/calls.log"
-			"$bin" "\$@"
-			rc=\$?
-			echo "[$name] exit \$rc: \$*" >>"$D/calls.log"
-			exit \$rc
-		EOF
-		chmod +x "$D/rt-$name"
-	done
+	logging_runtimes "$D"
 	setsid containerd --config "$D/config.toml" </dev/null >"$D/containerd.log" 2>&1 3>&- &
 	echo $! >"$D/containerd.pid"
 	for _ in $(seq 100); do

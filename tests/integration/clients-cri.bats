@@ -84,18 +84,7 @@ setup_file() {
 	CRI_CGROUP=husk-cri-${CRI_DIR##*.}
 	local D=$CRI_DIR name bin
 	mkdir -p "$D/cni/bin" "$D/cni/conf" "$D/logs"
-	for name in husk runc; do
-		[ $name = husk ] && bin=$HUSK_OCI || bin=$RUNC_BIN
-		cat >"$D/rt-$name" <<-EOF
-			#!/bin/sh
-			echo "[$name] \$*" >>"$D/calls.log"
-			"$bin" "\$@"
-			rc=\$?
-			echo "[$name] exit \$rc: \$*" >>"$D/calls.log"
-			exit \$rc
-		EOF
-		chmod +x "$D/rt-$name"
-	done
+	logging_runtimes "$D"
 	local cri='plugins."io.containerd.grpc.v1.cri"'
 	cat >"$D/config.toml" <<-EOF
 		version = 2

@@ -47,18 +47,7 @@ setup_file() {
 	DK_CGROUP=husk-${DK_DIR##*.}
 	CALLS_LOG=$DK_DIR/calls.log
 	local D=$DK_DIR name bin
-	for name in husk runc; do
-		[ $name = husk ] && bin=$HUSK_OCI || bin=$RUNC_BIN
-		cat >"$D/rt-$name" <<-EOF
-			#!/bin/sh
-			echo "[$name] \$*" >>"$D/calls.log"
-			"$bin" "\$@"
-			rc=\$?
-			echo "[$name] exit \$rc: \$*" >>"$D/calls.log"
-			exit \$rc
-		EOF
-		chmod +x "$D/rt-$name"
-	done
+	logging_runtimes "$D"
 	jq -n --arg husk "$D/rt-husk" --arg runc "$D/rt-runc" --arg cg "$DK_CGROUP" '{
 		runtimes: {husk: {path: $husk}, "runc-log": {path: $runc}},
 		"cgroup-parent": $cg, iptables: false, "ip-masq": false, bridge: "none",

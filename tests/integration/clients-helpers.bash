@@ -80,3 +80,23 @@ remove_daemon_dir() {
 		done
 	rm -rf "$1"
 }
+
+# logging_runtimes DIR: DIR/rt-husk and DIR/rt-runc, each a wrapper that
+# writes its calls and their exit codes to DIR/calls.log and runs
+# husk-oci ($HUSK_OCI) or runc ($RUNC_BIN): what a client asked of which
+# runtime is then in one log
+logging_runtimes() {
+	local D=$1 name bin
+	for name in husk runc; do
+		[ $name = husk ] && bin=$HUSK_OCI || bin=$RUNC_BIN
+		cat >"$D/rt-$name" <<-EOF
+			#!/bin/sh
+			echo "[$name] \$*" >>"$D/calls.log"
+			"$bin" "\$@"
+			rc=\$?
+			echo "[$name] exit \$rc: \$*" >>"$D/calls.log"
+			exit \$rc
+		EOF
+		chmod +x "$D/rt-$name"
+	done
+}
