@@ -7,21 +7,28 @@
  *   removes the veth pairs of a freed netns asynchronously (cleanup_net);
  * - the names go from the resolver's tables;
  * - published ports are deleted from the table's maps by nfnetlink;
- * - the lease is released, and when it was the host's last, the table
- *   and the default bridge go too (under the leases' lock, so that a
+ * - the lease is released, and when it was the host's last, the tables
+ *   and the default bridge go too, a grace period later and off the
+ *   critical path (reap_later), under the leases' lock, so that a
  *   container being set up at the same time, which takes its lease before
- *   it makes them, either finds them or makes them again).  Deleting the
- *   bridge waits for an RCU grace period, but only the host's last
- *   container pays it. */
+ *   it makes them, either finds them or makes them again. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net-private.h"
@@ -71,6 +78,86 @@ static void last_lease_gone(void)
 	bridge_delete();
 }
 
+/* The reaper's own name in ps: its argv area (from /proc/self/stat's
+ * arg_start and arg_end, fields 48 and 49) overwritten, so that it shows
+ * nothing of the command it was forked from (a test's paths) */
+static void rename_self(const char *name)
+{
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	unsigned long start = 0, end = 0;
+	int field = 2;
+	for (char *save = NULL, *t = p ? strtok_r(p + 1, " ", &save) : NULL; t;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (++field == 48)
+			start = strtoul(t, NULL, 10);
+		else if (field == 49)
+			end = strtoul(t, NULL, 10);
+	}
+	if (!start || end <= start + strlen(name))
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, strlen(name));
+	prctl(PR_SET_NAME, name);
+}
+
+/* The host's last lease is gone: husk's tables and the default bridge go
+ * too, but not at once.  Deleting the bridge waits for an RCU grace period
+ * (26 ms measured here) and the next container makes bridge and tables
+ * again, so back-to-back runs, and a build's RUN steps, paid both each
+ * time.  A reaper (a grandchild in its own session, with no fd, cwd or
+ * name of its caller's) waits NET_GC_GRACE_MS and deletes them under the
+ * leases' lock if no lease is held then.  One at a time: it holds
+ * <state>/gc.lock, and lets it go while it still holds the leases' lock,
+ * so that a release seen after its look starts another. */
+#define NET_GC_GRACE_MS 1500
+
+static void reap_later(void)
+{
+	const char *dir = husk_net_state_dir();
+	char gc[PATH_MAX];
+	snprintf(gc, sizeof(gc), "%s/gc.lock", dir);
+	pid_t p = fork();
+	if (p < 0) {
+		last_lease_gone(); /* no reaper: now, as before */
+		return;
+	}
+	if (p > 0) {
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	syscall(SYS_close_range, 0, ~0U, 0); /* the leases' lock among them */
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || chdir("/") < 0)
+		_exit(1);
+	rename_self("husk-net-gc");
+	int g = open(gc, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (g < 0 || flock(g, LOCK_EX | LOCK_NB) < 0)
+		_exit(0); /* another reaper waits */
+	struct timespec ts = {NET_GC_GRACE_MS / 1000, (NET_GC_GRACE_MS % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	int l = net_ipam_lock(dir, NULL);
+	if (l < 0)
+		_exit(1);
+	if (net_ipam_count(dir) == 0)
+		last_lease_gone();
+	close(g);
+	close(l);
+	_exit(0);
+}
+
 int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 {
 	int r = 0;
@@ -113,7 +200,7 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 		unlink(undo);
 	}
 	husk_error_freep(&e);
-	if (net_ipam_release(husk_net_state_dir(), id, NULL, last_lease_gone, &e) < 0) {
+	if (net_ipam_release(husk_net_state_dir(), id, NULL, reap_later, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
 	}

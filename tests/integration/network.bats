@@ -40,6 +40,13 @@ assert_net_clean() {
 	f=$(find "$TEST_DIR/run/net/ns" "$TEST_DIR/run/net/nft" -mindepth 1 2>/dev/null || true)
 	[ -z "$f" ] || left+="files: $f; "
 	left+=$(net_left "$@")
+	# with no lease left, the bridge and the table go a grace period
+	# (1.5 s) later, from husk's reaper: waited for
+	no_leases() { [ ! -s "$LEASES" -o "$(jq length "$LEASES" 2>/dev/null)" = 0 ]; }
+	for _ in $(seq 100); do
+		no_leases && { ip link show husk0 >/dev/null 2>&1 || nft list table ip husk >/dev/null 2>&1; } || break
+		sleep 0.05
+	done
 	if [ ! -s "$LEASES" -o "$(jq length "$LEASES" 2>/dev/null)" = 0 ] &&
 		ip link show husk0 >/dev/null 2>&1; then
 		left+="the default bridge husk0, with no lease left; "

@@ -25,7 +25,13 @@ load own-cgroups
 		pc=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
 		[ -z "$pc" ] || left+="podman cgroups: $pc"$'\n'
 	fi
-	# the engine's networks: veths, the bridge, husk's nft table
+	# the engine's networks: veths, the bridge, husk's nft table; the
+	# bridge and the tables go a grace period after the last container
+	# (husk's reaper, husk-net-gc): waited for
+	for _ in $(seq 100); do
+		pgrep -x husk-net-gc >/dev/null || break
+		sleep 0.05
+	done
 	v=$(ip -o link show | awk -F': ' '$2 ~ /^husk/ {print $2}' | sed 's/@.*//' || true)
 	[ -z "$v" ] || left+="links: $v"$'\n'
 	if nft list table ip husk >/dev/null 2>&1; then
