@@ -182,6 +182,8 @@ leftovers() {
 		[ -z "$p" ] || { echo "left behind: processes of $dir: $p" >&2; left=1; }
 		[ ! -e "$dir" ] || { echo "left behind: $dir" >&2; left=1; }
 	done
+	c=$(dead_netns | tr '\n' ' ')
+	[ -z "$c" ] || { echo "left behind: named netns with no namespace: $c" >&2; left=1; }
 	if [ -n "$_hk_dir_was" ]; then
 		c=$(_hk_cg_new | tr '\n' ' ')
 		[ -z "$c" ] || { echo "left behind: cgroups $c" >&2; left=1; }

@@ -38,6 +38,10 @@ pm() {
 	timeout "$PM_TIMEOUT" "${PM[@]}" "$@"
 }
 
+# dead_netns, remove_dead_netns
+# shellcheck source=tests/integration/netns.bash
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../tests/integration/netns.bash"
+
 pm_setup() {
 	local prefix=$1 app
 	PM_DIR=$(mktemp -d "$prefix.XXXXXX") || return 1
@@ -47,6 +51,8 @@ pm_setup() {
 	# Podman's conmon cgroups (libpod_parent/conmon in every hierarchy):
 	# pm_cleanup removes them unless they were there before
 	_pm_cg_before=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
+	# and the named netns it may leave (remove_dead_netns)
+	_pm_netns_before=$(ls /run/netns 2>/dev/null || true)
 	mkdir -p "$PM_DIR/tmp" "$PM_DIR/rootfs"/{bin,dev,proc,sys,etc,tmp,root,var,run}
 	cat >"$PM_DIR/containers.conf" <<EOF
 [containers]
@@ -84,6 +90,7 @@ pm_cleanup() {
 		xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$PM_DIR"
 	PM_DIR=
+	remove_dead_netns "$_pm_netns_before"
 	if [ -z "$_pm_cg_before" ]; then
 		for d in /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent; do
 			[ -d "$d" ] && rmdir "$d/conmon" "$d" 2>/dev/null

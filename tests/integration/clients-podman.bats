@@ -12,6 +12,7 @@
 
 load helpers
 load clients-helpers
+load netns
 
 RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
 PM_T=${PM_T:-60} # seconds any one podman command may take
@@ -21,6 +22,8 @@ setup_file() {
 	podman_cgroups_note
 	export PM_DIR
 	PM_DIR=$(mktemp -d /tmp/husk-podman.XXXXXX)
+	# a Podman run that fails may leave a named netns (netns.bash)
+	NETNS_BEFORE=$(ls /run/netns 2>/dev/null || true)
 	mkdir -p "$PM_DIR/tmp"
 	cat >"$PM_DIR/containers.conf" <<-EOF
 		[containers]
@@ -66,6 +69,7 @@ teardown_file() {
 	grep -F "$PM_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$PM_DIR"
+	remove_dead_netns "$NETNS_BEFORE"
 	podman_cgroups_cleanup
 }
 

@@ -4,6 +4,7 @@
 # container process, no veth or bridge, no nft table of husk's.
 
 load own-cgroups
+load netns
 
 @test "suite: no mount, cgroup, state dir or process of a test is left" {
 	left=""
@@ -15,6 +16,13 @@ load own-cgroups
 	# (below our own cgroup: other sessions on a shared host run engines too)
 	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 7 -type d \( -name husk -o -name 'husk-*' \) 2>/dev/null; done || true)
 	[ -z "$cg" ] || left+="engine cgroups: $cg"$'\n'
+	# named netns: the tests' own (an outside host, ip netns tests), and
+	# any file of /run/netns with no namespace behind it (what a failed
+	# Podman run leaves)
+	n=$(ls /run/netns 2>/dev/null | grep -E '^husk-(t|op|out)-' || true)
+	[ -z "$n" ] || left+="test netns: $n"$'\n'
+	n=$(dead_netns)
+	[ -z "$n" ] || left+="named netns with no namespace: $n"$'\n'
 	d=$(find /tmp -maxdepth 1 -name 'husk-test.*' 2>/dev/null || true)
 	[ -z "$d" ] || left+="test dirs: $d"$'\n'
 	p=$(pgrep -af 'husk-test\.' | grep -v pgrep || true)
