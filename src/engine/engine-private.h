@@ -22,16 +22,17 @@ int husk_pidfd_exit_status(int pidfd, pid_t pid, int *ret_status);
 /* Start a monitor for id and wait until it says how the start went:
  * "0 PID", or an errno, Docker's exit code (ret_code) and a message.  With
  * ret_client, the caller's end of an attach socket made before anything
- * ran.  adopt: a monitor for the running init of a container whose
- * monitor is gone (husk-monitor --adopt); EALREADY when another has
- * adopted it, ESRCH when the init is gone too. */
+ * ran.  c: the record just read, for a start; NULL for a monitor that
+ * adopts the running init of a container whose monitor is gone
+ * (husk-monitor --adopt): EALREADY when another has adopted it, ESRCH
+ * when the init is gone too. */
 /* What a monitor needs of the record, one line (monitor.c reads it):
  * "tty interactive log_driver log_max_size log_max_file health
  * health_interval_ns pid pid_start started_ns log_path" */
 char *husk_monitor_settings(struct husk_engine *e, const struct husk_ctr *c);
 
-int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, int *ret_client,
-			    int *ret_code, husk_error **err);
+int husk_engine_run_monitor(struct husk_engine *e, const char *id, const struct husk_ctr *c,
+			    int *ret_client, int *ret_code, husk_error **err);
 
 /* husk_record_observe, and for an orphan (a running container whose
  * monitor is gone and whose init is not) a new monitor that adopts it, so

@@ -196,7 +196,7 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 	if (r == 0 && ret_client)
 		husk_engine_event(e, "attach", c.id, c.name, c.image, NULL);
 	if (r < 0 || husk_record_update(e->root, id, clear_stopped, NULL, err) < 0 ||
-	    husk_engine_run_monitor(e, id, false, ret_client, ret_code, err) < 0)
+	    husk_engine_run_monitor(e, id, &c, ret_client, ret_code, err) < 0)
 		r = husk_error_wrap(err, "start container \"%s\"", c.name);
 	else
 		HUSK_FAULT(engine_start_started);

@@ -56,7 +56,7 @@ void husk_engine_observe(struct husk_engine *e, struct husk_ctr *c)
 	 * that found the orphan at once, one adopts it and the other's
 	 * monitor says EALREADY; either way the record is read again */
 	husk_error *err = NULL;
-	husk_engine_run_monitor(e, c->id, true, NULL, NULL, &err);
+	husk_engine_run_monitor(e, c->id, NULL, NULL, NULL, &err);
 	husk_error_free(err);
 	struct husk_ctr now;
 	if (husk_record_load(e->root, c->id, &now, NULL) < 0)

@@ -74,18 +74,13 @@ static pid_t spawn_monitor(struct husk_engine *e, const char *id, bool adopt, in
 	_exit(127);
 }
 
-int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, int *ret_client,
-			    int *ret_code, husk_error **err)
+int husk_engine_run_monitor(struct husk_engine *e, const char *id, const struct husk_ctr *c,
+			    int *ret_client, int *ret_code, husk_error **err)
 {
 	int st[2], cl[2] = {-1, -1};
-	cleanup_free char *settings = NULL;
-	if (!adopt) {
-		struct husk_ctr c;
-		if (husk_record_load(e->root, id, &c, err) < 0)
-			return -1;
-		settings = husk_monitor_settings(e, &c);
-		husk_ctr_release(&c);
-	}
+	/* a start passes the record it has read; an adopting monitor reads
+	 * it itself, once it has claimed it */
+	cleanup_free char *settings = c ? husk_monitor_settings(e, c) : NULL;
 	if (pipe2(st, O_CLOEXEC) < 0)
 		return husk_fail(err, errno, "pipe");
 	if (ret_client && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cl) < 0) {
@@ -94,7 +89,7 @@ int husk_engine_run_monitor(struct husk_engine *e, const char *id, bool adopt, i
 		close(st[1]);
 		return husk_fail(err, en, "socketpair");
 	}
-	pid_t p = spawn_monitor(e, id, adopt, st[1], cl[1], settings);
+	pid_t p = spawn_monitor(e, id, !c, st[1], cl[1], settings);
 	int en = errno;
 	close(st[1]);
 	if (cl[1] >= 0)
