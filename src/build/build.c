@@ -489,6 +489,7 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 		.network = b->o->network,
 		.no_healthcheck = true,
 		.stop_timeout = -1,
+		.throwaway_root = true,
 	};
 	struct husk_volume pv = {.type = HUSK_MOUNT_BIND,
 				 .src = (char *)pipes,

@@ -670,6 +670,7 @@ static int write_record(struct create_ctx *c, husk_error **err)
 		.created_ns = husk_time_ns(),
 		.state = HUSK_CTR_CREATED,
 		.rm = o->rm,
+		.throwaway = o->throwaway_root,
 		.tty = o->tty,
 		.interactive = o->interactive,
 		.network = c->network,
@@ -723,7 +724,8 @@ static int write_record(struct create_ctx *c, husk_error **err)
 	}
 	/* inspect's view beside the record, before it: not in meta.json,
 	 * which ps reads for every container */
-	int ret = husk_record_save_docker(c->e->root, c->id, c->docker, err);
+	int ret = husk_record_save_docker(c->e->root, c->id, c->docker,
+					  !o->rm && !o->throwaway_root, err);
 	if (ret == 0)
 		ret = husk_record_save(c->e->root, &r, err);
 	for (char **t = r.test; t && *t; t++)
@@ -810,7 +812,7 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		goto out;
 	c.named = true;
 	HUSK_FAULT(engine_create_name);
-	if (husk_overlay_mount(e->root, c.img, c.id, c.rootfs, err) < 0)
+	if (husk_overlay_mount(e->root, c.img, c.id, c.rootfs, o->rm || o->throwaway_root, err) < 0)
 		goto out;
 	c.mounted = true;
 	HUSK_FAULT(engine_create_rootfs);

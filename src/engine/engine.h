@@ -88,6 +88,9 @@ struct husk_run_opts {
 	long long pids_limit;
 	double cpus;
 	bool rm, tty, interactive;
+	/* the upper dir is read once the process exits, then removed (a
+	 * build's step): not kept past a crash, as with rm (overlay.h) */
+	bool throwaway_root;
 	unsigned short tty_rows, tty_cols; /* the pty's first size; 0: the kernel's */
 	enum husk_netmode network;
 	struct husk_net_attach *nets;

@@ -63,7 +63,7 @@ int husk_engine_prepare_root(struct husk_engine *e, const struct husk_ctr *c, hu
 	int r = -1;
 	if (husk_store_open(e->root, &store, err) == 0 &&
 	    husk_store_find(store, c->image_id ? c->image_id : c->image, &img, err) == 0)
-		r = husk_overlay_mount(e->root, img, c->id, rootfs, err);
+		r = husk_overlay_mount(e->root, img, c->id, rootfs, c->rm, err);
 	husk_image_free(img);
 	husk_store_close(store);
 	return r;
@@ -560,8 +560,18 @@ int husk_engine_boot(struct husk_engine *e, char ***ret_started, size_t *ret_n, 
 		bool live = husk_pid_alive(c.pid, c.pid_start) ||
 			    husk_pid_alive(c.monitor_pid, c.monitor_start);
 		bool want = !live && wants_boot(&c);
+		/* --rm: it went down with the machine and goes now, as
+		 * dockerd removes such containers when it starts (its record
+		 * and root were not synced, and its volatile root cannot
+		 * mount again anyway) */
+		bool gone = !live && c.rm;
 		char *name = strdup(c.name);
 		husk_ctr_release(&c);
+		if (gone) {
+			husk_engine_cleanup(e, ids[i], true, NULL);
+			free(name);
+			continue;
+		}
 		husk_error *serr = NULL;
 		if (want && husk_engine_start(e, ids[i], NULL, NULL, &serr) < 0) {
 			/* the first failure is the one returned; the others run */

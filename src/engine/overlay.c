@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine-private.h"
 #include "util.h"
 
 /* mount(2) takes one page of options */
@@ -62,6 +63,35 @@ static void overlay_reason(const char *lower, const char *upper, const char *wor
  * on every kernel overlay runs on, so there is one path to test.  The
  * engine is single-threaded, so the chdir there and back is safe; the
  * target is named through an fd opened before. */
+/* Unmounting an overlay syncs its upper filesystem whole (overlay's
+ * sync_fs calls sync_filesystem on it): every dirty page of every other
+ * user of /var/lib's filesystem, on a shared host milliseconds to
+ * seconds, on the exit path of each `run --rm`.  A container whose upper
+ * dir is thrown away at its exit has nothing to keep: it is mounted
+ * "volatile" (Linux 5.10), as Podman mounts --rm containers, and nothing
+ * is synced.  Overlay then refuses to mount that work dir again (its
+ * incompat/volatile marker says a crash may have torn the upper dir):
+ * the one remount, after a reboot, drops the marker, as the container's
+ * upper dir is its own to lose. */
+static int mount_opts(const char *tpath, const char *opts, bool throwaway, const char *workdir)
+{
+	if (!throwaway)
+		return mount("overlay", tpath, "overlay", 0, opts);
+	cleanup_free char *v = husk_strdup_printf("%s,volatile", opts);
+	if (mount("overlay", tpath, "overlay", 0, v) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	cleanup_free char *marker = husk_strdup_printf("%s/work/incompat", workdir);
+	if (access(marker, F_OK) == 0) {
+		husk_engine_rm_rf(marker);
+		if (mount("overlay", tpath, "overlay", 0, v) == 0)
+			return 0;
+	}
+	/* a kernel before 5.10: the sync it is */
+	return mount("overlay", tpath, "overlay", 0, opts);
+}
+
 bool husk_overlay_layer_again(const struct husk_image *img, size_t i)
 {
 	for (size_t j = i + 1; j < img->n_layers; j++)
@@ -71,7 +101,7 @@ bool husk_overlay_layer_again(const struct husk_image *img, size_t i)
 }
 
 int husk_overlay_mount(const char *root, const struct husk_image *img, const char *id,
-		       const char *rootfs, husk_error **err)
+		       const char *rootfs, bool throwaway, husk_error **err)
 {
 	/* the merged root takes its mode and owner from the upper dir, made
 	 * 0700 for root: give it the image's, or no other user can enter / */
@@ -111,7 +141,7 @@ int husk_overlay_mount(const char *root, const struct husk_image *img, const cha
 	snprintf(tpath, sizeof(tpath), "/proc/self/fd/%d", target);
 	if (chdir(ldir) < 0)
 		return husk_fail(err, errno, "chdir \"%s\"", ldir);
-	int r = mount("overlay", tpath, "overlay", 0, opts);
+	int r = mount_opts(tpath, opts, throwaway, work);
 	int e = errno;
 	char reason[256] = "";
 	if (r < 0 && (e == EINVAL || e == EOPNOTSUPP))

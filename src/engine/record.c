@@ -310,6 +310,7 @@ static int record_parse(json_t *m, const char *p, struct husk_ctr *ret, husk_err
 	}
 	ret->tmpfs = strv_from_json(json_object_get(m, "tmpfs"));
 	ret->read_only = get_bool(m, "read_only");
+	ret->throwaway = get_bool(m, "throwaway");
 	json_decref(m);
 	if (!ret->id || !ret->name) {
 		husk_ctr_release(ret);
@@ -391,7 +392,12 @@ static void set_str(json_t *m, const char *key, const char *v)
 
 /* Replace path with text: a temp file, fsync, rename.  The record is on
  * disk storage and must survive a crash of the machine whole or not at
- * all.
+ * all.  Except for a container made with --rm or for a build's step (sync
+ * false): its record, like its root, is thrown away at its exit, and after
+ * a crash by `husk system boot` or `container prune`, so nothing of it is
+ * worth a wait for
+ * the disk; the fdatasync was, with a rename over the file, most of what
+ * a `run --rm` spent in the kernel on a busy host (milliseconds each).
  *
  * The temp file is left allocated (fallocate) for the next write, so that
  * the record of a container that filled the disk (its upper dir or its
@@ -399,7 +405,8 @@ static void set_str(json_t *m, const char *key, const char *v)
  * into blocks already reserved needs no new ones.  Without the reserve the
  * exit was lost and `ps` showed "Exited (255) 56 years ago".  Only the
  * state record (meta.json) changes after create: only it keeps a reserve. */
-static int write_durable(const char *path, const char *text, bool reserve, husk_error **err)
+static int write_durable(const char *path, const char *text, bool reserve, bool sync,
+			 husk_error **err)
 {
 	cleanup_free char *tmp = husk_strdup_printf("%s.tmp", path);
 	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -407,7 +414,7 @@ static int write_durable(const char *path, const char *text, bool reserve, husk_
 		return husk_fail(err, errno, "open \"%s\"", tmp);
 	size_t len = strlen(text);
 	if (husk_write_all(fd, text, len) < 0 || ftruncate(fd, (off_t)len) < 0 ||
-	    fdatasync(fd) < 0 || rename(tmp, path) < 0) {
+	    (sync && fdatasync(fd) < 0) || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return husk_fail(err, e, "write \"%s\"", path);
@@ -515,23 +522,26 @@ int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **er
 		json_object_set_new(m, "tmpfs", strv_to_json(c->tmpfs));
 	if (c->read_only)
 		json_object_set_new(m, "read_only", json_true());
+	if (c->throwaway)
+		json_object_set_new(m, "throwaway", json_true());
 	char *text = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
 	if (!text)
 		abort();
 	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/meta.json", root, c->id);
-	int r = write_durable(p, text, true, err);
+	int r = write_durable(p, text, true, !c->rm && !c->throwaway, err);
 	free(text);
 	return r;
 }
 
-int husk_record_save_docker(const char *root, const char *id, json_t *docker, husk_error **err)
+int husk_record_save_docker(const char *root, const char *id, json_t *docker, bool sync,
+			    husk_error **err)
 {
 	char *text = json_dumps(docker, JSON_COMPACT);
 	if (!text)
 		abort();
 	cleanup_free char *p = husk_strdup_printf("%s/containers/%s/docker.json", root, id);
-	int r = write_durable(p, text, false, err);
+	int r = write_durable(p, text, false, sync, err);
 	free(text);
 	return r;
 }

@@ -98,6 +98,9 @@ struct husk_ctr {
 	bool oom_killed;
 	/* options that outlive create */
 	bool rm, tty, interactive;
+	/* its root and record go once its process is read (a build's step):
+	 * not synced, as with rm (write_durable in record.c) */
+	bool throwaway;
 	char *network; /* "none", "host", "bridge" */
 	char *ip;
 	char **ports;				    /* "8080:80/tcp", NULL-terminated */
@@ -148,12 +151,14 @@ int husk_name_check(const char *name, husk_error **err);
 int husk_record_load(const char *root, const char *id, struct husk_ctr *ret, husk_error **err);
 /* The same, relative to an open <root>/containers (a listing opens it once) */
 int husk_record_load_in(int containers_fd, const char *id, struct husk_ctr *ret, husk_error **err);
+/* Replaced atomically; synced to the disk unless the container is
+ * thrown away at its exit (c->rm, see write_durable in record.c) */
 int husk_record_save(const char *root, const struct husk_ctr *c, husk_error **err);
 
 /* docker.json: what inspect shows of run's options (husk_ctr.docker),
- * written by create before the record; loaded into c->docker unless the
- * record carried it */
-int husk_record_save_docker(const char *root, const char *id, struct json_t *docker,
+ * written by create before the record (sync: as the record's); loaded
+ * into c->docker unless the record carried it */
+int husk_record_save_docker(const char *root, const char *id, struct json_t *docker, bool sync,
 			    husk_error **err);
 int husk_record_load_docker(const char *root, struct husk_ctr *c, husk_error **err);
 

@@ -63,6 +63,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/mount.h>
 
 #include "attach.h"
 #include "engine-private.h"
@@ -77,6 +78,7 @@
 struct mon {
 	const char *root, *runroot, *id, *husk;
 	char step[PATH_MAX]; /* husk-monitor-step, beside us */
+	int step_fd;	     /* its read-only clone, or -1 (seal_step) */
 	int status_fd;
 	int listen_fd;
 	int clients[MAX_CLIENTS];
@@ -184,6 +186,8 @@ static void exec_step(struct mon *m, int in, int out, int errf, int extra, const
 	for (size_t i = 1; args[i] && n < 11; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+	if (m->step_fd >= 0)
+		syscall(SYS_execveat, m->step_fd, "", argv, environ, AT_EMPTY_PATH);
 	execv(m->step, (char *const *)argv);
 	_exit(127);
 }
@@ -629,6 +633,29 @@ static int adopt_settings(struct mon *m, struct settings *st, husk_error **err)
 	return parse_settings(m, line, st, err);
 }
 
+/* The start and health steps enter the container, so they must run from
+ * a file no container can write (CVE-2019-5736, src/core/selfexe.c); a
+ * step exec'd from its path re-exec'd itself from a read-only clone of
+ * its mount, one exec more on every start.  The clone is made here once,
+ * and every step is exec'd from it: the step finds itself on a read-only
+ * mount and goes on.  Without open_tree (before Linux 5.2, or no
+ * privilege) the steps seal themselves as before. */
+static void seal_step(struct mon *m)
+{
+	m->step_fd = -1;
+	int fd =
+		(int)syscall(SYS_open_tree, AT_FDCWD, m->step, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct mount_attr a = {.attr_set =
+				       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+		close(fd);
+		return;
+	}
+	m->step_fd = fd;
+}
+
 /* husk-monitor-step, in our own directory */
 static int find_step(struct mon *m, husk_error **err)
 {
@@ -638,6 +665,7 @@ static int find_step(struct mon *m, husk_error **err)
 	m->step[n] = '\0';
 	char *slash = strrchr(m->step, '/');
 	snprintf(slash ? slash + 1 : m->step, 32, "husk-monitor-step");
+	seal_step(m);
 	return 0;
 }
 

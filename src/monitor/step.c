@@ -171,10 +171,13 @@ static int step_start(struct step *s, char **argv, char **envp)
 struct exit_ud {
 	struct step *s;
 	int code;
-	bool oom; /* the OOM killer acted in its cgroup */
+	bool oom;   /* the OOM killer acted in its cgroup */
+	bool force; /* to be started again whatever its policy */
 };
 
-/* Recorded with its events: oom (as Docker's, before die), die */
+/* Recorded with its events: oom (as Docker's, before die), die.  A --rm
+ * container about to be removed gets its events only: its record goes
+ * next, and clients hear the code from the monitor. */
 static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	struct exit_ud *x = ud;
@@ -190,7 +193,7 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 	snprintf(code, sizeof(code), "%d", x->code);
 	husk_engine_event(&x->s->e, "die", c->id, c->name, c->image,
 			  (const char *const[]){"exitCode", code, NULL});
-	return 0;
+	return c->rm && !x->force ? 1 : 0;
 }
 
 /* Did the OOM killer act in the container's memory cgroup during this run
@@ -203,9 +206,10 @@ static bool oom_killed(struct step *s)
 	return husk_stats(s->e.runroot, s->id, NULL, &n, NULL, NULL) == 0 && n > 0;
 }
 
-static void record_exit(struct step *s, int code, bool look_for_oom)
+static void record_exit(struct step *s, int code, bool look_for_oom, bool force)
 {
-	struct exit_ud x = {.s = s, .code = code, .oom = look_for_oom && oom_killed(s)};
+	struct exit_ud x = {
+		.s = s, .code = code, .oom = look_for_oom && oom_killed(s), .force = force};
 	husk_record_update(s->e.root, s->id, mark_exited, &x, NULL);
 	husk_delete(s->e.runroot, s->id, true, NULL);
 }
@@ -343,7 +347,8 @@ int main(int argc, char **argv, char **envp)
 		if (!arg || husk_parse_long(arg, &code) < 0)
 			return usage();
 		bool failed = what[0] == 'f';
-		record_exit(&s, (int)code, !failed);
+		bool force = !failed && i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
+		record_exit(&s, (int)code, !failed, force);
 		if (failed) {
 			struct husk_ctr now;
 			if (husk_record_load(s.e.root, s.id, &now, NULL) == 0) {
@@ -353,7 +358,6 @@ int main(int argc, char **argv, char **envp)
 			}
 			return 0;
 		}
-		bool force = i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
 		if (should_restart(&s, (int)code, force))
 			return STEP_RESTART;
 		return step_finish(&s);

@@ -357,8 +357,9 @@ field() {
 	[[ "$output" == *'--health-interval "3x"'* ]]
 }
 
-@test "a reboot, simulated: husk system boot brings back always and unless-stopped, not no" {
+@test "a reboot, simulated: husk system boot brings back always and unless-stopped, not no, and removes --rm" {
 	"$HUSK" run -d --name al --restart always busybox sleep 1000
+	tmp=$("$HUSK" run -d --rm --name tmp busybox sleep 1000)
 	"$HUSK" run -d --name us --restart unless-stopped busybox sleep 1000
 	"$HUSK" run -d --name usx --restart unless-stopped busybox sleep 1000
 	"$HUSK" stop -t 0 usx
@@ -367,7 +368,7 @@ field() {
 	"$HUSK" exec al sh -c 'echo kept >/kept'
 	# the machine goes down: every process of ours gone at once, the
 	# mounts, the cgroups and the runtime state with them
-	for n in al us usx no; do
+	for n in al us usx no tmp; do
 		for p in $(field $n monitor_pid) $(field $n pid); do
 			kill9 "$p" 2>/dev/null || true
 		done
@@ -387,6 +388,10 @@ field() {
 	[ "$(status_of us)" = Up ]
 	[[ "$(status_of usx)" == "Exited ("* ]]
 	[ "$(status_of no)" = "Exited (255)" ]
+	# --rm went down with the machine: gone, as dockerd removes it
+	[ ! -e "$HUSK_ROOT/containers/$tmp" ]
+	run "$HUSK" inspect tmp
+	[ "$status" -ne 0 ]
 	# the container's own files survived, on its remounted overlay
 	[ "$("$HUSK" exec al cat /kept)" = kept ]
 	# booting again starts nothing twice

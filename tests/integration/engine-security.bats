@@ -58,3 +58,32 @@ J
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Permission denied"* ]]
 }
+
+@test "CVE-2019-5736: the monitor's steps, which enter containers, run from a read-only mount" {
+	# a private copy of husk and its monitor: a successful attack would
+	# overwrite the copy, never the build
+	mkdir -p "$TEST_DIR/bin"
+	d=$(dirname "$HUSK")
+	cp "$HUSK" "$d/husk-monitor" "$d/husk-monitor-step" "$TEST_DIR/bin/"
+	sum=$(sha256sum <"$TEST_DIR/bin/husk-monitor-step")
+	# a healthcheck step lives as long as its check: catch it then
+	HUSK_MONITOR= HUSK_SELF= "$TEST_DIR/bin/husk" run -d --name hc --health-cmd 'sleep 2' \
+		--health-interval 1s busybox sleep 100
+	mon=$(jq -r .monitor_pid "$HUSK_ROOT"/containers/*/meta.json)
+	step=
+	for _ in $(seq 100); do
+		step=$(ps --ppid "$mon" -o pid=,args= | awk '/husk-monitor-step health/ {print $1}')
+		[ -n "$step" ] && break
+		sleep 0.05
+	done
+	[ -n "$step" ]
+	# the attack: an fd to the step's exe kept while it runs, reopened for
+	# writing once it has exited (while it runs the kernel says "Text file
+	# busy" whatever the mount)
+	run sh -c "exec 3</proc/$step/exe; while kill -0 $step 2>/dev/null; do sleep 0.05; done
+		echo x >>/proc/self/fd/3"
+	echo "$output"
+	[[ "$output" == *"Read-only file system"* ]]
+	[ "$(sha256sum <"$TEST_DIR/bin/husk-monitor-step")" = "$sum" ]
+	"$HUSK" rm -f hc >/dev/null
+}
