@@ -720,6 +720,15 @@ int main(int argc, char **argv)
 	m.root = argv[i];
 	m.runroot = argv[i + 1];
 	m.id = argv[i + 2];
+	/* husk spawned us as its child (spawn.c): the monitor proper is our
+	 * child, which no husk process waits for, and outlives it */
+	pid_t self = fork();
+	if (self < 0) {
+		report(&m, errno, 125, "fork the monitor");
+		return 1;
+	}
+	if (self > 0)
+		_exit(0);
 	if (client >= 0)
 		add_client(&m, client);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
