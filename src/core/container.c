@@ -1274,8 +1274,8 @@ static int undo_crashed_create(const char *dir, husk_error **err)
 	return husk_state_dir_remove(dir, err);
 }
 
-int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
-		     husk_error **err)
+static int delete_impl(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
+		       long long *ret_ooms, husk_error **err)
 {
 	cleanup_close int lockfd = -1;
 	if (husk_state_lock(root, id, &lockfd, err) < 0)
@@ -1322,6 +1322,8 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 	}
 	r = 0;
 	HUSK_FAULT(oci_delete_killed);
+	if (ret_ooms)
+		*ret_ooms = st.has_cgroup ? husk_cgroup_oom_kills(&st.cgroup) : 0;
 	if (st.has_cgroup) {
 		/* the processes of a killed container leave the cgroup a moment
 		 * after they die: kill stragglers (forked after our kill) too */
@@ -1357,6 +1359,18 @@ int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn 
 		r = husk_state_dir_remove(st.dir, err);
 	husk_state_release(&st);
 	return r;
+}
+
+int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
+		     husk_error **err)
+{
+	return delete_impl(root, id, force, warn, ud, NULL, err);
+}
+
+int husk_delete_exited(const char *root, const char *id, long long *ret_ooms, husk_error **err)
+{
+	*ret_ooms = 0;
+	return delete_impl(root, id, true, NULL, NULL, ret_ooms, err);
 }
 
 int husk_list(const char *root, struct husk_list_entry **ret, size_t *ret_n, husk_error **err)

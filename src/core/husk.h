@@ -62,6 +62,10 @@ int husk_delete(const char *root, const char *id, bool force, husk_error **err);
  * poststop hook). */
 int husk_delete_warn(const char *root, const char *id, bool force, husk_warn_fn warn, void *ud,
 		     husk_error **err);
+/* delete --force of a container whose process has exited, telling first
+ * how many times the OOM killer acted in its cgroup (the count goes with
+ * the cgroup): one read of the state where stats and delete took two. */
+int husk_delete_exited(const char *root, const char *id, long long *ret_ooms, husk_error **err);
 int husk_pause(const char *root, const char *id, bool pause, husk_error **err);
 int husk_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, husk_error **err);
 

@@ -617,7 +617,9 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		return -1;
 	c->docker = husk_engine_config_docker(&in);
 	cleanup_free char *cfg = husk_strdup_printf("%s/config.json", c->dir);
-	char *text = json_dumps(c->config, JSON_INDENT(2));
+	/* compact: the runtime parses it on every start, and the profile's
+	 * names indented took half its bytes */
+	char *text = json_dumps(c->config, JSON_COMPACT);
 	if (!text)
 		abort();
 	int r = husk_write_file(cfg, text, strlen(text), 0600, err);

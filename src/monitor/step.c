@@ -196,22 +196,17 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 	return c->rm && !x->force ? 1 : 0;
 }
 
-/* Did the OOM killer act in the container's memory cgroup during this run
+/* The runtime's state and cgroup removed, then the exit recorded.  Did
+ * the OOM killer act in the container's memory cgroup during this run
  * (Docker's State.OOMKilled)?  Its count (v2 memory.events, v1
- * memory.oom_control: oom_kill) goes with the cgroup, so it is read
- * before husk_delete removes it. */
-static bool oom_killed(struct step *s)
-{
-	long long n = 0;
-	return husk_stats(s->e.runroot, s->id, NULL, &n, NULL, NULL) == 0 && n > 0;
-}
-
+ * memory.oom_control: oom_kill) goes with the cgroup: the delete reads it
+ * first. */
 static void record_exit(struct step *s, int code, bool look_for_oom, bool force)
 {
-	struct exit_ud x = {
-		.s = s, .code = code, .oom = look_for_oom && oom_killed(s), .force = force};
+	long long ooms = 0;
+	husk_delete_exited(s->e.runroot, s->id, &ooms, NULL);
+	struct exit_ud x = {.s = s, .code = code, .oom = look_for_oom && ooms > 0, .force = force};
 	husk_record_update(s->e.root, s->id, mark_exited, &x, NULL);
-	husk_delete(s->e.runroot, s->id, true, NULL);
 }
 
 static bool stopped(const struct husk_ctr *c)
