@@ -224,6 +224,13 @@ engine_teardown() {
 	m=$(grep -F "$TEST_DIR" /proc/self/mountinfo | grep -v '/layers/' || true)
 	[ -z "$m" ] || left+="mounts: $m "
 	cg=$(for d in $(own_cgroup_dirs); do find "$d" -maxdepth 6 -type d -name 'husk-*' -newer "$TEST_DIR" 2>/dev/null; done || true)
+	# only this test's containers' (named in its events): suites run side
+	# by side on a developer's machine share the parent cgroup
+	if [ -n "$cg" ] && [ -s "$HUSK_RUNROOT/events.log" ]; then
+		cg=$(for d in $cg; do
+			grep -qF -- "${d##*/husk-}" "$HUSK_RUNROOT"/events.log* && echo "$d"
+		done || true)
+	fi
 	[ -z "$cg" ] || left+="cgroups: $cg "
 	# a monitor's last act, after it told its client the exit, is to exit
 	for _ in $(seq 100); do [ -z "$(engine_monitors)" ] && break; sleep 0.05; done
