@@ -4,8 +4,10 @@
 # not run; needs bash 5 (EPOCHREALTIME).
 #
 #   hk_setup PREFIX   make HK_DIR=$(mktemp -d PREFIX.XXXXXX) and export
-#                     HUSK_ROOT=$HK_DIR/lib HUSK_RUNROOT=$HK_DIR/run, so that
-#                     husk uses only storage of its own; note the husk-*
+#                     HUSK_ROOT=$HK_DIR/lib, and HUSK_RUNROOT=$HK_RUN, a
+#                     temp dir under /run (tmpfs, as husk's default runroot
+#                     and Podman's are), so that husk uses only storage of
+#                     its own; note the husk-*
 #                     cgroups that exist already (see hk_cleanup)
 #   hk ARGS...        $HUSK ARGS under `timeout $HK_TIMEOUT` (run and create
 #                     with --network none, as Podman is kept here)
@@ -118,8 +120,9 @@ _hk_cg_new() {
 
 hk_setup() {
 	HK_DIR=$(mktemp -d "$1.XXXXXX") || return 1
+	HK_RUN=$(mktemp -d /run/husk-bench-run.XXXXXX) || return 1
 	_hk_dir_was=$HK_DIR
-	export HUSK_ROOT=$HK_DIR/lib HUSK_RUNROOT=$HK_DIR/run
+	export HUSK_ROOT=$HK_DIR/lib HUSK_RUNROOT=$HK_RUN
 	[ "$ERRLOG" != /dev/null ] || ERRLOG=$HK_DIR/errors.log
 	_hk_cg_before=$(_hk_cg_names)
 }
@@ -149,15 +152,15 @@ hk_cleanup() {
 		kill -9 $pids 2>/dev/null
 		sleep 0.5
 	fi
-	grep -F "$HK_DIR/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+	grep -F -e "$HK_DIR/" -e "$HK_RUN/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		xargs -r -n1 umount -l 2>/dev/null
 	for name in $(_hk_cg_new); do
 		find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -depth -type d -name "$name" -exec rmdir {} + 2>/dev/null
 		d=$(_hk_own_cg)/$name
 		[ ! -d "$d" ] || rmdir "$d" 2>/dev/null
 	done
-	rm -rf "$HK_DIR"
-	HK_DIR=
+	rm -rf "$HK_DIR" "$HK_RUN"
+	HK_DIR= HK_RUN=
 	return 0
 }
 

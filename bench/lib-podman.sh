@@ -45,15 +45,17 @@ pm() {
 pm_setup() {
 	local prefix=$1 app
 	PM_DIR=$(mktemp -d "$prefix.XXXXXX") || return 1
+	# the runroot and tmp_dir on tmpfs, as Podman's defaults are
+	PM_RUN=$(mktemp -d /run/husk-bench-podman.XXXXXX) || return 1
 	PM=(env CONTAINERS_CONF="$PM_DIR/containers.conf"
 		CONTAINERS_STORAGE_CONF="$PM_DIR/storage.conf"
-		podman --root "$PM_DIR/root" --runroot "$PM_DIR/runroot")
+		podman --root "$PM_DIR/root" --runroot "$PM_RUN/runroot")
 	# Podman's conmon cgroups (libpod_parent/conmon in every hierarchy):
 	# pm_cleanup removes them unless they were there before
 	_pm_cg_before=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
 	# and the named netns it may leave (remove_dead_netns)
 	_pm_netns_before=$(ls /run/netns 2>/dev/null || true)
-	mkdir -p "$PM_DIR/tmp" "$PM_DIR/rootfs"/{bin,dev,proc,sys,etc,tmp,root,var,run}
+	mkdir -p "$PM_RUN/tmp" "$PM_DIR/rootfs"/{bin,dev,proc,sys,etc,tmp,root,var,run}
 	cat >"$PM_DIR/containers.conf" <<EOF
 [containers]
 netns = "none"
@@ -61,13 +63,13 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-tmp_dir = "$PM_DIR/tmp"
+tmp_dir = "$PM_RUN/tmp"
 EOF
 	cat >"$PM_DIR/storage.conf" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$PM_DIR/root"
-runroot = "$PM_DIR/runroot"
+runroot = "$PM_RUN/runroot"
 EOF
 	cp /bin/busybox "$PM_DIR/rootfs/bin/busybox" || return 1
 	for app in $(/bin/busybox --list); do
@@ -86,10 +88,10 @@ pm_cleanup() {
 		pm --runtime "$rt" rm -af -t 0 >/dev/null 2>&1
 	done
 	pm rmi -af >/dev/null 2>&1
-	grep -F "$PM_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+	grep -F -e "$PM_DIR" -e "$PM_RUN" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		xargs -r -n1 umount -l 2>/dev/null
-	rm -rf "$PM_DIR"
-	PM_DIR=
+	rm -rf "$PM_DIR" "$PM_RUN"
+	PM_DIR= PM_RUN=
 	remove_dead_netns "$_pm_netns_before"
 	if [ -z "$_pm_cg_before" ]; then
 		for d in /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent; do

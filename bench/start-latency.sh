@@ -1,7 +1,10 @@
 #!/bin/bash
 # start-latency.sh: time `run` of a busybox bundle running /bin/true with
 # husk-oci, crun and runc, alternating (husk, crun, runc, husk, ...), back to
-# back and spaced apart, and print ms per container and peak RSS.
+# back and spaced apart, and print ms per container and peak RSS.  The
+# kernel's floor runs in the same loop: `unshare -fpmuinC` of the bundle's
+# own /bin/true (the bundle's namespaces, no runtime), and husk/floor says
+# how far above it husk-oci is.
 # Run as root. See bench/README.md.
 #
 # Environment:
@@ -139,7 +142,7 @@ if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] &&
 fi
 
 declare -A root
-for rt in husk crun runc wrap; do
+for rt in husk crun runc wrap floor; do
 	root[$rt]=$work/root-$rt
 	mkdir -p "${root[$rt]}"
 done
@@ -159,13 +162,17 @@ cmd_for() {
 		fi
 		;;
 	wrap) cmd=(unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec true') ;;
+	# the kernel's own floor: the same namespaces as the bundle's (pid,
+	# net, ipc, uts, mount, cgroup) made, entered by a fork and torn down,
+	# around the same /bin/true (the bundle's busybox), with no runtime
+	floor) cmd=(unshare -fpmuinC "$bundle/rootfs/bin/true") ;;
 	esac
 }
 
 # Smoke test (also the warm-up): drop a runtime that fails here, with why.
 runtimes=()
 has() { local x; for x in "${runtimes[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
-for rt in husk crun runc wrap; do
+for rt in husk crun runc wrap floor; do
 	# the wrapper matters only for a wrapped crun that runs
 	[ $rt = wrap ] && { [ $hybrid = 0 ] || ! has crun; } && continue
 	cmd_for $rt "$tag-warm-$rt"
@@ -257,6 +264,7 @@ report() {
 			fi
 			;;
 		wrap) row "wrapper alone" "${med[$rt]}" "${mean[$rt]}" "${min[$rt]}" "${p90[$rt]}" "${rss[$rt]}" "$nfail" ;;
+		floor) row "floor: unshare -fpmuinC" "${med[$rt]}" "${mean[$rt]}" "${min[$rt]}" "${p90[$rt]}" "${rss[$rt]}" "$nfail" ;;
 		esac
 	done
 	# crun net of the wrapper: medians and means subtracted.
@@ -283,6 +291,10 @@ report() {
 		printf 'husk/runc: time %s (median), %s (mean); peak RSS %s\n' \
 			"$(ratio "${med[husk]}" "${med[runc]}")" "$(ratio "${mean[husk]}" "${mean[runc]}")" \
 			"$(ratio "${rss[husk]}" "${rss[runc]}")"
+	fi
+	if has floor; then
+		printf 'husk/floor: time %s (median), %s (mean)\n' \
+			"$(ratio "${med[husk]}" "${med[floor]}")" "$(ratio "${mean[husk]}" "${mean[floor]}")"
 	fi
 	for rt in "${runtimes[@]}"; do
 		[ -s "$work/$mode.$rt.why" ] && echo "$rt failed $(wc -l <"$work/$mode.$rt.fail") run(s), e.g.: $(head -3 "$work/$mode.$rt.why")"
