@@ -29,6 +29,7 @@
 
 #include "error.h"
 #include "husk.h"
+#include "image.h"
 #include "logfile.h"
 #include "net.h"
 #include "record.h"
@@ -531,6 +532,54 @@ struct husk_image_pruned {
 int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_pruned **ret,
 			    size_t *ret_n, long long *ret_reclaimed, husk_error **err);
 void husk_image_pruned_free(struct husk_image_pruned *v, size_t n);
+
+/* --- the image verbs (images.c): the store's and the registry's calls,
+ * with the events Docker writes for images --- */
+
+/* tag: source (a name or id prefix) also named target */
+int husk_engine_image_tag(struct husk_engine *e, const char *source, const char *target,
+			  husk_error **err);
+/* rmi of one image: its name untagged to *ret_name, then the blobs and
+ * layers no image needs go (when that fails, *ret_name is set all the
+ * same: the name went).  EBUSY (naming it) when a container was made
+ * from it: its layers are that container's root; ENOENT: not there. */
+int husk_engine_image_rm(struct husk_engine *e, const char *ref, char **ret_name, husk_error **err);
+/* load an archive (husk_store_load): the names loaded, NULL-terminated */
+int husk_engine_image_load(struct husk_engine *e, const char *path, char ***ret_names,
+			   husk_error **err);
+/* import a rootfs tar as an image (husk_store_import): its id */
+int husk_engine_image_import(struct husk_engine *e, const char *path,
+			     const struct husk_commit_opts *o, char **ret_id, husk_error **err);
+/* save refs to path, or to fd when path is NULL */
+int husk_engine_image_save(struct husk_engine *e, const char *const *refs, size_t n,
+			   enum husk_save_format format, const char *path, int fd,
+			   husk_error **err);
+/* pull (husk_registry_pull): the name it has in the store and its id
+ * (ret_id may be NULL) */
+int husk_engine_image_pull(struct husk_engine *e, const char *ref,
+			   const struct husk_registry_opts *o, char **ret_name, char **ret_id,
+			   husk_error **err);
+int husk_engine_image_push(struct husk_engine *e, const char *image, const char *dest,
+			   const struct husk_registry_opts *o, char **ret_digest, husk_error **err);
+/* The name run takes image by when the store has it: as given (a name,
+ * an id, or the built-in busybox, made on first use), or its full name
+ * ("docker.io/library/x:latest").  ENOENT when it is not there. */
+int husk_engine_image_local(struct husk_engine *e, const char *image, char **ret_name,
+			    husk_error **err);
+/* images: every name in the store, newest first */
+struct husk_image_row {
+	char *name;   /* "busybox:latest", or the digest of a dangling image */
+	char *id;     /* "sha256:<hex>" */
+	char *digest; /* of its manifest; NULL if unknown */
+	long long size, created;
+};
+int husk_engine_image_list(struct husk_engine *e, struct husk_image_row **ret, size_t *ret_n,
+			   husk_error **err);
+void husk_image_rows_free(struct husk_image_row *v, size_t n);
+/* image inspect: what Docker's shows of one image (Id, RepoTags, Config,
+ * RootFS...), a new JSON object */
+int husk_engine_image_inspect(struct husk_engine *e, const char *ref, json_t **ret,
+			      husk_error **err);
 
 /* ps -s: each container's own bytes (its upper dir: Docker's SizeRw) and
  * those with its image's (SizeRootFs), into ret_rw[i] and ret_rootfs[i] */

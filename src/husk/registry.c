@@ -6,6 +6,7 @@
  * Credentials: --authfile, else $REGISTRY_AUTH_FILE, else <root>/auth.json
  * (Docker's auth.json format, 0600). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,19 +201,6 @@ static void reg_cli_free(struct reg_cli *r)
 	free(r->user);
 }
 
-/* Docker's: "pull" of "busybox:latest", its name attribute "busybox" */
-static void pull_event(const char *name)
-{
-	if (!name)
-		return;
-	const char *slash = strrchr(name, '/');
-	const char *colon = strchr(slash ? slash : name, ':');
-	const char *at = strchr(name, '@');
-	const char *end = at ? at : colon;
-	cleanup_free char *repo = end ? strndup(name, (size_t)(end - name)) : strdup(name);
-	husk_engine_image_event(&eng, "pull", name, repo);
-}
-
 int cmd_pull(int argc, char **argv)
 {
 	struct reg_cli r = {0};
@@ -223,19 +211,14 @@ int cmd_pull(int argc, char **argv)
 		return 125;
 	}
 	husk_error *err = NULL;
-	struct husk_store *s = NULL;
 	char *id = NULL, *name = NULL;
 	int rc = 0;
-	if (husk_store_open(eng.root, &s, &err) < 0 ||
-	    husk_registry_pull(s, argv[i], &r.o, &name, &id, &err) < 0) {
+	if (husk_engine_image_pull(&eng, argv[i], &r.o, &name, &id, &err) < 0)
 		rc = fail(err);
-	} else {
-		pull_event(name);
+	else
 		printf("%s\n", strchr(id, ':') ? strchr(id, ':') + 1 : id);
-	}
 	free(id);
 	free(name);
-	husk_store_close(s);
 	reg_cli_free(&r);
 	return rc;
 }
@@ -250,17 +233,14 @@ int cmd_push(int argc, char **argv)
 		return 125;
 	}
 	husk_error *err = NULL;
-	struct husk_store *s = NULL;
 	char *digest = NULL;
 	int rc = 0;
-	if (husk_store_open(eng.root, &s, &err) < 0 ||
-	    husk_registry_push(s, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &r.o, &digest, &err) <
-		    0)
+	if (husk_engine_image_push(&eng, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &r.o, &digest,
+				   &err) < 0)
 		rc = fail(err);
 	else
 		printf("%s\n", digest);
 	free(digest);
-	husk_store_close(s);
 	reg_cli_free(&r);
 	return rc;
 }
@@ -328,36 +308,17 @@ int cmd_logout(int argc, char **argv)
 int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **ret_name)
 {
 	husk_error *err = NULL;
-	struct husk_store *s = NULL;
-	struct husk_image *img = NULL;
-	struct husk_ref *ref = NULL;
 	*ret_name = NULL;
-	if (husk_store_open(eng.root, &s, &err) < 0)
-		return fail(err);
-	/* in the store as given (a name or an id), or the built-in busybox
-	 * that the engine makes when needed */
-	bool builtin = strcmp(image, "busybox") == 0 || strcmp(image, "busybox:latest") == 0;
-	if (pull != CLI_PULL_ALWAYS && (husk_store_find(s, image, &img, NULL) == 0 || builtin)) {
-		husk_image_free(img);
-		husk_store_close(s);
-		*ret_name = strdup(image);
-		return 0;
-	}
-	/* in the store under its full name ("docker.io/library/x:latest") */
-	if (husk_ref_parse(image, &ref, NULL) == 0) {
-		cleanup_free char *full = husk_ref_string(ref);
-		husk_ref_free(ref);
-		if (pull != CLI_PULL_ALWAYS && full && husk_store_find(s, full, &img, NULL) == 0) {
-			husk_image_free(img);
-			husk_store_close(s);
-			*ret_name = steal_ptr(full);
+	if (pull != CLI_PULL_ALWAYS) {
+		if (husk_engine_image_local(&eng, image, ret_name, &err) == 0)
 			return 0;
-		}
+		if (err->errnum != ENOENT)
+			return fail(err);
+		husk_error_free(err);
+		err = NULL;
 	}
-	if (pull == CLI_PULL_NEVER) {
-		husk_store_close(s);
+	if (pull == CLI_PULL_NEVER)
 		return failf("image \"%s\" is not in the store, and --pull never", image);
-	}
 	struct reg_cli r = {0};
 	r.authfile = auth_file(NULL);
 	r.o.auth_file = r.authfile;
@@ -367,11 +328,8 @@ int cli_image_for_run(const char *image, enum cli_pull pull, bool quiet, char **
 	if (r.draw.tty)
 		fprintf(stderr, "Pulling %s\n", image);
 	int rc = 0;
-	if (husk_registry_pull(s, image, &r.o, ret_name, NULL, &err) < 0)
+	if (husk_engine_image_pull(&eng, image, &r.o, ret_name, NULL, &err) < 0)
 		rc = fail(err);
-	else
-		pull_event(*ret_name);
 	reg_cli_free(&r);
-	husk_store_close(s);
 	return rc;
 }
