@@ -352,9 +352,12 @@ void husk_engine_volume_list_free(struct husk_vol *v, size_t n);
  * ENOENT: no such volume (not an error with force). */
 int husk_engine_volume_rm(struct husk_engine *e, const char *name, bool force, husk_error **err);
 /* Remove the volumes no container mounts: the anonymous ones, or with
- * all every one.  Their names, and the bytes they held. */
-int husk_engine_volume_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
-			     unsigned long long *ret_bytes, husk_error **err);
+ * all every one; of those, the ones f matches (NULL: all).  Their names,
+ * and the bytes they held. */
+struct husk_prune_filter;
+int husk_engine_volume_prune(struct husk_engine *e, bool all, const struct husk_prune_filter *f,
+			     char ***ret_names, size_t *ret_n, unsigned long long *ret_bytes,
+			     husk_error **err);
 /* Docker's rule for a volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
 bool husk_volume_name_ok(const char *name);
 
@@ -388,6 +391,11 @@ int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, co
 /* What a container got on each of its networks (none: an empty list) */
 int husk_engine_net_endpoints(struct husk_engine *e, const char *id, struct husk_net_endpoint **ret,
 			      size_t *ret_n, husk_error **err);
+/* network prune: every user-defined network no container is on that f
+ * matches (NULL: all); their names */
+struct husk_prune_filter;
+int husk_engine_network_prune(struct husk_engine *e, const struct husk_prune_filter *f,
+			      char ***ret_names, size_t *ret_n, husk_error **err);
 /* The containers (names) on a network of this engine */
 int husk_engine_net_containers(struct husk_engine *e, const char *network, char ***ret,
 			       husk_error **err);
@@ -514,11 +522,29 @@ struct husk_info {
 int husk_engine_info(struct husk_engine *e, struct husk_info *ret, husk_error **err);
 void husk_info_release(struct husk_info *i);
 
+/* Docker's --filter of the prune verbs (prunefilter.c), as moby's
+ * daemon matches it: what is pruned was created before until_ns (0: at any
+ * time), carries every one of labels ("KEY" or "KEY=VALUE": label=) and
+ * not all of not_labels (label!=).  Lists NULL-terminated, or NULL.  A
+ * NULL filter matches everything. */
+struct husk_prune_filter {
+	int64_t until_ns;
+	char **labels, **not_labels;
+};
+void husk_prune_filter_release(struct husk_prune_filter *f);
+bool husk_prune_filter_empty(const struct husk_prune_filter *f);
+/* labels: a JSON object of KEY: VALUE, or NULL for none */
+bool husk_prune_filter_match(const struct husk_prune_filter *f, json_t *labels, int64_t created_ns);
+/* "KEY=VALUE" strings as a JSON object (new) */
+json_t *husk_labels_object(char *const *kv);
+
 /* container prune: remove every container that is not running or paused
- * (created and exited ones); their ids and the space their upper dirs
- * took.  A container started meanwhile stays. */
-int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *ret_n,
-				long long *ret_reclaimed, husk_error **err);
+ * (created and exited ones) and that f matches; their ids and the space
+ * their upper dirs took.  A container started meanwhile stays.  Without a
+ * filter, what a killed create left goes too. */
+int husk_engine_container_prune(struct husk_engine *e, const struct husk_prune_filter *f,
+				char ***ret_ids, size_t *ret_n, long long *ret_reclaimed,
+				husk_error **err);
 /* image prune: the images no container uses, dangling ones (known only by
  * a digest: commit, import or build without a name) or with all every
  * one; then the blobs and layers no image needs (husk_store_prune), whose
@@ -529,8 +555,9 @@ struct husk_image_pruned {
 	char *untagged;
 	char *deleted;
 };
-int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_pruned **ret,
-			    size_t *ret_n, long long *ret_reclaimed, husk_error **err);
+int husk_engine_image_prune(struct husk_engine *e, bool all, const struct husk_prune_filter *f,
+			    struct husk_image_pruned **ret, size_t *ret_n, long long *ret_reclaimed,
+			    husk_error **err);
 void husk_image_pruned_free(struct husk_image_pruned *v, size_t n);
 
 /* --- the image verbs (images.c): the store's and the registry's calls,

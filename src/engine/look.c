@@ -674,8 +674,17 @@ int husk_engine_info(struct husk_engine *e, struct husk_info *ret, husk_error **
 
 /* --- prune and df --- */
 
-int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *ret_n,
-				long long *ret_reclaimed, husk_error **err)
+/* the labels a container was made with (docker.json), borrowed */
+static json_t *ctr_labels(struct husk_engine *e, struct husk_ctr *c)
+{
+	if (!c->docker)
+		husk_record_load_docker(e->root, c, NULL);
+	return json_object_get(json_object_get(c->docker, "Config"), "Labels");
+}
+
+int husk_engine_container_prune(struct husk_engine *e, const struct husk_prune_filter *f,
+				char ***ret_ids, size_t *ret_n, long long *ret_reclaimed,
+				husk_error **err)
 {
 	*ret_ids = NULL;
 	*ret_n = 0;
@@ -687,6 +696,9 @@ int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *
 	int r = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].state != HUSK_CTR_EXITED && v[i].state != HUSK_CTR_CREATED)
+			continue;
+		if (!husk_prune_filter_empty(f) &&
+		    !husk_prune_filter_match(f, ctr_labels(e, &v[i]), v[i].created_ns))
 			continue;
 		long long size = upper_size(e, v[i].id);
 		husk_error *rerr = NULL;
@@ -710,7 +722,7 @@ int husk_engine_container_prune(struct husk_engine *e, char ***ret_ids, size_t *
 	/* what a create killed before its record left: a dir with no
 	 * meta.json whose creator's lock (create.c) is free */
 	cleanup_free char *cdir = husk_strdup_printf("%s/containers", e->root);
-	DIR *d = opendir(cdir);
+	DIR *d = husk_prune_filter_empty(f) ? opendir(cdir) : NULL;
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || faccessat(dirfd(d), de->d_name, F_OK, 0) < 0)
@@ -764,8 +776,9 @@ static bool dangling(const char *name)
 	return strncmp(name, "sha256:", 7) == 0;
 }
 
-int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_pruned **ret,
-			    size_t *ret_n, long long *ret_reclaimed, husk_error **err)
+int husk_engine_image_prune(struct husk_engine *e, bool all, const struct husk_prune_filter *f,
+			    struct husk_image_pruned **ret, size_t *ret_n, long long *ret_reclaimed,
+			    husk_error **err)
 {
 	*ret = NULL;
 	*ret_n = 0;
@@ -799,6 +812,10 @@ int husk_engine_image_prune(struct husk_engine *e, bool all, struct husk_image_p
 		const char *name = imgs[i]->name;
 		if ((!all && !dangling(name)) || json_object_get(used, name) ||
 		    json_object_get(used, imgs[i]->id))
+			continue;
+		json_t *labels =
+			json_object_get(json_object_get(imgs[i]->config, "config"), "Labels");
+		if (!husk_prune_filter_match(f, labels, (int64_t)imgs[i]->created * 1000000000))
 			continue;
 		if (husk_store_remove(s, name, err) < 0) {
 			r = -1;

@@ -2,7 +2,9 @@
  * its dir as net.json) changed under its record's lock. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -166,4 +168,44 @@ int husk_engine_net_endpoints(struct husk_engine *e, const char *id, struct husk
 	cleanup_free char *dir = husk_engine_dir(e, id);
 	husk_net_endpoints_load(dir, ret, ret_n);
 	return 0;
+}
+
+int husk_engine_network_prune(struct husk_engine *e, const struct husk_prune_filter *f,
+			      char ***ret_names, size_t *ret_n, husk_error **err)
+{
+	*ret_names = NULL;
+	*ret_n = 0;
+	struct husk_network *v;
+	size_t n;
+	if (husk_network_list(e->root, &v, &n, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!*v[i].id) /* the default bridge */
+			continue;
+		json_t *labels =
+			husk_prune_filter_empty(f) ? NULL : husk_labels_object(v[i].labels);
+		bool match = husk_prune_filter_match(f, labels, v[i].created_ns);
+		json_decref(labels);
+		if (!match)
+			continue;
+		husk_error *rerr = NULL;
+		if (husk_network_rm(e->root, v[i].name, &rerr) < 0) {
+			/* in use: kept, as Docker's prune does; another failure
+			 * is told after the others are tried */
+			if (rerr && rerr->errnum == EBUSY) {
+				husk_error_free(rerr);
+				continue;
+			}
+			if (r == 0 && err)
+				*err = rerr;
+			else
+				husk_error_free(rerr);
+			r = -1;
+			continue;
+		}
+		husk_strv_push(ret_names, ret_n, strdup(v[i].name));
+	}
+	husk_network_list_free(v, n);
+	return r;
 }

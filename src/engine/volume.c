@@ -379,8 +379,9 @@ static int du_entry(const char *p, const struct stat *st, int flag, struct FTW *
 	return 0;
 }
 
-int husk_engine_volume_prune(struct husk_engine *e, bool all, char ***ret_names, size_t *ret_n,
-			     unsigned long long *ret_bytes, husk_error **err)
+int husk_engine_volume_prune(struct husk_engine *e, bool all, const struct husk_prune_filter *f,
+			     char ***ret_names, size_t *ret_n, unsigned long long *ret_bytes,
+			     husk_error **err)
 {
 	*ret_names = NULL;
 	*ret_n = 0;
@@ -406,7 +407,11 @@ int husk_engine_volume_prune(struct husk_engine *e, bool all, char ***ret_names,
 			if (de->d_name[0] == '.' || load(e->root, de->d_name, &v, NULL) < 0)
 				continue;
 			char *aside = NULL;
-			if (!v.n_users && (all || v.anonymous)) {
+			json_t *labels =
+				husk_prune_filter_empty(f) ? NULL : husk_labels_object(v.labels);
+			bool match = husk_prune_filter_match(f, labels, v.created_ns);
+			json_decref(labels);
+			if (!v.n_users && (all || v.anonymous) && match) {
 				du_bytes = 0;
 				nftw(v.mountpoint, du_entry, 32, FTW_PHYS);
 				if (move_aside(e->root, v.name, &aside, NULL) == 0) {

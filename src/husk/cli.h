@@ -114,9 +114,10 @@ int cmd_network_ls(int argc, char **argv);
 int cmd_network_inspect(int argc, char **argv);
 int cmd_network_rm(int argc, char **argv);
 int cmd_network_prune(int argc, char **argv);
-/* remove and list the networks no container is on (network prune, system
- * prune); 0 or 125 */
-int cli_network_prune(void);
+/* remove and list the networks no container is on that f matches
+ * (network prune, system prune); 0 or 125 */
+struct husk_prune_filter;
+int cli_network_prune(const struct husk_prune_filter *f);
 int cmd_network_connect(int argc, char **argv);
 int cmd_network_disconnect(int argc, char **argv);
 extern const struct cli_flag network_create_flags[], network_ls_flags[], network_inspect_flags[],
@@ -194,5 +195,8 @@ extern const struct cli_flag version_flags[], info_flags[], stats_flags[], histo
 /* "2026-12-06T19:50:31.5Z" (offsets too), Unix seconds (with a fraction),
  * or a duration before now ("10m"); -1 when none of those */
 int cli_parse_time(const char *s, int64_t *ret_ns);
+/* one --filter of a prune verb (until=, label=, label!=) into f; 125 after
+ * saying what is wrong */
+int cli_prune_filter(struct husk_prune_filter *f, const char *arg);
 
 #endif

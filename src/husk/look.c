@@ -51,13 +51,27 @@ static void size_bin(long long bytes, char *out, size_t n)
 	snprintf(out, n, "%.4g%s", v, units[i]);
 }
 
-/* "2026-12-06T19:50:31Z" (fractions and offsets too), Unix seconds (with
- * a fraction), or a duration before now ("10m", "1h30m") */
+/* Docker's times (moby's GetTimestamp): "2026-12-06", "2026-12-06T19",
+ * "2026-12-06T19:50", "2026-12-06T19:50:31" with a fraction, each with Z or
+ * an offset or else in local time; Unix seconds (with a fraction); or a
+ * duration before now ("10m", "1h30m") */
 int cli_parse_time(const char *s, int64_t *ret)
 {
 	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end) {
+	const char *end = strptime(s, "%Y-%m-%d", &tm);
+	if (end && end - s == 10) {
+		if (*end == 'T') {
+			const char *t = strptime(end + 1, "%H", &tm);
+			if (!t || t - end != 3)
+				return -1;
+			end = t;
+			for (int f = 0; f < 2 && *end == ':'; f++) {
+				t = strptime(end + 1, f ? "%S" : "%M", &tm);
+				if (!t || t - end != 3)
+					return -1;
+				end = t;
+			}
+		}
 		int64_t ns = 0;
 		if (*end == '.') {
 			int64_t scale = 100000000;
@@ -65,20 +79,27 @@ int cli_parse_time(const char *s, int64_t *ret)
 				ns += (*end - '0') * scale;
 		}
 		long off = 0;
+		bool local = false;
 		if (*end == '+' || *end == '-') {
 			int h = 0, m = 0;
 			if (sscanf(end + 1, "%2d:%2d", &h, &m) != 2)
 				return -1;
 			off = (*end == '-' ? -1 : 1) * (h * 3600 + m * 60);
 			end += 6;
-		} else if (*end == 'Z') {
+		} else if (*end == 'Z' || *end == 'z') {
 			end++;
+		} else {
+			local = true;
 		}
 		if (*end)
 			return -1;
-		*ret = ((int64_t)timegm(&tm) - off) * 1000000000 + ns;
+		tm.tm_isdst = -1;
+		time_t t = local ? mktime(&tm) : timegm(&tm);
+		*ret = ((int64_t)t - off) * 1000000000 + ns;
 		return 0;
 	}
+	if (strchr(s, '-'))
+		return -1; /* a date the forms above do not take */
 	char *e;
 	errno = 0;
 	double d = strtod(s, &e);
@@ -803,18 +824,58 @@ static bool confirm(const char *what)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
+int cli_prune_filter(struct husk_prune_filter *f, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return cli_usage_error("--filter \"%s\": expected KEY=VALUE", arg);
+	size_t kl = (size_t)(eq - arg);
+	const char *val = eq + 1;
+	if (kl == 5 && strncmp(arg, "until", 5) == 0) {
+		if (f->until_ns)
+			return cli_usage_error("--filter \"%s\": until given twice", arg);
+		if (cli_parse_time(val, &f->until_ns) < 0 || f->until_ns <= 0)
+			return cli_usage_error(
+				"--filter \"%s\": expected a time (2026-12-06T19:50:31Z, "
+				"Unix seconds) or a duration (10m)",
+				arg);
+		return 0;
+	}
+	if (val[0] == '=')
+		return cli_usage_error("--filter \"%s\": expected label=KEY[=VALUE]", arg);
+	size_t n = 0;
+	if (kl == 5 && strncmp(arg, "label", 5) == 0) {
+		while (f->labels && f->labels[n])
+			n++;
+		husk_strv_push(&f->labels, &n, strdup(val));
+		return 0;
+	}
+	if (kl == 6 && strncmp(arg, "label!", 6) == 0) {
+		while (f->not_labels && f->not_labels[n])
+			n++;
+		husk_strv_push(&f->not_labels, &n, strdup(val));
+		return 0;
+	}
+	return cli_usage_error("--filter \"%s\": unknown filter \"%.*s\": husk prunes by until, "
+			       "label and label!",
+			       arg, (int)kl, arg);
+}
+
+#define PRUNE_FILTER_HELP "prune only what matches: until=TIME, label=KEY[=VALUE], label!=..."
+
 const struct cli_flag prune_flags[] = {
 	{"force", 'f', NULL, "do not ask first"},
-	{"filter", 0, "KEY=VALUE", NULL, 'L'},
+	{"filter", 0, "KEY=VALUE", PRUNE_FILTER_HELP, 'L'},
 	{0},
 };
 
-static int container_prune(long long *reclaimed)
+static int container_prune(const struct husk_prune_filter *f, long long *reclaimed)
 {
 	husk_error *err = NULL;
 	char **ids = NULL;
 	size_t n = 0;
-	int rc = husk_engine_container_prune(&eng, &ids, &n, reclaimed, &err) < 0 ? fail(err) : 0;
+	int rc =
+		husk_engine_container_prune(&eng, f, &ids, &n, reclaimed, &err) < 0 ? fail(err) : 0;
 	if (n) {
 		printf("Deleted Containers:\n");
 		for (size_t i = 0; i < n; i++)
@@ -828,24 +889,26 @@ static int container_prune(long long *reclaimed)
 int cmd_container_prune(int argc, char **argv)
 {
 	bool force = false;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
+	struct husk_prune_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			force = true;
 		else if (c == 'L')
-			return cli_usage_error("--filter is not supported yet");
+			rc = cli_prune_filter(&f, optarg);
 		else
-			return 125;
+			rc = 125;
 	}
-	if (cli_operands(argc, argv, 0, 0))
-		return 125;
-	if (!force && !confirm(":\n  - all stopped containers\n"))
-		return 0;
-	long long freed = 0;
-	int rc = container_prune(&freed);
-	char s[32];
-	size_dec(freed, 4, s, sizeof(s));
-	printf("Total reclaimed space: %s\n", s);
+	if (rc == 0)
+		rc = cli_operands(argc, argv, 0, 0);
+	if (rc == 0 && (force || confirm(":\n  - all stopped containers\n"))) {
+		long long freed = 0;
+		rc = container_prune(&f, &freed);
+		char s[32];
+		size_dec(freed, 4, s, sizeof(s));
+		printf("Total reclaimed space: %s\n", s);
+	}
+	husk_prune_filter_release(&f);
 	return rc;
 }
 
@@ -864,12 +927,12 @@ static void print_pruned_images(const struct husk_image_pruned *v, size_t n)
 	printf("\n");
 }
 
-static int image_prune(bool all, long long *reclaimed)
+static int image_prune(bool all, const struct husk_prune_filter *f, long long *reclaimed)
 {
 	husk_error *err = NULL;
 	struct husk_image_pruned *v = NULL;
 	size_t n = 0;
-	int rc = husk_engine_image_prune(&eng, all, &v, &n, reclaimed, &err) < 0 ? fail(err) : 0;
+	int rc = husk_engine_image_prune(&eng, all, f, &v, &n, reclaimed, &err) < 0 ? fail(err) : 0;
 	print_pruned_images(v, n);
 	husk_image_pruned_free(v, n);
 	/* the build cache entries whose layers went, and the containers of
@@ -888,33 +951,35 @@ static void print_reclaimed(long long bytes)
 const struct cli_flag image_prune_flags[] = {
 	{"all", 'a', NULL, "every image no container uses, not only dangling ones"},
 	{"force", 'f', NULL, "do not ask first"},
-	{"filter", 0, "KEY=VALUE", NULL, 'L'},
+	{"filter", 0, "KEY=VALUE", PRUNE_FILTER_HELP, 'L'},
 	{0},
 };
 
 int cmd_image_prune(int argc, char **argv)
 {
 	bool force = false, all = false;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
+	struct husk_prune_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			force = true;
 		else if (c == 'a')
 			all = true;
 		else if (c == 'L')
-			return cli_usage_error("--filter is not supported yet");
+			rc = cli_prune_filter(&f, optarg);
 		else
-			return 125;
+			rc = 125;
 	}
-	if (cli_operands(argc, argv, 0, 0))
-		return 125;
-	if (!force && !confirm(all ? " all images without at least one container associated to "
-				     "them."
-				   : " all dangling images."))
-		return 0;
-	long long freed = 0;
-	int rc = image_prune(all, &freed);
-	print_reclaimed(freed);
+	if (rc == 0)
+		rc = cli_operands(argc, argv, 0, 0);
+	if (rc == 0 && (force || confirm(all ? " all images without at least one container "
+					       "associated to them."
+					     : " all dangling images."))) {
+		long long freed = 0;
+		rc = image_prune(all, &f, &freed);
+		print_reclaimed(freed);
+	}
+	husk_prune_filter_release(&f);
 	return rc;
 }
 
@@ -922,51 +987,35 @@ const struct cli_flag system_prune_flags[] = {
 	{"all", 'a', NULL, "every image no container uses, not only dangling ones"},
 	{"force", 'f', NULL, "do not ask first"},
 	{"volumes", 0, NULL, "also the anonymous volumes no container uses", 'V'},
-	{"filter", 0, "KEY=VALUE", NULL, 'L'},
+	{"filter", 0, "KEY=VALUE", PRUNE_FILTER_HELP, 'L'},
 	{0},
 };
 
-int cmd_system_prune(int argc, char **argv)
+/* Docker's list, in its words */
+static bool system_confirm(bool all, bool volumes)
 {
-	bool force = false, all = false, volumes = false;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'V')
-			volumes = true;
-		else if (c == 'L')
-			return cli_usage_error("--filter is not supported yet");
-		else
-			return 125;
-	}
-	if (cli_operands(argc, argv, 0, 0))
-		return 125;
-	if (!force) {
-		/* Docker's list, in its words */
-		cleanup_free char *what = husk_strdup_printf(
-			":\n  - all stopped containers\n  - all networks not used by at least one "
-			"container\n%s%s\n",
-			volumes ? "  - all anonymous volumes not used by at least one container\n"
-				: "",
-			all ? "  - all images without at least one container associated to them\n"
-			      "  - all build cache"
-			    : "  - all dangling images\n  - unused build cache");
-		if (!confirm(what))
-			return 0;
-	}
+	cleanup_free char *what = husk_strdup_printf(
+		":\n  - all stopped containers\n  - all networks not used by at least one "
+		"container\n%s%s\n",
+		volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+		all ? "  - all images without at least one container associated to them\n"
+		      "  - all build cache"
+		    : "  - all dangling images\n  - unused build cache");
+	return confirm(what);
+}
+
+static int system_prune(bool all, bool volumes, const struct husk_prune_filter *f)
+{
 	long long cfreed = 0, vfreed = 0, ifreed = 0;
-	int rc = container_prune(&cfreed);
-	if (cli_network_prune() != 0)
+	int rc = container_prune(f, &cfreed);
+	if (cli_network_prune(f) != 0)
 		rc = 125;
 	if (volumes) {
 		husk_error *err = NULL;
 		char **names = NULL;
 		size_t n = 0;
 		unsigned long long bytes = 0;
-		if (husk_engine_volume_prune(&eng, false, &names, &n, &bytes, &err) < 0)
+		if (husk_engine_volume_prune(&eng, false, f, &names, &n, &bytes, &err) < 0)
 			rc = fail(err);
 		if (n) {
 			printf("Deleted Volumes:\n");
@@ -977,9 +1026,34 @@ int cmd_system_prune(int argc, char **argv)
 		husk_strv_free(names, n);
 		vfreed = (long long)bytes;
 	}
-	if (image_prune(all, &ifreed) != 0)
+	if (image_prune(all, f, &ifreed) != 0)
 		rc = 125;
 	print_reclaimed(cfreed + vfreed + ifreed);
+	return rc;
+}
+
+int cmd_system_prune(int argc, char **argv)
+{
+	bool force = false, all = false, volumes = false;
+	struct husk_prune_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'a')
+			all = true;
+		else if (c == 'V')
+			volumes = true;
+		else if (c == 'L')
+			rc = cli_prune_filter(&f, optarg);
+		else
+			rc = 125;
+	}
+	if (rc == 0)
+		rc = cli_operands(argc, argv, 0, 0);
+	if (rc == 0 && (force || system_confirm(all, volumes)))
+		rc = system_prune(all, volumes, &f);
+	husk_prune_filter_release(&f);
 	return rc;
 }
 

@@ -276,47 +276,40 @@ int cmd_network_rm(int argc, char **argv)
 
 const struct cli_flag network_prune_flags[] = {
 	{"force", 'f', NULL, "do not ask (husk never asks)"},
+	{"filter", 0, "KEY=VALUE",
+	 "prune only what matches: until=TIME, label=KEY[=VALUE], label!=...", 'L'},
 	{0},
 };
 
 int cmd_network_prune(int argc, char **argv)
 {
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1)
-		if (c != 'f')
-			return 125;
-	if (cli_operands(argc, argv, 0, 0))
-		return 125;
-	return cli_network_prune();
+	struct husk_prune_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'L')
+			rc = cli_prune_filter(&f, optarg);
+		else if (c != 'f')
+			rc = 125;
+	}
+	if (rc == 0)
+		rc = cli_operands(argc, argv, 0, 0);
+	if (rc == 0)
+		rc = cli_network_prune(&f);
+	husk_prune_filter_release(&f);
+	return rc;
 }
 
-int cli_network_prune(void)
+int cli_network_prune(const struct husk_prune_filter *f)
 {
 	husk_error *err = NULL;
-	struct husk_network *v;
-	size_t n;
-	if (husk_network_list(eng.root, &v, &n, &err) < 0)
-		return fail(err);
-	int rc = 0;
-	bool header = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!*v[i].id)
-			continue;
-		if (husk_network_rm(eng.root, v[i].name, &err) < 0) {
-			/* in use: kept, as Docker's prune does */
-			if (err->errnum != EBUSY)
-				rc = fail(err);
-			else
-				husk_error_free(err);
-			err = NULL;
-			continue;
-		}
-		if (!header)
-			printf("Deleted Networks:\n");
-		header = true;
-		printf("%s\n", v[i].name);
-	}
-	husk_network_list_free(v, n);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = husk_engine_network_prune(&eng, f, &names, &n, &err) < 0 ? fail(err) : 0;
+	if (n)
+		printf("Deleted Networks:\n");
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	husk_strv_free(names, n);
 	return rc;
 }
 

@@ -328,23 +328,38 @@ static void human_size(unsigned long long b, char *out, size_t n)
 const struct cli_flag volume_prune_flags[] = {
 	{"force", 'f', NULL, "do not ask for confirmation"},
 	{"all", 'a', NULL, "named volumes too, not only anonymous ones"},
+	{"filter", 0, "KEY=VALUE",
+	 "prune only what matches: until=TIME, label=KEY[=VALUE], label!=...", 'L'},
 	{0},
 };
+
+static int volume_prune(bool force, bool all, const struct husk_prune_filter *f);
 
 int cmd_volume_prune(int argc, char **argv)
 {
 	bool force = false, all = false;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
+	struct husk_prune_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			force = true;
 		else if (c == 'a')
 			all = true;
+		else if (c == 'L')
+			rc = cli_prune_filter(&f, optarg);
 		else
-			return 125;
+			rc = 125;
 	}
-	if (cli_operands(argc, argv, 0, 0))
-		return 125;
+	if (rc == 0)
+		rc = cli_operands(argc, argv, 0, 0);
+	if (rc == 0)
+		rc = volume_prune(force, all, &f);
+	husk_prune_filter_release(&f);
+	return rc;
+}
+
+static int volume_prune(bool force, bool all, const struct husk_prune_filter *f)
+{
 	if (!force) {
 		printf("WARNING! This will remove %s local volumes not used by at least one "
 		       "container.\nAre you sure you want to continue? [y/N] ",
@@ -358,7 +373,7 @@ int cmd_volume_prune(int argc, char **argv)
 	size_t n = 0;
 	unsigned long long bytes = 0;
 	husk_error *err = NULL;
-	if (husk_engine_volume_prune(&eng, all, &names, &n, &bytes, &err) < 0)
+	if (husk_engine_volume_prune(&eng, all, f, &names, &n, &bytes, &err) < 0)
 		return fail(err);
 	if (n) {
 		printf("Deleted Volumes:\n");
