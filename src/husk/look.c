@@ -1028,7 +1028,14 @@ static int system_prune(bool all, bool volumes, const struct husk_prune_filter *
 	}
 	if (image_prune(all, f, &ifreed) != 0)
 		rc = 125;
-	print_reclaimed(cfreed + vfreed + ifreed);
+	/* -a: "all build cache", as the question says and Docker does: the
+	 * whole cache, as builder prune -a (with a filter only the entries
+	 * whose layers went above: the cache has no labels or times) */
+	long long bfreed = 0;
+	husk_error *err = NULL;
+	if (all && husk_prune_filter_empty(f) && husk_build_prune(&eng, &bfreed, &err) < 0)
+		rc = fail(err);
+	print_reclaimed(cfreed + vfreed + ifreed + bfreed);
 	return rc;
 }
 

@@ -156,3 +156,26 @@ pn-web-$$" ]
 	[[ "$output" == *pn-db-$$* ]]
 	[ "$(names)" = "c-web " ]
 }
+
+@test "system prune -a empties the whole build cache, as builder prune -a; without -a the cache of images in use stays" {
+	mkdir -p "$TEST_DIR/ctx"
+	echo 1 >"$TEST_DIR/ctx/one"
+	printf 'FROM busybox\nCOPY one /one\nRUN x=step && echo "ran-$x" && cat /one >/b\n' >"$TEST_DIR/ctx/Dockerfile"
+	"$HUSK" build -q -t cached "$TEST_DIR/ctx" >/dev/null
+	# the image in use by a running container: its layers stay
+	"$HUSK" run -d --name up cached sleep 100 >/dev/null
+	run "$HUSK" system prune -f
+	[ "$status" -eq 0 ]
+	[ -n "$(ls "$HUSK_ROOT/build-cache")" ]
+	run "$HUSK" build -t cached "$TEST_DIR/ctx"
+	[[ "$output" == *"Using cache"* && "$output" != *ran-step* ]]
+	run "$HUSK" system prune -af
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == "Total reclaimed space: "* ]]
+	[ -z "$(ls "$HUSK_ROOT/build-cache" 2>/dev/null)" ]
+	# the running container and its image are untouched
+	[ "$("$HUSK" exec up cat /b)" = 1 ]
+	run "$HUSK" build -t cached "$TEST_DIR/ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ran-step* && "$output" != *"Using cache"* ]]
+}
