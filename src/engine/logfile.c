@@ -352,7 +352,22 @@ struct reader {
 	enum husk_log_driver drv;
 	struct line_reader lr;
 	bool past_until;
+	bool cut_told;
 };
+
+/* the writer stopped at a failed write: told once, if before until */
+static void tell_cut(struct reader *rd)
+{
+	const struct husk_log_read_opts *o = rd->o;
+	int errnum;
+	int64_t t;
+	if (rd->cut_told || !o->cut || !husk_log_cut_get(rd->path, &errnum, &t))
+		return;
+	if (o->until_ns && t > o->until_ns)
+		return;
+	rd->cut_told = true;
+	o->cut(o->ud, errnum, t);
+}
 
 /* Emit the whole lines of lr's file up to its end: 0, or emit's non-zero
  * return, or <0 on a read error. */
@@ -441,7 +456,7 @@ static int follow(struct reader *rd, husk_error **err)
 		cleanup_free char *d = strdup(rd->path);
 		if (!d || inotify_add_watch(ifd, dirname(d),
 					    IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO |
-						    IN_DELETE | IN_CLOSE_WRITE) < 0) {
+						    IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
 			close(ifd);
 			ifd = -1; /* polled every 100 ms instead */
 		}
@@ -460,6 +475,7 @@ static int follow(struct reader *rd, husk_error **err)
 			return r;
 		if (moved)
 			continue;
+		tell_cut(rd);
 		if (finished)
 			return 0;
 		struct pollfd pfd = {.fd = ifd, .events = POLLIN};
@@ -509,6 +525,8 @@ int husk_log_read(const char *path, enum husk_log_driver drv, const struct husk_
 	if (o->follow)
 		r = follow(&rd, err);
 out:
+	if (r == 0)
+		tell_cut(&rd);
 	lr_reset(&rd.lr, -1);
 	free(rd.lr.buf);
 	chain_release(&c);

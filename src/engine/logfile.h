@@ -10,7 +10,14 @@
  * A line longer than 16 KiB is cut into partial records, as Docker does.
  * Rotation (--log-opt max-size=, max-file=): when the file would pass
  * max_size it is renamed to PATH.1 (PATH.1 to PATH.2 ..., the oldest
- * dropped) and a new one started; max_file counts the current file. */
+ * dropped) and a new one started; max_file counts the current file.
+ * A write that fails (the log's filesystem full: ENOSPC, EDQUOT, EFBIG)
+ * stops the writer: the file keeps the whole records written before,
+ * nothing after goes in, and the cut is recorded with its errno and time
+ * ("ERRNO TIME_NS"), in the log's xattr user.husk.log-cut, which needs no
+ * data block, or where that cannot be set in a file PATH-cut (empty if
+ * even its content does not fit); the reader tells it (cut in
+ * husk_log_read_opts). */
 #ifndef HUSK_ENGINE_LOGFILE_H
 #define HUSK_ENGINE_LOGFILE_H
 
@@ -38,6 +45,10 @@ int husk_log_write(struct husk_log_writer *w, int stream, const char *buf, size_
 int husk_log_flush(struct husk_log_writer *w, husk_error **err);
 void husk_log_close(struct husk_log_writer *w);
 
+/* Was the log at path cut by a failed write?  1 with its errno (0 when
+ * unknown) and when (Unix ns, 0 when unknown), else 0. */
+int husk_log_cut_get(const char *path, int *ret_errnum, int64_t *ret_time_ns);
+
 /* PATH for i == 0, PATH.i for the i-th rotated file (writer and reader) */
 char *husk_log_rotated_name(const char *path, int i);
 
@@ -52,6 +63,10 @@ struct husk_log_read_opts {
 	/* one record: stream 1 or 2, its time, its bytes (with the newline of
 	 * a full line); a non-zero return stops the read and is returned */
 	int (*emit)(void *ud, int stream, int64_t time_ns, const char *buf, size_t len);
+	/* the log was cut (husk_log_cut_get) before until_ns: called once,
+	 * after the records, when the read ends (or with follow as soon as
+	 * the cut is seen); NULL: not told */
+	void (*cut)(void *ud, int errnum, int64_t time_ns);
 	void *ud;
 };
 

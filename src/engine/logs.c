@@ -23,6 +23,12 @@ static int emit(void *ud, int stream, int64_t time_ns, const char *buf, size_t l
 	return f->o->emit(f->o->ud, stream, time_ns, buf, len);
 }
 
+static void cut(void *ud, int errnum, int64_t time_ns)
+{
+	struct follow *f = ud;
+	f->o->cut(f->o->ud, errnum, time_ns);
+}
+
 static bool monitor_gone(void *ud)
 {
 	int fd = ((struct follow *)ud)->mon;
@@ -52,6 +58,7 @@ int husk_engine_logs(struct husk_engine *e, const char *name_or_id,
 	struct husk_log_read_opts ro = *o;
 	ro.done = monitor_gone;
 	ro.emit = emit;
+	ro.cut = o->cut ? cut : NULL;
 	ro.ud = &f;
 	int r = husk_log_read(path, (enum husk_log_driver)drv, &ro, err);
 	if (r < 0 && err && *err && (*err)->errnum == ENOENT) {

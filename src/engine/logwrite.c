@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,8 +58,12 @@ struct husk_log_writer {
 	/* a failed write left part of a record that could not be cut off:
 	 * end that line before the next record, so that only it is lost */
 	bool need_newline;
+	/* a write failed: nothing more is written (see logfile.h) */
+	int cut_errno;
 	struct partial part[2];
 };
+
+#define CUT_XATTR "user.husk.log-cut"
 
 /* Formatted output: a small buffer in front of write(2), or (fd < 0) only
  * a count of the bytes, to know a record's size before writing it. */
@@ -280,10 +285,68 @@ static int rotate(struct husk_log_writer *w, husk_error **err)
 	return 0;
 }
 
+/* The writer stops at a failed write, and says so where a reader looks:
+ * the log's xattr (no data block needed: in the inode on ext4 and XFS,
+ * charged to tmpfs's inode space, not its size), else PATH-cut, whose
+ * name alone tells even when its content does not fit. */
+static void mark_cut(struct husk_log_writer *w, int errnum)
+{
+	w->cut_errno = errnum ? errnum : EIO;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char v[48];
+	int n = snprintf(v, sizeof(v), "%d %lld", w->cut_errno,
+			 (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+	if (fsetxattr(w->fd, CUT_XATTR, v, (size_t)n, 0) == 0)
+		return;
+	struct stat st;
+	if (fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return; /* a device (/dev/full): nothing beside it */
+	cleanup_free char *side = husk_strdup_printf("%s-cut", w->path);
+	int fd = open(side, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return;
+	if (husk_write_all(fd, v, (size_t)n) < 0) {
+		/* not even that fits: the name alone tells (cause unknown) */
+		int r = ftruncate(fd, 0);
+		(void)r;
+	}
+	close(fd);
+}
+
+int husk_log_cut_get(const char *path, int *ret_errnum, int64_t *ret_time_ns)
+{
+	char v[64];
+	*ret_errnum = 0;
+	*ret_time_ns = 0;
+	ssize_t n = getxattr(path, CUT_XATTR, v, sizeof(v) - 1);
+	if (n < 0) {
+		cleanup_free char *side = husk_strdup_printf("%s-cut", path);
+		int fd = open(side, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return 0;
+		n = read(fd, v, sizeof(v) - 1);
+		close(fd);
+		if (n < 0)
+			n = 0;
+	}
+	v[n] = '\0';
+	int e = 0;
+	long long t = 0;
+	if (sscanf(v, "%d %lld", &e, &t) == 2 && e > 0 && t > 0) {
+		*ret_errnum = e;
+		*ret_time_ns = t;
+	}
+	return 1;
+}
+
 /* One record of n bytes of s (n <= PART_MAX); full: the line ended there. */
 static int write_record(struct husk_log_writer *w, int stream, const char *s, size_t n, bool full,
 			husk_error **err)
 {
+	if (w->cut_errno)
+		return husk_fail(err, w->cut_errno, "write log \"%s\": cut by an earlier write",
+				 w->path);
 	struct timespec now;
 	char ts[64];
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -316,6 +379,7 @@ static int write_record(struct husk_log_writer *w, int stream, const char *s, si
 				w->size = st.st_size;
 			w->need_newline = true;
 		}
+		mark_cut(w, o.error);
 		return husk_fail(err, o.error, "write log \"%s\"", w->path);
 	}
 	w->size += size;

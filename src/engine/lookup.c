@@ -45,6 +45,8 @@ int husk_engine_inspect(struct husk_engine *e, const char *name_or_id, struct hu
 		husk_ctr_release(ret);
 		return -1;
 	}
+	cleanup_free char *log = husk_engine_log_path(e, ret->id);
+	ret->log_cut = husk_log_cut_get(log, &ret->log_cut_errno, &ret->log_cut_ns) == 1;
 	return 0;
 }
 

@@ -136,6 +136,12 @@ struct husk_ctr {
 	size_t n_mounts;
 	char **tmpfs; /* --tmpfs "PATH[:OPTIONS]", NULL-terminated */
 	bool read_only;
+	/* set by husk_engine_inspect only: the monitor's log writer stopped at
+	 * a write that failed (logfile.h), with its errno (0: unknown) and
+	 * when (Unix ns, 0: unknown) */
+	bool log_cut;
+	int log_cut_errno;
+	int64_t log_cut_ns;
 };
 
 void husk_ctr_release(struct husk_ctr *c);

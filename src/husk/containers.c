@@ -2,6 +2,7 @@
  * restart, pause, unpause, wait, attach, rm, rename, ps, logs, exec.
  * Each parses its flags, calls the engine once per container, prints. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -495,6 +496,24 @@ static int emit_line(void *ud, int stream, int64_t t, const char *buf, size_t le
 	return 0;
 }
 
+/* The monitor's log writer stopped at a write that failed (its filesystem
+ * full): the log holds what came before.  One line on stderr, after it. */
+static void print_cut(void *ud, int errnum, int64_t time_ns)
+{
+	(void)ud;
+	fflush(stdout);
+	char why[128] = "a write failed", when[64] = "";
+	if (errnum) {
+		snprintf(why, sizeof(why), "%s", strerror(errnum));
+		why[0] = (char)tolower((unsigned char)why[0]);
+	}
+	time_t t = (time_t)(time_ns / 1000000000);
+	struct tm tm;
+	if (time_ns > 0 && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), " (at %Y-%m-%dT%H:%M:%SZ)", &tm);
+	fprintf(stderr, "husk: log truncated: %s%s\n", why, when);
+}
+
 const struct cli_flag logs_flags[] = {
 	{"follow", 'f', NULL, "go on printing output as it comes, until the container stops"},
 	{"tail", 'n', "N", "only the last N lines (or all)"},
@@ -507,7 +526,7 @@ const struct cli_flag logs_flags[] = {
 int cmd_logs(int argc, char **argv)
 {
 	struct logs_out out = {0};
-	struct husk_log_read_opts o = {.tail = -1, .emit = emit_line, .ud = &out};
+	struct husk_log_read_opts o = {.tail = -1, .emit = emit_line, .cut = print_cut, .ud = &out};
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		long n;

@@ -2,6 +2,7 @@
  * Docker's inspect shows it (the fields scripts read: State with Health,
  * RestartCount, Config, HostConfig, NetworkSettings), --format over it. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,18 @@ static json_t *inspect_json(const struct husk_ctr *c)
 			  rfc3339(c->started_ns), "FinishedAt", rfc3339(c->finished_ns));
 	if (c->test)
 		json_object_set_new(state, "Health", health_json(c));
+	if (c->log_cut) {
+		/* husk's own: the log stopped at a write that failed (the
+		 * filesystem full), and holds what came before */
+		char why[128] = "a write failed";
+		if (c->log_cut_errno) {
+			snprintf(why, sizeof(why), "%s", strerror(c->log_cut_errno));
+			why[0] = (char)tolower((unsigned char)why[0]);
+		}
+		json_object_set_new(
+			state, "LogTruncated",
+			json_pack("{s:s,s:o}", "Error", why, "At", rfc3339(c->log_cut_ns)));
+	}
 	json_t *test = json_array();
 	for (char **t = c->test; t && *t; t++)
 		json_array_append_new(test, json_string(*t));

@@ -764,7 +764,31 @@ static void test_none(void **state)
 	free(missing);
 }
 
-/* Disk full: the write fails with the errno, the writer stays. */
+struct cut_seen {
+	int recs, cuts, errnum, recs_before_cut;
+};
+
+static int count_rec(void *ud, int stream, int64_t t, const char *buf, size_t len)
+{
+	(void)stream;
+	(void)t;
+	(void)buf;
+	(void)len;
+	((struct cut_seen *)ud)->recs++;
+	return 0;
+}
+
+static void on_cut(void *ud, int errnum, int64_t t)
+{
+	struct cut_seen *s = ud;
+	(void)t;
+	s->cuts++;
+	s->errnum = errnum;
+	s->recs_before_cut = s->recs;
+}
+
+/* Disk full: the write fails with the errno, and so does every one after
+ * (the writer stopped); nothing is made beside a device. */
 static void test_write_error(void **state)
 {
 	(void)state;
@@ -778,10 +802,13 @@ static void test_write_error(void **state)
 	assert_int_equal(err->errnum, ENOSPC);
 	husk_error_free(err);
 	husk_log_close(w);
+	assert_int_equal(access("/dev/full-cut", F_OK), -1);
 }
 
 /* A record cut off by a failed write is removed: the file keeps whole
- * records, and the next write goes on after the last good one. */
+ * records, the writer stops there (nothing after goes in, even once
+ * there is room again) and records the cut, which the reader tells once
+ * after the records. */
 static void test_write_error_truncates(void **state)
 {
 	struct ctx *c = *state;
@@ -816,7 +843,7 @@ static void test_write_error_truncates(void **state)
 		err = NULL;
 		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
 			_exit(6);
-		if (husk_log_write(w, 1, "after\n", 6, &err) < 0)
+		if (husk_log_write(w, 1, "after\n", 6, &err) >= 0 || err->errnum != EFBIG)
 			_exit(7);
 		husk_log_close(w);
 		_exit(0);
@@ -826,11 +853,38 @@ static void test_write_error_truncates(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_json_lines(c->path);
+	int64_t before = (int64_t)time(NULL) * 1000000000;
 	struct got g = {0};
 	read_log(c->path, HUSK_LOG_JSON_FILE, -1, 0, 0, &g);
-	assert_int_equal(g.n, 2);
-	assert_string_equal(out_of(&g, 0), "kept\nand after\n");
+	assert_int_equal(g.n, 1);
+	assert_string_equal(out_of(&g, 0), "kept\n");
 	got_free(&g);
+	int errnum = 0;
+	int64_t t = 0;
+	assert_int_equal(husk_log_cut_get(c->path, &errnum, &t), 1);
+	assert_int_equal(errnum, EFBIG);
+	assert_true(t > before - 60 * 1000000000LL && t <= before + 2000000000LL);
+	/* the reader tells it once, after the records; not with an until
+	 * before it */
+	struct cut_seen seen = {0};
+	husk_error *err = NULL;
+	struct husk_log_read_opts o = {.tail = -1, .emit = count_rec, .cut = on_cut, .ud = &seen};
+	assert_int_equal(husk_log_read(c->path, HUSK_LOG_JSON_FILE, &o, &err), 0);
+	assert_int_equal(seen.cuts, 1);
+	assert_int_equal(seen.errnum, EFBIG);
+	assert_int_equal(seen.recs_before_cut, 1);
+	memset(&seen, 0, sizeof(seen));
+	o.until_ns = t - 1;
+	assert_int_equal(husk_log_read(c->path, HUSK_LOG_JSON_FILE, &o, &err), 0);
+	assert_int_equal(seen.cuts, 0);
+	/* a log never cut says so */
+	char *other = husk_strdup_printf("%s.other", c->path);
+	struct husk_log_writer *w = open_log(other, HUSK_LOG_JSON_FILE, 0, 1);
+	write_str(w, 1, "fine\n");
+	husk_log_close(w);
+	assert_int_equal(husk_log_cut_get(other, &errnum, &t), 0);
+	unlink(other);
+	free(other);
 }
 
 int main(void)
