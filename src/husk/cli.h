@@ -116,7 +116,6 @@ int cmd_network_rm(int argc, char **argv);
 int cmd_network_prune(int argc, char **argv);
 /* remove and list the networks no container is on that f matches
  * (network prune, system prune); 0 or 125 */
-struct husk_prune_filter;
 int cli_network_prune(const struct husk_prune_filter *f);
 int cmd_network_connect(int argc, char **argv);
 int cmd_network_disconnect(int argc, char **argv);
@@ -198,5 +197,13 @@ int cli_parse_time(const char *s, int64_t *ret_ns);
 /* one --filter of a prune verb (until=, label=, label!=) into f; 125 after
  * saying what is wrong */
 int cli_prune_filter(struct husk_prune_filter *f, const char *arg);
+/* A prune verb's flags, those its table has: -f, -a, --volumes ('V'),
+ * --filter ('L'); no operands.  0, or 125 after saying what is wrong;
+ * the filter is the caller's to release. */
+struct cli_prune {
+	bool force, all, volumes;
+	struct husk_prune_filter filter;
+};
+int cli_prune_args(int argc, char **argv, struct cli_prune *p);
 
 #endif

@@ -861,6 +861,24 @@ int cli_prune_filter(struct husk_prune_filter *f, const char *arg)
 			       arg, (int)kl, arg);
 }
 
+int cli_prune_args(int argc, char **argv, struct cli_prune *p)
+{
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'f')
+			p->force = true;
+		else if (c == 'a')
+			p->all = true;
+		else if (c == 'V')
+			p->volumes = true;
+		else if (c == 'L')
+			rc = cli_prune_filter(&p->filter, optarg);
+		else
+			rc = 125;
+	}
+	return rc ? rc : cli_operands(argc, argv, 0, 0);
+}
+
 #define PRUNE_FILTER_HELP "prune only what matches: until=TIME, label=KEY[=VALUE], label!=..."
 
 const struct cli_flag prune_flags[] = {
@@ -888,27 +906,17 @@ static int container_prune(const struct husk_prune_filter *f, long long *reclaim
 
 int cmd_container_prune(int argc, char **argv)
 {
-	bool force = false;
-	struct husk_prune_filter f = {0};
-	int c, rc = 0;
-	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'L')
-			rc = cli_prune_filter(&f, optarg);
-		else
-			rc = 125;
-	}
-	if (rc == 0)
-		rc = cli_operands(argc, argv, 0, 0);
-	if (rc == 0 && (force || confirm(":\n  - all stopped containers\n"))) {
+	struct cli_prune p = {0};
+	struct husk_prune_filter *f = &p.filter;
+	int rc = cli_prune_args(argc, argv, &p);
+	if (rc == 0 && (p.force || confirm(":\n  - all stopped containers\n"))) {
 		long long freed = 0;
-		rc = container_prune(&f, &freed);
+		rc = container_prune(f, &freed);
 		char s[32];
 		size_dec(freed, 4, s, sizeof(s));
 		printf("Total reclaimed space: %s\n", s);
 	}
-	husk_prune_filter_release(&f);
+	husk_prune_filter_release(f);
 	return rc;
 }
 
@@ -957,29 +965,17 @@ const struct cli_flag image_prune_flags[] = {
 
 int cmd_image_prune(int argc, char **argv)
 {
-	bool force = false, all = false;
-	struct husk_prune_filter f = {0};
-	int c, rc = 0;
-	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'L')
-			rc = cli_prune_filter(&f, optarg);
-		else
-			rc = 125;
-	}
-	if (rc == 0)
-		rc = cli_operands(argc, argv, 0, 0);
-	if (rc == 0 && (force || confirm(all ? " all images without at least one container "
-					       "associated to them."
-					     : " all dangling images."))) {
+	struct cli_prune p = {0};
+	struct husk_prune_filter *f = &p.filter;
+	int rc = cli_prune_args(argc, argv, &p);
+	if (rc == 0 && (p.force || confirm(p.all ? " all images without at least one container "
+						   "associated to them."
+						 : " all dangling images."))) {
 		long long freed = 0;
-		rc = image_prune(all, &f, &freed);
+		rc = image_prune(p.all, f, &freed);
 		print_reclaimed(freed);
 	}
-	husk_prune_filter_release(&f);
+	husk_prune_filter_release(f);
 	return rc;
 }
 
@@ -1041,26 +1037,11 @@ static int system_prune(bool all, bool volumes, const struct husk_prune_filter *
 
 int cmd_system_prune(int argc, char **argv)
 {
-	bool force = false, all = false, volumes = false;
-	struct husk_prune_filter f = {0};
-	int c, rc = 0;
-	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'V')
-			volumes = true;
-		else if (c == 'L')
-			rc = cli_prune_filter(&f, optarg);
-		else
-			rc = 125;
-	}
-	if (rc == 0)
-		rc = cli_operands(argc, argv, 0, 0);
-	if (rc == 0 && (force || system_confirm(all, volumes)))
-		rc = system_prune(all, volumes, &f);
-	husk_prune_filter_release(&f);
+	struct cli_prune p = {0};
+	int rc = cli_prune_args(argc, argv, &p);
+	if (rc == 0 && (p.force || system_confirm(p.all, p.volumes)))
+		rc = system_prune(p.all, p.volumes, &p.filter);
+	husk_prune_filter_release(&p.filter);
 	return rc;
 }
 

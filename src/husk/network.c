@@ -283,19 +283,12 @@ const struct cli_flag network_prune_flags[] = {
 
 int cmd_network_prune(int argc, char **argv)
 {
-	struct husk_prune_filter f = {0};
-	int c, rc = 0;
-	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'L')
-			rc = cli_prune_filter(&f, optarg);
-		else if (c != 'f')
-			rc = 125;
-	}
+	struct cli_prune p = {0};
+	struct husk_prune_filter *f = &p.filter;
+	int rc = cli_prune_args(argc, argv, &p);
 	if (rc == 0)
-		rc = cli_operands(argc, argv, 0, 0);
-	if (rc == 0)
-		rc = cli_network_prune(&f);
-	husk_prune_filter_release(&f);
+		rc = cli_network_prune(f);
+	husk_prune_filter_release(f);
 	return rc;
 }
 

@@ -337,24 +337,12 @@ static int volume_prune(bool force, bool all, const struct husk_prune_filter *f)
 
 int cmd_volume_prune(int argc, char **argv)
 {
-	bool force = false, all = false;
-	struct husk_prune_filter f = {0};
-	int c, rc = 0;
-	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'L')
-			rc = cli_prune_filter(&f, optarg);
-		else
-			rc = 125;
-	}
+	struct cli_prune p = {0};
+	struct husk_prune_filter *f = &p.filter;
+	int rc = cli_prune_args(argc, argv, &p);
 	if (rc == 0)
-		rc = cli_operands(argc, argv, 0, 0);
-	if (rc == 0)
-		rc = volume_prune(force, all, &f);
-	husk_prune_filter_release(&f);
+		rc = volume_prune(p.force, p.all, f);
+	husk_prune_filter_release(f);
 	return rc;
 }
 
