@@ -697,9 +697,12 @@ static int write_record(struct create_ctx *c, husk_error **err)
 			abort();
 		for (size_t i = 0; i < np; i++) {
 			const struct husk_net_port *p = &c->net.ports[i];
-			ports[i] = husk_strdup_printf("%s%s%u:%u/%s", p->host_ip,
-						      *p->host_ip ? ":" : "", p->host, p->ctr,
-						      p->proto == IPPROTO_UDP ? "udp" : "tcp");
+			/* an IPv6 address in brackets: [::1]:8080:80/tcp */
+			bool v6 = strchr(p->host_ip, ':') != NULL;
+			ports[i] =
+				husk_strdup_printf("%s%s%s%s%u:%u/%s", v6 ? "[" : "", p->host_ip,
+						   v6 ? "]" : "", *p->host_ip ? ":" : "", p->host,
+						   p->ctr, p->proto == IPPROTO_UDP ? "udp" : "tcp");
 		}
 	}
 	r.ports = ports;

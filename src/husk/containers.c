@@ -335,13 +335,17 @@ static json_t *ps_row(const struct husk_ctr *c, bool trunc)
 	/* Docker's: 0.0.0.0:8080->80/tcp, 127.0.0.1:53->53/udp */
 	size_t pl = 0;
 	for (char **p = c->ports; p && *p && pl < sizeof(ports) - 64; p++) {
-		char ip[16] = "0.0.0.0", proto[4] = "tcp";
+		char ip[46] = "0.0.0.0", proto[4] = "tcp";
 		unsigned h = 0, ct = 0;
+		bool v6 = false;
 		if (sscanf(*p, "%u:%u/%3s", &h, &ct, proto) < 2 &&
-		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3)
+		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3 &&
+		    !(v6 = sscanf(*p, "[%45[0-9a-fA-F:.]]:%u:%u/%3s", ip, &h, &ct, proto) >= 3))
 			continue;
-		pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s%s:%u->%u/%s",
-				       pl ? ", " : "", ip, h, ct, proto);
+		/* an IPv6 one as Docker 26 writes it: [::]:8080->80/tcp */
+		pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl, "%s%s%s%s:%u->%u/%s",
+				       pl ? ", " : "", v6 ? "[" : "", ip, v6 ? "]" : "", h, ct,
+				       proto);
 	}
 	time_t t = (time_t)(c->created_ns / 1000000000);
 	struct tm tm;

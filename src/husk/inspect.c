@@ -116,10 +116,11 @@ static json_t *network_settings(const struct husk_ctr *c)
 			     k, v)
 		json_object_set_new(ports, k, json_null());
 	for (char **p = c->ports; p && *p; p++) {
-		char ip[16] = "0.0.0.0", proto[4] = "tcp", key[16], hp[8];
+		char ip[46] = "0.0.0.0", proto[4] = "tcp", key[16], hp[8];
 		unsigned h = 0, ct = 0;
 		if (sscanf(*p, "%u:%u/%3s", &h, &ct, proto) < 2 &&
-		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3)
+		    sscanf(*p, "%15[0-9.]:%u:%u/%3s", ip, &h, &ct, proto) < 3 &&
+		    sscanf(*p, "[%45[0-9a-fA-F:.]]:%u:%u/%3s", ip, &h, &ct, proto) < 3)
 			continue;
 		snprintf(key, sizeof(key), "%u/%s", ct, proto);
 		snprintf(hp, sizeof(hp), "%u", h);

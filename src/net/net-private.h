@@ -72,14 +72,20 @@ int net_ipam_lock(const char *dir, husk_error **err);
 
 /* nft.c: husk's own table, made with libnftables */
 /* The table, once (atomically: a batch that creates it whole or fails),
- * then the container's published ports as elements of its maps; what
- * undoes them is kept in <runroot>/net/nft/<id>. */
+ * then the container's published ports as elements of its maps (those of
+ * the ip6 table too when addr6 is not NULL); what undoes them is kept in
+ * <runroot>/net/nft/<id>.  *ports (malloc'd) is replaced by the ports as
+ * published: host ports picked, and with addr6 a port on every address
+ * made two, 0.0.0.0 and ::, as Docker shows them.  EINVAL for an IPv6
+ * host address without addr6. */
 int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
-		struct husk_net_port *ports, size_t n_ports, husk_error **err);
+		const struct in6_addr *addr6, struct husk_net_port **ports, size_t *n_ports,
+		husk_error **err);
 /* The table with every chain, map and set of this husk's (one made by an
  * older husk gets what it lacks) */
 int net_nft_ensure(husk_error **err);
-/* `ip6 husk`, for IPv6 networks: their isolation, as isolate's */
+/* `ip6 husk`, for IPv6 networks: their isolation, masquerade and
+ * published ports (one made by an older husk gets what it lacks) */
 int net_nft_ensure6(husk_error **err);
 
 /* nfnl.c: raw nfnetlink, no library: 1/0 there or not, or -errno */
@@ -90,12 +96,16 @@ int net_nfnl_table6_exists(void);
 int net_nfnl_table6_delete(void);
 int net_nfnl_set_exists(const char *name);
 int net_nfnl_chain_exists(const char *name);
+int net_nfnl_chain6_exists(const char *name);
 /* is port in the set (tcp_claims, udp_claims)? 1, 0 or -errno */
 int net_nfnl_port_claimed(const char *set, unsigned short port);
 /* the element port (a set or map keyed by inet_service), or with addr
  * (an IPv4 address, keyed by ipv4_addr . inet_service) */
 int net_nfnl_port_delete(const char *map, unsigned short port);
 int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short port);
+/* the same in the ip6 table: a port (IPv6 every address), an address's */
+int net_nfnl_port6_delete(const char *map, unsigned short port);
+int net_nfnl_bind6_delete(const char *map, const struct in6_addr *addr, unsigned short port);
 
 /* network.c: the bridge of n up, as husk_network_create made it */
 int net_network_bridge(const struct husk_network *n, husk_error **err);

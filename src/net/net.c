@@ -408,7 +408,12 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 	if (o->n_ports)
 		memcpy(info.ports, o->ports, o->n_ports * sizeof(*o->ports));
 	info.n_ports = o->n_ports;
-	if (net_nft_add(o->runroot, o->id, addr, info.ports, info.n_ports, err) < 0)
+	/* IPv6: published on the address of its first IPv6 network */
+	struct in6_addr addr6, *a6 = NULL;
+	for (size_t i = 0; i < info.n_eps && !a6; i++)
+		if (*info.eps[i].ip6 && inet_pton(AF_INET6, info.eps[i].ip6, &addr6) == 1)
+			a6 = &addr6;
+	if (net_nft_add(o->runroot, o->id, addr, a6, &info.ports, &info.n_ports, err) < 0)
 		goto fail;
 	*ret = info;
 	return 0;

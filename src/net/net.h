@@ -36,12 +36,15 @@ const char *husk_net_state_dir(void);
 
 /* A published port: host_ip:host -> the container's ctr.  host 0: a free
  * port of the ephemeral range, picked when it is published; host_end
- * above host: a free one of host..host_end (Docker's -p 8000-8010:80). */
+ * above host: a free one of host..host_end (Docker's -p 8000-8010:80).
+ * host_ip "" is every address of the host, IPv6 ones too when the
+ * container has an IPv6 address; "0.0.0.0" every IPv4 one, "::" every
+ * IPv6 one, as Docker's. */
 struct husk_net_port {
 	unsigned short host, ctr;
 	unsigned short host_end;
 	int proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
-	char host_ip[16]; /* "" for every address of the host */
+	char host_ip[46]; /* "", an IPv4 or an IPv6 address (no brackets) */
 };
 
 /* A network: the default bridge or a user-defined one. */

@@ -184,15 +184,25 @@ int net_nfnl_set_exists(const char *name)
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
 }
 
-int net_nfnl_chain_exists(const char *name)
+static int chain_exists(uint8_t family, const char *name)
 {
 	struct nlbuf m = {.len = 0};
-	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETCHAIN), NLM_F_ACK, NFPROTO_IPV4, 0);
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_GETCHAIN), NLM_F_ACK, family, 0);
 	attr_put(h, NFTA_CHAIN_TABLE, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
 	attr_put(h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
 	msg_end(&m, h);
 	int r = talk(&m);
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+int net_nfnl_chain_exists(const char *name)
+{
+	return chain_exists(NFPROTO_IPV4, name);
+}
+
+int net_nfnl_chain6_exists(const char *name)
+{
+	return chain_exists(NFPROTO_IPV6, name);
 }
 
 int net_nfnl_port_claimed(const char *set, unsigned short port)
@@ -215,12 +225,11 @@ int net_nfnl_port_claimed(const char *set, unsigned short port)
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
 }
 
-static int elem_delete(const char *map, const void *key, size_t len)
+static int elem_delete(uint8_t family, const char *map, const void *key, size_t len)
 {
 	struct nlbuf m = {.len = 0};
 	batch_begin(&m);
-	struct nlmsghdr *h =
-		msg_start(&m, nft_type(NFT_MSG_DELSETELEM), NLM_F_ACK, NFPROTO_IPV4, 0);
+	struct nlmsghdr *h = msg_start(&m, nft_type(NFT_MSG_DELSETELEM), NLM_F_ACK, family, 0);
 	attr_put(h, NFTA_SET_ELEM_LIST_TABLE, HUSK_NFT_TABLE, sizeof(HUSK_NFT_TABLE));
 	attr_put(h, NFTA_SET_ELEM_LIST_SET, map, strlen(map) + 1);
 	struct nlattr *elems = nest_start(h, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -239,7 +248,13 @@ int net_nfnl_port_delete(const char *map, unsigned short port)
 {
 	/* an inet_service key: 2 bytes, network order */
 	uint16_t be = htons(port);
-	return elem_delete(map, &be, sizeof(be));
+	return elem_delete(NFPROTO_IPV4, map, &be, sizeof(be));
+}
+
+int net_nfnl_port6_delete(const char *map, unsigned short port)
+{
+	uint16_t be = htons(port);
+	return elem_delete(NFPROTO_IPV6, map, &be, sizeof(be));
 }
 
 int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short port)
@@ -250,5 +265,16 @@ int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short po
 	uint16_t be = htons(port);
 	memcpy(key, &addr.s_addr, 4);
 	memcpy(key + 4, &be, 2);
-	return elem_delete(map, key, sizeof(key));
+	return elem_delete(NFPROTO_IPV4, map, key, sizeof(key));
+}
+
+int net_nfnl_bind6_delete(const char *map, const struct in6_addr *addr, unsigned short port)
+{
+	/* ipv6_addr . inet_service: 16 bytes, then the port's 2 in a 4-byte
+	 * register */
+	unsigned char key[20] = {0};
+	uint16_t be = htons(port);
+	memcpy(key, addr, 16);
+	memcpy(key + 16, &be, 2);
+	return elem_delete(NFPROTO_IPV6, map, key, sizeof(key));
 }

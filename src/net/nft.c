@@ -105,8 +105,30 @@ static const char ext_upgrade[] =
 	"flush chain ip husk forward\n"
 	"delete chain ip husk forward\n";
 
-/* `ip6 husk`: IPv6 networks kept apart as isolate keeps IPv4 ones (no
- * NAT for IPv6, as Docker's default) */
+/* `ip6 husk`, for IPv6 networks: kept apart as isolate keeps IPv4 ones
+ * (table6_def, what an older husk made), and what came after (ext6_def,
+ * added whole to such a table or made with it):
+ *
+ *   tcp_ports, udp_ports   host port -> container address . port: -p PORT
+ *                          and -p [::]:PORT on every IPv6 address
+ *   tcp_binds, udp_binds   -p [ADDR]:PORT, that address only
+ *   prerouting, output,    their DNAT, as the ip table's
+ *   binds_pre, binds_out
+ *   postrouting            masquerade of what the containers send out of
+ *                          other links (as Docker's ip6tables does for an
+ *                          IPv6 network), and of ::1 sources sent into a
+ *                          bridge (published ports from [::1])
+ *
+ * The claims of host ports stay in the ip table's sets: a port is
+ * published once per protocol, whatever its address or family.
+ *
+ * [::1]: IPv6 has no route_localnet, and a packet that comes in by a
+ * bridge is routed to ::1 only through a route of that bridge (the kernel
+ * looks loopback destinations up on the incoming link only), so a bridge
+ * of an IPv6 network has `local ::1` in the main table (link.c), which
+ * only the answers to these connections use: a packet that arrives with
+ * ::1 as source or destination is dropped before netfilter (ip6_rcv_core,
+ * RFC 4291 2.5.3), so no container can reach the host's ::1 by it. */
 static const char table6_def[] =
 	"create table ip6 husk\n"
 	"add chain ip6 husk isolate { type filter hook forward priority filter; policy accept; }\n"
@@ -116,6 +138,32 @@ static const char table6_def[] =
 	"add rule ip6 husk isolate iifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
 	"\" } oifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
 	"\" } fib daddr . iif oif missing drop\n";
+
+static const char ext6_def[] =
+	"create chain ip6 husk postrouting { type nat hook postrouting priority srcnat; policy "
+	"accept; }\n"
+	"add rule ip6 husk postrouting iifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
+	"\" } oifname != { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER "\" } masquerade\n"
+	"add rule ip6 husk postrouting ip6 saddr ::1 oifname { \"" HUSK_NET_BRIDGE
+	"\", \"" BRIDGES_USER "\" } masquerade\n"
+	"add map ip6 husk tcp_ports { type inet_service : ipv6_addr . inet_service; }\n"
+	"add map ip6 husk udp_ports { type inet_service : ipv6_addr . inet_service; }\n"
+	"add map ip6 husk tcp_binds { type ipv6_addr . inet_service : ipv6_addr . inet_service; }\n"
+	"add map ip6 husk udp_binds { type ipv6_addr . inet_service : ipv6_addr . inet_service; }\n"
+	"add chain ip6 husk binds_pre { type nat hook prerouting priority dstnat - 1; policy "
+	"accept; }\n"
+	"add rule ip6 husk binds_pre dnat to ip6 daddr . tcp dport map @tcp_binds\n"
+	"add rule ip6 husk binds_pre dnat to ip6 daddr . udp dport map @udp_binds\n"
+	"add chain ip6 husk binds_out { type nat hook output priority -101; policy accept; }\n"
+	"add rule ip6 husk binds_out dnat to ip6 daddr . tcp dport map @tcp_binds\n"
+	"add rule ip6 husk binds_out dnat to ip6 daddr . udp dport map @udp_binds\n"
+	"add chain ip6 husk prerouting { type nat hook prerouting priority dstnat; policy "
+	"accept; }\n"
+	"add rule ip6 husk prerouting fib daddr type local dnat to tcp dport map @tcp_ports\n"
+	"add rule ip6 husk prerouting fib daddr type local dnat to udp dport map @udp_ports\n"
+	"add chain ip6 husk output { type nat hook output priority -100; policy accept; }\n"
+	"add rule ip6 husk output fib daddr type local dnat to tcp dport map @tcp_ports\n"
+	"add rule ip6 husk output fib daddr type local dnat to udp dport map @udp_ports\n";
 
 /* Run nft commands; the error in nft's words. */
 static int nft_run(const char *cmds, bool quiet_exists, husk_error **err)
@@ -162,17 +210,43 @@ static void ephemeral_range(unsigned *lo, unsigned *hi)
 	}
 }
 
+/* The families a port is published on: FAM4, FAM6 or both */
+enum { FAM4 = 1, FAM6 = 2 };
+
+static bool is_ip6(const char *host_ip)
+{
+	return strchr(host_ip, ':') != NULL;
+}
+
+static int families(const struct husk_net_port *p, bool has6)
+{
+	if (!*p->host_ip)
+		return FAM4 | (has6 ? FAM6 : 0);
+	return is_ip6(p->host_ip) ? FAM6 : FAM4;
+}
+
 /* Is port free of the host's own sockets (a socket bound to it)? */
 static bool host_port_free(const struct husk_net_port *p, unsigned port)
 {
-	int fd = socket(AF_INET,
+	bool v6 = is_ip6(p->host_ip);
+	int fd = socket(v6 ? AF_INET6 : AF_INET,
 			(p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return true;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (*p->host_ip)
-		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
-	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	bool ok;
+	if (v6) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
+					  .sin6_port = htons((uint16_t)port)};
+		inet_pton(AF_INET6, p->host_ip, &sa.sin6_addr);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	} else {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		if (*p->host_ip)
+			inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	}
 	close(fd);
 	return ok;
 }
@@ -235,25 +309,78 @@ int net_nft_ensure(husk_error **err)
 
 int net_nft_ensure6(husk_error **err)
 {
-	if (net_nfnl_table6_exists() == 1)
+	int t = net_nfnl_table6_exists();
+	if (t == 1 && net_nfnl_chain6_exists("postrouting") == 1)
 		return 0;
-	int r = nft_run(table6_def, true, err);
+	if (t != 1) {
+		cleanup_free char *all = husk_strdup_printf("%s%s", table6_def, ext6_def);
+		int r = nft_run(all, true, err);
+		if (r == 0)
+			return 0;
+		if (r != -EEXIST)
+			return husk_error_wrap(err, "create the nft table \"ip6 husk\"");
+	}
+	/* made by an older husk, or by another just now: its "create chain"
+	 * fails whole when another added it first */
+	int r = nft_run(ext6_def, true, err);
 	if (r < 0 && r != -EEXIST)
-		return husk_error_wrap(err, "create the nft table \"ip6 husk\"");
+		return husk_error_wrap(err, "add to the nft table \"ip6 husk\"");
 	return 0;
 }
 
+/* "[::1]" for an IPv6 address, as Docker writes one with a port */
+static void host_text(const char *host_ip, char buf[64])
+{
+	snprintf(buf, 64, is_ip6(host_ip) ? "[%s]" : "%s", *host_ip ? host_ip : "0.0.0.0");
+}
+
+/* Does port i need its own claim?  Not when every earlier port of the
+ * container on its host port is of the other family (-p 0.0.0.0:80:80 -p
+ * [::]:80:80, or the record's two halves of -p 80:80): one host port. */
+static bool claims(const struct husk_net_port *ports, size_t i, bool has6)
+{
+	bool other = false;
+	for (size_t j = 0; j < i; j++) {
+		if (ports[j].proto != ports[i].proto || ports[j].host != ports[i].host)
+			continue;
+		if (families(&ports[j], has6) & families(&ports[i], has6))
+			return true;
+		other = true;
+	}
+	return !other;
+}
+
 int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
-		struct husk_net_port *ports, size_t n_ports, husk_error **err)
+		const struct in6_addr *addr6, struct husk_net_port **ret_ports, size_t *ret_n,
+		husk_error **err)
 {
 	if (net_nft_ensure(err) < 0)
 		return -1;
+	struct husk_net_port *ports = *ret_ports;
+	size_t n_ports = *ret_n;
 	if (n_ports == 0)
 		return 0;
-	char ip[INET_ADDRSTRLEN];
+	bool has6 = addr6 != NULL, any6 = false;
+	for (size_t i = 0; i < n_ports; i++) {
+		if (families(&ports[i], has6) & FAM6)
+			any6 = true;
+		if (!has6 && is_ip6(ports[i].host_ip)) {
+			char h[64];
+			host_text(ports[i].host_ip, h);
+			return husk_fail_as(err, EINVAL,
+					    "-p %s:%u:%u: the container has no IPv6 address (its "
+					    "network has no --ipv6)",
+					    h, ports[i].host, ports[i].ctr);
+		}
+	}
+	if (any6 && net_nft_ensure6(err) < 0)
+		return -1;
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN] = "";
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	if (has6)
+		inet_ntop(AF_INET6, addr6, ip6, sizeof(ip6));
 	cleanup_free bool *pick = calloc(n_ports, sizeof(bool));
-	size_t cap = 64 + n_ports * 256;
+	size_t cap = 64 + n_ports * 512;
 	cleanup_free char *add = calloc(1, cap);
 	cleanup_free char *del = calloc(1, cap);
 	if (!add || !del || !pick)
@@ -272,22 +399,45 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 		for (size_t i = 0; i < n_ports; i++) {
 			const struct husk_net_port *p = &ports[i];
 			const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+			int fam = families(p, has6);
 			/* create: fails when another container holds the port */
-			na += (size_t)snprintf(add + na, cap - na,
-					       "create element ip husk %s_claims { %u }\n", proto,
-					       p->host);
-			if (*p->host_ip)
-				na += (size_t)snprintf(
-					add + na, cap - na,
-					"create element ip husk %s_binds { %s . %u : %s . %u }\n",
-					proto, p->host_ip, p->host, ip, p->ctr);
-			else
+			if (claims(ports, i, has6))
+				na += (size_t)snprintf(add + na, cap - na,
+						       "create element ip husk %s_claims { %u }\n",
+						       proto, p->host);
+			/* "" and 0.0.0.0 (::) every address of the family */
+			bool every = !*p->host_ip || strcmp(p->host_ip, "0.0.0.0") == 0 ||
+				     strcmp(p->host_ip, "::") == 0;
+			if ((fam & FAM4) && every) {
 				na += (size_t)snprintf(
 					add + na, cap - na,
 					"create element ip husk %s_ports { %u : %s . %u }\n", proto,
 					p->host, ip, p->ctr);
-			nd += (size_t)snprintf(del + nd, cap - nd, "%s %u%s%s\n", proto, p->host,
-					       *p->host_ip ? " " : "", p->host_ip);
+				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u\n", proto,
+						       p->host);
+			} else if (fam & FAM4) {
+				na += (size_t)snprintf(
+					add + na, cap - na,
+					"create element ip husk %s_binds { %s . %u : %s . %u }\n",
+					proto, p->host_ip, p->host, ip, p->ctr);
+				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u %s\n", proto,
+						       p->host, p->host_ip);
+			}
+			if ((fam & FAM6) && every) {
+				na += (size_t)snprintf(
+					add + na, cap - na,
+					"create element ip6 husk %s_ports { %u : %s . %u }\n",
+					proto, p->host, ip6, p->ctr);
+				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u ::\n", proto,
+						       p->host);
+			} else if (fam & FAM6) {
+				na += (size_t)snprintf(
+					add + na, cap - na,
+					"create element ip6 husk %s_binds { %s . %u : %s . %u }\n",
+					proto, p->host_ip, p->host, ip6, p->ctr);
+				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u %s\n", proto,
+						       p->host, p->host_ip);
+			}
 		}
 		/* what undoes them first: a crash right after leaves nothing
 		 * that husk rm cannot find */
@@ -325,14 +475,41 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 					p = &ports[i];
 					held = true;
 				}
+		char h[64];
+		host_text(p->host_ip, h);
 		return husk_fail_as(err, EADDRINUSE,
-				    "bind for %s:%u/%s failed: port is already allocated",
-				    *p->host_ip ? p->host_ip : "0.0.0.0", p->host,
-				    p->proto == IPPROTO_UDP ? "udp" : "tcp");
+				    "bind for %s:%u/%s failed: port is already allocated", h,
+				    p->host, p->proto == IPPROTO_UDP ? "udp" : "tcp");
 	}
 	if (r < 0) {
 		unlink(undo);
 		return husk_error_wrap(err, "publish ports");
+	}
+	/* as Docker shows them: a port on every address is two bindings,
+	 * 0.0.0.0 and ::, when the container has an IPv6 address */
+	if (has6) {
+		size_t n2 = n_ports;
+		for (size_t i = 0; i < n_ports; i++)
+			n2 += !*ports[i].host_ip;
+		if (n2 > n_ports) {
+			struct husk_net_port *v = calloc(n2 + 1, sizeof(*v));
+			if (!v)
+				abort();
+			size_t k = 0;
+			for (size_t i = 0; i < n_ports; i++) {
+				v[k] = ports[i];
+				if (*ports[i].host_ip) {
+					k++;
+					continue;
+				}
+				snprintf(v[k++].host_ip, sizeof(v->host_ip), "0.0.0.0");
+				v[k] = ports[i];
+				snprintf(v[k++].host_ip, sizeof(v->host_ip), "::");
+			}
+			free(*ret_ports);
+			*ret_ports = v;
+			*ret_n = n2;
+		}
 	}
 	return 0;
 }

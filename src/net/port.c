@@ -58,10 +58,34 @@ int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, h
 	int proto = proto_of(b);
 	if (proto < 0)
 		return husk_fail_as(err, EINVAL, usage, s);
-	/* IP:HOST:CTR, HOST:CTR or CTR */
+	/* IP:HOST:CTR, HOST:CTR or CTR; IP an IPv6 address in brackets
+	 * ([::1]:8080:80) or, as Docker's splitParts, without (::1:8080:80:
+	 * the last two fields are the ports) */
 	char *parts[3] = {NULL};
 	int k = 0;
-	for (char *p = b; k < 3; k++) {
+	char *ports = b;
+	if (b[0] == '[') {
+		char *close = strchr(b, ']');
+		if (!close || close[1] != ':')
+			return husk_fail_as(err, EINVAL, usage, s);
+		*close = '\0';
+		parts[k++] = b + 1;
+		ports = close + 2;
+	} else {
+		size_t colons = 0;
+		for (char *c = b; *c; c++)
+			colons += *c == ':';
+		if (colons > 2) {
+			char *c = strrchr(b, ':');
+			*c = '\0';
+			char *h = strrchr(b, ':');
+			*c = ':';
+			*h = '\0';
+			parts[k++] = b;
+			ports = h + 1;
+		}
+	}
+	for (char *p = ports; k < 3; k++) {
 		parts[k] = p;
 		char *c = strchr(p, ':');
 		if (!c) {
@@ -76,11 +100,15 @@ int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, h
 	const char *ip = k == 3 ? parts[0] : "";
 	const char *host = k >= 2 ? parts[k - 2] : "";
 	const char *ctr = parts[k - 1];
-	struct in_addr a;
-	if (*ip && inet_pton(AF_INET, ip, &a) != 1)
-		return husk_fail_as(err, EINVAL, "-p \"%s\": \"%s\" is not an IPv4 address", s, ip);
-	if (strcmp(ip, "0.0.0.0") == 0)
-		ip = "";
+	unsigned char a[sizeof(struct in6_addr)];
+	if (*ip && inet_pton(AF_INET, ip, a) != 1 && inet_pton(AF_INET6, ip, a) != 1)
+		return husk_fail_as(err, EINVAL, "-p \"%s\": \"%s\" is not an IP address", s, ip);
+	/* as written by inet_ntop: one spelling of an address (its key in
+	 * the table, its undo line) */
+	char canon[INET6_ADDRSTRLEN] = "";
+	if (*ip)
+		inet_ntop(strchr(ip, ':') ? AF_INET6 : AF_INET, a, canon, sizeof(canon));
+	ip = canon;
 	unsigned clo, chi, hlo = 0, hhi = 0;
 	if (port_range(ctr, strlen(ctr), &clo, &chi) < 0 ||
 	    (*host && port_range(host, strlen(host), &hlo, &hhi) < 0) || (k == 2 && !*host))

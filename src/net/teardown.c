@@ -172,29 +172,48 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 	cleanup_free char *ports = NULL;
 	size_t len = 0;
 	if (husk_read_file(undo, &ports, &len, &e) == 0) {
-		/* "tcp 8080" or "tcp 8080 127.0.0.1" a line: each alone, one
-		 * already gone must not keep the rest */
-		for (char *save = NULL, *l = strtok_r(ports, "\n", &save); l;
-		     l = strtok_r(NULL, "\n", &save)) {
-			char proto[4], ip[16] = "";
-			unsigned int port;
-			struct in_addr a;
-			int k = sscanf(l, "%3s %u %15s", proto, &port, ip);
-			if (k < 2 || port > 65535)
-				continue;
-			bool udp = strcmp(proto, "udp") == 0;
-			int nr = k == 3 && inet_pton(AF_INET, ip, &a) == 1
-					 ? net_nfnl_bind_delete(udp ? "udp_binds" : "tcp_binds", a,
-								(unsigned short)port)
-					 : net_nfnl_port_delete(udp ? "udp_ports" : "tcp_ports",
-								(unsigned short)port);
-			int nc = net_nfnl_port_delete(udp ? "udp_claims" : "tcp_claims",
-						      (unsigned short)port);
-			if (nr >= 0)
-				nr = nc;
-			if (nr < 0 && r == 0) {
-				husk_fail(err, -nr, "unpublish port %u/%s", port, proto);
-				r = -1;
+		/* a line a map's element: "tcp 8080" (every IPv4 address),
+		 * "tcp 8080 127.0.0.1", "tcp 8080 ::" (every IPv6 address),
+		 * "tcp 8080 ::1".  Each alone, one already gone must not keep
+		 * the rest; every element before any claim, so that a port
+		 * of two lines is not claimed by another container between
+		 * them */
+		for (int claims = 0; claims < 2; claims++) {
+			cleanup_free char *text = strdup(ports);
+			if (!text)
+				abort();
+			for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+			     l = strtok_r(NULL, "\n", &save)) {
+				char proto[4], ip[INET6_ADDRSTRLEN] = "";
+				unsigned int port;
+				struct in_addr a;
+				struct in6_addr a6;
+				int k = sscanf(l, "%3s %u %45s", proto, &port, ip);
+				if (k < 2 || port > 65535)
+					continue;
+				bool udp = strcmp(proto, "udp") == 0;
+				unsigned short pt = (unsigned short)port;
+				int nr;
+				if (claims)
+					nr = net_nfnl_port_delete(udp ? "udp_claims" : "tcp_claims",
+								  pt);
+				else if (k == 3 && inet_pton(AF_INET, ip, &a) == 1)
+					nr = net_nfnl_bind_delete(udp ? "udp_binds" : "tcp_binds",
+								  a, pt);
+				else if (k == 3 && inet_pton(AF_INET6, ip, &a6) == 1 &&
+					 IN6_IS_ADDR_UNSPECIFIED(&a6))
+					nr = net_nfnl_port6_delete(udp ? "udp_ports" : "tcp_ports",
+								   pt);
+				else if (k == 3 && inet_pton(AF_INET6, ip, &a6) == 1)
+					nr = net_nfnl_bind6_delete(udp ? "udp_binds" : "tcp_binds",
+								   &a6, pt);
+				else
+					nr = net_nfnl_port_delete(udp ? "udp_ports" : "tcp_ports",
+								  pt);
+				if (nr < 0 && r == 0) {
+					husk_fail(err, -nr, "unpublish port %u/%s", port, proto);
+					r = -1;
+				}
 			}
 		}
 		unlink(undo);

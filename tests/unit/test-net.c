@@ -73,26 +73,60 @@ static void test_parse_publish(void **state)
 	assert_int_equal(husk_net_parse_publish("53/udp", &v, &n, &err), 0);
 	assert_int_equal(v[6].host, 0);
 	assert_int_equal(v[6].ctr, 53);
+	/* 0.0.0.0: every IPv4 address only, as Docker's (not IPv6 too) */
 	assert_int_equal(husk_net_parse_publish("0.0.0.0:1:2", &v, &n, &err), 0);
-	assert_string_equal(v[7].host_ip, "");
-	assert_int_equal(n, 8);
-	static const char *bad[] = {
-		"8000-8002:80-81", "8002-8000:80", "80-",     "-80",  "1.2.3:80:80",
-		"::1:80:80",	   ":80",	   "0:80",    "80:0", "8080:80/sctp",
-		"1.2.3.4:80",	   "65536:1",	   "a:b:c:d", ""};
+	assert_string_equal(v[7].host_ip, "0.0.0.0");
+	/* IPv6 addresses in brackets, or bare as Docker's splitParts takes
+	 * them (the last two fields the ports), written as inet_ntop does */
+	assert_int_equal(husk_net_parse_publish("[::1]:8080:80", &v, &n, &err), 0);
+	assert_string_equal(v[8].host_ip, "::1");
+	assert_int_equal(v[8].host, 8080);
+	assert_int_equal(v[8].ctr, 80);
+	assert_int_equal(husk_net_parse_publish("[::]::53/udp", &v, &n, &err), 0);
+	assert_string_equal(v[9].host_ip, "::");
+	assert_int_equal(v[9].host, 0);
+	assert_int_equal(v[9].proto, IPPROTO_UDP);
+	assert_int_equal(husk_net_parse_publish("fd00:0:0::1:8080:80", &v, &n, &err), 0);
+	assert_string_equal(v[10].host_ip, "fd00::1");
+	assert_int_equal(v[10].host, 8080);
+	assert_int_equal(n, 11);
+	static const char *bad[] = {"8000-8002:80-81",
+				    "8002-8000:80",
+				    "80-",
+				    "-80",
+				    "1.2.3:80:80",
+				    ":80",
+				    "0:80",
+				    "80:0",
+				    "8080:80/sctp",
+				    "1.2.3.4:80",
+				    "65536:1",
+				    "a:b:c:d",
+				    "[::1:80:80",
+				    "[::1]80:80",
+				    "[fd00::zz]:80:80",
+				    "[::1]:80",
+				    ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = NULL;
 		assert_true(husk_net_parse_publish(bad[i], &v, &n, &err) < 0);
 		assert_int_equal(err->errnum, EINVAL);
 		husk_error_free(err);
 	}
-	assert_int_equal(n, 8); /* nothing added by a refused one */
+	assert_int_equal(n, 11); /* nothing added by a refused one */
 	free(v);
 	/* the record's form: an address is kept */
 	struct husk_net_port p;
 	assert_int_equal(husk_net_parse_port("127.0.0.2:53:53/udp", &p, &err), 0);
 	assert_string_equal(p.host_ip, "127.0.0.2");
 	assert_int_equal(p.proto, IPPROTO_UDP);
+	/* and an IPv6 one, in brackets (the two halves of -p 80:80 on an
+	 * IPv6 network) */
+	assert_int_equal(husk_net_parse_port("[::]:8080:80/tcp", &p, &err), 0);
+	assert_string_equal(p.host_ip, "::");
+	assert_int_equal(p.host, 8080);
+	assert_int_equal(husk_net_parse_port("0.0.0.0:8080:80/tcp", &p, &err), 0);
+	assert_string_equal(p.host_ip, "0.0.0.0");
 }
 
 static void test_parse_expose_mac(void **state)
