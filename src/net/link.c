@@ -136,39 +136,12 @@ static int addr6_add(struct mnl_socket *nl, const char *dev, const struct in6_ad
 	return 0;
 }
 
-/* `local ::1 dev <dev>` in the main table: the answers to a connection
- * from the host's [::1] to a published port, de-NATed to ::1 when they
- * come in by the bridge, are looked up on that link only (IPv6 has no
- * route_localnet); gone with the link (nft.c says why it is safe) */
-static int route6_loopback(struct mnl_socket *nl, const char *dev, husk_error **err)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_dst_len = 128;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = RT_SCOPE_HOST;
-	rtm->rtm_type = RTN_LOCAL;
-	mnl_attr_put(nlh, RTA_DST, sizeof(in6addr_loopback), &in6addr_loopback);
-	mnl_attr_put_u32(nlh, RTA_OIF, idx);
-	if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
-		return husk_fail(err, errno, "add the route of ::1 by \"%s\"", dev);
-	return 0;
-}
-
 int net_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, husk_error **err)
 {
 	cleanup_nl struct mnl_socket *nl = nl_open(err);
 	if (!nl)
 		return -1;
-	if (addr6_add(nl, name, gw, prefix, err) < 0 || route6_loopback(nl, name, err) < 0)
+	if (addr6_add(nl, name, gw, prefix, err) < 0)
 		return husk_error_wrap(err, "bridge \"%s\"", name);
 	return 0;
 }

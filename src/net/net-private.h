@@ -88,6 +88,14 @@ int net_nft_ensure(husk_error **err);
  * published ports (one made by an older husk gets what it lacks) */
 int net_nft_ensure6(husk_error **err);
 
+/* proxy.c: husk-proxy (beside dns_path) for the TCP ports of ports on
+ * "::" or "::1", to addr6: what NAT cannot do from the host's [::1] */
+int net_proxy_start(const char *runroot, const char *id, const char *dns_path,
+		    const struct in6_addr *addr6, const struct husk_net_port *ports, size_t n,
+		    husk_error **err);
+/* teardown.c: kill it (by <runroot>/net/proxy/<id>), and wait for it */
+void net_proxy_stop(const char *runroot, const char *id);
+
 /* nfnl.c: raw nfnetlink, no library: 1/0 there or not, or -errno */
 int net_nfnl_table_exists(void);
 int net_nfnl_table_delete(void);

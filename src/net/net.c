@@ -413,7 +413,8 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 	for (size_t i = 0; i < info.n_eps && !a6; i++)
 		if (*info.eps[i].ip6 && inet_pton(AF_INET6, info.eps[i].ip6, &addr6) == 1)
 			a6 = &addr6;
-	if (net_nft_add(o->runroot, o->id, addr, a6, &info.ports, &info.n_ports, err) < 0)
+	if (net_nft_add(o->runroot, o->id, addr, a6, &info.ports, &info.n_ports, err) < 0 ||
+	    net_proxy_start(o->runroot, o->id, o->dns_path, a6, info.ports, info.n_ports, err) < 0)
 		goto fail;
 	*ret = info;
 	return 0;

@@ -116,19 +116,16 @@ static const char ext_upgrade[] =
  *   binds_pre, binds_out
  *   postrouting            masquerade of what the containers send out of
  *                          other links (as Docker's ip6tables does for an
- *                          IPv6 network), and of ::1 sources sent into a
- *                          bridge (published ports from [::1])
+ *                          IPv6 network)
  *
  * The claims of host ports stay in the ip table's sets: a port is
  * published once per protocol, whatever its address or family.
  *
- * [::1]: IPv6 has no route_localnet, and a packet that comes in by a
- * bridge is routed to ::1 only through a route of that bridge (the kernel
- * looks loopback destinations up on the incoming link only), so a bridge
- * of an IPv6 network has `local ::1` in the main table (link.c), which
- * only the answers to these connections use: a packet that arrives with
- * ::1 as source or destination is dropped before netfilter (ip6_rcv_core,
- * RFC 4291 2.5.3), so no container can reach the host's ::1 by it. */
+ * Not [::1]: IPv6 has no route_localnet, and the answers to a connection
+ * from ::1, de-NATed to ::1 as they come in by the bridge, are dropped
+ * (ip6_rcv_core drops ::1 on any link but lo; with br_netfilter the
+ * de-NAT comes before it).  husk-proxy takes those (proxy.c); output
+ * leaves ::1 alone. */
 static const char table6_def[] =
 	"create table ip6 husk\n"
 	"add chain ip6 husk isolate { type filter hook forward priority filter; policy accept; }\n"
@@ -144,8 +141,6 @@ static const char ext6_def[] =
 	"accept; }\n"
 	"add rule ip6 husk postrouting iifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER
 	"\" } oifname != { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER "\" } masquerade\n"
-	"add rule ip6 husk postrouting ip6 saddr ::1 oifname { \"" HUSK_NET_BRIDGE
-	"\", \"" BRIDGES_USER "\" } masquerade\n"
 	"add map ip6 husk tcp_ports { type inet_service : ipv6_addr . inet_service; }\n"
 	"add map ip6 husk udp_ports { type inet_service : ipv6_addr . inet_service; }\n"
 	"add map ip6 husk tcp_binds { type ipv6_addr . inet_service : ipv6_addr . inet_service; }\n"
@@ -162,8 +157,10 @@ static const char ext6_def[] =
 	"add rule ip6 husk prerouting fib daddr type local dnat to tcp dport map @tcp_ports\n"
 	"add rule ip6 husk prerouting fib daddr type local dnat to udp dport map @udp_ports\n"
 	"add chain ip6 husk output { type nat hook output priority -100; policy accept; }\n"
-	"add rule ip6 husk output fib daddr type local dnat to tcp dport map @tcp_ports\n"
-	"add rule ip6 husk output fib daddr type local dnat to udp dport map @udp_ports\n";
+	"add rule ip6 husk output ip6 daddr != ::1 fib daddr type local dnat to tcp dport map "
+	"@tcp_ports\n"
+	"add rule ip6 husk output ip6 daddr != ::1 fib daddr type local dnat to udp dport map "
+	"@udp_ports\n";
 
 /* Run nft commands; the error in nft's words. */
 static int nft_run(const char *cmds, bool quiet_exists, husk_error **err)
@@ -429,6 +426,10 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 					"create element ip6 husk %s_ports { %u : %s . %u }\n",
 					proto, p->host, ip6, p->ctr);
 				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u ::\n", proto,
+						       p->host);
+			} else if ((fam & FAM6) && strcmp(p->host_ip, "::1") == 0) {
+				/* husk-proxy's alone; the line undoes the claim */
+				nd += (size_t)snprintf(del + nd, cap - nd, "%s %u ::1\n", proto,
 						       p->host);
 			} else if (fam & FAM6) {
 				na += (size_t)snprintf(

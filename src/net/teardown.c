@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -158,10 +160,44 @@ static void reap_later(void)
 	_exit(0);
 }
 
+void net_proxy_stop(const char *runroot, const char *id)
+{
+	cleanup_free char *pidfile = husk_strdup_printf("%s/net/proxy/%s", runroot, id);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (husk_read_file(pidfile, &text, &len, NULL) < 0)
+		return;
+	int pid = (int)strtol(text, NULL, 10);
+	/* ours: a recycled pid is another's; its argv names the pid file */
+	char path[64], cmd[4096];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd < 0 ? -1 : read(fd, cmd, sizeof(cmd) - 1);
+	if (fd >= 0)
+		close(fd);
+	bool ours = false;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1) {
+		cmd[n] = '\0';
+		ours |= strcmp(cmd + i, pidfile) == 0;
+	}
+	if (ours) {
+		/* gone before we return: its ports are free for the next */
+		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		kill(pid, SIGKILL);
+		if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+			poll(&p, 1, 2000);
+			close(pfd);
+		}
+	}
+	unlink(pidfile);
+}
+
 int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 {
 	int r = 0;
 	husk_error *e = NULL;
+	net_proxy_stop(runroot, id);
 	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", runroot, id);
 	net_ns_remove(ns);
 	if (husk_names_remove(NULL, id, &e) < 0) {
