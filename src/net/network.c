@@ -61,7 +61,14 @@ static char *ntoa(uint32_t h)
 	return strdup(s);
 }
 
-static void default_network(struct husk_network *n)
+static int check_subnet6(const char *what, const char *s, struct in6_addr *net, int *prefix,
+			 husk_error **err);
+
+/* The default bridge: IPv4 only, unless <root>/engine.json says, with
+ * the keys of Docker's daemon.json, {"ipv6": true, "fixed-cidr-v6":
+ * "fd00:89::/64"}: then IPv6 too, on that subnet, the gateway its ::1.
+ * EINVAL for a file that is not JSON or a bad subnet. */
+static int default_network(const char *root, struct husk_network *n, husk_error **err)
 {
 	*n = (struct husk_network){.name = strdup(HUSK_NET_DEFAULT),
 				   .id = strdup(""),
@@ -69,6 +76,38 @@ static void default_network(struct husk_network *n)
 				   .subnet = strdup(HUSK_NET_SUBNET),
 				   .gateway = strdup(HUSK_NET_GATEWAY)};
 	n->labels = calloc(1, sizeof(char *));
+	cleanup_free char *path = husk_strdup_printf("%s/engine.json", root);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j) {
+		if (access(path, F_OK) < 0)
+			return 0;
+		return husk_fail_as(err, EINVAL, "\"%s\": %s", path, je.text);
+	}
+	int r = 0;
+	json_t *on = json_object_get(j, "ipv6");
+	const char *cidr = json_string_value(json_object_get(j, "fixed-cidr-v6"));
+	struct in6_addr net;
+	int prefix;
+	if (on && !json_is_boolean(on)) {
+		r = husk_fail_as(err, EINVAL, "\"%s\": \"ipv6\" is true or false", path);
+	} else if (json_is_true(on) && !cidr) {
+		r = husk_fail_as(err, EINVAL,
+				 "\"%s\": \"ipv6\" needs \"fixed-cidr-v6\" (fd00:89::/64)", path);
+	} else if (json_is_true(on)) {
+		if (check_subnet6("\"fixed-cidr-v6\"", cidr, &net, &prefix, err) < 0) {
+			r = husk_error_wrap(err, "\"%s\"", path);
+		} else {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, &net, a, sizeof(a));
+			n->subnet6 = husk_strdup_printf("%s/%d", a, prefix);
+			net.s6_addr[15] |= 1;
+			inet_ntop(AF_INET6, &net, a, sizeof(a));
+			n->gateway6 = strdup(a);
+		}
+	}
+	json_decref(j);
+	return r;
 }
 
 void husk_network_release(struct husk_network *n)
@@ -175,12 +214,14 @@ static int load_file(const char *path, struct husk_network *ret)
 
 int husk_network_list(const char *root, struct husk_network **ret, size_t *ret_n, husk_error **err)
 {
-	(void)err;
 	size_t n = 1;
 	struct husk_network *v = calloc(1, sizeof(*v));
 	if (!v)
 		abort();
-	default_network(&v[0]);
+	if (default_network(root, &v[0], err) < 0) {
+		husk_network_list_free(v, n);
+		return -1;
+	}
 	cleanup_free char *dir = husk_strdup_printf("%s/networks", root);
 	struct dirent **ents = NULL;
 	int k = scandir(dir, &ents, NULL, alphasort);
@@ -285,6 +326,24 @@ static bool in6_prefix(const struct in6_addr *a, const struct in6_addr *net, int
 	return true;
 }
 
+/* An IPv6 subnet: a /48 to a /120 without host bits; what names the
+ * setting in the message */
+static int check_subnet6(const char *what, const char *s, struct in6_addr *net, int *prefix,
+			 husk_error **err)
+{
+	if (husk_net_parse_cidr6(s, net, prefix) < 0 || *prefix < 48 || *prefix > 120)
+		return husk_fail_as(err, EINVAL,
+				    "%s \"%s\": expected an IPv6 CIDR such as fd00:1::/64 "
+				    "(prefix 48 to 120)",
+				    what, s);
+	struct in6_addr masked = {0};
+	for (int b = 0; b < *prefix; b++)
+		masked.s6_addr[b / 8] |= net->s6_addr[b / 8] & (unsigned char)(0x80 >> (b % 8));
+	if (memcmp(&masked, net, sizeof(*net)) != 0)
+		return husk_fail_as(err, EINVAL, "%s \"%s\": host bits set", what, s);
+	return 0;
+}
+
 /* --ipv6: the subnet (a /48 to a /120 without host bits, overlapping no
  * other network's) and its gateway (given, or the subnet's ::1) */
 static int parse_subnet6(const struct husk_network_opts *o, const struct husk_network *v, size_t nv,
@@ -295,16 +354,8 @@ static int parse_subnet6(const struct husk_network_opts *o, const struct husk_ne
 	int prefix;
 	if (!o->subnet6)
 		return husk_fail_as(err, EINVAL, "--ipv6 needs an IPv6 --subnet (fd00:1::/64)");
-	if (husk_net_parse_cidr6(o->subnet6, &net, &prefix) < 0 || prefix < 48 || prefix > 120)
-		return husk_fail_as(err, EINVAL,
-				    "--subnet \"%s\": expected an IPv6 CIDR such as fd00:1::/64 "
-				    "(prefix 48 to 120)",
-				    o->subnet6);
-	struct in6_addr masked = {0};
-	for (int b = 0; b < prefix; b++)
-		masked.s6_addr[b / 8] |= net.s6_addr[b / 8] & (unsigned char)(0x80 >> (b % 8));
-	if (memcmp(&masked, &net, sizeof(net)) != 0)
-		return husk_fail_as(err, EINVAL, "--subnet \"%s\": host bits set", o->subnet6);
+	if (check_subnet6("--subnet", o->subnet6, &net, &prefix, err) < 0)
+		return -1;
 	for (size_t i = 0; i < nv; i++) {
 		struct in6_addr on;
 		int op;
