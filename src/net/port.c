@@ -66,7 +66,7 @@ int husk_net_parse_publish(const char *s, struct husk_net_port **v, size_t *n, h
 	char *ports = b;
 	if (b[0] == '[') {
 		char *close = strchr(b, ']');
-		if (!close || close[1] != ':')
+		if (!close || close == b + 1 || close[1] != ':')
 			return husk_fail_as(err, EINVAL, usage, s);
 		*close = '\0';
 		parts[k++] = b + 1;
