@@ -176,6 +176,16 @@ s.bind(("::1", 18405)); s.listen(); time.sleep(30)' &
 	# the ports are free again
 	serve again --network v6 -p 18400:7000 -p '[::1]:18401:7001'
 	[ "$(ask ::1 18401)" = again:7001 ]
+	# --rm: the proxy goes with the container
+	"$HUSK" rm -f again >/dev/null
+	"$HUSK" run --rm --network v6 -p '[::1]:18406:80' busybox true
+	[ -z "$(proxies)" ]
+	! claimed 18406
+	# UDP on [::1] is refused (husk-proxy takes TCP only), not ignored
+	run "$HUSK" run --rm --network v6 -p '[::1]:18407:53/udp' busybox true
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"UDP on the host's [::1] is not supported"* ]]
 }
 
 @test "IPv6: two containers on an IPv6 network reach each other by name over IPv6" {
