@@ -47,18 +47,20 @@ struct conn {
 	struct half h[2]; /* h[0]: client -> container, h[1]: back */
 };
 
-static struct conn conns[MAX_CONN];
+/* allocated on accept: a container's proxy with no connection is a few
+ * pages */
+static struct conn *conns[MAX_CONN];
 static int lfd[MAX_LISTEN];
 static unsigned short ctr_port[MAX_LISTEN];
 static size_t n_listen;
 static struct in6_addr target;
 
-static void conn_close(struct conn *c)
+static void conn_close(size_t i)
 {
-	for (int i = 0; i < 2; i++)
-		if (c->fd[i] >= 0)
-			close(c->fd[i]);
-	c->fd[0] = c->fd[1] = -1;
+	close(conns[i]->fd[0]);
+	close(conns[i]->fd[1]);
+	free(conns[i]);
+	conns[i] = NULL;
 }
 
 static void on_accept(size_t l)
@@ -66,23 +68,25 @@ static void on_accept(size_t l)
 	int cfd = accept4(lfd[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0)
 		return;
-	struct conn *c = NULL;
-	for (size_t i = 0; i < MAX_CONN && !c; i++)
-		if (conns[i].fd[0] < 0)
-			c = &conns[i];
+	size_t k = 0;
+	while (k < MAX_CONN && conns[k])
+		k++;
+	struct conn *c = k < MAX_CONN ? calloc(1, sizeof(*c)) : NULL;
 	int s = c ? socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
 	if (s < 0) {
+		free(c);
 		close(cfd);
 		return;
 	}
 	struct sockaddr_in6 sa = {
 		.sin6_family = AF_INET6, .sin6_port = htons(ctr_port[l]), .sin6_addr = target};
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		free(c);
 		close(s);
 		close(cfd);
 		return;
 	}
-	memset(c, 0, sizeof(*c));
+	conns[k] = c;
 	c->fd[0] = cfd;
 	c->fd[1] = s;
 	c->connecting = true;
@@ -126,17 +130,17 @@ static void loop(void)
 		for (size_t i = 0; i < n_listen; i++)
 			p[n++] = (struct pollfd){.fd = lfd[i], .events = POLLIN};
 		for (size_t i = 0; i < MAX_CONN; i++) {
-			struct conn *c = &conns[i];
+			struct conn *c = conns[i];
 			for (int k = 0; k < 2; k++) {
 				short ev = 0;
-				if (c->fd[0] >= 0 && c->connecting)
+				if (c && c->connecting)
 					ev = k == 1 ? POLLOUT : 0;
-				else if (c->fd[0] >= 0)
+				else if (c)
 					ev = (short)((!c->h[k].eof && !c->h[k].len ? POLLIN : 0) |
 						     (c->h[1 - k].len ? POLLOUT : 0));
 				/* nothing asked: not polled (a shut socket's POLLHUP
 				 * would wake us for nothing) */
-				p[n++] = (struct pollfd){.fd = c->fd[0] >= 0 && ev ? c->fd[k] : -1,
+				p[n++] = (struct pollfd){.fd = c && ev ? c->fd[k] : -1,
 							 .events = ev};
 			}
 		}
@@ -149,17 +153,17 @@ static void loop(void)
 			if (p[i].revents & POLLIN)
 				on_accept(i);
 		for (size_t i = 0; i < MAX_CONN; i++) {
-			struct conn *c = &conns[i];
+			struct conn *c = conns[i];
 			short r0 = p[n_listen + 2 * i].revents,
 			      r1 = p[n_listen + 2 * i + 1].revents;
-			if (c->fd[0] < 0 || !(r0 | r1))
+			if (!c || !(r0 | r1))
 				continue;
 			if (c->connecting) {
 				int e = 0;
 				socklen_t el = sizeof(e);
 				getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &e, &el);
 				if (e) {
-					conn_close(c);
+					conn_close(i);
 					continue;
 				}
 				if (r1 & POLLOUT)
@@ -167,7 +171,7 @@ static void loop(void)
 				continue;
 			}
 			if (!pump(c, 0, r0, r1) || !pump(c, 1, r1, r0))
-				conn_close(c);
+				conn_close(i);
 		}
 	}
 }
@@ -182,8 +186,6 @@ int main(int argc, char **argv)
 	int ready = (int)strtol(argv[2], NULL, 10);
 	const char *pidfile = argv[3];
 	signal(SIGPIPE, SIG_IGN);
-	for (size_t i = 0; i < MAX_CONN; i++)
-		conns[i].fd[0] = conns[i].fd[1] = -1;
 	int err = 0;
 	if (inet_pton(AF_INET6, argv[4], &target) != 1)
 		err = EINVAL;
