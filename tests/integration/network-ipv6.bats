@@ -225,6 +225,33 @@ web:7001" ]
 	[ "$output" = "$NET6::1" ]
 	# the rule is in husk's own table
 	nft list chain ip6 husk postrouting | grep -q masquerade
+	# the outside host reaches a published port at the host's IPv6
+	# address on its link: TCP, and UDP (an echo in the container's
+	# network stack)
+	serve web --network m6 -p 18408:7000 -p 18409:7100/udp
+	for _ in $(seq 30); do
+		out=$(ip netns exec "$OUTSIDE" timeout 3 busybox nc "$NET6::1" 18408 </dev/null 2>/dev/null) && [ -n "$out" ] && break
+		sleep 0.1
+	done
+	[ "$out" = web:7000 ]
+	nsenter -t "$("$HUSK" inspect -f '{{.State.Pid}}' web)" -n /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::", 7100))
+d, a = s.recvfrom(100)
+s.sendto(b"echo:" + d, a)' &
+	SRV=$!
+	run ip netns exec "$OUTSIDE" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for _ in range(20):
+    s.sendto(b"udp6", (sys.argv[1], 18409))
+    try:
+        print(s.recvfrom(100)[0].decode()); break
+    except socket.timeout:
+        pass' "$NET6::1"
+	[ "$output" = echo:udp6 ]
 	# an internal network reaches nothing out
 	"$HUSK" network create --internal --ipv6 --subnet 10.93.83.0/24 --subnet fd00:93:83::/64 i6 >/dev/null
 	run "$HUSK" run --rm --network i6 busybox nc -w 2 "$NET6::2" 9000
