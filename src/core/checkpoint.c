@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -58,21 +59,25 @@ static char *criu_log_error(const char *log)
 	return NULL;
 }
 
-/* Run criu with argv; on failure, the error names its log and its last
- * error line. */
-static int run_criu(char **argv, const char *log, husk_error **err)
+/* Run CRIU (criu: a path, or NULL for criu in PATH) with argv; on failure,
+ * the error names its log and its first error line.  A dump's stdio is
+ * /dev/null; a restore's is ours, for --inherit-fd to hand our stdio pipes
+ * to the restored tree. */
+static int run_criu(const char *criu, char **argv, bool our_stdio, const char *log,
+		    husk_error **err)
 {
+	const char *bin = criu ? criu : "criu";
 	pid_t pid = fork();
 	if (pid < 0)
 		return husk_fail(err, errno, "fork for criu");
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
+		int null = our_stdio ? -1 : open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
 		}
-		execvp("criu", argv);
-		fprintf(stderr, "criu: %s\n", strerror(errno));
+		execvp(bin, argv);
+		fprintf(stderr, "criu \"%s\": %s\n", bin, strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	int status = 0;
@@ -81,7 +86,12 @@ static int run_criu(char **argv, const char *log, husk_error **err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return husk_fail(err, ENOENT, "criu is not installed (Debian's package criu)");
+		return husk_fail(err, ENOENT,
+				 criu ? "--criu \"%s\": not found"
+				      : "%s is not installed (Debian's package criu)",
+				 bin);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+		return husk_fail(err, EACCES, "criu \"%s\" cannot be run", bin);
 	cleanup_free char *why = criu_log_error(log);
 	return husk_fail_as(err, EIO, "criu %s failed (status %d): %s (log: %s)", argv[1],
 			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
@@ -140,6 +150,40 @@ static void common_args(struct argv *a, const struct husk_checkpoint_opts *o, co
 		arg(a, "--shell-job");
 }
 
+/* What the init's stdio were, as runc's descriptors.json beside the images:
+ * the /proc/PID/fd links of fds 0-2 ("" where one cannot be read). */
+static char *stdio_descriptors(pid_t pid)
+{
+	json_t *a = json_array();
+	for (int fd = 0; fd < 3; fd++) {
+		char link[64], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		json_array_append_new(a, json_string(target));
+	}
+	char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return text;
+}
+
+/* The init's stdio pipes at the dump are ours at the restore (runc's
+ * --inherit-fd from descriptors.json): a caller such as conmon reads the
+ * restored container's output on its new pipes. */
+static void inherit_stdio_pipes(struct argv *a, const char *image)
+{
+	cleanup_free char *path = husk_strdup_printf("%s/descriptors.json", image);
+	json_t *d = json_load_file(path, 0, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach (d, i, v) {
+		const char *s = json_string_value(v);
+		if (i < 3 && s && strncmp(s, "pipe:", 5) == 0)
+			arg(a, "--inherit-fd=fd[%zu]:%s", i, s);
+	}
+	json_decref(d);
+}
+
 static bool is_bind(const struct husk_mount *m)
 {
 	return m->bind || (m->type && strcmp(m->type, "bind") == 0);
@@ -159,7 +203,7 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 	struct husk_spec *spec = NULL;
 	struct argv a = {0};
 	int r = -1;
-	cleanup_free char *cfg = NULL, *log = NULL;
+	cleanup_free char *cfg = NULL, *log = NULL, *desc = NULL;
 	enum husk_status s = husk_state_status(&st);
 	if (s != HUSK_RUNNING && s != HUSK_PAUSED) {
 		husk_fail(err, 0, "container \"%s\" is %s: only a running one can be checkpointed",
@@ -199,7 +243,8 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 	}
 	husk_strv_push(&a.v, &a.n, NULL);
 	a.n--;
-	if (run_criu(a.v, log, err) < 0) {
+	desc = stdio_descriptors(st.pid);
+	if (run_criu(o->criu, a.v, false, log, err) < 0) {
 		husk_error_wrap(err, "checkpoint container \"%s\"", o->id);
 		goto out;
 	}
@@ -207,6 +252,11 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 	char *cp = husk_strdup_printf("%s/config.json", o->image_path);
 	husk_write_file_atomic(cp, cfg, strlen(cfg), 0600, NULL);
 	free(cp);
+	if (desc) {
+		cp = husk_strdup_printf("%s/descriptors.json", o->image_path);
+		husk_write_file_atomic(cp, desc, strlen(desc), 0600, NULL);
+		free(cp);
+	}
 	r = 0;
 out:
 	argv_free(&a);
@@ -292,9 +342,10 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 		}
 		arg(&a, "--inherit-fd=fd[%d]:extRootNetNS", netns_fd);
 	}
+	inherit_stdio_pipes(&a, c->image_path);
 	husk_strv_push(&a.v, &a.n, NULL);
 	a.n--;
-	if (run_criu(a.v, log, err) < 0)
+	if (run_criu(c->criu, a.v, true, log, err) < 0)
 		goto out;
 	long lp = 0;
 	if (husk_read_file(pidfile, &ptext, NULL, err) < 0)

@@ -413,6 +413,16 @@ static int child_main(struct child_ctx *c)
 		if (setup_terminal(c, &err) < 0)
 			child_fail(c, err);
 		HUSK_TRACE(&c->tr, "open /dev/pts/ptmx, pty as the controlling terminal");
+	} else {
+		/* a session of its own, as runc's init: the runtime's session
+		 * is outside the container's pid namespace, and CRIU refuses
+		 * to dump a tree whose session leader it cannot see */
+		if (setsid() < 0) {
+			husk_fail(&err, errno, "setsid");
+			child_fail(c, err);
+		}
+		if (!c->rc.no_mntns && husk_rootfs_reopen_null(&err) < 0)
+			child_fail(c, err);
 	}
 	cleanup_free char *exe = NULL;
 	if (s->has_process && husk_find_executable(&s->process, &exe, &err) < 0)

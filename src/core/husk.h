@@ -127,6 +127,7 @@ int husk_stats(const char *root, const char *id, char **ret_json, long long *ret
 
 /* checkpoint and restore through CRIU (runc's flags) */
 struct husk_checkpoint_opts {
+	const char *criu; /* CRIU's binary: a path, or NULL for criu in PATH */
 	const char *state_root;
 	const char *id;
 	const char *image_path;		 /* required */

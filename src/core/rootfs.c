@@ -931,12 +931,12 @@ static int open_after_pivot(const char *path)
  * "/dev/null" would follow whatever the image or a container sharing /dev
  * put there: a symlink to /proc/sys/kernel/core_pattern made every masked
  * file a writable core_pattern (CVE-2025-31133). */
-static int open_null(husk_error **err)
+static int open_null(int flags, husk_error **err)
 {
 	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return husk_fail(err, errno, "open /");
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+	struct open_how how = {.flags = flags | O_CLOEXEC,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
 					  RESOLVE_NO_MAGICLINKS};
 	int fd = sys_openat2(root, "dev/null", &how);
@@ -956,6 +956,42 @@ static int open_null(husk_error **err)
 				 "device 1:3)");
 	}
 	return fd;
+}
+
+/* Stdio that is the host's null device becomes the container's own, as
+ * runc's reOpenDevNull does: a node of the host's /dev is outside every
+ * mount the container has, and CRIU cannot dump a file it cannot name in
+ * the container ("Can't lookup mount ... path=/dev/null").  Nothing to do
+ * (three fstats) when no stdio is a null device; a container with no null
+ * device of its own keeps the host's. */
+int husk_rootfs_reopen_null(husk_error **err)
+{
+	struct stat fds[3];
+	bool any = false;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &fds[fd]) < 0)
+			fds[fd].st_mode = 0;
+		else if (S_ISCHR(fds[fd].st_mode) && fds[fd].st_rdev == makedev(1, 3))
+			any = true;
+	}
+	if (!any)
+		return 0;
+	/* a container without a null device of its own keeps the host's */
+	husk_error *none = NULL;
+	cleanup_close int null = open_null(O_RDWR | O_NOCTTY, &none);
+	husk_error_free(none);
+	struct stat own;
+	if (null < 0 || fstat(null, &own) < 0)
+		return 0;
+	for (int fd = 0; fd < 3; fd++) {
+		if (!S_ISCHR(fds[fd].st_mode) || fds[fd].st_rdev != makedev(1, 3) ||
+		    (fds[fd].st_dev == own.st_dev && fds[fd].st_ino == own.st_ino))
+			continue;
+		if (dup3(null, fd, 0) < 0)
+			return husk_fail(err, errno, "reopen fd %d on the container's /dev/null",
+					 fd);
+	}
+	return 0;
 }
 
 /* What masks: the null device's fd (null_fd), and an empty read-only tmpfs
@@ -995,7 +1031,7 @@ static int mask_path(const char *path, struct masks *mk, husk_error **err)
 		return husk_fail(err, errno, "mask \"%s\"", path);
 	if (S_ISDIR(st.st_mode))
 		return mask_dir(fd, mk, path, err);
-	if (mk->null_fd < 0 && (mk->null_fd = open_null(err)) < 0)
+	if (mk->null_fd < 0 && (mk->null_fd = open_null(O_PATH, err)) < 0)
 		return husk_error_wrap(err, "mask \"%s\"", path);
 	cleanup_close int tree =
 		sys_open_tree(mk->null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);

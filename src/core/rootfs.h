@@ -44,5 +44,7 @@ int husk_rootfs_mount_deferred(struct husk_rootfs_ctx *c, husk_error **err);
 int husk_rootfs_finish(struct husk_rootfs_ctx *c, husk_error **err);
 /* Bind the pty slave onto /dev/console (after pivot). */
 int husk_rootfs_console(int slave_fd, husk_error **err);
+/* Stdio on the host's /dev/null reopened on the container's (after pivot). */
+int husk_rootfs_reopen_null(husk_error **err);
 
 #endif

@@ -152,6 +152,7 @@ static int parse(int argc, char **argv, struct ck_args *a, bool restore)
 		return cli_errorf("%s: expected exactly one container id", verb);
 	o->id = argv[optind];
 	o->state_root = g.root;
+	o->criu = g.criu;
 	/* relative paths are the caller's, made absolute before CRIU runs */
 	o->image_path = absolute(image);
 	o->work_path = work ? absolute(work) : NULL;

@@ -13,8 +13,9 @@
 struct cli {
 	const char *root;
 	const char *log_path;
-	int log_fd;	 /* --log, opened once, or -1 */
-	bool no_cgroups; /* --cgroup-manager disabled */
+	const char *criu; /* --criu: CRIU's binary (NULL: criu in PATH) */
+	int log_fd;	  /* --log, opened once, or -1 */
+	bool no_cgroups;  /* --cgroup-manager disabled */
 	bool log_json;
 	bool debug;
 	bool explain;

@@ -122,6 +122,7 @@ static void usage(FILE *f)
 		   "  --explain             print each kernel step with its time\n"
 		   "  --systemd-cgroup      (not supported: husk drives cgroupfs)\n"
 		   "  --cgroup-manager cgroupfs|disabled (disabled: no cgroup is made)\n"
+		   "  --criu PATH           CRIU's binary for checkpoint/restore (default: criu)\n"
 		   "  --list-faults         the steps HUSK_FAULT=STEP kills at (test builds)\n"
 		   "  -v, --version\n");
 }
@@ -211,8 +212,10 @@ int main(int argc, char **argv, char **envp)
 						  "disabled",
 						  optarg);
 			break;
-		case 'R':
 		case 'C':
+			g.criu = optarg;
+			break;
+		case 'R':
 			break; /* accepted for runc compatibility */
 		case 'v':
 			printf("husk-oci version 0.1.0\nspec: 1.3.0\n");
