@@ -37,6 +37,10 @@ if command -v systemctl >/dev/null && [ -e /lib/systemd/system/docker.service ];
 	fi
 fi
 command -v update-rc.d >/dev/null && [ -e /etc/init.d/docker ] && update-rc.d docker disable >/dev/null 2>&1 || true
+# CRIU 4.1 for the checkpoint tests, built from Debian trixie's source
+# (Debian 12's 3.17 cannot run on this kernel): they skip without it, so a
+# failure here does not fail the setup
+./scripts/build-criu.sh || echo "setup: CRIU 4.1 was not built: the checkpoint tests will skip" >&2
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 echo "built: $(pwd)/build/husk-oci"

@@ -54,7 +54,11 @@ static char *criu_log_error(const char *log)
 		return NULL;
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (strstr(l, "Error"))
+		/* CRIU logs as errors, and goes on, that it could not raise
+		 * its own RLIMIT_NOFILE or open /dev/net/tun (a probe, denied
+		 * in the container's devices cgroup): not the cause */
+		if (strstr(l, "Error") && !strstr(l, "RLIMIT_NOFILE") &&
+		    !strstr(l, "Unable to create tun"))
 			return strdup(l);
 	return NULL;
 }
@@ -63,8 +67,8 @@ static char *criu_log_error(const char *log)
  * the error names its log and its first error line.  A dump's stdio is
  * /dev/null; a restore's is ours, for --inherit-fd to hand our stdio pipes
  * to the restored tree. */
-static int run_criu(const char *criu, char **argv, bool our_stdio, const char *log,
-		    husk_error **err)
+static int run_criu(const char *criu, char **argv, bool our_stdio, const struct husk_cgroup *cg,
+		    const char *log, husk_error **err)
 {
 	const char *bin = criu ? criu : "criu";
 	pid_t pid = fork();
@@ -75,6 +79,18 @@ static int run_criu(const char *criu, char **argv, bool our_stdio, const char *l
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
+		}
+		/* CRIU itself in the container's cgroup, as runc puts it: what
+		 * it restores is born there, whatever --manage-cgroups-mode */
+		for (size_t i = 0; cg && i < cg->n; i++) {
+			cleanup_free char *procs =
+				husk_strdup_printf("%s/cgroup.procs", cg->dirs[i].path);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1) {
+				fprintf(stderr, "join \"%s\": %s\n", procs, strerror(errno));
+				_exit(124);
+			}
+			close(fd);
 		}
 		execvp(bin, argv);
 		fprintf(stderr, "criu \"%s\": %s\n", bin, strerror(errno));
@@ -92,6 +108,8 @@ static int run_criu(const char *criu, char **argv, bool our_stdio, const char *l
 				 bin);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
 		return husk_fail(err, EACCES, "criu \"%s\" cannot be run", bin);
+	if (cg && WIFEXITED(status) && WEXITSTATUS(status) == 124)
+		return husk_fail(err, EIO, "put criu in the container's cgroup");
 	cleanup_free char *why = criu_log_error(log);
 	return husk_fail_as(err, EIO, "criu %s failed (status %d): %s (log: %s)", argv[1],
 			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
@@ -244,7 +262,7 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 	husk_strv_push(&a.v, &a.n, NULL);
 	a.n--;
 	desc = stdio_descriptors(st.pid);
-	if (run_criu(o->criu, a.v, false, log, err) < 0) {
+	if (run_criu(o->criu, a.v, false, NULL, log, err) < 0) {
 		husk_error_wrap(err, "checkpoint container \"%s\"", o->id);
 		goto out;
 	}
@@ -289,6 +307,11 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 	const char *mode = manage_mode(c->manage_cgroups_mode, err);
 	if (!mode || husk_id_validate(c->id, err) < 0)
 		return -1;
+	/* the cgroup is the runtime's, made before CRIU runs: strict would
+	 * abort on it ("Abort restore of existing cgroups"); full restores
+	 * the dumped properties onto it (runc 1.1 restores strict as soft) */
+	if (strcmp(mode, "strict") == 0 && !o->no_cgroup)
+		mode = "full";
 	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
 		return -1;
 	const char *work = c->work_path ? c->work_path : c->image_path;
@@ -326,8 +349,13 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 	arg(&a, "--restore-detached");
 	arg(&a, "--pidfile=%s", pidfile);
 	common_args(&a, c, c->image_path, work, mode, log);
-	if (cg_made && cg.n)
-		arg(&a, "--cgroup-root=%s", cg.dirs[0].rel);
+	/* each hierarchy's own root, as runc's CgRoot per controller: on v1
+	 * they differ (memory may sit below our cgroup, freezer at its top) */
+	for (size_t i = 0; cg_made && i < cg.n; i++)
+		if (cg.dirs[i].v2 || !cg.dirs[i].controllers[0])
+			arg(&a, "--cgroup-root=%s", cg.dirs[i].rel);
+		else
+			arg(&a, "--cgroup-root=%s:%s", cg.dirs[i].controllers, cg.dirs[i].rel);
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (is_bind(&spec->mounts[i]))
 			arg(&a, "--ext-mount-map=%s:%s", spec->mounts[i].destination,
@@ -345,7 +373,7 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 	inherit_stdio_pipes(&a, c->image_path);
 	husk_strv_push(&a.v, &a.n, NULL);
 	a.n--;
-	if (run_criu(c->criu, a.v, true, log, err) < 0)
+	if (run_criu(c->criu, a.v, true, cg_made ? &cg : NULL, log, err) < 0)
 		goto out;
 	long lp = 0;
 	if (husk_read_file(pidfile, &ptext, NULL, err) < 0)
