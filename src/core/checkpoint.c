@@ -28,6 +28,7 @@
 
 #include "cgroup.h"
 #include "husk.h"
+#include "rootfs.h"
 #include "spec.h"
 #include "state.h"
 #include "util.h"
@@ -202,6 +203,41 @@ static void inherit_stdio_pipes(struct argv *a, const char *image)
 	json_decref(d);
 }
 
+/* The container's cgroup mounts without a cgroup namespace are binds of its
+ * host cgroup directories (rootfs.c's mount_cgroup): external to CRIU, as
+ * runc makes them, named by their destination at the dump (to_host false)
+ * and mapped to the restored container's directories at the restore.
+ * CRIU could not dump the hybrid host's cgroup2 one ("unified doesn't
+ * have a proper root mount"). */
+static void cgroup_binds(struct argv *a, const struct husk_spec *spec, const struct husk_cgroup *cg,
+			 bool to_host)
+{
+	if (spec->ns[HUSK_NS_CGROUP].enabled || !cg || cg->n == 0)
+		return;
+	bool v2 = husk_cgroup_mode() == HUSK_CGROUP_V2;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct husk_mount *m = &spec->mounts[i];
+		if (!m->type || (strcmp(m->type, "cgroup") != 0 && strcmp(m->type, "cgroup2") != 0))
+			continue;
+		if (v2) {
+			arg(a, "--ext-mount-map=%s:%s", m->destination,
+			    to_host ? cg->dirs[0].path : m->destination);
+			continue;
+		}
+		for (size_t j = 0; j < cg->n; j++) {
+			const struct husk_cgroup_dir *d = &cg->dirs[j];
+			const char *name = d->v2 ? "unified" : d->controllers;
+			if (strncmp(name, "name=", 5) == 0)
+				name += 5;
+			if (to_host)
+				arg(a, "--ext-mount-map=%s/%s:%s", m->destination, name, d->path);
+			else
+				arg(a, "--ext-mount-map=%s/%s:%s/%s", m->destination, name,
+				    m->destination, name);
+		}
+	}
+}
+
 static bool is_bind(const struct husk_mount *m)
 {
 	return m->bind || (m->type && strcmp(m->type, "bind") == 0);
@@ -252,6 +288,7 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 		if (is_bind(&spec->mounts[i]))
 			arg(&a, "--ext-mount-map=%s:%s", spec->mounts[i].destination,
 			    spec->mounts[i].destination);
+	cgroup_binds(&a, spec, st.has_cgroup ? &st.cgroup : NULL, false);
 	/* a joined network namespace is not the container's either */
 	if (spec->ns[HUSK_NS_NET].enabled && spec->ns[HUSK_NS_NET].path) {
 		struct stat nsst;
@@ -288,6 +325,47 @@ out:
 		husk_delete(o->state_root, o->id, true, NULL);
 	}
 	return r;
+}
+
+/* dest is path or below it */
+static bool path_under(const char *dest, const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return strncmp(dest, path, n) == 0 && (dest[n] == '\0' || dest[n] == '/' || n == 1);
+}
+
+/* The mount points CRIU restores onto, made in the rootfs as a create
+ * makes them (runc's prepareCriuRestoreMounts): a restore into a new
+ * container (Podman's restore --import --name) has a rootfs without the
+ * files the runtime created, such as Podman's /run/.containerenv ("Can't
+ * stat mountpoint").  Those on a tmpfs come back with the tmpfs's content,
+ * and the cgroup ones with their tmpfs or /sys. */
+static int restore_mountpoints(const char *root, const struct husk_spec *spec, husk_error **err)
+{
+	cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_fail(err, errno, "open \"%s\"", root);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct husk_mount *m = &spec->mounts[i];
+		bool on_tmpfs = false;
+		for (size_t j = 0; j < spec->n_mounts && !on_tmpfs; j++)
+			on_tmpfs = j != i && spec->mounts[j].type &&
+				   strcmp(spec->mounts[j].type, "tmpfs") == 0 &&
+				   path_under(m->destination, spec->mounts[j].destination);
+		if (on_tmpfs || (m->type && (strcmp(m->type, "cgroup") == 0 ||
+					     strcmp(m->type, "cgroup2") == 0)))
+			continue;
+		struct stat st;
+		bool file = is_bind(m) && m->source && stat(m->source, &st) == 0 &&
+			    !S_ISDIR(st.st_mode);
+		int fd = husk_mkpath_in_root(rootfd, m->destination, file, err);
+		if (fd < 0)
+			return husk_error_wrap(err, "mount point \"%s\"", m->destination);
+		close(fd);
+	}
+	return 0;
 }
 
 int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error **err)
@@ -342,6 +420,8 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 	}
 	mounted = true;
 	mount(NULL, criu_root, NULL, MS_PRIVATE | MS_REC, NULL);
+	if (restore_mountpoints(criu_root, spec, err) < 0)
+		goto out;
 	pidfile = husk_strdup_printf("%s/restore.pid", dir);
 	arg(&a, "criu");
 	arg(&a, "restore");
@@ -360,6 +440,7 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 		if (is_bind(&spec->mounts[i]))
 			arg(&a, "--ext-mount-map=%s:%s", spec->mounts[i].destination,
 			    spec->mounts[i].source);
+	cgroup_binds(&a, spec, cg_made ? &cg : NULL, true);
 	if (spec->ns[HUSK_NS_NET].enabled && spec->ns[HUSK_NS_NET].path) {
 		/* criu inherits it: no close-on-exec */
 		netns_fd = open(spec->ns[HUSK_NS_NET].path, O_RDONLY);
