@@ -13,12 +13,14 @@
 load helpers
 load clients-helpers
 load netns
+load criu
 
 RUNC_BIN=${RUNC_BIN:-/usr/sbin/runc}
 PM_T=${PM_T:-60} # seconds any one podman command may take
 
 setup_file() {
 	command -v podman >/dev/null || return 0
+	find_criu
 	podman_cgroups_note
 	export PM_DIR
 	PM_DIR=$(mktemp -d /tmp/husk-podman.XXXXXX)
@@ -344,4 +346,55 @@ ctr_cgroup() {
 		expect $rt "no userdata" grep -qx 'runroot userdata: 0' <<<"${!o}"
 		expect $rt "no cgroups/mounts" grep -qx 'cgroups and mounts left: none' <<<"${!o}"
 	done
+}
+
+@test "podman: container checkpoint, restore, --leave-running --export, restore --import --name" {
+	need_criu
+	s() {
+		# Podman and the runtime both run criu from PATH
+		export PATH="${CRIU_BIN%/*}:$PATH"
+		local id last at i
+		last() { pm logs "$1" 2>/dev/null | tail -n1; }
+		# wait_last NAME N: until NAME's last line of output passed N (5 s)
+		wait_last() {
+			for i in $(seq 50); do
+				[ "$(last "$1")" -gt "$2" ] 2>/dev/null && return 0
+				sleep 0.1
+			done
+			return 1
+		}
+		id=$(pm run -d busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done') || return 10
+		wait_last "$id" 3 || echo "no output"
+		pm container checkpoint "$id" >/dev/null || echo "checkpoint failed"
+		echo "after checkpoint: $(pm inspect -f '{{.State.Status}}' "$id")"
+		at=$(last "$id")
+		pm container restore "$id" >/dev/null || echo "restore failed"
+		echo "after restore: $(pm inspect -f '{{.State.Status}}' "$id")"
+		# the output goes on, on conmon's new pipes, from the same count
+		wait_last "$id" $((at + 3)) && echo "counts on" || echo "stuck at $(last "$id")"
+		echo "started once: $(pm logs "$id" | grep -cx 1)"
+		pm container checkpoint --leave-running --export "$PM_DIR/ck-$RT.tar.gz" "$id" >/dev/null ||
+			echo "export failed"
+		echo "after export: $(pm inspect -f '{{.State.Status}}' "$id")"
+		at=$(last "$id")
+		# a new container from the export: a new id, cgroup and rootfs
+		pm container restore --import "$PM_DIR/ck-$RT.tar.gz" --name "copy-$RT" >/dev/null ||
+			echo "import failed"
+		echo "copy: $(pm inspect -f '{{.State.Status}}' "copy-$RT")"
+		wait_last "copy-$RT" "$at" && echo "copy counts on" || echo "copy stuck at $(last "copy-$RT")"
+		pm rm -f -t 0 "$id" "copy-$RT" >/dev/null
+		rm -f "$PM_DIR/ck-$RT.tar.gz"
+	}
+	both s
+	for rt in husk runc; do
+		o=${rt}_out
+		expect $rt "checkpoint: exited" grep -qx 'after checkpoint: exited' <<<"${!o}"
+		expect $rt "restore: running" grep -qx 'after restore: running' <<<"${!o}"
+		expect $rt "the count goes on" grep -qx 'counts on' <<<"${!o}"
+		expect $rt "not restarted" grep -qx 'started once: 1' <<<"${!o}"
+		expect $rt "--leave-running: running" grep -qx 'after export: running' <<<"${!o}"
+		expect $rt "the copy runs" grep -qx 'copy: running' <<<"${!o}"
+		expect $rt "the copy counts on" grep -qx 'copy counts on' <<<"${!o}"
+	done
+	same
 }
