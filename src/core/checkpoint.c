@@ -46,8 +46,9 @@ static const char *manage_mode(const char *m, husk_error **err)
 	return NULL;
 }
 
-/* The first "Error" line CRIU logged (the cause; the later ones say what
- * it gave up), for the message. */
+/* The first error line CRIU logged, "Error (file.c:N): ..." (the cause;
+ * the later ones say what it gave up), for the message; not the output of
+ * the ip(8) it runs ("Error: ipv4: Address already assigned."). */
 static char *criu_log_error(const char *log)
 {
 	cleanup_free char *text = NULL;
@@ -58,7 +59,7 @@ static char *criu_log_error(const char *log)
 		/* CRIU logs as errors, and goes on, that it could not raise
 		 * its own RLIMIT_NOFILE or open /dev/net/tun (a probe, denied
 		 * in the container's devices cgroup): not the cause */
-		if (strstr(l, "Error") && !strstr(l, "RLIMIT_NOFILE") &&
+		if (strstr(l, "Error (") && !strstr(l, "RLIMIT_NOFILE") &&
 		    !strstr(l, "Unable to create tun"))
 			return strdup(l);
 	return NULL;

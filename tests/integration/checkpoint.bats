@@ -15,9 +15,12 @@ setup_file() {
 	find_criu
 }
 
-# husk-oci with the CRIU found
+# husk-oci with the CRIU found; on a failure, the errors in CRIU's logs
 huskc() {
-	husk --criu "$CRIU_BIN" "$@"
+	husk --criu "$CRIU_BIN" "$@" && return 0
+	local rc=$?
+	grep -h -B3 -E 'Error|rror:' "$TEST_DIR"/*/*.log "$TEST_DIR"/*.log 2>/dev/null | tail -30 >&2
+	return $rc
 }
 
 COUNTER='i=0; while true; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
