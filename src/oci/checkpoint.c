@@ -151,12 +151,13 @@ static int parse(int argc, char **argv, struct ck_args *a, bool restore)
 	if (optind != argc - 1)
 		return cli_errorf("%s: expected exactly one container id", verb);
 	o->id = argv[optind];
-	o->state_root = g.root;
 	o->criu = g.criu;
-	/* relative paths are the caller's, made absolute before CRIU runs */
+	/* relative paths are the caller's, made absolute before CRIU runs
+	 * (runc makes --root absolute too: CRIU's --root is in the state) */
+	o->state_root = absolute(g.root);
 	o->image_path = absolute(image);
 	o->work_path = work ? absolute(work) : NULL;
-	if (!o->image_path || (work && !o->work_path))
+	if (!o->state_root || !o->image_path || (work && !o->work_path))
 		return cli_errorf("%s: getcwd: %m", verb);
 	if (restore) {
 		if (!realpath(bundle, a->bundle))

@@ -163,6 +163,23 @@ init_cgroup() {
 	husk delete -f "$ID"
 }
 
+@test "relative --root, --image-path and --work-path are the caller's (CRIU gets them absolute)" {
+	need_criu
+	start_counter
+	cd "$TEST_DIR"
+	local rel=("$HUSK_OCI" --root state --criu "$CRIU_BIN")
+	"${rel[@]}" checkpoint --image-path img --work-path work "$ID"
+	[ -s img/inventory.img ] && [ -s work/dump.log ]
+	at=$(count)
+	# the restore's rootfs for CRIU is under --root: a relative one failed
+	# ("Unable to mount state/ID/criu-root")
+	run "${rel[@]}" restore -d --image-path img --work-path work --bundle bundle "$ID" </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_count_above $((at + 3))
+	husk delete -f "$ID"
+}
+
 @test "--manage-cgroups-mode soft, full, strict, ignore: the restored tree is in the container's cgroup" {
 	need_criu
 	start_counter
