@@ -163,6 +163,20 @@ init_cgroup() {
 	husk delete -f "$ID"
 }
 
+@test "restore without -d waits for the restored process and exits with its status, as run does" {
+	need_criu
+	update_config "$BUNDLE" '.root.readonly = false | .process.args = ["sh", "-c", "i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done; exit 7"]'
+	husk run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+	wait_count_above 3
+	huskc checkpoint --image-path "$TEST_DIR/img" "$ID"
+	[ "$(count)" -lt 20 ]
+	run huskc restore --image-path "$TEST_DIR/img" --bundle "$BUNDLE" "$ID" </dev/null
+	[ "$status" -eq 7 ]
+	[ "$(count)" -eq 20 ]
+	# and it is gone, as after run
+	[ -z "$(husk list -q)" ]
+}
+
 @test "relative --root, --image-path and --work-path are the caller's (CRIU gets them absolute)" {
 	need_criu
 	start_counter
