@@ -301,6 +301,10 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 	a.n--;
 	desc = stdio_descriptors(st.pid);
 	if (run_criu(o->criu, a.v, false, NULL, log, err) < 0) {
+		/* CRIU's words name its own --track-mem, not ours */
+		if (o->pre_dump && *err && strstr((*err)->msg, "Tracking memory is not available"))
+			husk_error_wrap(err, "--pre-dump: this kernel has no memory dirty tracking "
+					     "(soft-dirty bits)");
 		husk_error_wrap(err, "checkpoint container \"%s\"", o->id);
 		goto out;
 	}
