@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,45 +21,47 @@
 #include "util.h"
 
 /* One request, one acknowledgement: 0, or -1 with errno set from the
- * kernel's answer.  The socket belongs to the netns it was opened in. */
-static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh)
+ * kernel's answer; cb (if not NULL) sees the replies before the ack.  The
+ * socket, a raw one (the kernel binds it on the first send), belongs to
+ * the netns it was opened in, whichever the thread is in now. */
+static ssize_t nl_send(int fd, const struct nlmsghdr *nlh)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int seq = (unsigned int)time(NULL);
+	static const struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	return sendto(fd, nlh, nlh->nlmsg_len, 0, (const struct sockaddr *)&kernel, sizeof(kernel));
+}
+
+static int nl_talk_cb(int fd, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	static unsigned int seq;
+	char buf[16384];
 	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+	nlh->nlmsg_seq = ++seq;
+	if (nl_send(fd, nlh) < 0)
 		return -1;
-	unsigned int portid = mnl_socket_get_portid(nl);
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return -1;
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+		int r = mnl_cb_run(buf, (size_t)n, seq, 0, cb, data);
 		if (r <= MNL_CB_STOP)
 			return r < 0 ? -1 : 0;
 	}
 }
 
-static struct mnl_socket *nl_open(husk_error **err)
+static int nl_talk(int fd, struct nlmsghdr *nlh)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-		if (nl)
-			mnl_socket_close(nl);
-		husk_fail(err, e, "open an rtnetlink socket");
-		return NULL;
-	}
-	return nl;
+	return nl_talk_cb(fd, nlh, NULL, NULL);
 }
 
-static void nl_closep(struct mnl_socket **nl)
+static int nl_open(husk_error **err)
 {
-	if (*nl)
-		mnl_socket_close(*nl);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return husk_fail(err, errno, "open an rtnetlink socket");
+	return fd;
 }
-#define cleanup_nl __attribute__((cleanup(nl_closep)))
 
 static struct nlmsghdr *link_msg(char *buf, int type, int flags, int index)
 {
@@ -71,28 +74,51 @@ static struct nlmsghdr *link_msg(char *buf, int type, int flags, int index)
 	return nlh;
 }
 
-static int link_up(struct mnl_socket *nl, const char *name, husk_error **err)
+static int index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		*(int *)data = ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index;
+	return MNL_CB_OK;
+}
+
+/* The index of link name in the socket's netns (if_nametoindex's is the
+ * thread's), or -errno (-ENODEV when there is none) */
+static int nl_index_of(int fd, const char *name)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(name);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", name);
-	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, (int)idx);
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	int idx = 0;
+	if (nl_talk_cb(fd, nlh, index_cb, &idx) < 0)
+		return -errno;
+	return idx > 0 ? idx : -ENODEV;
+}
+
+static int nl_index(int fd, const char *name, husk_error **err)
+{
+	int idx = nl_index_of(fd, name);
+	if (idx < 0)
+		return husk_fail(err, -idx, "link \"%s\"", name);
+	return idx;
+}
+
+static int link_up(int fd, const char *name, int idx, husk_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
 	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 	ifm->ifi_flags = IFF_UP;
 	ifm->ifi_change = IFF_UP;
-	if (nl_talk(nl, nlh) < 0)
+	if (nl_talk(fd, nlh) < 0)
 		return husk_fail(err, errno, "set link \"%s\" up", name);
 	return 0;
 }
 
-static int addr_add(struct mnl_socket *nl, const char *dev, struct in_addr addr, int prefix,
+static int addr_add(int fd, const char *dev, int idx, struct in_addr addr, int prefix,
 		    husk_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
@@ -100,25 +126,22 @@ static int addr_add(struct mnl_socket *nl, const char *dev, struct in_addr addr,
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = idx;
+	ifa->ifa_index = (unsigned int)idx;
 	mnl_attr_put_u32(nlh, IFA_LOCAL, addr.s_addr);
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr.s_addr);
 	struct in_addr bcast = {addr.s_addr | htonl(0xffffffffu >> prefix)};
 	mnl_attr_put_u32(nlh, IFA_BROADCAST, bcast.s_addr);
-	if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+	if (nl_talk(fd, nlh) < 0 && errno != EEXIST)
 		return husk_fail(err, errno, "add an address to \"%s\"", dev);
 	return 0;
 }
 
 /* an IPv6 address, without duplicate address detection: it is ours on
  * a link of ours, and DAD would leave it tentative (unusable) a second */
-static int addr6_add(struct mnl_socket *nl, const char *dev, const struct in6_addr *addr,
-		     int prefix, husk_error **err)
+static int addr6_add(int fd, const char *dev, int idx, const struct in6_addr *addr, int prefix,
+		     husk_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
@@ -126,33 +149,37 @@ static int addr6_add(struct mnl_socket *nl, const char *dev, const struct in6_ad
 	ifa->ifa_family = AF_INET6;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = idx;
+	ifa->ifa_index = (unsigned int)idx;
 	ifa->ifa_flags = IFA_F_NODAD;
 	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
 	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-	if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+	if (nl_talk(fd, nlh) < 0 && errno != EEXIST)
 		return husk_fail(err, errno, "add an IPv6 address to \"%s\"", dev);
 	return 0;
 }
 
 int net_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
-	if (addr6_add(nl, name, gw, prefix, err) < 0)
+	int idx = nl_index(fd, name, err);
+	if (idx < 0 || addr6_add(fd, name, idx, gw, prefix, err) < 0)
 		return husk_error_wrap(err, "bridge \"%s\"", name);
 	return 0;
 }
 
 int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	if (!if_nametoindex(name)) {
+	int idx = nl_index_of(fd, name);
+	if (idx < 0 && idx != -ENODEV)
+		return husk_fail(err, -idx, "bridge \"%s\"", name);
+	if (idx < 0) {
 		struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 		if (mtu > 0)
@@ -161,10 +188,12 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 		mnl_attr_nest_end(nlh, li);
 		/* EEXIST: another husk made it meanwhile */
-		if (nl_talk(nl, nlh) < 0 && errno != EEXIST)
+		if (nl_talk(fd, nlh) < 0 && errno != EEXIST)
 			return husk_fail(err, errno, "create the bridge \"%s\"", name);
+		if ((idx = nl_index(fd, name, err)) < 0)
+			return husk_error_wrap(err, "bridge \"%s\"", name);
 	}
-	if (addr_add(nl, name, gw, prefix, err) < 0 || link_up(nl, name, err) < 0)
+	if (addr_add(fd, name, idx, gw, prefix, err) < 0 || link_up(fd, name, idx, err) < 0)
 		return husk_error_wrap(err, "bridge \"%s\"", name);
 	return 0;
 }
@@ -172,25 +201,32 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 const unsigned char *mac, husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
-	unsigned int midx = if_nametoindex(master);
-	if (!midx)
-		return husk_fail(err, errno, "bridge \"%s\"", master);
+	int midx = nl_index(fd, master, err);
+	if (midx < 0)
+		return husk_error_wrap(err, "bridge \"%s\"", master);
+	/* One message makes the pair: the host's end attached to the bridge
+	 * and up, the peer directly in the container's netns under its final
+	 * name (no temporary name can clash in the host's) with its address.
+	 * Not the peer up: it is registered before the pair is joined, and a
+	 * veth without its peer refuses to open (veth_open: ENOTCONN); it
+	 * goes up from inside, net_ns_configure */
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
-	mnl_attr_put_u32(nlh, IFLA_MASTER, midx);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
 	if (mtu > 0)
 		mnl_attr_put_u32(nlh, IFLA_MTU, (uint32_t)mtu);
 	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 	struct nlattr *pe = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
-	/* the peer's own ifinfomsg, then its attributes: made directly in
-	 * the container's netns under its final name, so no temporary name
-	 * can clash in the host's */
+	/* the peer's own ifinfomsg, then its attributes */
 	struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
 	pifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
@@ -202,9 +238,9 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	mnl_attr_nest_end(nlh, pe);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
-	if (nl_talk(nl, nlh) < 0)
+	if (nl_talk(fd, nlh) < 0)
 		return husk_fail(err, errno, "create the veth pair \"%s\"", host);
-	return link_up(nl, host, err);
+	return 0;
 }
 
 /* A token bucket as the root qdisc of dev: what leaves dev goes out at
@@ -213,12 +249,9 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
  * a short transfer run past the rate.  The queue holds 50 ms more at the
  * rate (tc's "latency 50ms"), then drops, which TCP reads as the limit.
  * A GSO packet over the bucket is cut into segments by the qdisc. */
-static int qdisc_tbf(struct mnl_socket *nl, const char *dev, uint64_t bits, husk_error **err)
+static int qdisc_tbf(int fd, const char *dev, int idx, uint64_t bits, husk_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
 	uint64_t bytes = bits / 8;
 	uint64_t burst = bytes / 100 > 32768 ? bytes / 100 : 32768;
 	if (burst > UINT32_MAX / 2)
@@ -231,7 +264,7 @@ static int qdisc_tbf(struct mnl_socket *nl, const char *dev, uint64_t bits, husk
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = (int)idx;
+	tcm->tcm_ifindex = idx;
 	tcm->tcm_parent = TC_H_ROOT;
 	mnl_attr_put_strz(nlh, TCA_KIND, "tbf");
 	struct nlattr *opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
@@ -248,7 +281,7 @@ static int qdisc_tbf(struct mnl_socket *nl, const char *dev, uint64_t bits, husk
 		mnl_attr_put_u64(nlh, TCA_TBF_RATE64, bytes);
 	mnl_attr_put_u32(nlh, TCA_TBF_BURST, (uint32_t)burst);
 	mnl_attr_nest_end(nlh, opts);
-	if (nl_talk(nl, nlh) < 0)
+	if (nl_talk(fd, nlh) < 0)
 		return husk_fail(err, errno, "limit \"%s\" to %llu bit/s", dev,
 				 (unsigned long long)bits);
 	return 0;
@@ -256,21 +289,19 @@ static int qdisc_tbf(struct mnl_socket *nl, const char *dev, uint64_t bits, husk
 
 int net_link_rate(const char *dev, uint64_t bits, husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
-	return qdisc_tbf(nl, dev, bits, err);
+	int idx = nl_index(fd, dev, err);
+	return idx < 0 ? -1 : qdisc_tbf(fd, dev, idx, bits, err);
 }
 
 /* The default route via gw (family AF_INET or AF_INET6, gw_len bytes of
  * address) out of dev */
-static int route_add_default_via(struct mnl_socket *nl, const char *dev, int family, const void *gw,
-				 size_t gw_len, husk_error **err)
+static int route_add_default(int fd, const char *dev, int idx, int family, const void *gw,
+			     size_t gw_len, husk_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int idx = if_nametoindex(dev);
-	if (!idx)
-		return husk_fail(err, errno, "link \"%s\"", dev);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
@@ -281,109 +312,49 @@ static int route_add_default_via(struct mnl_socket *nl, const char *dev, int fam
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_GATEWAY, gw_len, gw);
-	mnl_attr_put_u32(nlh, RTA_OIF, idx);
-	if (nl_talk(nl, nlh) < 0)
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)idx);
+	if (nl_talk(fd, nlh) < 0)
 		return husk_fail(err, errno, "add the %sdefault route via \"%s\"",
 				 family == AF_INET6 ? "IPv6 " : "", dev);
 	return 0;
 }
 
-static int route_add_default(struct mnl_socket *nl, const char *dev, struct in_addr gw,
-			     husk_error **err)
-{
-	return route_add_default_via(nl, dev, AF_INET, &gw.s_addr, sizeof(gw.s_addr), err);
-}
-
-static int route6_add_default(struct mnl_socket *nl, const char *dev, const struct in6_addr *gw,
-			      husk_error **err)
-{
-	return route_add_default_via(nl, dev, AF_INET6, gw, sizeof(*gw), err);
-}
-
-struct ns_conf6 {
-	int ns_fd;
-	const char *dev;
-	struct in6_addr addr, gw;
-	int prefix;
-	bool route;
-};
-
-static int configure6_in_child(void *arg, husk_error **err)
-{
-	struct ns_conf6 *c = arg;
-	if (setns(c->ns_fd, CLONE_NEWNET) < 0)
-		return husk_fail(err, errno, "enter the container's netns");
-	struct mnl_socket *nl = nl_open(err);
-	if (!nl)
-		return -1;
-	int r = (addr6_add(nl, c->dev, &c->addr, c->prefix, err) < 0 ||
-		 (c->route && route6_add_default(nl, c->dev, &c->gw, err) < 0))
-			? -1
-			: 0;
-	mnl_socket_close(nl);
-	return r;
-}
-
-int net_ns_configure6(int ns_fd, const char *dev, const struct in6_addr *addr, int prefix,
+/* IPv6 through the netns's own socket: dev's address, the default route */
+int net_ns_configure6(int nl, const char *dev, const struct in6_addr *addr, int prefix,
 		      const struct in6_addr *gw, husk_error **err)
 {
-	struct ns_conf6 c = {.ns_fd = ns_fd, .dev = dev, .addr = *addr, .prefix = prefix};
-	if (gw) {
-		c.gw = *gw;
-		c.route = true;
-	}
-	return net_in_child(configure6_in_child, &c, err);
-}
-
-struct ns_conf {
-	int ns_fd;
-	const char *dev;
-	struct in_addr addr, gw;
-	int prefix;
-	uint64_t egress; /* bit/s, 0: none */
-};
-
-/* In a child: enter the netns, open a netlink socket there (it stays
- * bound to the netns it was made in, and so does if_nametoindex's). */
-static int configure_in_child(void *arg, husk_error **err)
-{
-	struct ns_conf *c = arg;
-	if (setns(c->ns_fd, CLONE_NEWNET) < 0)
-		return husk_fail(err, errno, "enter the container's netns");
-	struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	int idx = nl_index(nl, dev, err);
+	if (idx < 0 || addr6_add(nl, dev, idx, addr, prefix, err) < 0 ||
+	    (gw && route_add_default(nl, dev, idx, AF_INET6, gw, sizeof(*gw), err) < 0))
 		return -1;
-	int r = (link_up(nl, "lo", err) < 0 || addr_add(nl, c->dev, c->addr, c->prefix, err) < 0 ||
-		 link_up(nl, c->dev, err) < 0 ||
-		 (c->gw.s_addr && route_add_default(nl, c->dev, c->gw, err) < 0) ||
-		 (c->egress && qdisc_tbf(nl, c->dev, c->egress, err) < 0))
-			? -1
-			: 0;
-	mnl_socket_close(nl);
-	return r;
+	return 0;
 }
 
-int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
+/* Through the netns's own socket: lo up (the loopback is index 1 in
+ * every netns, LOOPBACK_IFINDEX), dev up, then its address (with its
+ * prefix route, which the default route needs) */
+int net_ns_configure(int nl, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
 		     uint64_t egress, husk_error **err)
 {
-	struct ns_conf c = {.ns_fd = ns_fd,
-			    .dev = dev,
-			    .addr = addr,
-			    .gw = gw,
-			    .prefix = prefix,
-			    .egress = egress};
-	return net_in_child(configure_in_child, &c, err);
+	int idx = nl_index(nl, dev, err);
+	if (idx < 0 || link_up(nl, "lo", 1, err) < 0 || link_up(nl, dev, idx, err) < 0 ||
+	    addr_add(nl, dev, idx, addr, prefix, err) < 0 ||
+	    (gw.s_addr &&
+	     route_add_default(nl, dev, idx, AF_INET, &gw.s_addr, sizeof(gw.s_addr), err) < 0) ||
+	    (egress && qdisc_tbf(nl, dev, idx, egress, err) < 0))
+		return -1;
+	return 0;
 }
 
 int net_link_del(const char *name, husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	if (nl_talk(nl, nlh) < 0 && errno != ENODEV)
+	if (nl_talk(fd, nlh) < 0 && errno != ENODEV)
 		return husk_fail(err, errno, "delete link \"%s\"", name);
 	return 0;
 }
@@ -419,10 +390,10 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 int net_routes_each(int (*fn)(uint32_t dst, int prefix, const char *dev, void *arg), void *arg,
 		    husk_error **err)
 {
-	cleanup_nl struct mnl_socket *nl = nl_open(err);
-	if (!nl)
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
 		return -1;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[16384];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -430,15 +401,16 @@ int net_routes_each(int (*fn)(uint32_t dst, int prefix, const char *dev, void *a
 	nlh->nlmsg_seq = seq;
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+	if (nl_send(fd, nlh) < 0)
 		return husk_fail(err, errno, "list the routes");
 	struct route_walk w = {.fn = fn, .arg = arg};
-	unsigned int portid = mnl_socket_get_portid(nl);
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return husk_fail(err, errno, "list the routes");
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, route_cb, &w);
+		int r = mnl_cb_run(buf, (size_t)n, seq, 0, route_cb, &w);
 		if (r < 0)
 			return husk_fail(err, errno, "list the routes");
 		if (r == MNL_CB_STOP)

@@ -16,18 +16,19 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
  * the netns of ns_fd with the name peer and the address mac (6 bytes) */
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 const unsigned char *mac, husk_error **err);
-/* inside the netns of ns_fd: lo up, dev up with addr/prefix, a default
- * route via gw unless gw is 0, and what leaves by dev limited to egress
- * bit/s unless it is 0 */
-int net_ns_configure(int ns_fd, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
+/* the netns of nl (an rtnetlink socket opened there, net_ns_create or
+ * net_ns_rtnl): lo up, dev (up) with addr/prefix, a default route via gw
+ * unless gw is 0, and what leaves by dev limited to egress bit/s unless
+ * it is 0 */
+int net_ns_configure(int nl, const char *dev, struct in_addr addr, int prefix, struct in_addr gw,
 		     uint64_t egress, husk_error **err);
 /* what leaves by dev (in the caller's netns) at bits a second at most: a
  * TBF qdisc at its root, gone with the link */
 int net_link_rate(const char *dev, uint64_t bits, husk_error **err);
-/* IPv6: the bridge's address (the gateway), and in the netns of ns_fd
+/* IPv6: the bridge's address (the gateway), and in the netns of nl
  * dev's address and (gw not NULL) the default route; no DAD */
 int net_bridge_addr6(const char *name, const struct in6_addr *gw, int prefix, husk_error **err);
-int net_ns_configure6(int ns_fd, const char *dev, const struct in6_addr *addr, int prefix,
+int net_ns_configure6(int nl, const char *dev, const struct in6_addr *addr, int prefix,
 		      const struct in6_addr *gw, husk_error **err);
 /* 0 when gone or never there */
 int net_link_del(const char *name, husk_error **err);
@@ -37,10 +38,12 @@ int net_routes_each(int (*fn)(uint32_t dst, int prefix, const char *dev, void *a
 		    husk_error **err);
 
 /* netns.c: persistent namespaces as bind-mounted nsfs files */
-int net_ns_create(const char *path, husk_error **err);
-/* fn(arg) in a forked child (so that the caller never changes its
- * namespaces); its error, message and errno, comes back to the caller. */
-int net_in_child(int (*fn)(void *arg, husk_error **err), void *arg, husk_error **err);
+/* A new netns pinned on path: an fd of it (ret_ns) and an rtnetlink
+ * socket bound to it (ret_rtnl), made by the calling thread from inside,
+ * which it leaves at once (it never stays in another netns) */
+int net_ns_create(const char *path, int *ret_ns, int *ret_rtnl, husk_error **err);
+/* An rtnetlink socket of the netns of ns_fd, the same way */
+int net_ns_rtnl(int ns_fd, husk_error **err);
 void net_ns_remove(const char *path);
 
 /* ipam.c: host-wide leases */
@@ -117,6 +120,16 @@ int net_nfnl_bind6_delete(const char *map, const struct in6_addr *addr, unsigned
 
 /* network.c: the bridge of n up, as husk_network_create made it */
 int net_network_bridge(const struct husk_network *n, husk_error **err);
+
+/* trace.c: HUSK_NET_TRACE=FILE, each step and its time appended to FILE */
+bool net_trace_on(void);
+void net_trace_begin(void);
+void net_trace_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define NET_TRACE(...)                               \
+	do {                                         \
+		if (net_trace_on())                  \
+			net_trace_step(__VA_ARGS__); \
+	} while (0)
 
 /* names.c */
 char *net_names_dir(void);

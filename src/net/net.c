@@ -175,6 +175,7 @@ struct join {
 	const struct husk_net_opts *o;
 	const struct husk_net_attach *a;
 	int nsfd;
+	int nl;		  /* an rtnetlink socket of the netns */
 	int index;	  /* ethN */
 	bool route;	  /* give it the default route */
 	const char *name; /* the container's, for the resolver */
@@ -196,6 +197,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	host_veth_name(o->id, j->index, veth);
 	if (husk_network_get(o->root, netname, &nw, err) < 0)
 		return -1;
+	NET_TRACE("network \"%s\"", netname);
 	uint32_t net, want = 0;
 	int prefix;
 	struct in_addr gw, addr, a;
@@ -245,8 +247,10 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	if (net_ipam_alloc(husk_net_state_dir(), &pool, want, o->id, &addr, err) < 0)
 		goto out;
 	leased = true;
+	NET_TRACE("lease");
 	if (net_network_bridge(&nw, err) < 0)
 		goto out;
+	NET_TRACE("bridge \"%s\"", nw.bridge);
 	char ifname[16];
 	snprintf(ifname, sizeof(ifname), "eth%d", j->index);
 	struct in_addr route = {0};
@@ -260,6 +264,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	}
 	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, mac, err) < 0)
 		goto out;
+	NET_TRACE("veth \"%s\"", veth);
 	/* Rate limits are token buckets (TBF) where each direction leaves a
 	 * link, so that they shape (queue) rather than police (drop):
 	 * what the container receives leaves by the host's end of the pair,
@@ -271,8 +276,9 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	 * go with the veth pair. */
 	if (o->ingress_rate && net_link_rate(veth, o->ingress_rate, err) < 0)
 		goto out;
-	if (net_ns_configure(j->nsfd, ifname, addr, prefix, route, o->egress_rate, err) < 0)
+	if (net_ns_configure(j->nl, ifname, addr, prefix, route, o->egress_rate, err) < 0)
 		goto out;
+	NET_TRACE("configure the netns");
 	/* IPv6: an address of the subnet, the default route with the IPv4
 	 * one, husk's ip6 table */
 	if (nw.subnet6) {
@@ -286,7 +292,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		    0)
 			goto out;
 		inet_ntop(AF_INET6, &a6, ip6, sizeof(ip6));
-		if (net_ns_configure6(j->nsfd, ifname, &a6, prefix6, route.s_addr ? &gw6 : NULL,
+		if (net_ns_configure6(j->nl, ifname, &a6, prefix6, route.s_addr ? &gw6 : NULL,
 				      err) < 0 ||
 		    net_nft_ensure6(err) < 0)
 			goto out;
@@ -330,6 +336,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 			goto out;
 		}
 	}
+	NET_TRACE("names");
 	*ret_routed = route.s_addr != 0;
 	r = 0;
 out:
@@ -354,24 +361,22 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 {
 	struct husk_net_info info = {0};
 	cleanup_close int nsfd = -1;
+	cleanup_close int nl = -1;
 	cleanup_free char *nsdir = husk_strdup_printf("%s/net/ns", o->runroot);
 	const struct husk_net_attach *nets = o->n_nets ? o->nets : &default_attach;
 	size_t n_nets = o->n_nets ? o->n_nets : 1;
 	const char *resolver = NULL;
 	bool routed = false;
+	net_trace_begin();
 	if (husk_mkdir_p(nsdir, 0700, err) < 0)
 		goto fail;
 	info.netns_path = ns_path(o->runroot, o->id);
-	if (net_ns_create(info.netns_path, err) < 0) {
+	if (net_ns_create(info.netns_path, &nsfd, &nl, err) < 0) {
 		free(info.netns_path);
 		info.netns_path = NULL;
 		goto fail;
 	}
-	nsfd = open(info.netns_path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0) {
-		husk_fail(err, errno, "open \"%s\"", info.netns_path);
-		goto fail;
-	}
+	NET_TRACE("netns");
 	info.eps = calloc(n_nets, sizeof(*info.eps));
 	if (!info.eps)
 		abort();
@@ -382,6 +387,7 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 		struct join j = {.o = o,
 				 .a = &a,
 				 .nsfd = nsfd,
+				 .nl = nl,
 				 .index = (int)i,
 				 .route = !routed,
 				 .name = o->name};
@@ -400,6 +406,7 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 		    0 ||
 	    net_write_resolv(info.resolv_path, o, resolver, err) < 0)
 		goto fail;
+	NET_TRACE("hosts, resolv.conf");
 	struct in_addr addr;
 	inet_pton(AF_INET, info.ip, &addr);
 	info.ports = calloc(o->n_ports + 1, sizeof(*info.ports));
@@ -416,6 +423,7 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 	if (net_nft_add(o->runroot, o->id, addr, a6, &info.ports, &info.n_ports, err) < 0 ||
 	    net_proxy_start(o->runroot, o->id, o->dns_path, a6, info.ports, info.n_ports, err) < 0)
 		goto fail;
+	NET_TRACE("nft, %zu ports", info.n_ports);
 	*ret = info;
 	return 0;
 fail:
@@ -431,8 +439,16 @@ int husk_net_connect(const struct husk_net_opts *o, const struct husk_net_attach
 	cleanup_close int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return husk_fail(err, errno, "open \"%s\"", ns);
-	struct join j = {
-		.o = o, .a = a, .nsfd = nsfd, .index = index, .route = false, .name = o->name};
+	cleanup_close int nl = net_ns_rtnl(nsfd, err);
+	if (nl < 0)
+		return -1;
+	struct join j = {.o = o,
+			 .a = a,
+			 .nsfd = nsfd,
+			 .nl = nl,
+			 .index = index,
+			 .route = false,
+			 .name = o->name};
 	bool routed;
 	return join_network(&j, ret, &routed, err);
 }

@@ -199,11 +199,14 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 	husk_error *e = NULL;
 	net_proxy_stop(runroot, id);
 	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", runroot, id);
+	net_trace_begin();
 	net_ns_remove(ns);
+	NET_TRACE("teardown: netns");
 	if (husk_names_remove(NULL, id, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
 	}
+	NET_TRACE("teardown: names");
 	cleanup_free char *undo = husk_strdup_printf("%s/net/nft/%s", runroot, id);
 	cleanup_free char *ports = NULL;
 	size_t len = 0;
@@ -255,9 +258,11 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 		unlink(undo);
 	}
 	husk_error_freep(&e);
+	NET_TRACE("teardown: ports");
 	if (net_ipam_release(husk_net_state_dir(), id, NULL, reap_later, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
 	}
+	NET_TRACE("teardown: lease");
 	return r;
 }
