@@ -74,30 +74,33 @@ static struct nlmsghdr *link_msg(char *buf, int type, int flags, int index)
 	return nlh;
 }
 
-static int index_cb(const struct nlmsghdr *nlh, void *data)
+static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	if (nlh->nlmsg_type == RTM_NEWLINK)
-		*(int *)data = ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index;
+		*(struct ifinfomsg *)data = *(struct ifinfomsg *)mnl_nlmsg_get_payload(nlh);
 	return MNL_CB_OK;
 }
 
 /* The index of link name in the socket's netns (if_nametoindex's is the
- * thread's), or -errno (-ENODEV when there is none) */
-static int nl_index_of(int fd, const char *name)
+ * thread's), or -errno (-ENODEV when there is none); its flags in
+ * *ret_flags if not NULL */
+static int nl_index_of(int fd, const char *name, unsigned int *ret_flags)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	int idx = 0;
-	if (nl_talk_cb(fd, nlh, index_cb, &idx) < 0)
+	struct ifinfomsg ifm = {0};
+	if (nl_talk_cb(fd, nlh, link_cb, &ifm) < 0)
 		return -errno;
-	return idx > 0 ? idx : -ENODEV;
+	if (ret_flags)
+		*ret_flags = ifm.ifi_flags;
+	return ifm.ifi_index > 0 ? ifm.ifi_index : -ENODEV;
 }
 
 static int nl_index(int fd, const char *name, husk_error **err)
 {
-	int idx = nl_index_of(fd, name);
+	int idx = nl_index_of(fd, name, NULL);
 	if (idx < 0)
 		return husk_fail(err, -idx, "link \"%s\"", name);
 	return idx;
@@ -176,9 +179,12 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 	if (fd < 0)
 		return -1;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	int idx = nl_index_of(fd, name);
+	unsigned int flags = 0;
+	int idx = nl_index_of(fd, name, &flags);
 	if (idx < 0 && idx != -ENODEV)
 		return husk_fail(err, -idx, "bridge \"%s\"", name);
+	if (idx > 0 && (flags & IFF_UP))
+		return 1;
 	if (idx < 0) {
 		struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -193,7 +199,18 @@ int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, 
 		if ((idx = nl_index(fd, name, err)) < 0)
 			return husk_error_wrap(err, "bridge \"%s\"", name);
 	}
-	if (addr_add(fd, name, idx, gw, prefix, err) < 0 || link_up(fd, name, idx, err) < 0)
+	if (addr_add(fd, name, idx, gw, prefix, err) < 0)
+		return husk_error_wrap(err, "bridge \"%s\"", name);
+	return 0;
+}
+
+int net_bridge_up(const char *name, husk_error **err)
+{
+	cleanup_close int fd = nl_open(err);
+	if (fd < 0)
+		return -1;
+	int idx = nl_index(fd, name, err);
+	if (idx < 0 || link_up(fd, name, idx, err) < 0)
 		return husk_error_wrap(err, "bridge \"%s\"", name);
 	return 0;
 }

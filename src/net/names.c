@@ -44,8 +44,9 @@ static int names_lock(husk_error **err)
 	return fd;
 }
 
-/* the table without id's line; *ret_left: how many containers remain */
-static char *table_without(const char *path, const char *id, int *ret_left)
+/* the table without id's line; *ret_left: how many containers remain,
+ * *ret_had (if not NULL): whether id had a line */
+static char *table_without(const char *path, const char *id, int *ret_left, bool *ret_had)
 {
 	cleanup_free char *text = NULL;
 	size_t len = 0;
@@ -61,12 +62,14 @@ static char *table_without(const char *path, const char *id, int *ret_left)
 	size_t n = 0, idlen = strlen(id);
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(l, id, idlen) == 0 && l[idlen] == ' ')
-			continue;
-		/* a resolver of an older husk skips these: "aaaa" is no id */
+		/* a resolver of an older husk skips "aaaa" lines: no id */
 		bool aaaa = strncmp(l, "aaaa ", 5) == 0;
-		if (aaaa && strncmp(l + 5, id, idlen) == 0 && l[5 + idlen] == ' ')
+		if ((strncmp(l, id, idlen) == 0 && l[idlen] == ' ') ||
+		    (aaaa && strncmp(l + 5, id, idlen) == 0 && l[5 + idlen] == ' ')) {
+			if (ret_had)
+				*ret_had = true;
 			continue;
+		}
 		if (strncmp(l, "gateway ", 8) != 0 && !aaaa)
 			(*ret_left)++;
 		n += (size_t)snprintf(out + n, len + 1 - n, "%s\n", l);
@@ -82,7 +85,7 @@ int husk_names_add(const char *bridge, const char *gateway, const char *id, cons
 		return -1;
 	cleanup_free char *path = husk_strdup_printf("%s/names/%s", husk_net_state_dir(), bridge);
 	int left;
-	cleanup_free char *old = table_without(path, id, &left);
+	cleanup_free char *old = table_without(path, id, &left, NULL);
 	size_t cap = (old ? strlen(old) : 0) + 512;
 	for (size_t i = 0; names && names[i]; i++)
 		cap += 2 * (strlen(names[i]) + 1);
@@ -106,15 +109,19 @@ int husk_names_add(const char *bridge, const char *gateway, const char *id, cons
 	return r;
 }
 
+/* a table without id's lines (not written again when it had none: the
+ * resolver reads every table that changes), or none when no container is
+ * left in it */
 static void remove_from(const char *path, const char *id)
 {
 	int left;
-	cleanup_free char *rest = table_without(path, id, &left);
+	bool had = false;
+	cleanup_free char *rest = table_without(path, id, &left, &had);
 	if (!rest)
 		return;
 	if (left == 0)
 		unlink(path);
-	else
+	else if (had)
 		husk_write_file_atomic(path, rest, strlen(rest), 0644, NULL);
 }
 

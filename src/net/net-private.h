@@ -11,7 +11,11 @@
 #define HUSK_NFT_TABLE "husk"
 
 /* link.c: rtnetlink through libmnl, in the calling thread's netns */
+/* the bridge name, made if missing, with the gateway's address: 1 when it
+ * was there and up (up is the last step of making one, net_bridge_up, so
+ * it has the rest), else 0 */
 int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err);
+int net_bridge_up(const char *name, husk_error **err);
 /* a veth pair: host (attached to master, up) and peer, made directly in
  * the netns of ns_fd with the name peer and the address mac (6 bytes) */
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,

@@ -529,9 +529,23 @@ out:
 	return r < 0 ? husk_error_wrap(err, "create network \"%s\"", o->name) : 0;
 }
 
+/* Is the sysctl at path "1"? */
+static bool sysctl_on(const char *path)
+{
+	char cur[2] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!read(fd, cur, 1);
+		close(fd);
+	}
+	return cur[0] == '1';
+}
+
 /* The bridge up with the gateway's address; loopback sources may be
  * routed into it (published ports from the host's loopback, nft.c);
- * IPv4 forwarding on for a network with a way out, as Docker does. */
+ * forwarding on for a network with a way out, as Docker does.  Up last:
+ * a bridge found up has the rest, and costs a container one RTM_GETLINK
+ * (and the look at forwarding, which someone may have turned off). */
 static int make_bridge(const struct husk_network *n, husk_error **err)
 {
 	uint32_t net;
@@ -540,9 +554,10 @@ static int make_bridge(const struct husk_network *n, husk_error **err)
 	if (husk_net_parse_cidr(n->subnet, &net, &prefix) < 0 ||
 	    inet_pton(AF_INET, n->gateway, &gw) != 1)
 		return husk_fail_as(err, EINVAL, "network \"%s\": bad subnet", n->name);
-	if (net_bridge_ensure(n->bridge, gw, prefix, n->mtu, err) < 0)
+	int up = net_bridge_ensure(n->bridge, gw, prefix, n->mtu, err);
+	if (up < 0)
 		return -1;
-	if (n->subnet6) {
+	if (n->subnet6 && !up) {
 		struct in6_addr net6, gw6;
 		int p6;
 		if (husk_net_parse_cidr6(n->subnet6, &net6, &p6) < 0 ||
@@ -551,33 +566,22 @@ static int make_bridge(const struct husk_network *n, husk_error **err)
 					    n->name);
 		if (net_bridge_addr6(n->bridge, &gw6, p6, err) < 0)
 			return -1;
-		/* IPv6 forwarding, as Docker turns it on for an IPv6 network */
-		char cur[2] = "";
-		int fd = open("/proc/sys/net/ipv6/conf/all/forwarding", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)!read(fd, cur, 1);
-			close(fd);
-		}
-		if (!n->internal && cur[0] != '1' &&
-		    husk_write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1", 1, 0, err) < 0)
-			return husk_error_wrap(err, "enable IPv6 forwarding");
 	}
-	cleanup_free char *rl =
-		husk_strdup_printf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
-	if (husk_write_file(rl, "1", 1, 0, err) < 0)
-		return -1;
-	if (!n->internal) {
-		char cur[2] = "";
-		int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)!read(fd, cur, 1);
-			close(fd);
-		}
-		if (cur[0] != '1' &&
-		    husk_write_file("/proc/sys/net/ipv4/ip_forward", "1", 1, 0, err) < 0)
-			return husk_error_wrap(err, "enable IPv4 forwarding");
+	/* IPv6 forwarding, as Docker turns it on for an IPv6 network */
+	static const char fwd6[] = "/proc/sys/net/ipv6/conf/all/forwarding";
+	if (n->subnet6 && !n->internal && !sysctl_on(fwd6) &&
+	    husk_write_file(fwd6, "1", 1, 0, err) < 0)
+		return husk_error_wrap(err, "enable IPv6 forwarding");
+	if (!up) {
+		cleanup_free char *rl =
+			husk_strdup_printf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
+		if (husk_write_file(rl, "1", 1, 0, err) < 0)
+			return -1;
 	}
-	return 0;
+	static const char fwd[] = "/proc/sys/net/ipv4/ip_forward";
+	if (!n->internal && !sysctl_on(fwd) && husk_write_file(fwd, "1", 1, 0, err) < 0)
+		return husk_error_wrap(err, "enable IPv4 forwarding");
+	return up ? 0 : net_bridge_up(n->bridge, err);
 }
 
 int net_network_bridge(const struct husk_network *n, husk_error **err)

@@ -28,6 +28,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,23 +116,90 @@ static void rename_self(const char *name)
  * (26 ms measured here) and the next container makes bridge and tables
  * again, so back-to-back runs, and a build's RUN steps, paid both each
  * time.  A reaper (a grandchild in its own session, with no fd, cwd or
- * name of its caller's) waits NET_GC_GRACE_MS and deletes them under the
- * leases' lock if no lease is held then.  One at a time: it holds
- * <state>/gc.lock, and lets it go while it still holds the leases' lock,
- * so that a release seen after its look starts another. */
+ * name of its caller's) deletes them under the leases' lock when no lease
+ * is held and none has changed for NET_GC_GRACE_MS: it sleeps until the
+ * leases last changed (leases.json's mtime) that long ago, and looks
+ * again; not longer than NET_GC_MAX_MS in all, so that containers coming
+ * and going on a busy host (tests of several suites at once) cannot keep
+ * an unused bridge for ever.
+ *
+ * One at a time, holding <state>/gc.lock from its start: a release that
+ * finds it held (looking under the leases' lock) leaves the work to the
+ * reaper there, whose look comes after, so that back-to-back containers
+ * fork no reaper each; the reaper lets gc.lock go while it still holds
+ * the leases' lock, so that a release after its look starts another. */
 #define NET_GC_GRACE_MS 1500
+#define NET_GC_MAX_MS	(2 * NET_GC_GRACE_MS)
+
+static int64_t ms_since_leases_changed(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/leases.json", dir);
+	struct stat st;
+	struct timespec now;
+	if (stat(path, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return INT64_MAX;
+	return ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+	       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+}
+
+/* g: gc.lock, held */
+static void reaper(const char *dir, int g)
+{
+	int64_t start = (int64_t)(husk_now_ns() / 1000000);
+	int64_t wait_ms = NET_GC_GRACE_MS;
+	for (;;) {
+		struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		int l = net_ipam_lock(dir, NULL);
+		if (l < 0)
+			_exit(1);
+		int64_t ago = ms_since_leases_changed(dir);
+		int64_t left = start + NET_GC_MAX_MS - (int64_t)(husk_now_ns() / 1000000);
+		bool held = net_ipam_count(dir) > 0;
+		/* a clock set back: as if they changed now */
+		if (ago < 0)
+			ago = 0;
+		if (held || ago >= NET_GC_GRACE_MS || left <= 0) {
+			if (!held)
+				last_lease_gone();
+			close(g); /* gc.lock first, the leases' lock still held */
+			close(l);
+			_exit(0);
+		}
+		/* a container came and went meanwhile: the grace from then */
+		wait_ms = NET_GC_GRACE_MS - ago < left ? NET_GC_GRACE_MS - ago : left;
+		close(l);
+	}
+}
 
 static void reap_later(void)
 {
 	const char *dir = husk_net_state_dir();
 	char gc[PATH_MAX];
 	snprintf(gc, sizeof(gc), "%s/gc.lock", dir);
-	pid_t p = fork();
-	if (p < 0) {
+	int g = open(gc, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (g >= 0 && flock(g, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(g);
+		if (e == EWOULDBLOCK)
+			return; /* a reaper waits, and looks after this release */
+		g = -1;
+	}
+	if (g < 0) {
 		last_lease_gone(); /* no reaper: now, as before */
 		return;
 	}
+	pid_t p = fork();
+	if (p < 0) {
+		close(g);
+		last_lease_gone();
+		return;
+	}
 	if (p > 0) {
+		/* the lock stays held by the reaper's copy of g */
+		close(g);
 		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
 			;
 		return;
@@ -139,25 +207,19 @@ static void reap_later(void)
 	setsid();
 	if (fork() != 0)
 		_exit(0);
-	syscall(SYS_close_range, 0, ~0U, 0); /* the leases' lock among them */
+	/* gc.lock kept as fd 3; every other fd closed, the leases' lock
+	 * among them */
+	if (dup2(g, 3) < 0)
+		_exit(1);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	close(0);
+	close(1);
+	close(2);
 	int nul = open("/dev/null", O_RDWR);
-	if (nul < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || chdir("/") < 0)
+	if (nul != 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || chdir("/") < 0)
 		_exit(1);
 	rename_self("husk-net-gc");
-	int g = open(gc, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (g < 0 || flock(g, LOCK_EX | LOCK_NB) < 0)
-		_exit(0); /* another reaper waits */
-	struct timespec ts = {NET_GC_GRACE_MS / 1000, (NET_GC_GRACE_MS % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	int l = net_ipam_lock(dir, NULL);
-	if (l < 0)
-		_exit(1);
-	if (net_ipam_count(dir) == 0)
-		last_lease_gone();
-	close(g);
-	close(l);
-	_exit(0);
+	reaper(dir, 3);
 }
 
 void net_proxy_stop(const char *runroot, const char *id)
