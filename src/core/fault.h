@@ -33,6 +33,10 @@
 	X(engine_create_dirs, "engine.create.dirs", "container dir made, no name")            \
 	X(engine_create_name, "engine.create.name", "name claimed, no root")                  \
 	X(engine_create_rootfs, "engine.create.rootfs", "overlay root mounted")               \
+	X(engine_create_net_netns, "engine.create.net-netns",                                 \
+	  "netns made and pinned, no lease or veth")                                          \
+	X(engine_create_net_veth, "engine.create.net-veth",                                   \
+	  "lease and veth made, netns not configured")                                        \
 	X(engine_create_network, "engine.create.network", "veth, lease, nft rules made")      \
 	X(engine_create_config, "engine.create.config", "config.json written, no record")     \
 	X(engine_create_record, "engine.create.record", "record written, not started")        \

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "net-private.h"
 #include "util.h"
 
@@ -265,6 +266,7 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, mac, err) < 0)
 		goto out;
 	NET_TRACE("veth \"%s\"", veth);
+	HUSK_FAULT(engine_create_net_veth);
 	/* Rate limits are token buckets (TBF) where each direction leaves a
 	 * link, so that they shape (queue) rather than police (drop):
 	 * what the container receives leaves by the host's end of the pair,
@@ -377,6 +379,7 @@ int husk_net_setup(const struct husk_net_opts *o, struct husk_net_info *ret, hus
 		goto fail;
 	}
 	NET_TRACE("netns");
+	HUSK_FAULT(engine_create_net_netns);
 	info.eps = calloc(n_nets, sizeof(*info.eps));
 	if (!info.eps)
 		abort();
