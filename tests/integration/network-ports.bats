@@ -219,6 +219,19 @@ for _ in range(20):
 	ipd=$("$HUSK" inspect -f '{{.NetworkSettings.IPAddress}}' d)
 	want=$(printf '02:42:%02x:%02x:%02x:%02x' ${ipd//./ })
 	[ "$("$HUSK" exec d cat /sys/class/net/eth0/address)" = "$want" ]
+	# network connect --mac-address: the address of the link it adds; a
+	# bad one is one line, exit 125, and the container stays off the network
+	run "$HUSK" network connect --mac-address 01:00:5e:00:00:01 macnet d
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"01:00:5e:00:00:01"* ]]
+	run "$HUSK" exec d cat /sys/class/net/eth1/address
+	[ "$status" -ne 0 ]
+	id=$("$HUSK" inspect -f '{{.Id}}' d)
+	! jq -r --arg id "$id" 'to_entries[] | select(.value == $id) | .key' \
+		"${HUSK_NET_STATE:-/run/husk-net}/leases.json" | grep -q '^10\.93\.60\.'
+	"$HUSK" network connect --mac-address 02:aa:bb:cc:dd:03 macnet d
+	[ "$("$HUSK" exec d cat /sys/class/net/eth1/address)" = 02:aa:bb:cc:dd:03 ]
+	[ "$("$HUSK" inspect -f '{{.NetworkSettings.Networks.macnet.MacAddress}}' d)" = 02:aa:bb:cc:dd:03 ]
 }
 
 # outside_host: a netns behind the host, 198.51.100.2/24 (TEST-NET-2),
