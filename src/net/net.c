@@ -179,6 +179,7 @@ struct join {
 	int nl;		  /* an rtnetlink socket of the netns */
 	int index;	  /* ethN */
 	bool route;	  /* give it the default route */
+	bool del_veth;	  /* on failure: the netns stays (connect), delete the veth */
 	const char *name; /* the container's, for the resolver */
 };
 
@@ -343,7 +344,10 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 	r = 0;
 out:
 	if (r < 0) {
-		net_link_del(veth, NULL);
+		/* else the netns goes and the kernel removes the veth with it,
+		 * never waited for (RTM_DELLINK waits for an RCU grace period) */
+		if (j->del_veth)
+			net_link_del(veth, NULL);
 		if (leased) {
 			char lip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &addr, lip, sizeof(lip));
@@ -451,6 +455,7 @@ int husk_net_connect(const struct husk_net_opts *o, const struct husk_net_attach
 			 .nl = nl,
 			 .index = index,
 			 .route = false,
+			 .del_veth = true,
 			 .name = o->name};
 	bool routed;
 	return join_network(&j, ret, &routed, err);
