@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -229,6 +230,52 @@ static void test_ipam(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The resolver's tables: removing a container rewrites only the tables
+ * it was in (the resolver rereads each table that changes), and a table
+ * left with no container goes */
+static void test_names(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/husk-names.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	setenv("HUSK_NET_STATE", dir, 1);
+	husk_error *err = NULL;
+	const char *web[] = {"web", NULL}, *db[] = {"db", NULL}, *other[] = {"other", NULL};
+	assert_int_equal(husk_names_add("hbr-a", "10.90.0.1", "aaa", "10.90.0.2", "", web, &err),
+			 0);
+	assert_int_equal(husk_names_add("hbr-a", "10.90.0.1", "bbb", "10.90.0.3", "", db, &err), 0);
+	assert_int_equal(husk_names_add("hbr-b", "10.90.1.1", "ccc", "10.90.1.2", "", other, &err),
+			 0);
+	char a[256], b[256];
+	snprintf(a, sizeof(a), "%s/names/hbr-a", dir);
+	snprintf(b, sizeof(b), "%s/names/hbr-b", dir);
+	struct stat sa, sb, now;
+	assert_int_equal(stat(a, &sa), 0);
+	assert_int_equal(stat(b, &sb), 0);
+	/* aaa is on hbr-a only: hbr-b stays the same file */
+	assert_int_equal(husk_names_remove(NULL, "aaa", &err), 0);
+	assert_int_equal(stat(b, &now), 0);
+	assert_int_equal(now.st_ino, sb.st_ino);
+	assert_int_equal(stat(a, &now), 0);
+	assert_int_not_equal(now.st_ino, sa.st_ino);
+	/* a container on none of them: nothing written */
+	sa = now;
+	assert_int_equal(husk_names_remove(NULL, "zzz", &err), 0);
+	assert_int_equal(stat(a, &now), 0);
+	assert_int_equal(now.st_ino, sa.st_ino);
+	assert_int_equal(stat(b, &now), 0);
+	assert_int_equal(now.st_ino, sb.st_ino);
+	/* the last of a table: the table goes */
+	assert_int_equal(husk_names_remove("hbr-b", "ccc", &err), 0);
+	assert_int_equal(stat(b, &now), -1);
+	assert_int_equal(husk_names_remove(NULL, "bbb", &err), 0);
+	assert_int_equal(stat(a, &now), -1);
+	unsetenv("HUSK_NET_STATE");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_cidr(void **state)
 {
 	(void)state;
@@ -280,9 +327,13 @@ static void test_parse_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_port),	 cmocka_unit_test(test_parse_publish),
-		cmocka_unit_test(test_parse_expose_mac), cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_parse_rate),	 cmocka_unit_test(test_ipam),
+		cmocka_unit_test(test_parse_port),
+		cmocka_unit_test(test_parse_publish),
+		cmocka_unit_test(test_parse_expose_mac),
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_parse_rate),
+		cmocka_unit_test(test_ipam),
+		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
