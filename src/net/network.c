@@ -557,7 +557,10 @@ static int make_bridge(const struct husk_network *n, husk_error **err)
 	int up = net_bridge_ensure(n->bridge, gw, prefix, n->mtu, err);
 	if (up < 0)
 		return -1;
-	if (n->subnet6 && !up) {
+	/* its IPv6 address even on a bridge found up: the default bridge gets
+	 * one only from an engine whose engine.json asks for IPv6, and
+	 * another engine may have made it */
+	if (n->subnet6) {
 		struct in6_addr net6, gw6;
 		int p6;
 		if (husk_net_parse_cidr6(n->subnet6, &net6, &p6) < 0 ||

@@ -259,11 +259,11 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 {
 	int r = 0;
 	husk_error *e = NULL;
+	net_trace_begin();
 	net_proxy_stop(runroot, id);
 	cleanup_free char *ns = husk_strdup_printf("%s/net/ns/%s", runroot, id);
-	net_trace_begin();
 	net_ns_remove(ns);
-	NET_TRACE("teardown: netns");
+	NET_TRACE("teardown: proxy, netns");
 	if (husk_names_remove(NULL, id, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
