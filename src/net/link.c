@@ -10,7 +10,6 @@
 #include <linux/veth.h>
 #include <arpa/inet.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,16 +19,17 @@
 #include "net-private.h"
 #include "util.h"
 
-/* One request, one acknowledgement: 0, or -1 with errno set from the
- * kernel's answer; cb (if not NULL) sees the replies before the ack.  The
- * socket, a raw one (the kernel binds it on the first send), belongs to
- * the netns it was opened in, whichever the thread is in now. */
+/* To the kernel, on a raw rtnetlink socket (bound by the kernel on the
+ * first send).  A socket belongs to the netns it was opened in, whichever
+ * the thread is in now. */
 static ssize_t nl_send(int fd, const struct nlmsghdr *nlh)
 {
 	static const struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	return sendto(fd, nlh, nlh->nlmsg_len, 0, (const struct sockaddr *)&kernel, sizeof(kernel));
 }
 
+/* One request, one acknowledgement: 0, or -1 with errno set from the
+ * kernel's answer; cb (if not NULL) sees the replies before the ack */
 static int nl_talk_cb(int fd, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	static unsigned int seq;
