@@ -265,6 +265,8 @@ int husk_checkpoint(const struct husk_checkpoint_opts *o, husk_error **err)
 			  o->id, husk_status_name(s));
 		goto out;
 	}
+	if (husk_state_config_seccomp(&st, err) < 0)
+		goto out;
 	cfg = json_dumps(st.config, JSON_COMPACT);
 	if (husk_spec_parse(cfg, st.bundle, &spec, err) < 0)
 		goto out;

@@ -720,6 +720,7 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			goto out;
 		HUSK_TRACE(&tr, "seccomp filter %s",
 			   husk_seccomp_from_cache(sc) ? "loaded from the cache" : "compiled");
+		spec->seccomp_text = husk_seccomp_take_text(sc); /* for state.json */
 	}
 
 	husk_trace_begin(&tr);

@@ -421,6 +421,9 @@ int husk_exec(const struct husk_exec_opts *o, struct husk_exec_result *ret, husk
 			  husk_status_name(s));
 		goto out;
 	}
+	/* the exec'd process gets the container's filter */
+	if (husk_state_config_seccomp(&st, err) < 0)
+		goto out;
 	cfg = json_dumps(st.config, JSON_COMPACT);
 	if (!cfg || husk_spec_parse(cfg, st.bundle, &spec, err) < 0)
 		goto out;

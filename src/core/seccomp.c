@@ -53,6 +53,8 @@ struct husk_seccomp {
 	bool from_cache;
 	char *listener_path;
 	char *listener_metadata;
+	char *profile_text; /* the profile as compact JSON, keys sorted: the cache key's, and
+			       state.json's */
 };
 
 /* ---- the profile's vocabulary -------------------------------------- */
@@ -492,11 +494,8 @@ static uint64_t fnv1a64(const void *buf, size_t len)
 /* Everything the BPF depends on.  libseccomp's output changes with its
  * version and with what it detects in the kernel (the API level), and the
  * native architecture is that of this binary, not of the machine. */
-static char *cache_key(json_t *sc)
+static char *cache_key(const char *profile)
 {
-	cleanup_free char *profile = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
-	if (!profile)
-		return NULL;
 	struct utsname u;
 	if (uname(&u) < 0)
 		return NULL;
@@ -644,7 +643,11 @@ int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_sec
 	if (parse_top(seccomp, f, &default_action, &archs, &n_archs, err) < 0)
 		return -1;
 
-	cleanup_free char *key = cache_dir ? cache_key(seccomp) : NULL;
+	/* keys sorted: the same profile written in another order is a hit;
+	 * state.json's seccomp.json takes this text too, dumped once */
+	if (cache_dir && !(f->profile_text = json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS)))
+		return husk_fail(err, ENOMEM, WHERE);
+	cleanup_free char *key = f->profile_text ? cache_key(f->profile_text) : NULL;
 	cleanup_free char *path = NULL;
 	if (key) {
 		path = husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
@@ -723,6 +726,11 @@ const void *husk_seccomp_bpf(const struct husk_seccomp *f, size_t *ret_len)
 	return f ? f->insns : NULL;
 }
 
+char *husk_seccomp_take_text(struct husk_seccomp *f)
+{
+	return f ? steal_ptr(f->profile_text) : NULL;
+}
+
 bool husk_seccomp_from_cache(const struct husk_seccomp *f)
 {
 	return f && f->from_cache;
@@ -772,5 +780,6 @@ void husk_seccomp_free(struct husk_seccomp *f)
 	free(f->insns);
 	free(f->listener_path);
 	free(f->listener_metadata);
+	free(f->profile_text);
 	free(f);
 }

@@ -60,6 +60,9 @@ const char *husk_seccomp_listener_metadata(const struct husk_seccomp *f); /* NUL
 /* The compiled program (an array of struct sock_filter, *ret_len bytes) and
  * whether it came from the cache: for traces, `husk features` and tests. */
 const void *husk_seccomp_bpf(const struct husk_seccomp *f, size_t *ret_len);
+/* The profile as compact JSON, made for the cache key (NULL without a
+ * cache); the caller owns it. */
+char *husk_seccomp_take_text(struct husk_seccomp *f);
 bool husk_seccomp_from_cache(const struct husk_seccomp *f);
 
 /* Send the listener fd to the agent as the OCI spec says, over sock, a

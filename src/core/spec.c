@@ -1065,6 +1065,7 @@ void husk_spec_free(struct husk_spec *s)
 	if (!s)
 		return;
 	free(s->oci_version);
+	free(s->seccomp_text);
 	free(s->root_path);
 	free(s->hostname);
 	free(s->domainname);

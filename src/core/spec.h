@@ -174,6 +174,7 @@ struct husk_spec {
 	char *cgroups_path;
 	json_t *resources;    /* linux.resources, borrowed from json */
 	json_t *seccomp;      /* linux.seccomp, borrowed */
+	char *seccomp_text;   /* linux.seccomp as compact JSON once create made it, owned */
 	json_t *sysctl;	      /* borrowed */
 	json_t *annotations;  /* borrowed */
 	json_t *time_offsets; /* linux.timeOffsets, borrowed */

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,20 @@
 
 #include "spec.h"
 #include "util.h"
+
+/* linux.seccomp, apart from state.json */
+#define SECCOMP_FILE "seccomp.json"
+
+static uint64_t fnv1a64(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
 
 const char *husk_status_name(enum husk_status s)
 {
@@ -173,8 +188,38 @@ int husk_state_save(const struct husk_state *st, husk_error **err)
 		json_object_set(j, "annotations", st->annotations);
 	if (st->has_cgroup)
 		json_object_set_new(j, "cgroup", cgroup_to_json(&st->cgroup));
-	if (st->config)
-		json_object_set(j, "config", st->config);
+	json_t *lx = json_object_get(st->config, "linux");
+	json_t *sc = json_object_get(lx, "seccomp");
+	if (sc && !json_is_null(sc)) {
+		/* the profile in a file of its own, as it is: a load (the
+		 * monitor's exit, ps, delete) then parses none of it; state.json
+		 * names its length and hash, so that a torn or changed file
+		 * fails exec rather than running it unconfined */
+		cleanup_free char *dumped = st->seccomp_text ? NULL : json_dumps(sc, JSON_COMPACT);
+		const char *sct = st->seccomp_text ? st->seccomp_text : dumped;
+		if (!sct)
+			abort();
+		size_t len = strlen(sct);
+		cleanup_free char *sp = husk_strdup_printf("%s/" SECCOMP_FILE, st->dir);
+		if (husk_write_file(sp, sct, len, 0600, err) < 0) {
+			json_decref(j);
+			return -1;
+		}
+		char hash[17];
+		snprintf(hash, sizeof(hash), "%016" PRIx64, fnv1a64(sct, len));
+		json_object_set_new(j, "seccomp",
+				    json_pack("{s:s,s:I,s:s}", "file", SECCOMP_FILE, "bytes",
+					      (json_int_t)len, "fnv1a64", hash));
+		json_t *c = json_copy(st->config), *l = json_copy(lx);
+		json_object_del(l, "seccomp");
+		json_object_set_new(c, "linux", l);
+		json_object_set_new(j, "config", c);
+	} else {
+		if (st->config)
+			json_object_set(j, "config", st->config);
+		if (st->seccomp_ref)
+			json_object_set(j, "seccomp", st->seccomp_ref);
+	}
 	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	cleanup_free char *path = husk_strdup_printf("%s/state.json", st->dir);
@@ -277,12 +322,57 @@ static int state_load(const char *root, const char *id, struct husk_state *st, h
 	st->owner = strdup(json_string_value(json_object_get(j, "owner")) ?: "");
 	st->annotations = json_incref(json_object_get(j, "annotations"));
 	st->config = json_incref(json_object_get(j, "config"));
+	json_t *sc = json_object_get(j, "seccomp");
+	if (sc) {
+		/* as we write it; anything else is a state we did not write, and
+		 * guessing would run exec unconfined */
+		if (!json_is_integer(json_object_get(sc, "bytes")) ||
+		    !json_is_string(json_object_get(sc, "fnv1a64")) ||
+		    !json_is_object(json_object_get(st->config, "linux"))) {
+			json_decref(j);
+			return husk_fail(err, 0, "state of \"%s\" is corrupt: seccomp", id);
+		}
+		st->seccomp_ref = json_incref(sc);
+	}
 	json_t *cg = json_object_get(j, "cgroup");
 	if (cg) {
 		cgroup_from_json(cg, &st->cgroup);
 		st->has_cgroup = true;
 	}
 	json_decref(j);
+	return 0;
+}
+
+int husk_state_config_seccomp(struct husk_state *st, husk_error **err)
+{
+	if (!st->seccomp_ref)
+		return 0;
+	cleanup_free char *path = husk_strdup_printf("%s/" SECCOMP_FILE, st->dir);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || husk_read_fd_all(fd, &text, &len, NULL) < 0)
+		return husk_fail(err, fd < 0 ? errno : EIO,
+				 "state of \"%s\" is corrupt: seccomp: read " SECCOMP_FILE, st->id);
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%016" PRIx64, fnv1a64(text, len));
+	if ((json_int_t)len != json_integer_value(json_object_get(st->seccomp_ref, "bytes")) ||
+	    strcmp(hash, json_string_value(json_object_get(st->seccomp_ref, "fnv1a64"))) != 0)
+		return husk_fail(err, 0,
+				 "state of \"%s\" is corrupt: seccomp: " SECCOMP_FILE
+				 " is not the one written at create",
+				 st->id);
+	json_error_t je;
+	json_t *sc = json_loadb(text, len, 0, &je);
+	if (!json_is_object(sc)) {
+		json_decref(sc);
+		return husk_fail(err, 0, "state of \"%s\" is corrupt: seccomp: %s", st->id,
+				 je.text);
+	}
+	/* state_load checked that linux is an object */
+	json_object_set_new(json_object_get(st->config, "linux"), "seccomp", sc);
+	json_decref(st->seccomp_ref);
+	st->seccomp_ref = NULL;
 	return 0;
 }
 
@@ -333,6 +423,7 @@ void husk_state_release(struct husk_state *st)
 	free(st->owner);
 	json_decref(st->annotations);
 	json_decref(st->config);
+	json_decref(st->seccomp_ref);
 	if (st->has_cgroup)
 		husk_cgroup_release(&st->cgroup);
 	memset(st, 0, sizeof(*st));
@@ -381,6 +472,8 @@ int husk_state_save_new(const char *id, const char *dir, pid_t pid, const char *
 				.owner = (char *)"",
 				.annotations = spec->annotations,
 				.config = spec->json,
+				/* the profile as the filter's cache key dumped it */
+				.seccomp_text = spec->seccomp_text,
 				.cgroup = *cg,
 				.has_cgroup = has_cgroup};
 	int r = husk_state_save(&st, err);

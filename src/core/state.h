@@ -23,7 +23,16 @@ struct husk_state {
 	char *created; /* RFC 3339 */
 	char *owner;
 	json_t *annotations; /* owned */
-	json_t *config;	     /* the container's config.json, owned */
+	json_t *config;	     /* the container's config.json, owned; without
+				linux.seccomp when loaded: see seccomp_ref */
+	/* state.json keeps linux.seccomp apart, in seccomp.json of the state
+	 * dir, so that a load (ps, the monitor's exit, delete) parses none of
+	 * its ~400 syscall names: seccomp_ref is state.json's note of it
+	 * (length, hash), owned; husk_state_config_seccomp puts the profile
+	 * back for what applies it (exec, checkpoint).  seccomp_text: to
+	 * save, the profile's compact text when the caller has it, borrowed */
+	json_t *seccomp_ref;
+	const char *seccomp_text;
 	struct husk_cgroup cgroup;
 	bool has_cgroup;
 };
@@ -51,6 +60,10 @@ int husk_state_load(const char *root, const char *id, struct husk_state *st, hus
 /* As husk_state_load, but a container still being created is an error. */
 int husk_state_load_existing(const char *root, const char *id, struct husk_state *st,
 			     husk_error **err);
+/* Put linux.seccomp back into st->config from seccomp.json, checked
+ * against state.json's length and hash (exec and checkpoint need it);
+ * nothing to do when the container has no filter. */
+int husk_state_config_seccomp(struct husk_state *st, husk_error **err);
 enum husk_status husk_state_status(const struct husk_state *st);
 bool husk_state_process_alive(const struct husk_state *st);
 /* The OCI state JSON (ociVersion, id, status, pid, bundle, ...). */

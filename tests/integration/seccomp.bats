@@ -169,6 +169,54 @@ set_seccomp() {
 	fi
 }
 
+@test "seccomp: exec gets the container's filter, kept apart from state.json; a changed one fails closed" {
+	set_seccomp SCMP_ACT_ALLOW '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]'
+	update_config "$BUNDLE" '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.args = ["sleep", "1000"]'
+	husk_d run -d --bundle "$BUNDLE" "$ID"
+	wait_for_status "$ID" running
+	# state.json, which every command loads, does not carry the syscall
+	# list; seccomp.json next to it does
+	[ "$(jq -c '.config.linux.seccomp' "$ROOT/$ID/state.json")" = null ]
+	[ "$(jq -r '.seccomp.file' "$ROOT/$ID/state.json")" = seccomp.json ]
+	[ "$(jq -r '.syscalls[0].errnoRet' "$ROOT/$ID/seccomp.json")" = 28 ]
+	[ "$(stat -c %a "$ROOT/$ID/seccomp.json")" = 600 ]
+	run husk exec "$ID" sh -c 'grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; true'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Seccomp:	2" ]
+	[[ "${lines[1]}" == *"No space left on device"* ]]
+	# update rewrites state.json: the profile stays the container's
+	husk update --pids-limit 50 "$ID"
+	[ "$(jq -r '.config.linux.resources.pids.limit' "$ROOT/$ID/state.json")" = 50 ]
+	run husk exec "$ID" sh -c 'mkdir /tmp/d 2>&1'
+	[[ "$output" == *"No space left on device"* ]]
+	# a profile changed behind the runtime's back (same length): exec
+	# refuses, never runs the process with another filter or none
+	cp "$ROOT/$ID/seccomp.json" "$TEST_DIR/seccomp.json"
+	sed 's/"errnoRet":28/"errnoRet":29/' "$TEST_DIR/seccomp.json" >"$ROOT/$ID/seccomp.json"
+	run husk exec "$ID" sh -c 'grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is not the one written at create"* ]]
+	[[ "$output" != *"Seccomp:"* ]]
+	# gone
+	rm "$ROOT/$ID/seccomp.json"
+	run husk exec "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"corrupt: seccomp"* ]]
+	# state.json's note of it not as written
+	cp "$TEST_DIR/seccomp.json" "$ROOT/$ID/seccomp.json"
+	cp "$ROOT/$ID/state.json" "$TEST_DIR/state.json"
+	jq -c '.seccomp = 1' "$TEST_DIR/state.json" >"$ROOT/$ID/state.json"
+	run husk exec "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"corrupt: seccomp"* ]]
+	# put back as written, exec works again
+	cp "$TEST_DIR/state.json" "$ROOT/$ID/state.json"
+	run husk exec "$ID" sh -c 'mkdir /tmp/e 2>&1'
+	[[ "$output" == *"No space left on device"* ]]
+	husk delete -f "$ID"
+}
+
 start_agent() {
 	gcc -Wall -o "$TEST_DIR/seccomp-agent" "$BATS_TEST_DIRNAME/tools/seccomp-agent.c"
 	"$TEST_DIR/seccomp-agent" "$TEST_DIR/agent.sock" >"$TEST_DIR/agent.out" 2>"$TEST_DIR/agent.err" </dev/null &
