@@ -637,7 +637,8 @@ void husk_seccomp_docker_default(json_t *prof)
 					       "excludes", "caps", "CAP_SYS_ADMIN"));
 }
 
-static json_t *seccomp_from_docker(const char *text, bool as_docker, json_t *caps, husk_error **err)
+json_t *husk_engine_seccomp_convert(const char *text, bool as_docker, json_t *caps,
+				    husk_error **err)
 {
 	json_error_t je;
 	json_t *prof = json_loads(text, 0, &je);
@@ -866,6 +867,11 @@ static void set_ns(json_t *lx, const char *type, const char *mode, const char *p
 	}
 }
 
+json_t *husk_engine_config_caps(const struct husk_config_in *in, husk_error **err)
+{
+	return make_caps(in, err);
+}
+
 static int set_security(json_t *c, json_t *p, json_t *lx, const struct husk_config_in *in,
 			husk_error **err)
 {
@@ -878,7 +884,7 @@ static int set_security(json_t *c, json_t *p, json_t *lx, const struct husk_conf
 		json_pack("{s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps));
 	const char *profile = o->seccomp_profile ? o->seccomp_profile : in->default_seccomp;
 	if (profile && !o->seccomp_unconfined && !o->privileged) {
-		json_t *sc = seccomp_from_docker(profile, !o->seccomp_profile, caps, err);
+		json_t *sc = husk_engine_seccomp_convert(profile, !o->seccomp_profile, caps, err);
 		if (!sc) {
 			json_decref(caps);
 			return -1;

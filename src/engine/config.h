@@ -65,6 +65,19 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in);
  * CAP_SYS_ADMIN, EPERM for what is denied (config.c says which calls). */
 void husk_seccomp_docker_default(json_t *profile);
 
+/* A profile's text into linux.seccomp: Docker's includes/excludes
+ * resolved for caps (the capability names) and this architecture;
+ * as_docker: husk_seccomp_docker_default first. */
+json_t *husk_engine_seccomp_convert(const char *text, bool as_docker, json_t *caps,
+				    husk_error **err);
+/* The container's capability set, as config puts it in process.capabilities */
+json_t *husk_engine_config_caps(const struct husk_config_in *in, husk_error **err);
+
+/* The default profile converted for caps, as compact JSON text, from a
+ * root-only memo (the BPF cache's directory) when it holds this profile
+ * for these capabilities; a miss converts and stores (seccomp-memo.c). */
+char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error **err);
+
 /* ps's COMMAND: the process args joined by spaces, at most 255 bytes. */
 char *husk_engine_config_command(json_t *config);
 

@@ -586,6 +586,24 @@ static int setup_mounts(struct create_ctx *c, husk_error **err)
 	return 0;
 }
 
+/* config compact, with linux.seccomp the given JSON text: {...,"linux":
+ * {...,"seccomp":TEXT}} */
+static char *dump_with_seccomp(json_t *config, const char *seccomp)
+{
+	json_t *lx = json_incref(json_object_get(config, "linux"));
+	if (!lx)
+		lx = json_object();
+	json_object_del(config, "linux");
+	cleanup_free char *a = json_dumps(config, JSON_COMPACT);
+	cleanup_free char *b = json_dumps(lx, JSON_COMPACT);
+	json_object_set_new(config, "linux", lx);
+	if (!a || !b)
+		abort();
+	size_t la = strlen(a), lb = strlen(b);
+	/* both end in '}'; "{}" has nothing to follow with a comma */
+	return husk_strdup_printf("%.*s%s\"linux\":%.*s%s\"seccomp\":%s}}", (int)(la - 1), a,
+				  la > 2 ? "," : "", (int)(lb - 1), b, lb > 2 ? "," : "", seccomp);
+}
 static int write_config(struct create_ctx *c, husk_error **err)
 {
 	cleanup_free char *hosts = husk_strdup_printf("%s/hosts", c->dir);
@@ -612,6 +630,20 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.mounts = c->mounts,
 		.n_mounts = c->n_mounts,
 	};
+	/* the default profile converted for this capability set, from the
+	 * memo when it has it: config leaves linux.seccomp out and the text
+	 * is spliced into config.json as it is, unparsed */
+	cleanup_free char *seccomp = NULL;
+	if (c->seccomp) {
+		json_t *caps = husk_engine_config_caps(&in, err);
+		if (!caps)
+			return -1;
+		seccomp = husk_engine_seccomp_default(c->seccomp, caps, err);
+		json_decref(caps);
+		if (!seccomp)
+			return -1;
+		in.default_seccomp = NULL;
+	}
 	c->config = husk_engine_config(&in, err);
 	if (!c->config)
 		return -1;
@@ -619,7 +651,8 @@ static int write_config(struct create_ctx *c, husk_error **err)
 	cleanup_free char *cfg = husk_strdup_printf("%s/config.json", c->dir);
 	/* compact: the runtime parses it on every start, and the profile's
 	 * names indented took half its bytes */
-	char *text = json_dumps(c->config, JSON_COMPACT);
+	char *text = seccomp ? dump_with_seccomp(c->config, seccomp)
+			     : json_dumps(c->config, JSON_COMPACT);
 	if (!text)
 		abort();
 	int r = husk_write_file(cfg, text, strlen(text), 0600, err);

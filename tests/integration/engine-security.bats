@@ -45,6 +45,40 @@ calls() {
 fine" ]
 }
 
+@test "default seccomp profile: converted once per capability set into a root-only memo; a tampered memo is not used" {
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
+	id=$("$HUSK" create busybox true)
+	memo=$(ls "$HUSK_SECCOMP_CACHE"/*.profile)
+	[ "$(stat -c '%a %U' "$memo")" = "600 root" ]
+	# config.json is valid JSON that carries the profile for the runtime
+	cfg="$HUSK_ROOT/containers/$id/config.json"
+	[ "$(jq -r '.linux.seccomp.defaultAction' "$cfg")" = SCMP_ACT_ERRNO ]
+	[ "$(jq -r '.linux.seccomp.syscalls | length > 10' "$cfg")" = true ]
+	"$HUSK" rm "$id" >/dev/null
+	# a hit: the memo is read, not written again
+	ino=$(stat -c %i "$memo")
+	run calls
+	[ "$output" = "keyctl EPERM add_key EPERM mount EPERM kexec_load EPERM bpf EPERM clone-newuser EPERM unshare EPERM " ]
+	[ "$(stat -c %i "$memo")" = "$ino" ]
+	# another capability set is another memo
+	"$HUSK" run --rm --cap-add SYS_ADMIN busybox true
+	[ "$(ls "$HUSK_SECCOMP_CACHE"/*.profile | wc -l)" -eq 2 ]
+	# a memo changed behind our back (here: default allow, same length,
+	# its hash left as it was) is a miss: converted anew, the filter holds
+	LC_ALL=C sed -i 's/"defaultAction":"SCMP_ACT_ERRNO"/"defaultAction":"SCMP_ACT_ALLOW"/' "$memo"
+	grep -aq '"defaultAction":"SCMP_ACT_ALLOW"' "$memo"
+	run calls
+	[ "$output" = "keyctl EPERM add_key EPERM mount EPERM kexec_load EPERM bpf EPERM clone-newuser EPERM unshare EPERM " ]
+	! grep -aq '"defaultAction":"SCMP_ACT_ALLOW"' "$memo"
+	# one that others could have written is not trusted either
+	chmod 666 "$memo"
+	ino=$(stat -c %i "$memo")
+	run calls
+	[[ "$output" == "keyctl EPERM add_key EPERM "* ]]
+	[ "$(stat -c %i "$memo")" != "$ino" ]
+	[ "$(stat -c %a "$memo")" = 600 ]
+}
+
 @test "default seccomp profile: missing, the run fails closed with a clear line and leaves nothing" {
 	HUSK_SECCOMP_PROFILE="$TEST_DIR/none.json" run "$HUSK" run --rm busybox true
 	[ "$status" -eq 125 ]

@@ -1,0 +1,208 @@
+/* The default seccomp profile, converted once per capability set.
+ *
+ * Converting Podman's 30 kB profile into the OCI one (parse, Docker's
+ * changes, includes/excludes) took about 1 ms of every `husk run`.  The
+ * result depends only on the profile's bytes, the capability set, the
+ * architecture and the husk binary that converts, so it is kept as
+ * compact JSON text next to the runtime's BPF cache (root's, 0700), and
+ * create splices that text into config.json without parsing it.
+ *
+ * What a memo file holds goes into every container as its filter, so it
+ * is trusted as the BPF cache is: a regular file of ours that nobody else
+ * can write, whose stored key equals the whole key (the profile's text
+ * included, not a hash of it) and whose text matches its hash; anything
+ * else is a miss, converted anew.  Nothing a container or its creator's
+ * options control (annotations, labels, the image) picks a memo: the key
+ * is made here from the profile file and the capability set. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "seccomp.h"
+#include "util.h"
+
+struct memo_header {
+	char magic[8];
+	uint64_t key_len;
+	uint64_t text_len;
+	uint64_t text_hash; /* FNV-1a of the text: a torn or changed file is a miss */
+};
+static const char memo_magic[8] = {'H', 'U', 'S', 'K', 'S', 'C', 'M', '1'};
+#define MEMO_SUFFIX ".profile"
+#define MEMO_MAX    32
+
+static uint64_t fnv1a64(const void *buf, size_t len, uint64_t h)
+{
+	const unsigned char *p = buf;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ull
+
+/* Everything the conversion depends on.  The binary's identity stands for
+ * the conversion code: a rebuilt husk converts anew. */
+static char *memo_key(const char *profile, json_t *caps)
+{
+	struct stat st;
+	if (stat("/proc/self/exe", &st) < 0)
+		return NULL;
+	cleanup_free char *c = json_dumps(caps, JSON_COMPACT);
+	if (!c)
+		return NULL;
+	return husk_strdup_printf("husk seccomp memo 1\nexe %ju %ju %jd.%09ld %jd\n"
+				  "arch %s\ncaps %s\n%s",
+				  (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+				  (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+				  (intmax_t)st.st_size,
+#if defined(__x86_64__)
+				  "x86_64",
+#elif defined(__aarch64__)
+				  "aarch64",
+#else
+				  "other",
+#endif
+				  c, profile);
+}
+
+static int pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t r = pread(fd, p, len, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		off += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static char *memo_load(const char *path, const char *key)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022))
+		return NULL;
+	struct memo_header h;
+	size_t key_len = strlen(key);
+	if (pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, memo_magic, 8) != 0 ||
+	    h.key_len != key_len || h.text_len == 0 || h.text_len > (64u << 20) ||
+	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.text_len)
+		return NULL;
+	cleanup_free char *stored = malloc(key_len + 1);
+	char *text = malloc(h.text_len + 1);
+	if (!stored || !text || pread_all(fd, stored, key_len, sizeof(h)) < 0 ||
+	    memcmp(stored, key, key_len) != 0 ||
+	    pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
+	    fnv1a64(text, h.text_len, FNV_INIT) != h.text_hash || memchr(text, '\0', h.text_len)) {
+		free(text);
+		return NULL;
+	}
+	text[h.text_len] = '\0';
+	return text;
+}
+
+/* at most MEMO_MAX memos stay (one per capability set in use): the oldest
+ * by mtime go after a store */
+static void memo_trim(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	char names[MEMO_MAX + 1][64];
+	struct timespec mt[MEMO_MAX + 1];
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name), sl = strlen(MEMO_SUFFIX);
+		struct stat st;
+		if (l <= sl || l >= sizeof(names[0]) || strcmp(e->d_name + l - sl, MEMO_SUFFIX) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		memcpy(names[n], e->d_name, l + 1);
+		mt[n++] = st.st_mtim;
+		if (n <= MEMO_MAX)
+			continue;
+		size_t old = 0;
+		for (size_t i = 1; i < n; i++)
+			if (mt[i].tv_sec < mt[old].tv_sec ||
+			    (mt[i].tv_sec == mt[old].tv_sec && mt[i].tv_nsec < mt[old].tv_nsec))
+				old = i;
+		unlinkat(dirfd(d), names[old], 0);
+		n--;
+		memcpy(names[old], names[n], sizeof(names[0]));
+		mt[old] = mt[n];
+	}
+	closedir(d);
+}
+
+/* best effort, as the BPF cache: create works without it */
+static void memo_store(const char *dir, const char *path, const char *key, const char *text)
+{
+	if (husk_mkdir_p(dir, 0700, NULL) < 0)
+		return;
+	size_t key_len = strlen(key), text_len = strlen(text);
+	struct memo_header h = {.key_len = key_len,
+				.text_len = text_len,
+				.text_hash = fnv1a64(text, text_len, FNV_INIT)};
+	memcpy(h.magic, memo_magic, sizeof(h.magic));
+	cleanup_free char *tmp = husk_strdup_printf("%s/.tmp-XXXXXX", dir);
+	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0)
+		return;
+	struct iovec iov[] = {{&h, sizeof(h)}, {(void *)key, key_len}, {(void *)text, text_len}};
+	ssize_t want = (ssize_t)(sizeof(h) + key_len + text_len), w;
+	do
+		w = writev(fd, iov, 3);
+	while (w < 0 && errno == EINTR);
+	if (w != want || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return;
+	}
+	memo_trim(dir);
+}
+
+char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error **err)
+{
+	cleanup_free char *dir = husk_seccomp_cache_dir();
+	cleanup_free char *key = dir ? memo_key(profile, caps) : NULL;
+	cleanup_free char *path = NULL;
+	if (key) {
+		path = husk_strdup_printf("%s/%016" PRIx64 MEMO_SUFFIX, dir,
+					  fnv1a64(key, strlen(key), FNV_INIT));
+		char *text = memo_load(path, key);
+		if (text)
+			return text;
+	}
+	json_t *sc = husk_engine_seccomp_convert(profile, true, caps, err);
+	if (!sc)
+		return NULL;
+	char *text = json_dumps(sc, JSON_COMPACT);
+	json_decref(sc);
+	if (!text)
+		abort();
+	if (path)
+		memo_store(dir, path, key, text);
+	return text;
+}
