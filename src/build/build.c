@@ -2019,8 +2019,6 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 		b.cache_dir = husk_strdup_printf("%s/build-cache", e->root);
 		r = husk_mkdir_p(b.cache_dir, 0700, err);
 	}
-	if (r == 0 && husk_lazy_archive(err) < 0)
-		r = -1;
 	cleanup_free char *id = NULL;
 	if (r == 0)
 		r = build(&b, &id, err);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -215,66 +216,73 @@ int husk_copy_sources(int src_root, const char *const *patterns, size_t n,
 
 /* --- the entries a source gives --- */
 
-struct entry {
-	char *src; /* relative to the source root */
-	char *dst; /* relative to the target: "" for the target itself */
-	struct stat st;
+/* An entry as the walk finds it: src relative to the source root, dst
+ * relative to the target ("" for the target itself), and (for a walk
+ * below a directory) the dir that holds it and its name there */
+struct found {
+	const char *src;
+	const char *dst;
+	int dfd; /* -1: a source named directly, src from the root */
+	const char *name;
+	const struct stat *st;
 };
 
-struct entries {
-	struct entry *v;
-	size_t n;
+typedef int (*found_fn)(void *ud, const struct found *f, husk_error **err);
+
+struct walker {
+	const struct husk_copy_opts *o;
+	found_fn fn;
+	void *ud;
+	size_t dst_off; /* where dst starts in path */
+	char path[PATH_MAX];
 };
 
-static void entries_free(struct entries *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		free(e->v[i].src);
-		free(e->v[i].dst);
-	}
-	free(e->v);
-	*e = (struct entries){0};
-}
-
-static void add_entry(struct entries *e, const char *src, const char *dst, const struct stat *st)
-{
-	e->v = realloc(e->v, (e->n + 1) * sizeof(*e->v));
-	if (!e->v)
-		abort();
-	e->v[e->n++] = (struct entry){.src = strdup(src), .dst = strdup(dst), .st = *st};
-}
-
-/* below the dir src (fd dfd), preorder, sorted */
-static int walk(int dfd, const char *src, const char *dst, const struct husk_copy_opts *o,
-		struct entries *e, husk_error **err)
+/* below the dir path[0, len) (fd dfd), preorder, sorted; nothing kept
+ * but the path being walked, so that a cached build's walk of a large
+ * context touches little memory */
+static int walk(struct walker *w, int dfd, size_t len, husk_error **err)
 {
 	char **names = NULL;
 	size_t nn = 0;
 	if (list_dir(dfd, &names, &nn) < 0)
-		return husk_fail(err, errno, "read \"%s\"", src);
+		return husk_fail(err, errno, "read \"%s\"", w->path);
 	int r = 0;
 	for (size_t i = 0; i < nn && r == 0; i++) {
-		cleanup_free char *s = husk_strdup_printf("%s%s%s", src, *src ? "/" : "", names[i]);
-		cleanup_free char *d = husk_strdup_printf("%s%s%s", dst, *dst ? "/" : "", names[i]);
-		struct stat st;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = husk_fail(err, errno, "stat \"%s\"", s);
+		size_t nl = strlen(names[i]);
+		size_t at = len ? len + 1 : 0;
+		if (at + nl >= sizeof(w->path)) {
+			r = husk_fail(err, ENAMETOOLONG, "\"%s/%s\"", w->path, names[i]);
 			break;
 		}
-		bool ex = excluded(o, s);
-		if (ex && !(S_ISDIR(st.st_mode) && husk_ignore_may_include_below(o->ignore, s)))
+		if (len)
+			w->path[len] = '/';
+		memcpy(w->path + at, names[i], nl + 1);
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = husk_fail(err, errno, "stat \"%s\"", w->path);
+			break;
+		}
+		bool ex = excluded(w->o, w->path);
+		if (ex &&
+		    !(S_ISDIR(st.st_mode) && husk_ignore_may_include_below(w->o->ignore, w->path)))
 			continue;
 		if (S_ISSOCK(st.st_mode))
 			continue;
-		add_entry(e, s, d, &st);
-		if (S_ISDIR(st.st_mode)) {
+		struct found f = {.src = w->path,
+				  .dst = w->path + w->dst_off,
+				  .dfd = dfd,
+				  .name = names[i],
+				  .st = &st};
+		r = w->fn(w->ud, &f, err);
+		if (r == 0 && S_ISDIR(st.st_mode)) {
 			cleanup_close int sub = openat(
 				dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
-				r = husk_fail(err, errno, "open \"%s\"", s);
+				r = husk_fail(err, errno, "open \"%s\"", w->path);
 			else
-				r = walk(sub, s, d, o, e, err);
+				r = walk(w, sub, at + nl, err);
 		}
+		w->path[len] = '\0';
 	}
 	husk_strv_free(names, nn);
 	return r;
@@ -287,9 +295,9 @@ static const char *base_name(const char *p)
 }
 
 /* one source: a dir's contents (dst relative to the target dir), or a
- * file as its base name */
-static int collect(int root, const char *path, const struct husk_copy_opts *o, struct entries *e,
-		   bool *ret_dir, husk_error **err)
+ * file as its base name, each given to fn */
+static int each_entry(int root, const char *path, const struct husk_copy_opts *o, found_fn fn,
+		      void *ud, bool *ret_dir, husk_error **err)
 {
 	/* a source named directly is followed (O_PATH: a fifo does not block) */
 	cleanup_close int fd = open_in(root, path, O_PATH);
@@ -300,10 +308,66 @@ static int collect(int root, const char *path, const struct husk_copy_opts *o, s
 		return husk_fail(err, errno, "stat \"%s\"", path);
 	*ret_dir = S_ISDIR(st.st_mode);
 	if (!*ret_dir) {
-		add_entry(e, path, base_name(*path ? path : "."), &st);
-		return 0;
+		struct found f = {
+			.src = path, .dst = base_name(*path ? path : "."), .dfd = -1, .st = &st};
+		return fn(ud, &f, err);
 	}
-	return walk(fd, path, "", o, e, err);
+	struct walker *w = malloc(sizeof(*w));
+	if (!w)
+		abort();
+	size_t len = strlen(path);
+	if (len >= sizeof(w->path)) {
+		free(w);
+		return husk_fail(err, ENAMETOOLONG, "\"%s\"", path);
+	}
+	*w = (struct walker){.o = o, .fn = fn, .ud = ud, .dst_off = len ? len + 1 : 0};
+	memcpy(w->path, path, len + 1);
+	cleanup_close int dfd = open_in(root, path, O_RDONLY | O_DIRECTORY);
+	int r = dfd < 0 ? husk_fail(err, errno, "open \"%s\"", path) : walk(w, dfd, len, err);
+	free(w);
+	return r;
+}
+
+/* the entries, kept for the copy */
+struct entry {
+	char *src; /* relative to the source root */
+	char *dst; /* relative to the target: "" for the target itself */
+	struct stat st;
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static void entries_free(struct entries *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->v[i].src);
+		free(e->v[i].dst);
+	}
+	free(e->v);
+	*e = (struct entries){0};
+}
+
+static int add_found(void *ud, const struct found *f, husk_error **err)
+{
+	(void)err;
+	struct entries *e = ud;
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->v = realloc(e->v, e->cap * sizeof(*e->v));
+		if (!e->v)
+			abort();
+	}
+	e->v[e->n++] = (struct entry){.src = strdup(f->src), .dst = strdup(f->dst), .st = *f->st};
+	return 0;
+}
+
+static int collect(int root, const char *path, const struct husk_copy_opts *o, struct entries *e,
+		   bool *ret_dir, husk_error **err)
+{
+	return each_entry(root, path, o, add_found, e, ret_dir, err);
 }
 
 static mode_t mode_of(const struct husk_copy_opts *o, const struct stat *st)
@@ -315,15 +379,18 @@ static mode_t mode_of(const struct husk_copy_opts *o, const struct stat *st)
 
 /* a file's content as its own sha256, from o's cache when its stat (st)
  * is the one it was hashed with */
-static int hash_file(EVP_MD_CTX *md, int root, const char *path, const struct stat *st,
+static int hash_file(EVP_MD_CTX *md, int root, const struct found *en,
 		     const struct husk_copy_opts *o, husk_error **err)
 {
+	const char *path = en->src;
 	unsigned char d[EVP_MAX_MD_SIZE];
-	if (husk_hash_cache_get(o->hash_cache, path, st, d)) {
+	if (husk_hash_cache_get(o->hash_cache, path, en->st, d)) {
 		EVP_DigestUpdate(md, d, 32);
 		return 0;
 	}
-	cleanup_close int fd = open_in(root, path, O_RDONLY);
+	cleanup_close int fd = en->dfd >= 0 ? openat(en->dfd, en->name,
+						     O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)
+					    : open_in(root, path, O_RDONLY);
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", path);
 	/* its times now: a write between the stat and the read makes them
@@ -358,6 +425,69 @@ static int hash_file(EVP_MD_CTX *md, int root, const char *path, const struct st
 	return 0;
 }
 
+struct hasher {
+	EVP_MD_CTX *md;
+	int root;
+	const struct husk_copy_opts *o;
+};
+
+/* "%o %u %u %llu" without printf: a cached build hashes one line per
+ * file of the context */
+static char *put_num(char *p, unsigned long long v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % base);
+	while ((v /= base));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static int hash_found(void *ud, const struct found *en, husk_error **err)
+{
+	struct hasher *h = ud;
+	const struct husk_copy_opts *o = h->o;
+	const struct stat *st = en->st;
+	char line[128], *p = line;
+	/* "\n%o %u %u %llu\n": a source named directly may be a symlink
+	 * followed: its content is what counts, found by the same open */
+	*p++ = '\n';
+	p = put_num(p, mode_of(o, st) | (st->st_mode & S_IFMT), 8);
+	*p++ = ' ';
+	p = put_num(p, o->chown ? o->uid : 0, 10);
+	*p++ = ' ';
+	p = put_num(p, o->chown ? o->gid : 0, 10);
+	*p++ = ' ';
+	p = put_num(p, S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? st->st_rdev : 0, 10);
+	*p++ = '\n';
+	EVP_DigestUpdate(h->md, en->dst, strlen(en->dst) + 1);
+	EVP_DigestUpdate(h->md, line, (size_t)(p - line));
+	if (S_ISREG(st->st_mode))
+		return hash_file(h->md, h->root, en, o, err);
+	if (S_ISLNK(st->st_mode)) {
+		char t[4096];
+		ssize_t l;
+		if (en->dfd >= 0) {
+			l = readlinkat(en->dfd, en->name, t, sizeof(t) - 1);
+		} else {
+			cleanup_free char *parent = strdup(en->src);
+			char *sl = strrchr(parent, '/');
+			if (sl)
+				*sl = '\0';
+			else
+				parent[0] = '\0';
+			cleanup_close int pfd = open_in(h->root, parent, O_PATH | O_DIRECTORY);
+			l = pfd < 0 ? -1 : readlinkat(pfd, base_name(en->src), t, sizeof(t) - 1);
+		}
+		if (l < 0)
+			return husk_fail(err, errno, "readlink \"%s\"", en->src);
+		EVP_DigestUpdate(h->md, t, (size_t)l);
+	}
+	return 0;
+}
+
 int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk_copy_opts *o,
 		   char ret_hex[65], husk_error **err)
 {
@@ -366,49 +496,22 @@ int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk
 		EVP_MD_CTX_free(md);
 		return husk_fail(err, ENOMEM, "sha256");
 	}
+	struct hasher h = {.md = md, .root = src_root, .o = o};
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct entries e = {0};
-		bool dir = false;
-		r = collect(src_root, paths[i], o, &e, &dir, err);
-		char head[128];
-		snprintf(head, sizeof(head), "source %zu %s\n", i, dir ? "dir" : "file");
-		EVP_DigestUpdate(md, head, strlen(head));
-		for (size_t k = 0; r == 0 && k < e.n; k++) {
-			const struct stat *st = &e.v[k].st;
-			char line[256];
-			/* a source named directly may be a symlink followed: its
-			 * content is what counts, found by the same open */
-			snprintf(line, sizeof(line), "\n%o %u %u %llu\n",
-				 mode_of(o, st) | (st->st_mode & S_IFMT), o->chown ? o->uid : 0,
-				 o->chown ? o->gid : 0,
-				 (unsigned long long)(S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)
-							      ? st->st_rdev
-							      : 0));
-			EVP_DigestUpdate(md, e.v[k].dst, strlen(e.v[k].dst) + 1);
-			EVP_DigestUpdate(md, line, strlen(line));
-			if (S_ISREG(st->st_mode)) {
-				r = hash_file(md, src_root, e.v[k].src, st, o, err);
-			} else if (S_ISLNK(st->st_mode)) {
-				char t[4096];
-				cleanup_close int pfd = -1;
-				cleanup_free char *parent = strdup(e.v[k].src);
-				char *sl = strrchr(parent, '/');
-				if (sl)
-					*sl = '\0';
-				else
-					parent[0] = '\0';
-				pfd = open_in(src_root, parent, O_PATH | O_DIRECTORY);
-				ssize_t l = pfd < 0 ? -1
-						    : readlinkat(pfd, base_name(e.v[k].src), t,
-								 sizeof(t) - 1);
-				if (l < 0)
-					r = husk_fail(err, errno, "readlink \"%s\"", e.v[k].src);
-				else
-					EVP_DigestUpdate(md, t, (size_t)l);
-			}
+		/* the head first: the entries follow it in the stream */
+		cleanup_close int fd = open_in(src_root, paths[i], O_PATH);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = husk_fail(err, errno, "open \"%s\"", paths[i]);
+			break;
 		}
-		entries_free(&e);
+		char head[128];
+		snprintf(head, sizeof(head), "source %zu %s\n", i,
+			 S_ISDIR(st.st_mode) ? "dir" : "file");
+		EVP_DigestUpdate(md, head, strlen(head));
+		bool dir = false;
+		r = each_entry(src_root, paths[i], o, hash_found, &h, &dir, err);
 	}
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;

@@ -807,7 +807,7 @@ static bool match(char *const *pc, size_t pn, char *const *c, size_t n)
 
 bool husk_ignore_excluded(const struct husk_ignore *ig, const char *relpath)
 {
-	if (!ig)
+	if (!ig || ig->n == 0)
 		return false;
 	char **c = NULL;
 	size_t n = 0;
@@ -842,7 +842,7 @@ static bool may_match_below(char *const *pc, size_t pn, char *const *c, size_t n
 
 bool husk_ignore_may_include_below(const struct husk_ignore *ig, const char *reldir)
 {
-	if (!ig)
+	if (!ig || ig->n == 0)
 		return false;
 	char **c = NULL;
 	size_t n = 0;
