@@ -1165,12 +1165,17 @@ static int owner_of(struct bctx *b, int rootfd, const char *spec, struct husk_co
 	return 0;
 }
 
+/* plan: a COPY's, carried out in the upper dir once it is unmounted
+ * (src_root: its sources), NULL for none */
 static int finish_overlay(struct bctx *b, struct stage_st *st, const char *dir, const char *merged,
-			  const char *created_by, husk_error **err)
+			  const char *created_by, struct husk_copy_plan *plan, int src_root,
+			  husk_error **err)
 {
 	if (umount2(merged, MNT_DETACH) < 0)
 		return husk_fail(err, errno, "unmount \"%s\"", merged);
 	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
+	if (husk_copy_plan_finish(plan, src_root, upper, err) < 0)
+		return -1;
 	return add_layer(b, st, upper, created_by, err);
 }
 
@@ -1200,7 +1205,7 @@ static int do_workdir_mkdir(struct step *s, const char *dirpath, const char *des
 	if (fd >= 0)
 		close(fd);
 	cleanup_free char *by = husk_strdup_printf("/bin/sh -c #(nop) %s", desc);
-	int r = finish_overlay(b, st, dir, merged, by, fd < 0 ? NULL : err);
+	int r = finish_overlay(b, st, dir, merged, by, NULL, -1, fd < 0 ? NULL : err);
 	if (fd < 0)
 		return -1;
 	if (r < 0)
@@ -1416,7 +1421,25 @@ static int do_copy(struct step *s, husk_error **err)
 		key_next(st->key, desc, extra, key);
 	}
 	bool cached = r == 0 && cache_get(b, key, st);
+	struct husk_copy_plan *plan = NULL;
 	if (r == 0 && !cached) {
+		/* one source from a context dir: what an earlier build of the
+		 * same COPY wrote may be linked (copyplan.h), found by the
+		 * context, the instruction (owner and mode aside: each file's
+		 * are compared) and the destination */
+		cleanup_free char *record = NULL;
+		if (n_paths == 1 && !from && nh == 0 && n_dl == 0 && b->ctx_dir && b->o->context) {
+			cleanup_free char *ws = join_words(w, n, " ");
+			cleanup_free char *what = husk_strdup_printf(
+				"%s\n%s %s\n%s", b->ctx_dir, add ? "ADD" : "COPY", ws, dest);
+			char rk[65];
+			sha256_hex(what, strlen(what), rk);
+			record = husk_strdup_printf("%s/copy-%s", b->cache_dir, rk);
+		}
+		cleanup_free char *layers_dir = husk_strdup_printf("%s/layers", b->e->root);
+		plan = husk_copy_plan_new(record, layers_dir, !b->o->no_cache);
+		o.plan = plan;
+		size_t before = json_array_size(st->layers);
 		cleanup_free char *dir = husk_strdup_printf("%s/s%d", b->tmp, ++b->n_steps);
 		cleanup_free char *merged = NULL;
 		r = mount_state(b, st, dir, false, &merged, err);
@@ -1453,12 +1476,19 @@ static int do_copy(struct step *s, husk_error **err)
 									   : "heredoc:",
 								   dest);
 			if (r == 0) {
-				r = finish_overlay(b, st, dir, merged, by, err);
+				r = finish_overlay(b, st, dir, merged, by, plan, src_root, err);
 			} else {
 				umount2(merged, MNT_DETACH);
 			}
 		}
 		if (r == 0) {
+			json_t *diffs =
+				json_object_get(json_object_get(st->config, "rootfs"), "diff_ids");
+			husk_copy_plan_save(plan,
+					    json_array_size(st->layers) > before
+						    ? json_string_value(json_array_get(
+							      diffs, json_array_size(diffs) - 1))
+						    : NULL);
 			cache_put(b, key, st);
 			emit(b, HUSK_BUILD_DONE, key);
 		}
@@ -1470,6 +1500,7 @@ static int do_copy(struct step *s, husk_error **err)
 	if (from_dir) {
 		umount2(from_dir, MNT_DETACH);
 	}
+	husk_copy_plan_free(plan);
 	closep_(&src_root);
 	husk_strv_free(paths, n_paths);
 	husk_strv_free(pats, n_pats);
@@ -1709,8 +1740,16 @@ void husk_build_cache_tidy(struct husk_engine *e)
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		/* the steps' entries; the context's file hashes (files-*) stay */
+		/* the steps' entries and the COPYs' records of layers that went;
+		 * the context's file hashes (files-*) stay */
 		size_t nl = strlen(de->d_name);
+		if (strncmp(de->d_name, "copy-", 5) == 0) {
+			cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);
+			cleanup_free char *layers = husk_strdup_printf("%s/layers", e->root);
+			if (!husk_copy_plan_record_live(p, layers))
+				unlink(p);
+			continue;
+		}
 		if (de->d_name[0] == '.' || nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
 			continue;
 		cleanup_free char *p = husk_strdup_printf("%s/%s", dir, de->d_name);

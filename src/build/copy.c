@@ -622,14 +622,29 @@ static int set_attrs(int dfd, const char *name, int fd, mode_t mode, uid_t uid, 
 		       : 0;
 }
 
-/* entry (already stat'ed in the source) as name in dfd */
+/* entry (already stat'ed in the source) as name in dfd; plan: the
+ * source's (NULL: none), may_link: whether the file may be left to it
+ * (its dir is in the upper dir already) */
 static int put_entry(int src_root, const struct entry *en, int dfd, const char *name,
-		     const struct husk_copy_opts *o, husk_error **err)
+		     const struct husk_copy_opts *o, struct husk_copy_plan *plan, bool may_link,
+		     husk_error **err)
 {
 	const struct stat *st = &en->st;
 	uid_t uid = o->chown ? o->uid : 0;
 	gid_t gid = o->chown ? o->gid : 0;
 	mode_t mode = mode_of(o, st);
+	unsigned char sha[32];
+	if (plan && S_ISREG(st->st_mode) &&
+	    husk_copy_plan_file(plan, en->dst, en->src, st, mode, uid, gid,
+				husk_hash_cache_get(o->hash_cache, en->src, st, sha) ? sha : NULL,
+				may_link)) {
+		/* a link, made later: only what would stop the copy is
+		 * checked now (what else is there is hidden by the link) */
+		struct stat cur;
+		if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cur.st_mode))
+			return husk_fail(err, EISDIR, "cannot replace \"%s\" with a file", en->dst);
+		return 0;
+	}
 	if (clear_name(dfd, name, S_ISDIR(st->st_mode)) < 0)
 		return husk_fail(err, errno, "cannot replace \"%s\" with a file", en->dst);
 	if (S_ISREG(st->st_mode)) {
@@ -650,6 +665,8 @@ static int put_entry(int src_root, const struct entry *en, int dfd, const char *
 			openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || set_attrs(dfd, name, fd, mode, uid, gid, st, false) < 0)
 			return husk_fail(err, errno, "directory \"%s\"", en->dst);
+		/* what is written in it changes its mtime: set again after */
+		husk_copy_plan_dir(plan, en->dst, &st->st_mtim);
 		return 0;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -875,17 +892,26 @@ int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const ch
 			entries_free(&e);
 			return -1;
 		}
+		/* a directory's contents: the plan knows where they go in the
+		 * upper dir.  A file may be left to it when its dir is there
+		 * already: one of this copy's dirs, or the target once
+		 * something was written in it */
+		struct husk_copy_plan *plan = NULL;
+		if (!fname && husk_copy_plan_target(o->plan, dst_root, tfd))
+			plan = o->plan;
+		bool target_up = false;
 		int last = -1;
 		cleanup_free char *last_dir = NULL;
 		for (size_t k = 0; r == 0 && k < e.n; k++) {
 			const char *d = e.v[k].dst;
 			if (fname) {
-				r = put_entry(src_root, &e.v[k], tfd, fname, o, err);
+				r = put_entry(src_root, &e.v[k], tfd, fname, o, NULL, false, err);
 				break;
 			}
 			const char *sl = strrchr(d, '/');
 			if (!sl) {
-				r = put_entry(src_root, &e.v[k], tfd, d, o, err);
+				r = put_entry(src_root, &e.v[k], tfd, d, o, plan, target_up, err);
+				target_up = true;
 				continue;
 			}
 			size_t pl = (size_t)(sl - d);
@@ -899,7 +925,7 @@ int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const ch
 					break;
 				}
 			}
-			r = put_entry(src_root, &e.v[k], last, sl + 1, o, err);
+			r = put_entry(src_root, &e.v[k], last, sl + 1, o, plan, true, err);
 		}
 		closep_(&last);
 		entries_free(&e);

@@ -12,6 +12,7 @@
 
 #include "dockerfile.h"
 #include "error.h"
+#include "copyplan.h"
 #include "hashcache.h"
 
 struct husk_copy_opts {
@@ -23,6 +24,8 @@ struct husk_copy_opts {
 	bool add;  /* ADD: a local tar archive is unpacked */
 	/* the context's file hashes (husk_copy_hash); NULL: none */
 	struct husk_hash_cache *hash_cache;
+	/* what to do after the unmount (husk_copy); NULL: nothing */
+	struct husk_copy_plan *plan;
 };
 
 /* The sources as paths relative to src_root, globs expanded (sorted);
@@ -37,7 +40,9 @@ int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk
 		   char ret_hex[65], husk_error **err);
 
 /* Copy paths into dst_root at dest (absolute in that root; a trailing
- * '/' means a directory), Docker's rules for directories and files. */
+ * '/' means a directory), Docker's rules for directories and files.
+ * With o->plan, a copied directory's times and the files it may link
+ * are left to husk_copy_plan_finish, which must follow the unmount. */
 int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const char *dest,
 	      const struct husk_copy_opts *o, husk_error **err);
 

@@ -65,6 +65,7 @@
 	X(archive_write_open_fd)                 \
 	X(archive_write_open_filename)           \
 	X(archive_write_set_bytes_in_last_block) \
+	X(archive_write_set_bytes_per_block)     \
 	X(archive_write_set_format_pax)          \
 	X(archive_write_set_format_pax_restricted)
 
@@ -349,6 +350,11 @@ int archive_write_open_filename(struct archive *a, const char *file)
 int archive_write_set_bytes_in_last_block(struct archive *a, int bytes)
 {
 	return REAL(archive_write_set_bytes_in_last_block)(a, bytes);
+}
+
+int archive_write_set_bytes_per_block(struct archive *a, int bytes)
+{
+	return REAL(archive_write_set_bytes_per_block)(a, bytes);
 }
 
 int archive_write_set_format_pax(struct archive *a)

@@ -70,8 +70,12 @@ int husk_store_layer_from_upper(struct husk_store *s, const char *upper_dir,
 	struct archive *a = archive_write_new();
 	struct husk_tar_tree_opts o = {.overlay_upper = true, .mount_points = mount_points};
 	int r = 0;
-	/* no padding to 10 KiB blocks: the tar ends with its two zero blocks */
+	/* no padding to 10 KiB blocks: the tar ends with its two zero blocks.
+	 * Written in blocks of 1 MiB, not 10 KiB: the same bytes, a
+	 * hundredth of the writes and hash updates (10,000 for a layer of
+	 * 100 MB) */
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 1 << 20) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &t, NULL, tar_write, NULL) != ARCHIVE_OK)
 		r = husk_fail(err, ENOMEM, "layer of \"%s\": %s", upper_dir,

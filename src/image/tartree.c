@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,11 @@ struct walker {
 	struct archive *a;
 	const struct husk_tar_tree_opts *o;
 	husk_error **err;
+	/* files linked several times, by (dev, ino): an open-addressing
+	 * table, as a builder's layer may share every one of its files with
+	 * an earlier layer (each then seen once here) */
 	struct link_seen *links;
-	size_t n_links;
+	size_t n_links, cap_links;
 	char buf[65536];
 };
 
@@ -152,18 +156,38 @@ static bool is_mount_point(struct walker *w, const char *tarname, const struct s
 	return false;
 }
 
+static size_t link_slot(const struct walker *w, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)ino * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)dev;
+	size_t i = (size_t)(h >> 20) & (w->cap_links - 1);
+	while (w->links[i].name && (w->links[i].dev != dev || w->links[i].ino != ino))
+		i = (i + 1) & (w->cap_links - 1);
+	return i;
+}
+
 /* The first name of a file linked several times in the tree, or NULL (and
  * this name remembered) */
 static const char *link_target(struct walker *w, const struct stat *st, const char *tarname)
 {
-	for (size_t i = 0; i < w->n_links; i++)
-		if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
-			return w->links[i].name;
-	struct link_seen *n = realloc(w->links, (w->n_links + 1) * sizeof(*n));
-	if (!n)
+	if ((w->n_links + 1) * 2 > w->cap_links) {
+		struct link_seen *old = w->links;
+		size_t ocap = w->cap_links;
+		w->cap_links = ocap ? ocap * 2 : 256;
+		w->links = calloc(w->cap_links, sizeof(*w->links));
+		if (!w->links)
+			abort();
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].name)
+				w->links[link_slot(w, old[i].dev, old[i].ino)] = old[i];
+		free(old);
+	}
+	struct link_seen *l = &w->links[link_slot(w, st->st_dev, st->st_ino)];
+	if (l->name)
+		return l->name;
+	*l = (struct link_seen){st->st_dev, st->st_ino, strdup(tarname)};
+	if (!l->name)
 		abort();
-	w->links = n;
-	w->links[w->n_links++] = (struct link_seen){st->st_dev, st->st_ino, strdup(tarname)};
+	w->n_links++;
 	return NULL;
 }
 
@@ -296,7 +320,7 @@ int husk_tar_tree(struct archive *a, int fd, const struct husk_tar_tree_opts *o,
 	struct stat st;
 	int r = fstat(fd, &st) < 0 ? husk_fail(err, errno, "stat \"%s\"", o->top ? o->top : ".")
 				   : add_entry(w, fd, "", o->top, &st);
-	for (size_t i = 0; i < w->n_links; i++)
+	for (size_t i = 0; i < w->cap_links; i++)
 		free(w->links[i].name);
 	free(w->links);
 	free(w);

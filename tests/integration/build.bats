@@ -559,6 +559,62 @@ build_both() {
 	[[ "$output" == *ran-a* ]]
 }
 
+# the diff id of the last layer of image $1
+last_layer() {
+	"$HUSK" image inspect "$1" | jq -r '.[0].RootFS.Layers[-1]'
+}
+
+@test "build cache: after a change, COPY links the unchanged files from its earlier layer and makes the same layer as a cold build (a changed, deleted or re-moded file, a new owner)" {
+	for d in a b; do
+		mkdir -p "$CTX/files/$d/deep"
+		for i in $(seq 20); do echo "$d $i" >"$CTX/files/$d/f$i"; done
+		echo "deep $d" >"$CTX/files/$d/deep/x"
+	done
+	ln -s f1 "$CTX/files/a/link"
+	# old enough for their hashes to be kept (files changed in the last
+	# 20 ms are hashed again), and dirs with times of their own
+	touch -h -d '1 hour ago' "$CTX"/files/*/* "$CTX"/files/*/deep/x
+	touch -d '2 hours ago' "$CTX"/files/* "$CTX"/files/*/deep
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM busybox
+		ARG OWNER=0
+		COPY --chown=$OWNER files/ /
+	EOF
+	sleep 0.1 # not a wait: see above
+	"$HUSK" build -q -t cold "$CTX" >/dev/null
+	echo changed >"$CTX/files/a/f3"
+	rm "$CTX/files/b/f5"
+	chmod 0600 "$CTX/files/a/f7"
+	"$HUSK" build -q -t warm "$CTX" >/dev/null
+	warm=$(last_layer warm)
+	[ "$warm" != "$(last_layer cold)" ]
+	# the unchanged files are the earlier layer's, linked
+	run stat -c %h "$HUSK_ROOT/layers/${warm#sha256:}/a/f1" "$HUSK_ROOT/layers/${warm#sha256:}/b/deep/x"
+	[ "$output" = "$(printf '2\n2')" ]
+	run stat -c %h "$HUSK_ROOT/layers/${warm#sha256:}/a/f3" "$HUSK_ROOT/layers/${warm#sha256:}/a/f7"
+	[ "$output" = "$(printf '1\n1')" ]
+	# the same bytes as a build of the changed context that links nothing
+	"$HUSK" build -q --no-cache -t nocache "$CTX" >/dev/null
+	[ "$(last_layer nocache)" = "$warm" ]
+	run "$HUSK" run --rm warm sh -c 'cat /a/f3 /a/f1 /b/deep/x; stat -c "%a %u" /a/f7; ls /b | grep -c "^f5$"; readlink /a/link'
+	[ "$output" = "$(printf 'changed\na 1\ndeep b\n600 0\n0\nf1')" ]
+	# another owner: every file is written again, owned by it
+	"$HUSK" build -q --build-arg OWNER=7 -t owner "$CTX" >/dev/null
+	owner=$(last_layer owner)
+	run stat -c '%h %u' "$HUSK_ROOT/layers/${owner#sha256:}/a/f1"
+	[ "$output" = "1 7" ]
+	"$HUSK" build -q --no-cache --build-arg OWNER=7 -t owner-nocache "$CTX" >/dev/null
+	[ "$(last_layer owner-nocache)" = "$owner" ]
+	# the earlier layer gone, the record is of no use: copied again
+	"$HUSK" rmi cold warm nocache owner owner-nocache >/dev/null
+	"$HUSK" image prune -f >/dev/null
+	! ls "$HUSK_ROOT/build-cache" | grep '^copy-'
+	echo again >"$CTX/files/a/f3"
+	"$HUSK" build -q -t again "$CTX" >/dev/null
+	run "$HUSK" run --rm again cat /a/f3 /a/f1
+	[ "$output" = "$(printf 'again\na 1')" ]
+}
+
 # after a failed build: one line on stderr, no image, nothing left
 assert_failed_clean() {
 	[ "$status" -ne 0 ]
