@@ -333,11 +333,15 @@ struct entry {
 	char *src; /* relative to the source root */
 	char *dst; /* relative to the target: "" for the target itself */
 	struct stat st;
+	ssize_t parent; /* the entry of its dir; -1: the target */
+	bool fresh;	/* a dir that the copy made (nothing else is in it) */
 };
 
 struct entries {
 	struct entry *v;
 	size_t n, cap;
+	size_t *dirs; /* the dirs above the last entry, as a stack */
+	size_t n_dirs, cap_dirs;
 };
 
 static void entries_free(struct entries *e)
@@ -347,6 +351,7 @@ static void entries_free(struct entries *e)
 		free(e->v[i].dst);
 	}
 	free(e->v);
+	free(e->dirs);
 	*e = (struct entries){0};
 }
 
@@ -360,7 +365,27 @@ static int add_found(void *ud, const struct found *f, husk_error **err)
 		if (!e->v)
 			abort();
 	}
-	e->v[e->n++] = (struct entry){.src = strdup(f->src), .dst = strdup(f->dst), .st = *f->st};
+	/* the walk is preorder: the dir of this entry is on the stack */
+	size_t dl = strlen(f->dst);
+	while (e->n_dirs) {
+		const char *d = e->v[e->dirs[e->n_dirs - 1]].dst;
+		size_t l = strlen(d);
+		if (l < dl && f->dst[l] == '/' && strncmp(d, f->dst, l) == 0)
+			break;
+		e->n_dirs--;
+	}
+	ssize_t parent = e->n_dirs ? (ssize_t)e->dirs[e->n_dirs - 1] : -1;
+	if (S_ISDIR(f->st->st_mode) && *f->dst) {
+		if (e->n_dirs == e->cap_dirs) {
+			e->cap_dirs = e->cap_dirs ? e->cap_dirs * 2 : 16;
+			e->dirs = realloc(e->dirs, e->cap_dirs * sizeof(*e->dirs));
+			if (!e->dirs)
+				abort();
+		}
+		e->dirs[e->n_dirs++] = e->n;
+	}
+	e->v[e->n++] = (struct entry){
+		.src = strdup(f->src), .dst = strdup(f->dst), .st = *f->st, .parent = parent};
 	return 0;
 }
 
@@ -625,9 +650,9 @@ static int set_attrs(int dfd, const char *name, int fd, mode_t mode, uid_t uid, 
 /* entry (already stat'ed in the source) as name in dfd; plan: the
  * source's (NULL: none), may_link: whether the file may be left to it
  * (its dir is in the upper dir already) */
-static int put_entry(int src_root, const struct entry *en, int dfd, const char *name,
+static int put_entry(int src_root, struct entry *en, int dfd, const char *name,
 		     const struct husk_copy_opts *o, struct husk_copy_plan *plan, bool may_link,
-		     husk_error **err)
+		     bool in_fresh, husk_error **err)
 {
 	const struct stat *st = &en->st;
 	uid_t uid = o->chown ? o->uid : 0;
@@ -639,13 +664,15 @@ static int put_entry(int src_root, const struct entry *en, int dfd, const char *
 				husk_hash_cache_get(o->hash_cache, en->src, st, sha) ? sha : NULL,
 				may_link)) {
 		/* a link, made later: only what would stop the copy is
-		 * checked now (what else is there is hidden by the link) */
+		 * checked now (what else is there is hidden by the link), and
+		 * nothing is in a dir this copy made */
 		struct stat cur;
-		if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cur.st_mode))
+		if (!in_fresh && fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(cur.st_mode))
 			return husk_fail(err, EISDIR, "cannot replace \"%s\" with a file", en->dst);
 		return 0;
 	}
-	if (clear_name(dfd, name, S_ISDIR(st->st_mode)) < 0)
+	if (!in_fresh && clear_name(dfd, name, S_ISDIR(st->st_mode)) < 0)
 		return husk_fail(err, errno, "cannot replace \"%s\" with a file", en->dst);
 	if (S_ISREG(st->st_mode)) {
 		cleanup_close int in = open_in(src_root, en->src, O_RDONLY);
@@ -659,7 +686,8 @@ static int put_entry(int src_root, const struct entry *en, int dfd, const char *
 		return 0;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
+		en->fresh = mkdirat(dfd, name, 0700) == 0;
+		if (!en->fresh && errno != EEXIST)
 			return husk_fail(err, errno, "mkdir \"%s\"", en->dst);
 		cleanup_close int fd =
 			openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -905,12 +933,14 @@ int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const ch
 		for (size_t k = 0; r == 0 && k < e.n; k++) {
 			const char *d = e.v[k].dst;
 			if (fname) {
-				r = put_entry(src_root, &e.v[k], tfd, fname, o, NULL, false, err);
+				r = put_entry(src_root, &e.v[k], tfd, fname, o, NULL, false, false,
+					      err);
 				break;
 			}
 			const char *sl = strrchr(d, '/');
 			if (!sl) {
-				r = put_entry(src_root, &e.v[k], tfd, d, o, plan, target_up, err);
+				r = put_entry(src_root, &e.v[k], tfd, d, o, plan, target_up, false,
+					      err);
 				target_up = true;
 				continue;
 			}
@@ -925,7 +955,9 @@ int husk_copy(int src_root, char *const *paths, size_t n, int dst_root, const ch
 					break;
 				}
 			}
-			r = put_entry(src_root, &e.v[k], last, sl + 1, o, plan, true, err);
+			ssize_t pi = e.v[k].parent;
+			r = put_entry(src_root, &e.v[k], last, sl + 1, o, plan, true,
+				      pi >= 0 && e.v[pi].fresh, err);
 		}
 		closep_(&last);
 		entries_free(&e);
