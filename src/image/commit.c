@@ -67,6 +67,11 @@ int husk_store_layer_from_upper(struct husk_store *s, const char *upper_dir,
 	struct tar_out t = {0};
 	if (husk_blob_writer_new(s, &t.w, err) < 0)
 		return -1;
+	/* the files read and made a tar here, written and hashed there */
+	if (husk_blob_writer_background(t.w, err) < 0) {
+		husk_blob_writer_abort(t.w);
+		return -1;
+	}
 	struct archive *a = archive_write_new();
 	struct husk_tar_tree_opts o = {.overlay_upper = true, .mount_points = mount_points};
 	int r = 0;

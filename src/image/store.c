@@ -66,18 +66,110 @@ char *husk_store_blob_path(const struct husk_store *s, const char *digest)
 
 /* --- blob writer --- */
 
+#define BG_BUFS 4
+
+struct bg_buf {
+	char *p;
+	size_t len, cap;
+};
+
 struct husk_blob_writer {
 	struct husk_store *s;
 	int fd;
 	char *tmp_path; /* only when O_TMPFILE is not supported */
 	EVP_MD_CTX *md;
 	long long size;
+	/* husk_blob_writer_background: a ring of buffers, head filled by
+	 * the caller, tail written and hashed by the thread */
+	bool bg;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct bg_buf ring[BG_BUFS];
+	size_t head, tail, queued;
+	bool stop;
+	int error; /* the thread's errno, once */
 };
+
+static int write_now(struct husk_blob_writer *w, const void *buf, size_t len)
+{
+	int r = husk_write_all(w->fd, buf, len);
+	if (r < 0)
+		return r;
+	EVP_DigestUpdate(w->md, buf, len);
+	w->size += (long long)len;
+	return 0;
+}
+
+static void *bg_main(void *arg)
+{
+	struct husk_blob_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->queued && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->queued)
+			break;
+		struct bg_buf *b = &w->ring[w->tail];
+		pthread_mutex_unlock(&w->mu);
+		int r = w->error ? 0 : write_now(w, b->p, b->len);
+		pthread_mutex_lock(&w->mu);
+		if (r < 0 && !w->error)
+			w->error = -r;
+		w->tail = (w->tail + 1) % BG_BUFS;
+		w->queued--;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* the thread done with everything queued (and gone); its error */
+static int bg_stop(struct husk_blob_writer *w)
+{
+	if (!w->bg)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	for (size_t i = 0; i < BG_BUFS; i++)
+		free(w->ring[i].p);
+	w->bg = false;
+	return w->error;
+}
+
+int husk_blob_writer_background(struct husk_blob_writer *w, husk_error **err)
+{
+	if (w->bg)
+		return 0;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	int e = pthread_create(&w->thread, NULL, bg_main, w);
+	if (e) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		return husk_fail(err, e, "start the blob's writer");
+	}
+	w->bg = true;
+	return 0;
+}
 
 void husk_blob_writer_abort(struct husk_blob_writer *w)
 {
 	if (!w)
 		return;
+	if (w->bg) {
+		/* what is queued is not written */
+		pthread_mutex_lock(&w->mu);
+		if (!w->error)
+			w->error = ECANCELED;
+		pthread_mutex_unlock(&w->mu);
+	}
+	bg_stop(w);
 	if (w->tmp_path) {
 		unlink(w->tmp_path);
 		free(w->tmp_path);
@@ -124,17 +216,44 @@ int husk_blob_writer_new(struct husk_store *s, struct husk_blob_writer **ret, hu
 int husk_blob_writer_write(struct husk_blob_writer *w, const void *buf, size_t len,
 			   husk_error **err)
 {
-	int r = husk_write_all(w->fd, buf, len);
-	if (r < 0)
-		return husk_fail(err, -r, "write blob");
-	EVP_DigestUpdate(w->md, buf, len);
-	w->size += (long long)len;
+	if (!w->bg) {
+		int r = write_now(w, buf, len);
+		return r < 0 ? husk_fail(err, -r, "write blob") : 0;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->queued == BG_BUFS && !w->error)
+		pthread_cond_wait(&w->cv, &w->mu);
+	int e = w->error;
+	pthread_mutex_unlock(&w->mu);
+	if (e)
+		return husk_fail(err, e, "write blob");
+	/* head is ours until queued counts it */
+	struct bg_buf *b = &w->ring[w->head];
+	if (b->cap < len) {
+		free(b->p);
+		b->cap = len;
+		b->p = malloc(len);
+		if (!b->p)
+			abort();
+	}
+	memcpy(b->p, buf, len);
+	b->len = len;
+	pthread_mutex_lock(&w->mu);
+	w->head = (w->head + 1) % BG_BUFS;
+	w->queued++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
 int husk_blob_writer_commit(struct husk_blob_writer *w, const char *want, const char *what,
 			    char **ret_digest, long long *ret_size, husk_error **err)
 {
+	int e = bg_stop(w);
+	if (e) {
+		husk_blob_writer_abort(w);
+		return husk_fail(err, e, "write blob");
+	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
