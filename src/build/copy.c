@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,46 @@ struct walker {
 /* below the dir path[0, len) (fd dfd), preorder, sorted; nothing kept
  * but the path being walked, so that a cached build's walk of a large
  * context touches little memory */
+static int walk(struct walker *w, int dfd, size_t len, husk_error **err);
+
+/* the entry name in the dir path[0, len) (fd dfd), and below it */
+static int walk_one(struct walker *w, int dfd, size_t len, const char *name, husk_error **err)
+{
+	size_t nl = strlen(name);
+	size_t at = len ? len + 1 : 0;
+	if (at + nl >= sizeof(w->path))
+		return husk_fail(err, ENAMETOOLONG, "\"%s/%s\"", w->path, name);
+	if (len)
+		w->path[len] = '/';
+	memcpy(w->path + at, name, nl + 1);
+	struct stat st;
+	int r = 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = husk_fail(err, errno, "stat \"%s\"", w->path);
+	else if ((excluded(w->o, w->path) &&
+		  !(S_ISDIR(st.st_mode) && husk_ignore_may_include_below(w->o->ignore, w->path))) ||
+		 S_ISSOCK(st.st_mode))
+		r = 0;
+	else {
+		struct found f = {.src = w->path,
+				  .dst = w->path + w->dst_off,
+				  .dfd = dfd,
+				  .name = name,
+				  .st = &st};
+		r = w->fn(w->ud, &f, err);
+		if (r == 0 && S_ISDIR(st.st_mode)) {
+			cleanup_close int sub =
+				openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				r = husk_fail(err, errno, "open \"%s\"", w->path);
+			else
+				r = walk(w, sub, at + nl, err);
+		}
+	}
+	w->path[len] = '\0';
+	return r;
+}
+
 static int walk(struct walker *w, int dfd, size_t len, husk_error **err)
 {
 	char **names = NULL;
@@ -247,43 +288,8 @@ static int walk(struct walker *w, int dfd, size_t len, husk_error **err)
 	if (list_dir(dfd, &names, &nn) < 0)
 		return husk_fail(err, errno, "read \"%s\"", w->path);
 	int r = 0;
-	for (size_t i = 0; i < nn && r == 0; i++) {
-		size_t nl = strlen(names[i]);
-		size_t at = len ? len + 1 : 0;
-		if (at + nl >= sizeof(w->path)) {
-			r = husk_fail(err, ENAMETOOLONG, "\"%s/%s\"", w->path, names[i]);
-			break;
-		}
-		if (len)
-			w->path[len] = '/';
-		memcpy(w->path + at, names[i], nl + 1);
-		struct stat st;
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = husk_fail(err, errno, "stat \"%s\"", w->path);
-			break;
-		}
-		bool ex = excluded(w->o, w->path);
-		if (ex &&
-		    !(S_ISDIR(st.st_mode) && husk_ignore_may_include_below(w->o->ignore, w->path)))
-			continue;
-		if (S_ISSOCK(st.st_mode))
-			continue;
-		struct found f = {.src = w->path,
-				  .dst = w->path + w->dst_off,
-				  .dfd = dfd,
-				  .name = names[i],
-				  .st = &st};
-		r = w->fn(w->ud, &f, err);
-		if (r == 0 && S_ISDIR(st.st_mode)) {
-			cleanup_close int sub = openat(
-				dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				r = husk_fail(err, errno, "open \"%s\"", w->path);
-			else
-				r = walk(w, sub, at + nl, err);
-		}
-		w->path[len] = '\0';
-	}
+	for (size_t i = 0; i < nn && r == 0; i++)
+		r = walk_one(w, dfd, len, names[i], err);
 	husk_strv_free(names, nn);
 	return r;
 }
@@ -402,15 +408,39 @@ static mode_t mode_of(const struct husk_copy_opts *o, const struct stat *st)
 
 /* --- the hash --- */
 
+/* Where the hash's bytes go: the digest, or (a part of the walk done by
+ * another thread) a buffer given to the digest later, in order */
+struct sink {
+	EVP_MD_CTX *md; /* NULL: into buf */
+	char *buf;
+	size_t len, cap;
+};
+
+static void sink_put(struct sink *s, const void *p, size_t n)
+{
+	if (s->md) {
+		EVP_DigestUpdate(s->md, p, n);
+		return;
+	}
+	if (s->len + n > s->cap) {
+		s->cap = s->cap * 2 > s->len + n ? s->cap * 2 : s->len + n + 4096;
+		s->buf = realloc(s->buf, s->cap);
+		if (!s->buf)
+			abort();
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
 /* a file's content as its own sha256, from o's cache when its stat (st)
  * is the one it was hashed with */
-static int hash_file(EVP_MD_CTX *md, int root, const struct found *en,
+static int hash_file(struct sink *md, int root, const struct found *en,
 		     const struct husk_copy_opts *o, husk_error **err)
 {
 	const char *path = en->src;
 	unsigned char d[EVP_MAX_MD_SIZE];
 	if (husk_hash_cache_get(o->hash_cache, path, en->st, d)) {
-		EVP_DigestUpdate(md, d, 32);
+		sink_put(md, d, 32);
 		return 0;
 	}
 	cleanup_close int fd = en->dfd >= 0 ? openat(en->dfd, en->name,
@@ -446,12 +476,12 @@ static int hash_file(EVP_MD_CTX *md, int root, const struct found *en,
 	if (fstat(fd, &after) == 0 && after.st_ctim.tv_sec == now.st_ctim.tv_sec &&
 	    after.st_ctim.tv_nsec == now.st_ctim.tv_nsec)
 		husk_hash_cache_put(o->hash_cache, path, &now, d);
-	EVP_DigestUpdate(md, d, 32);
+	sink_put(md, d, 32);
 	return 0;
 }
 
 struct hasher {
-	EVP_MD_CTX *md;
+	struct sink *out;
 	int root;
 	const struct husk_copy_opts *o;
 };
@@ -487,10 +517,10 @@ static int hash_found(void *ud, const struct found *en, husk_error **err)
 	*p++ = ' ';
 	p = put_num(p, S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? st->st_rdev : 0, 10);
 	*p++ = '\n';
-	EVP_DigestUpdate(h->md, en->dst, strlen(en->dst) + 1);
-	EVP_DigestUpdate(h->md, line, (size_t)(p - line));
+	sink_put(h->out, en->dst, strlen(en->dst) + 1);
+	sink_put(h->out, line, (size_t)(p - line));
 	if (S_ISREG(st->st_mode))
-		return hash_file(h->md, h->root, en, o, err);
+		return hash_file(h->out, h->root, en, o, err);
 	if (S_ISLNK(st->st_mode)) {
 		char t[4096];
 		ssize_t l;
@@ -508,9 +538,96 @@ static int hash_found(void *ud, const struct found *en, husk_error **err)
 		}
 		if (l < 0)
 			return husk_fail(err, errno, "readlink \"%s\"", en->src);
-		EVP_DigestUpdate(h->md, t, (size_t)l);
+		sink_put(h->out, t, (size_t)l);
 	}
 	return 0;
+}
+
+/* A dir source's walk for its hash, on every CPU: each name at its top
+ * (and what is below it) is a task whose bytes are kept, then given to
+ * the digest in order.  A fully cached build spends most of its time in
+ * this walk, a stat a file, and a large context has most of its files
+ * below a few dirs. */
+struct ptask {
+	const char *name;
+	struct sink out;
+	husk_error *err;
+	int r;
+};
+
+struct pwalk {
+	int root, dfd;
+	const struct husk_copy_opts *o;
+	const char *path; /* the source */
+	size_t len;
+	struct ptask *tasks;
+	size_t n, next;
+};
+
+static void *pwalk_main(void *arg)
+{
+	struct pwalk *p = arg;
+	struct walker *w = malloc(sizeof(*w));
+	if (!w)
+		abort();
+	struct hasher h = {.root = p->root, .o = p->o};
+	*w = (struct walker){
+		.o = p->o, .fn = hash_found, .ud = &h, .dst_off = p->len ? p->len + 1 : 0};
+	memcpy(w->path, p->path, p->len + 1);
+	for (;;) {
+		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (i >= p->n)
+			break;
+		h.out = &p->tasks[i].out;
+		p->tasks[i].r = walk_one(w, p->dfd, p->len, p->tasks[i].name, &p->tasks[i].err);
+	}
+	free(w);
+	return NULL;
+}
+
+static int hash_dir_parallel(int root, const char *path, const struct husk_copy_opts *o,
+			     struct sink *out, husk_error **err)
+{
+	size_t len = strlen(path);
+	if (len >= PATH_MAX)
+		return husk_fail(err, ENAMETOOLONG, "\"%s\"", path);
+	cleanup_close int dfd = open_in(root, path, O_RDONLY | O_DIRECTORY);
+	char **names = NULL;
+	size_t nn = 0;
+	if (dfd < 0 || list_dir(dfd, &names, &nn) < 0)
+		return husk_fail(err, errno, "read \"%s\"", path);
+	struct pwalk p = {.root = root, .dfd = dfd, .o = o, .path = path, .len = len, .n = nn};
+	p.tasks = calloc(nn + 1, sizeof(*p.tasks));
+	if (!p.tasks)
+		abort();
+	for (size_t i = 0; i < nn; i++)
+		p.tasks[i].name = names[i];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n_threads = cpus > 4 ? 4 : cpus > 1 ? (size_t)cpus : 1;
+	if (n_threads > nn)
+		n_threads = nn ? nn : 1;
+	pthread_t th[4];
+	size_t started = 0;
+	while (started + 1 < n_threads && pthread_create(&th[started], NULL, pwalk_main, &p) == 0)
+		started++;
+	pwalk_main(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	int r = 0;
+	for (size_t i = 0; i < nn; i++) {
+		if (r == 0 && p.tasks[i].r < 0) {
+			r = -1;
+			if (err)
+				*err = steal_ptr(p.tasks[i].err);
+		}
+		if (r == 0)
+			sink_put(out, p.tasks[i].out.buf, p.tasks[i].out.len);
+		husk_error_free(p.tasks[i].err);
+		free(p.tasks[i].out.buf);
+	}
+	free(p.tasks);
+	husk_strv_free(names, nn);
+	return r;
 }
 
 int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk_copy_opts *o,
@@ -521,7 +638,8 @@ int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk
 		EVP_MD_CTX_free(md);
 		return husk_fail(err, ENOMEM, "sha256");
 	}
-	struct hasher h = {.md = md, .root = src_root, .o = o};
+	struct sink out = {.md = md};
+	struct hasher h = {.out = &out, .root = src_root, .o = o};
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		/* the head first: the entries follow it in the stream */
@@ -536,7 +654,9 @@ int husk_copy_hash(int src_root, char *const *paths, size_t n, const struct husk
 			 S_ISDIR(st.st_mode) ? "dir" : "file");
 		EVP_DigestUpdate(md, head, strlen(head));
 		bool dir = false;
-		r = each_entry(src_root, paths[i], o, hash_found, &h, &dir, err);
+		r = S_ISDIR(st.st_mode)
+			    ? hash_dir_parallel(src_root, paths[i], o, &out, err)
+			    : each_entry(src_root, paths[i], o, hash_found, &h, &dir, err);
 	}
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;

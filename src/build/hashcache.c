@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct husk_hash_cache {
 	size_t n_added;
 	bool dirty;
 	long long now_ns;
+	pthread_mutex_t mu; /* a COPY's walk runs on several threads */
 };
 
 static uint32_t hash_mem(const char *s, size_t len)
@@ -172,6 +174,7 @@ struct husk_hash_cache *husk_hash_cache_open(const char *cache_dir, const char *
 	struct husk_hash_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		abort();
+	pthread_mutex_init(&c->mu, NULL);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->now_ns = ns_of(&now);
@@ -209,11 +212,9 @@ struct husk_hash_cache *husk_hash_cache_open(const char *cache_dir, const char *
 	return c;
 }
 
-bool husk_hash_cache_get(struct husk_hash_cache *c, const char *path, const struct stat *st,
-			 unsigned char ret_sha256[32])
+static bool get_locked(struct husk_hash_cache *c, const char *path, const struct stat *st,
+		       unsigned char ret_sha256[32])
 {
-	if (!c)
-		return false;
 	size_t len = strlen(path);
 	struct hc_slot *s = slot(c, path, len, hash_mem(path, len));
 	if (!s->ref)
@@ -233,14 +234,14 @@ bool husk_hash_cache_get(struct husk_hash_cache *c, const char *path, const stru
 	return true;
 }
 
-void husk_hash_cache_put(struct husk_hash_cache *c, const char *path, const struct stat *st,
-			 const unsigned char sha256[32])
+static void put_locked(struct husk_hash_cache *c, const char *path, const struct stat *st,
+		       const unsigned char sha256[32])
 {
 	/* racily clean: changed too recently to trust its times.  File
 	 * times tick by the kernel's coarse clock (a jiffy, 10 ms at most);
 	 * a filesystem whose times are whole seconds has tv_nsec 0 */
 	long long margin = st->st_ctim.tv_nsec == 0 ? 2000000000LL : 20000000LL;
-	if (!c || strchr(path, '\n') || strlen(path) > UINT16_MAX ||
+	if (strchr(path, '\n') || strlen(path) > UINT16_MAX ||
 	    ns_of(&st->st_mtim) > c->now_ns - margin || ns_of(&st->st_ctim) > c->now_ns - margin ||
 	    ns_of(&st->st_mtim) < 0 || ns_of(&st->st_ctim) < 0 || c->n_added >= UINT32_MAX / 2 - 1)
 		return;
@@ -267,6 +268,27 @@ void husk_hash_cache_put(struct husk_hash_cache *c, const char *path, const stru
 		c->n++;
 	*s = (struct hc_slot){.ref = (uint32_t)c->n_added << 1, .hash = h, .len = (uint16_t)len};
 	c->dirty = true;
+}
+
+bool husk_hash_cache_get(struct husk_hash_cache *c, const char *path, const struct stat *st,
+			 unsigned char ret_sha256[32])
+{
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	bool r = get_locked(c, path, st, ret_sha256);
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+void husk_hash_cache_put(struct husk_hash_cache *c, const char *path, const struct stat *st,
+			 const unsigned char sha256[32])
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	put_locked(c, path, st, sha256);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void husk_hash_cache_save(struct husk_hash_cache *c)
@@ -317,5 +339,6 @@ void husk_hash_cache_free(struct husk_hash_cache *c)
 	if (c->text)
 		munmap((void *)c->text, c->len);
 	free(c->file);
+	pthread_mutex_destroy(&c->mu);
 	free(c);
 }

@@ -20,7 +20,8 @@ struct husk_hash_cache;
 /* The cache of context dir ctx, kept under cache_dir (never fails: at
  * worst an empty cache that is not saved) */
 struct husk_hash_cache *husk_hash_cache_open(const char *cache_dir, const char *ctx);
-/* path's sha256 (32 bytes) when st is what it was hashed with */
+/* path's sha256 (32 bytes) when st is what it was hashed with (get and
+ * put may be called from several threads) */
 bool husk_hash_cache_get(struct husk_hash_cache *c, const char *path, const struct stat *st,
 			 unsigned char ret_sha256[32]);
 void husk_hash_cache_put(struct husk_hash_cache *c, const char *path, const struct stat *st,
