@@ -1096,8 +1096,7 @@ static int build_stage(struct bctx *b, size_t idx, husk_error **err);
 static int base_image(struct bctx *b, const char *ref, struct husk_image **ret, husk_error **err);
 
 /* --from: a stage's or an image's root, mounted read-only */
-static int from_root(struct bctx *b, const char *from, char **ret_dir, char **ret_key,
-		     husk_error **err)
+static int from_root(struct bctx *b, const char *from, char **ret_dir, husk_error **err)
 {
 	struct stage_st tmp = {0};
 	struct stage_st *src = NULL;
@@ -1106,21 +1105,13 @@ static int from_root(struct bctx *b, const char *from, char **ret_dir, char **re
 		if (build_stage(b, (size_t)si, err) < 0)
 			return -1;
 		src = &b->st[si];
-		*ret_key = strdup(src->key);
 	} else {
 		struct husk_image *img = NULL;
 		if (base_image(b, from, &img, err) < 0)
 			return -1;
 		tmp.config = json_deep_copy(img->config);
 		husk_image_free(img);
-		/* its layers: the store's index entry has them */
-		struct husk_image *again = NULL;
-		if (husk_store_find(b->s, from, &again, err) < 0) {
-			json_decref(tmp.config);
-			return -1;
-		}
-		*ret_key = strdup(again->id);
-		husk_image_free(again);
+		/* its layers: the manifest has them */
 		cleanup_free char *md = NULL, *mpath = NULL, *text = NULL;
 		if (husk_store_manifest_digest(b->s, from, &md, err) < 0) {
 			json_decref(tmp.config);
@@ -1369,13 +1360,12 @@ static int do_copy(struct step *s, husk_error **err)
 		}
 		husk_strv_push(&dl_names, &n_dl, name);
 	}
-	cleanup_free char *from_dir = NULL, *from_key = NULL;
+	cleanup_free char *from_dir = NULL, *fr = NULL;
 	int src_root = -1;
 	if (r == 0 && from) {
-		cleanup_free char *fr = NULL;
 		r = expand(b, st, from, &fr, err);
 		if (r == 0)
-			r = from_root(b, fr, &from_dir, &from_key, err);
+			r = from_root(b, fr, &from_dir, err);
 		if (r == 0) {
 			src_root = open(from_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (src_root < 0)
@@ -1403,7 +1393,11 @@ static int do_copy(struct step *s, husk_error **err)
 				 "When using %s with more than one source file, the destination "
 				 "must be a directory and end with a /",
 				 add ? "ADD" : "COPY");
-	/* the key: the instruction as expanded, and what it copies */
+	/* the key: the instruction as expanded, and what it copies.  For
+	 * --from, what it copies is all that counts, not how the stage or
+	 * image came to be (Docker's builders do the same): a change of an
+	 * earlier stage that leaves the files copied from it as they were
+	 * does not rebuild the steps after the copy */
 	char key[65];
 	cleanup_free char *desc = NULL;
 	if (r == 0) {
@@ -1412,10 +1406,9 @@ static int do_copy(struct step *s, husk_error **err)
 			r = husk_copy_hash(src_root, paths, n_paths, &o, hash, err);
 		cleanup_free char *ws = join_words(w, n, " ");
 		cleanup_free char *hd = join_words(heredoc_bodies, np, "\n--\n");
-		desc = husk_strdup_printf("%s --from=%s --chown=%s --chmod=%s %s",
-					  add ? "ADD" : "COPY", from_key ? from_key : "",
-					  chown_spec ? chown_spec : "",
-					  chmod_spec ? chmod_spec : "", ws);
+		desc = husk_strdup_printf(
+			"%s --from=%s --chown=%s --chmod=%s %s", add ? "ADD" : "COPY", fr ? fr : "",
+			chown_spec ? chown_spec : "", chmod_spec ? chmod_spec : "", ws);
 		cleanup_free char *extra =
 			husk_strdup_printf("%s\n%s\n%s", hash, hd, url_key ? url_key : "");
 		key_next(st->key, desc, extra, key);

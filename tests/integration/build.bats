@@ -615,6 +615,32 @@ last_layer() {
 	[ "$output" = "$(printf 'again\na 1')" ]
 }
 
+@test "build cache: COPY --from is keyed by what it copies: a change in the earlier stage that leaves those files as they were reruns nothing after the copy" {
+	echo 1 >"$CTX/a"
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM busybox AS one
+		COPY a /a
+		RUN x=size && echo "ran-$x" && wc -c < /a > /size
+		FROM busybox
+		COPY --from=one /size /size
+		RUN x=last && echo "ran-$x" && cat /size
+	EOF
+	run "$HUSK" build -t fromkey "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ran-size*ran-last* ]]
+	# the same size: the stage runs again, the copy from it is the same
+	echo 2 >"$CTX/a"
+	run "$HUSK" build -t fromkey "$CTX"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ran-size* && "$output" != *ran-last* ]]
+	# another size: the steps after the copy run
+	echo 333 >"$CTX/a"
+	run "$HUSK" build -t fromkey "$CTX"
+	[[ "$output" == *ran-size*ran-last* ]]
+	[ "$("$HUSK" run --rm fromkey cat /size)" = 4 ]
+}
+
 # after a failed build: one line on stderr, no image, nothing left
 assert_failed_clean() {
 	[ "$status" -ne 0 ]
