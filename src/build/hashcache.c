@@ -59,7 +59,7 @@ struct husk_hash_cache {
 	size_t n_added;
 	bool dirty;
 	long long now_ns;
-	pthread_mutex_t mu; /* a COPY's walk runs on several threads */
+	pthread_rwlock_t mu; /* a COPY's walk runs on several threads */
 };
 
 static uint32_t hash_mem(const char *s, size_t len)
@@ -174,7 +174,7 @@ struct husk_hash_cache *husk_hash_cache_open(const char *cache_dir, const char *
 	struct husk_hash_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		abort();
-	pthread_mutex_init(&c->mu, NULL);
+	pthread_rwlock_init(&c->mu, NULL);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->now_ns = ns_of(&now);
@@ -275,9 +275,9 @@ bool husk_hash_cache_get(struct husk_hash_cache *c, const char *path, const stru
 {
 	if (!c)
 		return false;
-	pthread_mutex_lock(&c->mu);
+	pthread_rwlock_rdlock(&c->mu);
 	bool r = get_locked(c, path, st, ret_sha256);
-	pthread_mutex_unlock(&c->mu);
+	pthread_rwlock_unlock(&c->mu);
 	return r;
 }
 
@@ -286,9 +286,9 @@ void husk_hash_cache_put(struct husk_hash_cache *c, const char *path, const stru
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->mu);
+	pthread_rwlock_wrlock(&c->mu);
 	put_locked(c, path, st, sha256);
-	pthread_mutex_unlock(&c->mu);
+	pthread_rwlock_unlock(&c->mu);
 }
 
 void husk_hash_cache_save(struct husk_hash_cache *c)
@@ -339,6 +339,6 @@ void husk_hash_cache_free(struct husk_hash_cache *c)
 	if (c->text)
 		munmap((void *)c->text, c->len);
 	free(c->file);
-	pthread_mutex_destroy(&c->mu);
+	pthread_rwlock_destroy(&c->mu);
 	free(c);
 }
