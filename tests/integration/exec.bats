@@ -118,6 +118,25 @@ capeff_has() {
 	[ "$(jq "index($INIT_PID) != null" <<<"$output")" = true ]
 }
 
+@test "ps: the table is ps's header and the container's processes only, as runc prints it" {
+	start_container
+	run husk ps "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *PID* ]]
+	# the init alone: no process of the host's (before, -ef -p listed all)
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(awk 'NR == 2 {print $2}' <<<"$output")" = "$INIT_PID" ]
+	# the PID column found wherever the options put it
+	run husk ps "$ID" -o comm,pid
+	[ "$status" -eq 0 ]
+	[ "$(awk 'NR == 2 {print $2}' <<<"$output")" = "$INIT_PID" ]
+	# options that print no PID: one clear line
+	run husk ps "$ID" -o comm
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no PID column"* ]]
+}
+
 @test "exec: a foreground process is in the container's cgroup too" {
 	start_container
 	run husk exec "$ID" cat /proc/self/cgroup
