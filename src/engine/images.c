@@ -142,15 +142,16 @@ int husk_engine_image_save(struct husk_engine *e, const char *const *refs, size_
 	return r < 0 ? -1 : 0;
 }
 
-/* Docker's: "pull" of "busybox:latest", its name attribute "busybox" */
-static void pull_event(struct husk_engine *e, const char *name)
+/* Docker's: "pull" (or "push") of "busybox:latest", its name attribute
+ * "busybox" */
+static void repo_event(struct husk_engine *e, const char *action, const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	const char *colon = strchr(slash ? slash : name, ':');
 	const char *at = strchr(name, '@');
 	const char *end = at ? at : colon;
 	cleanup_free char *repo = end ? strndup(name, (size_t)(end - name)) : strdup(name);
-	husk_engine_image_event(e, "pull", name, repo);
+	husk_engine_image_event(e, action, name, repo);
 }
 
 int husk_engine_image_pull(struct husk_engine *e, const char *ref,
@@ -168,7 +169,7 @@ int husk_engine_image_pull(struct husk_engine *e, const char *ref,
 	husk_store_close(s);
 	if (r < 0)
 		return -1;
-	pull_event(e, name);
+	repo_event(e, "pull", name);
 	*ret_name = name;
 	return 0;
 }
@@ -182,7 +183,10 @@ int husk_engine_image_push(struct husk_engine *e, const char *image, const char 
 		return -1;
 	int r = husk_registry_push(s, image, dest, o, ret_digest, err);
 	husk_store_close(s);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	repo_event(e, "push", dest ? dest : image);
+	return 0;
 }
 
 int husk_engine_image_local(struct husk_engine *e, const char *image, char **ret_name,

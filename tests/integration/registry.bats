@@ -523,6 +523,9 @@ pull 127.0.0.1:$PORT/bb:v1 127.0.0.1:$PORT/bb" ]
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .Digest <<<"$output")" = "$digest" ]
 	[ "$(jq -r '.Layers | length' <<<"$output")" -eq 1 ]
+	# Docker's event: push of the reference, its repository as the name
+	run "$HUSK" events --until 0s --filter event=push --format '{{.Actor.ID}} {{.Actor.Attributes.name}}'
+	[ "$output" = "127.0.0.1:$PORT/pushed/busybox:v1 127.0.0.1:$PORT/pushed/busybox" ]
 	# pushing again: every blob is there already
 	run "$HUSK" push busybox "127.0.0.1:$PORT/pushed/busybox:v1"
 	[ "$status" -eq 0 ]
