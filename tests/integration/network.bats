@@ -7,6 +7,7 @@
 # the host.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 HUSK=${HUSK:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/husk}
 
@@ -177,8 +178,7 @@ ip_of() {
 
 @test "husk run --network bridge: failures after the network is made leave nothing" {
 	# the command is found missing at start, after the veth is made
-	run "$HUSK" run --rm --network bridge busybox no-such-command
-	[ "$status" -ne 0 ]
+	run -127 "$HUSK" run --rm --network bridge busybox no-such-command
 	[[ "$output" == *'"no-such-command": executable file not found'* ]]
 	[ -z "$(ls "$HUSK_ROOT/containers")" ]
 	assert_net_clean
@@ -188,8 +188,7 @@ ip_of() {
 	[ -z "$(ls "$HUSK_ROOT/containers")" ]
 	assert_net_clean
 	# without --rm the container stays until rm, then nothing
-	run "$HUSK" run --network bridge --name bad busybox no-such-command
-	[ "$status" -ne 0 ]
+	run -127 "$HUSK" run --network bridge --name bad busybox no-such-command
 	run "$HUSK" rm -f bad
 	[ "$status" -eq 0 ]
 	assert_net_clean
