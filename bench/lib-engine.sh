@@ -5,8 +5,9 @@
 #
 #   hk_setup PREFIX   make HK_DIR=$(mktemp -d PREFIX.XXXXXX) and export
 #                     HUSK_ROOT=$HK_DIR/lib, and HUSK_RUNROOT=$HK_RUN, a
-#                     temp dir under /run (tmpfs, as husk's default runroot
-#                     and Podman's are), so that husk uses only storage of
+#                     tmpfs of its own (as /run is on Debian, where husk's
+#                     default runroot and Podman's are; on these VMs /run
+#                     is on the root's ext4), so that husk uses only storage of
 #                     its own; note the husk-*
 #                     cgroups that exist already (see hk_cleanup)
 #   hk ARGS...        $HUSK ARGS under `timeout $HK_TIMEOUT` (run and create
@@ -121,6 +122,7 @@ _hk_cg_new() {
 hk_setup() {
 	HK_DIR=$(mktemp -d "$1.XXXXXX") || return 1
 	HK_RUN=$(mktemp -d /run/husk-bench-run.XXXXXX) || return 1
+	mount -t tmpfs -o mode=0700,size=512m tmpfs "$HK_RUN" || return 1
 	_hk_dir_was=$HK_DIR
 	export HUSK_ROOT=$HK_DIR/lib HUSK_RUNROOT=$HK_RUN
 	[ "$ERRLOG" != /dev/null ] || ERRLOG=$HK_DIR/errors.log
@@ -154,6 +156,7 @@ hk_cleanup() {
 	fi
 	grep -F -e "$HK_DIR/" -e "$HK_RUN/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
 		xargs -r -n1 umount -l 2>/dev/null
+	umount -l "$HK_RUN" 2>/dev/null
 	for name in $(_hk_cg_new); do
 		find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -depth -type d -name "$name" -exec rmdir {} + 2>/dev/null
 		d=$(_hk_own_cg)/$name

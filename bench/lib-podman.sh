@@ -45,8 +45,10 @@ pm() {
 pm_setup() {
 	local prefix=$1 app
 	PM_DIR=$(mktemp -d "$prefix.XXXXXX") || return 1
-	# the runroot and tmp_dir on tmpfs, as Podman's defaults are
+	# the runroot and tmp_dir on a tmpfs, as Podman's defaults are on
+	# Debian (/run; on these VMs /run is on the root's ext4)
 	PM_RUN=$(mktemp -d /run/husk-bench-podman.XXXXXX) || return 1
+	mount -t tmpfs -o mode=0700,size=512m tmpfs "$PM_RUN" || return 1
 	PM=(env CONTAINERS_CONF="$PM_DIR/containers.conf"
 		CONTAINERS_STORAGE_CONF="$PM_DIR/storage.conf"
 		podman --root "$PM_DIR/root" --runroot "$PM_RUN/runroot")
