@@ -65,19 +65,8 @@ struct husk_copy_plan {
 
 static uint32_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	uint64_t h = husk_fnv1a64(s, strlen(s), HUSK_FNV1A_INIT);
 	return (uint32_t)(h ^ (h >> 32));
-}
-
-static int unhex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
 }
 
 /* "SHA MODE UID GID MTIME_NS SIZE PATH" (line NUL-terminated) */
@@ -86,7 +75,7 @@ static bool parse(char *line, struct rline *l)
 	if (strlen(line) < 66 || line[64] != ' ')
 		return false;
 	for (int i = 0; i < 32; i++) {
-		int hi = unhex_digit(line[2 * i]), lo = unhex_digit(line[2 * i + 1]);
+		int hi = husk_unhex_digit(line[2 * i]), lo = husk_unhex_digit(line[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		l->sha[i] = (unsigned char)(hi << 4 | lo);

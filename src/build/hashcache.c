@@ -64,9 +64,7 @@ struct husk_hash_cache {
 
 static uint32_t hash_mem(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	uint64_t h = husk_fnv1a64(s, len, HUSK_FNV1A_INIT);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -113,15 +111,6 @@ static void grow(struct husk_hash_cache *c, size_t want)
 	free(old);
 }
 
-static int unhex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* a decimal number and the space after it; NULL when there is none */
 static const char *number(const char *p, const char *end, unsigned long long *ret)
 {
@@ -141,7 +130,7 @@ static const char *parse_line(const char *p, const char *end, struct hc_entry *e
 	if (end - p < 66 || p[64] != ' ')
 		return NULL;
 	for (int i = 0; i < 32; i++) {
-		int hi = unhex_digit(p[2 * i]), lo = unhex_digit(p[2 * i + 1]);
+		int hi = husk_unhex_digit(p[2 * i]), lo = husk_unhex_digit(p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return NULL;
 		e->sha[i] = (unsigned char)(hi << 4 | lo);

@@ -480,17 +480,6 @@ struct cache_header {
 };
 static const char cache_magic[8] = {'H', 'U', 'S', 'K', 'B', 'P', 'F', '1'};
 
-static uint64_t fnv1a64(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 /* Everything the BPF depends on.  libseccomp's output changes with its
  * version and with what it detects in the kernel (the API level), and the
  * native architecture is that of this binary, not of the machine. */
@@ -533,7 +522,7 @@ static bool cache_load(const char *path, const char *key, struct husk_seccomp *f
 	if (read_exact(fd, stored, key_len, sizeof(h)) < 0 || memcmp(stored, key, key_len) != 0)
 		return false;
 	if (read_exact(fd, insns, h.bpf_len, (off_t)(sizeof(h) + key_len)) < 0 ||
-	    fnv1a64(insns, h.bpf_len) != h.bpf_hash)
+	    husk_fnv1a64(insns, h.bpf_len, HUSK_FNV1A_INIT) != h.bpf_hash)
 		return false;
 	f->insns = steal_ptr(insns);
 	f->n_insns = h.bpf_len / sizeof(struct sock_filter);
@@ -588,8 +577,9 @@ static void cache_store(const char *cache_dir, const char *path, const char *key
 	if (husk_mkdir_p(cache_dir, 0700, NULL) < 0)
 		return;
 	size_t key_len = strlen(key), bpf_len = f->n_insns * sizeof(struct sock_filter);
-	struct cache_header h = {
-		.key_len = key_len, .bpf_len = bpf_len, .bpf_hash = fnv1a64(f->insns, bpf_len)};
+	struct cache_header h = {.key_len = key_len,
+				 .bpf_len = bpf_len,
+				 .bpf_hash = husk_fnv1a64(f->insns, bpf_len, HUSK_FNV1A_INIT)};
 	memcpy(h.magic, cache_magic, sizeof(h.magic));
 	cleanup_free char *tmp = husk_strdup_printf("%s/.tmp-XXXXXX", cache_dir);
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -651,7 +641,7 @@ int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_sec
 	cleanup_free char *path = NULL;
 	if (key) {
 		path = husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
-					  fnv1a64(key, strlen(key)));
+					  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
 		f->from_cache = cache_load(path, key, f);
 	}
 	if (f->from_cache) {

@@ -19,17 +19,6 @@
 /* linux.seccomp, apart from state.json */
 #define SECCOMP_FILE "seccomp.json"
 
-static uint64_t fnv1a64(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 const char *husk_status_name(enum husk_status s)
 {
 	switch (s) {
@@ -206,7 +195,8 @@ int husk_state_save(const struct husk_state *st, husk_error **err)
 			return -1;
 		}
 		char hash[17];
-		snprintf(hash, sizeof(hash), "%016" PRIx64, fnv1a64(sct, len));
+		snprintf(hash, sizeof(hash), "%016" PRIx64,
+			 husk_fnv1a64(sct, len, HUSK_FNV1A_INIT));
 		json_object_set_new(j, "seccomp",
 				    json_pack("{s:s,s:I,s:s}", "file", SECCOMP_FILE, "bytes",
 					      (json_int_t)len, "fnv1a64", hash));
@@ -355,7 +345,7 @@ int husk_state_config_seccomp(struct husk_state *st, husk_error **err)
 		return husk_fail(err, fd < 0 ? errno : EIO,
 				 "state of \"%s\" is corrupt: seccomp: read " SECCOMP_FILE, st->id);
 	char hash[17];
-	snprintf(hash, sizeof(hash), "%016" PRIx64, fnv1a64(text, len));
+	snprintf(hash, sizeof(hash), "%016" PRIx64, husk_fnv1a64(text, len, HUSK_FNV1A_INIT));
 	if ((json_int_t)len != json_integer_value(json_object_get(st->seccomp_ref, "bytes")) ||
 	    strcmp(hash, json_string_value(json_object_get(st->seccomp_ref, "fnv1a64"))) != 0)
 		return husk_fail(err, 0,

@@ -74,6 +74,30 @@ void husk_strv_free(char **v, size_t n);
 
 uint64_t husk_now_ns(void);
 
+/* FNV-1a over len bytes of buf, continuing from h (HUSK_FNV1A_INIT to
+ * start): a check of a file husk wrote itself, or a hash table's, never a
+ * defence against an adversary. */
+#define HUSK_FNV1A_INIT 0xcbf29ce484222325ull
+static inline uint64_t husk_fnv1a64(const void *buf, size_t len, uint64_t h)
+{
+	const unsigned char *p = buf;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* the value of a lower-case hex digit, or -1 */
+static inline int husk_unhex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
 /* Start time of pid (field 22 of /proc/pid/stat), 0 if gone. */
 unsigned long long husk_pid_starttime(pid_t pid);
 /* Is pid still the process that started at start (0: any)? */

@@ -43,17 +43,6 @@ static const char memo_magic[8] = {'H', 'U', 'S', 'K', 'S', 'C', 'M', '1'};
 #define MEMO_SUFFIX ".profile"
 #define MEMO_MAX    32
 
-static uint64_t fnv1a64(const void *buf, size_t len, uint64_t h)
-{
-	const unsigned char *p = buf;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ull
-
 /* Everything the conversion depends on.  The binary's identity stands for
  * the conversion code: a rebuilt husk converts anew. */
 static char *memo_key(const char *profile, json_t *caps)
@@ -115,7 +104,8 @@ static char *memo_load(const char *path, const char *key)
 	if (!stored || !text || pread_all(fd, stored, key_len, sizeof(h)) < 0 ||
 	    memcmp(stored, key, key_len) != 0 ||
 	    pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
-	    fnv1a64(text, h.text_len, FNV_INIT) != h.text_hash || memchr(text, '\0', h.text_len)) {
+	    husk_fnv1a64(text, h.text_len, HUSK_FNV1A_INIT) != h.text_hash ||
+	    memchr(text, '\0', h.text_len)) {
 		free(text);
 		return NULL;
 	}
@@ -165,7 +155,7 @@ static void memo_store(const char *dir, const char *path, const char *key, const
 	size_t key_len = strlen(key), text_len = strlen(text);
 	struct memo_header h = {.key_len = key_len,
 				.text_len = text_len,
-				.text_hash = fnv1a64(text, text_len, FNV_INIT)};
+				.text_hash = husk_fnv1a64(text, text_len, HUSK_FNV1A_INIT)};
 	memcpy(h.magic, memo_magic, sizeof(h.magic));
 	cleanup_free char *tmp = husk_strdup_printf("%s/.tmp-XXXXXX", dir);
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -190,7 +180,7 @@ char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error 
 	cleanup_free char *path = NULL;
 	if (key) {
 		path = husk_strdup_printf("%s/%016" PRIx64 MEMO_SUFFIX, dir,
-					  fnv1a64(key, strlen(key), FNV_INIT));
+					  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
 		char *text = memo_load(path, key);
 		if (text)
 			return text;
