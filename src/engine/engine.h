@@ -535,6 +535,9 @@ void husk_prune_filter_release(struct husk_prune_filter *f);
 bool husk_prune_filter_empty(const struct husk_prune_filter *f);
 /* labels: a JSON object of KEY: VALUE, or NULL for none */
 bool husk_prune_filter_match(const struct husk_prune_filter *f, json_t *labels, int64_t created_ns);
+/* labels (a JSON object, or NULL) has "KEY", or "KEY=VALUE" with that
+ * value: one spec of Docker's label= filter */
+bool husk_labels_match(json_t *labels, const char *spec);
 /* "KEY=VALUE" strings as a JSON object (new) */
 json_t *husk_labels_object(char *const *kv);
 

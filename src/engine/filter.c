@@ -54,13 +54,8 @@ static bool has_label(const char *root, struct husk_ctr *c, const char *spec)
 {
 	if (!c->docker)
 		husk_record_load_docker(root, c, NULL);
-	json_t *labels = json_object_get(json_object_get(c->docker, "Config"), "Labels");
-	const char *eq = strchr(spec, '=');
-	cleanup_free char *key = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
-	json_t *v = json_object_get(labels, key);
-	if (!v)
-		return false;
-	return !eq || (json_is_string(v) && strcmp(json_string_value(v), eq + 1) == 0);
+	return husk_labels_match(json_object_get(json_object_get(c->docker, "Config"), "Labels"),
+				 spec);
 }
 
 static bool one(const char *root, const struct cond *f, struct husk_ctr *c)

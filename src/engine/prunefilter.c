@@ -28,8 +28,7 @@ bool husk_prune_filter_empty(const struct husk_prune_filter *f)
 	return !f || (!f->until_ns && !f->labels && !f->not_labels);
 }
 
-/* "KEY" (labels has it) or "KEY=VALUE" (with that value) */
-static bool has_label(json_t *labels, const char *spec)
+bool husk_labels_match(json_t *labels, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
 	cleanup_free char *key = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
@@ -43,7 +42,7 @@ static bool has_label(json_t *labels, const char *spec)
 static bool has_all(json_t *labels, char *const *specs)
 {
 	for (size_t i = 0; specs && specs[i]; i++)
-		if (!has_label(labels, specs[i]))
+		if (!husk_labels_match(labels, specs[i]))
 			return false;
 	return true;
 }
