@@ -114,6 +114,8 @@ static int prepare_network(struct husk_engine *e, const struct husk_ctr *c, husk
 		nets[i] = (struct husk_net_attach){
 			.network = eps[i].network,
 			.ip = strcmp(eps[i].network, HUSK_NET_DEFAULT) ? eps[i].ip : NULL,
+			.ip6 = strcmp(eps[i].network, HUSK_NET_DEFAULT) && *eps[i].ip6 ? eps[i].ip6
+										       : NULL,
 			.aliases = eps[i].aliases};
 	struct husk_net_opts no = {.root = e->root,
 				   .runroot = e->runroot,

@@ -309,6 +309,8 @@ int cli_network_prune(const struct husk_prune_filter *f)
 const struct cli_flag network_connect_flags[] = {
 	{"alias", 0, "NAME", "another name for the container on this network", 'A'},
 	{"ip", 0, "ADDRESS", "the container's IPv4 address on this network", 'P'},
+	{"ip6", 0, "ADDRESS", "the container's IPv6 address on this network (one with --ipv6)",
+	 '6'},
 	{"mac-address", 0, "MAC", "the container's MAC address on this network", 'M'},
 	{0},
 };
@@ -323,6 +325,8 @@ int cmd_network_connect(int argc, char **argv)
 			husk_strv_push(&a.aliases, &na, optarg);
 		else if (c == 'P')
 			a.ip = optarg;
+		else if (c == '6')
+			a.ip6 = optarg;
 		else if (c == 'M')
 			a.mac = optarg;
 		else

@@ -70,8 +70,9 @@ struct run_cli {
 	const char *cidfile;
 	bool quiet;
 	bool attach_set, attach_in, attach_out, attach_err;
-	const char *ip; /* --ip, for the first network */
-	char **aliases; /* --network-alias, for the first network */
+	const char *ip;	 /* --ip, for the first network */
+	const char *ip6; /* --ip6, for the first network */
+	char **aliases;	 /* --network-alias, for the first network */
 	size_t n_aliases, n_dns, n_search, n_dopt, n_hosts;
 	bool net_given;
 };
@@ -240,6 +241,7 @@ enum {
 	OPT_TMPFS,
 	OPT_READ_ONLY,
 	OPT_IP,
+	OPT_IP6,
 	OPT_NETWORK_ALIAS,
 	OPT_DNS,
 	OPT_DNS_SEARCH,
@@ -280,6 +282,7 @@ const struct cli_flag run_flags[] = {
 	{"network-alias", 0, "NAME", "another name on the (first) user-defined network",
 	 OPT_NETWORK_ALIAS},
 	{"ip", 0, "ADDRESS", "the IPv4 address on the (first) user-defined network", OPT_IP},
+	{"ip6", 0, "ADDRESS", "the IPv6 address on the (first) user-defined IPv6 network", OPT_IP6},
 	{"dns", 0, "ADDRESS", "a nameserver for the container's resolv.conf", OPT_DNS},
 	{"dns-search", 0, "DOMAIN", "a search domain for resolv.conf", OPT_DNS_SEARCH},
 	{"dns-option", 0, "OPTION", "an options entry for resolv.conf (ndots:2)", OPT_DNS_OPTION},
@@ -781,6 +784,13 @@ static int parse_one(struct run_cli *r, int c)
 		r->ip = optarg;
 		return 0;
 	}
+	case OPT_IP6: {
+		struct in6_addr a;
+		if (inet_pton(AF_INET6, optarg, &a) != 1)
+			return failf("--ip6 \"%s\": not an IPv6 address", optarg);
+		r->ip6 = optarg;
+		return 0;
+	}
 	case OPT_DNS: {
 		unsigned char a[16];
 		if (inet_pton(AF_INET, optarg, a) != 1 && inet_pton(AF_INET6, optarg, a) != 1)
@@ -961,13 +971,15 @@ static int parse(struct run_cli *r, int argc, char **argv, const char *verb, cha
 								 : "container:");
 	if (r->o.mac_address && r->o.network != HUSK_NETMODE_BRIDGE)
 		return failf("%s: --mac-address needs a bridge network", verb);
-	if ((r->ip || r->aliases) && r->o.network != HUSK_NETMODE_BRIDGE)
-		return failf("%s: --ip and --network-alias need a network", verb);
-	if (r->ip || r->aliases) {
+	if ((r->ip || r->ip6 || r->aliases) && r->o.network != HUSK_NETMODE_BRIDGE)
+		return failf("%s: --ip, --ip6 and --network-alias need a network", verb);
+	if (r->ip || r->ip6 || r->aliases) {
 		if (!r->o.n_nets)
-			return failf("%s: --ip and --network-alias need a user-defined network",
-				     verb);
+			return failf(
+				"%s: --ip, --ip6 and --network-alias need a user-defined network",
+				verb);
 		r->o.nets[0].ip = r->ip;
+		r->o.nets[0].ip6 = r->ip6;
 		r->o.nets[0].aliases = steal_ptr(r->aliases);
 	}
 	if (r->detach && r->o.rm && r->o.restart != HUSK_RESTART_NO)

@@ -137,32 +137,63 @@ out:
 }
 
 int net_ipam_alloc6(const char *dir, const struct in6_addr *net, int prefix,
-		    const struct in6_addr *gw, const char *id, struct in6_addr *ret,
-		    husk_error **err)
+		    const struct in6_addr *gw, const struct in6_addr *want, const char *id,
+		    struct in6_addr *ret, husk_error **err)
 {
+	char s[INET6_ADDRSTRLEN];
+	/* the prefix's bits equal */
+	struct in6_addr mask = {0};
+	for (int b = 0; b < prefix; b++)
+		mask.s6_addr[b / 8] |= (unsigned char)(0x80 >> (b % 8));
+	if (want) {
+		/* in the subnet, and neither its first address (the subnet
+		 * router anycast, RFC 4291) nor the gateway */
+		bool in = true, zero_host = true;
+		for (int b = 0; b < 16; b++) {
+			in &= (want->s6_addr[b] & mask.s6_addr[b]) ==
+			      (net->s6_addr[b] & mask.s6_addr[b]);
+			zero_host &= (want->s6_addr[b] & ~mask.s6_addr[b]) == 0;
+		}
+		if (!in || zero_host || memcmp(want, gw, sizeof(*want)) == 0) {
+			char n[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, want, s, sizeof(s));
+			inet_ntop(AF_INET6, net, n, sizeof(n));
+			return husk_fail_as(err, EINVAL,
+					    "address \"%s\" is not one for a container in %s/%d", s,
+					    n, prefix);
+		}
+	}
 	int lock;
 	json_t *l;
 	if (leases_open(dir, &lock, &l, err) < 0)
 		return husk_error_wrap(err, "allocate an IPv6 address");
 	int r = -1;
-	char s[INET6_ADDRSTRLEN];
 	const char *k;
 	json_t *v;
-	/* the prefix's bits equal */
-	struct in6_addr mask = {0};
-	for (int b = 0; b < prefix; b++)
-		mask.s6_addr[b / 8] |= (unsigned char)(0x80 >> (b % 8));
 	json_object_foreach (l, k, v) {
 		struct in6_addr held;
 		bool in = inet_pton(AF_INET6, k, &held) == 1;
 		for (int b = 0; in && b < 16; b++)
 			in = (held.s6_addr[b] & mask.s6_addr[b]) ==
 			     (net->s6_addr[b] & mask.s6_addr[b]);
-		if (in && strcmp(json_string_value(v) ?: "", id) == 0) {
+		if (in && strcmp(json_string_value(v) ?: "", id) == 0 &&
+		    (!want || memcmp(&held, want, sizeof(held)) == 0)) {
 			*ret = held;
 			r = 0;
 			goto out;
 		}
+	}
+	if (want) {
+		/* the text inet_ntop gives, as every lease is keyed */
+		inet_ntop(AF_INET6, want, s, sizeof(s));
+		if (json_object_get(l, s)) {
+			husk_fail_as(err, EADDRINUSE, "address \"%s\" is already in use", s);
+			goto out;
+		}
+		json_object_set_new(l, s, json_string(id));
+		if ((r = leases_write(dir, l, err)) == 0)
+			*ret = *want;
+		goto out;
 	}
 	/* the host part counts from 2 in the last 32 bits: enough for
 	 * any bridge */

@@ -67,9 +67,10 @@ int net_ipam_release(const char *dir, const char *id, const char *ip, void (*whe
 		     husk_error **err);
 /* IPv6: the lowest free address of net/prefix from ::2 (never gw), or the
  * one id holds there already */
+/* want: the address asked for (--ip6), or NULL for the lowest free one */
 int net_ipam_alloc6(const char *dir, const struct in6_addr *net, int prefix,
-		    const struct in6_addr *gw, const char *id, struct in6_addr *ret,
-		    husk_error **err);
+		    const struct in6_addr *gw, const struct in6_addr *want, const char *id,
+		    struct in6_addr *ret, husk_error **err);
 /* How many leases are held (to know when the last container went). */
 int net_ipam_count(const char *dir);
 /* The leases in a subnet: "ip id" strings, NULL-terminated */

@@ -222,6 +222,20 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		}
 		want = ntohl(a.s_addr);
 	}
+	struct in6_addr want6;
+	if (j->a->ip6) {
+		if (!*nw.id || !nw.subnet6) {
+			husk_fail_as(err, EINVAL,
+				     "--ip6 \"%s\": a chosen address needs a user-defined network "
+				     "with an IPv6 subnet (network create --ipv6)",
+				     j->a->ip6);
+			goto out;
+		}
+		if (inet_pton(AF_INET6, j->a->ip6, &want6) != 1) {
+			husk_fail_as(err, EINVAL, "--ip6 \"%s\": not an IPv6 address", j->a->ip6);
+			goto out;
+		}
+	}
 	unsigned char mac[6];
 	if (j->a->mac && husk_net_parse_mac(j->a->mac, mac) < 0) {
 		husk_fail_as(err, EINVAL, "--mac-address \"%s\": not a unicast MAC address",
@@ -291,8 +305,8 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 			husk_fail_as(err, EINVAL, "network \"%s\": bad IPv6 subnet", nw.name);
 			goto out;
 		}
-		if (net_ipam_alloc6(husk_net_state_dir(), &net6, prefix6, &gw6, o->id, &a6, err) <
-		    0)
+		if (net_ipam_alloc6(husk_net_state_dir(), &net6, prefix6, &gw6,
+				    j->a->ip6 ? &want6 : NULL, o->id, &a6, err) < 0)
 			goto out;
 		inet_ntop(AF_INET6, &a6, ip6, sizeof(ip6));
 		if (net_ns_configure6(j->nl, ifname, &a6, prefix6, route.s_addr ? &gw6 : NULL,

@@ -92,6 +92,7 @@ void husk_network_list_free(struct husk_network *v, size_t n);
 struct husk_net_attach {
 	const char *network; /* a name; NULL: the default bridge */
 	const char *ip;	     /* --ip, or NULL */
+	const char *ip6;     /* --ip6, or NULL: on a network with an IPv6 subnet */
 	const char *mac;     /* --mac-address, or NULL: 02:42 and the IPv4 address, as Docker's */
 	char **aliases;	     /* --network-alias, NULL-terminated */
 };

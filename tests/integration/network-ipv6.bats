@@ -9,6 +9,7 @@
 # makes in its own netns.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	engine_setup
@@ -215,6 +216,58 @@ web:7001
 www=$a6
 www pinged
 web:7001" ]
+}
+
+@test "--ip6 on run, create and network connect: that address, in inspect and in the container; a taken, foreign or bad one is one line, exit 125, nothing left" {
+	"$HUSK" network create --ipv6 --subnet 10.93.82.0/24 --subnet fd00:93:82::/64 n6 >/dev/null
+	"$HUSK" network create --subnet 10.93.83.0/24 n4 >/dev/null
+	"$HUSK" run -d --name a --network n6 --ip6 fd00:93:82::a0 busybox sleep 60 >/dev/null
+	run "$HUSK" inspect -f '{{.NetworkSettings.Networks.n6.GlobalIPv6Address}}' a
+	[ "$output" = fd00:93:82::a0 ]
+	run "$HUSK" exec a ip -6 -o addr show dev eth0 scope global
+	[[ "$output" == *"inet6 fd00:93:82::a0/64"* ]]
+	# with --ip too, on create: both given, both had
+	"$HUSK" create --name b --network n6 --ip 10.93.82.77 --ip6 fd00:93:82::b0 busybox sleep 60 >/dev/null
+	"$HUSK" start b
+	run "$HUSK" exec b sh -c 'ip -4 -o addr show eth0; ip -6 -o addr show eth0 scope global'
+	[[ "$output" == *"inet 10.93.82.77/24"* ]]
+	[[ "$output" == *"inet6 fd00:93:82::b0/64"* ]]
+	# a reaches b at the address it was given
+	run "$HUSK" exec a ping -6 -c1 -W2 fd00:93:82::b0
+	[ "$status" -eq 0 ]
+	# network connect --ip6: a container on n4 joins n6 at that address
+	"$HUSK" run -d --name c --network n4 busybox sleep 60 >/dev/null
+	"$HUSK" network connect --ip6 fd00:93:82::c0 n6 c
+	run "$HUSK" exec c ip -6 -o addr show dev eth1 scope global
+	[[ "$output" == *"inet6 fd00:93:82::c0/64"* ]]
+	ids=$("$HUSK" ps -aq --no-trunc)
+	# refused whole: taken, outside the subnet, the subnet's own first
+	# address, the gateway, not an address, a network without IPv6, the
+	# default bridge, --network none
+	for bad in "--network n6 --ip6 fd00:93:82::a0|already in use" \
+		"--network n6 --ip6 fd00:93:99::5|is not one for a container in fd00:93:82::/64" \
+		"--network n6 --ip6 fd00:93:82::|is not one for a container" \
+		"--network n6 --ip6 fd00:93:82::1|is not one for a container" \
+		"--network n6 --ip6 10.93.82.9|--ip6 \"10.93.82.9\": not an IPv6 address" \
+		"--network n4 --ip6 fd00:93:82::d0|needs a user-defined network with an IPv6 subnet" \
+		"--ip6 fd00:93:82::d0|need a user-defined network" \
+		"--network none --ip6 fd00:93:82::d0|need a network"; do
+		# shellcheck disable=SC2086
+		run -125 "$HUSK" run --rm ${bad%%|*} busybox true
+		echo "$bad: $output"
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"${bad#*|}"* ]]
+	done
+	run -125 "$HUSK" network connect --ip6 fd00:93:82::a0 n6 c
+	[[ "$output" == *"already in use"* ]]
+	# nothing of the refused ones: no container, no lease
+	[ "$("$HUSK" ps -aq --no-trunc)" = "$ids" ]
+	[ "$(grep -o 'fd00:93:82::[0-9a-f]*' "${HUSK_NET_STATE:-/run/husk-net}/leases.json" | sort | tr '\n' ' ')" = "fd00:93:82::a0 fd00:93:82::b0 fd00:93:82::c0 " ]
+	# gone with its container: the address is free again
+	"$HUSK" rm -f a >/dev/null
+	"$HUSK" run -d --name a2 --network n6 --ip6 fd00:93:82::a0 busybox sleep 60 >/dev/null
+	run "$HUSK" inspect -f '{{.NetworkSettings.Networks.n6.GlobalIPv6Address}}' a2
+	[ "$output" = fd00:93:82::a0 ]
 }
 
 @test "IPv6: outbound traffic of an IPv6 network is masqueraded: an outside host sees the host's address" {

@@ -207,7 +207,7 @@ ip_of() {
 	[[ "$output" == *"cannot go with another network"* ]]
 	run "$HUSK" run --rm --ip 10.89.0.77 busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"--ip and --network-alias need a user-defined network"* ]]
+	[[ "$output" == *"--ip, --ip6 and --network-alias need a user-defined network"* ]]
 	run "$HUSK" run --rm --ip 10.89.0.300 busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'--ip "10.89.0.300": not an IPv4 address'* ]]
