@@ -173,7 +173,17 @@ struct exit_ud {
 	int code;
 	bool oom;   /* the OOM killer acted in its cgroup */
 	bool force; /* to be started again whatever its policy */
+	/* what the record said, read under its lock as the exit went in:
+	 * what comes next needs no other read of it */
+	bool read, rm, stop;
+	enum husk_restart restart;
+	int restart_count, restart_max;
 };
+
+static bool stopped(const struct husk_ctr *c)
+{
+	return c->stopped_by_user || c->state == HUSK_CTR_REMOVING;
+}
 
 /* Recorded with its events: oom (as Docker's, before die), die.  A --rm
  * container about to be removed gets its events only: its record goes
@@ -182,6 +192,12 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
 {
 	struct exit_ud *x = ud;
 	(void)err;
+	x->read = true;
+	x->rm = c->rm;
+	x->stop = stopped(c);
+	x->restart = c->restart;
+	x->restart_count = c->restart_count;
+	x->restart_max = c->restart_max;
 	c->state = HUSK_CTR_EXITED;
 	c->has_exit = true;
 	c->exit_code = x->code;
@@ -201,30 +217,23 @@ static int mark_exited(struct husk_ctr *c, void *ud, husk_error **err)
  * (Docker's State.OOMKilled)?  Its count (v2 memory.events, v1
  * memory.oom_control: oom_kill) goes with the cgroup: the delete reads it
  * first. */
-static void record_exit(struct step *s, int code, bool look_for_oom, bool force)
+static void record_exit(struct step *s, int code, bool look_for_oom, bool force, struct exit_ud *x)
 {
 	long long ooms = 0;
 	husk_delete_exited(s->e.runroot, s->id, &ooms, NULL);
-	struct exit_ud x = {.s = s, .code = code, .oom = look_for_oom && ooms > 0, .force = force};
-	husk_record_update(s->e.root, s->id, mark_exited, &x, NULL);
+	*x = (struct exit_ud){
+		.s = s, .code = code, .oom = look_for_oom && ooms > 0, .force = force};
+	husk_record_update(s->e.root, s->id, mark_exited, x, NULL);
 }
 
-static bool stopped(const struct husk_ctr *c)
+/* By the record as the exit read it: a stop or rm coming after it is
+ * seen by the restart step, which reads the record again */
+static bool should_restart(const struct exit_ud *x, int code, bool force)
 {
-	return c->stopped_by_user || c->state == HUSK_CTR_REMOVING;
-}
-
-static bool should_restart(struct step *s, int code, bool force)
-{
-	struct husk_ctr now;
-	if (husk_record_load(s->e.root, s->id, &now, NULL) < 0)
+	if (!x->read || x->stop)
 		return false;
-	bool stop = stopped(&now);
-	enum husk_restart p = now.restart;
-	int count = now.restart_count, max = now.restart_max;
-	husk_ctr_release(&now);
-	if (stop)
-		return false;
+	enum husk_restart p = x->restart;
+	int count = x->restart_count, max = x->restart_max;
 	if (force)
 		return true;
 	switch (p) {
@@ -272,14 +281,16 @@ static int clear_monitor(struct husk_ctr *c, void *ud, husk_error **err)
 /* --rm: the whole container, network included; else the record no longer
  * names a monitor, before any client hears of the exit: a `start` right
  * after it must not take the monitor's last moments for one waiting to
- * restart */
-static int step_finish(struct step *s)
+ * restart.  rm: the record's --rm, or -1 to read it */
+static int step_finish(struct step *s, int rm)
 {
 	struct husk_ctr now;
-	bool rm = false;
-	if (husk_record_load(s->e.root, s->id, &now, NULL) == 0) {
-		rm = now.rm;
-		husk_ctr_release(&now);
+	if (rm < 0) {
+		rm = 0;
+		if (husk_record_load(s->e.root, s->id, &now, NULL) == 0) {
+			rm = now.rm;
+			husk_ctr_release(&now);
+		}
 	}
 	if (rm)
 		husk_engine_cleanup(&s->e, s->id, true, NULL);
@@ -343,24 +354,21 @@ int main(int argc, char **argv, char **envp)
 			return usage();
 		bool failed = what[0] == 'f';
 		bool force = !failed && i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
-		record_exit(&s, (int)code, !failed, force);
+		struct exit_ud x;
+		record_exit(&s, (int)code, !failed, force, &x);
 		if (failed) {
-			struct husk_ctr now;
-			if (husk_record_load(s.e.root, s.id, &now, NULL) == 0) {
-				if (now.rm)
-					husk_engine_cleanup(&s.e, s.id, true, NULL);
-				husk_ctr_release(&now);
-			}
+			if (x.read && x.rm)
+				husk_engine_cleanup(&s.e, s.id, true, NULL);
 			return 0;
 		}
-		if (should_restart(&s, (int)code, force))
+		if (should_restart(&x, (int)code, force))
 			return STEP_RESTART;
-		return step_finish(&s);
+		return step_finish(&s, x.read ? x.rm : -1);
 	}
 	if (strcmp(what, "restart") == 0)
 		return step_restart(&s);
 	if (strcmp(what, "finish") == 0)
-		return step_finish(&s);
+		return step_finish(&s, -1);
 	if (strcmp(what, "health") == 0) {
 		/* the check enters the container: a sealed binary, as start */
 		husk_error *err = NULL;
