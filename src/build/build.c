@@ -2037,7 +2037,8 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 	b.arg_used = calloc(o->n_build_args + 1, sizeof(bool));
 	if (!b.arg_used)
 		abort();
-	int r = own_mounts(err);
+	/* the cache's keys, the context's hashes, every layer: SHA-256 */
+	int r = husk_lazy_crypto(err) < 0 ? -1 : own_mounts(err);
 	if (r == 0)
 		r = husk_store_open(e->root, &b.s, err);
 	if (r == 0)

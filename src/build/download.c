@@ -66,7 +66,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 int husk_download(const char *url, const char *dir, const char *name, char ret_sha256[65],
 		  time_t *ret_mtime, husk_error **err)
 {
-	if (husk_lazy_curl(err) < 0)
+	if (husk_lazy_curl(err) < 0 || husk_lazy_crypto(err) < 0)
 		return husk_error_wrap(err, "ADD \"%s\"", url);
 	static bool inited;
 	if (!inited) {

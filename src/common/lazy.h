@@ -1,4 +1,5 @@
-/* Libraries loaded on first use: libcurl, libarchive and libnftables.
+/* Libraries loaded on first use: libcurl, libarchive, libnftables and
+ * libcrypto (lazy-crypto.c says what that one cost).
  *
  * Between them they pull in about 45 shared libraries (GnuTLS, Kerberos,
  * LDAP, libxml2, ICU, libstdc++...), and loading those costs every husk
@@ -33,6 +34,7 @@
 int husk_lazy_curl(husk_error **err);
 int husk_lazy_archive(husk_error **err);
 int husk_lazy_nftables(husk_error **err);
+int husk_lazy_crypto(husk_error **err);
 
 /* --- for the lazy-<lib>.c files (and the unit test) --- */
 

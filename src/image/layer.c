@@ -490,7 +490,7 @@ int husk_layer_unpack_digest(const char *tar_path, const char *dir, char **ret_d
 	struct archive *in = NULL;
 	int ret = -1;
 
-	if (husk_lazy_archive(err) < 0)
+	if (husk_lazy_archive(err) < 0 || husk_lazy_crypto(err) < 0)
 		return -1;
 	u.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.rootfd < 0) {

@@ -18,12 +18,15 @@
 #include "image-private.h"
 #include "registry-private.h"
 #include "util.h"
+#include "lazy.h"
 
 char *reg_base64(const char *s, size_t len)
 {
 	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	if (!out)
+	if (!out || husk_lazy_crypto(NULL) < 0) {
+		free(out);
 		return NULL;
+	}
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
 	return out;
 }

@@ -103,7 +103,7 @@ int reg_client_new(const char *domain, const struct husk_registry_opts *o, struc
 		   husk_error **err)
 {
 	static bool inited;
-	if (husk_lazy_curl(err) < 0)
+	if (husk_lazy_curl(err) < 0 || husk_lazy_crypto(err) < 0)
 		return -1;
 	if (!inited) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)

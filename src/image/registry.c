@@ -26,6 +26,7 @@
 #include "image-private.h"
 #include "registry-private.h"
 #include "util.h"
+#include "lazy.h"
 
 #define MANIFEST_ACCEPT \
 	MT_OCI_MANIFEST ", " MT_OCI_INDEX ", " MT_DOCKER_MANIFEST ", " MT_DOCKER_LIST
@@ -189,7 +190,7 @@ static char *sha256_of(const char *buf, size_t len)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1)
+	if (husk_lazy_crypto(NULL) < 0 || EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1)
 		return NULL;
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);

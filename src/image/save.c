@@ -466,7 +466,7 @@ int husk_store_save_fd(struct husk_store *s, const char *const *refs, size_t n_r
 {
 	struct saver sv = {.s = s};
 	int r = -1;
-	if (husk_lazy_archive(err) < 0)
+	if (husk_lazy_archive(err) < 0 || husk_lazy_crypto(err) < 0)
 		return -1;
 	if (n_refs == 0) {
 		husk_fail(err, 0, "save: no image given");

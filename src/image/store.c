@@ -34,6 +34,7 @@
 #include "image-private.h"
 #include "image.h"
 #include "util.h"
+#include "lazy.h"
 
 #define MT_OCI_MANIFEST	   "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
@@ -181,6 +182,8 @@ void husk_blob_writer_abort(struct husk_blob_writer *w)
 
 int husk_blob_writer_new(struct husk_store *s, struct husk_blob_writer **ret, husk_error **err)
 {
+	if (husk_lazy_crypto(err) < 0)
+		return -1;
 	struct husk_blob_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return husk_fail(err, ENOMEM, "new blob");
