@@ -24,10 +24,11 @@ shlibs=$(cd "$stage" && dpkg-shlibdeps -O -e usr/bin/husk -e usr/bin/husk-oci -e
 	sed -n 's/^shlibs:Depends=//p')
 rm -rf "$stage/debian"
 # and what husk opens at run time: libcurl (pull, push), libarchive (load,
-# save, import), libnftables (bridge networks), and /bin/busybox for the
+# save, import), libnftables (bridge networks), libcrypto (SHA-256 of
+# blobs, layers and the build cache), and /bin/busybox for the
 # built-in busybox image, tini for --init, and the default seccomp profile
 # (containers-common)
-depends="$shlibs, libcurl4, libarchive13, libnftables1, busybox-static, tini, golang-github-containers-common"
+depends="$shlibs, libcurl4, libarchive13, libnftables1, libssl3, busybox-static, tini, golang-github-containers-common"
 
 mkdir -p "$stage/DEBIAN"
 cat >"$stage/DEBIAN/control" <<EOF
