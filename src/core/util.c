@@ -118,6 +118,12 @@ int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t
 
 int husk_mkdir_p(const char *path, mode_t mode, husk_error **err)
 {
+	/* the common case, every dir there but maybe the last: one call,
+	 * not one a component (the store opens six such paths a command) */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return husk_fail(err, errno, "mkdir \"%s\"", path);
 	cleanup_free char *p = strdup(path);
 	if (!p)
 		return husk_fail(err, ENOMEM, "mkdir");
