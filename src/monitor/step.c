@@ -29,6 +29,10 @@
  *                 runtime's state and cgroup; exit 10 when the restart
  *                 policy (or force: --health-on-failure restart) says to
  *                 start it again, else finish (below) and exit 0.
+ *   exited-wait   the same, started with the container while a client
+ *                 waits for its exit: "CODE[ force]" comes on stdin; told
+ *                 nothing within a second (or EOF), exit 11 having done
+ *                 nothing, and the exit runs an exited step.
  *   restart       the back-off is over: exit 1 when stop or rm came
  *                 meanwhile, else count the restart and exit 0.
  *   failed CODE   the first start failed: recorded as an exit, state and
@@ -42,6 +46,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +63,9 @@
 #include "util.h"
 
 #define STEP_RESTART 10
+#define STEP_IDLE    11 /* exited-wait: told nothing, did nothing */
+/* how long exited-wait waits for the code (monitor.c's prespawn_exit) */
+#define EXITED_WAIT_MS 1000
 
 struct step {
 	struct husk_engine e;
@@ -322,6 +330,22 @@ static int step_unhealthy(struct step *s)
 	}
 }
 
+/* exited (or failed: the start failed): recorded, and either a restart
+ * (STEP_RESTART) or the end */
+static int step_exited(struct step *s, int code, bool failed, bool force)
+{
+	struct exit_ud x;
+	record_exit(s, code, !failed, force, &x);
+	if (failed) {
+		if (x.read && x.rm)
+			husk_engine_cleanup(&s->e, s->id, true, NULL);
+		return 0;
+	}
+	if (should_restart(&x, code, force))
+		return STEP_RESTART;
+	return step_finish(s, x.read ? x.rm : -1);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: husk-monitor-step STEP ROOT RUNROOT ID [--husk PATH] [ARG...]\n"
@@ -345,6 +369,27 @@ int main(int argc, char **argv, char **envp)
 	}
 	const char *arg = i < argc ? argv[i] : NULL;
 	long code = 0;
+	char line[48];
+	if (strcmp(what, "exited-wait") == 0) {
+		/* started with the container, told "CODE[ force]" on stdin
+		 * when it exits: then an exited step like any other */
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		if (poll(&p, 1, EXITED_WAIT_MS) <= 0)
+			return STEP_IDLE;
+		ssize_t n = read(0, line, sizeof(line) - 1);
+		if (n <= 0)
+			return STEP_IDLE;
+		line[n] = '\0';
+		char *sp = strchr(line, ' '), *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		bool force = sp && strcmp(sp + 1, "force") == 0;
+		if (sp)
+			*sp = '\0';
+		if (husk_parse_long(line, &code) < 0)
+			return usage();
+		return step_exited(&s, (int)code, false, force);
+	}
 	if (strcmp(what, "init") == 0)
 		return step_init(&s, arg && strcmp(arg, "adopt") == 0);
 	if (strcmp(what, "start") == 0)
@@ -354,16 +399,7 @@ int main(int argc, char **argv, char **envp)
 			return usage();
 		bool failed = what[0] == 'f';
 		bool force = !failed && i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
-		struct exit_ud x;
-		record_exit(&s, (int)code, !failed, force, &x);
-		if (failed) {
-			if (x.read && x.rm)
-				husk_engine_cleanup(&s.e, s.id, true, NULL);
-			return 0;
-		}
-		if (should_restart(&x, (int)code, force))
-			return STEP_RESTART;
-		return step_finish(&s, x.read ? x.rm : -1);
+		return step_exited(&s, (int)code, failed, force);
 	}
 	if (strcmp(what, "restart") == 0)
 		return step_restart(&s);
