@@ -240,6 +240,8 @@ web:7001" ]
 	"$HUSK" network connect --ip6 fd00:93:82::c0 n6 c
 	run "$HUSK" exec c ip -6 -o addr show dev eth1 scope global
 	[[ "$output" == *"inet6 fd00:93:82::c0/64"* ]]
+	# and one more on n4, to be refused on n6 below
+	"$HUSK" run -d --name e --network n4 busybox sleep 60 >/dev/null
 	ids=$("$HUSK" ps -aq --no-trunc)
 	# refused whole: taken, outside the subnet, the subnet's own first
 	# address, the gateway, not an address, a network without IPv6, the
@@ -258,8 +260,10 @@ web:7001" ]
 		[ "${#lines[@]}" -eq 1 ]
 		[[ "$output" == *"${bad#*|}"* ]]
 	done
-	run -125 "$HUSK" network connect --ip6 fd00:93:82::a0 n6 c
+	run -125 "$HUSK" network connect --ip6 fd00:93:82::a0 n6 e
 	[[ "$output" == *"already in use"* ]]
+	run "$HUSK" inspect -f '{{len .NetworkSettings.Networks}}' e
+	[ "$output" = 1 ]
 	# nothing of the refused ones: no container, no lease
 	[ "$("$HUSK" ps -aq --no-trunc)" = "$ids" ]
 	[ "$(grep -o 'fd00:93:82::[0-9a-f]*' "${HUSK_NET_STATE:-/run/husk-net}/leases.json" | sort | tr '\n' ' ')" = "fd00:93:82::a0 fd00:93:82::b0 fd00:93:82::c0 " ]
