@@ -13,13 +13,14 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -iquote src/core -iquote src/i
 # spec.c calls into the parsers of runtime-spec 1.3's objects and the id maps' /proc writes
 spec_parts="src/core/mempolicy.c src/core/netdev.c src/core/intelrdt.c src/core/procfs.c"
 core="src/core/error.c src/core/util.c src/core/spec.c src/core/spec-default.c $spec_parts"
-# libarchive and libcurl are dlopen()ed on first use, as in husk (src/common/lazy.h)
-lazy="src/common/lazy.c src/common/lazy-archive.c"
+# libarchive, libcurl and libcrypto are dlopen()ed on first use, as in husk
+# (src/common/lazy.h)
+lazy="src/common/lazy.c src/common/lazy-archive.c src/common/lazy-crypto.c"
 image="src/image/store.c src/image/layer.c src/image/load.c src/image/busybox.c src/image/manage.c src/image/changes.c src/image/commit.c src/image/tartree.c src/core/error.c src/core/util.c $lazy"
 libs_spec="$(pkg-config --libs jansson libcap)"
-libs_image="$(pkg-config --cflags libarchive) $(pkg-config --libs jansson libcrypto)"
+libs_image="$(pkg-config --cflags libarchive libcrypto) $(pkg-config --libs jansson)"
 registry="$image src/common/lazy-curl.c src/image/registry.c src/image/registry-http.c src/image/registry-auth.c src/image/save.c"
-libs_registry="$(pkg-config --cflags libarchive libcurl) $(pkg-config --libs jansson libcrypto)"
+libs_registry="$(pkg-config --cflags libarchive libcurl libcrypto) $(pkg-config --libs jansson)"
 # the engine's own parsers: Dockerfiles, --format templates, run's flag
 # values, the container record, the address leases (functions the target
 # does not reach are dropped with their sections, so the engine's other
