@@ -798,8 +798,12 @@ int main(int argc, char **argv)
 	}
 	if (self > 0)
 		_exit(0);
-	if (client >= 0)
+	if (client >= 0) {
+		/* ours only: a step holding it would keep the client from
+		 * seeing our end (a waiting exit step lives up to a second) */
+		fcntl(client, F_SETFD, FD_CLOEXEC);
 		add_client(&m, client);
+	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	sigset_t mask;
 	sigemptyset(&mask);

@@ -276,6 +276,33 @@ field() {
 	[ -z "$(engine_monitors)" ]
 }
 
+@test "a foreground run's exit step starts with the container and waits a second at most; then the exit runs one of its own" {
+	# this container's waiting exit step (its argv names the id)
+	steps() { pgrep -f "husk-monitor-step exited-wait .* $1( |\$)" | wc -l; }
+	one_step() { [ "$(steps "$1")" -eq 1 ]; }
+	# a quick exit: the waiting step records it
+	run "$HUSK" run --name q busybox sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	[ "$(status_of q)" = "Exited (7)" ]
+	# a longer one: its step waits while it starts, and is gone a second
+	# later; the exit is then recorded by a step of its own
+	"$HUSK" run --name l busybox sh -c 'sleep 2.5; exit 9' &
+	client=$!
+	wait_for sh -c "'$HUSK' ps | grep -q ' l$'"
+	id=$("$HUSK" inspect -f '{{.Id}}' l)
+	wait_for one_step "$id"
+	sleep 1.5
+	[ "$(steps "$id")" -eq 0 ]
+	rc=0
+	wait $client || rc=$?
+	[ "$rc" -eq 9 ]
+	[ "$(status_of l)" = "Exited (9)" ]
+	# a detached run has none
+	"$HUSK" run -d --name d busybox sleep 5 >/dev/null
+	sleep 0.3
+	[ "$(steps "$("$HUSK" inspect -f '{{.Id}}' d)")" -eq 0 ]
+}
+
 @test "kill -9 of the client, of the monitor, of the init: ps tells the truth, rm -f cleans all" {
 	# the client: the container runs on under its monitor
 	"$HUSK" run --name c busybox sleep 1000 &
