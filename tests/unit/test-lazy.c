@@ -3,6 +3,7 @@
  * argument on whole. */
 #define _GNU_SOURCE
 #include <archive.h>
+#include <openssl/evp.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <nftables/libnftables.h>
@@ -119,6 +120,36 @@ static void test_nftables(void **state)
 	nft_ctx_free(ctx);
 }
 
+/* SHA-256 through the wrappers, one shot and streamed, as the store and
+ * the build use it; base64 as registry logins do */
+static void test_crypto(void **state)
+{
+	(void)state;
+	assert_int_equal(husk_lazy_crypto(NULL), 0);
+	static const char abc_sha256[] =
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[65] = "";
+	assert_int_equal(EVP_Digest("abc", 3, d, &n, EVP_sha256(), NULL), 1);
+	assert_int_equal(n, 32);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	assert_string_equal(hex, abc_sha256);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	assert_non_null(md);
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestUpdate(md, "a", 1), 1);
+	assert_int_equal(EVP_DigestUpdate(md, "bc", 2), 1);
+	unsigned char d2[EVP_MAX_MD_SIZE];
+	assert_int_equal(EVP_DigestFinal_ex(md, d2, &n), 1);
+	EVP_MD_CTX_free(md);
+	assert_memory_equal(d, d2, 32);
+	unsigned char b64[8];
+	assert_int_equal(EVP_EncodeBlock(b64, (const unsigned char *)"a:b", 3), 4);
+	assert_string_equal((char *)b64, "YTpi");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_curl),
 		cmocka_unit_test(test_archive),
 		cmocka_unit_test(test_nftables),
+		cmocka_unit_test(test_crypto),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
