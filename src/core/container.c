@@ -643,7 +643,10 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	husk_trace_begin(&tr);
 	if (husk_spec_load(o->bundle, o->config_path, &spec, err) < 0)
 		return -1;
-	HUSK_TRACE(&tr, "read and parse %s", o->config_path ? o->config_path : "config.json");
+	HUSK_TRACE(&tr, "read and parse %s%s", o->config_path ? o->config_path : "config.json",
+		   spec->seccomp_cached ? "; seccomp filter loaded from the cache by the profile's "
+					  "bytes (not parsed)"
+					: "");
 	HUSK_FAULT(oci_create_config);
 	/* config.md: process is REQUIRED when start is called; create makes
 	 * the container without one, `start` fails (run fails at once) */
@@ -713,10 +716,14 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 			goto out;
 		}
 	}
-	if (spec->seccomp) {
+	if (spec->seccomp_cached) {
+		/* found by its bytes before the parse, which then skipped it */
+		sc = steal_ptr(spec->seccomp_cached);
+		spec->seccomp_text = husk_seccomp_take_text(sc); /* for state.json */
+	} else if (spec->seccomp) {
 		husk_trace_begin(&tr);
 		cleanup_free char *cache = husk_seccomp_cache_dir();
-		if (husk_seccomp_compile(spec->seccomp, cache, &sc, err) < 0)
+		if (husk_seccomp_compile_raw(spec->seccomp, spec->seccomp_raw, cache, &sc, err) < 0)
 			goto out;
 		HUSK_TRACE(&tr, "seccomp filter %s",
 			   husk_seccomp_from_cache(sc) ? "loaded from the cache" : "compiled");

@@ -28,6 +28,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "json-span.h"
 #include "util.h"
 
 /* Older uapi headers lack the newer flags; the values are kernel ABI. */
@@ -53,8 +54,9 @@ struct husk_seccomp {
 	bool from_cache;
 	char *listener_path;
 	char *listener_metadata;
-	char *profile_text; /* the profile as compact JSON, keys sorted: the cache key's, and
-			       state.json's */
+	char *profile_text; /* the profile's text: its bytes in config.json when create
+			       found them, else compact JSON with keys sorted; the
+			       cache key's, and state.json's */
 };
 
 /* ---- the profile's vocabulary -------------------------------------- */
@@ -470,15 +472,19 @@ static int compile(json_t *sc, uint32_t default_action, const uint32_t *archs, s
 
 /* ---- the cache ------------------------------------------------------ */
 
-/* Format 1: this header, then key_len bytes of key text, then bpf_len
- * bytes of BPF.  Native byte order: the key names the architecture. */
+/* Format 2: this header, then key_len bytes of key text, then bpf_len
+ * bytes of BPF.  Native byte order: the key names the architecture.  The
+ * profile's flags and whether it needs a listener are kept so that a hit
+ * on a profile's raw bytes needs nothing parsed (husk_seccomp_take_cached). */
 struct cache_header {
 	char magic[8];
 	uint64_t key_len;
 	uint64_t bpf_len;
 	uint64_t bpf_hash; /* FNV-1a of the BPF: catches a torn or corrupted file */
+	uint32_t flags;	   /* SECCOMP_FILTER_FLAG_* the profile names */
+	uint32_t needs_listener;
 };
-static const char cache_magic[8] = {'H', 'U', 'S', 'K', 'B', 'P', 'F', '1'};
+static const char cache_magic[8] = {'H', 'U', 'S', 'K', 'B', 'P', 'F', '2'};
 
 /* Everything the BPF depends on.  libseccomp's output changes with its
  * version and with what it detects in the kernel (the API level), and the
@@ -489,7 +495,7 @@ static char *cache_key(const char *profile)
 	if (uname(&u) < 0)
 		return NULL;
 	const struct scmp_version *v = seccomp_version();
-	return husk_strdup_printf("husk seccomp cache 2\nlibseccomp %u.%u.%u api %u\n"
+	return husk_strdup_printf("husk seccomp cache 3\nlibseccomp %u.%u.%u api %u\n"
 				  "kernel %s %s\nnative arch %" PRIu32 "\n%s",
 				  v->major, v->minor, v->micro, seccomp_api_get(), u.release,
 				  u.machine, seccomp_arch_native(), profile);
@@ -526,6 +532,8 @@ static bool cache_load(const char *path, const char *key, struct husk_seccomp *f
 		return false;
 	f->insns = steal_ptr(insns);
 	f->n_insns = h.bpf_len / sizeof(struct sock_filter);
+	f->flags = h.flags;
+	f->needs_listener = h.needs_listener != 0;
 	return true;
 }
 
@@ -579,7 +587,9 @@ static void cache_store(const char *cache_dir, const char *path, const char *key
 	size_t key_len = strlen(key), bpf_len = f->n_insns * sizeof(struct sock_filter);
 	struct cache_header h = {.key_len = key_len,
 				 .bpf_len = bpf_len,
-				 .bpf_hash = husk_fnv1a64(f->insns, bpf_len, HUSK_FNV1A_INIT)};
+				 .bpf_hash = husk_fnv1a64(f->insns, bpf_len, HUSK_FNV1A_INIT),
+				 .flags = f->flags,
+				 .needs_listener = f->needs_listener};
 	memcpy(h.magic, cache_magic, sizeof(h.magic));
 	cleanup_free char *tmp = husk_strdup_printf("%s/.tmp-XXXXXX", cache_dir);
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
@@ -621,8 +631,58 @@ static void seccomp_freep(struct husk_seccomp **f)
 	husk_seccomp_free(*f);
 }
 
+static char *cache_path(const char *cache_dir, const char *key)
+{
+	return husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
+				  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
+}
+
+int husk_seccomp_take_cached(char *config, const char *cache_dir, struct husk_seccomp **ret,
+			     char **ret_raw)
+{
+	*ret = NULL;
+	*ret_raw = NULL;
+	static const char *const keys[] = {"linux", "seccomp"};
+	size_t off, len;
+	if (!cache_dir || husk_json_member_span(config, strlen(config), keys, 2, &off, &len) != 1 ||
+	    config[off] != '{')
+		return 0;
+	char *raw = strndup(config + off, len);
+	if (!raw)
+		return -ENOMEM;
+	cleanup_free char *key = cache_key(raw);
+	cleanup_free char *path = key ? cache_path(cache_dir, key) : NULL;
+	struct husk_seccomp *f = calloc(1, sizeof(*f));
+	if (!path || !f) {
+		free(raw);
+		free(f);
+		return -ENOMEM;
+	}
+	/* a listener's path and metadata are the parsed profile's: such a
+	 * profile takes the full path (they are rare) */
+	if (!cache_load(path, key, f) || f->needs_listener) {
+		husk_seccomp_free(f);
+		*ret_raw = raw;
+		return 0;
+	}
+	f->from_cache = true;
+	f->profile_text = raw;
+	/* same length, so that the parser's line and column in an error
+	 * still point into the file */
+	memset(config + off, ' ', len);
+	memcpy(config + off, "null", 4);
+	*ret = f;
+	return 1;
+}
+
 int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_seccomp **ret,
 			 husk_error **err)
+{
+	return husk_seccomp_compile_raw(seccomp, NULL, cache_dir, ret, err);
+}
+
+int husk_seccomp_compile_raw(json_t *seccomp, const char *raw, const char *cache_dir,
+			     struct husk_seccomp **ret, husk_error **err)
 {
 	__attribute__((cleanup(seccomp_freep))) struct husk_seccomp *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -633,15 +693,18 @@ int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_sec
 	if (parse_top(seccomp, f, &default_action, &archs, &n_archs, err) < 0)
 		return -1;
 
-	/* keys sorted: the same profile written in another order is a hit;
-	 * state.json's seccomp.json takes this text too, dumped once */
-	if (cache_dir && !(f->profile_text = json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS)))
+	/* the profile's own bytes when the caller has them (the key the
+	 * next create looks up without parsing), else keys sorted: the same
+	 * profile written in another order is a hit; state.json's
+	 * seccomp.json takes this text too, made once */
+	if (cache_dir &&
+	    !(f->profile_text =
+		      raw ? strdup(raw) : json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS)))
 		return husk_fail(err, ENOMEM, WHERE);
 	cleanup_free char *key = f->profile_text ? cache_key(f->profile_text) : NULL;
 	cleanup_free char *path = NULL;
 	if (key) {
-		path = husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
-					  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
+		path = cache_path(cache_dir, key);
 		f->from_cache = cache_load(path, key, f);
 	}
 	if (f->from_cache) {

@@ -44,6 +44,26 @@ struct husk_seccomp; /* opaque: a compiled filter */
 char *husk_seccomp_cache_dir(void);
 int husk_seccomp_compile(json_t *seccomp, const char *cache_dir, struct husk_seccomp **ret,
 			 husk_error **err);
+/* The same, keyed by raw: the profile's bytes as config.json has them (its
+ * text then, not a JSON dump of it), as husk_seccomp_take_cached finds
+ * them on a miss.  NULL: as husk_seccomp_compile. */
+int husk_seccomp_compile_raw(json_t *seccomp, const char *raw, const char *cache_dir,
+			     struct husk_seccomp **ret, husk_error **err);
+
+/* Create's fast path: find linux.seccomp's bytes in config.json's text
+ * (json-span.c, no parse) and look them up in the cache.  A hit (1): *ret
+ * is the filter, with the flags and listener need stored beside it, and
+ * the value in config is overwritten in place with null and blanks, so
+ * that the parse that follows skips the ~2,000 nodes of a profile it
+ * would only free; the caller must then find linux.seccomp null in what
+ * it parsed (else the scan and the parser disagreed: an error).  A profile
+ * whose filter is cached was validated when it was compiled, from the
+ * same bytes by the same libseccomp and kernel (all in the key).  0: no
+ * profile, no cache, a miss, a profile with a listener or a text the scan
+ * cannot be sure of; *ret_raw is then the profile's bytes when they were
+ * found (malloc'd, for husk_seccomp_compile_raw), else NULL.  -ENOMEM. */
+int husk_seccomp_take_cached(char *config, const char *cache_dir, struct husk_seccomp **ret,
+			     char **ret_raw);
 
 /* Load the filter into the calling thread (all threads with
  * SECCOMP_FILTER_FLAG_TSYNC) with seccomp(SECCOMP_SET_MODE_FILTER) and the

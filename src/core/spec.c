@@ -21,6 +21,7 @@
 #include "mempolicy.h"
 #include "netdev.h"
 #include "procfs.h"
+#include "seccomp.h"
 #include "util.h"
 
 static const struct {
@@ -1018,8 +1019,28 @@ int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec
 	cleanup_free char *text = NULL;
 	if (husk_read_file(path, &text, NULL, err) < 0)
 		return config_path ? husk_error_wrap(err, "--config") : -1;
-	if (husk_spec_parse(text, bundle, ret, err) < 0)
+	cleanup_free char *cache = husk_seccomp_cache_dir();
+	struct husk_seccomp *cached = NULL;
+	char *raw = NULL;
+	if (husk_seccomp_take_cached(text, cache, &cached, &raw) < 0)
+		return husk_fail(err, ENOMEM, "linux.seccomp");
+	if (husk_spec_parse(text, bundle, ret, err) < 0) {
+		husk_seccomp_free(cached);
+		free(raw);
 		return husk_error_wrap(err, "bundle \"%s\"", bundle);
+	}
+	(*ret)->seccomp_cached = cached;
+	(*ret)->seccomp_raw = raw;
+	/* the span blanked must have been the value the parser reads as
+	 * linux.seccomp: it now reads null there, or the two disagreed */
+	json_t *lx = json_object_get((*ret)->json, "linux");
+	json_t *sc = json_object_get(lx, "seccomp");
+	if (cached && (!json_is_object(lx) || !json_is_null(sc))) {
+		husk_fail(err, EINVAL, "linux.seccomp: not where a scan of config.json found it");
+		husk_spec_free(*ret);
+		*ret = NULL;
+		return -1;
+	}
 	struct stat st;
 	int e = 0;
 	if (stat((*ret)->root_path, &st) < 0)
@@ -1066,6 +1087,8 @@ void husk_spec_free(struct husk_spec *s)
 		return;
 	free(s->oci_version);
 	free(s->seccomp_text);
+	free(s->seccomp_raw);
+	husk_seccomp_free(s->seccomp_cached);
 	free(s->root_path);
 	free(s->hostname);
 	free(s->domainname);

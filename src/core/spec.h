@@ -175,6 +175,12 @@ struct husk_spec {
 	json_t *resources;    /* linux.resources, borrowed from json */
 	json_t *seccomp;      /* linux.seccomp, borrowed */
 	char *seccomp_text;   /* linux.seccomp as compact JSON once create made it, owned */
+	/* husk_spec_load's look in the seccomp cache before the parse
+	 * (husk_seccomp_take_cached): the filter on a hit (seccomp is then
+	 * NULL: the profile was not parsed), else the profile's bytes, the
+	 * key to store its filter under; both owned */
+	struct husk_seccomp *seccomp_cached;
+	char *seccomp_raw;
 	json_t *sysctl;	      /* borrowed */
 	json_t *annotations;  /* borrowed */
 	json_t *time_offsets; /* linux.timeOffsets, borrowed */

@@ -179,7 +179,9 @@ int husk_state_save(const struct husk_state *st, husk_error **err)
 		json_object_set_new(j, "cgroup", cgroup_to_json(&st->cgroup));
 	json_t *lx = json_object_get(st->config, "linux");
 	json_t *sc = json_object_get(lx, "seccomp");
-	if (sc && !json_is_null(sc)) {
+	/* create's fast path leaves linux.seccomp null in the config it
+	 * parsed and the profile in seccomp_text */
+	if (st->seccomp_text || (sc && !json_is_null(sc))) {
 		/* the profile in a file of its own, as it is: a load (the
 		 * monitor's exit, ps, delete) then parses none of it; state.json
 		 * names its length and hash, so that a torn or changed file

@@ -10,14 +10,15 @@ out=build-fuzz
 mkdir -p "$out"
 command -v clang >/dev/null || { echo "ok 1 fuzz # skip clang is not installed"; exit 0; }
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -iquote src/core -iquote src/image -iquote src/common -iquote src/build -iquote src/husk -iquote src/engine -iquote src/net -ffunction-sections -fdata-sections -Wl,--gc-sections -Wno-unused-command-line-argument"
-# spec.c calls into the parsers of runtime-spec 1.3's objects and the id maps' /proc writes
-spec_parts="src/core/mempolicy.c src/core/netdev.c src/core/intelrdt.c src/core/procfs.c"
+# spec.c calls into the parsers of runtime-spec 1.3's objects and the id maps' /proc writes,
+# and looks linux.seccomp up in the filter cache before it parses
+spec_parts="src/core/mempolicy.c src/core/netdev.c src/core/intelrdt.c src/core/procfs.c src/core/seccomp.c src/core/json-span.c"
 core="src/core/error.c src/core/util.c src/core/spec.c src/core/spec-default.c $spec_parts"
 # libarchive, libcurl and libcrypto are dlopen()ed on first use, as in husk
 # (src/common/lazy.h)
 lazy="src/common/lazy.c src/common/lazy-archive.c src/common/lazy-crypto.c"
 image="src/image/store.c src/image/layer.c src/image/load.c src/image/busybox.c src/image/manage.c src/image/changes.c src/image/commit.c src/image/tartree.c src/core/error.c src/core/util.c $lazy"
-libs_spec="$(pkg-config --libs jansson libcap)"
+libs_spec="$(pkg-config --libs jansson libcap libseccomp)"
 libs_image="$(pkg-config --cflags libarchive libcrypto) $(pkg-config --libs jansson)"
 registry="$image src/common/lazy-curl.c src/image/registry.c src/image/registry-http.c src/image/registry-auth.c src/image/save.c"
 libs_registry="$(pkg-config --cflags libarchive libcurl libcrypto) $(pkg-config --libs jansson)"
@@ -27,7 +28,7 @@ libs_registry="$(pkg-config --cflags libarchive libcurl libcrypto) $(pkg-config 
 # dependencies need not link)
 base="src/core/error.c src/core/util.c"
 engine="$base src/engine/mountspec.c src/engine/config.c src/engine/record.c src/engine/user.c src/net/port.c src/net/rate.c src/core/spec.c src/core/spec-default.c $spec_parts"
-libs_engine="$(pkg-config --libs jansson libcap libmnl)"
+libs_engine="$(pkg-config --libs jansson libcap libmnl libseccomp)"
 i=0
 run_target() { # NAME SOURCES LIBS
 	local name=$1 src=$2 libs=$3

@@ -399,6 +399,109 @@ static void test_cache_hit(void **state)
 	free(dir);
 }
 
+/* create's fast path: a profile's bytes found in config.json's text and
+ * looked up in the cache; a hit blanks them so the parser skips them. */
+static void test_take_cached(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir();
+	const char *prof = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+			   "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\","
+			   "\"errnoRet\":42}]}";
+	char *config = NULL;
+	assert_true(
+		asprintf(&config,
+			 "{\"ociVersion\":\"1.0.2\",\"annotations\":{\"x\":\"\\\"seccomp\\\"\"},"
+			 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}],\"seccomp\":%s,"
+			 "\"sysctl\":{}}}",
+			 prof) > 0);
+	char *orig = strdup(config);
+	struct husk_seccomp *f = NULL;
+	char *raw = NULL;
+
+	/* no cache dir: nothing found, nothing changed */
+	assert_int_equal(husk_seccomp_take_cached(config, NULL, &f, &raw), 0);
+	assert_null(f);
+	assert_null(raw);
+	/* a miss hands back the profile's bytes, the text unchanged */
+	assert_int_equal(husk_seccomp_take_cached(config, dir, &f, &raw), 0);
+	assert_null(f);
+	assert_non_null(raw);
+	assert_string_equal(raw, prof);
+	assert_string_equal(config, orig);
+	/* the slow path stores the filter under those bytes ... */
+	json_t *j = profile(prof);
+	husk_error *err = NULL;
+	struct husk_seccomp *slow = NULL;
+	assert_int_equal(husk_seccomp_compile_raw(j, raw, dir, &slow, &err), 0);
+	assert_false(husk_seccomp_from_cache(slow));
+	free(raw);
+	raw = NULL;
+	/* ... and the next create finds them without a parse */
+	assert_int_equal(husk_seccomp_take_cached(config, dir, &f, &raw), 1);
+	assert_non_null(f);
+	assert_null(raw);
+	assert_true(husk_seccomp_from_cache(f));
+	assert_same_bpf(slow, f);
+	assert_int_equal(run_filtered(f, check_getppid_42), 0);
+	char *text = husk_seccomp_take_text(f);
+	assert_string_equal(text, prof); /* state.json's seccomp.json */
+	free(text);
+	/* the text keeps its length; the rest parses as before, with
+	 * linux.seccomp null in place of the profile */
+	assert_int_equal(strlen(config), strlen(orig));
+	json_t *c = json_loads(config, 0, NULL), *o = json_loads(orig, 0, NULL);
+	assert_non_null(c);
+	json_t *lx = json_object_get(c, "linux");
+	assert_true(json_is_null(json_object_get(lx, "seccomp")));
+	json_object_del(json_object_get(o, "linux"), "seccomp");
+	json_object_del(lx, "seccomp");
+	assert_true(json_equal(c, o));
+	json_decref(c);
+	json_decref(o);
+	husk_seccomp_free(f);
+	husk_seccomp_free(slow);
+	json_decref(j);
+
+	/* a profile with a listener always takes the full path: its path
+	 * and metadata are the parsed profile's */
+	const char *lprof = "{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+			    "\"listenerPath\":\"/run/agent.sock\",\"syscalls\":["
+			    "{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}";
+	char *lconfig = NULL;
+	assert_true(asprintf(&lconfig, "{\"linux\":{\"seccomp\":%s}}", lprof) > 0);
+	j = profile(lprof);
+	assert_int_equal(husk_seccomp_compile_raw(j, lprof, dir, &slow, &err), 0);
+	husk_seccomp_free(slow);
+	assert_int_equal(husk_seccomp_compile_raw(j, lprof, dir, &slow, &err), 0);
+	assert_true(husk_seccomp_from_cache(slow)); /* it is cached ... */
+	assert_true(husk_seccomp_needs_listener(slow));
+	husk_seccomp_free(slow);
+	json_decref(j);
+	char *lorig = strdup(lconfig);
+	assert_int_equal(husk_seccomp_take_cached(lconfig, dir, &f, &raw), 0); /* ... not taken */
+	assert_null(f);
+	assert_string_equal(raw, lprof);
+	assert_string_equal(lconfig, lorig);
+	free(raw);
+	raw = NULL;
+
+	/* linux.seccomp twice: the scan leaves it to the parser */
+	char *dup = NULL;
+	assert_true(asprintf(&dup, "{\"linux\":{\"seccomp\":%s,\"seccomp\":%s}}", prof, prof) > 0);
+	assert_int_equal(husk_seccomp_take_cached(dup, dir, &f, &raw), 0);
+	assert_null(f);
+	assert_null(raw);
+
+	free(dup);
+	free(lconfig);
+	free(lorig);
+	free(config);
+	free(orig);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* Flip one byte at offset off from the end of the file (off > 0) or
  * from its start (off <= 0, as -off). */
 static void flip_byte(const char *path, long off)
@@ -435,7 +538,7 @@ static void test_cache_rejects_bad_files(void **state)
 	assert_true(husk_seccomp_from_cache(f));
 	husk_seccomp_free(f);
 
-	flip_byte(path, -40); /* inside the key, just past the 32-byte header */
+	flip_byte(path, -44); /* inside the key, just past the 40-byte header */
 	f = compile_ok(GETPPID_42, dir);
 	assert_false(husk_seccomp_from_cache(f));
 	husk_seccomp_free(f);
@@ -698,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_field),
 		cmocka_unit_test(test_cache_hit),
 		cmocka_unit_test(test_cache_rejects_bad_files),
+		cmocka_unit_test(test_take_cached),
 		cmocka_unit_test(test_cache_hit_keeps_listener_info),
 		cmocka_unit_test(test_send_listener),
 		cmocka_unit_test(test_notify),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "json-span.h"
 #include "spec.h"
 #include "state.h"
 
@@ -263,10 +264,75 @@ static void test_container_ids(void **state)
 	}
 }
 
+/* json-span.c against jansson: where the scan answers 1, its span parses to
+ * the value jansson finds at the path; where it cannot be sure, -1. */
+static void span_case(const char *text, int want, const char *want_span)
+{
+	static const char *const keys[] = {"linux", "seccomp"};
+	size_t off = 0, len = 0;
+	int r = husk_json_member_span(text, strlen(text), keys, 2, &off, &len);
+	if (r != want)
+		fail_msg("%s: got %d, want %d", text, r, want);
+	if (r != 1)
+		return;
+	char *span = strndup(text + off, len);
+	assert_string_equal(span, want_span);
+	json_t *root = json_loads(text, 0, NULL), *v = json_loads(span, JSON_DECODE_ANY, NULL);
+	assert_non_null(root);
+	assert_non_null(v);
+	assert_true(json_equal(v, json_object_get(json_object_get(root, "linux"), "seccomp")));
+	json_decref(root);
+	json_decref(v);
+	free(span);
+}
+
+static void test_json_span(void **state)
+{
+	(void)state;
+	span_case("{\"linux\":{\"seccomp\":{\"a\":1}}}", 1, "{\"a\":1}");
+	/* blanks, other members before and after, nested look-alikes in
+	 * strings, in other objects and in arrays */
+	span_case(
+		" {\"seccomp\":{\"x\":2}, \"process\":{\"args\":[\"\\\"linux\\\"\",\"seccomp\"]},\n"
+		"  \"linux\" : { \"n\":[{\"seccomp\":1}], \"seccomp\" : "
+		"{\"s\":\"}\\\\\",\"t\":[1,2]} ,"
+		"\"z\":null}\t}\n",
+		1, "{\"s\":\"}\\\\\",\"t\":[1,2]}");
+	span_case("{\"linux\":{\"seccomp\":null}}", 1, "null");
+	span_case("{\"linux\":{\"seccomp\":[true,false,-1.5e3]}}", 1, "[true,false,-1.5e3]");
+	/* absent, or linux not an object */
+	span_case("{\"linux\":{\"resources\":{}}}", 0, NULL);
+	span_case("{\"process\":{}}", 0, NULL);
+	span_case("{\"linux\":[{\"seccomp\":{}}]}", 0, NULL);
+	span_case("{}", 0, NULL);
+	/* a key on the path twice, or escaped: the parser decides, not the
+	 * scan (jansson keeps the last "seccomp", and "se\u0063comp" is it) */
+	span_case("{\"linux\":{\"seccomp\":{},\"seccomp\":{\"b\":1}}}", -1, NULL);
+	span_case("{\"linux\":{},\"linux\":{\"seccomp\":{}}}", -1, NULL);
+	span_case("{\"linux\":{\"se\\u0063comp\":{\"b\":1}}}", -1, NULL);
+	/* not well formed where the scan goes, or more than one value */
+	span_case("{\"linux\":{\"seccomp\":{\"a\":1}}", -1, NULL);
+	span_case("{\"linux\":{\"seccomp\":{\"a\" 1}}}", -1, NULL);
+	span_case("{\"linux\":{\"seccomp\":\"unterminated}}}", -1, NULL);
+	span_case("{\"linux\":{\"seccomp\":{}}} {}", -1, NULL);
+	span_case("[\"linux\"]", -1, NULL);
+	span_case("", -1, NULL);
+	/* nesting deeper than the scan goes */
+	char deep[2048] = "{\"linux\":{\"seccomp\":";
+	size_t n = strlen(deep);
+	for (int i = 0; i < 600; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 600; i++)
+		deep[n++] = ']';
+	memcpy(deep + n, "}}", 3);
+	span_case(deep, -1, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_json_span),
 		cmocka_unit_test(test_bad_json_names_line),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_process_errors),
