@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "bpf-shrink.h"
 #include "error.h"
 #include "seccomp.h"
 #include "sync.h"
@@ -502,6 +506,314 @@ static void test_take_cached(void **state)
 	free(dir);
 }
 
+/* ---- bpf-shrink.c ---------------------------------------------------- */
+
+/* A classic BPF interpreter for what libseccomp emits, independent of
+ * bpf-shrink.c's own evaluator (which only follows nr and arch). */
+static uint32_t interp(const struct sock_filter *p, size_t n, const struct seccomp_data *d)
+{
+	uint32_t a = 0;
+	size_t pc = 0;
+	const uint32_t *w = (const uint32_t *)d;
+	for (;;) {
+		assert_true(pc < n);
+		const struct sock_filter *f = &p[pc];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			a = w[f->k / 4];
+			pc++;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += 1 + (a == f->k ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += 1 + (a > f->k ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += 1 + (a >= f->k ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += 1 + ((a & f->k) ? f->jt : f->jf);
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += 1 + f->k;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= f->k;
+			pc++;
+			break;
+		case BPF_RET | BPF_K:
+			return f->k;
+		default:
+			fail_msg("instruction %#x at %zu", f->code, pc);
+		}
+	}
+}
+
+/* libseccomp's own program for a ctx (not shrunk) */
+static struct sock_filter *export_raw(scmp_filter_ctx ctx, size_t *ret_n)
+{
+	int fd = memfd_create("test-bpf", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	struct sock_filter *p = malloc((size_t)st.st_size);
+	assert_int_equal(pread(fd, p, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*ret_n = (size_t)st.st_size / sizeof(*p);
+	return p;
+}
+
+/* Docker's default profile in miniature, on x86_64, x86 and x32: most
+ * syscalls allowed (in runs, with gaps), a few refused with another errno,
+ * argument rules (personality's values, clone's flags under a mask, a
+ * socket family refused with its own errno), clone3 ENOSYS. */
+static scmp_filter_ctx docker_like(uint32_t def)
+{
+	scmp_filter_ctx ctx = seccomp_init(def);
+	assert_non_null(ctx);
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	assert_int_equal(seccomp_arch_add(ctx, SCMP_ARCH_X86), 0);
+	assert_int_equal(seccomp_arch_add(ctx, SCMP_ARCH_X32), 0);
+	const char *skip[] = {"personality", "clone", "clone3", "socket", "getppid", "mkdir"};
+	for (int nr = 0; nr < 460; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		if (!name)
+			continue;
+		bool special = false;
+		for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++)
+			special |= strcmp(name, skip[i]) == 0;
+		int sys = seccomp_syscall_resolve_name(name);
+		if (!special && nr % 11 != 5 && sys >= 0)
+			assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sys, 0), 0);
+		free(name);
+	}
+	uint32_t per[] = {0, 8, 0x20000, 0x20008, 0xffffffff};
+	for (size_t i = 0; i < sizeof(per) / sizeof(*per); i++)
+		assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
+						  SCMP_A0(SCMP_CMP_EQ, per[i])),
+				 0);
+	assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+					  SCMP_A0(SCMP_CMP_MASKED_EQ, 0x7e020000, 0)),
+			 0);
+	assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+					  SCMP_A0(SCMP_CMP_EQ, 40)),
+			 0);
+	assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0), 0);
+	assert_int_equal(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(42), SCMP_SYS(getppid), 0), 0);
+	return ctx;
+}
+
+static uint64_t rnd64(void)
+{
+	return ((uint64_t)(uint32_t)random() << 32) ^ (uint64_t)(uint32_t)random();
+}
+
+/* Both programs decide alike for every syscall number of every
+ * architecture (and a few that are none), with arguments that hit and miss
+ * the rules' values. */
+static void assert_same_decisions(const struct sock_filter *p, size_t n,
+				  const struct sock_filter *q, size_t m)
+{
+	const uint32_t arches[] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0,
+				   0xffffffff};
+	const uint64_t vals[] = {
+		0, 8, 40, 0x20000, 0x20008, 0xffffffff, 0x100000000ull, 0x7e020000, 0x00020000};
+	srandom(7);
+	size_t tried = 0;
+	for (size_t a = 0; a < sizeof(arches) / sizeof(*arches); a++)
+		for (uint32_t base = 0; base < 3; base++)
+			for (uint32_t nr = 0; nr < 1100; nr++)
+				for (int r = 0; r < 12; r++) {
+					struct seccomp_data d = {0};
+					d.arch = arches[a];
+					d.nr = (int)(nr + (base == 1   ? 0x40000000u
+							   : base == 2 ? 0xfffffc00u
+								       : 0));
+					d.instruction_pointer = rnd64();
+					for (int i = 0; i < 6; i++)
+						d.args[i] = r < 9 ? vals[(r + i) % 9] : rnd64();
+					uint32_t x = interp(p, n, &d), y = interp(q, m, &d);
+					if (x != y)
+						fail_msg("arch %#x nr %#x arg0 %#llx: %#x, shrunk "
+							 "%#x",
+							 d.arch, (unsigned)d.nr,
+							 (unsigned long long)d.args[0], x, y);
+					tried++;
+				}
+	assert_true(tried > 100000);
+}
+
+static void test_shrink_same_decisions(void **state)
+{
+	(void)state;
+	const uint32_t defs[] = {SCMP_ACT_ERRNO(EPERM), SCMP_ACT_KILL_PROCESS};
+	for (size_t i = 0; i < 2; i++) {
+		scmp_filter_ctx ctx = docker_like(defs[i]);
+		size_t n = 0, m = 0;
+		struct sock_filter *p = export_raw(ctx, &n);
+		struct sock_filter *q = husk_bpf_shrink(p, n, &m);
+		assert_non_null(q);
+		assert_true(m < n * 3 / 4); /* the point of it */
+		assert_same_decisions(p, n, q, m);
+		free(p);
+		free(q);
+		seccomp_release(ctx);
+	}
+}
+
+/* The kernel takes the shrunk program, and it does what the profile says
+ * (husk_seccomp_compile shrinks what it compiles). */
+static int check_docker_like(void)
+{
+	errno = 0;
+	if (expect_errno(syscall(SYS_getppid), 42, 1))
+		return 1;
+	if (expect_errno(syscall(SYS_socket, 40, SOCK_STREAM, 0), EAFNOSUPPORT, 2))
+		return 2;
+	if (expect_errno(syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0), EPERM, 3))
+		return 3;
+	if (expect_errno(syscall(SYS_personality, 0x1234), EPERM, 4))
+		return 4;
+	if (syscall(SYS_personality, 0xffffffff) < 0)
+		return 5;
+	if (expect_errno(syscall(SYS_mkdir, "/nonexistent-x", 0700), EPERM, 6))
+		return 6;
+	return syscall(SYS_getpid) > 0 ? 0 : 7;
+}
+
+static void test_shrink_loads(void **state)
+{
+	(void)state;
+	char *names = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&names, &len);
+	for (int nr = 0; nr < 460; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		if (name && strcmp(name, "personality") && strcmp(name, "socket") &&
+		    strcmp(name, "getppid") && strcmp(name, "mkdir"))
+			fprintf(m, "%s\"%s\"", ftell(m) ? "," : "", name);
+		free(name);
+	}
+	fclose(m);
+	char *text = NULL;
+	assert_true(
+		asprintf(
+			&text,
+			"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":["
+			"\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":["
+			"{\"names\":[%s],\"action\":\"SCMP_ACT_ALLOW\"},"
+			"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\","
+			"\"args\":[{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"}]},"
+			"{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":97,"
+			"\"args\":[{\"index\":0,\"value\":40,\"op\":\"SCMP_CMP_EQ\"}]},"
+			"{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":42}]}",
+			names) > 0);
+	struct husk_seccomp *f = compile_ok(text, NULL);
+	size_t blen = 0;
+	husk_seccomp_bpf(f, &blen);
+	/* one test per allowed syscall per arch would be > 900 */
+	assert_true(blen / sizeof(struct sock_filter) < 600);
+	assert_int_equal(run_filtered(f, check_docker_like), 0);
+	husk_seccomp_free(f);
+	free(text);
+	free(names);
+}
+
+/* Many intervals in one block: a binary search whose left half is longer
+ * than a conditional jump's 8-bit offset goes through a JA.  The input is
+ * made long on purpose (no-op jumps after each test) so that the shrunk
+ * program is shorter and taken. */
+#define FAR_VALUES 150
+static int check_far(void)
+{
+	errno = 0;
+	if (expect_errno(syscall(1000 + 2 * 77), EPERM, 1)) /* listed: refused */
+		return 1;
+	if (expect_errno(syscall(1000 + 2 * 77 + 1), ENOSYS, 2)) /* allowed: no such call */
+		return 2;
+	return syscall(SYS_getpid) > 0 ? 0 : 3;
+}
+
+static void test_shrink_far_jumps(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	struct sock_filter *p = calloc(2 + FAR_VALUES * 5, sizeof(*p));
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+	for (uint32_t i = 0; i < FAR_VALUES; i++) {
+		p[n++] =
+			(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1000 + 2 * i, 0, 1);
+		p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+		for (int k = 0; k < 3; k++)
+			p[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0);
+	}
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	size_t m = 0;
+	struct sock_filter *q = husk_bpf_shrink(p, n, &m);
+	assert_non_null(q);
+	assert_true(m < n);
+	size_t far = 0; /* a test that falls through to a JA over its left half */
+	for (size_t i = 0; i + 1 < m; i++)
+		far += q[i].code == (BPF_JMP | BPF_JGT | BPF_K) && q[i].jt == 0 && q[i].jf == 1 &&
+		       q[i + 1].code == (BPF_JMP | BPF_JA) && q[i + 1].k > 255;
+	assert_true(far > 0);
+	for (uint32_t nr = 0; nr < 1400; nr++) {
+		struct seccomp_data d = {.nr = (int)nr, .arch = AUDIT_ARCH_X86_64};
+		assert_int_equal(interp(p, n, &d), interp(q, m, &d));
+	}
+	/* and the kernel takes it */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sock_fprog prog = {.len = (unsigned short)m, .filter = q};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+			_exit(100);
+		syscall(SYS_exit_group, check_far());
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	free(p);
+	free(q);
+}
+
+/* What it does not take, it leaves: X register, scratch memory, a head
+ * that masks nr; and a program it cannot shorten. */
+static void test_shrink_leaves_others(void **state)
+{
+	(void)state;
+	struct sock_filter tax[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter masked[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xff),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter jset[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 1, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter tiny[] = {
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	size_t m = 0;
+	assert_null(husk_bpf_shrink(tax, 3, &m));
+	assert_null(husk_bpf_shrink(masked, 5, &m));
+	assert_null(husk_bpf_shrink(jset, 4, &m));
+	assert_null(husk_bpf_shrink(tiny, 1, &m));
+}
+
 /* Flip one byte at offset off from the end of the file (off > 0) or
  * from its start (off <= 0, as -off). */
 static void flip_byte(const char *path, long off)
@@ -802,6 +1114,10 @@ int main(void)
 		cmocka_unit_test(test_cache_hit),
 		cmocka_unit_test(test_cache_rejects_bad_files),
 		cmocka_unit_test(test_take_cached),
+		cmocka_unit_test(test_shrink_same_decisions),
+		cmocka_unit_test(test_shrink_loads),
+		cmocka_unit_test(test_shrink_far_jumps),
+		cmocka_unit_test(test_shrink_leaves_others),
 		cmocka_unit_test(test_cache_hit_keeps_listener_info),
 		cmocka_unit_test(test_send_listener),
 		cmocka_unit_test(test_notify),
