@@ -496,23 +496,67 @@ struct cache_header {
 };
 static const char cache_magic[8] = {'H', 'U', 'S', 'K', 'B', 'P', 'F', '2'};
 
-/* Everything the BPF depends on.  libseccomp's output changes with its
- * version and with what it detects in the kernel (the API level), and the
- * native architecture is that of this binary, not of the machine. */
-static char *cache_key(const char *profile)
+/* Everything the BPF depends on: a short prefix, then the profile's text
+ * (kept where it is, never copied into one string: a 7.5 kB vasprintf and
+ * its fresh pages cost create ~0.2 ms).  libseccomp's output changes with
+ * its version and with the API level it finds in the kernel, and the
+ * native architecture is that of this binary, not of the machine.  The
+ * kernel's build (release and version, which has its build number and
+ * date) stands for the API level: asking libseccomp for it probes the
+ * kernel with a dozen syscalls. */
+struct cache_key {
+	char prefix[640];
+	size_t prefix_len;
+	const char *profile;
+	size_t profile_len;
+	uint64_t hash; /* FNV-1a of prefix then profile: the file's name */
+};
+
+static bool cache_key_init(struct cache_key *k, const char *profile, size_t len)
 {
 	struct utsname u;
 	if (uname(&u) < 0)
-		return NULL;
+		return false;
 	const struct scmp_version *v = seccomp_version();
-	return husk_strdup_printf("husk seccomp cache 4\nlibseccomp %u.%u.%u api %u\n"
-				  "kernel %s %s\nnative arch %" PRIu32 "\n%s",
-				  v->major, v->minor, v->micro, seccomp_api_get(), u.release,
-				  u.machine, seccomp_arch_native(), profile);
+	int n = snprintf(k->prefix, sizeof(k->prefix),
+			 "husk seccomp cache 5\nlibseccomp %u.%u.%u\nkernel %s %s %s\n"
+			 "native arch %" PRIu32 "\n",
+			 v->major, v->minor, v->micro, u.release, u.version, u.machine,
+			 seccomp_arch_native());
+	if (n < 0 || (size_t)n >= sizeof(k->prefix))
+		return false;
+	k->prefix_len = (size_t)n;
+	k->profile = profile;
+	k->profile_len = len;
+	k->hash =
+		husk_fnv1a64(profile, len, husk_fnv1a64(k->prefix, k->prefix_len, HUSK_FNV1A_INIT));
+	return true;
+}
+
+/* The stored key at off equals k: read in pieces onto the stack. */
+static bool key_matches(int fd, off_t off, const struct cache_key *k)
+{
+	struct {
+		const char *p;
+		size_t len;
+	} parts[] = {{k->prefix, k->prefix_len}, {k->profile, k->profile_len}};
+	char buf[4096];
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		for (size_t done = 0; done < parts[i].len;) {
+			size_t chunk = parts[i].len - done < sizeof(buf) ? parts[i].len - done
+									 : sizeof(buf);
+			if (read_exact(fd, buf, chunk, off) < 0 ||
+			    memcmp(buf, parts[i].p + done, chunk) != 0)
+				return false;
+			done += chunk;
+			off += (off_t)chunk;
+		}
+	}
+	return true;
 }
 
 /* A hit fills f->insns; anything wrong with the file is a miss. */
-static bool cache_load(const char *path, const char *key, struct husk_seccomp *f)
+static bool cache_load(const char *path, const struct cache_key *k, struct husk_seccomp *f)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
@@ -524,20 +568,17 @@ static bool cache_load(const char *path, const char *key, struct husk_seccomp *f
 	    (st.st_mode & 022))
 		return false;
 	struct cache_header h;
-	size_t key_len = strlen(key);
+	size_t key_len = k->prefix_len + k->profile_len;
 	if (read_exact(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, cache_magic, 8) != 0 ||
 	    h.key_len != key_len || h.bpf_len == 0 || h.bpf_len % sizeof(struct sock_filter) ||
 	    h.bpf_len / sizeof(struct sock_filter) > BPF_MAXINSNS ||
 	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.bpf_len)
 		return false;
-	cleanup_free char *stored = malloc(key_len ? key_len : 1);
-	cleanup_free struct sock_filter *insns = malloc(h.bpf_len);
-	if (!stored || !insns)
-		return false;
 	/* the full key, not the hash in the file name, decides a hit */
-	if (read_exact(fd, stored, key_len, sizeof(h)) < 0 || memcmp(stored, key, key_len) != 0)
+	if (!key_matches(fd, sizeof(h), k))
 		return false;
-	if (read_exact(fd, insns, h.bpf_len, (off_t)(sizeof(h) + key_len)) < 0 ||
+	cleanup_free struct sock_filter *insns = malloc(h.bpf_len);
+	if (!insns || read_exact(fd, insns, h.bpf_len, (off_t)(sizeof(h) + key_len)) < 0 ||
 	    husk_fnv1a64(insns, h.bpf_len, HUSK_FNV1A_INIT) != h.bpf_hash)
 		return false;
 	f->insns = steal_ptr(insns);
@@ -589,12 +630,13 @@ static void cache_trim(const char *cache_dir)
  * (not a pid-based one) because the engine may compile in several threads
  * of one process.  No fsync: a file torn by a crash fails the length or
  * hash check and is a miss, and skipping it keeps a miss fast. */
-static void cache_store(const char *cache_dir, const char *path, const char *key,
+static void cache_store(const char *cache_dir, const char *path, const struct cache_key *k,
 			const struct husk_seccomp *f)
 {
 	if (husk_mkdir_p(cache_dir, 0700, NULL) < 0)
 		return;
-	size_t key_len = strlen(key), bpf_len = f->n_insns * sizeof(struct sock_filter);
+	size_t key_len = k->prefix_len + k->profile_len,
+	       bpf_len = f->n_insns * sizeof(struct sock_filter);
 	struct cache_header h = {.key_len = key_len,
 				 .bpf_len = bpf_len,
 				 .bpf_hash = husk_fnv1a64(f->insns, bpf_len, HUSK_FNV1A_INIT),
@@ -605,7 +647,10 @@ static void cache_store(const char *cache_dir, const char *path, const char *key
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return;
-	struct iovec iov[] = {{&h, sizeof(h)}, {(void *)key, key_len}, {f->insns, bpf_len}};
+	struct iovec iov[] = {{&h, sizeof(h)},
+			      {(void *)k->prefix, k->prefix_len},
+			      {(void *)k->profile, k->profile_len},
+			      {f->insns, bpf_len}};
 	ssize_t want = (ssize_t)(sizeof(h) + key_len + bpf_len);
 	ssize_t w;
 	do
@@ -641,10 +686,9 @@ static void seccomp_freep(struct husk_seccomp **f)
 	husk_seccomp_free(*f);
 }
 
-static char *cache_path(const char *cache_dir, const char *key)
+static char *cache_path(const char *cache_dir, const struct cache_key *k)
 {
-	return husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir,
-				  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
+	return husk_strdup_printf("%s/%016" PRIx64 ".bpf", cache_dir, k->hash);
 }
 
 int husk_seccomp_take_cached(char *config, const char *cache_dir, struct husk_seccomp **ret,
@@ -660,17 +704,20 @@ int husk_seccomp_take_cached(char *config, const char *cache_dir, struct husk_se
 	char *raw = strndup(config + off, len);
 	if (!raw)
 		return -ENOMEM;
-	cleanup_free char *key = cache_key(raw);
-	cleanup_free char *path = key ? cache_path(cache_dir, key) : NULL;
+	struct cache_key k;
+	if (!cache_key_init(&k, raw, len)) {
+		*ret_raw = raw;
+		return 0;
+	}
+	cleanup_free char *path = cache_path(cache_dir, &k);
 	struct husk_seccomp *f = calloc(1, sizeof(*f));
-	if (!path || !f) {
+	if (!f) {
 		free(raw);
-		free(f);
 		return -ENOMEM;
 	}
 	/* a listener's path and metadata are the parsed profile's: such a
 	 * profile takes the full path (they are rare) */
-	if (!cache_load(path, key, f) || f->needs_listener) {
+	if (!cache_load(path, &k, f) || f->needs_listener) {
 		husk_seccomp_free(f);
 		*ret_raw = raw;
 		return 0;
@@ -711,11 +758,11 @@ int husk_seccomp_compile_raw(json_t *seccomp, const char *raw, const char *cache
 	    !(f->profile_text =
 		      raw ? strdup(raw) : json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS)))
 		return husk_fail(err, ENOMEM, WHERE);
-	cleanup_free char *key = f->profile_text ? cache_key(f->profile_text) : NULL;
+	struct cache_key k;
 	cleanup_free char *path = NULL;
-	if (key) {
-		path = cache_path(cache_dir, key);
-		f->from_cache = cache_load(path, key, f);
+	if (f->profile_text && cache_key_init(&k, f->profile_text, strlen(f->profile_text))) {
+		path = cache_path(cache_dir, &k);
+		f->from_cache = cache_load(path, &k, f);
 	}
 	if (f->from_cache) {
 		if (walk_syscalls(seccomp, default_action, NULL, f, err) < 0)
@@ -724,7 +771,7 @@ int husk_seccomp_compile_raw(json_t *seccomp, const char *raw, const char *cache
 		if (compile(seccomp, default_action, archs, n_archs, f, err) < 0)
 			return -1;
 		if (path)
-			cache_store(cache_dir, path, key, f);
+			cache_store(cache_dir, path, &k, f);
 	}
 	*ret = steal_ptr(f);
 	return 0;

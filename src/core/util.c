@@ -25,7 +25,14 @@ char *husk_strdup_printf(const char *fmt, ...)
 
 int husk_read_fd_all(int fd, char **ret, size_t *ret_len, husk_error **err)
 {
+	/* a regular file's size up front: growing by doubling from 4 kB
+	 * copied a 30 kB file four times and touched twice its pages, each
+	 * a fault that costs 10-20 us on these VMs (+2: room for the NUL
+	 * and for the read that finds the end) */
 	size_t cap = 4096, len = 0;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < (64 << 20))
+		cap = (size_t)st.st_size + 2;
 	char *buf = malloc(cap);
 	if (!buf)
 		return husk_fail(err, ENOMEM, "read");

@@ -599,10 +599,25 @@ static char *dump_with_seccomp(json_t *config, const char *seccomp)
 	json_object_set_new(config, "linux", lx);
 	if (!a || !b)
 		abort();
-	size_t la = strlen(a), lb = strlen(b);
-	/* both end in '}'; "{}" has nothing to follow with a comma */
-	return husk_strdup_printf("%.*s%s\"linux\":%.*s%s\"seccomp\":%s}}", (int)(la - 1), a,
-				  la > 2 ? "," : "", (int)(lb - 1), b, lb > 2 ? "," : "", seccomp);
+	size_t la = strlen(a), lb = strlen(b), ls = strlen(seccomp);
+	/* both end in '}'; "{}" has nothing to follow with a comma.  Copied
+	 * by hand: vasprintf grows its buffer for a 10 kB result */
+	char *out = malloc(la + lb + ls + 32), *p = out;
+	if (!out)
+		abort();
+#define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
+	PUT(a, la - 1);
+	if (la > 2)
+		PUT(",", 1);
+	PUT("\"linux\":", 8);
+	PUT(b, lb - 1);
+	if (lb > 2)
+		PUT(",", 1);
+	PUT("\"seccomp\":", 10);
+	PUT(seccomp, ls);
+	PUT("}}", 3); /* with the NUL */
+#undef PUT
+	return out;
 }
 static int write_config(struct create_ctx *c, husk_error **err)
 {

@@ -43,29 +43,46 @@ static const char memo_magic[8] = {'H', 'U', 'S', 'K', 'S', 'C', 'M', '1'};
 #define MEMO_SUFFIX ".profile"
 #define MEMO_MAX    32
 
-/* Everything the conversion depends on.  The binary's identity stands for
- * the conversion code: a rebuilt husk converts anew. */
-static char *memo_key(const char *profile, json_t *caps)
+/* Everything the conversion depends on: a prefix, then the profile's
+ * text, kept where it is (a 30 kB vasprintf of the two, and its fresh
+ * pages, cost every run ~0.2 ms).  The binary's identity stands for the
+ * conversion code: a rebuilt husk converts anew. */
+struct memo_key {
+	char prefix[1024];
+	size_t prefix_len;
+	const char *profile;
+	size_t profile_len;
+	uint64_t hash; /* FNV-1a of both: the file's name */
+};
+
+static bool memo_key_init(struct memo_key *k, const char *profile, json_t *caps)
 {
 	struct stat st;
 	if (stat("/proc/self/exe", &st) < 0)
-		return NULL;
+		return false;
 	cleanup_free char *c = json_dumps(caps, JSON_COMPACT);
 	if (!c)
-		return NULL;
-	return husk_strdup_printf("husk seccomp memo 1\nexe %ju %ju %jd.%09ld %jd\n"
-				  "arch %s\ncaps %s\n%s",
-				  (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-				  (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-				  (intmax_t)st.st_size,
+		return false;
+	int n = snprintf(k->prefix, sizeof(k->prefix),
+			 "husk seccomp memo 2\nexe %ju %ju %jd.%09ld %jd\narch %s\ncaps %s\n",
+			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (intmax_t)st.st_size,
 #if defined(__x86_64__)
-				  "x86_64",
+			 "x86_64",
 #elif defined(__aarch64__)
-				  "aarch64",
+			 "aarch64",
 #else
-				  "other",
+			 "other",
 #endif
-				  c, profile);
+			 c);
+	if (n < 0 || (size_t)n >= sizeof(k->prefix))
+		return false;
+	k->prefix_len = (size_t)n;
+	k->profile = profile;
+	k->profile_len = strlen(profile);
+	k->hash = husk_fnv1a64(profile, k->profile_len,
+			       husk_fnv1a64(k->prefix, k->prefix_len, HUSK_FNV1A_INIT));
+	return true;
 }
 
 static int pread_all(int fd, void *buf, size_t len, off_t off)
@@ -84,7 +101,26 @@ static int pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-static char *memo_load(const char *path, const char *key)
+/* The stored key at off equals k: read in pieces onto the stack. */
+static bool key_matches(int fd, off_t off, const struct memo_key *k)
+{
+	const char *parts[] = {k->prefix, k->profile};
+	size_t lens[] = {k->prefix_len, k->profile_len};
+	char buf[4096];
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t done = 0; done < lens[i];) {
+			size_t chunk = lens[i] - done < sizeof(buf) ? lens[i] - done : sizeof(buf);
+			if (pread_all(fd, buf, chunk, off) < 0 ||
+			    memcmp(buf, parts[i] + done, chunk) != 0)
+				return false;
+			done += chunk;
+			off += (off_t)chunk;
+		}
+	}
+	return true;
+}
+
+static char *memo_load(const char *path, const struct memo_key *k)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
@@ -94,16 +130,15 @@ static char *memo_load(const char *path, const char *key)
 	    (st.st_mode & 022))
 		return NULL;
 	struct memo_header h;
-	size_t key_len = strlen(key);
+	size_t key_len = k->prefix_len + k->profile_len;
 	if (pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, memo_magic, 8) != 0 ||
 	    h.key_len != key_len || h.text_len == 0 || h.text_len > (64u << 20) ||
 	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.text_len)
 		return NULL;
-	cleanup_free char *stored = malloc(key_len + 1);
+	if (!key_matches(fd, sizeof(h), k))
+		return NULL;
 	char *text = malloc(h.text_len + 1);
-	if (!stored || !text || pread_all(fd, stored, key_len, sizeof(h)) < 0 ||
-	    memcmp(stored, key, key_len) != 0 ||
-	    pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
+	if (!text || pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
 	    husk_fnv1a64(text, h.text_len, HUSK_FNV1A_INIT) != h.text_hash ||
 	    memchr(text, '\0', h.text_len)) {
 		free(text);
@@ -148,11 +183,12 @@ static void memo_trim(const char *dir)
 }
 
 /* best effort, as the BPF cache: create works without it */
-static void memo_store(const char *dir, const char *path, const char *key, const char *text)
+static void memo_store(const char *dir, const char *path, const struct memo_key *k,
+		       const char *text)
 {
 	if (husk_mkdir_p(dir, 0700, NULL) < 0)
 		return;
-	size_t key_len = strlen(key), text_len = strlen(text);
+	size_t key_len = k->prefix_len + k->profile_len, text_len = strlen(text);
 	struct memo_header h = {.key_len = key_len,
 				.text_len = text_len,
 				.text_hash = husk_fnv1a64(text, text_len, HUSK_FNV1A_INIT)};
@@ -161,10 +197,13 @@ static void memo_store(const char *dir, const char *path, const char *key, const
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return;
-	struct iovec iov[] = {{&h, sizeof(h)}, {(void *)key, key_len}, {(void *)text, text_len}};
+	struct iovec iov[] = {{&h, sizeof(h)},
+			      {(void *)k->prefix, k->prefix_len},
+			      {(void *)k->profile, k->profile_len},
+			      {(void *)text, text_len}};
 	ssize_t want = (ssize_t)(sizeof(h) + key_len + text_len), w;
 	do
-		w = writev(fd, iov, 3);
+		w = writev(fd, iov, ARRAY_SIZE(iov));
 	while (w < 0 && errno == EINTR);
 	if (w != want || rename(tmp, path) < 0) {
 		unlink(tmp);
@@ -176,12 +215,11 @@ static void memo_store(const char *dir, const char *path, const char *key, const
 char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error **err)
 {
 	cleanup_free char *dir = husk_seccomp_cache_dir();
-	cleanup_free char *key = dir ? memo_key(profile, caps) : NULL;
+	struct memo_key k;
 	cleanup_free char *path = NULL;
-	if (key) {
-		path = husk_strdup_printf("%s/%016" PRIx64 MEMO_SUFFIX, dir,
-					  husk_fnv1a64(key, strlen(key), HUSK_FNV1A_INIT));
-		char *text = memo_load(path, key);
+	if (dir && memo_key_init(&k, profile, caps)) {
+		path = husk_strdup_printf("%s/%016" PRIx64 MEMO_SUFFIX, dir, k.hash);
+		char *text = memo_load(path, &k);
 		if (text)
 			return text;
 	}
@@ -193,6 +231,6 @@ char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error 
 	if (!text)
 		abort();
 	if (path)
-		memo_store(dir, path, key, text);
+		memo_store(dir, path, &k, text);
 	return text;
 }

@@ -12,7 +12,7 @@ command -v clang >/dev/null || { echo "ok 1 fuzz # skip clang is not installed";
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -iquote src/core -iquote src/image -iquote src/common -iquote src/build -iquote src/husk -iquote src/engine -iquote src/net -ffunction-sections -fdata-sections -Wl,--gc-sections -Wno-unused-command-line-argument"
 # spec.c calls into the parsers of runtime-spec 1.3's objects and the id maps' /proc writes,
 # and looks linux.seccomp up in the filter cache before it parses
-spec_parts="src/core/mempolicy.c src/core/netdev.c src/core/intelrdt.c src/core/procfs.c src/core/seccomp.c src/core/json-span.c"
+spec_parts="src/core/mempolicy.c src/core/netdev.c src/core/intelrdt.c src/core/procfs.c src/core/seccomp.c src/core/json-span.c src/core/bpf-shrink.c"
 core="src/core/error.c src/core/util.c src/core/spec.c src/core/spec-default.c $spec_parts"
 # libarchive, libcurl and libcrypto are dlopen()ed on first use, as in husk
 # (src/common/lazy.h)
