@@ -30,11 +30,13 @@ struct husk_seccomp; /* opaque: a compiled filter */
  * syscalls that this kernel or libseccomp may not know.
  *
  * If cache_dir is not NULL the BPF is looked up there, keyed by the
- * profile's canonical JSON, the libseccomp version and API level and the
- * running kernel; the cache file holds the full key, and a hit requires it
- * to match byte for byte, so a hash collision never loads a wrong filter.
- * A miss compiles and writes the cache file (temp + rename, mode 0600);
- * failing to write it is not an error. */
+ * profile's canonical JSON (or its raw bytes: husk_seccomp_compile_raw),
+ * the libseccomp version and the running kernel's build (which fixes the
+ * API level libseccomp finds); the cache file holds the full key, and a
+ * hit requires it to match byte for byte, so a hash collision never loads
+ * a wrong filter.  A miss compiles, shortens the program (bpf-shrink.c)
+ * and writes the cache file (temp + rename, mode 0600); failing to write
+ * it is not an error. */
 /* Where compiled filters are cached: $HUSK_SECCOMP_CACHE (empty: no cache),
  * else /var/cache/husk/seccomp for root, $XDG_CACHE_HOME/husk/seccomp or
  * ~/.cache/husk/seccomp for others; NULL for none.  Not under a --root:
