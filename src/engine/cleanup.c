@@ -3,7 +3,10 @@
  * (src/net/teardown.c) needs neither libmnl nor libnftables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +40,46 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 void husk_engine_rm_rf(const char *dir)
 {
 	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+/* <root>/trash/ID.PID: a removed container's directory, out of every
+ * listing (ps, the names, the record's dir) at once, unlinked by process
+ * PID after it has answered.  One rename instead of ~30 unlinks on the
+ * store's disk (1.3 ms of a run --rm here). */
+static bool trash(struct husk_engine *e, const char *dir, const char *id)
+{
+	cleanup_free char *t = husk_strdup_printf("%s/trash", e->root);
+	if (mkdir(t, 0700) < 0 && errno != EEXIST)
+		return false;
+	char *to = husk_strdup_printf("%s/%s.%d", t, id, (int)getpid());
+	if (rename(dir, to) < 0) {
+		free(to);
+		return false;
+	}
+	free(e->trash);
+	e->trash = to;
+	return true;
+}
+
+void husk_engine_trash_sweep(struct husk_engine *e)
+{
+	cleanup_free char *t = husk_strdup_printf("%s/trash", e->root);
+	DIR *d = opendir(t);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+		long pid = 0;
+		if (de->d_name[0] == '.' || !dot || husk_parse_long(dot + 1, &pid) < 0)
+			continue;
+		/* its remover is still at it */
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", t, de->d_name);
+		husk_engine_rm_rf(p);
+	}
+	closedir(d);
 }
 
 int husk_engine_cleanup(struct husk_engine *e, const char *id, bool remove, husk_error **err)
@@ -82,7 +125,8 @@ int husk_engine_cleanup_volumes(struct husk_engine *e, const char *id, bool remo
 	}
 	HUSK_FAULT(engine_rm_unmount);
 	husk_attach_unlink(e->runroot, id);
-	husk_engine_rm_rf(dir);
+	if (!e->trash_later || !trash(e, dir, id))
+		husk_engine_rm_rf(dir);
 	if (have) {
 		husk_name_release(e->root, rec.name, id);
 		husk_engine_event(e, "destroy", id, rec.name, rec.image, NULL);

@@ -9,6 +9,9 @@
 #include "engine.h"
 
 void husk_engine_rm_rf(const char *dir);
+/* Unlink what a remover that died left in <root>/trash (engine.h's
+ * trash_later): at boot and with the prunes */
+void husk_engine_trash_sweep(struct husk_engine *e);
 /* A pidfd of pid if it is still the process that started at start, else
  * -1 (also for pid 0: nothing to wait for) */
 int husk_pidfd_of(pid_t pid, unsigned long long start);

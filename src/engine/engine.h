@@ -40,6 +40,12 @@ struct husk_engine {
 	char *monitor_path; /* husk-monitor */
 	char *self_path;    /* husk */
 	char *dns_path;	    /* husk-dns, the resolver of user-defined networks */
+	/* a removal renames the container's directory into <root>/trash
+	 * and leaves its unlinking to the caller, who finds it in trash
+	 * (malloc'd) and calls husk_engine_rm_rf: the monitor's exit step
+	 * answers first, so that run --rm's client does not wait for it */
+	bool trash_later;
+	char *trash;
 };
 
 /* What a container mounts: one -v, --mount or --tmpfs (and the image's

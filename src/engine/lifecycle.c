@@ -552,6 +552,7 @@ int husk_engine_boot(struct husk_engine *e, char ***ret_started, size_t *ret_n, 
 	size_t n = 0, k = 0;
 	*ret_started = NULL;
 	*ret_n = 0;
+	husk_engine_trash_sweep(e);
 	if (husk_record_ids(e->root, &ids, &n, err) < 0)
 		return -1;
 	int r = 0;

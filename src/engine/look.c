@@ -691,6 +691,7 @@ int husk_engine_container_prune(struct husk_engine *e, const struct husk_prune_f
 	*ret_reclaimed = 0;
 	struct husk_ctr *v = NULL;
 	size_t n = 0, k = 0;
+	husk_engine_trash_sweep(e);
 	if (husk_engine_list(e, &v, &n, err) < 0)
 		return -1;
 	int r = 0;

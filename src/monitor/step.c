@@ -346,6 +346,24 @@ static int step_exited(struct step *s, int code, bool failed, bool force)
 	return step_finish(s, x.read ? x.rm : -1);
 }
 
+/* The exit's answer is its status: with the container's directory in the
+ * trash, the unlinking goes to a child of ours, so that the monitor hears
+ * the status (and run --rm's client the code) without waiting for it.
+ * The child is reparented to the monitor, a subreaper, which reaps it. */
+static int answer(struct step *s, int status)
+{
+	if (!s->e.trash)
+		return status;
+	pid_t c = fork();
+	if (c == 0) {
+		husk_engine_rm_rf(s->e.trash);
+		_exit(0);
+	}
+	if (c < 0)
+		husk_engine_rm_rf(s->e.trash);
+	return status;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: husk-monitor-step STEP ROOT RUNROOT ID [--husk PATH] [ARG...]\n"
@@ -357,7 +375,8 @@ int main(int argc, char **argv, char **envp)
 {
 	if (argc < 5)
 		return usage();
-	struct step s = {.monitor = getppid()};
+	/* a removal (--rm) leaves the directory's unlinking to answer() */
+	struct step s = {.monitor = getppid(), .e.trash_later = true};
 	const char *what = argv[1];
 	s.e.root = argv[2];
 	s.e.runroot = argv[3];
@@ -388,7 +407,7 @@ int main(int argc, char **argv, char **envp)
 			*sp = '\0';
 		if (husk_parse_long(line, &code) < 0)
 			return usage();
-		return step_exited(&s, (int)code, false, force);
+		return answer(&s, step_exited(&s, (int)code, false, force));
 	}
 	if (strcmp(what, "init") == 0)
 		return step_init(&s, arg && strcmp(arg, "adopt") == 0);
@@ -399,12 +418,12 @@ int main(int argc, char **argv, char **envp)
 			return usage();
 		bool failed = what[0] == 'f';
 		bool force = !failed && i + 1 < argc && strcmp(argv[i + 1], "force") == 0;
-		return step_exited(&s, (int)code, failed, force);
+		return answer(&s, step_exited(&s, (int)code, failed, force));
 	}
 	if (strcmp(what, "restart") == 0)
 		return step_restart(&s);
 	if (strcmp(what, "finish") == 0)
-		return step_finish(&s, -1);
+		return answer(&s, step_finish(&s, -1));
 	if (strcmp(what, "health") == 0) {
 		/* the check enters the container: a sealed binary, as start */
 		husk_error *err = NULL;

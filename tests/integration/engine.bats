@@ -34,6 +34,29 @@ teardown() {
 	[ "$status" -ne 0 ]
 }
 
+@test "run --rm: the container is gone when the client returns, its files unlinked after it" {
+	# gone from every listing, its name free, at once
+	"$HUSK" run --rm --name quick busybox sh -c 'echo data >/made'
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+	[ -z "$("$HUSK" ps -aq)" ]
+	"$HUSK" run --rm --name quick busybox true
+	# its directory went into the trash and is unlinked by the exit
+	# step's child: soon nothing is left
+	for _ in $(seq 100); do [ -z "$(ls "$HUSK_ROOT/trash")" ] && break; sleep 0.05; done
+	[ -d "$HUSK_ROOT/trash" ]
+	[ -z "$(ls "$HUSK_ROOT/trash")" ]
+	# what a remover killed on the way left: swept by a prune and at
+	# boot, not while its remover lives
+	mkdir -p "$HUSK_ROOT/trash/dead.999999999/upper" "$HUSK_ROOT/trash/live.$$/upper"
+	echo x >"$HUSK_ROOT/trash/dead.999999999/upper/f"
+	"$HUSK" container prune -f >/dev/null
+	[ "$(ls "$HUSK_ROOT/trash")" = "live.$$" ]
+	mkdir -p "$HUSK_ROOT/trash/dead2.999999999"
+	"$HUSK" system boot
+	[ "$(ls "$HUSK_ROOT/trash")" = "live.$$" ]
+	rm -rf "$HUSK_ROOT/trash/live.$$"
+}
+
 @test "husk run -d, ps, logs, exec, stop, rm" {
 	run "$HUSK" run -d --name web busybox sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done'
 	[ "$status" -eq 0 ]

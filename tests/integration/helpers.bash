@@ -238,6 +238,10 @@ engine_teardown() {
 	[ -z "$mon" ] || left+="monitors: $mon "
 	for p in $mon; do kill -9 "$p" 2>/dev/null || true; done
 	[ -z "$(ls "$HUSK_ROOT/containers" 2>/dev/null)" ] || left+="containers: $(ls "$HUSK_ROOT/containers") "
+	# a --rm container's directory, renamed into the trash: its exit
+	# step's child unlinks it after the client heard the exit
+	for _ in $(seq 100); do [ -z "$(ls "$HUSK_ROOT/trash" 2>/dev/null)" ] && break; sleep 0.05; done
+	[ -z "$(ls "$HUSK_ROOT/trash" 2>/dev/null)" ] || left+="trash: $(ls "$HUSK_ROOT/trash") "
 	[ -z "$(ls "$HUSK_ROOT/names" 2>/dev/null)" ] || left+="names: $(ls "$HUSK_ROOT/names") "
 	[ -z "$(ls "$HUSK_RUNROOT/attach" 2>/dev/null)" ] || left+="sockets: $(ls "$HUSK_RUNROOT/attach") "
 	d=$(find "$HUSK_RUNROOT/net/ns" "$HUSK_RUNROOT/net/nft" -mindepth 1 2>/dev/null || true)
