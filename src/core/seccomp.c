@@ -841,6 +841,11 @@ char *husk_seccomp_take_text(struct husk_seccomp *f)
 	return f ? steal_ptr(f->profile_text) : NULL;
 }
 
+const char *husk_seccomp_text(const struct husk_seccomp *f)
+{
+	return f ? f->profile_text : NULL;
+}
+
 bool husk_seccomp_from_cache(const struct husk_seccomp *f)
 {
 	return f && f->from_cache;

@@ -85,6 +85,8 @@ const void *husk_seccomp_bpf(const struct husk_seccomp *f, size_t *ret_len);
 /* The profile as compact JSON, made for the cache key (NULL without a
  * cache); the caller owns it. */
 char *husk_seccomp_take_text(struct husk_seccomp *f);
+/* The same, borrowed (NULL when taken, or for f NULL) */
+const char *husk_seccomp_text(const struct husk_seccomp *f);
 bool husk_seccomp_from_cache(const struct husk_seccomp *f);
 
 /* Send the listener fd to the agent as the OCI spec says, over sock, a

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -464,8 +465,14 @@ int husk_state_save_new(const char *id, const char *dir, pid_t pid, const char *
 				.owner = (char *)"",
 				.annotations = spec->annotations,
 				.config = spec->json,
-				/* the profile as the filter's cache key dumped it */
-				.seccomp_text = spec->seccomp_text,
+				/* the profile as the filter's cache key dumped it;
+				 * or, where no create took the filter (restore),
+				 * as husk_spec_load found it cached: the config
+				 * then says null, and without it the state would
+				 * name no profile and exec would run unconfined */
+				.seccomp_text = spec->seccomp_text
+							? spec->seccomp_text
+							: husk_seccomp_text(spec->seccomp_cached),
 				.cgroup = *cg,
 				.has_cgroup = has_cgroup};
 	int r = husk_state_save(&st, err);

@@ -112,6 +112,30 @@ init_cgroup() {
 	husk delete "$ID"
 }
 
+@test "restore keeps the seccomp profile: exec into the restored container is confined as before" {
+	need_criu
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
+	update_config "$BUNDLE" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]}'
+	start_counter
+	run huskc checkpoint --image-path "$TEST_DIR/img" --work-path "$TEST_DIR/work" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# create cached the filter: the restore finds it by the profile's
+	# bytes and parses no profile, and its state must still name it
+	run huskc restore -d --image-path "$TEST_DIR/img" --work-path "$TEST_DIR/work" --bundle "$BUNDLE" "$ID" </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.seccomp.file' "$ROOT/$ID/state.json")" = seccomp.json ]
+	[ "$(jq -r '.syscalls[0].errnoRet' "$ROOT/$ID/seccomp.json")" = 28 ]
+	run husk exec "$ID" sh -c 'grep ^Seccomp: /proc/self/status; mkdir /tmp/d 2>&1; true'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Seccomp:	2" ]
+	[[ "${lines[1]}" == *"No space left on device"* ]]
+	husk kill "$ID" KILL
+	wait_for_status "$ID" stopped
+	husk delete "$ID"
+}
+
 @test "checkpoint --leave-running: it runs on; a restore counts on from the dump's count, not the latest" {
 	need_criu
 	start_counter
