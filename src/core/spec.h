@@ -172,9 +172,9 @@ struct husk_spec {
 	size_t n_masked_paths, n_readonly_paths;
 	unsigned long rootfs_propagation; /* 0: default (rslave) */
 	char *cgroups_path;
-	json_t *resources;    /* linux.resources, borrowed from json */
-	json_t *seccomp;      /* linux.seccomp, borrowed */
-	char *seccomp_text;   /* linux.seccomp as compact JSON once create made it, owned */
+	json_t *resources;  /* linux.resources, borrowed from json */
+	json_t *seccomp;    /* linux.seccomp, borrowed */
+	char *seccomp_text; /* linux.seccomp as compact JSON once create made it, owned */
 	/* husk_spec_load's look in the seccomp cache before the parse
 	 * (husk_seccomp_take_cached): the filter on a hit (seccomp is then
 	 * NULL: the profile was not parsed), else the profile's bytes, the
