@@ -286,16 +286,13 @@ static void tree(struct emitter *e, const uint32_t *starts, const struct outcome
 	uint32_t split = starts[mid + 1] - 1; /* the left half's last value */
 	size_t at = e->o.n;
 	push(&e->o, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, split, 0, 0));
-	size_t tramp = 0;
-	bool far = false;
 	/* the left half follows; if it is too long for jt's 8 bits, jt
 	 * falls through to a JA over it and jf skips that JA */
 	size_t left_at = e->o.n;
 	tree(e, starts, out, i, mid);
 	size_t left_len = e->o.n - left_at;
 	if (left_len > 255) {
-		far = true;
-		/* insert the JA before the left half: shift it by one */
+		/* the JA goes before the left half: shift it by one */
 		push(&e->o, (struct sock_filter){0});
 		if (e->o.oom)
 			return;
@@ -304,15 +301,10 @@ static void tree(struct emitter *e, const uint32_t *starts, const struct outcome
 		for (size_t f = 0; f < e->n_fx; f++)
 			if (e->fx[f].at >= left_at)
 				e->fx[f].at++;
-		tramp = left_at;
-		e->o.v[tramp] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)left_len);
-	}
-	if (e->o.oom)
-		return;
-	if (far) {
-		e->o.v[at].jt = 0;
+		e->o.v[left_at] =
+			(struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)left_len);
 		e->o.v[at].jf = 1;
-	} else {
+	} else if (!e->o.oom) {
 		e->o.v[at].jt = (uint8_t)left_len;
 	}
 	tree(e, starts, out, mid + 1, j);

@@ -386,24 +386,6 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 
-static int read_exact(int fd, void *buf, size_t len, off_t off)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t r = pread(fd, p, len, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO; /* short: the file changed under us */
-		p += r;
-		off += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 /* libseccomp 2.5 exports only to an fd; a memfd keeps it off the disk and
  * has no pipe-buffer limit to deadlock on. */
 static int export_bpf(scmp_filter_ctx ctx, struct husk_seccomp *f, husk_error **err)
@@ -430,7 +412,7 @@ static int export_bpf(scmp_filter_ctx ctx, struct husk_seccomp *f, husk_error **
 	f->insns = malloc(len);
 	if (!f->insns)
 		return husk_fail(err, ENOMEM, WHERE);
-	r = read_exact(fd, f->insns, len, 0);
+	r = husk_pread_all(fd, f->insns, len, 0);
 	if (r < 0)
 		return husk_fail(err, -r, WHERE ": read the BPF program");
 	f->n_insns = len / sizeof(struct sock_filter);
@@ -533,28 +515,6 @@ static bool cache_key_init(struct cache_key *k, const char *profile, size_t len)
 	return true;
 }
 
-/* The stored key at off equals k: read in pieces onto the stack. */
-static bool key_matches(int fd, off_t off, const struct cache_key *k)
-{
-	struct {
-		const char *p;
-		size_t len;
-	} parts[] = {{k->prefix, k->prefix_len}, {k->profile, k->profile_len}};
-	char buf[4096];
-	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-		for (size_t done = 0; done < parts[i].len;) {
-			size_t chunk = parts[i].len - done < sizeof(buf) ? parts[i].len - done
-									 : sizeof(buf);
-			if (read_exact(fd, buf, chunk, off) < 0 ||
-			    memcmp(buf, parts[i].p + done, chunk) != 0)
-				return false;
-			done += chunk;
-			off += (off_t)chunk;
-		}
-	}
-	return true;
-}
-
 /* A hit fills f->insns; anything wrong with the file is a miss. */
 static bool cache_load(const char *path, const struct cache_key *k, struct husk_seccomp *f)
 {
@@ -569,16 +529,18 @@ static bool cache_load(const char *path, const struct cache_key *k, struct husk_
 		return false;
 	struct cache_header h;
 	size_t key_len = k->prefix_len + k->profile_len;
-	if (read_exact(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, cache_magic, 8) != 0 ||
+	if (husk_pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, cache_magic, 8) != 0 ||
 	    h.key_len != key_len || h.bpf_len == 0 || h.bpf_len % sizeof(struct sock_filter) ||
 	    h.bpf_len / sizeof(struct sock_filter) > BPF_MAXINSNS ||
 	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.bpf_len)
 		return false;
-	/* the full key, not the hash in the file name, decides a hit */
-	if (!key_matches(fd, sizeof(h), k))
+	/* the full key, not the hash in the file name, decides a hit: its
+	 * prefix, then the profile, compared as they are read */
+	if (!husk_pread_matches(fd, sizeof(h), k->prefix, k->prefix_len) ||
+	    !husk_pread_matches(fd, (off_t)(sizeof(h) + k->prefix_len), k->profile, k->profile_len))
 		return false;
 	cleanup_free struct sock_filter *insns = malloc(h.bpf_len);
-	if (!insns || read_exact(fd, insns, h.bpf_len, (off_t)(sizeof(h) + key_len)) < 0 ||
+	if (!insns || husk_pread_all(fd, insns, h.bpf_len, (off_t)(sizeof(h) + key_len)) < 0 ||
 	    husk_fnv1a64(insns, h.bpf_len, HUSK_FNV1A_INIT) != h.bpf_hash)
 		return false;
 	f->insns = steal_ptr(insns);

@@ -75,6 +75,38 @@ int husk_read_file(const char *path, char **ret, size_t *ret_len, husk_error **e
 	return 0;
 }
 
+int husk_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t r = pread(fd, p, len, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO; /* short: the file changed under us */
+		p += r;
+		off += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+bool husk_pread_matches(int fd, off_t off, const void *want, size_t len)
+{
+	char buf[4096];
+	for (size_t done = 0; done < len;) {
+		size_t chunk = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		if (husk_pread_all(fd, buf, chunk, off) < 0 ||
+		    memcmp(buf, (const char *)want + done, chunk) != 0)
+			return false;
+		done += chunk;
+		off += (off_t)chunk;
+	}
+	return true;
+}
+
 int husk_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -53,6 +53,11 @@ int husk_write_file(const char *path, const char *buf, size_t len, mode_t mode, 
 int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
 			   husk_error **err);
 int husk_write_all(int fd, const void *buf, size_t len);
+/* len bytes at off: 0, or -errno (-EIO when the file ends first) */
+int husk_pread_all(int fd, void *buf, size_t len, off_t off);
+/* The len bytes at off equal want: read in 4 kB pieces onto the stack,
+ * so that a long key in a cache file is checked without a copy of it */
+bool husk_pread_matches(int fd, off_t off, const void *want, size_t len);
 int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
 
 /* Strict number parsing: the whole string must be a number in range. */

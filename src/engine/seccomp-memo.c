@@ -85,41 +85,6 @@ static bool memo_key_init(struct memo_key *k, const char *profile, json_t *caps)
 	return true;
 }
 
-static int pread_all(int fd, void *buf, size_t len, off_t off)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t r = pread(fd, p, len, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		off += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-/* The stored key at off equals k: read in pieces onto the stack. */
-static bool key_matches(int fd, off_t off, const struct memo_key *k)
-{
-	const char *parts[] = {k->prefix, k->profile};
-	size_t lens[] = {k->prefix_len, k->profile_len};
-	char buf[4096];
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t done = 0; done < lens[i];) {
-			size_t chunk = lens[i] - done < sizeof(buf) ? lens[i] - done : sizeof(buf);
-			if (pread_all(fd, buf, chunk, off) < 0 ||
-			    memcmp(buf, parts[i] + done, chunk) != 0)
-				return false;
-			done += chunk;
-			off += (off_t)chunk;
-		}
-	}
-	return true;
-}
-
 static char *memo_load(const char *path, const struct memo_key *k)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -131,14 +96,15 @@ static char *memo_load(const char *path, const struct memo_key *k)
 		return NULL;
 	struct memo_header h;
 	size_t key_len = k->prefix_len + k->profile_len;
-	if (pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, memo_magic, 8) != 0 ||
+	if (husk_pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, memo_magic, 8) != 0 ||
 	    h.key_len != key_len || h.text_len == 0 || h.text_len > (64u << 20) ||
 	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.text_len)
 		return NULL;
-	if (!key_matches(fd, sizeof(h), k))
+	if (!husk_pread_matches(fd, sizeof(h), k->prefix, k->prefix_len) ||
+	    !husk_pread_matches(fd, (off_t)(sizeof(h) + k->prefix_len), k->profile, k->profile_len))
 		return NULL;
 	char *text = malloc(h.text_len + 1);
-	if (!text || pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
+	if (!text || husk_pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
 	    husk_fnv1a64(text, h.text_len, HUSK_FNV1A_INIT) != h.text_hash ||
 	    memchr(text, '\0', h.text_len)) {
 		free(text);
