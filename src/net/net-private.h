@@ -96,7 +96,7 @@ int net_nft_ensure(husk_error **err);
  * published ports (one made by an older husk gets what it lacks) */
 int net_nft_ensure6(husk_error **err);
 
-/* proxy.c: husk-proxy (beside dns_path) for the TCP ports of ports on
+/* proxy.c: husk-proxy (beside dns_path) for the TCP and UDP ports on
  * "::" or "::1", to addr6: what NAT cannot do from the host's [::1] */
 int net_proxy_start(const char *runroot, const char *id, const char *dns_path,
 		    const struct in6_addr *addr6, const struct husk_net_port *ports, size_t n,

@@ -361,11 +361,6 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 	for (size_t i = 0; i < n_ports; i++) {
 		if (families(&ports[i], has6) & FAM6)
 			any6 = true;
-		if (ports[i].proto == IPPROTO_UDP && strcmp(ports[i].host_ip, "::1") == 0)
-			return husk_fail_as(err, EINVAL,
-					    "-p [::1]:%u:%u/udp: UDP on the host's [::1] is not "
-					    "supported (husk-proxy takes TCP only)",
-					    ports[i].host, ports[i].ctr);
 		if (!has6 && is_ip6(ports[i].host_ip)) {
 			char h[64];
 			host_text(ports[i].host_ip, h);

@@ -1,6 +1,6 @@
-/* The container's TCP ports on the host's [::1]: husk-proxy (its comment
- * says why NAT cannot), started when the network is set up, killed by
- * the teardown (teardown.c) through <runroot>/net/proxy/<id>. */
+/* The container's ports on the host's [::1], TCP and UDP: husk-proxy (its
+ * comment says why NAT cannot), started when the network is set up,
+ * killed by the teardown (teardown.c) through <runroot>/net/proxy/<id>. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,15 +17,19 @@
 #include "net-private.h"
 #include "util.h"
 
+/* a port published on every IPv6 address or on ::1 */
+static bool on_lo6(const struct husk_net_port *p)
+{
+	return strcmp(p->host_ip, "::") == 0 || strcmp(p->host_ip, "::1") == 0;
+}
+
 int net_proxy_start(const char *runroot, const char *id, const char *dns_path,
 		    const struct in6_addr *addr6, const struct husk_net_port *ports, size_t n,
 		    husk_error **err)
 {
-	/* TCP on every IPv6 address, or on ::1 */
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		k += ports[i].proto == IPPROTO_TCP &&
-		     (strcmp(ports[i].host_ip, "::") == 0 || strcmp(ports[i].host_ip, "::1") == 0);
+		k += on_lo6(&ports[i]);
 	if (!k || !addr6 || !dns_path)
 		return 0;
 	const char *slash = strrchr(dns_path, '/');
@@ -50,9 +54,9 @@ int net_proxy_start(const char *runroot, const char *id, const char *dns_path,
 	argv[a++] = pidfile;
 	argv[a++] = target;
 	for (size_t i = 0; i < n; i++)
-		if (ports[i].proto == IPPROTO_TCP &&
-		    (strcmp(ports[i].host_ip, "::") == 0 || strcmp(ports[i].host_ip, "::1") == 0))
-			argv[a++] = husk_strdup_printf("%u:%u", ports[i].host, ports[i].ctr);
+		if (on_lo6(&ports[i]))
+			argv[a++] = husk_strdup_printf("%u:%u%s", ports[i].host, ports[i].ctr,
+						       ports[i].proto == IPPROTO_UDP ? "/udp" : "");
 	int p[2];
 	int r = -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -90,7 +94,7 @@ int net_proxy_start(const char *runroot, const char *id, const char *dns_path,
 	int e = *buf ? (int)strtol(buf, NULL, 10) : EIO;
 	if (e) {
 		net_proxy_stop(runroot, id);
-		husk_fail_as(err, e, "publish TCP ports on [::1]");
+		husk_fail_as(err, e, "publish ports on [::1]");
 		goto out;
 	}
 	r = 0;

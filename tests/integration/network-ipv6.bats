@@ -182,11 +182,63 @@ s.bind(("::1", 18405)); s.listen(); time.sleep(30)' &
 	"$HUSK" run --rm --network v6 -p '[::1]:18406:80' busybox true
 	[ -z "$(proxies)" ]
 	! claimed 18406
-	# UDP on [::1] is refused (husk-proxy takes TCP only), not ignored
-	run "$HUSK" run --rm --network v6 -p '[::1]:18407:53/udp' busybox true
+}
+
+# udp_echo ADDR PORT MSG: what a UDP echo there answers MSG (a few tries)
+udp_echo() {
+	/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+for _ in range(20):
+    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recvfrom(100)[0].decode()); break
+    except socket.timeout:
+        pass' "$@"
+}
+
+@test "IPv6 -p PORT/udp on [::1]: datagrams through husk-proxy and back, each client its own answers; gone with the container" {
+	"$HUSK" network create --ipv6 --subnet 10.93.84.0/24 --subnet fd00:93:84::/64 u6 >/dev/null
+	"$HUSK" run -d --name dns --network u6 -p '[::1]:18407:7100/udp' -p 18410:7101/udp busybox sleep 1000 >/dev/null
+	# an echo in the container's network stack that says who sent it
+	nsenter -t "$("$HUSK" inspect -f '{{.State.Pid}}' dns)" -n /usr/bin/python3 -c '
+import select, socket
+ss = []
+for p in (7100, 7101):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::", p))
+    ss.append(s)
+while True:
+    for s in select.select(ss, [], [])[0]:
+        d, a = s.recvfrom(100)
+        s.sendto(b"echo:" + d, a)' &
+	SRV=$!
+	# -p [::1]:P/udp (that address only) and -p P/udp (every address:
+	# [::1] through the proxy as well)
+	[ "$(udp_echo ::1 18407 one)" = echo:one ]
+	[ "$(udp_echo ::1 18410 two)" = echo:two ]
+	[ "$("$HUSK" port dns 7100/udp)" = "[::1]:18407" ]
+	# two clients at once, each gets its own answers back
+	run /usr/bin/python3 -c '
+import socket
+a = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+b = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for s in (a, b):
+    s.settimeout(2)
+a.sendto(b"from-a", ("::1", 18407))
+b.sendto(b"from-b", ("::1", 18407))
+print(b.recvfrom(100)[0].decode(), a.recvfrom(100)[0].decode())'
+	[ "$output" = "echo:from-b echo:from-a" ]
+	# the port is husk-proxy's: a second container cannot have it
+	run "$HUSK" run --rm --network u6 -p '[::1]:18407:53/udp' busybox true
 	[ "$status" -eq 125 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"UDP on the host's [::1] is not supported"* ]]
+	# gone with the container: no proxy, no answer, the port free
+	"$HUSK" rm -f dns >/dev/null
+	[ -z "$(proxies)" ]
+	[ -z "$(udp_echo ::1 18407 three)" ]
+	"$HUSK" run --rm --network u6 -p '[::1]:18407:53/udp' busybox true
 }
 
 @test "IPv6: two containers on an IPv6 network reach each other by name over IPv6" {
