@@ -216,7 +216,7 @@ int net_bridge_up(const char *name, husk_error **err)
 }
 
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
-		 const unsigned char *mac, husk_error **err)
+		 const unsigned char *mac, bool hairpin, husk_error **err)
 {
 	cleanup_close int fd = nl_open(err);
 	if (fd < 0)
@@ -257,6 +257,26 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	mnl_attr_nest_end(nlh, li);
 	if (nl_talk(fd, nlh) < 0)
 		return husk_fail(err, errno, "create the veth pair \"%s\"", host);
+	if (!hairpin)
+		return 0;
+	/* Hairpin on the bridge's port: a container that reaches a published
+	 * port of its own by an address of the host is DNATed back to itself;
+	 * with br_netfilter the kernel bridges that (br_nf_pre_routing_finish)
+	 * out of the port it came in by, which a port sends nothing back to
+	 * unless in hairpin mode (as Podman's, and Docker's without a userland
+	 * proxy).  The masquerade that makes the answer come back by the host
+	 * is the nft table's (nft.c).  A message more: only for a container
+	 * that publishes ports. */
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_SLAVE_KIND, "bridge");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	if (nl_talk(fd, nlh) < 0)
+		return husk_fail(err, errno, "hairpin mode on \"%s\"", host);
 	return 0;
 }
 

@@ -16,10 +16,11 @@
  * it has the rest), else 0 */
 int net_bridge_ensure(const char *name, struct in_addr gw, int prefix, int mtu, husk_error **err);
 int net_bridge_up(const char *name, husk_error **err);
-/* a veth pair: host (attached to master, up) and peer, made directly in
- * the netns of ns_fd with the name peer and the address mac (6 bytes) */
+/* a veth pair: host (attached to master, up, its port in hairpin mode if
+ * asked) and peer, made directly in the netns of ns_fd with the name peer
+ * and the address mac (6 bytes) */
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
-		 const unsigned char *mac, husk_error **err);
+		 const unsigned char *mac, bool hairpin, husk_error **err);
 /* the netns of nl (an rtnetlink socket opened there, net_ns_create or
  * net_ns_rtnl): lo up, dev (up) with addr/prefix, a default route via gw
  * unless gw is 0, and what leaves by dev limited to egress bit/s unless
@@ -122,6 +123,10 @@ int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short po
 /* the same in the ip6 table: a port (IPv6 every address), an address's */
 int net_nfnl_port6_delete(const char *map, unsigned short port);
 int net_nfnl_bind6_delete(const char *map, const struct in6_addr *addr, unsigned short port);
+/* the element addr . addr of the set selfs (the hairpin of a container
+ * to its own ports, nft.c), in the ip or ip6 table */
+int net_nfnl_self_delete(struct in_addr addr);
+int net_nfnl_self6_delete(const struct in6_addr *addr);
 
 /* network.c: the bridge of n up, as husk_network_create made it */
 int net_network_bridge(const struct husk_network *n, husk_error **err);

@@ -278,7 +278,9 @@ static int join_network(const struct join *j, struct husk_net_endpoint *ep, bool
 		mac[1] = 0x42;
 		memcpy(mac + 2, &addr.s_addr, 4);
 	}
-	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, mac, err) < 0)
+	/* ports are published on the first network's address */
+	bool hairpin = j->index == 0 && o->n_ports > 0;
+	if (net_veth_add(veth, nw.bridge, ifname, j->nsfd, nw.mtu, mac, hairpin, err) < 0)
 		goto out;
 	NET_TRACE("veth \"%s\"", veth);
 	HUSK_FAULT(engine_create_net_veth);

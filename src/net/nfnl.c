@@ -268,6 +268,23 @@ int net_nfnl_bind_delete(const char *map, struct in_addr addr, unsigned short po
 	return elem_delete(NFPROTO_IPV4, map, key, sizeof(key));
 }
 
+int net_nfnl_self_delete(struct in_addr addr)
+{
+	/* ipv4_addr . ipv4_addr: two 4-byte registers */
+	unsigned char key[8];
+	memcpy(key, &addr.s_addr, 4);
+	memcpy(key + 4, &addr.s_addr, 4);
+	return elem_delete(NFPROTO_IPV4, "selfs", key, sizeof(key));
+}
+
+int net_nfnl_self6_delete(const struct in6_addr *addr)
+{
+	unsigned char key[32];
+	memcpy(key, addr, 16);
+	memcpy(key + 16, addr, 16);
+	return elem_delete(NFPROTO_IPV6, "selfs", key, sizeof(key));
+}
+
 int net_nfnl_bind6_delete(const char *map, const struct in6_addr *addr, unsigned short port)
 {
 	/* ipv6_addr . inet_service: 16 bytes, then the port's 2 in a 4-byte

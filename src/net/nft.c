@@ -97,6 +97,40 @@ static const char ext_def[] =
 	"add rule ip husk binds_out dnat to ip daddr . tcp dport map @tcp_binds\n"
 	"add rule ip husk binds_out dnat to ip daddr . udp dport map @udp_binds\n";
 
+/* Hairpin: a container that connects to a published port of its own, or
+ * of a container on its bridge, by an address of the host.  The DNAT
+ * sends it back into the bridge it came from; without a masquerade the
+ * answer goes straight from container to container (or, to itself,
+ * inside its own netns) and never meets the conntrack entry that would
+ * undo the DNAT: the client sees an answer from an address it did not
+ * ask, and drops it.  Masqueraded, the server sees the bridge's gateway,
+ * as Docker's docker-proxy makes it see.
+ *
+ * Routed (no br_netfilter), such a packet comes in by a bridge of husk's
+ * and goes out by one: the first rule.  With br_netfilter the kernel
+ * bridges it instead, and the postrouting hook of a bridged packet has no
+ * input interface: between two containers the bridge's own conntrack
+ * undoes the DNAT of the answer, but a container's answer to itself never
+ * leaves its netns.  nft cannot compare saddr with daddr, so the set
+ * selfs holds addr . addr for each container that publishes ports
+ * (net_nft_add; its undo file removes it); the bridge's port of such a
+ * container is in hairpin mode (net_veth_add).
+ *
+ * A chain of its own (before postrouting, so its masquerade is the one
+ * that binds), added whole to an older husk's table; its presence says
+ * the table is up to date. */
+#define HAIRPIN_RULE(fam, addr)                                                               \
+	"add set " fam " husk selfs { type " addr " . " addr "; }\n"                          \
+	"create chain " fam " husk hairpin { type nat hook postrouting priority srcnat - 1; " \
+	"policy accept; }\n"                                                                  \
+	"add rule " fam " husk hairpin ct status dnat iifname { \"" HUSK_NET_BRIDGE           \
+	"\", \"" BRIDGES_USER "\" } oifname { \"" HUSK_NET_BRIDGE "\", \"" BRIDGES_USER       \
+	"\" } masquerade\n"                                                                   \
+	"add rule " fam " husk hairpin ct status dnat " fam " saddr . " fam                   \
+	" daddr @selfs masquerade\n"
+static const char hairpin_def[] = HAIRPIN_RULE("ip", "ipv4_addr");
+static const char hairpin6_def[] = HAIRPIN_RULE("ip6", "ipv6_addr");
+
 /* A table of an older husk had the isolation of internal networks in a
  * chain "forward" that dropped all they forwarded, which with br_netfilter
  * is traffic inside their own bridge too: isolate replaces it */
@@ -284,11 +318,11 @@ int net_nft_ensure(husk_error **err)
 	 * by nfnetlink first: libnftables is loaded only when there is
 	 * something for it to do. */
 	int t = net_nfnl_table_exists();
-	if (t == 1 && net_nfnl_set_exists("tcp_claims") == 1 &&
-	    net_nfnl_chain_exists("forward") == 0)
+	if (t == 1 && net_nfnl_chain_exists("hairpin") == 1)
 		return 0;
 	if (t != 1) {
-		cleanup_free char *all = husk_strdup_printf("%s%s", table_def, ext_def);
+		cleanup_free char *all =
+			husk_strdup_printf("%s%s%s", table_def, ext_def, hairpin_def);
 		int r = nft_run(all, true, err);
 		if (r == 0)
 			return 0;
@@ -297,7 +331,8 @@ int net_nft_ensure(husk_error **err)
 	}
 	/* made by an older husk, or by another just now */
 	cleanup_free char *up = husk_strdup_printf(
-		"%s%s", ext_upgrade, net_nfnl_set_exists("tcp_claims") == 1 ? "" : ext_def);
+		"%s%s%s", ext_upgrade, net_nfnl_set_exists("tcp_claims") == 1 ? "" : ext_def,
+		hairpin_def);
 	int r = nft_run(up, true, err);
 	if (r < 0 && r != -EEXIST)
 		return husk_error_wrap(err, "add to the nft table \"ip husk\"");
@@ -307,10 +342,11 @@ int net_nft_ensure(husk_error **err)
 int net_nft_ensure6(husk_error **err)
 {
 	int t = net_nfnl_table6_exists();
-	if (t == 1 && net_nfnl_chain6_exists("postrouting") == 1)
+	if (t == 1 && net_nfnl_chain6_exists("hairpin") == 1)
 		return 0;
 	if (t != 1) {
-		cleanup_free char *all = husk_strdup_printf("%s%s", table6_def, ext6_def);
+		cleanup_free char *all =
+			husk_strdup_printf("%s%s%s", table6_def, ext6_def, hairpin6_def);
 		int r = nft_run(all, true, err);
 		if (r == 0)
 			return 0;
@@ -319,7 +355,9 @@ int net_nft_ensure6(husk_error **err)
 	}
 	/* made by an older husk, or by another just now: its "create chain"
 	 * fails whole when another added it first */
-	int r = nft_run(ext6_def, true, err);
+	cleanup_free char *up = husk_strdup_printf(
+		"%s%s", net_nfnl_chain6_exists("postrouting") == 1 ? "" : ext6_def, hairpin6_def);
+	int r = nft_run(up, true, err);
 	if (r < 0 && r != -EEXIST)
 		return husk_error_wrap(err, "add to the nft table \"ip6 husk\"");
 	return 0;
@@ -377,7 +415,7 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 	if (has6)
 		inet_ntop(AF_INET6, addr6, ip6, sizeof(ip6));
 	cleanup_free bool *pick = calloc(n_ports, sizeof(bool));
-	size_t cap = 64 + n_ports * 512;
+	size_t cap = 512 + n_ports * 512;
 	cleanup_free char *add = calloc(1, cap);
 	cleanup_free char *del = calloc(1, cap);
 	if (!add || !del || !pick)
@@ -393,6 +431,16 @@ int net_nft_add(const char *runroot, const char *id, struct in_addr addr,
 	for (unsigned tries = 0; tries < 16; tries++) {
 		pick_ports(ports, pick, n_ports, tries);
 		size_t na = 0, nd = 0;
+		/* its own ports by an address of the host: the hairpin chain */
+		na += (size_t)snprintf(add + na, cap - na,
+				       "add element ip husk selfs { %s . %s }\n", ip, ip);
+		nd += (size_t)snprintf(del + nd, cap - nd, "self %s\n", ip);
+		if (any6) {
+			na += (size_t)snprintf(add + na, cap - na,
+					       "add element ip6 husk selfs { %s . %s }\n", ip6,
+					       ip6);
+			nd += (size_t)snprintf(del + nd, cap - nd, "self %s\n", ip6);
+		}
 		for (size_t i = 0; i < n_ports; i++) {
 			const struct husk_net_port *p = &ports[i];
 			const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";

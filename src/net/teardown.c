@@ -285,10 +285,23 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 				abort();
 			for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
 			     l = strtok_r(NULL, "\n", &save)) {
-				char proto[4], ip[INET6_ADDRSTRLEN] = "";
+				char proto[5], ip[INET6_ADDRSTRLEN] = "";
 				unsigned int port;
 				struct in_addr a;
 				struct in6_addr a6;
+				/* "self ADDR": the hairpin set's element (nft.c) */
+				if (!claims && sscanf(l, "self %45s", ip) == 1) {
+					int nr = inet_pton(AF_INET, ip, &a) == 1
+							 ? net_nfnl_self_delete(a)
+						 : inet_pton(AF_INET6, ip, &a6) == 1
+							 ? net_nfnl_self6_delete(&a6)
+							 : 0;
+					if (nr < 0 && r == 0) {
+						husk_fail(err, -nr, "the hairpin of %s", ip);
+						r = -1;
+					}
+					continue;
+				}
 				int k = sscanf(l, "%3s %u %45s", proto, &port, ip);
 				if (k < 2 || port > 65535)
 					continue;

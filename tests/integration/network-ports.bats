@@ -144,6 +144,40 @@ for _ in range(20):
 	[ "$status" -eq 0 ]
 }
 
+# in_selfs ADDR: the hairpin set of husk's ip table holds ADDR . ADDR
+in_selfs() {
+	nft list set ip husk selfs 2>/dev/null | grep -q "$1 \. $1"
+}
+
+@test "hairpin: a container reaches its own published port, and one beside it, by the host's address on its bridge (default and user-defined)" {
+	serve web --hostname web -p 18135:7000
+	gw=$("$HUSK" inspect -f '{{.NetworkSettings.Gateway}}' web)
+	ip=$("$HUSK" inspect -f '{{.NetworkSettings.IPAddress}}' web)
+	[ "$(ask 127.0.0.1 18135)" = web:7000 ]
+	# to itself: DNATed back into the bridge port it came from
+	run "$HUSK" exec web nc -w 3 "$gw" 18135
+	[ "$output" = web:7000 ]
+	in_selfs "$ip"
+	# from another container on the same bridge
+	run "$HUSK" run --rm busybox nc -w 3 "$gw" 18135
+	[ "$output" = web:7000 ]
+	# on a user-defined network too
+	"$HUSK" network create --subnet 10.93.90.0/24 hp >/dev/null
+	serve uweb --hostname uweb --network hp -p 18136:7001
+	run "$HUSK" exec uweb nc -w 3 10.93.90.1 18136
+	[ "$output" = uweb:7001 ]
+	run "$HUSK" run --rm --network hp busybox nc -w 3 10.93.90.1 18136
+	[ "$output" = uweb:7001 ]
+	# and over IPv6, by the network's IPv6 gateway
+	"$HUSK" network create --ipv6 --subnet 10.93.91.0/24 --subnet fd00:93:91::/64 hp6 >/dev/null
+	serve w6 --hostname w6 --network hp6 -p 18137:7002
+	run "$HUSK" exec w6 nc -w 3 fd00:93:91::1 18137
+	[ "$output" = w6:7002 ]
+	# the set's element goes with its container
+	"$HUSK" rm -f web >/dev/null
+	! in_selfs "$ip"
+}
+
 @test "--expose and -P: every exposed port (the image's too) on a free host port" {
 	CTX="$TEST_DIR/ctx"
 	mkdir -p "$CTX"
