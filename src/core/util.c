@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 char *husk_strdup_printf(const char *fmt, ...)
@@ -146,6 +147,35 @@ int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t
 	/* rename alone makes the change atomic for readers; runtime state (a
 	 * tmpfs under /run) and pid files need nothing more, and an fsync
 	 * on a disk costs more than the rest of a container's start */
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return husk_fail(err, -r, "write \"%s\"", path);
+	}
+	return 0;
+}
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int husk_write_file_swap(const char *path, const char *buf, size_t len, mode_t mode,
+			 husk_error **err)
+{
+	cleanup_free char *tmp = husk_strdup_printf("%s.tmp.%d", path, (int)getpid());
+	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", tmp);
+	int r = husk_write_all(fd, buf, len);
+	/* by syscall: musl, which the static monitor is built with, has no
+	 * renameat2 */
+	if (r == 0 && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		/* tmp now names the old file */
+		unlink(tmp);
+		return 0;
+	}
+	/* ENOENT: no file there yet; EINVAL: no exchange on this fs */
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {

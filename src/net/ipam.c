@@ -1,7 +1,7 @@
 /* IP address management: one lease per container and network, host-wide
  * (the bridges are the host's, whichever --runroot an engine uses), in
  * <state>/leases.json ({"10.89.0.2": "<id>"}), changed under an flock of
- * leases.lock and replaced atomically (a temp file, then rename), so
+ * leases.lock and replaced atomically (a temp file exchanged with it), so
  * concurrent `husk run`s never hand out one address twice.  Subnets never
  * overlap (network.c refuses it), so an address names its network. */
 #define _GNU_SOURCE
@@ -62,7 +62,7 @@ static int leases_write(const char *dir, json_t *l, husk_error **err)
 	cleanup_free char *text = json_dumps(l, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		return husk_fail(err, ENOMEM, "write \"%s\"", path);
-	return husk_write_file_atomic(path, text, strlen(text), 0600, err);
+	return husk_write_file_swap(path, text, strlen(text), 0600, err);
 }
 
 static void ntoa(uint32_t h, char s[INET_ADDRSTRLEN])

@@ -1,6 +1,8 @@
 /* util.c and error.c: number parsing, files, the error chain. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +114,49 @@ static void test_files(void **state)
 	free(deep);
 }
 
+/* husk_write_file_swap: made when missing, replaced when there (an fd
+ * open on the old one still reads the old text: a new inode, not a write
+ * in place), no temp file left beside it; a dir that is not there is an
+ * error naming the temp file */
+static void test_write_swap(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/husk-unit.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *f = husk_strdup_printf("%s/leases.json", dir);
+	assert_int_equal(husk_write_file_swap(f, "{}", 2, 0600, NULL), 0);
+	int old = open(f, O_RDONLY);
+	assert_true(old >= 0);
+	assert_int_equal(husk_write_file_swap(f, "{\"a\":1}", 7, 0600, NULL), 0);
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(husk_read_file(f, &text, &len, NULL), 0);
+	assert_string_equal(text, "{\"a\":1}");
+	free(text);
+	char buf[8] = "";
+	assert_int_equal(read(old, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "{}", 2);
+	close(old);
+	struct stat st;
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 1);
+	husk_error *err = NULL;
+	char *gone = husk_strdup_printf("%s/no/such", dir);
+	assert_true(husk_write_file_swap(gone, "x", 1, 0600, &err) < 0);
+	assert_int_equal(err->errnum, ENOENT);
+	husk_error_free(err);
+	free(gone);
+	unlink(f);
+	rmdir(dir);
+	free(f);
+}
+
 static void test_starttime(void **state)
 {
 	(void)state;
@@ -180,10 +225,10 @@ static void test_id_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_long),  cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_error_chain), cmocka_unit_test(test_files),
-		cmocka_unit_test(test_starttime),   cmocka_unit_test(test_cgroup_paths),
-		cmocka_unit_test(test_id_list),
+		cmocka_unit_test(test_parse_long),   cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_error_chain),  cmocka_unit_test(test_files),
+		cmocka_unit_test(test_write_swap),   cmocka_unit_test(test_starttime),
+		cmocka_unit_test(test_cgroup_paths), cmocka_unit_test(test_id_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
