@@ -836,6 +836,12 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 	bool self_map = geteuid() != 0;
 	husk_trace_begin(&tr);
 	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
+	if (o->init_to_parent) {
+		/* clone3 takes no exit_signal with it: the child's is ours,
+		 * SIGCHLD as our parent forked us */
+		ca.flags |= CLONE_PARENT;
+		ca.exit_signal = 0;
+	}
 	if (join.v2_dirfd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)join.v2_dirfd;
@@ -898,10 +904,14 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		int rr = husk_sync_recv(sock[0], &m);
 		if (rr <= 0) {
 			int status = 0;
-			waitpid(pid, &status, 0);
+			/* no child of ours with init_to_parent: no status */
+			if (waitpid(pid, &status, 0) < 0)
+				husk_fail(err, 0, "container init exited during setup");
+			else
+				husk_fail(err, 0, "container init exited during setup (status %d)",
+					  WIFEXITED(status) ? WEXITSTATUS(status)
+							    : 128 + WTERMSIG(status));
 			pid = -1;
-			husk_fail(err, 0, "container init exited during setup (status %d)",
-				  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 			goto out;
 		}
 		if (m.type == SYNC_TRACE) {

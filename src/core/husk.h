@@ -24,6 +24,12 @@ struct husk_create_opts {
 	bool no_new_keyring;
 	bool no_cgroup; /* --cgroup-manager disabled: the caller's cgroups */
 	bool start_now; /* run: no exec fifo, husk_run_start() starts it */
+	/* The init born a child of our parent (CLONE_PARENT), not ours: for
+	 * a caller that lives on after the start while its parent is the one
+	 * to wait for the init (the engine's start step, whose parent is the
+	 * container's monitor).  Our waits for it then find no child: its
+	 * exit status on a failure is the parent's to reap. */
+	bool init_to_parent;
 	husk_trace_fn trace;
 	husk_warn_fn warn;
 	void *ud; /* passed to trace and warn */

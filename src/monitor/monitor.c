@@ -74,7 +74,7 @@
 
 #define MAX_CLIENTS  32
 #define STEP_RESTART 10 /* step.c: exited, start it again */
-#define STEP_IDLE    11 /* step.c: a waiting exit step that was told nothing */
+#define STEP_IDLE    11 /* step.c: a kept start step that was told nothing */
 
 struct mon {
 	const char *root, *runroot, *id, *husk;
@@ -93,8 +93,8 @@ struct mon {
 	int sfd, tfd;
 	int hfd;	 /* the healthcheck's interval */
 	pid_t check_pid; /* a healthcheck under way */
-	/* the exit step, started while the container starts when a client
-	 * waits for the exit, waiting for its code on pre_fd (a pipe) */
+	/* the start step, kept when a client waits for the exit, waiting
+	 * for its code on pre_fd (its socket) to be the exit step */
 	pid_t pre_pid;
 	int pre_fd;
 	long backoff_ms;
@@ -215,49 +215,40 @@ static int run_step(struct mon *m, int out, const char *const *args)
 
 #define STEP(m, ...) run_step((m), -1, (const char *const[]){__VA_ARGS__, NULL})
 
-/* A foreground client waits for the exit: its exit step is started now,
- * while the container starts, and waits for the code (step.c's
- * "exited-wait"), so that the exit does not wait for a fork, an exec and
- * a static binary's start (about 3 ms of a 40 ms `run --rm true` here).
- * It gives up after a second (STEP_IDLE), and the exit then runs a step
- * of its own as before: a long-running container keeps no step. */
-static void prespawn_exit(struct mon *m)
-{
-	int p[2];
-	if (m->pre_pid > 0 || m->n_clients == 0 || pipe2(p, O_CLOEXEC) < 0)
-		return;
-	pid_t c = fork();
-	if (c == 0)
-		exec_step(m, p[0], -1, -1, -1, (const char *const[]){"exited-wait", NULL});
-	close(p[0]);
-	if (c < 0) {
-		close(p[1]);
-		return;
-	}
-	m->pre_pid = c;
-	m->pre_fd = p[1];
-}
-
-/* The waiting exit step told the code: its status, or -1 when it gave up
- * first (or was never started) and the exit needs a step of its own */
+/* A foreground client waits for the exit: the start step stays, waiting
+ * for the code (step.c's "start wait"), so that a short run's exit waits
+ * for no fork, no exec and no static binary's start (3-4 ms of a 35 ms
+ * `run --rm true` here), and it answers on its socket before it unlinks
+ * the trash and exits, so the exit waits for no teardown of its memory
+ * either.  It gives up after a second (STEP_IDLE), and the exit then runs
+ * a step of its own: a long-running container keeps no step.
+ *
+ * Told the code: its status, or -1 when it gave up first, died, or was
+ * never kept, and the exit needs a step of its own. */
 static int run_prespawned_exit(struct mon *m, const char *code, bool force)
 {
 	if (m->pre_pid <= 0)
 		return -1;
 	char line[48];
 	int n = snprintf(line, sizeof(line), "%s%s\n", code, force ? " force" : "");
-	/* EPIPE when it has gone (SIGPIPE is ignored): its status says so */
+	/* EPIPE when it has gone (SIGPIPE is ignored): EOF below says so */
 	(void)!write(m->pre_fd, line, (size_t)n);
+	unsigned char status;
+	ssize_t r;
+	while ((r = read(m->pre_fd, &status, 1)) < 0 && errno == EINTR)
+		;
 	close(m->pre_fd);
 	m->pre_fd = -1;
-	int status;
-	pid_t w;
-	while ((w = waitpid(m->pre_pid, &status, 0)) < 0 && errno == EINTR)
+	if (r == 1) {
+		/* it answered: reaped by the loop (or by whoever reaps our
+		 * orphans) once it has unlinked the trash */
+		m->pre_pid = 0;
+		return status;
+	}
+	while (waitpid(m->pre_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	m->pre_pid = 0;
-	if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == STEP_IDLE)
-		return -1;
-	return WEXITSTATUS(status);
+	return -1;
 }
 
 /* It ended by itself (gave up waiting, or died): reaped by the loop */
@@ -301,9 +292,13 @@ static int start_container(struct mon *m, husk_error **err)
 		return husk_fail(err, e, "pipes for the container");
 	}
 	m->started_ns = now_ns();
+	/* a client waits for the exit: the step stays, to be the exit's
+	 * (step.c's "start wait") */
+	bool keep = m->n_clients > 0 && m->pre_pid <= 0;
 	pid_t c = fork();
 	if (c == 0)
-		exec_step(m, in[0], out[1], errp[1], sp[1], (const char *const[]){"start", NULL});
+		exec_step(m, in[0], out[1], errp[1], sp[1],
+			  (const char *const[]){"start", keep ? "wait" : NULL, NULL});
 	int e = errno;
 	close_all((int[]){sp[1], out[1], errp[1], in[0]}, 4);
 	m->out_fd = out[0];
@@ -316,9 +311,15 @@ static int start_container(struct mon *m, husk_error **err)
 	}
 	struct husk_sync_msg msg;
 	int r = husk_sync_recv(sp[0], &msg);
-	close(sp[0]);
-	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (keep && r > 0 && msg.type == 1) {
+		/* started: it waits for the code on the socket */
+		m->pre_pid = c;
+		m->pre_fd = sp[0];
+	} else {
+		close(sp[0]);
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	m->start_code = 125;
 	if (r <= 0 || msg.type != 1) {
 		close_stdio(m);
@@ -453,7 +454,6 @@ static void on_restart_timer(struct mon *m)
 	}
 	husk_error *err = NULL;
 	if (start_container(m, &err) == 0) {
-		prespawn_exit(m);
 		arm_health(m);
 	} else {
 		int code = m->start_code;
@@ -855,8 +855,6 @@ int main(int argc, char **argv)
 	char ok[32];
 	snprintf(ok, sizeof(ok), "%d", (int)m.pid);
 	report(&m, 0, 0, ok);
-	if (!adopt)
-		prespawn_exit(&m);
 	arm_health(&m);
 	loop(&m);
 	return 0;

@@ -20,19 +20,25 @@
  *                 its argv).  adopt: claim the running orphan under the
  *                 record's lock first (EALREADY when another monitor has
  *                 it).  On failure "ERR errno message".
- *   start         create and start the container with fds 0-2 as its
+ *   start [wait]  create and start the container with fds 0-2 as its
  *                 stdio; the result on fd 3 (sync.h): type 1 with the pid
  *                 and the pty master, or type 0 with errno, Docker's exit
- *                 code and a message.  The init, our child, is reparented
- *                 to the monitor (a subreaper) when we exit.
+ *                 code and a message.  The init is born the monitor's
+ *                 child (init_to_parent).  wait (a client waits for the
+ *                 exit): once started, this step lets go of the stdio and
+ *                 is the exit's step (exited, below), told the code on
+ *                 fd 3: the exit of a short run waits for no fork and no
+ *                 exec of a step, the process being here and its code
+ *                 paged in.
  *   exited CODE [force]  record the exit (OOM and die events), remove the
  *                 runtime's state and cgroup; exit 10 when the restart
  *                 policy (or force: --health-on-failure restart) says to
  *                 start it again, else finish (below) and exit 0.
- *   exited-wait   the same, started with the container while a client
- *                 waits for its exit: "CODE[ force]" comes on stdin; told
- *                 nothing within a second (or EOF), exit 11 having done
- *                 nothing, and the exit runs an exited step.
+ *                 start wait, once it has started the container: the
+ *                 same, "CODE[ force]" coming on fd 3, the status
+ *                 answered there as a byte before the trash is unlinked;
+ *                 told nothing within a second (or EOF), exit 11 having
+ *                 done nothing, and the exit runs an exited step.
  *   restart       the back-off is over: exit 1 when stop or rm came
  *                 meanwhile, else count the restart and exit 0.
  *   failed CODE   the first start failed: recorded as an exit, state and
@@ -63,8 +69,8 @@
 #include "util.h"
 
 #define STEP_RESTART 10
-#define STEP_IDLE    11 /* exited-wait: told nothing, did nothing */
-/* how long exited-wait waits for the code (monitor.c's prespawn_exit) */
+#define STEP_IDLE    11 /* start wait: told nothing, did nothing */
+/* how long start wait waits for the code (monitor.c's run_prespawned_exit) */
 #define EXITED_WAIT_MS 1000
 
 struct step {
@@ -137,7 +143,9 @@ static int mark_running(struct husk_ctr *c, void *ud, husk_error **err)
 	return 0;
 }
 
-static int step_start(struct step *s, char **argv, char **envp)
+static int wait_exit(struct step *s, int fd);
+
+static int step_start(struct step *s, char **argv, char **envp, bool wait)
 {
 	const int sock = 3;
 	/* this process enters the container: run from a binary no container
@@ -150,8 +158,11 @@ static int step_start(struct step *s, char **argv, char **envp)
 	}
 	s->started_ns = husk_time_ns();
 	cleanup_free char *bundle = husk_engine_dir(&s->e, s->id);
-	struct husk_create_opts co = {
-		.state_root = s->e.runroot, .id = s->id, .bundle = bundle, .start_now = true};
+	struct husk_create_opts co = {.state_root = s->e.runroot,
+				      .id = s->id,
+				      .bundle = bundle,
+				      .start_now = true,
+				      .init_to_parent = true};
 	struct husk_created cr;
 	/* Docker's codes when the process could not be executed (126, 127),
 	 * 125 for every other failure, whatever its errno */
@@ -171,7 +182,18 @@ static int step_start(struct step *s, char **argv, char **envp)
 	if (husk_record_update(s->e.root, s->id, mark_running, s, NULL) < 0 || s->doomed)
 		kill(s->pid, SIGKILL); /* reaped by the monitor, which ends it */
 	husk_sync_send(sock, 1, 0, (uint64_t)cr.pid, NULL, 0, cr.pty_master);
-	return 0;
+	if (!wait)
+		return 0;
+	/* the container's stdio is the monitor's alone from here: its pipes
+	 * end when the container's last holder goes */
+	if (cr.pty_master >= 0)
+		close(cr.pty_master);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && nul >= 0; fd++)
+		dup2(nul, fd);
+	if (nul > 2)
+		close(nul);
+	return wait_exit(s, sock);
 }
 
 /* --- exits and restarts --- */
@@ -364,6 +386,39 @@ static int answer(struct step *s, int status)
 	return status;
 }
 
+/* start wait, the container started: told "CODE[ force]" on fd (the
+ * monitor's socket) when it exits, then an exited step like any other,
+ * the status answered on fd before the trash goes; told nothing within
+ * a second (or EOF), STEP_IDLE having done nothing */
+static int wait_exit(struct step *s, int fd)
+{
+	char line[48];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, EXITED_WAIT_MS) <= 0)
+		return STEP_IDLE;
+	ssize_t n = read(fd, line, sizeof(line) - 1);
+	if (n <= 0)
+		return STEP_IDLE;
+	line[n] = '\0';
+	char *sp = strchr(line, ' '), *nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	bool force = sp && strcmp(sp + 1, "force") == 0;
+	if (sp)
+		*sp = '\0';
+	long code;
+	if (husk_parse_long(line, &code) < 0)
+		return STEP_IDLE;
+	int status = step_exited(s, (int)code, false, force);
+	unsigned char b = (unsigned char)status;
+	if (write(fd, &b, 1) != 1)
+		return answer(s, status);
+	/* answered: the trash is ours to unlink, off the critical path */
+	if (s->e.trash)
+		husk_engine_rm_rf(s->e.trash);
+	return status;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: husk-monitor-step STEP ROOT RUNROOT ID [--husk PATH] [ARG...]\n"
@@ -388,31 +443,10 @@ int main(int argc, char **argv, char **envp)
 	}
 	const char *arg = i < argc ? argv[i] : NULL;
 	long code = 0;
-	char line[48];
-	if (strcmp(what, "exited-wait") == 0) {
-		/* started with the container, told "CODE[ force]" on stdin
-		 * when it exits: then an exited step like any other */
-		struct pollfd p = {.fd = 0, .events = POLLIN};
-		if (poll(&p, 1, EXITED_WAIT_MS) <= 0)
-			return STEP_IDLE;
-		ssize_t n = read(0, line, sizeof(line) - 1);
-		if (n <= 0)
-			return STEP_IDLE;
-		line[n] = '\0';
-		char *sp = strchr(line, ' '), *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		bool force = sp && strcmp(sp + 1, "force") == 0;
-		if (sp)
-			*sp = '\0';
-		if (husk_parse_long(line, &code) < 0)
-			return usage();
-		return answer(&s, step_exited(&s, (int)code, false, force));
-	}
 	if (strcmp(what, "init") == 0)
 		return step_init(&s, arg && strcmp(arg, "adopt") == 0);
 	if (strcmp(what, "start") == 0)
-		return step_start(&s, argv, envp);
+		return step_start(&s, argv, envp, arg && strcmp(arg, "wait") == 0);
 	if (strcmp(what, "exited") == 0 || strcmp(what, "failed") == 0) {
 		if (!arg || husk_parse_long(arg, &code) < 0)
 			return usage();

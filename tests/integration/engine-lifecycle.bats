@@ -276,9 +276,10 @@ field() {
 	[ -z "$(engine_monitors)" ]
 }
 
-@test "a foreground run's exit step starts with the container and waits a second at most; then the exit runs one of its own" {
-	# this container's waiting exit step (its argv names the id)
-	steps() { pgrep -f "husk-monitor-step exited-wait .* $1( |\$)" | wc -l; }
+@test "a foreground run's start step stays to be its exit step, a second at most; then the exit runs one of its own" {
+	# this container's start step kept waiting for the exit (its argv
+	# names the id, then "wait")
+	steps() { pgrep -f "husk-monitor-step start .* $1 (.* )?wait\$" | wc -l; }
 	one_step() { [ "$(steps "$1")" -eq 1 ]; }
 	# a quick exit: the waiting step records it
 	run "$HUSK" run --name q busybox sh -c 'exit 7'
