@@ -221,7 +221,7 @@ static int copy_cpuset(const char *dir, husk_error **err)
  * itself has, one by one (a controller the parent can not pass on, e.g.
  * because it holds processes itself, is left out, and a resource that
  * needs it then fails naming its file). */
-static void enable_v2_controllers(const char *parent)
+static void enable_v2_controllers(const char *parent, bool cpuset)
 {
 	cleanup_free char *cfile = husk_strdup_printf("%s/cgroup.controllers", parent);
 	cleanup_free char *have = NULL;
@@ -242,7 +242,7 @@ static void enable_v2_controllers(const char *parent)
 	husk_read_file(sfile, &on, NULL, NULL);
 	char *save = NULL;
 	for (char *c = strtok_r(have, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
-		if (on && opt_has_word(on, c))
+		if ((on && opt_has_word(on, c)) || (!cpuset && strcmp(c, "cpuset") == 0))
 			continue;
 		char buf[64];
 		int n = snprintf(buf, sizeof(buf), "+%s", c);
@@ -251,7 +251,8 @@ static void enable_v2_controllers(const char *parent)
 	}
 }
 
-static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d, husk_error **err)
+static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d, bool want_cpuset,
+			 husk_error **err)
 {
 	/* make each missing level below the hierarchy's mount, remembering what
 	 * we made so that delete (and a failed create) removes exactly that */
@@ -267,7 +268,7 @@ static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d
 			char *slash = strrchr(p, '/');
 			*slash = '\0';
 			if (access(p, F_OK) == 0 && strlen(p) >= base)
-				enable_v2_controllers(p);
+				enable_v2_controllers(p, want_cpuset);
 			*slash = '/';
 		}
 		if (mkdir(p, 0755) == 0) {
@@ -285,13 +286,28 @@ static int mkdir_tracked(struct husk_cgroup *cg, const struct husk_cgroup_dir *d
 	return 0;
 }
 
-int husk_cgroup_create(const char *cgroups_path, const char *id, struct husk_cgroup *cg,
-		       husk_error **err)
+int husk_cgroup_create(const char *cgroups_path, const char *id, bool cpuset,
+		       struct husk_cgroup *cg, husk_error **err)
 {
 	if (husk_cgroup_resolve(cgroups_path, id, cg, err) < 0)
 		return -1;
+	/* v1: the cpuset hierarchy left out (when it is one of its own; one
+	 * mounted with other controllers is needed for them) */
+	for (size_t i = 0; !cpuset && i < cg->n;) {
+		struct husk_cgroup_dir *d = &cg->dirs[i];
+		if (d->v2 || strcmp(d->controllers, "cpuset") != 0) {
+			i++;
+			continue;
+		}
+		free(d->controllers);
+		free(d->path);
+		free(d->mount);
+		free(d->rel);
+		memmove(d, d + 1, (cg->n - i - 1) * sizeof(*d));
+		cg->n--;
+	}
 	for (size_t i = 0; i < cg->n; i++) {
-		if (mkdir_tracked(cg, &cg->dirs[i], err) < 0) {
+		if (mkdir_tracked(cg, &cg->dirs[i], cpuset, err) < 0) {
 			husk_cgroup_destroy(cg, NULL);
 			return -1;
 		}

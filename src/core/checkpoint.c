@@ -411,7 +411,7 @@ int husk_restore(const struct husk_restore_opts *o, pid_t *ret_pid, husk_error *
 	if (husk_state_dir_create(c->state_root, c->id, &dir, &lockfd, err) < 0)
 		goto out;
 	if (!o->no_cgroup) {
-		if (husk_cgroup_create(spec->cgroups_path, c->id, &cg, err) < 0)
+		if (husk_cgroup_create(spec->cgroups_path, c->id, true, &cg, err) < 0)
 			goto out;
 		cg_made = true;
 		json_t *devs = json_object_get(json_object_get(spec->json, "linux"), "devices");

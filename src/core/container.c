@@ -525,6 +525,18 @@ static char *state_json_for_hooks(const char *id, pid_t pid, const char *status,
 	return s;
 }
 
+/* A cpuset cgroup of its own: unless the caller asked for one only when
+ * the config sets cpus or mems (cpuset_when_asked, cgroup.h says why) */
+static bool wants_cpuset(const struct husk_create_opts *o, const struct husk_spec *spec)
+{
+	if (!o->cpuset_when_asked)
+		return true;
+	json_t *cpu = json_object_get(spec->resources, "cpu");
+	const char *cpus = json_string_value(json_object_get(cpu, "cpus"));
+	const char *mems = json_string_value(json_object_get(cpu, "mems"));
+	return (cpus && *cpus) || (mems && *mems);
+}
+
 static void kill_and_reap(pid_t pid)
 {
 	if (pid <= 0)
@@ -742,7 +754,8 @@ int husk_create(const struct husk_create_opts *o, struct husk_created *ret, husk
 		 * linux.resources has nowhere to go */
 		if (has_limits(spec->resources) && o->warn)
 			o->warn(o->ud, "linux.resources ignored: --cgroup-manager disabled");
-	} else if (husk_cgroup_create(spec->cgroups_path, o->id, &cg, err) < 0) {
+	} else if (husk_cgroup_create(spec->cgroups_path, o->id, wants_cpuset(o, spec), &cg, err) <
+		   0) {
 		/* rootless with no cgroup delegated to us: run without a cgroup
 		 * of its own, as runc does, unless limits were asked for */
 		int e = (*err)->errnum;

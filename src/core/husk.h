@@ -30,6 +30,10 @@ struct husk_create_opts {
 	 * container's monitor).  Our waits for it then find no child: its
 	 * exit status on a failure is the parent's to reap. */
 	bool init_to_parent;
+	/* A cpuset cgroup only when linux.resources.cpu sets cpus or mems
+	 * (husk_cgroup_create's cpuset says why): for a caller that changes
+	 * no running container's cpuset later (the engine has no update) */
+	bool cpuset_when_asked;
 	husk_trace_fn trace;
 	husk_warn_fn warn;
 	void *ud; /* passed to trace and warn */

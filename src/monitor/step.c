@@ -162,7 +162,8 @@ static int step_start(struct step *s, char **argv, char **envp, bool wait)
 				      .id = s->id,
 				      .bundle = bundle,
 				      .start_now = true,
-				      .init_to_parent = true};
+				      .init_to_parent = true,
+				      .cpuset_when_asked = true};
 	struct husk_created cr;
 	/* Docker's codes when the process could not be executed (126, 127),
 	 * 125 for every other failure, whatever its errno */
