@@ -682,6 +682,65 @@ static json_t *ctr_labels(struct husk_engine *e, struct husk_ctr *c)
 	return json_object_get(json_object_get(c->docker, "Config"), "Labels");
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* v joined by sep, after sorting (v is freed) */
+static char *join_sorted(char **v, size_t n, const char *sep)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	size_t len = 1, at = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + strlen(sep);
+	char *s = calloc(1, len);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		at += (size_t)snprintf(s + at, len - at, "%s%s", i ? sep : "", v[i]);
+		free(v[i]);
+	}
+	free(v);
+	return s;
+}
+
+int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, char **ret_labels,
+			   char **ret_networks, husk_error **err)
+{
+	if (ret_labels) {
+		json_t *l = ctr_labels(e, c);
+		char **v = NULL;
+		size_t n = 0;
+		const char *k;
+		json_t *val;
+		json_object_foreach (l, k, val) {
+			husk_strv_push(
+				&v, &n,
+				husk_strdup_printf("%s=%s", k, json_string_value(val) ?: ""));
+		}
+		*ret_labels = join_sorted(v, n, ",");
+	}
+	if (ret_networks) {
+		struct husk_net_endpoint *eps = NULL;
+		size_t n = 0;
+		if (husk_engine_net_endpoints(e, c->id, &eps, &n, err) < 0)
+			return -1;
+		char **v = NULL;
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			husk_strv_push(&v, &k, strdup(eps[i].network));
+			husk_net_endpoint_release(&eps[i]);
+		}
+		free(eps);
+		if (!k && c->network)
+			husk_strv_push(&v, &k, strdup(c->network));
+		*ret_networks = join_sorted(v, k, ",");
+	}
+	return 0;
+}
+
 int husk_engine_container_prune(struct husk_engine *e, const struct husk_prune_filter *f,
 				char ***ret_ids, size_t *ret_n, long long *ret_reclaimed,
 				husk_error **err)

@@ -316,9 +316,34 @@ static void status_text(const struct husk_ctr *c, char *out, size_t n)
 	}
 }
 
-static const char *const ps_fields[] = {"ID",	     "Names",	   "Image",  "Command",
-					"CreatedAt", "RunningFor", "Status", "State",
-					"Ports",     "ExitCode",   "Size",   NULL};
+static const char *const ps_fields[] = {
+	"ID",	 "Names",    "Image", "Command", "CreatedAt", "RunningFor", "Status",	    "State",
+	"Ports", "ExitCode", "Size",  "Labels",	 "Mounts",    "Networks",   "LocalVolumes", NULL};
+
+/* Docker's .Mounts: each mount's volume name or source, by 15 characters
+ * unless --no-trunc; .LocalVolumes: how many are volumes */
+static void ps_mounts(json_t *row, const struct husk_ctr *c, bool trunc)
+{
+	char buf[1024] = "";
+	size_t l = 0;
+	int vols = 0;
+	for (size_t i = 0; i < c->n_mounts && l < sizeof(buf) - 64; i++) {
+		const struct husk_ctr_mount *m = &c->mounts[i];
+		bool vol = m->type && strcmp(m->type, "volume") == 0;
+		vols += vol;
+		const char *name = vol && m->name ? m->name : m->source ? m->source : "";
+		if (trunc && strlen(name) > 15)
+			l += (size_t)snprintf(buf + l, sizeof(buf) - l, "%s%.14s…", l ? "," : "",
+					      name);
+		else
+			l += (size_t)snprintf(buf + l, sizeof(buf) - l, "%s%s", l ? "," : "", name);
+	}
+	json_object_set_new(row, "Mounts", json_string(buf));
+	/* a string, as every field of Docker's ps --format json */
+	char nv[16];
+	snprintf(nv, sizeof(nv), "%d", vols);
+	json_object_set_new(row, "LocalVolumes", json_string(nv));
+}
 
 /* One row of ps, with docker's field names for --format */
 static json_t *ps_row(const struct husk_ctr *c, bool trunc)
@@ -412,9 +437,12 @@ int cmd_ps(int argc, char **argv)
 			all = true;
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
-	/* as Docker's: a format that shows the size measures it */
+	/* as Docker's: a format that shows the size measures it; labels and
+	 * networks are read only for a format that shows them */
 	if (format && strstr(format, ".Size"))
 		size = true;
+	bool labels = format && (strstr(format, ".Labels") || strstr(format, "json ."));
+	bool networks = format && (strstr(format, ".Networks") || strstr(format, "json ."));
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
 	if (format && cli_tmpl_parse(format, ps_fields, &tmpl, &err) < 0)
@@ -449,6 +477,22 @@ int cmd_ps(int argc, char **argv)
 			continue;
 		}
 		json_t *row = ps_row(&v[i], trunc);
+		ps_mounts(row, &v[i], trunc);
+		if (labels || networks) {
+			char *l = NULL, *nw = NULL;
+			if (husk_engine_ctr_extras(&eng, &v[i], labels ? &l : NULL,
+						   networks ? &nw : NULL, &err) < 0) {
+				json_decref(row);
+				rc = fail(err);
+				break;
+			}
+			if (l)
+				json_object_set_new(row, "Labels", json_string(l));
+			if (nw)
+				json_object_set_new(row, "Networks", json_string(nw));
+			free(l);
+			free(nw);
+		}
 		if (rw) {
 			/* Docker's: "12B (virtual 2.13MB)", 3 digits */
 			char a[32], b[32], both[80];

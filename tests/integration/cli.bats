@@ -216,6 +216,30 @@ created then started
 	[[ "${lines[1]}${lines[2]}" == *'"sh -c '* ]]
 }
 
+@test "ps --format: .Labels, .Mounts, .Networks and .LocalVolumes as Docker's (labels by key, mounts by 15 characters unless --no-trunc, strings in json)" {
+	"$HUSK" network create psnet >/dev/null
+	"$HUSK" volume create psvol >/dev/null
+	mkdir -p "$TEST_DIR/a-rather-long-host-dir"
+	"$HUSK" run -d --name w -l b=2 -l a=1 -v psvol:/data -v "$TEST_DIR/a-rather-long-host-dir:/h" busybox sleep 100 >/dev/null
+	"$HUSK" network connect psnet w
+	"$HUSK" run -d --name n --network none busybox sleep 100 >/dev/null
+	run "$HUSK" ps --format '{{.Names}}|{{.Labels}}|{{.Networks}}|{{.LocalVolumes}}'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "n||none|0" ]
+	[ "${lines[1]}" = "w|a=1,b=2|bridge,psnet|1" ]
+	run "$HUSK" ps --filter name=w --no-trunc --format '{{.Mounts}}'
+	[ "$output" = "psvol,$TEST_DIR/a-rather-long-host-dir" ]
+	run "$HUSK" ps --filter name=w --format '{{.Mounts}}'
+	[ "$output" = "psvol,${TEST_DIR:0:14}…" ]
+	run "$HUSK" ps --filter name=w --format '{{json .}}'
+	[ "$(jq -c '[.Labels, .Networks, .LocalVolumes]' <<<"$output")" = '["a=1,b=2","bridge,psnet","1"]' ]
+	run "$HUSK" ps --filter name=w --format 'table {{.Names}}\t{{.Networks}}\t{{.Labels}}'
+	[ "${lines[0]}" = "NAMES     NETWORKS       LABELS" ]
+	"$HUSK" rm -f w n >/dev/null
+	"$HUSK" volume rm psvol >/dev/null
+	"$HUSK" network rm psnet >/dev/null
+}
+
 @test "--format 'table ...': Docker's headers over columns as wide as their widest cell, ten at the least" {
 	# no container: Docker's own empty header, to the space
 	run "$HUSK" ps
