@@ -450,10 +450,12 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 0, -1))
 		return 125;
-	/* Docker's "table " prefix: its columns are what we print anyway */
+	/* "table" alone: the columns we print anyway; "table T": T's
+	 * header over columns as wide as their widest cell, again for each
+	 * sample of a stream (parsed anew: the header is the parse's) */
+	if (format && strcmp(format, "table") == 0)
+		format = NULL;
 	bool table = format && strncmp(format, "table", 5) == 0;
-	if (table)
-		format = format[5] ? format + 6 : NULL;
 	struct husk_tmpl *t = parse_format(format, stats_fields, &rc);
 	if (rc)
 		return rc;
@@ -492,6 +494,7 @@ int cmd_stats(int argc, char **argv)
 				}
 				json_decref(row);
 			}
+			cli_tmpl_flush();
 			fflush(stdout);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -500,6 +503,12 @@ int cmd_stats(int argc, char **argv)
 		husk_strv_free(targets, n);
 		if (rc)
 			break;
+		if (table && stream) {
+			husk_tmpl_free(t);
+			t = parse_format(format, stats_fields, &rc);
+			if (rc)
+				break;
+		}
 	}
 	husk_tmpl_free(t);
 	return rc;

@@ -66,6 +66,10 @@ now() { date +%s.%N; }
 	[ "$pids" -eq 3 ]
 	[ "$limit" -eq $((64 * 1024 * 1024)) ]
 	[[ "$cpu" =~ ^[0-9]+\.[0-9][0-9]%$ ]]
+	# "table T": T's header over aligned columns, as Docker's
+	run "$HUSK" stats --no-stream --format 'table {{.Name}}\t{{.PIDs}}' s1
+	[ "${lines[0]}" = "NAME      PIDS" ]
+	[ "${lines[1]}" = "s1        3" ]
 	# without names: the running ones; a container that is not there is an error
 	run "$HUSK" stats --no-stream --format '{{.Name}}'
 	[ "$output" = s1 ]
