@@ -395,10 +395,10 @@ int husk_engine_net_connect(struct husk_engine *e, const char *name_or_id,
 int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, const char *network,
 			       husk_error **err);
 /* What ps --format shows beyond the record, each only when asked (ret
- * not NULL), malloc'd, "" when none: its labels as Docker's ps writes
- * them ("k=v,k2=v2", by key; from docker.json) and its networks ("a,b",
- * by name; its endpoints, or its mode: none, host, container:ID) */
-int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, char **ret_labels,
+ * not NULL): its labels (a new object, {} when none; from docker.json)
+ * and its networks ("a,b" by name, malloc'd: its endpoints, or its mode:
+ * none, host, container:ID) */
+int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, json_t **ret_labels,
 			   char **ret_networks, husk_error **err);
 /* What a container got on each of its networks (none: an empty list) */
 int husk_engine_net_endpoints(struct husk_engine *e, const char *id, struct husk_net_endpoint **ret,

@@ -706,21 +706,12 @@ static char *join_sorted(char **v, size_t n, const char *sep)
 	return s;
 }
 
-int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, char **ret_labels,
+int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, json_t **ret_labels,
 			   char **ret_networks, husk_error **err)
 {
 	if (ret_labels) {
 		json_t *l = ctr_labels(e, c);
-		char **v = NULL;
-		size_t n = 0;
-		const char *k;
-		json_t *val;
-		json_object_foreach (l, k, val) {
-			husk_strv_push(
-				&v, &n,
-				husk_strdup_printf("%s=%s", k, json_string_value(val) ?: ""));
-		}
-		*ret_labels = join_sorted(v, n, ",");
+		*ret_labels = json_is_object(l) ? json_copy(l) : json_object();
 	}
 	if (ret_networks) {
 		struct husk_net_endpoint *eps = NULL;

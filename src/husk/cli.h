@@ -53,6 +53,10 @@ int cli_inspect(char *const *names, size_t n, const char *format, const char *co
  * cols, each column as wide as its widest cell and three spaces (ten
  * columns at the least, as Docker's tabwriter) */
 void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows);
+/* A row's labels as Docker's ls commands show them: .Labels "k=v,k2=v2"
+ * (by key), and the object itself under "Label" for {{.Label "k"}}.
+ * labels: an object (stolen), or NULL for none. */
+void cli_row_labels(json_t *row, json_t *labels);
 /* "husk: CMD: MESSAGE (see 'husk CMD --help')"; returns 125 */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 when min..max operands follow the flags (max -1: no bound), else the

@@ -316,9 +316,10 @@ static void status_text(const struct husk_ctr *c, char *out, size_t n)
 	}
 }
 
-static const char *const ps_fields[] = {
-	"ID",	 "Names",    "Image", "Command", "CreatedAt", "RunningFor", "Status",	    "State",
-	"Ports", "ExitCode", "Size",  "Labels",	 "Mounts",    "Networks",   "LocalVolumes", NULL};
+static const char *const ps_fields[] = {"ID",		"Names",  "Image", "Command", "CreatedAt",
+					"RunningFor",	"Status", "State", "Ports",   "ExitCode",
+					"Size",		"Labels", "Label", "Mounts",  "Networks",
+					"LocalVolumes", NULL};
 
 /* Docker's .Mounts: each mount's volume name or source, by 15 characters
  * unless --no-trunc; .LocalVolumes: how many are volumes */
@@ -441,7 +442,7 @@ int cmd_ps(int argc, char **argv)
 	 * networks are read only for a format that shows them */
 	if (format && strstr(format, ".Size"))
 		size = true;
-	bool labels = format && (strstr(format, ".Labels") || strstr(format, "json ."));
+	bool labels = format && (strstr(format, ".Label") || strstr(format, "json ."));
 	bool networks = format && (strstr(format, ".Networks") || strstr(format, "json ."));
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
@@ -479,7 +480,8 @@ int cmd_ps(int argc, char **argv)
 		json_t *row = ps_row(&v[i], trunc);
 		ps_mounts(row, &v[i], trunc);
 		if (labels || networks) {
-			char *l = NULL, *nw = NULL;
+			json_t *l = NULL;
+			char *nw = NULL;
 			if (husk_engine_ctr_extras(&eng, &v[i], labels ? &l : NULL,
 						   networks ? &nw : NULL, &err) < 0) {
 				json_decref(row);
@@ -487,10 +489,9 @@ int cmd_ps(int argc, char **argv)
 				break;
 			}
 			if (l)
-				json_object_set_new(row, "Labels", json_string(l));
+				cli_row_labels(row, l);
 			if (nw)
 				json_object_set_new(row, "Networks", json_string(nw));
-			free(l);
 			free(nw);
 		}
 		if (rw) {

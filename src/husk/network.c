@@ -172,8 +172,8 @@ const struct cli_flag network_ls_flags[] = {
 	{0},
 };
 
-static const char *const ls_fields[] = {"ID",	  "Name",     "Driver", "Scope",
-					"Subnet", "Internal", "Labels", NULL};
+static const char *const ls_fields[] = {"ID",	    "Name",   "Driver", "Scope", "Subnet",
+					"Internal", "Labels", "Label",	NULL};
 
 int cmd_network_ls(int argc, char **argv)
 {
@@ -207,6 +207,7 @@ int cmd_network_ls(int argc, char **argv)
 		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name", v[i].name,
 					"Driver", "bridge", "Scope", "local", "Subnet", v[i].subnet,
 					"Internal", v[i].internal ? "true" : "false");
+		cli_row_labels(row, husk_labels_object(v[i].labels));
 		if (quiet)
 			printf("%s\n", id);
 		else if (tmpl && cli_print_tmpl(tmpl, row))

@@ -564,6 +564,22 @@ static int parse_cmd(struct parser *ps, struct cmd *c, size_t stage)
 		if (r < 0)
 			return r;
 		skip_space(ps);
+		const struct operand *o = &c->args[0];
+		if (!at_command_end(ps) && o->kind == O_DOT && o->n_path == 1 && stage == 0 &&
+		    strcmp(o->path[0], "Label") == 0) {
+			/* .Label "k": Docker's method of ps, volume ls and
+			 * network ls looks the key up in the labels, which
+			 * the data holds as a map under that name: index's */
+			for (size_t i = 0; i < ARRAY_SIZE(funcs) && !c->fn; i++)
+				if (strcmp(funcs[i].name, "index") == 0)
+					c->fn = &funcs[i];
+			while (!at_command_end(ps)) {
+				if ((r = add_arg(ps, c)) < 0)
+					return r;
+				skip_space(ps);
+			}
+			return 0;
+		}
 		if (!at_command_end(ps))
 			return perr(ps, "can't give arguments to a value that is not a function");
 		if (stage > 0)

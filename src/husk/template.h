@@ -17,7 +17,8 @@
  *   {{- and -}}                        cut the white space before, after
  * A pipeline is commands joined by |, each one's value the last argument
  * of the next: {{.Names | join ","}}.  A command is an argument, or a
- * function and its arguments.  Arguments: .Field.Sub (. is the data at the
+ * function and its arguments, or Docker's one method, {{.Label "k"}}
+ * (index .Label "k": the data holds the labels there).  Arguments: .Field.Sub (. is the data at the
  * top), $ (the data), $var and $var.Field, "strings" with Go's escapes,
  * `raw strings`, integers (0x.., 0..), floats, true, false, and
  * (PIPELINE), also (PIPELINE).Field.

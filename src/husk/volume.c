@@ -98,7 +98,7 @@ int cmd_volume_create(int argc, char **argv)
 /* --- ls --- */
 
 static const char *const ls_fields[] = {"Name",	 "Driver", "Mountpoint", "Labels",
-					"Scope", "Links",  NULL};
+					"Label", "Scope",  "Links",	 NULL};
 
 struct ls_filter {
 	int dangling; /* -1: either */
@@ -168,16 +168,11 @@ static int parse_filter(struct ls_filter *f, const char *arg)
 
 static json_t *ls_row(const struct husk_vol *v)
 {
-	size_t len = 0;
-	char labels[1024] = "";
-	for (char **p = v->labels; p && *p && len < sizeof(labels) - 1; p++) {
-		int n = snprintf(labels + len, sizeof(labels) - len, "%s%s", len ? "," : "", *p);
-		len = n < 0 ? len : len + (size_t)n;
-	}
 	cleanup_free char *links = husk_strdup_printf("%zu", v->n_users);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Name", v->name, "Driver", "local",
-			 "Mountpoint", v->mountpoint, "Labels", labels, "Scope", "local", "Links",
-			 links);
+	json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", v->name, "Driver", "local",
+				"Mountpoint", v->mountpoint, "Scope", "local", "Links", links);
+	cli_row_labels(row, husk_labels_object(v->labels));
+	return row;
 }
 
 static int by_name(const void *a, const void *b)

@@ -216,7 +216,7 @@ created then started
 	[[ "${lines[1]}${lines[2]}" == *'"sh -c '* ]]
 }
 
-@test "ps --format: .Labels, .Mounts, .Networks and .LocalVolumes as Docker's (labels by key, mounts by 15 characters unless --no-trunc, strings in json)" {
+@test "ps --format: .Labels, .Label \"k\", .Mounts, .Networks and .LocalVolumes as Docker's (labels by key, mounts by 15 characters unless --no-trunc, strings in json)" {
 	"$HUSK" network create psnet >/dev/null
 	"$HUSK" volume create psvol >/dev/null
 	mkdir -p "$TEST_DIR/a-rather-long-host-dir"
@@ -227,6 +227,15 @@ created then started
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "n||none|0" ]
 	[ "${lines[1]}" = "w|a=1,b=2|bridge,psnet|1" ]
+	# Docker's method {{.Label "k"}}, on ps, volume ls and network ls
+	run "$HUSK" ps --filter name=w --format '{{.Label "b"}}|{{.Label "none"}}'
+	[ "$output" = "2|" ]
+	run "$HUSK" volume ls --filter name=psvol --format '{{.Name}} {{.Label "x"}}'
+	[ "$output" = "psvol " ]
+	"$HUSK" network create --label tier=db pslab >/dev/null
+	run "$HUSK" network ls --format '{{.Name}} {{.Labels}} {{.Label "tier"}}'
+	[[ "$output" == *"pslab tier=db db"* ]]
+	"$HUSK" network rm pslab >/dev/null
 	run "$HUSK" ps --filter name=w --no-trunc --format '{{.Mounts}}'
 	[ "$output" = "psvol,$TEST_DIR/a-rather-long-host-dir" ]
 	run "$HUSK" ps --filter name=w --format '{{.Mounts}}'

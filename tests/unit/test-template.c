@@ -90,6 +90,12 @@ static void test_values(void **state)
 	s = render("{{json .}}", NULL, "{\"a\":1}");
 	assert_string_equal(s, "{\"a\":1}");
 	free(s);
+	/* Docker's method {{.Label "k"}}: a missing key is "", as Docker's
+	 * Label returns */
+	s = render("{{.Label \"b\"}}|{{.Label \"z\"}}|{{.Label \"a\" | printf \"<%s>\"}}", NULL,
+		   "{\"Label\":{\"b\":\"2\",\"a\":\"1\"}}");
+	assert_string_equal(s, "2||<1>");
+	free(s);
 }
 
 /* A rendering error's message (the template parses). */
