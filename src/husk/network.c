@@ -169,8 +169,83 @@ static json_t *network_json(const struct husk_network *n)
 const struct cli_flag network_ls_flags[] = {
 	{"quiet", 'q', NULL, "only the ids"},
 	{"format", 0, "TEMPLATE", "each network through a Go template ({{.Name}})", 'F'},
+	{"filter", 'f', "KEY=VALUE",
+	 "only networks that match: name (a part), id (a prefix), label, driver, type "
+	 "(custom, builtin), dangling"},
 	{0},
 };
+
+/* Docker's network ls filters: one of a key's values must match (OR),
+ * every key must (AND) */
+struct net_filter {
+	char **v[6];
+	size_t n[6];
+};
+static const char *const net_filter_keys[] = {"name", "id", "label", "driver", "type", "dangling"};
+
+static int net_filter_add(struct net_filter *f, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	for (size_t k = 0; eq && k < ARRAY_SIZE(net_filter_keys); k++) {
+		if (strlen(net_filter_keys[k]) != (size_t)(eq - arg) ||
+		    strncmp(arg, net_filter_keys[k], (size_t)(eq - arg)) != 0)
+			continue;
+		const char *val = eq + 1;
+		if ((k == 4 && strcmp(val, "custom") != 0 && strcmp(val, "builtin") != 0) ||
+		    (k == 5 && strcmp(val, "true") != 0 && strcmp(val, "false") != 0 &&
+		     strcmp(val, "1") != 0 && strcmp(val, "0") != 0))
+			return cli_usage_error("--filter \"%s\": %s", arg,
+					       k == 4 ? "type is custom or builtin"
+						      : "dangling is true or false");
+		husk_strv_push(&f->v[k], &f->n[k], (char *)val);
+		return 0;
+	}
+	return cli_usage_error("--filter \"%s\": husk filters networks by name, id, label, driver, "
+			       "type and dangling",
+			       arg);
+}
+
+static bool net_filter_one(size_t k, const char *val, const struct husk_network *nw, json_t *labels)
+{
+	switch (k) {
+	case 0:
+		return strstr(nw->name, val) != NULL;
+	case 1:
+		return strncmp(short_id(nw), val, strlen(val)) == 0;
+	case 2:
+		return husk_labels_match(labels, val);
+	case 3:
+		return strcmp(val, "bridge") == 0;
+	case 4:
+		return (strcmp(val, "builtin") == 0) == (*nw->id == '\0');
+	default: {
+		char **on = NULL;
+		size_t n = 0;
+		if (husk_engine_net_containers(&eng, nw->name, &on, NULL) == 0)
+			while (on[n])
+				n++;
+		husk_strv_free(on, n);
+		/* as Docker's: the default bridge is never dangling */
+		bool unused = n == 0 && *nw->id != '\0';
+		bool want = strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
+		return unused == want;
+	}
+	}
+}
+
+static bool net_filter_keep(const struct net_filter *f, const struct husk_network *nw)
+{
+	json_t *labels = husk_labels_object(nw->labels);
+	bool keep = true;
+	for (size_t k = 0; k < ARRAY_SIZE(net_filter_keys) && keep; k++) {
+		bool any = f->n[k] == 0;
+		for (size_t i = 0; i < f->n[k] && !any; i++)
+			any = net_filter_one(k, f->v[k][i], nw, labels);
+		keep = any;
+	}
+	json_decref(labels);
+	return keep;
+}
 
 static const char *const ls_fields[] = {"ID",	    "Name",   "Driver", "Scope", "Subnet",
 					"Internal", "Labels", "Label",	NULL};
@@ -179,14 +254,22 @@ int cmd_network_ls(int argc, char **argv)
 {
 	bool quiet = false;
 	const char *format = NULL;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
+	struct net_filter f = {0};
+	int c, rf = 0;
+	while ((c = cli_getopt(argc, argv)) != -1 && rf == 0) {
 		if (c == 'q')
 			quiet = true;
 		else if (c == 'F')
 			format = optarg;
+		else if (c == 'f')
+			rf = net_filter_add(&f, optarg);
 		else
-			return 125;
+			rf = 125;
+	}
+	if (rf) {
+		for (size_t k = 0; k < ARRAY_SIZE(f.v); k++)
+			free(f.v[k]);
+		return rf;
 	}
 	if (cli_operands(argc, argv, 0, 0))
 		return 125;
@@ -203,6 +286,8 @@ int cmd_network_ls(int argc, char **argv)
 	json_t *rows = json_array();
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (!net_filter_keep(&f, &v[i]))
+			continue;
 		cleanup_free char *id = husk_strdup_printf("%.12s", short_id(&v[i]));
 		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name", v[i].name,
 					"Driver", "bridge", "Scope", "local", "Subnet", v[i].subnet,
@@ -222,6 +307,8 @@ int cmd_network_ls(int argc, char **argv)
 	json_decref(rows);
 	husk_network_list_free(v, n);
 	husk_tmpl_free(tmpl);
+	for (size_t k = 0; k < ARRAY_SIZE(f.v); k++)
+		free(f.v[k]);
 	return rc;
 }
 

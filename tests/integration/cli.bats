@@ -249,6 +249,31 @@ created then started
 	"$HUSK" network rm psnet >/dev/null
 }
 
+@test "network ls --filter: name, id, label, driver, type, dangling as Docker's (OR within a key, AND across); a bad key is one line, 125" {
+	"$HUSK" network create --label env=prod front >/dev/null
+	"$HUSK" network create back >/dev/null
+	"$HUSK" run -d --name w --network back busybox sleep 100 >/dev/null
+	ls_names() { "$HUSK" network ls --format '{{.Name}}' "$@" | sort | tr '\n' ' '; }
+	[ "$(ls_names --filter name=fro)" = "front " ]
+	[ "$(ls_names --filter name=front --filter name=back)" = "back front " ]
+	[ "$(ls_names --filter label=env)" = "front " ]
+	[ "$(ls_names --filter label=env=prod --filter name=back)" = "" ]
+	[ "$(ls_names --filter type=builtin)" = "bridge " ]
+	[ "$(ls_names --filter type=custom)" = "back front " ]
+	[ "$(ls_names --filter driver=overlay)" = "" ]
+	# dangling: no container on it, the default bridge never
+	[ "$(ls_names --filter dangling=true)" = "front " ]
+	[ "$(ls_names --filter dangling=false)" = "back bridge " ]
+	id=$("$HUSK" network inspect -f '{{.Id}}' front)
+	[ "$("$HUSK" network ls -q --filter "id=${id:0:6}")" = "${id:0:12}" ]
+	run "$HUSK" network ls --filter bogus=1
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--filter "bogus=1"'* ]]
+	"$HUSK" rm -f w >/dev/null
+	"$HUSK" network rm front back >/dev/null
+}
+
 @test "--format 'table ...': Docker's headers over columns as wide as their widest cell, ten at the least" {
 	# no container: Docker's own empty header, to the space
 	run "$HUSK" ps
