@@ -267,7 +267,8 @@ int cli_tmpl_parse(const char *format, const char *const *fields, struct husk_tm
 		   husk_error **err)
 {
 	*ret = NULL;
-	const char *t = format;
+	/* Docker 23's --format json: each row as one line of JSON */
+	const char *t = strcmp(format, "json") == 0 ? "{{json .}}" : format;
 	if (strncmp(t, "table", 5) != 0 || (t[5] != '\0' && !isspace((unsigned char)t[5])))
 		return husk_tmpl_parse(t, fields, ret, err);
 	t += 5;

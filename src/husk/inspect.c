@@ -3,6 +3,7 @@
  * RestartCount, Config, HostConfig, NetworkSettings), --format over it. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +204,10 @@ static const char *const inspect_fields[] = {
 
 const struct cli_flag inspect_flags[] = {
 	{"format", 'f', "TEMPLATE", "print through a Go template ({{.State.Status}}...)"},
-	{"type", 0, "TYPE", "what to inspect: container", 'T'},
+	{"type", 0, "TYPE",
+	 "what to inspect: container, image, network or volume (default: the first kind that "
+	 "has the name, in that order)",
+	 'T'},
 	{0},
 };
 
@@ -217,24 +221,96 @@ static json_t *one_container(const char *name, husk_error **err)
 	return j;
 }
 
+/* what a template may name when the kind is not given: every kind's */
+static const char *const any_fields[] = {
+	"Id",	      "Name",	      "Created",	 "Image",   "State",	  "Config",
+	"HostConfig", "RestartCount", "NetworkSettings", "Mounts",  "ID",	  "Digest",
+	"RepoTags",   "RepoDigests",  "Architecture",	 "Os",	    "Author",	  "RootFS",
+	"History",    "Size",	      "Labels",		 "Scope",   "Driver",	  "EnableIPv6",
+	"IPAM",	      "Internal",     "Containers",	 "Options", "Mountpoint", "CreatedAt",
+	NULL};
+static const char *const image_fields[] = {
+	"Id",	   "ID",	   "Digest", "RepoTags", "RepoDigests",
+	"Created", "Architecture", "Os",     "Author",	 "Config",
+	"RootFS",  "History",	   "Size",   "Labels",	 NULL};
+
+static json_t *one_image(const char *name, husk_error **err)
+{
+	json_t *o = NULL;
+	if (husk_engine_image_inspect(&eng, name, &o, err) < 0)
+		return NULL;
+	/* podman's Go field is ID, docker's JSON key Id: both work */
+	json_object_set(o, "ID", json_object_get(o, "Id"));
+	return o;
+}
+
+/* Docker's order: a container, an image, a network, a volume of that
+ * name; not found as any: the container's error, with Docker's words */
+static json_t *one_any(const char *name, husk_error **err)
+{
+	json_t *(*kinds[])(const char *, husk_error **) = {one_container, one_image,
+							   cli_network_json, cli_volume_json};
+	husk_error *first = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		husk_error *e = NULL;
+		json_t *j = kinds[i](name, &e);
+		if (j) {
+			husk_error_free(first);
+			return j;
+		}
+		if (!e || e->errnum != ENOENT) {
+			husk_error_free(first);
+			if (err)
+				*err = e;
+			else
+				husk_error_free(e);
+			return NULL;
+		}
+		if (!first)
+			first = e;
+		else
+			husk_error_free(e);
+	}
+	husk_fail_as(err, ENOENT, "no such object: \"%s\"", name);
+	husk_error_free(first);
+	return NULL;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
-	const char *format = NULL;
+	const char *format = NULL, *type = NULL;
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'f')
 			format = optarg;
-		else if (c != 'T')
+		else if (c == 'T')
+			type = optarg;
+		else
 			return 125;
-		else if (strcmp(optarg, "container") != 0)
-			return cli_usage_error("--type \"%s\": husk inspects containers here (husk "
-					       "image inspect for images)",
-					       optarg);
 	}
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
-	return cli_inspect(argv + optind, (size_t)(argc - optind), format, inspect_fields,
-			   one_container);
+	json_t *(*one)(const char *, husk_error **) = one_any;
+	const char *const *fields = any_fields;
+	if (!type) {
+	} else if (strcmp(type, "container") == 0) {
+		one = one_container;
+		fields = inspect_fields;
+	} else if (strcmp(type, "image") == 0) {
+		one = one_image;
+		fields = image_fields;
+	} else if (strcmp(type, "network") == 0) {
+		one = cli_network_json;
+		fields = NULL;
+	} else if (strcmp(type, "volume") == 0) {
+		one = cli_volume_json;
+		fields = NULL;
+	} else {
+		return cli_usage_error("--type \"%s\": expected container, image, network or "
+				       "volume",
+				       type);
+	}
+	return cli_inspect(argv + optind, (size_t)(argc - optind), format, fields, one);
 }
 
 /* husk healthcheck run CONTAINER: Podman's; prints the health, exit 1

@@ -455,6 +455,8 @@ int cmd_stats(int argc, char **argv)
 	 * sample of a stream (parsed anew: the header is the parse's) */
 	if (format && strcmp(format, "table") == 0)
 		format = NULL;
+	else if (format && strcmp(format, "json") == 0)
+		format = "{{json .}}"; /* a line of JSON a container, as Docker 23's */
 	bool table = format && strncmp(format, "table", 5) == 0;
 	struct husk_tmpl *t = parse_format(format, stats_fields, &rc);
 	if (rc)

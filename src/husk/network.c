@@ -321,7 +321,7 @@ static const char *const inspect_fields[] = {"Name",	   "Id",	 "Created", "Scope
 					     "Driver",	   "EnableIPv6", "IPAM",    "Internal",
 					     "Containers", "Options",	 "Labels",  NULL};
 
-static json_t *one_network(const char *name, husk_error **err)
+json_t *cli_network_json(const char *name, husk_error **err)
 {
 	struct husk_network n;
 	if (husk_network_get(eng.root, name, &n, err) < 0)
@@ -344,7 +344,7 @@ int cmd_network_inspect(int argc, char **argv)
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
 	return cli_inspect(argv + optind, (size_t)(argc - optind), format, inspect_fields,
-			   one_network);
+			   cli_network_json);
 }
 
 int cmd_network_rm(int argc, char **argv)

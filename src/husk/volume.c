@@ -250,7 +250,7 @@ const struct cli_flag volume_inspect_flags[] = {
 	{0},
 };
 
-static json_t *one_volume(const char *name, husk_error **err)
+json_t *cli_volume_json(const char *name, husk_error **err)
 {
 	struct husk_vol v;
 	if (husk_engine_volume_get(&eng, name, &v, err) < 0)
@@ -273,7 +273,7 @@ int cmd_volume_inspect(int argc, char **argv)
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
 	return cli_inspect(argv + optind, (size_t)(argc - optind), format, inspect_fields,
-			   one_volume);
+			   cli_volume_json);
 }
 
 /* --- rm, prune --- */

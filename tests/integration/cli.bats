@@ -274,6 +274,38 @@ created then started
 	"$HUSK" network rm front back >/dev/null
 }
 
+@test "inspect takes every kind as Docker's: a container, else an image, a network, a volume of that name; --type picks one; --format json is a line of JSON a row" {
+	"$HUSK" run -d --name w busybox sleep 100 >/dev/null
+	"$HUSK" volume create kvol >/dev/null
+	"$HUSK" network create knet >/dev/null
+	[ "$("$HUSK" inspect -f '{{.Name}}' w)" = /w ]
+	[ "$("$HUSK" inspect -f '{{index .RepoTags 0}}' busybox)" = busybox:latest ]
+	[ "$("$HUSK" inspect -f '{{.Driver}} {{.Name}}' kvol knet)" = "local kvol
+bridge knet" ]
+	[ "$("$HUSK" inspect --type image -f '{{.Os}}' busybox)" = linux ]
+	[ "$("$HUSK" inspect --type volume -f '{{.Name}}' kvol)" = kvol ]
+	run "$HUSK" inspect --type container busybox
+	[ "$status" -eq 125 ]
+	run "$HUSK" inspect nosuch
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: no such object: "nosuch"' ]
+	run "$HUSK" inspect --type bogus w
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	# a typo in a field is still a parse error naming it
+	run "$HUSK" inspect -f '{{.Bogus}}' w
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'unknown field ".Bogus"'* ]]
+	# --format json (Docker 23): each row one line of JSON
+	[ "$("$HUSK" ps --format json | jq -r .Names)" = w ]
+	[ "$("$HUSK" images --format json | jq -r .Repository)" = busybox ]
+	[ "$("$HUSK" volume ls --format json | jq -r .Name)" = kvol ]
+	[ "$("$HUSK" stats --no-stream --format json | jq -r .Name)" = w ]
+	"$HUSK" rm -f w >/dev/null
+	"$HUSK" volume rm kvol >/dev/null
+	"$HUSK" network rm knet >/dev/null
+}
+
 @test "--format 'table ...': Docker's headers over columns as wide as their widest cell, ten at the least" {
 	# no container: Docker's own empty header, to the space
 	run "$HUSK" ps
