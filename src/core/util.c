@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,7 +137,13 @@ int husk_write_file(const char *path, const char *buf, size_t len, mode_t mode, 
 	return 0;
 }
 
-int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* a temp file in path's dir, then renamed over path, or (swap) exchanged
+ * with it (husk_write_file_swap says why) */
+static int write_replacing(const char *path, const char *buf, size_t len, mode_t mode, bool swap,
 			   husk_error **err)
 {
 	cleanup_free char *tmp = husk_strdup_printf("%s.tmp.%d", path, (int)getpid());
@@ -144,9 +151,19 @@ int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t
 	if (fd < 0)
 		return husk_fail(err, errno, "open \"%s\"", tmp);
 	int r = husk_write_all(fd, buf, len);
+	/* by syscall: musl, which the static monitor is built with, has no
+	 * renameat2 */
+	if (r == 0 && swap &&
+	    syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		/* tmp now names the old file */
+		unlink(tmp);
+		return 0;
+	}
 	/* rename alone makes the change atomic for readers; runtime state (a
 	 * tmpfs under /run) and pid files need nothing more, and an fsync
-	 * on a disk costs more than the rest of a container's start */
+	 * on a disk costs more than the rest of a container's start.  (An
+	 * exchange that failed: ENOENT, no file there yet; EINVAL, none on
+	 * this fs.) */
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -156,33 +173,16 @@ int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t
 	return 0;
 }
 
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
+int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode,
+			   husk_error **err)
+{
+	return write_replacing(path, buf, len, mode, false, err);
+}
 
 int husk_write_file_swap(const char *path, const char *buf, size_t len, mode_t mode,
 			 husk_error **err)
 {
-	cleanup_free char *tmp = husk_strdup_printf("%s.tmp.%d", path, (int)getpid());
-	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return husk_fail(err, errno, "open \"%s\"", tmp);
-	int r = husk_write_all(fd, buf, len);
-	/* by syscall: musl, which the static monitor is built with, has no
-	 * renameat2 */
-	if (r == 0 && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
-		/* tmp now names the old file */
-		unlink(tmp);
-		return 0;
-	}
-	/* ENOENT: no file there yet; EINVAL: no exchange on this fs */
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return husk_fail(err, -r, "write \"%s\"", path);
-	}
-	return 0;
+	return write_replacing(path, buf, len, mode, true, err);
 }
 
 int husk_mkdir_p(const char *path, mode_t mode, husk_error **err)
