@@ -164,7 +164,13 @@ static int apply_memory(const struct husk_cgroup *cg, json_t *m, husk_error **er
 		if (ss && memsw &&
 		    cg_write(cg, "memory", "memory.memsw.limit_in_bytes", ss, "memory.swap", err) <
 			    0) {
-			husk_error_free(first);
+			/* both refused: the limit's error says why (EBUSY: it
+			 * uses more than that), memsw's only that it is below
+			 * the limit still in place */
+			if (first) {
+				husk_error_free(*err);
+				*err = first;
+			}
 			return -1;
 		}
 		if (first) {

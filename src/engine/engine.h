@@ -394,6 +394,23 @@ int husk_engine_net_connect(struct husk_engine *e, const char *name_or_id,
 			    const struct husk_net_attach *a, husk_error **err);
 int husk_engine_net_disconnect(struct husk_engine *e, const char *name_or_id, const char *network,
 			       husk_error **err);
+/* husk update: what is 0 (false) stays as it is */
+struct husk_update_opts {
+	long long memory, memory_swap, memory_reservation; /* bytes */
+	double cpus;
+	long long cpu_shares, cpu_period, cpu_quota; /* quota, period: us */
+	long long pids_limit;
+	int blkio_weight;
+	bool restart_set;
+	enum husk_restart restart;
+	int restart_max;
+};
+/* Live in the cgroup when it runs, kept for its next start and shown by
+ * inspect (update.c); EINVAL for options that cannot go together, the
+ * kernel's errno for a value it refuses */
+int husk_engine_update(struct husk_engine *e, const char *name_or_id,
+		       const struct husk_update_opts *o, husk_error **err);
+
 /* What ps --format shows beyond the record, each only when asked (ret
  * not NULL): its labels (a new object, {} when none; from docker.json)
  * and its networks ("a,b" by name, malloc'd: its endpoints, or its mode:

@@ -108,6 +108,8 @@ int cmd_wait(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+extern const struct cli_flag update_flags[];
 int cmd_ps(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -1046,6 +1046,60 @@ static int cidfile_close(int fd, const char *path, const char *id)
 	return 0;
 }
 
+/* --- update: run's limits and --restart, changed later --- */
+
+const struct cli_flag update_flags[] = {
+	{"memory", 'm', "SIZE", "memory limit (64m, 1g)"},
+	{"memory-swap", 0, "SIZE", "memory and swap together (-1: no limit on swap)",
+	 OPT_MEMORY_SWAP},
+	{"memory-reservation", 0, "SIZE", "a soft memory limit", OPT_MEMORY_RESERVATION},
+	{"cpus", 0, "N", "CPU limit, in CPUs (0.5)", OPT_CPUS},
+	{"cpu-shares", 'c', "N", "CPU weight against other containers (1024)", OPT_CPU_SHARES},
+	{"cpu-period", 0, "US", "the CFS period, microseconds", OPT_CPU_PERIOD},
+	{"cpu-quota", 0, "US", "the CFS quota in each period, microseconds", OPT_CPU_QUOTA},
+	{"pids-limit", 0, "N", "at most N processes", OPT_PIDS},
+	{"blkio-weight", 0, "N", "block I/O weight (10 to 1000)", OPT_BLKIO_WEIGHT},
+	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
+	{0},
+};
+
+int cmd_update(int argc, char **argv)
+{
+	struct run_cli r = {0};
+	r.o.restart_max = -1; /* --restart sets it */
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv)) != -1 && rc == 0)
+		rc = parse_one(&r, c);
+	if (rc == 0 && cli_operands(argc, argv, 1, -1))
+		rc = 125;
+	struct husk_update_opts u = {.memory = r.o.memory,
+				     .memory_swap = r.o.memory_swap,
+				     .memory_reservation = r.o.memory_reservation,
+				     .cpus = r.o.cpus,
+				     .cpu_shares = r.o.cpu_shares,
+				     .cpu_period = r.o.cpu_period,
+				     .cpu_quota = r.o.cpu_quota,
+				     .pids_limit = r.o.pids_limit,
+				     .blkio_weight = r.o.blkio_weight,
+				     .restart_set = r.o.restart_max >= 0,
+				     .restart = r.o.restart,
+				     .restart_max = r.o.restart_max};
+	if (rc == 0 && !u.memory && !u.memory_swap && !u.memory_reservation && u.cpus <= 0 &&
+	    !u.cpu_shares && !u.cpu_period && !u.cpu_quota && !u.pids_limit && !u.blkio_weight &&
+	    !u.restart_set)
+		rc = cli_usage_error("nothing to change: give a limit or --restart");
+	/* as Docker's: each container named once, the first error's code */
+	for (int i = optind; rc == 0 && i < argc; i++) {
+		husk_error *err = NULL;
+		if (husk_engine_update(&eng, argv[i], &u, &err) < 0)
+			rc = fail(err);
+		else
+			printf("%s\n", argv[i]);
+	}
+	run_cli_clear(&r);
+	return rc;
+}
+
 int cmd_create(int argc, char **argv)
 {
 	struct run_cli r = {0};

@@ -245,6 +245,49 @@ orphan_state() {
 	[ -z "$("$HUSK" ps -aq)" ]
 }
 
+# limits NAME: the memory limit, pids max and CPU quota the container's
+# cgroup has (v1 or v2), as one line
+limits() {
+	"$HUSK" exec "$1" sh -c '
+		c=/sys/fs/cgroup
+		if [ -f $c/memory/memory.limit_in_bytes ]; then
+			echo $(cat $c/memory/memory.limit_in_bytes $c/pids/pids.max $c/cpu/cpu.cfs_quota_us)
+		else
+			echo $(cat $c/memory.max $c/pids.max) $(cut -d" " -f1 $c/cpu.max)
+		fi'
+}
+
+@test "update: limits and the restart policy changed live, kept for the next start, shown by inspect; a refused value changes nothing" {
+	"$HUSK" run -d --name u -m 64m busybox sleep 1000 >/dev/null
+	run "$HUSK" update -m 128m --pids-limit 50 --cpus 0.5 --restart on-failure:3 u
+	[ "$status" -eq 0 ]
+	[ "$output" = u ]
+	[ "$(limits u)" = "134217728 50 50000" ]
+	[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' u)" = "134217728 50 500000000 on-failure:3" ]
+	# a stopped container: for its next start
+	"$HUSK" stop -t 0 u >/dev/null
+	"$HUSK" update -m 96m u >/dev/null
+	"$HUSK" start u >/dev/null
+	[ "$(limits u)" = "100663296 50 50000" ]
+	# the kernel refuses a limit under what it uses: one line, nothing changed
+	run "$HUSK" update -m 4k u
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"memory.limit"*"busy"* ]]
+	[ "$(limits u)" = "100663296 50 50000" ]
+	[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}}' u)" = 100663296 ]
+	# bad input: one line, 125
+	for args in "" "--cpus 1 --cpu-quota 50000" "--restart sometimes" "-m lots" "--cpuset-cpus 0"; do
+		# shellcheck disable=SC2086
+		run "$HUSK" update $args u
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run "$HUSK" update -m 64m nosuch
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: no such container: "nosuch"' ]
+}
+
 # the host's cgroup dirs named husk-ID in a v1 hierarchy (the engine's
 # cgroupsPath, below the caller's cgroup)
 cg_dirs() {
