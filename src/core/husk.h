@@ -130,6 +130,10 @@ int husk_ensure_sealed_exe(char **argv, char **envp, husk_error **err);
 
 /* Apply a linux.resources object to a live container (husk-oci update). */
 int husk_update(const char *root, const char *id, const char *resources_json, husk_error **err);
+/* What update does to the recorded config: src into dst, objects key by
+ * key, anything else replaced */
+struct json_t;
+void husk_json_merge(struct json_t *dst, struct json_t *src);
 /* Its cgroup counters as runc's stats event; OOM kills so far; whether it
  * still runs.  Any of the outputs may be NULL. */
 int husk_stats(const char *root, const char *id, char **ret_json, long long *ret_ooms,

@@ -10,15 +10,14 @@
 #include "state.h"
 #include "util.h"
 
-/* Merge src into dst, objects key by key, anything else replaced. */
-static void merge(json_t *dst, json_t *src)
+void husk_json_merge(json_t *dst, json_t *src)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach (src, k, v) {
 		json_t *cur = json_object_get(dst, k);
 		if (json_is_object(cur) && json_is_object(v))
-			merge(cur, v);
+			husk_json_merge(cur, v);
 		else
 			json_object_set(dst, k, v);
 	}
@@ -59,7 +58,7 @@ int husk_update(const char *root, const char *id, const char *resources_json, hu
 			cur = json_object();
 			json_object_set_new(lx, "resources", cur);
 		}
-		merge(cur, res);
+		husk_json_merge(cur, res);
 		if (husk_state_save(&st, err) < 0)
 			goto done;
 	}

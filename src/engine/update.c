@@ -72,20 +72,6 @@ static json_t *resources_of(const struct husk_update_opts *o)
 	return r;
 }
 
-/* objects key by key, anything else replaced */
-static void merge(json_t *dst, json_t *src)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach (src, k, v) {
-		json_t *cur = json_object_get(dst, k);
-		if (json_is_object(cur) && json_is_object(v))
-			merge(cur, v);
-		else
-			json_object_set(dst, k, v);
-	}
-}
-
 /* What inspect shows, under Docker's names */
 static void host_config(json_t *host, const struct husk_update_opts *o)
 {
@@ -142,7 +128,7 @@ static int do_update(struct husk_ctr *c, void *data, husk_error **err)
 		if (!json_is_object(cfg)) {
 			r = husk_fail(err, EIO, "read \"%s\": %s", cfg_path, je.text);
 		} else {
-			merge(obj_at(obj_at(cfg, "linux"), "resources"), res);
+			husk_json_merge(obj_at(obj_at(cfg, "linux"), "resources"), res);
 			cleanup_free char *text = json_dumps(cfg, JSON_COMPACT);
 			r = text ? husk_write_file_atomic(cfg_path, text, strlen(text), 0600, err)
 				 : husk_fail(err, ENOMEM, "write \"%s\"", cfg_path);
