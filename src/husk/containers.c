@@ -267,10 +267,15 @@ int cmd_rm(int argc, char **argv)
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
-		if (husk_engine_rm(&eng, argv[i], force, volumes, &err) < 0)
-			rc = fail(err);
-		else
+		if (husk_engine_rm(&eng, argv[i], force, volumes, &err) < 0) {
+			/* -f of one that is not there: said, not failed, as
+			 * Docker's since 20.10 (rm -f's meaning) */
+			bool gone = force && err && err->errnum == ENOENT;
+			int r = fail(err);
+			rc = gone ? rc : r;
+		} else {
 			printf("%s\n", argv[i]);
+		}
 	}
 	return rc;
 }

@@ -9,6 +9,7 @@
  * what lies below them ({{.Config.Cmd}}, {{.RootFS.Layers}}). */
 #define _GNU_SOURCE
 #include <fnmatch.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,11 +295,14 @@ const struct cli_flag rmi_flags[] = {
 int cmd_rmi(int argc, char **argv)
 {
 	int c;
+	bool force = false;
 	/* -f is taken as Docker's, but an image a container was made from
 	 * stays either way: its layers are that container's root */
-	while ((c = cli_getopt(argc, argv)) != -1)
+	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c != 'f')
 			return 125;
+		force = true;
+	}
 	if (cli_operands(argc, argv, 1, -1))
 		return 125;
 	int rc = 0;
@@ -308,8 +312,13 @@ int cmd_rmi(int argc, char **argv)
 		int r = husk_engine_image_rm(&eng, argv[i], &name, &err);
 		if (name)
 			printf("Untagged: %s\n", name);
-		if (r < 0)
-			rc = fail(err);
+		if (r < 0) {
+			/* -f of an image that is not there: said, not failed,
+			 * as Docker's */
+			bool gone = force && err && err->errnum == ENOENT;
+			int f = fail(err);
+			rc = gone ? rc : f;
+		}
 		free(name);
 	}
 	return rc;

@@ -175,9 +175,19 @@ field() {
 	run "$HUSK" run --restart sometimes busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'invalid restart policy "sometimes"'* ]]
+	# -f of what is not there: said on stderr, not failed, as Docker's
+	# since 20.10; without -f, 125
 	run "$HUSK" rmi -f nosuchimage
-	[ "$status" -eq 125 ]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *nosuchimage* ]]
 	[[ "$output" != *'"-f"'* ]]
+	run "$HUSK" rmi nosuchimage
+	[ "$status" -eq 125 ]
+	run "$HUSK" rm -f nosuch
+	[ "$status" -eq 0 ]
+	[ "$output" = 'husk: no such container: "nosuch"' ]
+	run "$HUSK" rm nosuch
+	[ "$status" -eq 125 ]
 	"$HUSK" create --name c busybox true
 	run "$HUSK" exec c true
 	[ "$status" -eq 125 ]
