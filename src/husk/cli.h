@@ -129,6 +129,7 @@ int cmd_network_prune(int argc, char **argv);
 int cli_network_prune(const struct husk_prune_filter *f);
 int cmd_network_connect(int argc, char **argv);
 int cmd_network_disconnect(int argc, char **argv);
+extern const struct cli_flag network_rm_flags[];
 extern const struct cli_flag network_create_flags[], network_ls_flags[], network_inspect_flags[],
 	network_prune_flags[], network_connect_flags[], network_disconnect_flags[];
 extern const struct cli_flag start_flags[], stop_flags[], kill_flags[], attach_flags[], rm_flags[],

@@ -46,7 +46,7 @@ static const struct cli_command network_cmds[] = {
 	{"create", cmd_network_create, "NETWORK", "create a network: a bridge of its own, where containers find each other by name", network_create_flags, "husk network create --subnet 10.90.1.0/24 backend"},
 	{"ls", cmd_network_ls, NULL, "list networks", network_ls_flags, "husk network ls"},
 	{"inspect", cmd_network_inspect, "NETWORK...", "a network's configuration and containers, as JSON", network_inspect_flags, "husk network inspect -f '{{.IPAM}}' backend"},
-	{"rm", cmd_network_rm, "NETWORK...", "remove networks no container is on", NULL, "husk network rm backend"},
+	{"rm", cmd_network_rm, "NETWORK...", "remove networks no container is on", network_rm_flags, "husk network rm backend"},
 	{"prune", cmd_network_prune, NULL, "remove every network no container is on", network_prune_flags, "husk network prune -f"},
 	{"connect", cmd_network_connect, "NETWORK CONTAINER", "join a container to a network", network_connect_flags, "husk network connect --alias db backend pg"},
 	{"disconnect", cmd_network_disconnect, "NETWORK CONTAINER", "take a container off a network", network_disconnect_flags, "husk network disconnect backend pg"},

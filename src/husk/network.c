@@ -347,17 +347,35 @@ int cmd_network_inspect(int argc, char **argv)
 			   cli_network_json);
 }
 
+const struct cli_flag network_rm_flags[] = {
+	{"force", 'f', NULL, "no error for a network that is not there (Docker 24's)"},
+	{0},
+};
+
 int cmd_network_rm(int argc, char **argv)
 {
-	if (cli_getopt(argc, argv) != -1 || cli_operands(argc, argv, 1, -1))
+	bool force = false;
+	int c;
+	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c != 'f')
+			return 125;
+		force = true;
+	}
+	if (cli_operands(argc, argv, 1, -1))
 		return 125;
 	int rc = 0;
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
-		if (husk_network_rm(eng.root, argv[i], &err) < 0)
-			rc = fail(err);
-		else
+		if (husk_network_rm(eng.root, argv[i], &err) < 0) {
+			/* -f: a network that is not there is no error, and
+			 * says nothing, as Docker's */
+			if (force && err && err->errnum == ENOENT)
+				husk_error_free(err);
+			else
+				rc = fail(err);
+		} else {
 			printf("%s\n", argv[i]);
+		}
 	}
 	return rc;
 }

@@ -188,6 +188,11 @@ field() {
 	[ "$output" = 'husk: no such container: "nosuch"' ]
 	run "$HUSK" rm nosuch
 	[ "$status" -eq 125 ]
+	run "$HUSK" network rm -f nosuchnet
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run "$HUSK" network rm nosuchnet
+	[ "$status" -eq 125 ]
 	"$HUSK" create --name c busybox true
 	run "$HUSK" exec c true
 	[ "$status" -eq 125 ]
