@@ -32,7 +32,8 @@ struct husk_create_opts {
 	bool init_to_parent;
 	/* A cpuset cgroup only when linux.resources.cpu sets cpus or mems
 	 * (husk_cgroup_create's cpuset says why): for a caller that changes
-	 * no running container's cpuset later (the engine has no update) */
+	 * no running container's cpuset later (the engine's update offers
+	 * no --cpuset-*) */
 	bool cpuset_when_asked;
 	husk_trace_fn trace;
 	husk_warn_fn warn;
