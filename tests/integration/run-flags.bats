@@ -269,13 +269,16 @@ limits() {
 	"$HUSK" update -m 96m u >/dev/null
 	"$HUSK" start u >/dev/null
 	[ "$(limits u)" = "100663296 50 50000" ]
-	# the kernel refuses a limit under what it uses: one line, nothing changed
-	run "$HUSK" update -m 4k u
-	[ "$status" -eq 125 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"memory.limit"*"busy"* ]]
-	[ "$(limits u)" = "100663296 50 50000" ]
-	[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}}' u)" = 100663296 ]
+	# v1 refuses a limit under what it uses: one line, nothing changed
+	# (v2 takes it, reclaims, then OOM-kills, as it does for runc)
+	if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		run "$HUSK" update -m 4k u
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"memory.limit"*"busy"* ]]
+		[ "$(limits u)" = "100663296 50 50000" ]
+		[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}}' u)" = 100663296 ]
+	fi
 	# bad input: one line, 125
 	for args in "" "--cpus 1 --cpu-quota 50000" "--restart sometimes" "-m lots" "--cpuset-cpus 0"; do
 		# shellcheck disable=SC2086
