@@ -4,7 +4,9 @@
 #      default bridge, and from the host to a published port (127.0.0.1,
 #      DNAT in husk's table), each against the same path over a bare veth
 #      pair the script makes (two netns, or the host and one netns: no
-#      bridge, no nft).  Target: within 10%.
+#      bridge, no nft).  Target: within 10%.  And, as a control, the
+#      same between two netns on a plain bridge the script makes (what
+#      the bridge itself costs, with the host's br_netfilter).
 #   2. What networking adds to `run --rm busybox true`: husk's default
 #      bridge against its --network none, and Podman 4.3's (CNI bridge
 #      plugin, the backend Debian's Podman has; no masquerade and no
@@ -47,6 +49,9 @@ MOUNTS=(-v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro)
 
 NSA=hkbench-a$$
 NSB=hkbench-b$$
+NSC=hkbench-c$$ # C and D: a plain bridge made here, the control of the
+NSD=hkbench-d$$ # bridge's own cost (no husk, the host's br_netfilter)
+BR=hkbbr$$
 VA=hkbva$$
 VH=hkbvh$$
 CNI_NET=huskbench$$
@@ -56,9 +61,12 @@ IPERF_PIDS=()
 stop_servers() {
 	local p
 	for p in "${IPERF_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	if [ -n "$CPU_CG" ] && [ -f "$CPU_CG/hkbench$$-srv/cgroup.procs" ]; then
-		for p in $(cat "$CPU_CG/hkbench$$-srv/cgroup.procs"); do kill "$p" 2>/dev/null; done
-	fi
+	local g
+	for g in srv srv2; do
+		if [ -n "$CPU_CG" ] && [ -f "$CPU_CG/hkbench$$-$g/cgroup.procs" ]; then
+			for p in $(cat "$CPU_CG/hkbench$$-$g/cgroup.procs"); do kill "$p" 2>/dev/null; done
+		fi
+	done
 	IPERF_PIDS=()
 	sleep 0.2
 }
@@ -82,6 +90,9 @@ bench_more_cleanup() {
 	[ -z "$CPU_CG" ] || rmdir "$CPU_CG"/hkbench$$-* 2>/dev/null
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
+	ip netns del "$NSC" 2>/dev/null
+	ip netns del "$NSD" 2>/dev/null
+	ip link del "$BR" 2>/dev/null
 	ip link del "$VH" 2>/dev/null
 	if [ -n "${PM_DIR:-}" ]; then
 		pm rm -af -t 0 >/dev/null 2>&1
@@ -144,6 +155,24 @@ ip link set "$VH" up
 in_cg srv ip netns exec "$NSA" iperf3 -s >/dev/null 2>&1 &
 IPERF_PIDS+=($!)
 wait_listen ip netns exec "$NSA" ss -ltn || exit 1
+# the control: netns C and D on a plain bridge, each by a veth pair, as
+# husk's containers are on husk0 (no nft rule of husk's on the way)
+ip netns add "$NSC" && ip netns add "$NSD" || exit 1
+ip link add "$BR" type bridge && ip link set "$BR" up || exit 1
+for x in c d; do
+	ns=$NSC
+	[ "$x" = d ] && ns=$NSD
+	ip link add "hkbp$x$$" type veth peer name eth0 netns "$ns"
+	ip link set "hkbp$x$$" master "$BR"
+	ip link set "hkbp$x$$" up
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" link set lo up
+done
+ip -n "$NSC" addr add "10.213.$bare.9/30" dev eth0
+ip -n "$NSD" addr add "10.213.$bare.10/30" dev eth0
+in_cg srv2 ip netns exec "$NSD" iperf3 -s >/dev/null 2>&1 &
+IPERF_PIDS+=($!)
+wait_listen ip netns exec "$NSD" ss -ltn || exit 1
 
 # husk: a server container published on a free port of the host's loopback
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -155,6 +184,7 @@ srv_ip=$(hkn inspect -f '{{.NetworkSettings.IPAddress}}' srv)
 for ((i = 0; i < R; i++)); do
 	iperf3_bps in_cg cli ip netns exec "$NSB" iperf3 -c "10.213.$bare.1" >>"$W/bare-c2c"
 	iperf3_bps hkn run --rm "${MOUNTS[@]}" busybox iperf3 -c "$srv_ip" >>"$W/husk-c2c"
+	iperf3_bps in_cg cli ip netns exec "$NSC" iperf3 -c "10.213.$bare.10" >>"$W/bridge-c2c"
 	iperf3_bps iperf3 -c "10.213.$bare.6" >>"$W/bare-host"
 	iperf3_bps iperf3 -c 127.0.0.1 -p "$port" >>"$W/husk-port"
 done
@@ -169,6 +199,13 @@ for p in c2c:"container to container (default bridge)" port:"host to a published
 	[ "$k" = c2c ] && b=$(med "$W/bare-c2c") || b=$(med "$W/bare-host")
 	printf '%-44s %8s %8s %8s\n' "${p#*:}" "$(gbit "$a")" "$(gbit "$b")" "$(ratio "$a" "$b")"
 done
+# the control: "bare" is a plain bridge here, what any bridged path pays
+a=$(med "$W/husk-c2c")
+b=$(med "$W/bridge-c2c")
+printf '%-44s %8s %8s %8s\n' "the same against a plain bridge (control)" "$(gbit "$a")" \
+	"$(gbit "$b")" "$(ratio "$a" "$b")"
+printf '%-44s %8s %8s %8s\n' "a plain bridge against the bare pair" "$(gbit "$b")" \
+	"$(gbit "$(med "$W/bare-c2c")")" "$(ratio "$b" "$(med "$W/bare-c2c")")"
 stop_servers
 hkn rm -f srv >/dev/null
 
