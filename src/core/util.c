@@ -356,6 +356,26 @@ void husk_strv_free(char **v, size_t n)
 	free(v);
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *husk_strv_join_sorted(char **v, size_t n, const char *sep)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_strp);
+	size_t len = 1, at = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + strlen(sep);
+	char *s = calloc(1, len);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(s + at, len - at, "%s%s", i ? sep : "", v[i]);
+	return s;
+}
+
 uint64_t husk_now_ns(void)
 {
 	struct timespec ts;

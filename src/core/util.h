@@ -84,6 +84,9 @@ int husk_parse_size(const char *s, long long *ret);
 void husk_strv_push(char ***v, size_t *n, char *s);
 /* the first n strings of v, and v */
 void husk_strv_free(char **v, size_t n);
+/* the n strings of v, sorted in place, joined by sep (malloc'd; "" for
+ * none): Docker's lists of labels and networks */
+char *husk_strv_join_sorted(char **v, size_t n, const char *sep);
 
 uint64_t husk_now_ns(void);
 

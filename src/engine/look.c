@@ -682,30 +682,6 @@ static json_t *ctr_labels(struct husk_engine *e, struct husk_ctr *c)
 	return json_object_get(json_object_get(c->docker, "Config"), "Labels");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* v joined by sep, after sorting (v is freed) */
-static char *join_sorted(char **v, size_t n, const char *sep)
-{
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_str);
-	size_t len = 1, at = 0;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) + strlen(sep);
-	char *s = calloc(1, len);
-	if (!s)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		at += (size_t)snprintf(s + at, len - at, "%s%s", i ? sep : "", v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return s;
-}
-
 int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, json_t **ret_labels,
 			   char **ret_networks, husk_error **err)
 {
@@ -727,7 +703,8 @@ int husk_engine_ctr_extras(struct husk_engine *e, struct husk_ctr *c, json_t **r
 		free(eps);
 		if (!k && c->network)
 			husk_strv_push(&v, &k, strdup(c->network));
-		*ret_networks = join_sorted(v, k, ",");
+		*ret_networks = husk_strv_join_sorted(v, k, ",");
+		husk_strv_free(v, k);
 	}
 	return 0;
 }

@@ -127,39 +127,24 @@ static int cell_width(int widest)
 	return widest + 3 > 10 ? widest + 3 : 10;
 }
 
-static int cmp_key(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 void cli_row_labels(json_t *row, json_t *labels)
 {
 	if (!json_is_object(labels)) {
 		json_decref(labels);
 		labels = json_object();
 	}
-	size_t n = json_object_size(labels), k = 0, len = 1;
-	const char **keys = calloc(n + 1, sizeof(*keys));
-	if (!keys)
-		abort();
+	char **kv = NULL;
+	size_t n = 0;
 	const char *key;
 	json_t *v;
-	json_object_foreach (labels, key, v) {
-		keys[k++] = key;
-		len += strlen(key) + strlen(json_string_value(v) ?: "") + 2;
-	}
-	qsort(keys, k, sizeof(*keys), cmp_key);
-	char *text = calloc(1, len);
-	if (!text)
-		abort();
-	size_t at = 0;
-	for (size_t i = 0; i < k; i++)
-		at += (size_t)snprintf(text + at, len - at, "%s%s=%s", i ? "," : "", keys[i],
-				       json_string_value(json_object_get(labels, keys[i])) ?: "");
+	json_object_foreach (labels, key, v)
+		husk_strv_push(&kv, &n,
+			       husk_strdup_printf("%s=%s", key, json_string_value(v) ?: ""));
+	char *text = husk_strv_join_sorted(kv, n, ",");
+	husk_strv_free(kv, n);
 	json_object_set_new(row, "Labels", json_string(text));
 	json_object_set_new(row, "Label", labels);
 	free(text);
-	free(keys);
 }
 
 void cli_print_table(const char *const *cols, const char *const *keys, size_t n, json_t *rows)

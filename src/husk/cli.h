@@ -44,13 +44,13 @@ extern char cli_current_path[64];
  * the flag's key, -1 at the end, or '?' after printing what was wrong
  * (an unknown flag, a missing value): the verb then returns 125. */
 int cli_getopt(int argc, char **argv);
-/* inspect's output for each name: one(name) as a JSON array, or each
- * through the --format template; 0, or 125 when one of them failed (its
- * error printed, the others still shown) */
 /* One object's inspect JSON (a new reference), or NULL with err set:
  * for `husk inspect`, which takes every kind as Docker's does */
 json_t *cli_network_json(const char *name, husk_error **err);
 json_t *cli_volume_json(const char *name, husk_error **err);
+/* inspect's output for each name: one(name) as a JSON array, or each
+ * through the --format template; 0, or 125 when one of them failed (its
+ * error printed, the others still shown) */
 int cli_inspect(char *const *names, size_t n, const char *format, const char *const *fields,
 		json_t *(*one)(const char *name, husk_error **err));
 /* rows (objects of strings) in columns as Docker's tables: a header of

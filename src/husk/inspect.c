@@ -245,34 +245,27 @@ static json_t *one_image(const char *name, husk_error **err)
 }
 
 /* Docker's order: a container, an image, a network, a volume of that
- * name; not found as any: the container's error, with Docker's words */
+ * name; not found as any: Docker's words.  Another error (not ENOENT)
+ * ends the search with it. */
 static json_t *one_any(const char *name, husk_error **err)
 {
 	json_t *(*kinds[])(const char *, husk_error **) = {one_container, one_image,
 							   cli_network_json, cli_volume_json};
-	husk_error *first = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		husk_error *e = NULL;
 		json_t *j = kinds[i](name, &e);
-		if (j) {
-			husk_error_free(first);
+		if (j)
 			return j;
-		}
 		if (!e || e->errnum != ENOENT) {
-			husk_error_free(first);
 			if (err)
 				*err = e;
 			else
 				husk_error_free(e);
 			return NULL;
 		}
-		if (!first)
-			first = e;
-		else
-			husk_error_free(e);
+		husk_error_free(e);
 	}
 	husk_fail_as(err, ENOENT, "no such object: \"%s\"", name);
-	husk_error_free(first);
 	return NULL;
 }
 
@@ -292,8 +285,9 @@ int cmd_inspect(int argc, char **argv)
 		return 125;
 	json_t *(*one)(const char *, husk_error **) = one_any;
 	const char *const *fields = any_fields;
-	if (!type) {
-	} else if (strcmp(type, "container") == 0) {
+	if (!type)
+		; /* every kind, in Docker's order */
+	else if (strcmp(type, "container") == 0) {
 		one = one_container;
 		fields = inspect_fields;
 	} else if (strcmp(type, "image") == 0) {

@@ -1088,8 +1088,9 @@ int cmd_update(int argc, char **argv)
 	    !u.cpu_shares && !u.cpu_period && !u.cpu_quota && !u.pids_limit && !u.blkio_weight &&
 	    !u.restart_set)
 		rc = cli_usage_error("nothing to change: give a limit or --restart");
-	/* as Docker's: each container named once, the first error's code */
-	for (int i = optind; rc == 0 && i < argc; i++) {
+	bool usage_ok = rc == 0;
+	/* as Docker's: every container tried, each named once it is done */
+	for (int i = optind; usage_ok && i < argc; i++) {
 		husk_error *err = NULL;
 		if (husk_engine_update(&eng, argv[i], &u, &err) < 0)
 			rc = fail(err);
