@@ -1323,5 +1323,17 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 			    json_integer((json_int_t)o->net_ingress_rate));
 	json_object_set_new(host, "PidsLimit",
 			    o->pids_limit ? json_integer(o->pids_limit) : json_null());
+	json_t *log_opts = json_object();
+	for (char **kv = o->log_opts; kv && *kv; kv++) {
+		const char *eq = strchr(*kv, '=');
+		cleanup_free char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
+		if (!k)
+			abort();
+		json_object_set_new(log_opts, k, json_string(eq ? eq + 1 : ""));
+	}
+	json_object_set_new(host, "LogConfig",
+			    json_pack("{s:s,s:o}", "Type",
+				      o->log_driver ? o->log_driver : "json-file", "Config",
+				      sorted(log_opts)));
 	return json_pack("{s:o,s:o}", "Config", config, "HostConfig", host);
 }

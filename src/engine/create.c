@@ -586,6 +586,25 @@ static int setup_mounts(struct create_ctx *c, husk_error **err)
 	return 0;
 }
 
+/* json-file's attrs (--log-opt labels=, env=, tag=...) beside the log,
+ * where its writer reads them (logfile.h) */
+static int write_log_attrs(struct create_ctx *c, husk_error **err)
+{
+	const struct husk_run_opts *o = c->o;
+	if (o->log_driver && strcmp(o->log_driver, "json-file") != 0)
+		return 0;
+	struct husk_log_tag t = {
+		.id = c->id, .name = c->name, .image_id = c->img->id, .image_name = c->img->name};
+	cleanup_free char *attrs = NULL;
+	if (husk_log_attrs(o->log_opts, json_object_get(c->docker, "Config"), &t, &attrs, err) < 0)
+		return -1;
+	if (!attrs)
+		return 0;
+	cleanup_free char *log = husk_engine_log_path(c->e, c->id);
+	cleanup_free char *path = husk_strdup_printf("%s-attrs", log);
+	return husk_write_file(path, attrs, strlen(attrs), 0600, err);
+}
+
 /* config compact, with linux.seccomp the given JSON text: {...,"linux":
  * {...,"seccomp":TEXT}} */
 static char *dump_with_seccomp(json_t *config, const char *seccomp)
@@ -619,6 +638,7 @@ static char *dump_with_seccomp(json_t *config, const char *seccomp)
 #undef PUT
 	return out;
 }
+
 static int write_config(struct create_ctx *c, husk_error **err)
 {
 	cleanup_free char *hosts = husk_strdup_printf("%s/hosts", c->dir);
@@ -663,6 +683,8 @@ static int write_config(struct create_ctx *c, husk_error **err)
 	if (!c->config)
 		return -1;
 	c->docker = husk_engine_config_docker(&in);
+	if (write_log_attrs(c, err) < 0)
+		return -1;
 	cleanup_free char *cfg = husk_strdup_printf("%s/config.json", c->dir);
 	/* compact: the runtime parses it on every start, and the profile's
 	 * names indented took half its bytes */

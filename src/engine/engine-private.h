@@ -9,6 +9,18 @@
 #include "engine.h"
 
 void husk_engine_rm_rf(const char *dir);
+
+/* What --log-opt tag= may name of the container (logattrs.c) */
+struct husk_log_tag {
+	const char *id, *name, *image_id, *image_name;
+};
+/* json-file's "attrs" for a container (logattrs.c): from opts ("KEY=VALUE",
+ * --log-opt's) and its Docker Config (Labels, Env), one compact JSON
+ * object with sorted keys in *ret, NULL when there are none.  EINVAL for a
+ * bad regular expression or tag template. */
+struct json_t;
+int husk_log_attrs(char **opts, struct json_t *config, const struct husk_log_tag *t, char **ret,
+		   husk_error **err);
 /* Unlink what a remover that died left in <root>/trash (engine.h's
  * trash_later): at boot and with the prunes */
 void husk_engine_trash_sweep(struct husk_engine *e);

@@ -117,6 +117,9 @@ struct husk_run_opts {
 	const char *log_driver; /* NULL: json-file */
 	long long log_max_size;
 	int log_max_file;
+	/* --log-opt as given, "KEY=VALUE" (NULL-terminated): inspect's
+	 * LogConfig.Config, and labels=, env=, tag=... (logattrs.c) */
+	char **log_opts;
 	int stop_signal;  /* 0: the image's, else SIGTERM */
 	int stop_timeout; /* -1: 10 s */
 	/* healthcheck: --health-cmd (for /bin/sh -c) over the image's; the

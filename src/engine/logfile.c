@@ -369,6 +369,60 @@ static void tell_cut(struct reader *rd)
 	o->cut(o->ud, errnum, t);
 }
 
+/* Go's url.QueryEscape, which Docker's --details applies to each key and
+ * value: letters, digits and -_.~ as they are, space as +, the rest %XX */
+static void query_escape(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+			fputc(*p, f);
+		else if (*p == ' ')
+			fputc('+', f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A json-file record's attrs as Docker's logs --details prints them:
+ * "k=v,k2=v2", keys sorted, "" for none (k8s-file records have none) */
+static char *details(json_t *j)
+{
+	json_t *attrs = json_object_get(j, "attrs");
+	size_t n = json_is_object(attrs) ? json_object_size(attrs) : 0;
+	cleanup_free const char **keys = calloc(n + 1, sizeof(*keys));
+	char *ret = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&ret, &len);
+	if (!keys || !f) {
+		if (f)
+			fclose(f);
+		free(ret);
+		return strdup("");
+	}
+	size_t k = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach (attrs, key, v)
+		if (json_is_string(v))
+			keys[k++] = key;
+	qsort(keys, k, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < k; i++) {
+		if (i)
+			fputc(',', f);
+		query_escape(f, keys[i]);
+		fputc('=', f);
+		query_escape(f, json_string_value(json_object_get(attrs, keys[i])));
+	}
+	fclose(f);
+	return ret;
+}
+
 /* Emit the whole lines of lr's file up to its end: 0, or emit's non-zero
  * return, or <0 on a read error. */
 static int drain(struct reader *rd, husk_error **err)
@@ -397,8 +451,10 @@ static int drain(struct reader *rd, husk_error **err)
 			return 0;
 		}
 		r = 0;
-		if ((!o->since_ns || t >= o->since_ns) && len > 0)
-			r = o->emit(o->ud, stream, t, buf, len);
+		if ((!o->since_ns || t >= o->since_ns) && len > 0) {
+			cleanup_free char *attrs = o->details ? details(j) : NULL;
+			r = o->emit(o->ud, stream, t, attrs, buf, len);
+		}
 		json_decref(j);
 		if (r != 0)
 			return r;

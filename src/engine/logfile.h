@@ -4,6 +4,9 @@
  * Formats, chosen per container (--log-driver):
  *  - json-file (Docker's): one JSON object a line,
  *      {"log":"text\n","stream":"stdout","time":"2026-12-06T19:50:31.123456789Z"}
+ *    with Docker's "attrs" object after "stream" when the file PATH-attrs
+ *    holds one (--log-opt labels=, env=, tag=...: written at create, read
+ *    by the writer when it opens the log);
  *  - k8s-file (Podman's, CRI's): "2026-12-06T19:50:31.123456789+00:00 stdout F text"
  *    (P for a partial line, F for the end of one);
  *  - none: nothing kept.
@@ -60,9 +63,15 @@ struct husk_log_read_opts {
 	/* with follow: true once nothing more will be written (the
 	 * container ended); polled at least every 100 ms */
 	bool (*done)(void *ud);
+	/* with details: each record's attrs in emit, as Docker's logs
+	 * --details prints them */
+	bool details;
 	/* one record: stream 1 or 2, its time, its bytes (with the newline of
-	 * a full line); a non-zero return stops the read and is returned */
-	int (*emit)(void *ud, int stream, int64_t time_ns, const char *buf, size_t len);
+	 * a full line); with details, its attrs as "k=v,k2=v2" (keys sorted,
+	 * both URL-query escaped; "" for none), else NULL; a non-zero return
+	 * stops the read and is returned */
+	int (*emit)(void *ud, int stream, int64_t time_ns, const char *attrs, const char *buf,
+		    size_t len);
 	/* the log was cut (husk_log_cut_get) before until_ns: called once,
 	 * after the records, when the read ends (or with follow as soon as
 	 * the cut is seen); NULL: not told */

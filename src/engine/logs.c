@@ -17,10 +17,11 @@ struct follow {
 	int mon;
 };
 
-static int emit(void *ud, int stream, int64_t time_ns, const char *buf, size_t len)
+static int emit(void *ud, int stream, int64_t time_ns, const char *attrs, const char *buf,
+		size_t len)
 {
 	struct follow *f = ud;
-	return f->o->emit(f->o->ud, stream, time_ns, buf, len);
+	return f->o->emit(f->o->ud, stream, time_ns, attrs, buf, len);
 }
 
 static void cut(void *ud, int errnum, int64_t time_ns)

@@ -60,6 +60,8 @@ struct husk_log_writer {
 	bool need_newline;
 	/* a write failed: nothing more is written (see logfile.h) */
 	int cut_errno;
+	/* json-file: the record's "attrs" object (PATH-attrs), or NULL */
+	char *attrs;
 	struct partial part[2];
 };
 
@@ -225,8 +227,9 @@ static void format_time(const struct timespec *ts, bool k8s, char *buf, size_t s
 	snprintf(buf + n, size - (size_t)n, "%sZ", frac);
 }
 
-static void out_record(struct out *o, enum husk_log_driver drv, bool newline_first, const char *ts,
-		       int stream, const char *s, size_t n, bool full)
+static void out_record(struct out *o, enum husk_log_driver drv, const char *attrs,
+		       bool newline_first, const char *ts, int stream, const char *s, size_t n,
+		       bool full)
 {
 	if (newline_first)
 		out_put(o, "\n", 1);
@@ -245,7 +248,14 @@ static void out_record(struct out *o, enum husk_log_driver drv, bool newline_fir
 		out_str(o, "\\n");
 	out_str(o, "\",\"stream\":\"");
 	out_str(o, stream_name(stream));
-	out_str(o, "\",\"time\":\"");
+	if (attrs) {
+		/* Docker's order: log, stream, attrs, time */
+		out_str(o, "\",\"attrs\":");
+		out_str(o, attrs);
+		out_str(o, ",\"time\":\"");
+	} else {
+		out_str(o, "\",\"time\":\"");
+	}
 	out_str(o, ts);
 	out_str(o, "\"}\n");
 }
@@ -357,18 +367,18 @@ static int write_record(struct husk_log_writer *w, int stream, const char *s, si
 	o.error = 0;
 	o.len = 0;
 	o.total = 0;
-	out_record(&o, w->drv, w->need_newline, ts, stream, s, n, full);
+	out_record(&o, w->drv, w->attrs, w->need_newline, ts, stream, s, n, full);
 	if (w->max_size > 0 && w->size > 0 && w->size + o.total > w->max_size) {
 		if (rotate(w, err) < 0)
 			return -1;
 		o.total = 0;
-		out_record(&o, w->drv, false, ts, stream, s, n, full);
+		out_record(&o, w->drv, w->attrs, false, ts, stream, s, n, full);
 	}
 	long long size = o.total;
 
 	o.fd = w->fd;
 	o.total = 0;
-	out_record(&o, w->drv, w->need_newline, ts, stream, s, n, full);
+	out_record(&o, w->drv, w->attrs, w->need_newline, ts, stream, s, n, full);
 	out_flush(&o);
 	if (o.error) {
 		/* disk full, or a file size limit: cut off what was written of
@@ -405,6 +415,25 @@ static size_t utf8_cut(const char *p, size_t n)
 	return n;
 }
 
+/* PATH-attrs: one JSON object on one line (made by the engine with a JSON
+ * library), put in every record as it is; anything else is ignored */
+static char *read_attrs(const char *path)
+{
+	cleanup_free char *p = husk_strdup_printf("%s-attrs", path);
+	char *s = NULL;
+	size_t n = 0;
+	if (!p || husk_read_file(p, &s, &n, NULL) < 0)
+		return NULL;
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	if (n < 2 || n > 64 * 1024 || s[0] != '{' || s[n - 1] != '}' || memchr(s, '\n', n) ||
+	    strlen(s) != n) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 int husk_log_open(const char *path, enum husk_log_driver drv, long long max_size, int max_file,
 		  struct husk_log_writer **ret, husk_error **err)
 {
@@ -431,6 +460,8 @@ int husk_log_open(const char *path, enum husk_log_driver drv, long long max_size
 			return husk_fail(err, e, "open log \"%s\"", path);
 		}
 		w->size = st.st_size;
+		if (drv == HUSK_LOG_JSON_FILE)
+			w->attrs = read_attrs(path);
 	}
 	*ret = w;
 	return 0;
@@ -533,6 +564,7 @@ void husk_log_close(struct husk_log_writer *w)
 	}
 	free(w->part[0].buf);
 	free(w->part[1].buf);
+	free(w->attrs);
 	free(w->path);
 	free(w);
 }

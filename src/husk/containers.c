@@ -533,7 +533,8 @@ struct logs_out {
 	bool timestamps;
 };
 
-static int emit_line(void *ud, int stream, int64_t t, const char *buf, size_t len)
+static int emit_line(void *ud, int stream, int64_t t, const char *attrs, const char *buf,
+		     size_t len)
 {
 	struct logs_out *o = ud;
 	FILE *f = stream == 2 ? stderr : stdout;
@@ -545,6 +546,10 @@ static int emit_line(void *ud, int stream, int64_t t, const char *buf, size_t le
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(f, "%s.%09lldZ ", ts, (long long)(t % 1000000000));
 	}
+	/* --details: Docker's prefix, a space after the attrs even when
+	 * there are none */
+	if (attrs)
+		fprintf(f, "%s ", attrs);
 	fwrite(buf, 1, len, f);
 	fflush(f);
 	return 0;
@@ -572,6 +577,7 @@ const struct cli_flag logs_flags[] = {
 	{"follow", 'f', NULL, "go on printing output as it comes, until the container stops"},
 	{"tail", 'n', "N", "only the last N lines (or all)"},
 	{"timestamps", 't', NULL, "each line with its time"},
+	{"details", 0, NULL, "each line after its attributes (--log-opt labels=, env=, tag=)", 'D'},
 	{"since", 0, "TIME", "lines from TIME on: RFC 3339, a Unix time or a duration (10m)", 'S'},
 	{"until", 0, "TIME", "lines before TIME", 'U'},
 	{0},
@@ -599,6 +605,9 @@ int cmd_logs(int argc, char **argv)
 			break;
 		case 't':
 			out.timestamps = true;
+			break;
+		case 'D':
+			o.details = true;
 			break;
 		case 'S':
 			if (cli_parse_time(optarg, &o.since_ns) < 0)

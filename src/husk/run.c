@@ -44,6 +44,7 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->devices);
 	free(o->ulimits);
 	free(o->sysctls);
+	free(o->log_opts);
 	free(o->group_add);
 	for (size_t i = 0; i < o->n_throttles; i++)
 		free(o->throttles[i].path);
@@ -160,24 +161,34 @@ static int add_mount(struct husk_run_opts *o, const char *arg,
 	return 0;
 }
 
-static int parse_log_opt(struct husk_run_opts *o, const char *arg)
+/* Docker's json-file options; what is not max-size or max-file makes the
+ * records' attrs (the engine's logattrs.c, which checks regexes and tags) */
+static int parse_log_opt(struct husk_run_opts *o, char *arg)
 {
+	static const char *const known[] = {"max-size", "max-file",  "labels", "labels-regex",
+					    "env",	"env-regex", "tag"};
 	const char *eq = strchr(arg, '=');
 	if (!eq)
 		return failf("--log-opt \"%s\": expected KEY=VALUE", arg);
-	if (strncmp(arg, "max-size=", 9) == 0) {
-		if (husk_parse_size(eq + 1, &o->log_max_size) < 0 || o->log_max_size <= 0)
-			return failf("--log-opt \"%s\": expected a size such as 10m", arg);
-		return 0;
-	}
+	size_t i, klen = (size_t)(eq - arg);
+	for (i = 0; i < ARRAY_SIZE(known); i++)
+		if (strlen(known[i]) == klen && strncmp(arg, known[i], klen) == 0)
+			break;
+	if (i == ARRAY_SIZE(known))
+		return failf("--log-opt \"%s\": husk knows max-size, max-file, labels, "
+			     "labels-regex, env, env-regex and tag",
+			     arg);
+	if (strncmp(arg, "max-size=", 9) == 0 &&
+	    (husk_parse_size(eq + 1, &o->log_max_size) < 0 || o->log_max_size <= 0))
+		return failf("--log-opt \"%s\": expected a size such as 10m", arg);
 	if (strncmp(arg, "max-file=", 9) == 0) {
 		long n;
 		if (husk_parse_long(eq + 1, &n) < 0 || n < 1 || n > 1000)
 			return failf("--log-opt \"%s\": expected a count from 1", arg);
 		o->log_max_file = (int)n;
-		return 0;
 	}
-	return failf("--log-opt \"%s\": husk knows max-size and max-file", arg);
+	strv_add(&o->log_opts, arg);
+	return 0;
 }
 
 enum {
@@ -304,7 +315,10 @@ const struct cli_flag run_flags[] = {
 	{"pull", 0, "POLICY", "missing (default), never or always", OPT_PULL},
 	{"restart", 0, "POLICY", "no, on-failure[:N], always or unless-stopped", OPT_RESTART},
 	{"log-driver", 0, "DRIVER", "json-file (default), k8s-file or none", OPT_LOG_DRIVER},
-	{"log-opt", 0, "KEY=VALUE", "max-size=SIZE, max-file=N", OPT_LOG_OPT},
+	{"log-opt", 0, "KEY=VALUE",
+	 "max-size=SIZE, max-file=N; labels=K,.., env=K,.., labels-regex=, env-regex=, tag=T "
+	 "(each record's attrs)",
+	 OPT_LOG_OPT},
 	{"stop-signal", 0, "SIGNAL", "the signal stop sends (default the image's, TERM)",
 	 OPT_STOP_SIGNAL},
 	{"stop-timeout", 0, "SECONDS", "seconds stop waits before SIGKILL (10)", OPT_STOP_TIMEOUT},

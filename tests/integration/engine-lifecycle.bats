@@ -442,6 +442,42 @@ field() {
 	[ -z "$output" ]
 }
 
+@test "logs --details: --log-opt labels, env, their regexes and tag put Docker's attrs in each json-file record" {
+	"$HUSK" run --name d -l com.x=web -l org.y=no -e APP='a b' -e ZED=z \
+		--log-opt labels=com.x,absent --log-opt env=APP --log-opt env-regex='^Z' \
+		--log-opt labels-regex='^org\.' --log-opt tag='{{.Name}}/{{ .ImageName }}@{{.ID}}' \
+		busybox sh -c 'echo out; echo err >&2' >/dev/null 2>&1
+	id=$("$HUSK" inspect -f '{{.Id}}' d)
+	# Docker's record: attrs between stream and time
+	grep -qF '"stream":"stdout","attrs":{"APP":"a b","ZED":"z","com.x":"web","org.y":"no","tag":"d/busybox:latest@'"${id:0:12}"'"},"time":"' \
+		"$HUSK_ROOT/containers/$id/log"
+	# sorted, query-escaped, a space, the line; stderr stays stderr
+	want="APP=a+b,ZED=z,com.x=web,org.y=no,tag=d%2Fbusybox%3Alatest%40${id:0:12} out"
+	[ "$("$HUSK" logs --details d 2>/dev/null)" = "$want" ]
+	[ "$("$HUSK" logs --details d 2>&1 >/dev/null)" = "${want% out} err" ]
+	run "$HUSK" logs --details -t d
+	[[ "${lines[0]}" =~ ^20[0-9-]+T[0-9:.]+Z\ APP=a\+b, ]]
+	[ "$("$HUSK" logs d 2>/dev/null)" = out ]
+	# inspect shows the options as given, Docker's LogConfig
+	[ "$("$HUSK" inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "labels"}}' d)" = "json-file com.x,absent" ]
+	# no attrs: a space before each line, as Docker's
+	"$HUSK" run --name plain busybox echo plain >/dev/null
+	[ "$("$HUSK" logs --details plain)" = " plain" ]
+	! grep -q attrs "$HUSK_ROOT/containers/$("$HUSK" inspect -f '{{.Id}}' plain)/log"
+	# a restart writes them too
+	"$HUSK" start -a d >/dev/null 2>&1
+	[ "$("$HUSK" logs --details d 2>/dev/null | grep -c "^APP=a+b,.* out$")" -eq 2 ]
+	# bad options: one line each, 125, nothing made
+	"$HUSK" rm d plain
+	for bad in labels-regex='(' tag='{{.Foo}}' compress=true nokey; do
+		run "$HUSK" run --rm --log-opt "$bad" busybox true
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--log-opt"* ]]
+	done
+	[ -z "$(ls "$HUSK_ROOT/containers")" ]
+}
+
 @test "logs: --log-opt max-size and max-file rotate, --since and --until choose, k8s-file as Podman writes it" {
 	"$HUSK" run --name big --log-opt max-size=2k --log-opt max-file=2 busybox sh -c 'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done' >/dev/null
 	dir=$(dirname "$(ls "$HUSK_ROOT"/containers/*/log)")

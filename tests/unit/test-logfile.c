@@ -81,6 +81,8 @@ struct got {
 	char *out[3]; /* per stream, all bytes; [0]: both, in order */
 	size_t out_len[3];
 	int stop_after; /* return 7 after that many records (0: never) */
+	char *attrs;	/* with details: each record's attrs, then "|" */
+	size_t attrs_len;
 };
 
 static void append(char **b, size_t *n, const char *s, size_t len)
@@ -92,9 +94,13 @@ static void append(char **b, size_t *n, const char *s, size_t len)
 	(*b)[*n] = '\0';
 }
 
-static int collect(void *ud, int stream, int64_t t, const char *buf, size_t len)
+static int collect(void *ud, int stream, int64_t t, const char *attrs, const char *buf, size_t len)
 {
 	struct got *g = ud;
+	if (attrs) {
+		append(&g->attrs, &g->attrs_len, attrs, strlen(attrs));
+		append(&g->attrs, &g->attrs_len, "|", 1);
+	}
 	g->r = realloc(g->r, (g->n + 1) * sizeof(*g->r));
 	assert_non_null(g->r);
 	struct rec *r = &g->r[g->n++];
@@ -118,6 +124,7 @@ static void got_free(struct got *g)
 	free(g->r);
 	for (int i = 0; i < 3; i++)
 		free(g->out[i]);
+	free(g->attrs);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -649,9 +656,10 @@ static bool follow_done(void *ud)
 	return child_done(&((struct follow_ud *)ud)->pid);
 }
 
-static int follow_emit(void *ud, int stream, int64_t t, const char *buf, size_t len)
+static int follow_emit(void *ud, int stream, int64_t t, const char *attrs, const char *buf,
+		       size_t len)
 {
-	return collect(&((struct follow_ud *)ud)->g, stream, t, buf, len);
+	return collect(&((struct follow_ud *)ud)->g, stream, t, attrs, buf, len);
 }
 
 /* A writer in another process, as the monitor is, starts after the
@@ -764,12 +772,67 @@ static void test_none(void **state)
 	free(missing);
 }
 
+/* PATH-attrs (--log-opt labels=, env=, tag=) goes in each json-file
+ * record as Docker's "attrs", read back with details as "k=v,..." sorted
+ * and query-escaped; without the file, or with one that is not a single
+ * JSON object, records have none (" " before each line with details) */
+static void test_attrs(void **state)
+{
+	struct ctx *c = *state;
+	husk_error *err = NULL;
+	char *side = husk_strdup_printf("%s-attrs", c->path);
+	FILE *f = fopen(side, "w");
+	assert_non_null(f);
+	fputs("{\"zeta\":\"last\",\"app\":\"a b/c&d\",\"tag\":\"web\"}\n", f);
+	fclose(f);
+	struct husk_log_writer *w = open_log(c->path, HUSK_LOG_JSON_FILE, 0, 1);
+	write_str(w, 1, "one\n");
+	write_str(w, 2, "two\n");
+	husk_log_close(w);
+	char *raw = NULL;
+	assert_int_equal(husk_read_file(c->path, &raw, NULL, &err), 0);
+	/* Docker's order of the keys in a record */
+	assert_non_null(strstr(raw, "{\"log\":\"one\\n\",\"stream\":\"stdout\",\"attrs\":"
+				    "{\"zeta\":\"last\",\"app\":\"a b/c&d\",\"tag\":\"web\"},"
+				    "\"time\":\""));
+	free(raw);
+	struct got g = {0};
+	struct husk_log_read_opts o = {.tail = -1, .details = true, .emit = collect, .ud = &g};
+	assert_int_equal(husk_log_read(c->path, HUSK_LOG_JSON_FILE, &o, &err), 0);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.attrs, "app=a+b%2Fc%26d,tag=web,zeta=last|"
+				     "app=a+b%2Fc%26d,tag=web,zeta=last|");
+	assert_string_equal(out_of(&g, 0), "one\ntwo\n");
+	got_free(&g);
+	/* without details: no attrs */
+	read_log(c->path, HUSK_LOG_JSON_FILE, -1, 0, 0, &g);
+	assert_null(g.attrs);
+	got_free(&g);
+
+	/* not one object on one line: ignored, records have none */
+	unlink(c->path);
+	f = fopen(side, "w");
+	fputs("{\"a\":\n\"b\"}", f);
+	fclose(f);
+	w = open_log(c->path, HUSK_LOG_JSON_FILE, 0, 1);
+	write_str(w, 1, "three\n");
+	husk_log_close(w);
+	o.ud = &g;
+	assert_int_equal(husk_log_read(c->path, HUSK_LOG_JSON_FILE, &o, &err), 0);
+	assert_string_equal(g.attrs, "|");
+	got_free(&g);
+	unlink(side);
+	free(side);
+}
+
 struct cut_seen {
 	int recs, cuts, errnum, recs_before_cut;
 };
 
-static int count_rec(void *ud, int stream, int64_t t, const char *buf, size_t len)
+static int count_rec(void *ud, int stream, int64_t t, const char *attrs, const char *buf,
+		     size_t len)
 {
+	(void)attrs;
 	(void)stream;
 	(void)t;
 	(void)buf;
@@ -904,6 +967,7 @@ int main(void)
 		T(test_follow_nothing),
 		T(test_none),
 		cmocka_unit_test(test_write_error),
+		T(test_attrs),
 		T(test_write_error_truncates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
