@@ -205,35 +205,49 @@ static int net_filter_add(struct net_filter *f, const char *arg)
 			       arg);
 }
 
-static bool net_filter_one(size_t k, const char *val, const struct husk_network *nw, json_t *labels)
+/* A row of network ls: a network of the store, or Docker's host and none,
+ * which are not networks husk makes (a container on them gets the host's
+ * stack or none) but which Docker lists and inspects */
+struct net_view {
+	const char *name, *id, *driver, *subnet;
+	bool builtin, internal;
+	char **labels;
+};
+
+static const char *const builtin_nets[][2] = {{"host", "host"}, {"none", "null"}};
+
+static bool net_filter_one(size_t k, const char *val, const struct net_view *nw, json_t *labels)
 {
 	switch (k) {
 	case 0:
 		return strstr(nw->name, val) != NULL;
 	case 1:
-		return strncmp(short_id(nw), val, strlen(val)) == 0;
+		return strncmp(nw->id, val, strlen(val)) == 0;
 	case 2:
 		return husk_labels_match(labels, val);
 	case 3:
-		return strcmp(val, "bridge") == 0;
+		return strcmp(val, nw->driver) == 0;
 	case 4:
-		return (strcmp(val, "builtin") == 0) == (*nw->id == '\0');
+		return (strcmp(val, "builtin") == 0) == nw->builtin;
 	default: {
-		char **on = NULL;
-		size_t n = 0;
-		if (husk_engine_net_containers(&eng, nw->name, &on, NULL) == 0)
-			while (on[n])
-				n++;
-		husk_strv_free(on, n);
-		/* as Docker's: the default bridge is never dangling */
-		bool unused = n == 0 && *nw->id != '\0';
+		/* as Docker's: the predefined networks are never dangling */
+		bool unused = false;
+		if (!nw->builtin) {
+			char **on = NULL;
+			size_t n = 0;
+			if (husk_engine_net_containers(&eng, nw->name, &on, NULL) == 0)
+				while (on[n])
+					n++;
+			husk_strv_free(on, n);
+			unused = n == 0;
+		}
 		bool want = strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
 		return unused == want;
 	}
 	}
 }
 
-static bool net_filter_keep(const struct net_filter *f, const struct husk_network *nw)
+static bool net_filter_keep(const struct net_filter *f, const struct net_view *nw)
 {
 	json_t *labels = husk_labels_object(nw->labels);
 	bool keep = true;
@@ -245,6 +259,11 @@ static bool net_filter_keep(const struct net_filter *f, const struct husk_networ
 	}
 	json_decref(labels);
 	return keep;
+}
+
+static int cmp_view(const void *a, const void *b)
+{
+	return strcmp(((const struct net_view *)a)->name, ((const struct net_view *)b)->name);
 }
 
 static const char *const ls_fields[] = {"ID",	    "Name",   "Driver", "Scope", "Subnet",
@@ -283,16 +302,37 @@ int cmd_network_ls(int argc, char **argv)
 		husk_tmpl_free(tmpl);
 		return fail(err);
 	}
+	/* by name, as Docker's CLI sorts them */
+	size_t nv = n + ARRAY_SIZE(builtin_nets);
+	struct net_view *views = calloc(nv, sizeof(*views));
+	if (!views)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		views[i] = (struct net_view){.name = v[i].name,
+					     .id = short_id(&v[i]),
+					     .driver = "bridge",
+					     .subnet = v[i].subnet,
+					     .builtin = *v[i].id == '\0',
+					     .internal = v[i].internal,
+					     .labels = v[i].labels};
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_nets); i++)
+		views[n + i] = (struct net_view){.name = builtin_nets[i][0],
+						 .id = builtin_nets[i][0],
+						 .driver = builtin_nets[i][1],
+						 .subnet = "",
+						 .builtin = true};
+	qsort(views, nv, sizeof(*views), cmp_view);
 	json_t *rows = json_array();
 	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!net_filter_keep(&f, &v[i]))
+	for (size_t i = 0; i < nv; i++) {
+		if (!net_filter_keep(&f, &views[i]))
 			continue;
-		cleanup_free char *id = husk_strdup_printf("%.12s", short_id(&v[i]));
-		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name", v[i].name,
-					"Driver", "bridge", "Scope", "local", "Subnet", v[i].subnet,
-					"Internal", v[i].internal ? "true" : "false");
-		cli_row_labels(row, husk_labels_object(v[i].labels));
+		cleanup_free char *id = husk_strdup_printf("%.12s", views[i].id);
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name",
+					views[i].name, "Driver", views[i].driver, "Scope", "local",
+					"Subnet", views[i].subnet, "Internal",
+					views[i].internal ? "true" : "false");
+		cli_row_labels(row, husk_labels_object(views[i].labels));
 		if (quiet)
 			printf("%s\n", id);
 		else if (tmpl && cli_print_tmpl(tmpl, row))
@@ -305,6 +345,7 @@ int cmd_network_ls(int argc, char **argv)
 		cli_print_table(cols, keys, ARRAY_SIZE(cols), rows);
 	}
 	json_decref(rows);
+	free(views);
 	husk_network_list_free(v, n);
 	husk_tmpl_free(tmpl);
 	for (size_t k = 0; k < ARRAY_SIZE(f.v); k++)
@@ -321,8 +362,33 @@ static const char *const inspect_fields[] = {"Name",	   "Id",	 "Created", "Scope
 					     "Driver",	   "EnableIPv6", "IPAM",    "Internal",
 					     "Containers", "Options",	 "Labels",  NULL};
 
+/* Docker's inspect of host or none: no IPAM config, no options; on host,
+ * the containers run with --network host (none: Docker lists none) */
+static json_t *builtin_json(const char *name, const char *driver)
+{
+	json_t *ctrs = json_object();
+	struct husk_ctr *v;
+	size_t n;
+	if (strcmp(name, "host") == 0 && husk_engine_list(&eng, &v, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].network && strcmp(v[i].network, "host") == 0 &&
+			    v[i].state == HUSK_CTR_RUNNING)
+				json_object_set_new(ctrs, v[i].id,
+						    json_pack("{s:s,s:s}", "Name", v[i].name,
+							      "IPv4Address", ""));
+		husk_engine_list_free(v, n);
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:[]},s:b,s:o,s:{},s:{}}", "Name", name,
+			 "Id", name, "Created", "", "Scope", "local", "Driver", driver,
+			 "EnableIPv6", 0, "IPAM", "Driver", "default", "Config", "Internal", 0,
+			 "Containers", ctrs, "Options", "Labels");
+}
+
 json_t *cli_network_json(const char *name, husk_error **err)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_nets); i++)
+		if (strcmp(name, builtin_nets[i][0]) == 0)
+			return builtin_json(builtin_nets[i][0], builtin_nets[i][1]);
 	struct husk_network n;
 	if (husk_network_get(eng.root, name, &n, err) < 0)
 		return NULL;

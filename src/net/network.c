@@ -604,15 +604,21 @@ char **husk_network_endpoints(const struct husk_network *n)
 int husk_network_rm(const char *root, const char *name, husk_error **err)
 {
 	struct husk_network n;
+	/* Docker's predefined networks, which are modes here, not networks */
+	if (strcmp(name, "host") == 0 || strcmp(name, "none") == 0)
+		return husk_fail_as(err, EPERM, "network \"%s\" is built in and cannot be removed",
+				    name);
 	if (husk_network_get(root, name, &n, err) < 0)
 		return -1;
 	int r = -1;
 	int lock = -1;
 	cleanup_free char *names = NULL, *path = NULL;
 	if (!*n.id) {
+		/* one line, as for host and none: nothing to wrap */
 		husk_fail_as(err, EPERM, "network \"%s\" is built in and cannot be removed",
 			     n.name);
-		goto out;
+		husk_network_release(&n);
+		return -1;
 	}
 	lock = lock_networks(root, err);
 	if (lock < 0)

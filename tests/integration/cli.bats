@@ -249,6 +249,27 @@ created then started
 	"$HUSK" network rm psnet >/dev/null
 }
 
+@test "network ls lists Docker's predefined host and none beside bridge, sorted by name; inspect shows them; rm refuses them" {
+	"$HUSK" network create zed >/dev/null
+	run "$HUSK" network ls --format '{{.Name}} {{.Driver}} {{.Scope}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'bridge bridge local\nhost host local\nnone null local\nzed bridge local')" ]
+	run "$HUSK" network ls
+	[[ "${lines[2]}" =~ ^host\ +host\ +host\ +local$ ]]
+	# a container run with --network host is on host
+	"$HUSK" run -d --name onhost --network host busybox sleep 100 >/dev/null
+	[ "$("$HUSK" network inspect -f '{{.Driver}} {{range .Containers}}{{.Name}}{{end}} {{len .IPAM.Config}}' host)" = "host onhost 0" ]
+	[ "$("$HUSK" network inspect -f '{{.Name}} {{.Driver}}' none)" = "none null" ]
+	[ "$("$HUSK" inspect --type network -f '{{.Driver}}' none)" = "null" ]
+	for n in host none bridge; do
+		run "$HUSK" network rm "$n"
+		[ "$status" -eq 125 ]
+		[ "$output" = "husk: network \"$n\" is built in and cannot be removed" ]
+	done
+	"$HUSK" rm -f onhost >/dev/null
+	"$HUSK" network rm zed >/dev/null
+}
+
 @test "network ls --filter: name, id, label, driver, type, dangling as Docker's (OR within a key, AND across); a bad key is one line, 125" {
 	"$HUSK" network create --label env=prod front >/dev/null
 	"$HUSK" network create back >/dev/null
@@ -258,12 +279,14 @@ created then started
 	[ "$(ls_names --filter name=front --filter name=back)" = "back front " ]
 	[ "$(ls_names --filter label=env)" = "front " ]
 	[ "$(ls_names --filter label=env=prod --filter name=back)" = "" ]
-	[ "$(ls_names --filter type=builtin)" = "bridge " ]
+	[ "$(ls_names --filter type=builtin)" = "bridge host none " ]
 	[ "$(ls_names --filter type=custom)" = "back front " ]
 	[ "$(ls_names --filter driver=overlay)" = "" ]
 	# dangling: no container on it, the default bridge never
 	[ "$(ls_names --filter dangling=true)" = "front " ]
-	[ "$(ls_names --filter dangling=false)" = "back bridge " ]
+	[ "$(ls_names --filter dangling=false)" = "back bridge host none " ]
+	[ "$(ls_names --filter driver=null)" = "none " ]
+	[ "$(ls_names --filter driver=host --filter driver=bridge)" = "back bridge front host " ]
 	id=$("$HUSK" network inspect -f '{{.Id}}' front)
 	[ "$("$HUSK" network ls -q --filter "id=${id:0:6}")" = "${id:0:12}" ]
 	run "$HUSK" network ls --filter bogus=1

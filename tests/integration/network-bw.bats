@@ -18,7 +18,7 @@ teardown() {
 	ids=$("$HUSK" ps -aq --no-trunc 2>/dev/null)
 	for c in $ids; do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
 	local left=""
-	for n in $("$HUSK" network ls -q 2>/dev/null); do
+	for n in $("$HUSK" network ls -q --filter type=custom 2>/dev/null); do
 		[ "$n" = husk0 ] && continue
 		"$HUSK" network rm "$n" >/dev/null 2>&1 || left+="network $n; "
 	done

@@ -24,7 +24,7 @@ teardown() {
 	[ -z "${OUTSIDE:-}" ] || ip netns del "$OUTSIDE" 2>/dev/null || true
 	[ -z "${OUTSIDE:-}" ] || ip link del "o${OUTSIDE: -8}" 2>/dev/null || true
 	local left=""
-	for n in $("$HUSK" network ls -q 2>/dev/null); do
+	for n in $("$HUSK" network ls -q --filter type=custom 2>/dev/null); do
 		"$HUSK" network rm "$n" >/dev/null 2>&1 || true
 	done
 	for _ in $(seq 100); do pgrep -x husk-dns >/dev/null || break; sleep 0.05; done

@@ -21,7 +21,7 @@ teardown() {
 	for c in $ids; do "$HUSK" rm -f "$c" >/dev/null 2>&1; done
 	[ -z "${UP_PID:-}" ] || kill "$UP_PID" 2>/dev/null || true
 	local left=""
-	for n in $("$HUSK" network ls -q 2>/dev/null); do
+	for n in $("$HUSK" network ls -q --filter type=custom 2>/dev/null); do
 		[ "$n" = husk0 ] && continue
 		"$HUSK" network rm "$n" >/dev/null 2>&1 || left+="network $n; "
 	done
@@ -85,7 +85,7 @@ gateway_of() {
 	run "$HUSK" network prune -f
 	[ "$status" -eq 0 ]
 	[[ "$output" == *back* ]]
-	[ "$("$HUSK" network ls -q | wc -l)" -eq 1 ]
+	[ "$("$HUSK" network ls -q --filter type=custom | wc -l)" -eq 0 ]
 }
 
 @test "husk network: bad input gets one line, exit 125, nothing made" {
@@ -123,7 +123,7 @@ gateway_of() {
 		[ "${#lines[@]}" -eq 1 ]
 	done
 	[ "$(bridges)" = "$before" ]
-	[ "$("$HUSK" network ls -q | wc -l)" -eq 2 ]
+	[ "$("$HUSK" network ls -q --filter type=custom | wc -l)" -eq 1 ]
 	# an unknown network; a bad --ip; an address in use
 	run "$HUSK" run --rm --network nosuch busybox true
 	[ "$status" -eq 125 ]

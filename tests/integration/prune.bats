@@ -12,7 +12,7 @@ setup() {
 }
 
 teardown() {
-	for n in $("$HUSK" network ls -q 2>/dev/null); do
+	for n in $("$HUSK" network ls -q --filter type=custom 2>/dev/null); do
 		[ "$n" = husk0 ] || "$HUSK" network rm "$n" >/dev/null 2>&1 || true
 	done
 	engine_teardown
