@@ -30,9 +30,21 @@ static int flag_key(const struct cli_flag *f)
 }
 
 /* getopt_long's tables for one flag table, remade when the table changes */
+/* Docker's commands take flags after operands too (`logs web -f`,
+ * `rm web -f`), getopt permuting them to the front, but not those whose
+ * operands end with a command of the container's (run, create, exec) or
+ * with ps's options (top): there the first operand ends husk's flags, the
+ * rest is the command's (cobra's SetInterspersed(false) in Docker's). */
+static bool stops_at_operand(const struct cli_command *c)
+{
+	const char *o = c ? c->operands : NULL;
+	return o && (strstr(o, "COMMAND") || strstr(o, "OPTIONS"));
+}
+
 int cli_getopt(int argc, char **argv)
 {
 	static const struct cli_flag *built;
+	static bool built_stop;
 	static struct option longs[128];
 	static char shorts[128];
 	const struct cli_flag *flags = cli_current ? cli_current->flags : NULL;
@@ -40,9 +52,11 @@ int cli_getopt(int argc, char **argv)
 		static const struct cli_flag none[] = {{0}};
 		flags = none;
 	}
-	if (built != flags) {
+	bool stop = stops_at_operand(cli_current);
+	if (built != flags || built_stop != stop) {
 		size_t n = 0, s = 0;
-		shorts[s++] = '+'; /* stop at the first operand: the command's own flags follow */
+		if (stop)
+			shorts[s++] = '+';
 		shorts[s++] = ':';
 		for (const struct cli_flag *f = flags; f->name && n + 2 < ARRAY_SIZE(longs); f++) {
 			/* "[=BOOL]": the value is optional, and only after '=' */
@@ -64,6 +78,7 @@ int cli_getopt(int argc, char **argv)
 		longs[n] = (struct option){0};
 		shorts[s] = '\0';
 		built = flags;
+		built_stop = stop;
 	}
 	opterr = 0;
 	int prev = optind ? optind : 1;

@@ -40,9 +40,10 @@ struct cli_command {
 extern const struct cli_command *cli_current;
 extern char cli_current_path[64];
 
-/* getopt_long over cli_current's flags, stopping at the first operand:
- * the flag's key, -1 at the end, or '?' after printing what was wrong
- * (an unknown flag, a missing value): the verb then returns 125. */
+/* getopt_long over cli_current's flags, taking them after operands too,
+ * as Docker's, except where the operands end with a command (run,
+ * create, exec, top: the first operand ends husk's flags): the flag's key, -1 at the end, or '?'
+ * after printing what was wrong (an unknown flag, a missing value): the verb then returns 125. */
 int cli_getopt(int argc, char **argv);
 /* One object's inspect JSON (a new reference), or NULL with err set:
  * for `husk inspect`, which takes every kind as Docker's does */

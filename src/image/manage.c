@@ -545,7 +545,7 @@ int husk_store_manifest_digest(struct husk_store *s, const char *name, char **re
 	const char *m = json_string_value(json_object_get(entry, "manifest"));
 	int r = 0;
 	if (!m)
-		r = husk_fail(err, ENOENT, "image \"%s\"", name);
+		r = husk_fail_as(err, ENOENT, "no such image: \"%s\"", name);
 	else if (!(*ret = strdup(m)))
 		r = husk_fail(err, ENOMEM, "image \"%s\"", name);
 	json_decref(idx);

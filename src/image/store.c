@@ -886,7 +886,7 @@ int husk_store_find(struct husk_store *s, const char *ref, struct husk_image **r
 	}
 	if (!entry) {
 		json_decref(index);
-		return husk_fail(err, ENOENT, "image \"%s\"", ref);
+		return husk_fail_as(err, ENOENT, "no such image: \"%s\"", ref);
 	}
 	int r = make_image(s, found, entry, true, ret, err);
 	json_decref(index);

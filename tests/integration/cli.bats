@@ -156,13 +156,15 @@ complete_bash() {
 	cat >"$TEST_DIR/everyday.sh" <<'EOF'
 set -eu
 docker run --rm busybox echo hello
+docker run --rm busybox ls -d /etc
 docker run -d --name app -e GREETING=hi busybox sh -c 'echo "$GREETING from app"; trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
 docker ps --format '{{.Names}} {{.State}}'
 docker exec app cat /etc/hostname >/dev/null
 docker exec -e X=1 app sh -c 'echo exec $X'
 until docker logs app | grep -q 'hi from app'; do sleep 0.1; done
 docker logs app
-docker inspect -f '{{.State.Running}}' app
+docker logs app --tail 1
+docker inspect app -f '{{.State.Running}}'
 docker container inspect --format '{{.Name}}' app
 docker stop -t 5 app >/dev/null
 docker inspect -f '{{.State.ExitCode}}' app
@@ -175,7 +177,7 @@ docker container ls -a --format '{{.Names}}'
 docker rm app2
 docker create --name once busybox sh -c 'echo created then started' >/dev/null
 docker start -a once
-docker rm -f once >/dev/null
+docker rm once -f >/dev/null
 docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -c busybox
 docker ps -aq | wc -l
 EOF
@@ -183,8 +185,10 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello
+/etc
 app running
 exec 1
+hi from app
 hi from app
 true
 /app
