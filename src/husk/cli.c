@@ -29,6 +29,21 @@ static int flag_key(const struct cli_flag *f)
 	return f->key ? f->key : f->letter;
 }
 
+/* Go's strconv.ParseBool, which Docker's switches take after '=':
+ * 1 true, 0 false, -1 neither */
+static int switch_value(const char *v)
+{
+	static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
+	static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (strcmp(v, t[i]) == 0)
+			return 1;
+		if (strcmp(v, f[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* getopt_long's tables for one flag table, remade when the table changes */
 /* Docker's commands take flags after operands too (`logs web -f`,
  * `rm web -f`), getopt permuting them to the front, but not those whose
@@ -61,10 +76,10 @@ int cli_getopt(int argc, char **argv)
 		for (const struct cli_flag *f = flags; f->name && n + 2 < ARRAY_SIZE(longs); f++) {
 			/* "[=BOOL]": the value is optional, and only after '=' */
 			bool optional = f->arg && strncmp(f->arg, "[=", 2) == 0;
+			/* a switch takes --name=BOOL too, as Go's flags do */
 			longs[n++] = (struct option){f->name,
-						     !f->arg	? no_argument
-						     : optional ? optional_argument
-								: required_argument,
+						     f->arg && !optional ? required_argument
+									 : optional_argument,
 						     NULL, flag_key(f)};
 			if (f->letter && s + 4 < sizeof(shorts)) {
 				shorts[s++] = f->letter;
@@ -81,8 +96,26 @@ int cli_getopt(int argc, char **argv)
 		built_stop = stop;
 	}
 	opterr = 0;
-	int prev = optind ? optind : 1;
-	int c = getopt_long(argc, argv, shorts, longs, NULL);
+	int prev, c;
+	for (;;) {
+		prev = optind ? optind : 1;
+		c = getopt_long(argc, argv, shorts, longs, NULL);
+		const struct cli_flag *sw = NULL;
+		for (const struct cli_flag *f = flags; optarg && c > 0 && f->name && !sw; f++)
+			if (!f->arg && flag_key(f) == c)
+				sw = f;
+		if (!sw)
+			break;
+		/* --rm=true is --rm; --rm=false as if not given */
+		int b = switch_value(optarg);
+		if (b < 0) {
+			cli_usage_error("--%s=%s: expected true or false", sw->name, optarg);
+			return '?';
+		}
+		optarg = NULL;
+		if (b)
+			break;
+	}
 	if (c == '?' || c == ':') {
 		const char *arg = prev < argc ? argv[prev] : "";
 		char shortname[3] = {'-', (char)optopt, '\0'};

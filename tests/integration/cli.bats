@@ -201,6 +201,27 @@ created then started
 0" ]
 }
 
+@test "switches take =BOOL as Docker's (--rm=true, --detach=false, --privileged=false); a value that is not one is one line, 125" {
+	# --rm=true removes, --detach=false stays in the foreground
+	run "$HUSK" run --rm=true --detach=false --name sw busybox echo fg
+	[ "$status" -eq 0 ]
+	[ "$output" = fg ]
+	[ -z "$("$HUSK" ps -aq --filter name=sw)" ]
+	# --rm=false keeps the container; --privileged=false is the default set
+	"$HUSK" run --rm=false --name kept busybox true
+	[ "$("$HUSK" ps -aq --filter name=kept | wc -l)" -eq 1 ]
+	run "$HUSK" run --rm --privileged=false busybox sh -c 'grep CapEff /proc/self/status'
+	[ "$output" = "CapEff:	00000000a80425fb" ]
+	run "$HUSK" run --rm --privileged=1 busybox sh -c 'grep CapEff /proc/self/status'
+	[ "$output" != "CapEff:	00000000a80425fb" ]
+	run "$HUSK" ps --all=True -q --filter name=kept
+	[ "${#lines[@]}" -eq 1 ]
+	run "$HUSK" run --rm=maybe busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: run: --rm=maybe: expected true or false (see 'husk run --help')" ]
+	"$HUSK" rm kept >/dev/null
+}
+
 @test "ps: Docker's table, each column as wide as its widest cell" {
 	export LC_ALL=C.UTF-8 # columns counted in characters: a cut command ends in "…"
 	"$HUSK" create --name a-rather-long-container-name busybox sh -c 'echo a long command line here' >/dev/null
