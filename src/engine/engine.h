@@ -220,11 +220,13 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_client, int *ret_code,
 		      husk_error **err);
 
-/* The stop signal, SIGKILL after timeout seconds (-1: the container's),
- * waited for on a pidfd; the restart policy is suspended until start. */
-int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, husk_error **err);
+/* sig (0: the container's stop signal, else SIGTERM), SIGKILL after
+ * timeout seconds (-1: the container's), waited for on a pidfd; the
+ * restart policy is suspended until start. */
+int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, int sig,
+		     husk_error **err);
 int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, husk_error **err);
-int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout,
+int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout, int sig,
 			husk_error **err);
 int husk_engine_pause(struct husk_engine *e, const char *name_or_id, bool pause, husk_error **err);
 /* Wait until it is not running; its exit code. */

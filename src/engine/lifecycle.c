@@ -208,7 +208,8 @@ int husk_engine_start(struct husk_engine *e, const char *name_or_id, int *ret_cl
 
 /* --- stop, kill, pause --- */
 
-int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, husk_error **err)
+int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout, int sig,
+		     husk_error **err)
 {
 	cleanup_free char *id = NULL;
 	if (husk_record_resolve(e->root, name_or_id, &id, err) < 0 ||
@@ -222,7 +223,8 @@ int husk_engine_stop(struct husk_engine *e, const char *name_or_id, int timeout,
 	cleanup_close int mon = husk_pidfd_of(c.monitor_pid, c.monitor_start);
 	cleanup_close int init = husk_pidfd_of(c.pid, c.pid_start);
 	bool paused = c.state == HUSK_CTR_PAUSED;
-	int sig = c.stop_signal > 0 ? c.stop_signal : SIGTERM;
+	if (sig <= 0)
+		sig = c.stop_signal > 0 ? c.stop_signal : SIGTERM;
 	int t = timeout >= 0 ? timeout : c.stop_timeout > 0 ? c.stop_timeout : 10;
 	cleanup_free char *name = strdup(c.name), *image = strdup(c.image);
 	husk_ctr_release(&c);
@@ -272,10 +274,10 @@ int husk_engine_kill(struct husk_engine *e, const char *name_or_id, int sig, hus
 	return 0;
 }
 
-int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout,
+int husk_engine_restart(struct husk_engine *e, const char *name_or_id, int timeout, int sig,
 			husk_error **err)
 {
-	if (husk_engine_stop(e, name_or_id, timeout, err) < 0 ||
+	if (husk_engine_stop(e, name_or_id, timeout, sig, err) < 0 ||
 	    husk_engine_start(e, name_or_id, NULL, NULL, err) < 0)
 		return -1;
 	struct husk_ctr c;

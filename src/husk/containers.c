@@ -22,15 +22,21 @@
 const struct cli_flag stop_flags[] = {
 	{"time", 't', "SECONDS", "seconds to wait before SIGKILL (default: the container's, 10)"},
 	{"timeout", 0, "SECONDS", NULL, 't'},
+	{"signal", 's', "SIGNAL", "the signal to stop with (default: the container's, SIGTERM)"},
 	{0},
 };
 
-/* -t SECONDS of stop and restart */
-static int parse_time(int argc, char **argv, int *t)
+/* -t SECONDS and -s SIGNAL of stop and restart (Docker 23's -s) */
+static int parse_stop(int argc, char **argv, int *t, int *sig)
 {
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		long n;
+		if (c == 's') {
+			if (parse_signal(optarg, sig) < 0)
+				return cli_usage_error("-s \"%s\": not a signal", optarg);
+			continue;
+		}
 		if (c != 't')
 			return 125;
 		if (husk_parse_long(optarg, &n) < 0 || n < -1 || n > 100000)
@@ -42,13 +48,13 @@ static int parse_time(int argc, char **argv, int *t)
 
 int cmd_stop(int argc, char **argv)
 {
-	int t = -1;
-	int rc = parse_time(argc, argv, &t);
+	int t = -1, sig = 0;
+	int rc = parse_stop(argc, argv, &t, &sig);
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
-		if (husk_engine_stop(&eng, argv[i], t, &err) < 0)
+		if (husk_engine_stop(&eng, argv[i], t, sig, &err) < 0)
 			rc = fail(err);
 		else
 			printf("%s\n", argv[i]);
@@ -58,13 +64,13 @@ int cmd_stop(int argc, char **argv)
 
 int cmd_restart(int argc, char **argv)
 {
-	int t = -1;
-	int rc = parse_time(argc, argv, &t);
+	int t = -1, sig = 0;
+	int rc = parse_stop(argc, argv, &t, &sig);
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		husk_error *err = NULL;
-		if (husk_engine_restart(&eng, argv[i], t, &err) < 0)
+		if (husk_engine_restart(&eng, argv[i], t, sig, &err) < 0)
 			rc = fail(err);
 		else
 			printf("%s\n", argv[i]);

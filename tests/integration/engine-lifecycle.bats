@@ -155,6 +155,20 @@ field() {
 	"$HUSK" stop -t 20 t
 	[ $(($(date +%s) - start)) -lt 10 ]
 	[ "$(status_of t)" = "Exited (9)" ]
+	# stop and restart -s: this time's signal over the container's (Docker 23's)
+	"$HUSK" run -d --name u --stop-signal USR1 busybox sh -c 'trap "exit 9" USR1; trap "exit 5" HUP; trap "exit 6" TERM; while :; do sleep 0.1; done'
+	"$HUSK" stop -s HUP -t 20 u
+	[ "$(status_of u)" = "Exited (5)" ]
+	"$HUSK" start u
+	sleep 0.3 # its traps set
+	"$HUSK" restart --signal SIGTERM -t 20 u
+	[ "$(status_of u)" = Up ]
+	run "$HUSK" stop -s NOSUCH u
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: stop: -s \"NOSUCH\": not a signal (see 'husk stop --help')" ]
+	"$HUSK" stop -t 20 u
+	[ "$(status_of u)" = "Exited (9)" ]
+	[ "$("$HUSK" events --since 1m --until 0s --filter container=u --filter event=die --format '{{index .Actor.Attributes "exitCode"}}' | tr '\n' ' ')" = "5 6 9 " ]
 }
 
 @test "bad input: one line, exit 125, nothing left" {
