@@ -77,6 +77,12 @@ int cli_write_completion(FILE *f, const struct cli_command *cmds, const char *sh
  * of the engine itself. fail() frees err. */
 int fail(husk_error *err);
 int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Docker's --env-file and --label-file: NAME=VALUE lines appended to the
+ * NULL-terminated *into, each string also pushed on *owned (the caller
+ * frees them); with env, a NAME alone takes the caller's value.  0, or
+ * 125 after printing what is wrong (flag and path named). */
+int cli_read_kv_file(const char *flag, const char *path, bool env, char ***into, char ***owned,
+		     size_t *n_owned);
 
 struct husk_tmpl;
 /* --format: data rendered by the template, on a line of its own (in

@@ -644,6 +644,7 @@ const struct cli_flag exec_flags[] = {
 	{"tty", 't', NULL, "give the command a terminal"},
 	{"detach", 'd', NULL, "run it in the background"},
 	{"env", 'e', "NAME=VALUE", "set an environment variable"},
+	{"env-file", 0, "FILE", "environment variables from a file of NAME=VALUE lines", 'E'},
 	{"user", 'u', "USER[:GROUP]", "run as this user (a name or a uid)"},
 	{"workdir", 'w', "DIR", "run in this directory"},
 	{"privileged", 0, NULL, "give it every capability the engine holds", 'P'},
@@ -653,8 +654,8 @@ const struct cli_flag exec_flags[] = {
 int cmd_exec(int argc, char **argv)
 {
 	struct husk_engine_exec_opts o = {0};
-	cleanup_free char **env = NULL;
-	size_t nenv = 0;
+	cleanup_free char **env = NULL, **files = NULL;
+	size_t nenv = 0, nfiles = 0;
 	bool interactive = false;
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
@@ -671,6 +672,9 @@ int cmd_exec(int argc, char **argv)
 		case 'e':
 			husk_strv_push(&env, &nenv, optarg);
 			break;
+		case 'E':
+			husk_strv_push(&files, &nfiles, optarg);
+			break;
 		case 'u':
 			o.user = optarg;
 			break;
@@ -686,13 +690,41 @@ int cmd_exec(int argc, char **argv)
 	}
 	if (cli_operands(argc, argv, 2, -1))
 		return 125;
-	o.env = env;
+	/* the files first, -e over them, as Docker reads them */
+	char **all = NULL, **owned = NULL;
+	size_t n_owned = 0;
+	int code = 0;
+	for (size_t i = 0; i < nfiles && !code; i++)
+		code = cli_read_kv_file("--env-file", files[i], true, &all, &owned, &n_owned);
+	size_t n_all = 0;
+	while (all && all[n_all])
+		n_all++;
+	for (size_t i = 0; i < nenv; i++) {
+		/* -e NAME: the caller's value, dropped when it has none */
+		if (!strchr(env[i], '=')) {
+			const char *v = getenv(env[i]);
+			if (!v)
+				continue;
+			char *kv = husk_strdup_printf("%s=%s", env[i], v);
+			husk_strv_push(&owned, &n_owned, kv);
+			husk_strv_push(&all, &n_all, kv);
+			continue;
+		}
+		husk_strv_push(&all, &n_all, env[i]);
+	}
+	o.env = all;
 	o.args = argv + optind + 1;
 	husk_error *err = NULL;
 	(void)interactive;
-	int code = 125;
-	if (husk_engine_exec(&eng, argv[optind], &o, &code, &err) < 0)
-		fail(err);
+	if (code == 0) {
+		code = 125;
+		if (husk_engine_exec(&eng, argv[optind], &o, &code, &err) < 0)
+			fail(err);
+	}
+	free(all);
+	for (size_t i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
 	return code;
 }
 

@@ -93,49 +93,10 @@ static char *own(struct run_cli *r, char *s)
 	return s;
 }
 
-/* Docker's env and label files: NAME=VALUE lines (leading blanks dropped),
- * # comments and blank lines skipped; a NAME alone takes our value when
- * env is set (and is dropped when we have none), else it stands as is */
 static int read_kv_file(struct run_cli *r, const char *flag, const char *path, bool env,
 			char ***into)
 {
-	husk_error *err = NULL;
-	cleanup_free char *text = NULL;
-	size_t len = 0;
-	if (husk_read_file(path, &text, &len, &err) < 0) {
-		husk_error_wrap(&err, "%s \"%s\"", flag, path);
-		return fail(err);
-	}
-	if (strlen(text) != len)
-		return failf("%s \"%s\": not a text file", flag, path);
-	char *save = NULL;
-	int lineno = 0;
-	char *p = text;
-	if (strncmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte order mark */
-		p += 3;
-	for (char *line = strtok_r(p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		while (*line == ' ' || *line == '\t' || *line == '\r')
-			line++;
-		size_t n = strlen(line);
-		if (n && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (!*line || *line == '#')
-			continue;
-		char *eq = strchr(line, '=');
-		size_t klen = eq ? (size_t)(eq - line) : n;
-		if (klen == 0 || strcspn(line, " \t") < klen)
-			return failf("%s \"%s\": line %d: \"%.*s\" is not a name", flag, path,
-				     lineno, (int)klen, line);
-		if (!eq && env) {
-			const char *v = getenv(line);
-			if (v)
-				strv_add(into, own(r, husk_strdup_printf("%s=%s", line, v)));
-			continue;
-		}
-		strv_add(into, own(r, strdup(line)));
-	}
-	return 0;
+	return cli_read_kv_file(flag, path, env, into, &r->owned, &r->n_owned);
 }
 
 static struct husk_volume *new_mount(struct husk_run_opts *o)

@@ -555,11 +555,19 @@ PY
 	[ "${lines[1]}" = "40 120" ]
 }
 
-@test "exec: -u by name, -w, -e, -d; a missing command 127, an unknown user 125" {
+@test "exec: -u by name, -w, -e, --env-file, -d; a missing command 127, an unknown user 125" {
 	"$HUSK" run -d --name e busybox sleep 1000
 	run "$HUSK" exec -u nobody -w /tmp -e A=b e sh -c 'id -u; pwd; echo $A'
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '65534\n/tmp\nb')" ]
+	# --env-file first, -e over it; NAME alone takes ours, or nothing
+	printf 'A=file\nB=file\n# a comment\nFROM_US\nNOT_OURS\n' >"$TEST_DIR/env"
+	run env FROM_US=ours "$HUSK" exec --env-file "$TEST_DIR/env" -e B=flag -e ALSO_US e \
+		sh -c 'echo $A $B $FROM_US; env | grep -c -e NOT_OURS -e ALSO_US'
+	[ "$output" = "$(printf 'file flag ours\n0')" ]
+	run "$HUSK" exec --env-file "$TEST_DIR/nosuch" e true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: --env-file \"$TEST_DIR/nosuch\": open \"$TEST_DIR/nosuch\": No such file or directory" ]
 	run "$HUSK" exec -d e sh -c 'sleep 0.2; echo detached >/tmp/d'
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
