@@ -1292,6 +1292,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "Ulimits", ulimits);
 	json_object_set_new(host, "Sysctls", sysctls);
 	json_object_set_new(host, "GroupAdd", strv_json(o->group_add));
+	json_object_set_new(host, "VolumesFrom", strv_json(o->volumes_from));
 	json_object_set_new(host, "ShmSize", json_integer(o->shm_size ? o->shm_size : 67108864));
 	json_object_set_new(host, "OomScoreAdj", json_integer(o->oom_score_adj));
 	json_object_set_new(host, "Init", o->init ? json_true() : json_null());

@@ -409,14 +409,6 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 }
 
 /* Is dst mounted by one of the run options? */
-static bool user_mounts(const struct husk_run_opts *o, const char *dst)
-{
-	for (size_t i = 0; i < o->n_volumes; i++)
-		if (strcmp(o->volumes[i].dst, dst) == 0)
-			return true;
-	return false;
-}
-
 /* Before anything is made: what Docker refuses at create (two mounts on
  * one path, a --mount bind whose source is missing) */
 static int check_mounts(const struct husk_run_opts *o, husk_error **err)
@@ -551,6 +543,62 @@ static int use_volume(struct create_ctx *c, size_t i, bool nocopy, husk_error **
 	return r < 0 ? husk_error_wrap(err, "volume \"%s\"", rm->name) : 0;
 }
 
+/* A mount of this container is at dst already */
+static bool mounted_at(const struct create_ctx *c, const char *dst)
+{
+	for (size_t i = 0; i < c->n_mounts; i++)
+		if (strcmp(c->mounts[i].dst, dst) == 0)
+			return true;
+	return false;
+}
+
+/* --volumes-from CONTAINER[:ro|:rw]: its volumes and binds at the same
+ * paths (not its tmpfs), as Docker's: read-only when it had them so or
+ * :ro says, the options' own mounts first; no copy of the image's
+ * content into them (they hold the other's already); the volumes used by
+ * this container too, so neither can remove them while the other runs */
+static int volumes_from(struct create_ctx *c, const char *spec, husk_error **err)
+{
+	cleanup_free char *name = strdup(spec);
+	if (!name)
+		return husk_fail(err, ENOMEM, "--volumes-from");
+	bool force_ro = false;
+	char *colon = strrchr(name, ':');
+	if (colon && (strcmp(colon, ":ro") == 0 || strcmp(colon, ":rw") == 0)) {
+		force_ro = colon[2] == 'o';
+		*colon = '\0';
+	} else if (colon) {
+		return husk_fail_as(err, EINVAL, "--volumes-from \"%s\": the mode is ro or rw",
+				    spec);
+	}
+	struct husk_ctr from;
+	if (husk_engine_get(c->e, name, &from, err) < 0)
+		return husk_error_wrap(err, "--volumes-from");
+	int r = 0;
+	for (size_t i = 0; i < from.n_mounts && r == 0; i++) {
+		const struct husk_ctr_mount *m = &from.mounts[i];
+		bool vol = m->type && strcmp(m->type, "volume") == 0;
+		bool bind = m->type && strcmp(m->type, "bind") == 0;
+		if ((!vol && !bind) || mounted_at(c, m->destination))
+			continue;
+		struct husk_volume v = {
+			.type = vol ? HUSK_MOUNT_VOLUME : HUSK_MOUNT_BIND,
+			.src = vol ? m->name : m->source,
+			.dst = m->destination,
+			.ro = force_ro || !m->rw,
+			.nocopy = true,
+			.propagation =
+				bind && m->propagation && *m->propagation ? m->propagation : NULL,
+			.mode = m->mode,
+		};
+		add_mount(c, &v);
+		if (vol)
+			r = use_volume(c, c->n_mounts - 1, true, err);
+	}
+	husk_ctr_release(&from);
+	return r;
+}
+
 /* The run options' mounts and the image's VOLUMEs (each an anonymous
  * volume unless a mount of the options is there): volumes made or
  * found, with a ref for this container; -v's missing bind sources made,
@@ -568,6 +616,9 @@ static int setup_mounts(struct create_ctx *c, husk_error **err)
 		    husk_mkdir_p(v->src, 0755, err) < 0)
 			return husk_error_wrap(err, "create the bind source \"%s\"", v->src);
 	}
+	for (char **f = o->volumes_from; f && *f; f++)
+		if (volumes_from(c, *f, err) < 0)
+			return -1;
 	const char *path;
 	json_t *val;
 	json_t *vols = json_object_get(json_object_get(c->img->config, "config"), "Volumes");
@@ -576,7 +627,7 @@ static int setup_mounts(struct create_ctx *c, husk_error **err)
 		size_t n = strlen(dst);
 		while (n > 1 && dst[n - 1] == '/')
 			dst[--n] = '\0';
-		if (dst[0] != '/' || user_mounts(o, dst))
+		if (dst[0] != '/' || mounted_at(c, dst))
 			continue;
 		struct husk_volume anon = {.type = HUSK_MOUNT_VOLUME, .dst = dst};
 		add_mount(c, &anon);

@@ -90,8 +90,9 @@ struct husk_run_opts {
 	const char *hostname;
 	struct husk_volume *volumes;
 	size_t n_volumes;
-	bool read_only;	  /* --read-only: the root filesystem */
-	long long memory; /* bytes, 0: none */
+	char **volumes_from; /* "CONTAINER[:ro|:rw]", NULL-terminated */
+	bool read_only;	     /* --read-only: the root filesystem */
+	long long memory;    /* bytes, 0: none */
 	long long pids_limit;
 	double cpus;
 	bool rm, tty, interactive;

@@ -45,6 +45,7 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->ulimits);
 	free(o->sysctls);
 	free(o->log_opts);
+	free(o->volumes_from);
 	free(o->group_add);
 	for (size_t i = 0; i < o->n_throttles; i++)
 		free(o->throttles[i].path);
@@ -178,6 +179,7 @@ enum {
 	OPT_ENTRYPOINT,
 	OPT_ENV_FILE,
 	OPT_LABEL_FILE,
+	OPT_VOLUMES_FROM,
 	OPT_CAP_ADD,
 	OPT_CAP_DROP,
 	OPT_PRIVILEGED,
@@ -241,6 +243,8 @@ const struct cli_flag run_flags[] = {
 	 "bind, volume or tmpfs: source=, target=, readonly, bind-propagation=, "
 	 "volume-nocopy, tmpfs-size=, tmpfs-mode=",
 	 OPT_MOUNT},
+	{"volumes-from", 0, "CONTAINER[:ro|:rw]",
+	 "the volumes and binds of another container, at the same paths", OPT_VOLUMES_FROM},
 	{"tmpfs", 0, "PATH[:OPTS]", "mount a tmpfs (OPTS such as size=64m,mode=1777)", OPT_TMPFS},
 	{"read-only", 0, NULL, "mount the root filesystem read-only", OPT_READ_ONLY},
 	{"memory", 'm', "SIZE", "memory limit (64m, 1g)"},
@@ -456,6 +460,9 @@ static int parse_more(struct run_cli *r, int c)
 		return 0;
 	case OPT_LABEL_FILE:
 		strv_add(&r->label_files, optarg);
+		return 0;
+	case OPT_VOLUMES_FROM:
+		strv_add(&o->volumes_from, optarg);
 		return 0;
 	case OPT_CAP_ADD:
 	case OPT_CAP_DROP:

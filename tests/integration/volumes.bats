@@ -221,6 +221,42 @@ load_image() {
 	"$HUSK" volume rm keep
 }
 
+@test "--volumes-from: another container's volumes and binds at its paths, :ro, our own mounts first; its volumes stay in use by both" {
+	mkdir "$TEST_DIR/src"
+	echo host >"$TEST_DIR/src/f"
+	"$HUSK" run -d --name data -v vf:/data -v "$TEST_DIR/src":/b:ro -v /anon --tmpfs /t busybox \
+		sh -c 'echo named >/data/x; echo anon >/anon/y; while :; do sleep 0.1; done' >/dev/null
+	ready() { "$HUSK" exec data cat /anon/y >/dev/null 2>&1; }
+	for _ in $(seq 100); do ready && break; sleep 0.05; done
+	# the same content at the same paths; the bind stays read-only; no tmpfs
+	run "$HUSK" run --rm --volumes-from data busybox sh -c 'cat /data/x /b/f /anon/y; [ -e /t ] || echo no-t; touch /b/z 2>/dev/null || echo b-ro; echo w >/data/w && echo data-rw'
+	[ "$output" = "$(printf 'named\nhost\nanon\nno-t\nb-ro\ndata-rw')" ]
+	# :ro makes every one read-only
+	run "$HUSK" run --rm --volumes-from data:ro busybox sh -c 'touch /data/q 2>/dev/null || echo ro'
+	[ "$output" = ro ]
+	# a mount of our own at one of its paths wins
+	run "$HUSK" run --rm -v "$TEST_DIR/src":/data --volumes-from data busybox ls /data
+	[ "$output" = f ]
+	# inspect: Docker's HostConfig.VolumesFrom and the mounts
+	"$HUSK" create --name user --volumes-from data busybox true >/dev/null
+	[ "$("$HUSK" inspect -f '{{json .HostConfig.VolumesFrom}} {{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}' user)" = '["data"] /data:true /b:false /anon:true ' ]
+	# the volume is in use by both; rm -v of the user leaves the other's anonymous volume
+	"$HUSK" rm -f data >/dev/null
+	run "$HUSK" volume rm vf
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'in use by container "user"'* ]]
+	"$HUSK" rm -v user >/dev/null
+	[ "$("$HUSK" volume ls -q | wc -l)" -eq 2 ]
+	# bad input: one line, 125
+	run "$HUSK" run --rm --volumes-from nosuch busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: --volumes-from: no such container: "nosuch"' ]
+	run "$HUSK" run --rm --volumes-from data:rx busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: --volumes-from "data:rx": the mode is ro or rw' ]
+	[ -z "$("$HUSK" ps -aq)" ]
+}
+
 @test "volume rm of a volume a container mounts (running or not) is refused in one line naming it" {
 	"$HUSK" create --name user1 -v busy:/b busybox true
 	run "$HUSK" volume rm busy
