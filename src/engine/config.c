@@ -956,7 +956,8 @@ static int set_more_resources(json_t *lx, const struct husk_config_in *in, husk_
 		return husk_fail_as(err, EINVAL,
 				    "--cpus and --cpu-period/--cpu-quota cannot go together");
 	json_t *mem = json_object_get(res, "memory");
-	if (o->memory_swap || o->memory_reservation || o->oom_kill_disable) {
+	if (o->memory_swap || o->memory_reservation || o->oom_kill_disable ||
+	    o->memory_swappiness_set) {
 		if (!mem) {
 			mem = json_object();
 			json_object_set_new(res, "memory", mem);
@@ -968,6 +969,8 @@ static int set_more_resources(json_t *lx, const struct husk_config_in *in, husk_
 					    json_integer(o->memory_reservation));
 		if (o->oom_kill_disable)
 			json_object_set_new(mem, "disableOOMKiller", json_true());
+		if (o->memory_swappiness_set)
+			json_object_set_new(mem, "swappiness", json_integer(o->memory_swappiness));
 	}
 	if (o->cpu_shares || o->cpu_period || o->cpu_quota || o->cpuset_cpus || o->cpuset_mems) {
 		json_t *cpu = json_object_get(res, "cpu");
@@ -1036,6 +1039,8 @@ static int set_docker_options(json_t *c, const struct husk_config_in *in, husk_e
 	set_ns(lx, "cgroup", o->cgroupns_mode, NULL);
 	if (o->uts_mode && strcmp(o->uts_mode, "host") == 0)
 		json_object_del(c, "hostname"); /* the host's: not ours to set */
+	if (o->uts_mode && strcmp(o->uts_mode, "host") == 0)
+		json_object_del(c, "domainname");
 	return 0;
 }
 
@@ -1067,6 +1072,8 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 	json_object_set_new(c, "root",
 			    json_pack("{s:s,s:b}", "path", "rootfs", "readonly", o->read_only));
 	json_object_set_new(c, "hostname", json_string(in->hostname));
+	if (o->domainname && *o->domainname)
+		json_object_set_new(c, "domainname", json_string(o->domainname));
 	json_t *mounts = json_object_get(c, "mounts");
 	if (in->hosts_path)
 		add_bind(mounts, in->hosts_path, "/etc/hosts", false);
@@ -1253,6 +1260,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	else
 		json_decref(exposed);
 	effective_config(in, config);
+	json_object_set_new(config, "Domainname", json_string(o->domainname ? o->domainname : ""));
 
 	json_t *devices = json_array();
 	for (size_t k = 0; k < o->n_devices; k++)
@@ -1305,6 +1313,9 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "Memory", json_integer(o->memory));
 	json_object_set_new(host, "MemorySwap", json_integer(o->memory_swap));
 	json_object_set_new(host, "MemoryReservation", json_integer(o->memory_reservation));
+	json_object_set_new(host, "MemorySwappiness",
+			    o->memory_swappiness_set ? json_integer(o->memory_swappiness)
+						     : json_null());
 	json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(o->cpus * 1e9)));
 	json_object_set_new(host, "CpuShares", json_integer(o->cpu_shares));
 	json_object_set_new(host, "CpuPeriod", json_integer(o->cpu_period));

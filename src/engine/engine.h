@@ -88,6 +88,7 @@ struct husk_run_opts {
 	const char *workdir;
 	const char *user;
 	const char *hostname;
+	const char *domainname; /* --domainname: the UTS namespace's NIS domain */
 	struct husk_volume *volumes;
 	size_t n_volumes;
 	char **volumes_from; /* "CONTAINER[:ro|:rw]", NULL-terminated */
@@ -160,6 +161,8 @@ struct husk_run_opts {
 	/* resources (OCI linux.resources); 0 for unset */
 	long long memory_swap; /* -1 unlimited */
 	long long memory_reservation;
+	int memory_swappiness; /* 0-100, when memory_swappiness_set */
+	bool memory_swappiness_set;
 	long long cpu_shares, cpu_period, cpu_quota;
 	const char *cpuset_cpus, *cpuset_mems;
 	int blkio_weight;

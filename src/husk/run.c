@@ -198,6 +198,8 @@ enum {
 	OPT_USERNS,
 	OPT_MEMORY_SWAP,
 	OPT_MEMORY_RESERVATION,
+	OPT_MEMORY_SWAPPINESS,
+	OPT_DOMAINNAME,
 	OPT_CPU_SHARES,
 	OPT_CPUSET_CPUS,
 	OPT_CPUSET_MEMS,
@@ -251,6 +253,7 @@ const struct cli_flag run_flags[] = {
 	{"pids-limit", 0, "N", "at most N processes", OPT_PIDS},
 	{"cpus", 0, "N", "CPU limit, in CPUs (0.5)", OPT_CPUS},
 	{"hostname", 'h', "NAME", "the container's host name", OPT_HOSTNAME},
+	{"domainname", 0, "NAME", "the container's NIS domain name", OPT_DOMAINNAME},
 	{"network", 0, "NETWORK",
 	 "bridge (default), none, host, container:NAME or a network's name; again for more",
 	 OPT_NETWORK},
@@ -333,6 +336,8 @@ const struct cli_flag run_flags[] = {
 	{"memory-swap", 0, "SIZE", "memory and swap together (-1: unlimited swap)",
 	 OPT_MEMORY_SWAP},
 	{"memory-reservation", 0, "SIZE", "a soft memory limit", OPT_MEMORY_RESERVATION},
+	{"memory-swappiness", 0, "0-100", "how readily its memory is swapped (cgroup v1)",
+	 OPT_MEMORY_SWAPPINESS},
 	{"cpu-shares", 'c', "N", "CPU weight against other containers (1024)", OPT_CPU_SHARES},
 	{"cpuset-cpus", 0, "CPUS", "the CPUs it may use (0-1, 0,2)", OPT_CPUSET_CPUS},
 	{"cpuset-mems", 0, "NODES", "the memory nodes it may use (0)", OPT_CPUSET_MEMS},
@@ -552,6 +557,18 @@ static int parse_more(struct run_cli *r, int c)
 			return failf("--memory-swap \"%s\": expected a size such as 1g, or -1",
 				     optarg);
 		o->memory_swap = size;
+		return 0;
+	case OPT_MEMORY_SWAPPINESS: {
+		long v;
+		if (husk_parse_long(optarg, &v) < 0 || v < -1 || v > 100)
+			return failf("--memory-swappiness \"%s\": expected 0 to 100", optarg);
+		/* -1: the kernel's, as Docker's default */
+		o->memory_swappiness = (int)v;
+		o->memory_swappiness_set = v >= 0;
+		return 0;
+	}
+	case OPT_DOMAINNAME:
+		o->domainname = optarg;
 		return 0;
 	case OPT_MEMORY_RESERVATION:
 		if (husk_parse_size(optarg, &size) < 0 || size <= 0)

@@ -345,6 +345,25 @@ cg_dirs() {
 	[ "$status" -eq 125 ]
 }
 
+@test "run --memory-swappiness (v1's memory.swappiness) and --domainname (the UTS namespace's); inspect shows both" {
+	"$HUSK" run --name sw -m 64m --memory-swappiness 7 --domainname example.com -h web busybox sh -c '
+		cat /proc/sys/kernel/hostname /proc/sys/kernel/domainname
+		cat /sys/fs/cgroup/memory/memory.swappiness 2>/dev/null || echo v2' >"$TEST_DIR/out"
+	[ "$(sed -n 1,2p "$TEST_DIR/out")" = "$(printf 'web\nexample.com')" ]
+	if [ -f /sys/fs/cgroup/memory/memory.swappiness ]; then
+		[ "$(sed -n 3p "$TEST_DIR/out")" = 7 ]
+	fi
+	[ "$("$HUSK" inspect -f '{{.HostConfig.MemorySwappiness}} {{.Config.Domainname}}' sw)" = "7 example.com" ]
+	# none asked: the kernel's, null in inspect as Docker's
+	[ "$("$HUSK" run --rm busybox cat /proc/sys/kernel/domainname)" = "(none)" ]
+	"$HUSK" create --name plain busybox true >/dev/null
+	[ "$("$HUSK" inspect -f '{{json .HostConfig.MemorySwappiness}}' plain)" = null ]
+	run "$HUSK" run --rm --memory-swappiness 101 busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: --memory-swappiness "101": expected 0 to 100' ]
+	"$HUSK" rm sw plain >/dev/null
+}
+
 @test "run --device-read-bps/--device-write-iops: the throttle on the device" {
 	dev=$(awk '$2 == "/" {print $1}' /proc/mounts | head -1)
 	[ -b "$dev" ] || dev=$(ls /dev/vda /dev/sda /dev/nvme0n1 2>/dev/null | head -1)
