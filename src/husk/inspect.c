@@ -199,8 +199,9 @@ static json_t *inspect_json(const struct husk_ctr *c)
 }
 
 static const char *const inspect_fields[] = {
-	"Id",	      "Name",	      "Created",	 "Image",  "State", "Config",
-	"HostConfig", "RestartCount", "NetworkSettings", "Mounts", NULL};
+	"Id",	      "Name",	      "Created",	 "Image",  "State",  "Config",
+	"HostConfig", "RestartCount", "NetworkSettings", "Mounts", "SizeRw", "SizeRootFs",
+	NULL};
 
 const struct cli_flag inspect_flags[] = {
 	{"format", 'f', "TEMPLATE", "print through a Go template ({{.State.Status}}...)"},
@@ -208,8 +209,12 @@ const struct cli_flag inspect_flags[] = {
 	 "what to inspect: container, image, network or volume (default: the first kind that "
 	 "has the name, in that order)",
 	 'T'},
+	{"size", 's', NULL, "a container's SizeRw (what it wrote) and SizeRootFs (with its image)"},
 	{0},
 };
+
+/* -s: Docker's SizeRw and SizeRootFs in a container's */
+static bool with_size;
 
 static json_t *one_container(const char *name, husk_error **err)
 {
@@ -217,18 +222,30 @@ static json_t *one_container(const char *name, husk_error **err)
 	if (husk_engine_inspect(&eng, name, &ctr, err) < 0)
 		return NULL;
 	json_t *j = inspect_json(&ctr);
+	long long rw = 0, rootfs = 0;
+	if (with_size && husk_engine_ctr_sizes(&eng, &ctr, 1, &rw, &rootfs, err) < 0) {
+		json_decref(j);
+		j = NULL;
+	} else if (with_size) {
+		json_object_set_new(j, "SizeRw", json_integer(rw));
+		json_object_set_new(j, "SizeRootFs", json_integer(rootfs));
+	}
 	husk_ctr_release(&ctr);
 	return j;
 }
 
 /* what a template may name when the kind is not given: every kind's */
-static const char *const any_fields[] = {
-	"Id",	      "Name",	      "Created",	 "Image",   "State",	  "Config",
-	"HostConfig", "RestartCount", "NetworkSettings", "Mounts",  "ID",	  "Digest",
-	"RepoTags",   "RepoDigests",  "Architecture",	 "Os",	    "Author",	  "RootFS",
-	"History",    "Size",	      "Labels",		 "Scope",   "Driver",	  "EnableIPv6",
-	"IPAM",	      "Internal",     "Containers",	 "Options", "Mountpoint", "CreatedAt",
-	NULL};
+static const char *const any_fields[] = {"Id",	       "Name",	       "Created",
+					 "Image",      "State",	       "Config",
+					 "HostConfig", "RestartCount", "NetworkSettings",
+					 "Mounts",     "ID",	       "Digest",
+					 "RepoTags",   "RepoDigests",  "Architecture",
+					 "Os",	       "Author",       "RootFS",
+					 "History",    "Size",	       "Labels",
+					 "Scope",      "Driver",       "EnableIPv6",
+					 "IPAM",       "Internal",     "Containers",
+					 "Options",    "Mountpoint",   "CreatedAt",
+					 "SizeRw",     "SizeRootFs",   NULL};
 static const char *const image_fields[] = {
 	"Id",	   "ID",	   "Digest", "RepoTags", "RepoDigests",
 	"Created", "Architecture", "Os",     "Author",	 "Config",
@@ -278,6 +295,8 @@ int cmd_inspect(int argc, char **argv)
 			format = optarg;
 		else if (c == 'T')
 			type = optarg;
+		else if (c == 's')
+			with_size = true;
 		else
 			return 125;
 	}

@@ -176,7 +176,7 @@ Are you sure you want to continue? [y/N] " ]
 	done
 }
 
-@test "ps -s and {{.Size}}: the bytes a container wrote, and with its image's (virtual), as podman ps -s" {
+@test "ps -s, {{.Size}} and inspect --size: the bytes a container wrote, and with its image's (virtual), as podman's" {
 	podman_setup
 	head -c 5000 /dev/zero >"$TEST_DIR/f"
 	pm import "$(rootfs_tar 1)" localhost/base:1 >/dev/null
@@ -192,6 +192,9 @@ Are you sure you want to continue? [y/N] " ]
 		run "${e[@]}" ps -as
 		[[ "${lines[0]}" =~ NAMES\ +SIZE$ ]] || { echo "$engine: ${lines[0]}"; return 1; }
 		[[ "${lines[1]}" == *" c "*"5kB (virtual "*MB")" ]] || { echo "$engine: ${lines[1]}"; return 1; }
+		# inspect --size: the same two numbers, in bytes
+		run "${e[@]}" container inspect --size -f '{{.SizeRw}} {{.SizeRootFs}}' c
+		[[ "$output" =~ ^5[0-9]{3}\ [12][0-9]{6}$ ]] || { echo "$engine: $output"; return 1; }
 		"${e[@]}" rm c >/dev/null
 	done
 	# without -s no SIZE column
