@@ -738,6 +738,60 @@ static void drop_device(json_t *lx, const char *path)
 	}
 }
 
+/* "K=V" strings as an object, NULL as null */
+static json_t *kv_json(char **v)
+{
+	if (!v)
+		return json_null();
+	json_t *o = json_object();
+	for (; *v; v++) {
+		const char *eq = strchr(*v, '=');
+		cleanup_free char *k = strndup(*v, eq ? (size_t)(eq - *v) : strlen(*v));
+		if (!k)
+			abort();
+		json_object_set_new(o, k, json_string(eq ? eq + 1 : ""));
+	}
+	return o;
+}
+
+/* A number or "*" (any: left out of the rule); false when neither */
+static bool rule_number(const char *s, size_t n, json_t *rule, const char *key)
+{
+	if (n == 1 && *s == '*')
+		return true;
+	long long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 0xfffff)
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (n == 0)
+		return false;
+	json_object_set_new(rule, key, json_integer(v));
+	return true;
+}
+
+/* --device-cgroup-rule "c 1:3 rwm" (Docker's, the v1 devices.allow line):
+ * an allow rule of the OCI config, NULL when it is not one */
+static json_t *device_rule(const char *text)
+{
+	char type, acc[8];
+	char num[64];
+	int end = 0;
+	if (sscanf(text, "%c %63s %7s%n", &type, num, acc, &end) != 3 || text[end] ||
+	    !strchr("abc", type) || acc[strspn(acc, "rwm")])
+		return NULL;
+	const char *colon = strchr(num, ':');
+	json_t *rule =
+		json_pack("{s:b,s:s#,s:s}", "allow", 1, "type", &type, (size_t)1, "access", acc);
+	if (!colon || !rule_number(num, (size_t)(colon - num), rule, "major") ||
+	    !rule_number(colon + 1, strlen(colon + 1), rule, "minor")) {
+		json_decref(rule);
+		return NULL;
+	}
+	return rule;
+}
+
 static int set_devices(json_t *lx, const struct husk_config_in *in, husk_error **err)
 {
 	const struct husk_run_opts *o = in->o;
@@ -757,6 +811,18 @@ static int set_devices(json_t *lx, const struct husk_config_in *in, husk_error *
 		if (o->privileged) /* already there with the host's path */
 			drop_device(lx, m->ctr ? m->ctr : m->host);
 		add_device(lx, d, m->ctr ? m->ctr : m->host, o->privileged ? NULL : m->perms);
+	}
+	for (char **r = o->device_cgroup_rules; r && *r && !o->privileged; r++) {
+		json_t *rule = device_rule(*r);
+		if (!rule)
+			return husk_fail_as(
+				err, EINVAL,
+				"--device-cgroup-rule \"%s\": expected TYPE MAJOR:MINOR "
+				"ACCESS, such as \"c 1:3 rwm\" (TYPE a, b or c; * for any "
+				"number; ACCESS of r, w, m)",
+				*r);
+		json_array_append_new(json_object_get(json_object_get(lx, "resources"), "devices"),
+				      rule);
 	}
 	return 0;
 }
@@ -1090,9 +1156,16 @@ json_t *husk_engine_config(const struct husk_config_in *in, husk_error **err)
 	/* one level below the caller's cgroup, no shared parent: a parent
 	 * made by the first container would outlive it whenever a second was
 	 * still inside, and nobody would remove it */
-	cleanup_free char *cgp = husk_strdup_printf("husk-%s", in->id);
+	cleanup_free char *cgp =
+		o->cgroup_parent && *o->cgroup_parent
+			? husk_strdup_printf("%s/husk-%s", o->cgroup_parent, in->id)
+			: husk_strdup_printf("husk-%s", in->id);
 	json_object_set_new(lx, "cgroupsPath", json_string(cgp));
 	set_netns(lx, in);
+	if (o->annotations) {
+		json_t *a = kv_json(o->annotations);
+		json_object_set_new(c, "annotations", a);
+	}
 	if (set_docker_options(c, in, err) < 0) {
 		json_decref(c);
 		return NULL;
@@ -1301,6 +1374,11 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "Sysctls", sysctls);
 	json_object_set_new(host, "GroupAdd", strv_json(o->group_add));
 	json_object_set_new(host, "VolumesFrom", strv_json(o->volumes_from));
+	json_object_set_new(host, "DeviceCgroupRules", strv_json(o->device_cgroup_rules));
+	json_object_set_new(host, "CgroupParent",
+			    json_string(o->cgroup_parent ? o->cgroup_parent : ""));
+	json_object_set_new(host, "Annotations",
+			    o->annotations ? sorted(kv_json(o->annotations)) : json_null());
 	json_object_set_new(host, "ShmSize", json_integer(o->shm_size ? o->shm_size : 67108864));
 	json_object_set_new(host, "OomScoreAdj", json_integer(o->oom_score_adj));
 	json_object_set_new(host, "Init", o->init ? json_true() : json_null());

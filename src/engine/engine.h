@@ -167,6 +167,11 @@ struct husk_run_opts {
 	const char *cpuset_cpus, *cpuset_mems;
 	int blkio_weight;
 	struct husk_throttle *throttles; /* --device-{read,write}-{bps,iops} */
+	char **device_cgroup_rules;	 /* "c 1:3 rwm", as the v1 devices.allow line */
+	/* --cgroup-parent: the container's cgroup goes below it (absolute
+	 * from the hierarchy's root, or below the caller's cgroup) */
+	const char *cgroup_parent;
+	char **annotations; /* --annotation "K=V": the OCI config's */
 	size_t n_throttles;
 	bool oom_kill_disable;
 };

@@ -46,6 +46,8 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->sysctls);
 	free(o->log_opts);
 	free(o->volumes_from);
+	free(o->device_cgroup_rules);
+	free(o->annotations);
 	free(o->group_add);
 	for (size_t i = 0; i < o->n_throttles; i++)
 		free(o->throttles[i].path);
@@ -199,6 +201,9 @@ enum {
 	OPT_MEMORY_SWAP,
 	OPT_MEMORY_RESERVATION,
 	OPT_MEMORY_SWAPPINESS,
+	OPT_DEVICE_CGROUP_RULE,
+	OPT_CGROUP_PARENT,
+	OPT_ANNOTATION,
 	OPT_DOMAINNAME,
 	OPT_CPU_SHARES,
 	OPT_CPUSET_CPUS,
@@ -338,6 +343,13 @@ const struct cli_flag run_flags[] = {
 	{"memory-reservation", 0, "SIZE", "a soft memory limit", OPT_MEMORY_RESERVATION},
 	{"memory-swappiness", 0, "0-100", "how readily its memory is swapped (cgroup v1)",
 	 OPT_MEMORY_SWAPPINESS},
+	{"device-cgroup-rule", 0, "RULE",
+	 "let the cgroup allow devices: \"c 1:3 rwm\", \"b 8:* r\"", OPT_DEVICE_CGROUP_RULE},
+	{"cgroup-parent", 0, "PATH",
+	 "the cgroup to make the container's below (relative: below husk's own)",
+	 OPT_CGROUP_PARENT},
+	{"annotation", 0, "KEY=VALUE",
+	 "an annotation in the OCI config (the runtime's hooks see it)", OPT_ANNOTATION},
 	{"cpu-shares", 'c', "N", "CPU weight against other containers (1024)", OPT_CPU_SHARES},
 	{"cpuset-cpus", 0, "CPUS", "the CPUs it may use (0-1, 0,2)", OPT_CPUSET_CPUS},
 	{"cpuset-mems", 0, "NODES", "the memory nodes it may use (0)", OPT_CPUSET_MEMS},
@@ -569,6 +581,19 @@ static int parse_more(struct run_cli *r, int c)
 	}
 	case OPT_DOMAINNAME:
 		o->domainname = optarg;
+		return 0;
+	case OPT_DEVICE_CGROUP_RULE:
+		strv_add(&o->device_cgroup_rules, optarg);
+		return 0;
+	case OPT_CGROUP_PARENT:
+		if (strstr(optarg, "..") || strchr(optarg, '\n'))
+			return failf("--cgroup-parent \"%s\": no .. in a cgroup path", optarg);
+		o->cgroup_parent = optarg;
+		return 0;
+	case OPT_ANNOTATION:
+		if (!*optarg || *optarg == '=' || !strchr(optarg, '='))
+			return failf("--annotation \"%s\": expected KEY=VALUE", optarg);
+		strv_add(&o->annotations, optarg);
 		return 0;
 	case OPT_MEMORY_RESERVATION:
 		if (husk_parse_size(optarg, &size) < 0 || size <= 0)

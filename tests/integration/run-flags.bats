@@ -364,6 +364,37 @@ cg_dirs() {
 	"$HUSK" rm sw plain >/dev/null
 }
 
+@test "run --device-cgroup-rule, --cgroup-parent, --annotation: Docker's meanings; inspect shows them" {
+	# 10:229 (fuse) is not in the default device rules: the node is made
+	# (mknod is allowed) but opening it is refused unless a rule allows it
+	run "$HUSK" run --rm busybox sh -c 'mknod /tmp/f c 10 229 && (exec 3<>/tmp/f) && echo open'
+	[ "$output" != open ]
+	for rule in 'c 10:229 rw' 'c 10:* rw' 'a *:* rw'; do
+		run "$HUSK" run --rm --device-cgroup-rule "$rule" busybox sh -c 'mknod /tmp/f c 10 229 && (exec 3<>/tmp/f) && echo open'
+		[ "$output" = open ] || { echo "$rule: $output"; return 1; }
+	done
+	for bad in 'x 1:3 r' 'c 1 r' 'c 1:3 rx' 'c a:3 r'; do
+		run "$HUSK" run --rm --device-cgroup-rule "$bad" busybox true
+		[ "$status" -eq 125 ]
+		[[ "$output" == "husk: --device-cgroup-rule \"$bad\": expected TYPE MAJOR:MINOR ACCESS"* ]]
+	done
+	# the cgroup below the parent (relative: below ours), which goes with it
+	parent="husk-parent-$$"
+	id=$("$HUSK" run -d --cgroup-parent "$parent" --annotation org.example.a=1 --annotation b=two busybox sleep 100)
+	pid=$("$HUSK" inspect -f '{{.State.Pid}}' "$id")
+	grep -q ":/.*$parent/husk-$id\$" "/proc/$pid/cgroup"
+	[ "$("$HUSK" inspect -f '{{.HostConfig.CgroupParent}} {{json .HostConfig.Annotations}}' "$id")" = "$parent "'{"b":"two","org.example.a":"1"}' ]
+	# the annotations reach the runtime's config.json
+	[ "$(jq -c .annotations "$HUSK_ROOT/containers/$id/config.json")" = '{"org.example.a":"1","b":"two"}' ]
+	"$HUSK" rm -f "$id" >/dev/null
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -name "$parent" 2>/dev/null)" ]
+	run "$HUSK" run --rm --cgroup-parent ../up busybox true
+	[ "$status" -eq 125 ]
+	run "$HUSK" run --rm --annotation novalue busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: --annotation "novalue": expected KEY=VALUE' ]
+}
+
 @test "run --device-read-bps/--device-write-iops: the throttle on the device" {
 	dev=$(awk '$2 == "/" {print $1}' /proc/mounts | head -1)
 	[ -b "$dev" ] || dev=$(ls /dev/vda /dev/sda /dev/nvme0n1 2>/dev/null | head -1)
