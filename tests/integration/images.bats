@@ -275,7 +275,7 @@ import_marked() {
 	[ "$output" = tag-marker ]
 	[ "$(ls "$HUSK_ROOT/layers" | grep -vc '^\.')" -ge 1 ]
 	for bad in 'Upper/case' 'a..b' 'trailing/' 'x:-tag' 'x:' 'x@sha256:0000' 'a b' '-lead'; do
-		run "$HUSK" tag other/name:v2 "$bad"
+		run "$HUSK" tag -- other/name:v2 "$bad"
 		[ "$status" -eq 125 ]
 		[[ "$output" == *"invalid image name \"$bad\""* ]]
 	done
