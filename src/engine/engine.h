@@ -639,15 +639,36 @@ int husk_engine_image_push(struct husk_engine *e, const char *image, const char 
  * ("docker.io/library/x:latest").  ENOENT when it is not there. */
 int husk_engine_image_local(struct husk_engine *e, const char *image, char **ret_name,
 			    husk_error **err);
-/* images: every name in the store, newest first */
+/* images --filter, as moby's image list matches it: every condition that
+ * is set must hold.  A row is one name of the store; a dangling one is a
+ * name that is a digest (what commit, import or build leave without a
+ * name, shown as <none>).  references: one of these patterns (path.Match
+ * globs, as Docker's: '*' stops at '/') matches the name, as name:tag or
+ * as the repository alone, as the store spells it or as Docker's familiar
+ * name (docker.io/library/ left off); a dangling row never matches.
+ * before, since: created before every one of these images / after every
+ * one (names or ids; ENOENT when one is not in the store).  match: until
+ * (created before), label= (all of them) and label! (not all of them), as
+ * the prune verbs take them.  An image whose creation time is unknown
+ * fails before, since and until.  Lists NULL-terminated, or NULL. */
+enum husk_dangling { HUSK_DANGLING_ANY, HUSK_DANGLING_ONLY, HUSK_DANGLING_NONE };
+struct husk_image_filter {
+	enum husk_dangling dangling;
+	char **references;
+	char **before, **since;
+	struct husk_prune_filter match;
+};
+void husk_image_filter_release(struct husk_image_filter *f);
+/* images: every name in the store that f matches (NULL: every name),
+ * newest first */
 struct husk_image_row {
 	char *name;   /* "busybox:latest", or the digest of a dangling image */
 	char *id;     /* "sha256:<hex>" */
 	char *digest; /* of its manifest; NULL if unknown */
 	long long size, created;
 };
-int husk_engine_image_list(struct husk_engine *e, struct husk_image_row **ret, size_t *ret_n,
-			   husk_error **err);
+int husk_engine_image_list(struct husk_engine *e, const struct husk_image_filter *f,
+			   struct husk_image_row **ret, size_t *ret_n, husk_error **err);
 void husk_image_rows_free(struct husk_image_row *v, size_t n);
 /* image inspect: what Docker's shows of one image (Id, RepoTags, Config,
  * RootFS...), a new JSON object */

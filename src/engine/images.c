@@ -6,6 +6,7 @@
  * prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fnmatch.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,48 +244,6 @@ static int by_created(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int husk_engine_image_list(struct husk_engine *e, struct husk_image_row **ret, size_t *ret_n,
-			   husk_error **err)
-{
-	*ret = NULL;
-	*ret_n = 0;
-	struct husk_store *s = NULL;
-	if (husk_store_open(e->root, &s, err) < 0)
-		return -1;
-	struct husk_image **v = NULL;
-	size_t n = 0;
-	if (husk_store_list(s, &v, &n, err) < 0) {
-		husk_store_close(s);
-		return -1;
-	}
-	qsort(v, n, sizeof(*v), by_created);
-	struct husk_image_row *out = calloc(n + 1, sizeof(*out));
-	if (!out)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		husk_error *derr = NULL;
-		if (husk_store_manifest_digest(s, v[i]->name, &out[i].digest, &derr) < 0)
-			husk_error_free(derr);
-		out[i].name = steal_ptr(v[i]->name);
-		out[i].id = steal_ptr(v[i]->id);
-		out[i].size = v[i]->size;
-		out[i].created = v[i]->created;
-		husk_image_free(v[i]);
-	}
-	free(v);
-	husk_store_close(s);
-	*ret = out;
-	*ret_n = n;
-	return 0;
-}
-
-/* "sha256:<hex>" -> "<hex>" */
-static const char *hex_of(const char *id)
-{
-	const char *c = strchr(id, ':');
-	return c ? c + 1 : id;
-}
-
 /* A store name's repository: "a/b:1" -> "a/b"; NULL for a name that is a
  * digest (an image loaded without one) */
 static char *repo_of(const char *name)
@@ -299,6 +258,141 @@ static char *repo_of(const char *name)
 	if (colon)
 		return strndup(name, (size_t)(colon - name));
 	return strdup(name);
+}
+
+/* images --filter: reference, Docker's (distribution's FamiliarMatch):
+ * the pattern as Go's path.Match takes it, where '*' and '?' stop at '/'
+ * as fnmatch's do with FNM_PATHNAME, against name:tag and the name alone;
+ * husk shows a pulled image as docker.io/library/x, Docker as x: both */
+static bool reference_matches(const char *pattern, const char *name)
+{
+	const char *familiar = name;
+	if (strncmp(name, "docker.io/library/", 18) == 0)
+		familiar = name + 18;
+	else if (strncmp(name, "docker.io/", 10) == 0)
+		familiar = name + 10;
+	const char *const forms[] = {name, familiar};
+	for (size_t i = 0; i < (familiar == name ? 1 : 2); i++) {
+		cleanup_free char *repo = repo_of(forms[i]);
+		if (!repo) /* a dangling name: no reference to match */
+			return false;
+		if (fnmatch(pattern, forms[i], FNM_PATHNAME) == 0 ||
+		    fnmatch(pattern, repo, FNM_PATHNAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void husk_image_filter_release(struct husk_image_filter *f)
+{
+	if (!f)
+		return;
+	strv_free(f->references);
+	strv_free(f->before);
+	strv_free(f->since);
+	husk_prune_filter_release(&f->match);
+	memset(f, 0, sizeof(*f));
+}
+
+/* before= and since= as times: of the oldest image named (before), of the
+ * newest (since), as moby ANDs several values of one of them; 0 when none
+ * is given or none has a known time */
+static int filter_bound(struct husk_store *s, const char *key, char *const *refs, bool newest,
+			long long *ret, husk_error **err)
+{
+	*ret = 0;
+	for (size_t i = 0; refs && refs[i]; i++) {
+		struct husk_image *img = NULL;
+		if (husk_store_find(s, refs[i], &img, err) < 0)
+			return husk_error_wrap(err, "--filter \"%s=%s\"", key, refs[i]);
+		long long t = img->created_ns;
+		husk_image_free(img);
+		if (t && (!*ret || (newest ? t > *ret : t < *ret)))
+			*ret = t;
+	}
+	return 0;
+}
+
+static bool filter_keep(const struct husk_image_filter *f, long long before_ns, long long since_ns,
+			const struct husk_image *img)
+{
+	bool dangling = strncmp(img->name, "sha256:", 7) == 0;
+	if ((f->dangling == HUSK_DANGLING_ONLY && !dangling) ||
+	    (f->dangling == HUSK_DANGLING_NONE && dangling))
+		return false;
+	bool any = !f->references;
+	for (size_t i = 0; f->references && f->references[i] && !any; i++)
+		any = reference_matches(f->references[i], img->name);
+	if (!any)
+		return false;
+	long long t = img->created_ns;
+	if (!t && (before_ns || since_ns || f->match.until_ns))
+		return false;
+	if ((before_ns && t >= before_ns) || (since_ns && t <= since_ns))
+		return false;
+	json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+	return husk_prune_filter_match(&f->match, labels, t);
+}
+
+int husk_engine_image_list(struct husk_engine *e, const struct husk_image_filter *f,
+			   struct husk_image_row **ret, size_t *ret_n, husk_error **err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	struct husk_store *s = NULL;
+	if (husk_store_open(e->root, &s, err) < 0)
+		return -1;
+	long long before_ns = 0, since_ns = 0;
+	if (f && (filter_bound(s, "before", f->before, false, &before_ns, err) < 0 ||
+		  filter_bound(s, "since", f->since, true, &since_ns, err) < 0)) {
+		husk_store_close(s);
+		return -1;
+	}
+	struct husk_image **v = NULL;
+	size_t n = 0;
+	if (husk_store_list(s, &v, &n, err) < 0) {
+		husk_store_close(s);
+		return -1;
+	}
+	qsort(v, n, sizeof(*v), by_created);
+	struct husk_image_row *out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		abort();
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (f && !filter_keep(f, before_ns, since_ns, v[i])) {
+			husk_image_free(v[i]);
+			continue;
+		}
+		husk_error *derr = NULL;
+		if (husk_store_manifest_digest(s, v[i]->name, &out[k].digest, &derr) < 0)
+			husk_error_free(derr);
+		out[k].name = steal_ptr(v[i]->name);
+		out[k].id = steal_ptr(v[i]->id);
+		out[k].size = v[i]->size;
+		out[k].created = v[i]->created;
+		husk_image_free(v[i]);
+		k++;
+	}
+	free(v);
+	husk_store_close(s);
+	*ret = out;
+	*ret_n = k;
+	return 0;
+}
+
+/* "sha256:<hex>" -> "<hex>" */
+static const char *hex_of(const char *id)
+{
+	const char *c = strchr(id, ':');
+	return c ? c + 1 : id;
 }
 
 static int cmp_json_str(const void *a, const void *b)

@@ -6,9 +6,11 @@
  * {{.CreatedAt}} {{.CreatedSince}}; `husk image inspect` the top-level
  * keys of its JSON (Id or ID, Digest, RepoTags, RepoDigests, Created,
  * Architecture, Os, Author, Config, RootFS, History, Size, Labels) and
- * what lies below them ({{.Config.Cmd}}, {{.RootFS.Layers}}). */
+ * what lies below them ({{.Config.Cmd}}, {{.RootFS.Layers}}).
+ *
+ * images --filter parses Docker's keys into a husk_image_filter; the
+ * engine resolves before= and since= and matches (engine/images.c). */
 #define _GNU_SOURCE
-#include <fnmatch.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -94,35 +96,78 @@ static void created_at(long long created, char *out, size_t n)
 static const char *const image_fields[] = {"Repository", "Tag",	      "ID",	      "Digest",
 					   "Size",	 "CreatedAt", "CreatedSince", NULL};
 
-/* `husk images busybox`, `husk images a:1`; shell globs work in both halves */
-static bool matches(const char *filter, const char *repo, const char *tag)
-{
-	if (!filter)
-		return true;
-	const char *slash = strrchr(filter, '/');
-	const char *colon = strchr(slash ? slash : filter, ':');
-	cleanup_free char *frepo =
-		colon ? strndup(filter, (size_t)(colon - filter)) : strdup(filter);
-	if (!frepo || fnmatch(frepo, repo, 0) != 0)
-		return false;
-	return !colon || fnmatch(colon + 1, tag, 0) == 0;
-}
-
 const struct cli_flag images_flags[] = {
 	{"all", 'a', NULL, "every image (husk keeps no intermediate ones)"},
 	{"quiet", 'q', NULL, "only the ids"},
 	{"digests", 0, NULL, "show the digests", 'D'},
 	{"no-trunc", 0, NULL, "whole ids", 'T'},
 	{"format", 0, "TEMPLATE", "each image through a Go template ({{.Repository}}...)", 'F'},
+	{"filter", 'f', "KEY=VALUE",
+	 "only images that match: dangling=true|false, label=KEY[=VALUE], label!=..., "
+	 "reference=PATTERN, before=IMAGE, since=IMAGE, until=TIME"},
 	{0},
 };
+
+/* one --filter of images into f, as Docker's daemon takes them; 0, or 125
+ * after saying what is wrong */
+static int image_filter_add(struct husk_image_filter *f, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t kl = eq ? (size_t)(eq - arg) : 0;
+	const char *val = eq ? eq + 1 : "";
+#define KEY(k) (kl == strlen(k) && strncmp(arg, (k), kl) == 0)
+	if (KEY("label") || KEY("label!"))
+		return cli_prune_filter(&f->match, arg);
+	if (!eq || kl == 0 || !*val)
+		return cli_usage_error("--filter \"%s\": expected KEY=VALUE", arg);
+	size_t n = 0;
+	if (KEY("dangling")) {
+		bool yes = strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
+		bool no = strcmp(val, "false") == 0 || strcmp(val, "0") == 0;
+		enum husk_dangling d = yes ? HUSK_DANGLING_ONLY : HUSK_DANGLING_NONE;
+		if (!yes && !no)
+			return cli_usage_error("--filter \"%s\": dangling is true or false", arg);
+		if (f->dangling != HUSK_DANGLING_ANY && f->dangling != d)
+			return cli_usage_error(
+				"--filter \"%s\": dangling given both true and false", arg);
+		f->dangling = d;
+		return 0;
+	}
+	if (KEY("until")) {
+		/* several: the earliest, as moby's */
+		int64_t ns = 0;
+		if (cli_parse_time(val, &ns) < 0 || ns <= 0)
+			return cli_usage_error(
+				"--filter \"%s\": expected a time (2026-12-06T19:50:31Z, Unix "
+				"seconds) or a duration (10m)",
+				arg);
+		if (!f->match.until_ns || ns < f->match.until_ns)
+			f->match.until_ns = ns;
+		return 0;
+	}
+	char ***list = KEY("reference") ? &f->references
+		       : KEY("before")	? &f->before
+		       : KEY("since")	? &f->since
+					: NULL;
+#undef KEY
+	if (!list)
+		return cli_usage_error(
+			"--filter \"%s\": unknown filter \"%.*s\": husk filters images "
+			"by dangling, label, label!, reference, before, since and until",
+			arg, (int)kl, arg);
+	while (*list && (*list)[n])
+		n++;
+	husk_strv_push(list, &n, husk_strdup_printf("%s", val));
+	return 0;
+}
 
 int cmd_images(int argc, char **argv)
 {
 	bool quiet = false, digests = false, no_trunc = false;
 	const char *format = NULL;
-	int c;
-	while ((c = cli_getopt(argc, argv)) != -1) {
+	struct husk_image_filter f = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv)) != -1) {
 		switch (c) {
 		case 'q':
 			quiet = true;
@@ -136,33 +181,42 @@ int cmd_images(int argc, char **argv)
 		case 'F':
 			format = optarg;
 			break;
+		case 'f':
+			rc = image_filter_add(&f, optarg);
+			break;
 		case 'a': /* every image is listed anyway: no intermediate images */
 			break;
 		default:
-			return 125;
+			rc = 125;
 		}
 	}
-	if (cli_operands(argc, argv, 0, 1))
-		return 125;
-	const char *filter = optind < argc ? argv[optind] : NULL;
+	/* `husk images busybox`, `husk images 'a:v*'`: Docker's CLI makes the
+	 * operand one more reference filter */
+	if (rc == 0 && (rc = cli_operands(argc, argv, 0, 1)) == 0 && optind < argc &&
+	    *argv[optind]) {
+		cleanup_free char *ref = husk_strdup_printf("reference=%s", argv[optind]);
+		rc = image_filter_add(&f, ref);
+	}
 	husk_error *err = NULL;
 	struct husk_tmpl *tmpl = NULL;
-	if (format && cli_tmpl_parse(format, image_fields, &tmpl, &err) < 0)
-		return fail(err);
+	if (rc == 0 && format && cli_tmpl_parse(format, image_fields, &tmpl, &err) < 0)
+		rc = fail(err);
 	struct husk_image_row *v = NULL;
 	size_t n = 0;
-	if (husk_engine_image_list(&eng, &v, &n, &err) < 0) {
+	if (rc == 0 && husk_engine_image_list(&eng, &f, &v, &n, &err) < 0)
+		rc = fail(err);
+	husk_image_filter_release(&f);
+	if (rc) {
 		husk_tmpl_free(tmpl);
-		return fail(err);
+		return rc;
 	}
 	/* rows of columns, printed once the widths are known */
 	json_t *rows = json_array();
-	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		cleanup_free char *repo = NULL, *tag = NULL;
 		const char *digest = v[i].digest;
 		split_name(v[i].name, &repo, &tag);
-		if (!repo || !tag || !matches(filter, repo, tag))
+		if (!repo || !tag)
 			continue;
 		char id[80], size[32], since[64], at[64];
 		snprintf(id, sizeof(id), no_trunc ? "%s" : "%.12s",

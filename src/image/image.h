@@ -31,9 +31,10 @@ struct husk_image {
 	char **links;  /* their short names under <root>/l, lowest first
 			* (husk_store_find only; NULL from husk_store_list) */
 	size_t n_layers;
-	json_t *config;	   /* the OCI image config (owned) */
-	long long created; /* unix seconds, 0 if unknown */
-	long long size;	   /* bytes of the layers' blobs */
+	json_t *config;	      /* the OCI image config (owned) */
+	long long created;    /* unix seconds, 0 if unknown */
+	long long created_ns; /* the same in ns, with its fraction */
+	long long size;	      /* bytes of the layers' blobs */
 };
 
 int husk_store_open(const char *root, struct husk_store **ret, husk_error **err);

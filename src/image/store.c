@@ -797,6 +797,9 @@ void husk_image_free(struct husk_image *img)
 	free(img);
 }
 
+/* the config's "created" (RFC 3339: "2024-01-02T03:04:05.123456789Z",
+ * or with an offset) in ns since the epoch, 0 if unknown; images --filter
+ * before= and since= compare two images committed in the same second */
 static long long parse_created(const char *s)
 {
 	if (!s)
@@ -805,7 +808,15 @@ static long long parse_created(const char *s)
 	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!end)
 		return 0;
-	return (long long)timegm(&tm);
+	long long ns = 0, scale = 100000000;
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
+			ns += (*end - '0') * scale;
+	int h = 0, m = 0;
+	long long off = 0;
+	if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d", &h, &m) == 2)
+		off = (*end == '-' ? -1 : 1) * (h * 3600LL + m * 60);
+	return ((long long)timegm(&tm) - off) * 1000000000 + ns;
 }
 
 static int make_image(struct husk_store *s, const char *name, json_t *entry, bool unpack,
@@ -830,7 +841,8 @@ static int make_image(struct husk_store *s, const char *name, json_t *entry, boo
 		husk_image_free(img);
 		return husk_error_wrap(err, "image \"%s\"", name);
 	}
-	img->created = parse_created(json_string_value(json_object_get(img->config, "created")));
+	img->created_ns = parse_created(json_string_value(json_object_get(img->config, "created")));
+	img->created = img->created_ns / 1000000000;
 	for (size_t i = 0; i < json_array_size(layers); i++) {
 		json_t *l = json_array_get(layers, i);
 		const char *blob = json_string_value(json_object_get(l, "digest"));

@@ -410,6 +410,44 @@ bridge knet" ]
 	[[ "$output" == *'no such container'* ]]
 }
 
+@test "images --filter: dangling, label, label!, reference, before, since, until as Docker's (OR within reference, AND across keys); a bad key or value is one line, 125" {
+	"$HUSK" create --name c1 busybox true >/dev/null
+	"$HUSK" tag busybox one:1
+	"$HUSK" commit -c 'LABEL tier=web' c1 lab:web >/dev/null
+	"$HUSK" commit -c 'LABEL tier=db' -c 'LABEL x=1' c1 lab:db >/dev/null
+	"$HUSK" commit c1 >/dev/null # no name: dangling
+	"$HUSK" rm c1 >/dev/null
+	names() { "$HUSK" images "$@" --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' '; }
+	[ "$(names -f dangling=true)" = "<none>:<none> " ]
+	[ "$(names -f dangling=false)" = "busybox:latest lab:db lab:web one:1 " ]
+	[ "$(names -f label=tier)" = "lab:db lab:web " ]
+	[ "$(names -f label=tier=web)" = "lab:web " ]
+	[ "$(names -f label=tier -f label=x)" = "lab:db " ] # every label=, as moby's
+	[ "$(names -f 'label!=tier')" = "<none>:<none> busybox:latest one:1 " ]
+	# path.Match globs against name:tag and the name alone
+	[ "$(names -f reference=lab)" = "lab:db lab:web " ]
+	[ "$(names -f 'reference=busy*')" = "busybox:latest " ]
+	[ "$(names -f 'reference=*:db' -f 'reference=o*:1')" = "lab:db one:1 " ]
+	[ "$(names -f reference=lab -f label=tier=web)" = "lab:web " ]
+	[ "$(names 'lab:w*')" = "lab:web " ] # the operand is one more reference
+	# by the time each was created (one:1 is busybox's)
+	[ "$(names -f before=lab:db)" = "busybox:latest lab:web one:1 " ]
+	[ "$(names -f since=lab:web)" = "<none>:<none> lab:db " ]
+	[ "$(names -f since=one:1 -f before=lab:db)" = "lab:web " ]
+	[ "$(names -f until="$("$HUSK" image inspect -f '{{.Created}}' lab:web)")" = "busybox:latest one:1 " ]
+	[ "$(names -f until=2000-01-01T00:00:00Z)" = "" ]
+	[ "$("$HUSK" image ls -q -f label=tier=web)" = "$("$HUSK" images -q --filter label=tier=web)" ]
+	for bad in bogus=1 dangling=maybe until=never label= before=nosuch; do
+		run "$HUSK" images --filter "$bad"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--filter \"$bad\""* ]]
+	done
+	run "$HUSK" images -f dangling=true -f dangling=false
+	[ "$status" -eq 125 ]
+	"$HUSK" rmi lab:web lab:db one:1 "$("$HUSK" images -q -f dangling=true)" >/dev/null
+}
+
 @test "--help of a noun's verb typed alone (husk ls --help, husk help boot): its usage, or each noun's" {
 	local c s
 	for c in $(commands); do
