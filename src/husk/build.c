@@ -22,6 +22,10 @@ enum {
 	OPT_NETWORK,
 	OPT_IIDFILE,
 	OPT_SQUASH,
+	OPT_RM,
+	OPT_FORCE_RM,
+	OPT_PROGRESS,
+	OPT_PLATFORM,
 };
 
 const struct cli_flag build_flags[] = {
@@ -40,6 +44,11 @@ const struct cli_flag build_flags[] = {
 	{"iidfile", 0, "FILE", "write the image id to FILE", OPT_IIDFILE},
 	{"squash", 0, NULL, "the build's new layers as one, on the base image's", OPT_SQUASH},
 	{"quiet", 'q', NULL, "print only the image id"},
+	{"rm", 0, "[=BOOL]", "remove the steps' containers (always: husk keeps none)", OPT_RM},
+	{"force-rm", 0, NULL, "remove them after a failed step too (always)", OPT_FORCE_RM},
+	{"progress", 0, "MODE", "auto, plain or tty (husk's plain lines), quiet (as -q)",
+	 OPT_PROGRESS},
+	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", OPT_PLATFORM},
 	{0},
 };
 
@@ -157,6 +166,29 @@ int cmd_build(int argc, char **argv)
 			break;
 		case 'q':
 			out.quiet = true;
+			break;
+		case OPT_RM:
+			/* Docker's classic builder keeps the step containers
+			 * with --rm=false; husk has none to keep */
+			if (optarg && cli_bool_value(optarg) != 1)
+				return cli_usage_error("--rm=%s: husk always removes the steps' "
+						       "containers",
+						       optarg);
+			break;
+		case OPT_FORCE_RM:
+			break;
+		case OPT_PROGRESS:
+			if (strcmp(optarg, "quiet") == 0)
+				out.quiet = true;
+			else if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "plain") != 0 &&
+				 strcmp(optarg, "tty") != 0)
+				return cli_usage_error("--progress \"%s\": auto, plain, tty or "
+						       "quiet",
+						       optarg);
+			break;
+		case OPT_PLATFORM:
+			if (cli_check_platform(optarg))
+				return 125;
 			break;
 		default:
 			return 125;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -29,9 +30,7 @@ static int flag_key(const struct cli_flag *f)
 	return f->key ? f->key : f->letter;
 }
 
-/* Go's strconv.ParseBool, which Docker's switches take after '=':
- * 1 true, 0 false, -1 neither */
-static int switch_value(const char *v)
+int cli_bool_value(const char *v)
 {
 	static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
 	static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
@@ -107,7 +106,7 @@ int cli_getopt(int argc, char **argv)
 		if (!sw)
 			break;
 		/* --rm=true is --rm; --rm=false as if not given */
-		int b = switch_value(optarg);
+		int b = cli_bool_value(optarg);
 		if (b < 0) {
 			cli_usage_error("--%s=%s: expected true or false", sw->name, optarg);
 			return '?';
@@ -902,4 +901,15 @@ int cli_read_kv_file(const char *flag, const char *path, bool env, char ***into,
 		add_owned(into, owned, n_owned, strdup(line));
 	}
 	return 0;
+}
+
+int cli_check_platform(const char *p)
+{
+	struct utsname u;
+	const char *arch = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64";
+	const char *a = strncmp(p, "linux/", 6) == 0 ? p + 6 : p;
+	if (strcmp(p, "linux") == 0 || strcmp(a, arch) == 0 ||
+	    (strcmp(arch, "amd64") == 0 && strcmp(a, "x86_64") == 0))
+		return 0;
+	return failf("--platform \"%s\": this host runs linux/%s containers only", p, arch);
 }

@@ -14,18 +14,10 @@
 #include "image.h"
 #include "util.h"
 
-/* "true"/"false" of a [=BOOL] flag ("-p=false" gives "=false"); -1: neither */
+/* a [=BOOL] flag's value: none is true; "-p=false" gives "=false" */
 static int parse_bool(const char *v)
 {
-	if (!v)
-		return 1;
-	if (*v == '=')
-		v++;
-	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-		return 1;
-	if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-		return 0;
-	return -1;
+	return v ? cli_bool_value(v + (*v == '=')) : 1;
 }
 
 const struct cli_flag commit_flags[] = {

@@ -668,17 +668,8 @@ static int parse_more(struct run_cli *r, int c)
 		else
 			return failf("--attach \"%s\": expected stdin, stdout or stderr", optarg);
 		return 0;
-	case OPT_PLATFORM: {
-		struct utsname u;
-		const char *arch =
-			uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64";
-		const char *a = strncmp(optarg, "linux/", 6) == 0 ? optarg + 6 : optarg;
-		if (strcmp(optarg, "linux") == 0 || strcmp(a, arch) == 0 ||
-		    (strcmp(arch, "amd64") == 0 && strcmp(a, "x86_64") == 0))
-			return 0;
-		return failf("--platform \"%s\": this host runs linux/%s containers only", optarg,
-			     arch);
-	}
+	case OPT_PLATFORM:
+		return cli_check_platform(optarg);
 	default:
 		return 125;
 	}

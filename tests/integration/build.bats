@@ -470,7 +470,7 @@ build_both() {
 	"$HUSK" run --rm sq sh -c 'test ! -e /bin/vi && test ! -e /d/sub/x && cat /d/sub/z'
 }
 
-@test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label" {
+@test "build: a Containerfile, .dockerignore, -f, a Dockerfile on stdin, a tar context on stdin, --iidfile, -q, --label, --rm, --progress, --platform" {
 	echo keep >"$CTX/keep"
 	echo secret >"$CTX/secret.key"
 	mkdir -p "$CTX/logs"
@@ -501,6 +501,22 @@ build_both() {
 	tar -C "$CTX" -c Dockerfile keep | "$HUSK" build -q -t stdin-tar - >/dev/null
 	run "$HUSK" run --rm stdin-tar cat /keep
 	[ "$output" = keep ]
+	# the flags CI scripts pass Docker's builders: --rm, --force-rm,
+	# --progress (quiet is -q), --platform of the host
+	run "$HUSK" build --rm --force-rm --progress=plain --platform linux/amd64 -t flags "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "STEP 1/2: FROM busybox" ]]
+	run "$HUSK" build --rm=true --progress quiet -t flags "$CTX"
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$output" = "$("$HUSK" image inspect -f '{{.Id}}' flags | sed 's/^sha256://')" ]
+	run "$HUSK" build --rm=false "$CTX"
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: build: --rm=false: husk always removes the steps' containers (see 'husk build --help')" ]
+	run "$HUSK" build --progress fancy "$CTX"
+	[ "$status" -eq 125 ]
+	run "$HUSK" build --platform linux/s390x "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--platform "linux/s390x": this host runs linux/'* ]]
 }
 
 @test "build cache: an unchanged rebuild runs no step; a changed file reruns from its COPY on; --no-cache; builder prune" {
