@@ -304,6 +304,7 @@ const struct cli_flag import_flags[] = {
 	 "a Dockerfile instruction for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, "
 	 "ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL (repeatable)"},
 	{"message", 'm', "MESSAGE", "a comment for the image's history"},
+	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", 'P'},
 	{0},
 };
 
@@ -319,7 +320,7 @@ int cmd_import(int argc, char **argv)
 			changes[o.n_changes++] = optarg;
 		else if (c == 'm')
 			o.message = optarg;
-		else
+		else if (c != 'P' || cli_check_platform(optarg))
 			return 125;
 	}
 	if (cli_operands(argc, argv, 1, 2))
@@ -343,6 +344,7 @@ int cmd_import(int argc, char **argv)
 
 const struct cli_flag rmi_flags[] = {
 	{"force", 'f', NULL, "taken as Docker's; an image a container uses stays"},
+	{"no-prune", 0, NULL, "keep untagged parents (husk's images have none: no effect)", 'N'},
 	{0},
 };
 
@@ -353,6 +355,8 @@ int cmd_rmi(int argc, char **argv)
 	/* -f is taken as Docker's, but an image a container was made from
 	 * stays either way: its layers are that container's root */
 	while ((c = cli_getopt(argc, argv)) != -1) {
+		if (c == 'N')
+			continue;
 		if (c != 'f')
 			return 125;
 		force = true;

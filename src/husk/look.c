@@ -595,6 +595,8 @@ int cmd_diff(int argc, char **argv)
 /* --- history --- */
 
 const struct cli_flag history_flags[] = {
+	{"human", 'H', "[=BOOL]",
+	 "sizes and times for people (default true); false: bytes and RFC 3339"},
 	{"no-trunc", 0, NULL, "whole ids and steps", 'T'},
 	{"quiet", 'q', NULL, "only the ids"},
 	{"format", 0, "TEMPLATE", "each step through a Go template ({{.CreatedBy}}...)", 'F'},
@@ -606,11 +608,17 @@ static const char *const history_fields[] = {"ID",   "CreatedSince", "CreatedAt"
 
 int cmd_history(int argc, char **argv)
 {
-	bool trunc = true, quiet = false;
+	bool trunc = true, quiet = false, human = true;
 	const char *format = NULL;
 	int c, rc;
 	while ((c = cli_getopt(argc, argv)) != -1) {
-		if (c == 'T')
+		if (c == 'H') {
+			int b = optarg ? cli_bool_value(optarg + (*optarg == '=')) : 1;
+			if (b < 0)
+				return cli_usage_error("--human=%s: expected true or false",
+						       optarg);
+			human = b;
+		} else if (c == 'T')
 			trunc = false;
 		else if (c == 'q')
 			quiet = true;
@@ -632,8 +640,8 @@ int cmd_history(int argc, char **argv)
 		return fail(err);
 	}
 	if (!quiet && !t)
-		printf("%-14s %-16s %-46s %-10s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE",
-		       "COMMENT");
+		printf("%-14s %-*s %-46s %-10s %s\n", "IMAGE", human ? 16 : 22, "CREATED",
+		       "CREATED BY", "SIZE", "COMMENT");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char id[80], since[64], at[64], by[4096], size[32];
 		if (v[i].id) {
@@ -650,11 +658,15 @@ int cmd_history(int argc, char **argv)
 		if (v[i].created > 0) {
 			char d[48];
 			cli_human_duration((long long)time(NULL) - v[i].created, d, sizeof(d));
-			snprintf(since, sizeof(since), "%s ago", d);
 			time_t tt = (time_t)v[i].created;
 			struct tm tm;
 			gmtime_r(&tt, &tm);
 			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			/* -H=false: Docker's CREATED is the time itself */
+			if (human)
+				snprintf(since, sizeof(since), "%.48s ago", d);
+			else
+				snprintf(since, sizeof(since), "%s", at);
 		} else {
 			snprintf(since, sizeof(since), "N/A");
 			snprintf(at, sizeof(at), "N/A");
@@ -664,14 +676,18 @@ int cmd_history(int argc, char **argv)
 			snprintf(by, sizeof(by), "%.44s…", v[i].created_by);
 		else
 			snprintf(by, sizeof(by), "%s", v[i].created_by);
-		size_dec(v[i].size, 3, size, sizeof(size));
+		if (human)
+			size_dec(v[i].size, 3, size, sizeof(size));
+		else
+			snprintf(size, sizeof(size), "%lld", (long long)v[i].size);
 		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "CreatedSince",
 					since, "CreatedAt", at, "CreatedBy", by, "Size", size,
 					"Comment", v[i].comment);
 		if (t)
 			rc = cli_print_tmpl(t, row);
 		else
-			printf("%-14s %-16s %-46s %-10s %s\n", id, since, by, size, v[i].comment);
+			printf("%-14s %-*s %-46s %-10s %s\n", id, human ? 16 : 22, since, by, size,
+			       v[i].comment);
 		json_decref(row);
 	}
 	husk_history_free(v, n);

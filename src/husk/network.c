@@ -168,6 +168,7 @@ static json_t *network_json(const struct husk_network *n)
 
 const struct cli_flag network_ls_flags[] = {
 	{"quiet", 'q', NULL, "only the ids"},
+	{"no-trunc", 0, NULL, "whole ids", 'T'},
 	{"format", 0, "TEMPLATE", "each network through a Go template ({{.Name}})", 'F'},
 	{"filter", 'f', "KEY=VALUE",
 	 "only networks that match: name (a part), id (a prefix), label, driver, type "
@@ -271,13 +272,15 @@ static const char *const ls_fields[] = {"ID",	    "Name",   "Driver", "Scope", "
 
 int cmd_network_ls(int argc, char **argv)
 {
-	bool quiet = false;
+	bool quiet = false, trunc = true;
 	const char *format = NULL;
 	struct net_filter f = {0};
 	int c, rf = 0;
 	while ((c = cli_getopt(argc, argv)) != -1 && rf == 0) {
 		if (c == 'q')
 			quiet = true;
+		else if (c == 'T')
+			trunc = false;
 		else if (c == 'F')
 			format = optarg;
 		else if (c == 'f')
@@ -327,7 +330,7 @@ int cmd_network_ls(int argc, char **argv)
 	for (size_t i = 0; i < nv; i++) {
 		if (!net_filter_keep(&f, &views[i]))
 			continue;
-		cleanup_free char *id = husk_strdup_printf("%.12s", views[i].id);
+		cleanup_free char *id = husk_strdup_printf("%.*s", trunc ? 12 : 64, views[i].id);
 		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Name",
 					views[i].name, "Driver", views[i].driver, "Scope", "local",
 					"Subnet", views[i].subnet, "Internal",

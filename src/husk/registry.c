@@ -87,7 +87,16 @@ struct reg_cli {
 	bool quiet;
 };
 
-enum { OPT_TLS = 256, OPT_CERT_DIR, OPT_AUTHFILE, OPT_CREDS, OPT_RATE, OPT_DEBUG, OPT_STDIN };
+enum {
+	OPT_TLS = 256,
+	OPT_CERT_DIR,
+	OPT_AUTHFILE,
+	OPT_CREDS,
+	OPT_RATE,
+	OPT_DEBUG,
+	OPT_STDIN,
+	OPT_PLATFORM
+};
 
 /* the flags pull, push and login share */
 #define REG_FLAGS                                                                                 \
@@ -105,6 +114,7 @@ const struct cli_flag pull_flags[] = {
 	{"quiet", 'q', NULL, "no progress; print the id"},
 	{"creds", 0, "USER:PASS", "credentials for this pull", OPT_CREDS},
 	{"limit-rate", 0, "RATE", "bytes per second at most (10m)", OPT_RATE},
+	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", OPT_PLATFORM},
 	{0},
 };
 
@@ -181,6 +191,11 @@ static int parse_opts(int argc, char **argv, struct reg_cli *r, bool *ret_stdin)
 			break;
 		case OPT_STDIN:
 			*ret_stdin = true;
+			break;
+		case OPT_PLATFORM:
+			/* the index's entry for the host is the one pulled */
+			if (cli_check_platform(optarg))
+				return -1;
 			break;
 		default:
 			return -1;

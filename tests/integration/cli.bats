@@ -314,6 +314,7 @@ created then started
 	[ "$(ls_names --filter driver=host --filter driver=bridge)" = "back bridge front host " ]
 	id=$("$HUSK" network inspect -f '{{.Id}}' front)
 	[ "$("$HUSK" network ls -q --filter "id=${id:0:6}")" = "${id:0:12}" ]
+	[ "$("$HUSK" network ls -q --no-trunc --filter "id=${id:0:6}")" = "$id" ]
 	run "$HUSK" network ls --filter bogus=1
 	[ "$status" -eq 125 ]
 	[ "${#lines[@]}" -eq 1 ]

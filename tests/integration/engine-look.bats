@@ -111,7 +111,7 @@ now() { date +%s.%N; }
 	[ "$status" -eq 125 ]
 }
 
-@test "history lists busybox's steps with their sizes" {
+@test "history lists busybox's steps with their sizes; -H=false in bytes; --platform; rmi --no-prune" {
 	run "$HUSK" history busybox
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == IMAGE*CREATED*"CREATED BY"*SIZE*COMMENT ]]
@@ -124,6 +124,23 @@ now() { date +%s.%N; }
 	[ "$output" = "$id" ]
 	run "$HUSK" history nosuch:1
 	[ "$status" -eq 125 ]
+	# -H=false: bytes and the time itself, as Docker's
+	size=$("$HUSK" history --no-trunc --format '{{.Size}}' -H=false busybox)
+	[[ "$size" =~ ^[0-9]+$ ]] && [ "$size" -gt 1000000 ]
+	run "$HUSK" history --human=false busybox
+	[[ "${lines[1]}" =~ ^$id\ +20[0-9-]+T[0-9:]+Z\ +husk:.*\ $size\ + ]]
+	run "$HUSK" history --human=maybe busybox
+	[ "$status" -eq 125 ]
+	# the platform flags take the host's and refuse others
+	run "$HUSK" pull --platform linux/s390x busybox
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--platform "linux/s390x": this host runs linux/'* ]]
+	run "$HUSK" import --platform linux/s390x - x </dev/null
+	[ "$status" -eq 125 ]
+	# rmi --no-prune: taken (husk's images have no untagged parents)
+	"$HUSK" tag busybox np:1
+	run "$HUSK" rmi --no-prune np:1
+	[ "$output" = "Untagged: np:1" ]
 }
 
 @test "events: start and die with the exit code, in order; --since/--until give the slice" {
