@@ -164,6 +164,8 @@ static json_t *make_env(const struct husk_config_in *in, json_t *ic)
 	json_t *env = json_array();
 	size_t i;
 	json_t *v;
+	for (char **l = in->link_env; l && *l; l++)
+		env_set(env, *l);
 	json_array_foreach (json_object_get(ic, "Env"), i, v)
 		if (json_is_string(v))
 			env_set(env, json_string_value(v));
@@ -1374,6 +1376,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 	json_object_set_new(host, "Sysctls", sysctls);
 	json_object_set_new(host, "GroupAdd", strv_json(o->group_add));
 	json_object_set_new(host, "VolumesFrom", strv_json(o->volumes_from));
+	json_object_set_new(host, "Links", strv_json(in->link_specs));
 	json_object_set_new(host, "DeviceCgroupRules", strv_json(o->device_cgroup_rules));
 	json_object_set_new(host, "CgroupParent",
 			    json_string(o->cgroup_parent ? o->cgroup_parent : ""));

@@ -34,6 +34,8 @@ struct husk_config_in {
 	 * src is then its path); NULL: o->volumes as they are */
 	const struct husk_volume *mounts;
 	size_t n_mounts;
+	char **link_env;   /* --link's variables, before the image's and -e's */
+	char **link_specs; /* inspect's HostConfig.Links */
 };
 
 /* A device node of the host, as stat(2) gave it */

@@ -104,6 +104,8 @@ struct create_ctx {
 	bool named, mounted, networked;
 	char *netns, *network;
 	struct husk_net_info net;
+	struct husk_links links;
+	char **add_hosts; /* --add-host's and the links', NULL-terminated */
 	struct husk_user user;
 	json_t *config;
 	json_t *docker; /* inspect's view of the options */
@@ -367,6 +369,20 @@ static struct husk_net_port *ports_to_publish(struct create_ctx *c, size_t *ret_
 	return v;
 }
 
+/* --link: the linked containers found (running, on a network of ours),
+ * their hosts entries after --add-host's */
+static int resolve_links(struct create_ctx *c, husk_error **err)
+{
+	if (husk_links_resolve(c->e, c->o, c->name, &c->links, err) < 0)
+		return -1;
+	size_t n = 0;
+	for (char **h = c->o->add_hosts; h && *h; h++)
+		husk_strv_push(&c->add_hosts, &n, *h);
+	for (size_t i = 0; i < c->links.n_hosts; i++)
+		husk_strv_push(&c->add_hosts, &n, c->links.hosts[i]);
+	return 0;
+}
+
 static int setup_network(struct create_ctx *c, husk_error **err)
 {
 	if (c->o->network == HUSK_NETMODE_CONTAINER) {
@@ -394,7 +410,7 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 				   .dns = c->o->dns,
 				   .dns_search = c->o->dns_search,
 				   .dns_options = c->o->dns_options,
-				   .add_hosts = c->o->add_hosts,
+				   .add_hosts = c->add_hosts,
 				   .dns_path = c->e->dns_path,
 				   .egress_rate = c->o->net_egress_rate,
 				   .ingress_rate = c->o->net_ingress_rate};
@@ -408,7 +424,6 @@ static int setup_network(struct create_ctx *c, husk_error **err)
 	return write_etc_files(c->dir, c->o, c->hostname, false, err);
 }
 
-/* Is dst mounted by one of the run options? */
 /* Before anything is made: what Docker refuses at create (two mounts on
  * one path, a --mount bind whose source is missing) */
 static int check_mounts(const struct husk_run_opts *o, husk_error **err)
@@ -715,6 +730,8 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.n_host_devs = c->n_devs,
 		.mounts = c->mounts,
 		.n_mounts = c->n_mounts,
+		.link_env = c->links.env,
+		.link_specs = c->links.specs,
 	};
 	/* the default profile converted for this capability set, from the
 	 * memo when it has it: config leaves linux.seccomp out and the text
@@ -942,7 +959,8 @@ int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, cha
 		goto out;
 	c.mounted = true;
 	HUSK_FAULT(engine_create_rootfs);
-	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || setup_network(&c, err) < 0)
+	if (setup_mounts(&c, err) < 0 || resolve_user(&c, err) < 0 || resolve_links(&c, err) < 0 ||
+	    setup_network(&c, err) < 0)
 		goto out;
 	HUSK_FAULT(engine_create_network);
 	if (write_config(&c, err) < 0)
@@ -960,6 +978,8 @@ out:
 	if (c.dirlock >= 0)
 		close(c.dirlock);
 	husk_net_info_release(&c.net);
+	husk_links_release(&c.links);
+	free(c.add_hosts);
 	husk_user_release(&c.user);
 	mounts_release(&c);
 	json_decref(c.config);

@@ -10,6 +10,17 @@
 
 void husk_engine_rm_rf(const char *dir);
 
+/* --link (links.c): the /etc/hosts entries ("ALIAS HOSTNAME NAME:IP", as
+ * --add-host takes them), the environment (default bridge only) and
+ * inspect's HostConfig.Links ("/db:/web/db") */
+struct husk_links {
+	char **hosts, **env, **specs;
+	size_t n_hosts, n_env, n_specs;
+};
+int husk_links_resolve(struct husk_engine *e, const struct husk_run_opts *o, const char *self,
+		       struct husk_links *ret, husk_error **err);
+void husk_links_release(struct husk_links *l);
+
 /* What --log-opt tag= may name of the container (logattrs.c) */
 struct husk_log_tag {
 	const char *id, *name, *image_id, *image_name;

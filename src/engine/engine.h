@@ -106,6 +106,7 @@ struct husk_run_opts {
 	size_t n_nets;
 	const char *net_container;
 	char **dns, **dns_search, **dns_options, **add_hosts; /* NULL-terminated or NULL */
+	char **links;					      /* --link NAME[:ALIAS] (links.c) */
 	struct husk_net_port *ports;			      /* -p */
 	size_t n_ports;
 	/* bits a second on each network, 0: none (--network-egress-rate,

@@ -48,6 +48,7 @@ static void run_opts_clear(struct husk_run_opts *o)
 	free(o->volumes_from);
 	free(o->device_cgroup_rules);
 	free(o->annotations);
+	free(o->links);
 	free(o->group_add);
 	for (size_t i = 0; i < o->n_throttles; i++)
 		free(o->throttles[i].path);
@@ -204,6 +205,7 @@ enum {
 	OPT_DEVICE_CGROUP_RULE,
 	OPT_CGROUP_PARENT,
 	OPT_ANNOTATION,
+	OPT_LINK,
 	OPT_DOMAINNAME,
 	OPT_CPU_SHARES,
 	OPT_CPUSET_CPUS,
@@ -348,6 +350,9 @@ const struct cli_flag run_flags[] = {
 	{"cgroup-parent", 0, "PATH",
 	 "the cgroup to make the container's below (relative: below husk's own)",
 	 OPT_CGROUP_PARENT},
+	{"link", 0, "NAME[:ALIAS]",
+	 "Docker's legacy link: ALIAS in /etc/hosts, and on the default bridge its variables",
+	 OPT_LINK},
 	{"annotation", 0, "KEY=VALUE",
 	 "an annotation in the OCI config (the runtime's hooks see it)", OPT_ANNOTATION},
 	{"cpu-shares", 'c', "N", "CPU weight against other containers (1024)", OPT_CPU_SHARES},
@@ -589,6 +594,9 @@ static int parse_more(struct run_cli *r, int c)
 		if (strstr(optarg, "..") || strchr(optarg, '\n'))
 			return failf("--cgroup-parent \"%s\": no .. in a cgroup path", optarg);
 		o->cgroup_parent = optarg;
+		return 0;
+	case OPT_LINK:
+		strv_add(&o->links, optarg);
 		return 0;
 	case OPT_ANNOTATION:
 		if (!*optarg || *optarg == '=' || !strchr(optarg, '='))

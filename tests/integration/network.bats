@@ -160,6 +160,55 @@ ip_of() {
 	assert_net_clean "$ida" "$idb"
 }
 
+@test "husk run --link: Docker's legacy links, the alias in /etc/hosts, on the default bridge its variables; on a user network the alias only" {
+	"$HUSK" run -d --name db --expose 5432 --expose 53/udp -e PGPASS=x busybox sleep 60 >/dev/null
+	ipdb=$(ip_of db)
+	iddb=$(id_of db)
+	run "$HUSK" run --rm --name web --link db:my-db busybox sh -c 'grep my-db /etc/hosts; env | grep ^MY_DB | sort; ping -c1 -W2 my-db >/dev/null && echo reached'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ipdb	my-db ${iddb:0:12} db
+MY_DB_ENV_PGPASS=x
+MY_DB_NAME=/web/my-db
+MY_DB_PORT=udp://$ipdb:53
+MY_DB_PORT_53_UDP=udp://$ipdb:53
+MY_DB_PORT_53_UDP_ADDR=$ipdb
+MY_DB_PORT_53_UDP_PORT=53
+MY_DB_PORT_53_UDP_PROTO=udp
+MY_DB_PORT_5432_TCP=tcp://$ipdb:5432
+MY_DB_PORT_5432_TCP_ADDR=$ipdb
+MY_DB_PORT_5432_TCP_PORT=5432
+MY_DB_PORT_5432_TCP_PROTO=tcp
+reached" ]
+	# -e wins over a link's variable; inspect's HostConfig.Links
+	"$HUSK" create --name w2 --link db -e DB_ENV_PGPASS=mine busybox sh -c 'echo $DB_ENV_PGPASS' >/dev/null
+	[ "$("$HUSK" inspect -f '{{json .HostConfig.Links}}' w2)" = '["/db:/w2/db"]' ]
+	[ "$("$HUSK" start -a w2)" = mine ]
+	"$HUSK" rm w2 >/dev/null
+	# on a user-defined network: the alias, no variables
+	"$HUSK" network create lnet >/dev/null
+	"$HUSK" run -d --name udb --network lnet -e SECRET=s busybox sleep 60 >/dev/null
+	run "$HUSK" run --rm --network lnet --link udb:alias busybox sh -c 'ping -c1 -W2 alias >/dev/null && echo reached; env | grep -c ALIAS_'
+	[ "$output" = "$(printf 'reached\n0')" ]
+	# bad links: one line, 125, nothing left
+	run "$HUSK" run --rm --link udb busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: --link \"udb\": container \"udb\" is on none of this container's networks" ]
+	run "$HUSK" run --rm --network none --link db busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: --link \"db\": links need a bridge network, not the none mode" ]
+	run "$HUSK" run --rm --link nosuch busybox true
+	[ "$status" -eq 125 ]
+	"$HUSK" stop -t 0 db >/dev/null
+	run "$HUSK" run --rm --link db busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: --link \"db\": container \"db\" is not running" ]
+	iddb2=$(id_of udb)
+	"$HUSK" rm -f db udb >/dev/null
+	"$HUSK" network rm lnet >/dev/null
+	[ -z "$("$HUSK" ps -aq)" ]
+	assert_net_clean "$iddb" "$iddb2"
+}
+
 @test "husk rm: a stopped container's network goes with it; --rm -d too" {
 	run "$HUSK" run -d --network bridge --name s busybox true
 	[ "$status" -eq 0 ]
