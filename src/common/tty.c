@@ -2,6 +2,7 @@
  * process, copy between our terminal and its pty, and wait for it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,26 @@ int parse_signal(const char *s, int *ret)
 		return 0;
 	}
 	return -1;
+}
+
+/* "ctrl-p,ctrl-q" -> the bytes 0x10 0x11; "a,b" the letters */
+size_t cli_detach_keys_parse(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	cleanup_free char *copy = strdup(s);
+	for (char *save = NULL, *k = strtok_r(copy, ",", &save); k && n < cap;
+	     k = strtok_r(NULL, ",", &save)) {
+		if (strncasecmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
+			char ch = k[5];
+			if (ch >= 'a' && ch <= 'z')
+				out[n++] = (char)(ch - 'a' + 1);
+			else if (ch >= '@' && ch <= '_')
+				out[n++] = (char)(ch - '@');
+		} else if (strlen(k) == 1) {
+			out[n++] = k[0];
+		}
+	}
+	return n;
 }
 
 static void copy_once(int from, int to, bool *open_)
@@ -102,8 +123,86 @@ static void send_to_master(void *ud, const char *buf, size_t len)
 		husk_write_all(master, &eof, 1);
 }
 
+/* our stdin to the pty; true when the detach keys came (a partial match
+ * is held back until it fails, then sent as typed) */
+static bool copy_stdin(int master, bool *open_, const char *keys, size_t n_keys, size_t *matched)
+{
+	char buf[8192];
+	ssize_t n = read(0, buf, sizeof(buf));
+	if (n <= 0) {
+		*open_ = false;
+		return false;
+	}
+	if (!n_keys) {
+		husk_write_all(master, buf, (size_t)n);
+		return false;
+	}
+	size_t from = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == keys[*matched]) {
+			husk_write_all(master, buf + from, (size_t)i - from);
+			from = (size_t)i + 1;
+			if (++*matched == n_keys)
+				return true;
+			continue;
+		}
+		if (*matched) {
+			husk_write_all(master, buf + from, (size_t)i - from);
+			husk_write_all(master, keys, *matched);
+			from = (size_t)i;
+			*matched = 0;
+		}
+	}
+	husk_write_all(master, buf + from, (size_t)n - from);
+	return false;
+}
+
+/* After a detach the process goes on: someone must hold its pty's master
+ * (closed, the process would get SIGHUP) and read what it writes (else it
+ * blocks on a full pty): a child of ours in a session of its own, until
+ * the process and any others on the pty are gone.  The process itself is
+ * left to whoever reaps orphans, as a detached exec is in Docker. */
+static void hold_master(int master)
+{
+	pid_t pid = fork();
+	if (pid != 0) {
+		close(master);
+		return;
+	}
+	setsid();
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	/* the hangup of the terminal we came from (the caller's session ends
+	 * as we go) may be pending already: ignored, it is dropped */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	char buf[8192];
+	while (read(master, buf, sizeof(buf)) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
 int cli_wait_and_proxy(pid_t pid, int master)
 {
+	return cli_wait_and_proxy_detach(pid, master, NULL, NULL);
+}
+
+int cli_wait_and_proxy_detach(pid_t pid, int master, const char *detach_keys, bool *ret_detached)
+{
+	char keys[8];
+	size_t n_keys = 0, matched = 0;
+	bool detached = false;
+	if (ret_detached)
+		*ret_detached = false;
 	sigset_t mask, old;
 	sigfillset(&mask);
 	sigdelset(&mask, SIGSEGV);
@@ -123,6 +222,10 @@ int cli_wait_and_proxy(pid_t pid, int master)
 		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 			ioctl(master, TIOCSWINSZ, &ws);
 	}
+	/* the keys detach only from a pty of the process's, as Docker's */
+	if (ret_detached && master >= 0)
+		n_keys = cli_detach_keys_parse(detach_keys ? detach_keys : "ctrl-p,ctrl-q", keys,
+					       sizeof(keys));
 	bool in_open = master >= 0, out_open = master >= 0;
 	int status = 0;
 	/* it may have exited before SIGCHLD was blocked, and then that signal
@@ -152,13 +255,16 @@ int cli_wait_and_proxy(pid_t pid, int master)
 				}
 			}
 		}
-		if (p[1].revents & (POLLIN | POLLHUP))
-			copy_once(0, master, &in_open);
+		if ((p[1].revents & (POLLIN | POLLHUP)) &&
+		    copy_stdin(master, &in_open, keys, n_keys, &matched)) {
+			detached = true;
+			break;
+		}
 		if (p[2].revents & (POLLIN | POLLHUP))
 			copy_once(master, 1, &out_open);
 	}
 	/* what the process wrote just before it exited is still in the pty */
-	while (master >= 0 && out_open) {
+	while (master >= 0 && out_open && !detached) {
 		struct pollfd pm = {.fd = master, .events = POLLIN};
 		if (poll(&pm, 1, 0) <= 0 || !(pm.revents & POLLIN))
 			break;
@@ -166,8 +272,12 @@ int cli_wait_and_proxy(pid_t pid, int master)
 	}
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);
-	if (master >= 0)
+	if (detached) {
+		hold_master(master);
+		*ret_detached = true;
+	} else if (master >= 0) {
 		close(master);
+	}
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;

@@ -21,26 +21,6 @@
 #include "tty.h"
 #include "util.h"
 
-/* "ctrl-p,ctrl-q" -> the bytes 0x10 0x11; "a,b" the letters */
-static size_t parse_detach_keys(const char *s, char *out, size_t cap)
-{
-	size_t n = 0;
-	cleanup_free char *copy = strdup(s);
-	for (char *save = NULL, *k = strtok_r(copy, ",", &save); k && n < cap;
-	     k = strtok_r(NULL, ",", &save)) {
-		if (strncasecmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
-			char ch = k[5];
-			if (ch >= 'a' && ch <= 'z')
-				out[n++] = (char)(ch - 'a' + 1);
-			else if (ch >= '@' && ch <= '_')
-				out[n++] = (char)(ch - '@');
-		} else if (strlen(k) == 1) {
-			out[n++] = k[0];
-		}
-	}
-	return n;
-}
-
 /* cli_forward_cooked_input's end: the monitor's socket, an end-of-file
  * mark as ^D */
 static void send_cooked(void *ud, const char *buf, size_t len)
@@ -98,8 +78,8 @@ static int copy_stdin(struct proxy *p, const struct husk_attach_opts *o)
 int husk_attach_proxy(int sock, const struct husk_attach_opts *o, husk_error **err)
 {
 	struct proxy p = {.sock = sock, .in_open = o->stdin_open};
-	p.n_keys = parse_detach_keys(o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", p.keys,
-				     sizeof(p.keys));
+	p.n_keys = cli_detach_keys_parse(o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", p.keys,
+					 sizeof(p.keys));
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	if (o->sig_proxy) {

@@ -280,11 +280,13 @@ struct husk_engine_exec_opts {
 	const char *user; /* a name or uid[:gid], resolved in the container */
 	const char *workdir;
 	bool tty, detach;
-	bool privileged; /* every capability we hold ourselves */
+	bool privileged;	 /* every capability we hold ourselves */
+	const char *detach_keys; /* with tty: "ctrl-p,ctrl-q" when NULL, "" none */
 };
 /* A process in a running container (ENOTCONN when it is not).  Detached,
  * it returns once the process runs; else the caller's terminal and the
- * process's are proxied until it ends, and *ret_code is its exit code
+ * process's are proxied until it ends (or, with a tty, the detach keys
+ * leave it running: *ret_code 0), and *ret_code is its exit code
  * (128+N killed by N).  When it could not start, *ret_code is Docker's
  * code for that: 127 not found, 126 not executable, 125 else. */
 int husk_engine_exec(struct husk_engine *e, const char *name_or_id,

@@ -143,8 +143,17 @@ int husk_engine_exec(struct husk_engine *e, const char *name_or_id,
 		free(ev.cmd); /* no one waits for it: no exec_die */
 		return 0;
 	}
-	/* the caller's terminal and the process's, until it ends */
-	int status = cli_wait_and_proxy(x.pid, x.pty_master);
+	/* the caller's terminal and the process's, until it ends or the
+	 * detach keys leave it running */
+	bool detached = false;
+	int status = cli_wait_and_proxy_detach(x.pid, x.pty_master, o->detach_keys, &detached);
+	if (detached) {
+		/* Docker's: the action alone, no command after it */
+		const char *attrs[] = {"execID", ev.exec_id, NULL};
+		husk_engine_event(e, "exec_detach", ev.id, ev.name, ev.image, attrs);
+		free(ev.cmd);
+		return 0;
+	}
 	*ret_code = WIFEXITED(status)	  ? WEXITSTATUS(status)
 		    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					  : 1;

@@ -648,6 +648,7 @@ const struct cli_flag exec_flags[] = {
 	{"user", 'u', "USER[:GROUP]", "run as this user (a name or a uid)"},
 	{"workdir", 'w', "DIR", "run in this directory"},
 	{"privileged", 0, NULL, "give it every capability the engine holds", 'P'},
+	{"detach-keys", 0, "KEYS", "the keys that detach, leaving it running (ctrl-p,ctrl-q)", 'k'},
 	{0},
 };
 
@@ -683,6 +684,9 @@ int cmd_exec(int argc, char **argv)
 			break;
 		case 'P':
 			o.privileged = true;
+			break;
+		case 'k':
+			o.detach_keys = optarg;
 			break;
 		default:
 			return 125;

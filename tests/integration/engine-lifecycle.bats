@@ -250,7 +250,7 @@ field() {
 	[ "$output" = quiet ]
 }
 
-@test "attach to run -dit, detach with ctrl-p ctrl-q; output and exit through attach" {
+@test "attach to run -dit, detach with ctrl-p ctrl-q; output and exit through attach; exec -it detaches as well" {
 	command -v script >/dev/null || skip "no script(1)"
 	"$HUSK" run -dit --name a busybox sh
 	# type a command, then the detach keys: the container runs on
@@ -265,6 +265,21 @@ field() {
 	run timeout 20 "$HUSK" attach o
 	[ "$status" -eq 6 ]
 	[ "$output" = late ]
+	# exec -it detaches too, and its process runs on (its pty held for
+	# it); --detach-keys chooses them; the stdin that ends just after
+	# them does not take it down
+	run timeout 20 script -qec "$(printf '%q ' env HUSK_ROOT="$HUSK_ROOT" HUSK_RUNROOT="$HUSK_RUNROOT" "$HUSK" exec -it --detach-keys ctrl-x,y a sh -c 'echo started; while :; do echo x >>/tmp/tick; sleep 0.1; done')" /dev/null < <(sleep 1; printf '\030y')
+	[ "$status" -eq 0 ]
+	[[ "$output" == *started* ]]
+	t1=$("$HUSK" exec a wc -l /tmp/tick | cut -d' ' -f1)
+	sleep 0.5
+	t2=$("$HUSK" exec a wc -l /tmp/tick | cut -d' ' -f1)
+	[ "$t2" -gt "$t1" ]
+	[ "$("$HUSK" events --since 1m --until 0s --filter event=exec_detach --format '{{.Action}} {{.Actor.Attributes.name}}')" = "exec_detach a" ]
+	# the holder goes with the container
+	"$HUSK" rm -f a >/dev/null
+	for _ in $(seq 100); do pgrep -f "exec -it --detach-keys ctrl-x,y a" >/dev/null || break; sleep 0.05; done
+	! pgrep -f "exec -it --detach-keys ctrl-x,y a"
 }
 
 @test "restart policies: on-failure:N counts, always comes back after a kill, stop suspends it" {
