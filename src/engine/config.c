@@ -740,13 +740,11 @@ static void drop_device(json_t *lx, const char *path)
 	}
 }
 
-/* "K=V" strings as an object, NULL as null */
+/* "K=V" strings (NULL-terminated, or NULL: none) as an object */
 static json_t *kv_json(char **v)
 {
-	if (!v)
-		return json_null();
 	json_t *o = json_object();
-	for (; *v; v++) {
+	for (; v && *v; v++) {
 		const char *eq = strchr(*v, '=');
 		cleanup_free char *k = strndup(*v, eq ? (size_t)(eq - *v) : strlen(*v));
 		if (!k)
@@ -1350,15 +1348,7 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 				      json_pack("{s:s,s:I,s:I}", "Name", o->ulimits[k].name, "Hard",
 						(json_int_t)o->ulimits[k].hard, "Soft",
 						(json_int_t)o->ulimits[k].soft));
-	json_t *sysctls = json_object();
-	for (char **kv = o->sysctls; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		cleanup_free char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
-		if (!k)
-			abort();
-		json_object_set_new(sysctls, k, json_string(eq ? eq + 1 : ""));
-	}
-	sysctls = sorted(sysctls);
+	json_t *sysctls = sorted(kv_json(o->sysctls));
 	json_t *throttle[4] = {json_array(), json_array(), json_array(), json_array()};
 	for (size_t k = 0; k < o->n_throttles; k++)
 		json_array_append_new(throttle[o->throttles[k].kind],
@@ -1416,17 +1406,9 @@ json_t *husk_engine_config_docker(const struct husk_config_in *in)
 			    json_integer((json_int_t)o->net_ingress_rate));
 	json_object_set_new(host, "PidsLimit",
 			    o->pids_limit ? json_integer(o->pids_limit) : json_null());
-	json_t *log_opts = json_object();
-	for (char **kv = o->log_opts; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		cleanup_free char *k = strndup(*kv, eq ? (size_t)(eq - *kv) : strlen(*kv));
-		if (!k)
-			abort();
-		json_object_set_new(log_opts, k, json_string(eq ? eq + 1 : ""));
-	}
 	json_object_set_new(host, "LogConfig",
 			    json_pack("{s:s,s:o}", "Type",
 				      o->log_driver ? o->log_driver : "json-file", "Config",
-				      sorted(log_opts)));
+				      sorted(kv_json(o->log_opts))));
 	return json_pack("{s:o,s:o}", "Config", config, "HostConfig", host);
 }
