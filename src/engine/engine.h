@@ -632,6 +632,10 @@ int husk_engine_image_save(struct husk_engine *e, const char *const *refs, size_
 			   husk_error **err);
 /* pull (husk_registry_pull): the name it has in the store and its id
  * (ret_id may be NULL) */
+/* pull --all-tags: the tags of repo on its registry (husk_registry_tags) */
+int husk_engine_image_tags(struct husk_engine *e, const char *repo,
+			   const struct husk_registry_opts *o, char ***ret, size_t *ret_n,
+			   husk_error **err);
 int husk_engine_image_pull(struct husk_engine *e, const char *ref,
 			   const struct husk_registry_opts *o, char **ret_name, char **ret_id,
 			   husk_error **err);

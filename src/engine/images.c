@@ -155,6 +155,14 @@ static void repo_event(struct husk_engine *e, const char *action, const char *na
 	husk_engine_image_event(e, action, name, repo);
 }
 
+int husk_engine_image_tags(struct husk_engine *e, const char *repo,
+			   const struct husk_registry_opts *o, char ***ret, size_t *ret_n,
+			   husk_error **err)
+{
+	(void)e;
+	return husk_registry_tags(repo, o, ret, ret_n, err);
+}
+
 int husk_engine_image_pull(struct husk_engine *e, const char *ref,
 			   const struct husk_registry_opts *o, char **ret_name, char **ret_id,
 			   husk_error **err)

@@ -85,6 +85,7 @@ struct reg_cli {
 	char *authfile;
 	char *user; /* --creds USER:PASS, split */
 	bool quiet;
+	bool all_tags; /* -a: every tag of the repository */
 };
 
 enum {
@@ -95,7 +96,8 @@ enum {
 	OPT_RATE,
 	OPT_DEBUG,
 	OPT_STDIN,
-	OPT_PLATFORM
+	OPT_PLATFORM,
+	OPT_ALL_TAGS
 };
 
 /* the flags pull, push and login share */
@@ -115,6 +117,7 @@ const struct cli_flag pull_flags[] = {
 	{"creds", 0, "USER:PASS", "credentials for this pull", OPT_CREDS},
 	{"limit-rate", 0, "RATE", "bytes per second at most (10m)", OPT_RATE},
 	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", OPT_PLATFORM},
+	{"all-tags", 'a', NULL, "every tag of the repository", OPT_ALL_TAGS},
 	{0},
 };
 
@@ -123,6 +126,7 @@ const struct cli_flag push_flags[] = {
 	{"quiet", 'q', NULL, "no progress"},
 	{"creds", 0, "USER:PASS", "credentials for this push", OPT_CREDS},
 	{"limit-rate", 0, "RATE", "bytes per second at most (10m)", OPT_RATE},
+	{"all-tags", 'a', NULL, "every local tag of the repository", OPT_ALL_TAGS},
 	{0},
 };
 
@@ -197,6 +201,9 @@ static int parse_opts(int argc, char **argv, struct reg_cli *r, bool *ret_stdin)
 			if (cli_check_platform(optarg))
 				return -1;
 			break;
+		case OPT_ALL_TAGS:
+			r->all_tags = true;
+			break;
 		default:
 			return -1;
 		}
@@ -216,6 +223,35 @@ static void reg_cli_free(struct reg_cli *r)
 	free(r->user);
 }
 
+/* pull -a REPO: each tag, a line "NAME ID" each (a name alone says
+ * little with several); a tag or digest in REPO is refused as Docker's */
+static int pull_all_tags(struct reg_cli *r, const char *repo)
+{
+	const char *last = strrchr(repo, '/');
+	if (strchr(last ? last : repo, ':') || strchr(repo, '@'))
+		return cli_usage_error("\"%s\": a tag or digest cannot go with --all-tags", repo);
+	husk_error *err = NULL;
+	char **tags = NULL;
+	size_t n = 0;
+	if (husk_engine_image_tags(&eng, repo, &r->o, &tags, &n, &err) < 0)
+		return fail(err);
+	int rc = 0;
+	if (n == 0)
+		rc = failf("\"%s\" has no tags", repo);
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		cleanup_free char *ref = husk_strdup_printf("%s:%s", repo, tags[k]);
+		char *id = NULL, *name = NULL;
+		if (husk_engine_image_pull(&eng, ref, &r->o, &name, &id, &err) < 0)
+			rc = fail(err);
+		else
+			printf("%s %s\n", name, strchr(id, ':') ? strchr(id, ':') + 1 : id);
+		free(id);
+		free(name);
+	}
+	husk_strv_free(tags, n);
+	return rc;
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	struct reg_cli r = {0};
@@ -224,6 +260,11 @@ int cmd_pull(int argc, char **argv)
 	if (i < 0 || cli_operands(argc, argv, 1, 1)) {
 		reg_cli_free(&r);
 		return 125;
+	}
+	if (r.all_tags) {
+		int rc = pull_all_tags(&r, argv[i]);
+		reg_cli_free(&r);
+		return rc;
 	}
 	husk_error *err = NULL;
 	char *id = NULL, *name = NULL;
@@ -238,14 +279,47 @@ int cmd_pull(int argc, char **argv)
 	return rc;
 }
 
+/* push -a REPO: each local name REPO:TAG, to where it names, its digest
+ * after it */
+static int push_all_tags(struct reg_cli *r, const char *repo)
+{
+	const char *last = strrchr(repo, '/');
+	if (strchr(last ? last : repo, ':') || strchr(repo, '@'))
+		return cli_usage_error("\"%s\": a tag or digest cannot go with --all-tags", repo);
+	husk_error *err = NULL;
+	struct husk_image_row *v = NULL;
+	size_t n = 0;
+	cleanup_free char *pattern = husk_strdup_printf("%s:*", repo);
+	char *refs[] = {pattern, NULL};
+	struct husk_image_filter f = {.references = refs};
+	if (husk_engine_image_list(&eng, &f, &v, &n, &err) < 0)
+		return fail(err);
+	int rc = n ? 0 : failf("no tag of \"%s\" is here", repo);
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		char *digest = NULL;
+		if (husk_engine_image_push(&eng, v[k].name, NULL, &r->o, &digest, &err) < 0)
+			rc = fail(err);
+		else
+			printf("%s %s\n", v[k].name, digest);
+		free(digest);
+	}
+	husk_image_rows_free(v, n);
+	return rc;
+}
+
 int cmd_push(int argc, char **argv)
 {
 	struct reg_cli r = {0};
 	bool unused = false;
 	int i = parse_opts(argc, argv, &r, &unused);
-	if (i < 0 || cli_operands(argc, argv, 1, 2)) {
+	if (i < 0 || cli_operands(argc, argv, 1, r.all_tags ? 1 : 2)) {
 		reg_cli_free(&r);
 		return 125;
+	}
+	if (r.all_tags) {
+		int rc = push_all_tags(&r, argv[i]);
+		reg_cli_free(&r);
+		return rc;
 	}
 	husk_error *err = NULL;
 	char *digest = NULL;

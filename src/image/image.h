@@ -265,6 +265,11 @@ struct husk_registry_opts {
 	void *ud;
 };
 
+/* The tags of repository repo (a name without tag or digest) on its
+ * registry, sorted (GET /v2/NAME/tags/list, each page the Link header
+ * names); an empty list when it has none. */
+int husk_registry_tags(const char *repo, const struct husk_registry_opts *o, char ***ret,
+		       size_t *ret_n, husk_error **err);
 /* Pull ref into the store: manifest (linux/amd64 from an index), config
  * and layers verified as written, then registered under the normalized
  * name (*ret_name, malloc'd) with the config digest as id (*ret_id).  On

@@ -174,6 +174,7 @@ void reg_resp_clear(struct reg_resp *r)
 	free(r->digest);
 	free(r->www_auth);
 	free(r->range);
+	free(r->link);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
@@ -227,6 +228,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 		{"docker-content-digest:", offsetof(struct reg_resp, digest)},
 		{"www-authenticate:", offsetof(struct reg_resp, www_auth)},
 		{"content-range:", offsetof(struct reg_resp, range)},
+		{"link:", offsetof(struct reg_resp, link)},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
 		size_t kl = strlen(keep[i].name);

@@ -49,7 +49,7 @@ struct reg_req {
 
 struct reg_resp {
 	long status;
-	char *content_type, *location, *digest, *www_auth, *range;
+	char *content_type, *location, *digest, *www_auth, *range, *link;
 	char *body;
 	size_t len;
 };

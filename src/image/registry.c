@@ -539,6 +539,96 @@ out:
 	return r;
 }
 
+/* --- tags --- */
+
+/* The next page of a Link header, as the distribution spec gives it:
+ * "</v2/NAME/tags/list?n=100&last=x>; rel="next"" (a path on the same
+ * registry); NULL when there is none */
+static char *next_page(const char *link)
+{
+	if (!link || !strstr(link, "rel=\"next\""))
+		return NULL;
+	const char *a = strchr(link, '<'), *b = a ? strchr(a, '>') : NULL;
+	if (!a || !b || strncmp(a + 1, "/v2/", 4) != 0)
+		return NULL;
+	return strndup(a + 1, (size_t)(b - a - 1));
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int husk_registry_tags(const char *repo, const struct husk_registry_opts *o, char ***ret,
+		       size_t *ret_n, husk_error **err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	struct husk_ref *ref = NULL;
+	struct reg_client *c = NULL;
+	char **tags = NULL;
+	size_t n = 0;
+	int r = -1;
+	if (husk_ref_parse(repo, &ref, err) < 0)
+		goto out;
+	if (reg_client_new(ref->domain, o, &c, err) < 0)
+		goto out;
+	c->scope = husk_strdup_printf("repository:%s:pull", ref->path);
+	if (reg_ping(c, err) < 0)
+		goto out;
+	char *url = husk_strdup_printf("/v2/%s/tags/list", ref->path);
+	/* at most 1000 pages: a registry that links back to a page it gave
+	 * does not keep us here */
+	for (int page = 0; url && page < 1000; page++) {
+		struct reg_req q = {.method = "GET", .url = url, .body_fd = -1, .out_fd = -1};
+		struct reg_resp resp = {0};
+		if (reg_do(c, &q, &resp, err) < 0) {
+			free(url);
+			goto out;
+		}
+		free(url);
+		url = NULL;
+		if (resp.status != 200) {
+			cleanup_free char *why = reg_resp_error(&resp);
+			long st = resp.status;
+			reg_resp_clear(&resp);
+			husk_fail(err, 0, "tags: %s%s", why,
+				  st == 401 || st == 403 ? unauthorized_hint(c) : "");
+			goto out;
+		}
+		json_t *j = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
+		json_t *list = json_object_get(j, "tags");
+		size_t i;
+		json_t *t;
+		json_array_foreach (list, i, t)
+			if (json_is_string(t))
+				husk_strv_push(&tags, &n, strdup(json_string_value(t)));
+		bool ok = json_is_object(j) && (json_is_array(list) || json_is_null(list));
+		json_decref(j);
+		url = next_page(resp.link);
+		reg_resp_clear(&resp);
+		if (!ok) {
+			free(url);
+			husk_fail(err, 0, "tags: not a tag list");
+			goto out;
+		}
+	}
+	free(url);
+	if (n)
+		qsort(tags, n, sizeof(*tags), cmp_strp);
+	*ret = steal_ptr(tags);
+	*ret_n = n;
+	n = 0;
+	r = 0;
+out:
+	if (r < 0)
+		husk_error_wrap(err, "listing the tags of \"%s\"", repo);
+	husk_strv_free(tags, n);
+	reg_client_free(c);
+	husk_ref_free(ref);
+	return r;
+}
+
 /* --- push --- */
 
 static int push_blob(struct reg_client *c, struct husk_store *s, const char *path,

@@ -537,6 +537,37 @@ pull 127.0.0.1:$PORT/bb:v1 127.0.0.1:$PORT/bb" ]
 	[ "$output" = "pushed and pulled" ]
 }
 
+@test "husk push -a and pull -a: every tag of a repository, each named with its id or digest" {
+	repo="127.0.0.1:$PORT/alltags/bb"
+	"$HUSK" run --rm busybox true # the built-in image, into the store
+	"$HUSK" tag busybox "$repo:one"
+	"$HUSK" tag busybox "$repo:two"
+	"$HUSK" tag busybox "127.0.0.1:$PORT/alltags/other:x"
+	run "$HUSK" push -a "$repo"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" =~ ^"$repo":one\ sha256:[0-9a-f]{64}$ ]]
+	[[ "${lines[1]}" =~ ^"$repo":two\ sha256:[0-9a-f]{64}$ ]]
+	run skopeo list-tags --tls-verify=false "docker://$repo"
+	[ "$(jq -c .Tags <<<"$output")" = '["one","two"]' ]
+	# a fresh store: both tags, nothing of the other repository
+	export HUSK_ROOT="$TEST_DIR/fresh"
+	run "$HUSK" pull --all-tags "$repo"
+	[ "$status" -eq 0 ]
+	id=$(echo "${lines[0]}" | cut -d' ' -f2)
+	[ "$output" = "$repo:one $id
+$repo:two $id" ]
+	[ "$("$HUSK" images --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')" = "$repo:one $repo:two " ]
+	# a tag with -a, a repository with none: one line
+	run "$HUSK" pull -a "$repo:one"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"a tag or digest cannot go with --all-tags"* ]]
+	run "$HUSK" pull -a "127.0.0.1:$PORT/alltags/nosuch"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'listing the tags of "127.0.0.1:'"$PORT"'/alltags/nosuch"'* ]]
+}
+
 @test "husk image prune during a pull takes nothing the pull is about to name" {
 	random_layer "$TEST_DIR/big.tar" 20
 	make_layer "$TEST_DIR/base.tar" held
