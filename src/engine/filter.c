@@ -5,24 +5,87 @@
  * exited, removing), ancestor (the image, with or without its tag),
  * volume (a volume's name or a mount's destination), network, health
  * (starting, healthy, unhealthy, none), before and since (another
- * container, by the time it was created). */
+ * container, by the time it was created), publish and expose (PORT or
+ * START-END, /tcp unless /udp: a host port it publishes, a port of its
+ * own that it exposes or publishes). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
 #include "util.h"
 
-static const char *const keys[] = {"id",     "name",	"label",  "exited", "status", "ancestor",
-				   "volume", "network", "health", "before", "since"};
+static const char *const keys[] = {"id",       "name",	  "label",   "exited", "status",
+				   "ancestor", "volume",  "network", "health", "before",
+				   "since",    "publish", "expose"};
 
 struct cond {
 	const char *key; /* one of keys */
 	char *value;
 	int64_t created_ns; /* before, since: the other container's */
+	unsigned lo, hi;    /* publish, expose: the ports */
+	char proto[4];	    /* tcp or udp */
 };
+
+/* "80", "80/udp", "8000-8080/tcp" */
+static bool parse_ports(const char *v, struct cond *c)
+{
+	int end = 0;
+	snprintf(c->proto, sizeof(c->proto), "tcp");
+	if (sscanf(v, "%u-%u%n", &c->lo, &c->hi, &end) != 2) {
+		end = 0;
+		if (sscanf(v, "%u%n", &c->lo, &end) != 1)
+			return false;
+		c->hi = c->lo;
+	}
+	if (v[end] == '/') {
+		if (strcmp(v + end + 1, "tcp") != 0 && strcmp(v + end + 1, "udp") != 0)
+			return false;
+		snprintf(c->proto, sizeof(c->proto), "%s", v + end + 1);
+	} else if (v[end]) {
+		return false;
+	}
+	return c->lo >= 1 && c->lo <= c->hi && c->hi <= 65535;
+}
+
+static bool port_in(const struct cond *f, unsigned port, const char *proto)
+{
+	return port >= f->lo && port <= f->hi && strcmp(proto, f->proto) == 0;
+}
+
+/* publish: the host ports of the record's "[IP:]HOST:CTR/PROTO" entries */
+static bool publishes(const struct husk_ctr *c, const struct cond *f)
+{
+	for (char **p = c->ports; p && *p; p++) {
+		const char *slash = strrchr(*p, '/');
+		const char *ctr = slash ? memrchr(*p, ':', (size_t)(slash - *p)) : NULL;
+		const char *host = ctr ? memrchr(*p, ':', (size_t)(ctr - *p)) : NULL;
+		host = host ? host + 1 : *p;
+		if (slash && ctr && port_in(f, (unsigned)strtoul(host, NULL, 10), slash + 1))
+			return true;
+	}
+	return false;
+}
+
+/* expose: Config.ExposedPorts ("80/tcp"), which -p's ports are in too */
+static bool exposes(const char *root, struct husk_ctr *c, const struct cond *f)
+{
+	if (!c->docker)
+		husk_record_load_docker(root, c, NULL);
+	const char *k;
+	json_t *v;
+	json_object_foreach (json_object_get(json_object_get(c->docker, "Config"), "ExposedPorts"),
+			     k, v) {
+		unsigned port = 0;
+		char proto[8] = "tcp";
+		if (sscanf(k, "%u/%7s", &port, proto) >= 1 && port_in(f, port, proto))
+			return true;
+	}
+	return false;
+}
 
 /* does the image name match ancestor's value: "busybox" matches
  * "busybox:latest" and "docker.io/library/busybox:1" */
@@ -89,6 +152,10 @@ static bool one(const char *root, const struct cond *f, struct husk_ctr *c)
 		return strcmp(c->health_status ? c->health_status : "none", v) == 0;
 	if (strcmp(k, "before") == 0)
 		return c->created_ns < f->created_ns;
+	if (strcmp(k, "publish") == 0)
+		return publishes(c, f);
+	if (strcmp(k, "expose") == 0)
+		return exposes(root, c, f);
 	return c->created_ns > f->created_ns; /* since */
 }
 
@@ -106,8 +173,8 @@ static int parse(struct husk_engine *e, const char *spec, struct cond *ret, husk
 		return husk_fail_as(
 			err, EINVAL,
 			"--filter \"%s\": invalid filter '%.*s' (husk knows id, name, "
-			"label, exited, status, ancestor, volume, network, health, before "
-			"and since)",
+			"label, exited, status, ancestor, volume, network, health, before, "
+			"since, publish and expose)",
 			spec, (int)(eq - spec), spec);
 	const char *v = eq + 1;
 	if (strcmp(ret->key, "status") == 0) {
@@ -133,6 +200,11 @@ static int parse(struct husk_engine *e, const char *spec, struct cond *ret, husk
 		return husk_fail_as(
 			err, EINVAL,
 			"--filter \"%s\": health is starting, healthy, unhealthy or none", spec);
+	if ((strcmp(ret->key, "publish") == 0 || strcmp(ret->key, "expose") == 0) &&
+	    !parse_ports(v, ret))
+		return husk_fail_as(
+			err, EINVAL,
+			"--filter \"%s\": expected a port or a range, with /tcp or /udp", spec);
 	if (strcmp(ret->key, "before") == 0 || strcmp(ret->key, "since") == 0) {
 		struct husk_ctr other;
 		if (husk_engine_get(e, v, &other, err) < 0)

@@ -383,7 +383,7 @@ bridge knet" ]
 	"$HUSK" volume rm vv a-longer-volume-name >/dev/null
 }
 
-@test "ps --filter, -n, -l: Docker's keys, OR within a key and AND across keys" {
+@test "ps --filter, -n, -l: Docker's keys (publish and expose too), OR within a key and AND across keys" {
 	"$HUSK" create --name one -l tier=web busybox true >/dev/null
 	"$HUSK" run --name two -l tier=db busybox sh -c 'exit 3' >/dev/null || true
 	"$HUSK" run -d --name three -l tier=web busybox sleep 100 >/dev/null
@@ -409,6 +409,19 @@ bridge knet" ]
 	run "$HUSK" ps --filter before=nosuch
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'no such container'* ]]
+	# publish: a host port it publishes; expose: a port of its own
+	"$HUSK" run -d --name four -p 127.0.0.1:18080:80 -p 18053:53/udp --expose 9000 busybox sleep 100 >/dev/null
+	[ "$(names -f publish=18080)" = "four " ]
+	[ "$(names -f publish=80)" = "" ]
+	[ "$(names -f publish=18053)" = "" ]
+	[ "$(names -f publish=18053/udp)" = "four " ]
+	[ "$(names -f publish=18000-18100)" = "four " ]
+	[ "$(names -f expose=80 -f expose=1)" = "four " ]
+	[ "$(names -f expose=9000/tcp)" = "four " ]
+	[ "$(names -f expose=53)" = "" ]
+	run "$HUSK" ps --filter publish=80/sctp
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: --filter "publish=80/sctp": expected a port or a range, with /tcp or /udp' ]
 }
 
 @test "images --filter: dangling, label, label!, reference, before, since, until as Docker's (OR within reference, AND across keys); a bad key or value is one line, 125" {
