@@ -6,8 +6,10 @@
 #   cold     the first build (busybox already in both stores)
 #   cached   the same build again: every step from the cache
 #   changed  one file of the context changed: from its COPY on
+#   copy     a Dockerfile that only copies the FILES files onto busybox,
+#            cold (the issue's COPY target)
 # Each case is the median of RUNS (default 3) builds, each in fresh stores
-# for "cold".  Prints milliseconds and husk/buildah ratios.
+# for "cold" and "copy".  Prints milliseconds and husk/buildah ratios.
 # With DOCKER=1 (the default when Debian's docker.io is installed) Docker
 # 20.10's classic builder (DOCKER_BUILDKIT=0) is timed as well, against a
 # dockerd of the bench's own (its roots under the bench's temp dir, no
@@ -69,6 +71,11 @@ RUN echo four > /app/four
 CMD ["cat", "/app/count"]
 DF
 
+# the copy case's context: the same files (hard links), a COPY alone
+mkdir -p "$W/ctxc"
+cp -al "$W/ctx/files" "$W/ctxc/files"
+printf 'FROM localhost/busybox\nCOPY files /files\n' >"$W/ctxc/Dockerfile"
+
 stores() {
 	rm -rf "$W/hk" "$W/br"
 	mkdir -p "$W/br"
@@ -94,7 +101,7 @@ if [ "$DOCKER" = 1 ]; then
 	for _ in $(seq 150); do dk version >/dev/null 2>&1 && break; sleep 0.2; done
 	dk version >/dev/null 2>&1 || { echo "dockerd did not start: $(tail -3 "$W/dk/log")" >&2; exit 1; }
 	# the classic builder's FROM needs the image's name as husk saves it
-	sed -i 's|^FROM localhost/busybox|FROM localhost/busybox:latest|' "$W/ctx/Dockerfile"
+	sed -i 's|^FROM localhost/busybox|FROM localhost/busybox:latest|' "$W/ctx/Dockerfile" "$W/ctxc/Dockerfile"
 fi
 # Docker's "fresh store": the image and its intermediate (cache) images
 # gone, busybox kept
@@ -106,9 +113,10 @@ dk_stores() {
 	dk load -q -i "$W/bb-dk.tar" >/dev/null
 }
 
-time_husk() { local t=$(now); hk build -q -t bench "$W/ctx" >/dev/null; echo $((($(now) - t) / 1000000)); }
-time_docker() { local t=$(now); DOCKER_BUILDKIT=0 dk build -q -t bench "$W/ctx" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
-time_bah() { local t=$(now); bh bud --isolation chroot --layers -q -t bench "$W/ctx" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
+# time_TOOL [CONTEXT]: one build, in ms
+time_husk() { local t=$(now); hk build -q -t bench "${1:-$W/ctx}" >/dev/null; echo $((($(now) - t) / 1000000)); }
+time_docker() { local t=$(now); DOCKER_BUILDKIT=0 dk build -q -t bench "${1:-$W/ctx}" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
+time_bah() { local t=$(now); bh bud --isolation chroot --layers -q -t bench "${1:-$W/ctx}" >/dev/null 2>&1; echo $((($(now) - t) / 1000000)); }
 
 TOOLS="husk bah"
 [ "$DOCKER" = 1 ] && TOOLS="husk bah docker"
@@ -125,6 +133,8 @@ for r in $(seq "$RUNS"); do
 			echo "husk's image is wrong" >&2
 			exit 1
 		fi
+		if [ $tool = docker ]; then dk_stores; else stores; fi
+		R[copy_$tool]+="$(time_$tool "$W/ctxc") "
 	done
 done
 if [ "$DOCKER" = 1 ]; then
@@ -132,7 +142,7 @@ if [ "$DOCKER" = 1 ]; then
 else
 	printf '%-8s %10s %10s %8s\n' case husk-ms buildah-ms ratio
 fi
-for c in cold cached changed; do
+for c in cold cached changed copy; do
 	h=$(echo "${R[${c}_husk]}" | tr ' ' '\n' | grep . | median)
 	b=$(echo "${R[${c}_bah]}" | tr ' ' '\n' | grep . | median)
 	if [ "$DOCKER" = 1 ]; then
