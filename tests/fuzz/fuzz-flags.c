@@ -1,13 +1,17 @@
 /* libFuzzer: husk run's flag values that the engine parses: -p, -v,
  * --mount, --tmpfs, --ulimit, --device, --restart, --sysctl,
- * --health-on-failure, --network-egress-rate.  The first byte picks the parser, the rest is the
- * value. */
+ * --health-on-failure, --network-egress-rate, --log-opt's attributes
+ * (tag=, labels-regex=, env=...).  The first byte picks the parser, the
+ * rest is the value. */
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "engine-private.h"
 #include "engine.h"
 #include "net.h"
 
@@ -22,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	husk_error *err = NULL;
 	struct husk_volume v = {0};
-	switch (data[0] % 10) {
+	switch (data[0] % 11) {
 	case 0: {
 		struct husk_net_port p, *ps = NULL;
 		size_t n = 0;
@@ -71,6 +75,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 9: {
 		uint64_t bits;
 		(void)husk_net_parse_rate("--network-egress-rate", arg, &bits, &err);
+		break;
+	}
+	case 10: {
+		/* one --log-opt against a container with a label and a variable;
+		 * what comes back is one JSON object */
+		char *opts[] = {arg, NULL};
+		json_t *config = json_pack("{s:{s:s},s:[s]}", "Labels", "a.b", "c", "Env", "K=v");
+		struct husk_log_tag t = {.id = "0123456789abcdef",
+					 .name = "n",
+					 .image_id = "sha256:abc",
+					 .image_name = "img:1"};
+		char *attrs = NULL;
+		if (husk_log_attrs(opts, config, &t, &attrs, &err) == 0 && attrs) {
+			json_t *j = json_loads(attrs, 0, NULL);
+			if (!json_is_object(j))
+				abort();
+			json_decref(j);
+		}
+		free(attrs);
+		json_decref(config);
 		break;
 	}
 	default: {

@@ -27,7 +27,7 @@ libs_registry="$(pkg-config --cflags libarchive libcurl libcrypto) $(pkg-config 
 # does not reach are dropped with their sections, so the engine's other
 # dependencies need not link)
 base="src/core/error.c src/core/util.c"
-engine="$base src/engine/mountspec.c src/engine/config.c src/engine/record.c src/engine/user.c src/net/port.c src/net/rate.c src/core/spec.c src/core/spec-default.c $spec_parts"
+engine="$base src/engine/mountspec.c src/engine/logattrs.c src/engine/config.c src/engine/record.c src/engine/user.c src/net/port.c src/net/rate.c src/core/spec.c src/core/spec-default.c $spec_parts"
 libs_engine="$(pkg-config --libs jansson libcap libmnl libseccomp)"
 i=0
 run_target() { # NAME SOURCES LIBS
