@@ -11,7 +11,7 @@
  *    {{.ImageFullID}}, {{.ImageName}} and {{.DaemonName}} ("husk"), with
  *    text around them, and refuses anything else with EINVAL.
  * POSIX extended regular expressions stand for Go's (the same for the
- * patterns label and env names need).  The result is written beside the
+ * patterns label and env names need), without {m,n} counts.  The result is written beside the
  * log (logfile.h), where the monitor's writer finds it. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +50,14 @@ static int pick(json_t *attrs, json_t *src, const char *list, const char *re_tex
 		}
 	}
 	if (re_text) {
+		/* glibc's NFA grows with each {m,n} (nested counts multiply):
+		 * without them a pattern costs what its length does */
+		if (strchr(re_text, '{') || strlen(re_text) > 1024)
+			return husk_fail_as(
+				err, EINVAL,
+				"--log-opt %s-regex=%s: husk takes POSIX extended "
+				"expressions of 1024 bytes at most, without {m,n} counts",
+				what, re_text);
 		regex_t re;
 		int rc = regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB);
 		if (rc != 0) {
