@@ -8,15 +8,19 @@
  *   - docker.json's HostConfig, which inspect shows, and the record's
  *     restart policy, which the monitor reads at the exit (and inspect
  *     shows).
- * The cgroup goes first: a value the kernel refuses (a memory limit under
- * what the container uses) changes nothing else.  No cpuset: an engine
+ * The files' new text is written first beside them (PATH.update, synced),
+ * then the cgroup changed, then the files renamed into place: a full disk
+ * or a value the kernel refuses (a memory limit under what the container
+ * uses) changes nothing at all.  No cpuset: an engine
  * container has a cpuset cgroup only when run with --cpuset-cpus or
  * --cpuset-mems (cgroup.h says why), so Docker's --cpuset-* are not
  * offered here. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine-private.h"
 #include "engine.h"
@@ -104,6 +108,39 @@ struct update_ud {
 	const struct husk_update_opts *o;
 };
 
+/* The new text of a file, written beside it first (PATH.update) and put
+ * in place only once the cgroup took the change */
+struct staged {
+	char *path, *tmp;
+};
+
+static int stage(struct staged *st, const char *path, json_t *j, husk_error **err)
+{
+	cleanup_free char *text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return husk_fail(err, ENOMEM, "write \"%s\"", path);
+	st->path = strdup(path);
+	st->tmp = husk_strdup_printf("%s.update", path);
+	if (husk_write_file(st->tmp, text, strlen(text), 0600, err) < 0)
+		return -1;
+	/* docker.json and config.json outlive a crash: durable before the
+	 * rename, as the record's writes are */
+	int fd = open(st->tmp, O_RDONLY | O_CLOEXEC);
+	int r = fd >= 0 && fsync(fd) == 0 ? 0 : husk_fail(err, errno, "fsync \"%s\"", st->tmp);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void unstage(struct staged *st)
+{
+	if (st->tmp)
+		unlink(st->tmp);
+	free(st->tmp);
+	free(st->path);
+	*st = (struct staged){0};
+}
+
 static int do_update(struct husk_ctr *c, void *data, husk_error **err)
 {
 	struct update_ud *ud = data;
@@ -114,32 +151,54 @@ static int do_update(struct husk_ctr *c, void *data, husk_error **err)
 		return husk_fail_as(err, EINVAL,
 				    "--cpus and --cpu-period/--cpu-quota cannot go together");
 	json_t *res = resources_of(o);
-	int r = 0;
-	if (json_object_size(res) > 0 &&
-	    (c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED)) {
-		cleanup_free char *text = json_dumps(res, JSON_COMPACT);
-		r = husk_update(ud->e->runroot, c->id, text, err);
-	}
 	cleanup_free char *dir = husk_engine_dir(ud->e, c->id);
 	cleanup_free char *cfg_path = husk_strdup_printf("%s/config.json", dir);
-	if (r == 0 && json_object_size(res) > 0) {
+	struct staged files[2] = {{0}};
+	json_t *old_res = NULL;
+	int r = 0;
+	/* the files' new text first, beside them: a write that fails (a full
+	 * disk) then changes nothing, the cgroup included */
+	if (json_object_size(res) > 0) {
 		json_error_t je;
 		json_t *cfg = json_load_file(cfg_path, 0, &je);
 		if (!json_is_object(cfg)) {
 			r = husk_fail(err, EIO, "read \"%s\": %s", cfg_path, je.text);
 		} else {
-			husk_json_merge(obj_at(obj_at(cfg, "linux"), "resources"), res);
-			cleanup_free char *text = json_dumps(cfg, JSON_COMPACT);
-			r = text ? husk_write_file_atomic(cfg_path, text, strlen(text), 0600, err)
-				 : husk_fail(err, ENOMEM, "write \"%s\"", cfg_path);
+			json_t *cur = obj_at(obj_at(cfg, "linux"), "resources");
+			old_res = json_deep_copy(cur);
+			husk_json_merge(cur, res);
+			r = stage(&files[0], cfg_path, cfg, err);
 		}
 		json_decref(cfg);
 	}
-	json_decref(res);
-	if (r == 0 && husk_record_load_docker(ud->e->root, c, err) == 0 && c->docker) {
+	if (r == 0 && husk_record_load_docker(ud->e->root, c, err) < 0)
+		r = -1;
+	if (r == 0 && c->docker) {
 		host_config(obj_at(c->docker, "HostConfig"), o);
-		r = husk_record_save_docker(ud->e->root, c->id, c->docker, true, err);
+		cleanup_free char *p = husk_strdup_printf("%s/docker.json", dir);
+		r = stage(&files[1], p, c->docker, err);
 	}
+	/* then the cgroup: a value the kernel refuses leaves all as it was */
+	bool live = json_object_size(res) > 0 &&
+		    (c->state == HUSK_CTR_RUNNING || c->state == HUSK_CTR_PAUSED);
+	if (r == 0 && live) {
+		cleanup_free char *text = json_dumps(res, JSON_COMPACT);
+		r = husk_update(ud->e->runroot, c->id, text, err);
+	}
+	/* a rename in the same directory fails only when that directory is
+	 * gone from under us; then the cgroup gets its old values back */
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(files); i++)
+		if (files[i].tmp && rename(files[i].tmp, files[i].path) < 0) {
+			r = husk_fail(err, errno, "rename \"%s\"", files[i].tmp);
+			if (live && old_res) {
+				cleanup_free char *text = json_dumps(old_res, JSON_COMPACT);
+				husk_update(ud->e->runroot, c->id, text, NULL);
+			}
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		unstage(&files[i]);
+	json_decref(old_res);
+	json_decref(res);
 	if (r < 0)
 		return -1;
 	if (o->restart_set) {

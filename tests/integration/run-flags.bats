@@ -257,7 +257,7 @@ limits() {
 		fi'
 }
 
-@test "update: limits and the restart policy changed live, kept for the next start, shown by inspect; a refused value changes nothing" {
+@test "update: limits and the restart policy changed live, kept for the next start, shown by inspect; a refused value or a failed write changes nothing" {
 	"$HUSK" run -d --name u -m 64m busybox sleep 1000 >/dev/null
 	run "$HUSK" update -m 128m --pids-limit 50 --cpus 0.5 --restart on-failure:3 u
 	[ "$status" -eq 0 ]
@@ -278,6 +278,19 @@ limits() {
 		[[ "$output" == *"memory.limit"*"busy"* ]]
 		[ "$(limits u)" = "100663296 50 50000" ]
 		[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}}' u)" = 100663296 ]
+	fi
+	# the files cannot be written (an immutable directory stands for a
+	# full disk): the cgroup keeps its value too, nothing is left beside
+	id=$("$HUSK" inspect -f '{{.Id}}' u)
+	if chattr +i "$HUSK_ROOT/containers/$id" 2>/dev/null; then
+		run "$HUSK" update -m 80m u
+		chattr -i "$HUSK_ROOT/containers/$id"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *'config.json.update'* ]]
+		[ "$(limits u)" = "100663296 50 50000" ]
+		[ "$("$HUSK" inspect -f '{{.HostConfig.Memory}}' u)" = 100663296 ]
+		[ -z "$(ls "$HUSK_ROOT/containers/$id" | grep '\.update$')" ]
 	fi
 	# bad input: one line, 125
 	for args in "" "--cpus 1 --cpu-quota 50000" "--restart sometimes" "-m lots" "--cpuset-cpus 0"; do
