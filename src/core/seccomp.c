@@ -501,7 +501,7 @@ static bool cache_key_init(struct cache_key *k, const char *profile, size_t len)
 		return false;
 	const struct scmp_version *v = seccomp_version();
 	int n = snprintf(k->prefix, sizeof(k->prefix),
-			 "husk seccomp cache 5\nlibseccomp %u.%u.%u\nkernel %s %s %s\n"
+			 "husk seccomp cache 6\nlibseccomp %u.%u.%u\nkernel %s %s %s\n"
 			 "native arch %" PRIu32 "\n",
 			 v->major, v->minor, v->micro, u.release, u.version, u.machine,
 			 seccomp_arch_native());
