@@ -206,6 +206,9 @@ enum {
 	OPT_CGROUP_PARENT,
 	OPT_ANNOTATION,
 	OPT_LINK,
+	OPT_ISOLATION,
+	OPT_VOLUME_DRIVER,
+	OPT_CONTENT_TRUST,
 	OPT_DOMAINNAME,
 	OPT_CPU_SHARES,
 	OPT_CPUSET_CPUS,
@@ -350,6 +353,12 @@ const struct cli_flag run_flags[] = {
 	{"cgroup-parent", 0, "PATH",
 	 "the cgroup to make the container's below (relative: below husk's own)",
 	 OPT_CGROUP_PARENT},
+	{"isolation", 0, "default", "Linux has the one technology (others are refused)",
+	 OPT_ISOLATION},
+	{"volume-driver", 0, "local", "volumes' driver: local, the one husk has",
+	 OPT_VOLUME_DRIVER},
+	{"disable-content-trust", 0, "[=BOOL]",
+	 "true, Docker's default: husk verifies no signatures", OPT_CONTENT_TRUST},
 	{"link", 0, "NAME[:ALIAS]",
 	 "Docker's legacy link: ALIAS in /etc/hosts, and on the default bridge its variables",
 	 OPT_LINK},
@@ -594,6 +603,22 @@ static int parse_more(struct run_cli *r, int c)
 		if (strstr(optarg, "..") || strchr(optarg, '\n'))
 			return failf("--cgroup-parent \"%s\": no .. in a cgroup path", optarg);
 		o->cgroup_parent = optarg;
+		return 0;
+	case OPT_ISOLATION:
+		if (strcmp(optarg, "default") != 0)
+			return failf("--isolation \"%s\": Linux has default only", optarg);
+		return 0;
+	case OPT_VOLUME_DRIVER:
+		if (strcmp(optarg, "local") != 0)
+			return failf("--volume-driver \"%s\": husk has the local driver only",
+				     optarg);
+		return 0;
+	case OPT_CONTENT_TRUST:
+		if (optarg && cli_bool_value(optarg) != 1)
+			return failf(
+				"--disable-content-trust=%s: husk verifies no image signatures "
+				"(Docker Content Trust)",
+				optarg);
 		return 0;
 	case OPT_LINK:
 		strv_add(&o->links, optarg);

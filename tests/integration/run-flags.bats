@@ -437,7 +437,7 @@ cg_dirs() {
 	[ ! -e "$TEST_DIR/cid2" ]
 }
 
-@test "run -a: only the streams asked for; -q; --platform" {
+@test "run -a: only the streams asked for; -q; --platform, --isolation, --volume-driver, --disable-content-trust" {
 	run --separate-stderr "$HUSK" run --rm -a stdout busybox sh -c 'echo out; echo err >&2'
 	[ "$output" = out ]
 	[ -z "$stderr" ]
@@ -453,6 +453,16 @@ cg_dirs() {
 	run "$HUSK" run --rm --platform linux/s390x busybox true
 	[ "$status" -eq 125 ]
 	[ "$output" = 'husk: --platform "linux/s390x": this host runs linux/amd64 containers only' ]
+	# flags whose only value on Linux is Docker's default: taken; others refused
+	run "$HUSK" run --rm --isolation default --volume-driver local --disable-content-trust busybox echo taken
+	[ "$output" = taken ]
+	for bad in "--isolation hyperv" "--volume-driver nfs" "--disable-content-trust=false"; do
+		# shellcheck disable=SC2086
+		run "$HUSK" run --rm $bad busybox true
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "husk: ${bad%%[ =]*}"* ]]
+	done
 }
 
 @test "run: every bad value is one line naming the flag, exit 125, nothing left" {
