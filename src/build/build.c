@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "cachemount.h"
 #include "copy.h"
 #include "dockerfile.h"
 #include "download.h"
@@ -37,6 +38,8 @@
 #include "image.h"
 #include "lazy.h"
 #include "overlay.h"
+#include "rootfs.h"
+#include "runmount.h"
 #include "user.h"
 #include "util.h"
 
@@ -53,6 +56,13 @@ static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROX
 struct var {
 	char *name;
 	char *value; /* NULL: declared, no value */
+};
+
+/* a --secret: its content, for RUN --mount=type=secret */
+struct secret {
+	char *id;
+	char *data;
+	size_t len;
 };
 
 struct stage_st {
@@ -89,6 +99,8 @@ struct bctx {
 	struct stage_st *st;
 	char *cache_dir;
 	struct husk_hash_cache *hash_cache; /* the context's, once a COPY reads it */
+	struct secret *secrets;		    /* --secret, read when the build starts */
+	size_t n_secrets;
 };
 
 static void emit(struct bctx *b, enum husk_build_event_kind k, const char *text)
@@ -470,9 +482,153 @@ static void drop_mount_points(const char *upper, const struct stat *etc)
 	rmdir(dir); /* fails, as it should, when the step left files there */
 }
 
-/* pipes: a dir mounted read-only at /dev/pipes, or NULL */
+/* --- what a step's mounts leave in its upper dir --- */
+
+/* A RUN --mount target that the image lacks is made in the step's root
+ * for the mount (the engine makes mount points, and the dirs missing
+ * above them).  BuildKit removes these "mount stubs" after the step when
+ * they are still empty (executor.MountStubsCleaner, recursive), so that
+ * a mount leaves no trace in the layer; so does husk, and also the dirs
+ * above them that overlay copied up only to hold them.  (buildah 1.28
+ * leaves them: its issue 4242, fixed in 2025.) */
+struct stub {
+	char *path;	/* relative to the root, symlinks on the way resolved in it */
+	bool made;	/* made for the mount; else a dir above one, there before */
+	struct stat st; /* !made: its attributes before the step */
+};
+
+struct stubs {
+	struct stub *v;
+	size_t n;
+};
+
+static char *join_words(char **w, size_t n, const char *sep);
+
+static void stub_add(struct stubs *s, char *path, bool made, const struct stat *st)
+{
+	s->v = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!s->v)
+		abort();
+	s->v[s->n++] = (struct stub){.path = path, .made = made, .st = st ? *st : (struct stat){0}};
+}
+
+static void stubs_release(struct stubs *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].path);
+	free(s->v);
+	*s = (struct stubs){0};
+}
+
+/* In the merged root before the step starts: target's missing part, and
+ * the dirs above it */
+static void find_stubs(int rootfd, const char *rootfs_real, const char *target, struct stubs *s)
+{
+	cleanup_free char *c = husk_copy_clean(target);
+	if (!c || !*c)
+		return;
+	char **comps = NULL;
+	size_t n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(c, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		husk_strv_push(&comps, &n, strdup(t));
+	/* the longest part that is there */
+	size_t k = n;
+	cleanup_close int fd = -1;
+	for (; k > 0; k--) {
+		cleanup_free char *pre = join_words(comps, k, "/");
+		fd = husk_open_in_root(rootfd, pre, O_PATH, NULL);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+	}
+	cleanup_free char *canon = NULL;
+	if (k == 0) {
+		canon = strdup("");
+	} else if (fd >= 0 && k < n) {
+		char lp[64], buf[PATH_MAX];
+		snprintf(lp, sizeof(lp), "/proc/self/fd/%d", fd);
+		ssize_t l = readlink(lp, buf, sizeof(buf) - 1);
+		size_t rl = strlen(rootfs_real);
+		if (l > 0) {
+			buf[l] = '\0';
+			if (strncmp(buf, rootfs_real, rl) == 0 && (buf[rl] == '/' || !buf[rl]))
+				canon = strdup(buf + rl + (buf[rl] == '/'));
+		}
+	}
+	if (canon) {
+		cleanup_free char *p = strdup(canon);
+		while (*p) {
+			struct stat st;
+			if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode))
+				stub_add(s, strdup(p), false, &st);
+			char *sl = strrchr(p, '/');
+			*(sl ? sl : p) = '\0';
+		}
+		cleanup_free char *cur = strdup(canon);
+		for (size_t i = k; i < n; i++) {
+			char *next = husk_strdup_printf("%s%s%s", cur, *cur ? "/" : "", comps[i]);
+			stub_add(s, strdup(next), true, NULL);
+			free(cur);
+			cur = next;
+		}
+	}
+	husk_strv_free(comps, n);
+}
+
+static size_t depth(const char *p)
+{
+	size_t d = 0;
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	size_t x = depth(((const struct stub *)a)->path), y = depth(((const struct stub *)b)->path);
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* After the step, in its upper dir: the stubs still empty, then the
+ * dirs above them left empty, as they were, not opaque; deepest first */
+static void drop_stubs(const char *upper, struct stubs *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), by_depth);
+	cleanup_close int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; ufd >= 0 && i < s->n; i++) {
+		const struct stub *x = &s->v[i];
+		struct stat st;
+		char o;
+		if (fstatat(ufd, x->path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		cleanup_free char *p = husk_strdup_printf("%s/%s", upper, x->path);
+		if (x->made && S_ISREG(st.st_mode) && st.st_size == 0) {
+			unlinkat(ufd, x->path, 0);
+		} else if (x->made && S_ISDIR(st.st_mode)) {
+			unlinkat(ufd, x->path, AT_REMOVEDIR); /* fails unless empty */
+		} else if (!x->made && S_ISDIR(st.st_mode) &&
+			   (st.st_mode & 07777) == (x->st.st_mode & 07777) &&
+			   st.st_uid == x->st.st_uid && st.st_gid == x->st.st_gid &&
+			   lgetxattr(p, "trusted.overlay.opaque", &o, 1) < 0) {
+			unlinkat(ufd, x->path, AT_REMOVEDIR);
+		}
+	}
+}
+
+/* A step's container: its extra mounts (the /dev/pipes of a #! script,
+ * --mount's), its network, the --mount targets whose stubs go */
+struct step_run {
+	const struct husk_volume *volumes;
+	size_t n_volumes;
+	enum husk_netmode network;
+	char *const *stub_targets;
+	size_t n_stub_targets;
+};
+
 static int run_container(struct bctx *b, struct stage_st *st, char **argv, char **env,
-			 const char *pipes, const char *created_by, const char *what,
+			 const struct step_run *sr, const char *created_by, const char *what,
 			 husk_error **err)
 {
 	struct husk_image *img = NULL;
@@ -486,19 +642,13 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 		.entrypoint = "",
 		.env = env,
 		.name = name,
-		.network = b->o->network,
+		.network = sr->network,
 		.no_healthcheck = true,
 		.stop_timeout = -1,
 		.throwaway_root = true,
+		.volumes = (struct husk_volume *)sr->volumes,
+		.n_volumes = sr->n_volumes,
 	};
-	struct husk_volume pv = {.type = HUSK_MOUNT_BIND,
-				 .src = (char *)pipes,
-				 .dst = (char *)"/dev/pipes",
-				 .ro = true};
-	if (pipes) {
-		ro.volumes = &pv;
-		ro.n_volumes = 1;
-	}
 	/* the image's /etc, to tell a copy-up made only for the engine's
 	 * mount points from a change of the step's */
 	struct stat etc_st;
@@ -512,6 +662,17 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 	husk_image_free(img);
 	if (r < 0)
 		return -1;
+	cleanup_free char *dir = husk_engine_dir(b->e, id);
+	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
+	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
+	/* the root is mounted, its mounts not yet made: what they will add */
+	struct stubs stubs = {0};
+	if (sr->n_stub_targets) {
+		cleanup_free char *real = realpath(rootfs, NULL);
+		cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		for (size_t i = 0; real && rootfd >= 0 && i < sr->n_stub_targets; i++)
+			find_stubs(rootfd, real, sr->stub_targets[i], &stubs);
+	}
 	int client = -1, code = 0;
 	r = husk_engine_start(b->e, id, &client, &code, err);
 	if (r == 0 && read_output(b, client, &code) < 0)
@@ -520,13 +681,13 @@ static int run_container(struct bctx *b, struct stage_st *st, char **argv, char 
 	if (r == 0 && code != 0)
 		r = husk_fail_as(err, 0, "%s: the command returned a non-zero code: %d", what,
 				 code);
-	cleanup_free char *dir = husk_engine_dir(b->e, id);
-	cleanup_free char *rootfs = husk_strdup_printf("%s/rootfs", dir);
-	cleanup_free char *upper = husk_strdup_printf("%s/upper", dir);
 	if (r == 0)
 		r = husk_overlay_unmount(rootfs, err);
-	if (r == 0)
+	if (r == 0) {
 		drop_mount_points(upper, have_etc ? &etc_st : NULL);
+		drop_stubs(upper, &stubs);
+	}
+	stubs_release(&stubs);
 	if (r == 0)
 		HUSK_FAULT(engine_build_step);
 	if (r == 0)
@@ -675,6 +836,367 @@ static void strv_free0(char **v)
 	free(v);
 }
 
+/* --- RUN --mount --- */
+
+static int from_root(struct bctx *b, const char *from, char **ret_dir, husk_error **err);
+
+/* One --mount of a RUN step: checked, and for a bind (and a cache filled
+ * from a stage) its source found and hashed before the step's key; set
+ * up only when the step runs */
+struct rmount {
+	struct husk_rmount m; /* its target absolute and clean, WORKDIR applied */
+	int root;	      /* bind, cache from=: the root the source is in; -1 */
+	char *from_dir;	      /* from=: the stage's or image's root (from_root) */
+	char *path;	      /* the source, relative to root */
+	bool from_ctx;
+	int cache; /* type=cache: its dir in run_mounts.caches; -1 */
+};
+
+struct run_mounts {
+	struct rmount *v;
+	size_t n;
+	char *dir;  /* <tmp>/mountsN: what the mounts are made of */
+	char **mps; /* mounted by us, unmounted after the step */
+	size_t n_mps;
+	struct husk_cache_mount *caches; /* held (locked) for the step */
+	size_t n_caches;
+	struct husk_volume *vols; /* for the engine */
+	size_t n_vols;
+};
+
+static void run_mounts_release(struct run_mounts *rm)
+{
+	for (size_t i = rm->n_mps; i-- > 0;)
+		umount2(rm->mps[i], MNT_DETACH);
+	husk_strv_free(rm->mps, rm->n_mps);
+	for (size_t i = 0; i < rm->n_caches; i++)
+		husk_cache_mount_release(&rm->caches[i]);
+	free(rm->caches);
+	for (size_t i = 0; i < rm->n; i++) {
+		struct rmount *m = &rm->v[i];
+		husk_rmount_release(&m->m);
+		closep_(&m->root);
+		if (m->from_dir)
+			umount2(m->from_dir, MNT_DETACH);
+		free(m->from_dir);
+		free(m->path);
+	}
+	free(rm->v);
+	for (size_t i = 0; i < rm->n_vols; i++) {
+		free(rm->vols[i].src);
+		free(rm->vols[i].dst);
+		free(rm->vols[i].opts);
+	}
+	free(rm->vols);
+	if (rm->dir)
+		rm_rf(rm->dir);
+	free(rm->dir);
+	*rm = (struct run_mounts){0};
+}
+
+/* A bind's source (a cache's from=): in the context, or from= a stage's
+ * or an image's root as COPY --from, found as COPY finds its sources
+ * (inside the root, never through a symlink out of it) */
+static int mount_source(struct bctx *b, struct rmount *m, husk_error **err)
+{
+	if (m->m.from) {
+		if (from_root(b, m->m.from, &m->from_dir, err) < 0)
+			return -1;
+		m->root = open(m->from_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		if (b->ctx_fd < 0)
+			return husk_fail_as(err, ENOENT, "there is no build context to bind");
+		m->root = fcntl(b->ctx_fd, F_DUPFD_CLOEXEC, 3);
+		m->from_ctx = true;
+		/* a context from stdin is new each time: nothing to keep */
+		if (!b->hash_cache && b->o->context)
+			b->hash_cache = husk_hash_cache_open(b->cache_dir, b->ctx_dir);
+	}
+	if (m->root < 0)
+		return husk_fail(err, errno, "open the mount's source");
+	struct husk_copy_opts o = {.chmod = -1, .ignore = m->from_ctx ? b->ignore : NULL};
+	const char *src = m->m.source ? m->m.source : ".";
+	char **paths = NULL;
+	size_t n = 0;
+	if (husk_copy_sources(m->root, &src, 1, &o, &paths, &n, err) < 0)
+		return -1;
+	if (n != 1) {
+		husk_strv_free(paths, n);
+		return husk_fail_as(err, EINVAL, "source=%s: a path, not a pattern", src);
+	}
+	m->path = steal_ptr(paths[0]);
+	husk_strv_free(paths, n);
+	return 0;
+}
+
+/* a --mount field's value: the stage's ARG and ENV in it */
+static int expand_value(void *ud, const char *value, char **ret, husk_error **err)
+{
+	struct lookup_ud *l = ud;
+	return husk_df_expand(value, l->b->df->escape, lookup, l, ret, err);
+}
+
+/* The step's --mount flags, expanded and checked; *ret_key what the cache
+ * key takes of them: each one's spec in a canonical form, and a bind's
+ * content hashed as COPY's sources are (a change in the bound files
+ * reruns the step).  A secret's content is never in it, only its id. */
+static int run_mounts_prepare(struct step *s, struct run_mounts *rm, char **ret_key,
+			      husk_error **err)
+{
+	struct bctx *b = s->b;
+	struct stage_st *st = s->st;
+	cleanup_free char *key = strdup("");
+	for (size_t i = 0; i < s->in->n_flags; i++) {
+		const char *f = s->in->flags[i];
+		if (strncmp(f, "--mount=", 8) != 0)
+			continue;
+		const char *spec = f + 8;
+		rm->v = realloc(rm->v, (rm->n + 1) * sizeof(*rm->v));
+		if (!rm->v)
+			abort();
+		struct rmount *m = &rm->v[rm->n++];
+		*m = (struct rmount){.root = -1, .cache = -1};
+		struct lookup_ud l = {b, st};
+		if (husk_rmount_parse(spec, expand_value, &l, &m->m, err) < 0)
+			return husk_error_wrap(err, "--mount=%s", spec);
+		/* a relative target is in WORKDIR, as BuildKit's */
+		const char *wd = json_string_value(json_object_get(cfg(st), "WorkingDir"));
+		cleanup_free char *abs =
+			m->m.target[0] == '/'
+				? strdup(m->m.target)
+				: husk_strdup_printf("%s/%s", wd ? wd : "", m->m.target);
+		cleanup_free char *c = husk_copy_clean(abs);
+		if (!c || !*c)
+			return husk_fail_as(err, EINVAL, "--mount=%s: invalid mount target \"%s\"",
+					    spec, m->m.target);
+		free(m->m.target);
+		m->m.target = husk_strdup_printf("/%s", c);
+		char hash[65] = "";
+		if ((m->m.type == HUSK_RMOUNT_BIND ||
+		     (m->m.type == HUSK_RMOUNT_CACHE && m->m.from)) &&
+		    mount_source(b, m, err) < 0)
+			return husk_error_wrap(err, "--mount=%s", spec);
+		if (m->m.type == HUSK_RMOUNT_BIND) {
+			struct husk_copy_opts o = {.chmod = -1,
+						   .ignore = m->from_ctx ? b->ignore : NULL,
+						   .hash_cache =
+							   m->from_ctx ? b->hash_cache : NULL};
+			if (husk_copy_hash(m->root, &m->path, 1, &o, hash, err) < 0)
+				return husk_error_wrap(err, "--mount=%s", spec);
+		}
+		cleanup_free char *canon = husk_rmount_canonical(&m->m);
+		char *k = husk_strdup_printf("%s%s%s%s\n", key, canon, *hash ? " content=" : "",
+					     hash);
+		free(key);
+		key = k;
+	}
+	*ret_key = steal_ptr(key);
+	return 0;
+}
+
+/* fd (O_PATH) bound at mp, made as a dir or an empty file */
+static int bind_fd(struct run_mounts *rm, int fd, bool dir, const char *mp, husk_error **err)
+{
+	int made = dir ? mkdir(mp, 0755)
+		       : open(mp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (made < 0)
+		return husk_fail(err, errno, "make \"%s\"", mp);
+	if (!dir)
+		close(made);
+	char src[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	if (mount(src, mp, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_fail(err, errno, "bind the source at \"%s\"", mp);
+	husk_strv_push(&rm->mps, &rm->n_mps, strdup(mp));
+	return 0;
+}
+
+/* the source copied into the new dir dst (COPY's rules: a dir's
+ * contents, a file by its name, owned by root); *ret_src what to mount */
+static int copy_source(struct rmount *m, const char *dst, const struct husk_copy_opts *o, bool dir,
+		       char **ret_src, husk_error **err)
+{
+	if (mkdir(dst, 0755) < 0)
+		return husk_fail(err, errno, "mkdir \"%s\"", dst);
+	cleanup_close int dfd = open(dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return husk_fail(err, errno, "open \"%s\"", dst);
+	if (husk_copy(m->root, &m->path, 1, dfd, "/", o, err) < 0)
+		return -1;
+	const char *bn = strrchr(m->path, '/');
+	*ret_src = dir ? strdup(dst) : husk_strdup_printf("%s/%s", dst, bn ? bn + 1 : m->path);
+	return 0;
+}
+
+/* type=bind: the source bound read-only; rw, an overlay on it whose
+ * writes go with the step (a copy where overlay refuses the source's
+ * filesystem).  A dir of the context with a .dockerignore is a copy
+ * without what it excludes, as Docker's context has none of it. */
+static int setup_bind(struct bctx *b, struct run_mounts *rm, struct rmount *m, const char *base,
+		      char **ret_src, husk_error **err)
+{
+	cleanup_close int fd = husk_open_in_root(m->root, m->path, O_PATH, err);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		return husk_fail(err, errno, "stat \"%s\"", m->path);
+	bool dir = S_ISDIR(st.st_mode);
+	struct husk_copy_opts o = {.chmod = -1, .ignore = m->from_ctx ? b->ignore : NULL};
+	if ((dir && o.ignore) || (!dir && !m->m.ro))
+		return copy_source(m, base, &o, dir, ret_src, err);
+	if (bind_fd(rm, fd, dir, base, err) < 0)
+		return -1;
+	if (m->m.ro) {
+		*ret_src = strdup(base);
+		return 0;
+	}
+	cleanup_free char *upper = husk_strdup_printf("%s.upper", base);
+	cleanup_free char *work = husk_strdup_printf("%s.work", base);
+	cleanup_free char *merged = husk_strdup_printf("%s.rw", base);
+	cleanup_free char *opts =
+		husk_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", base, upper, work);
+	if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(merged, 0755) < 0)
+		return husk_fail(err, errno, "mkdir \"%s\"", merged);
+	if (mount("overlay", merged, "overlay", 0, opts) == 0) {
+		husk_strv_push(&rm->mps, &rm->n_mps, strdup(merged));
+		*ret_src = steal_ptr(merged);
+		return 0;
+	}
+	cleanup_free char *copy = husk_strdup_printf("%s.copy", base);
+	return copy_source(m, copy, &o, dir, ret_src, err);
+}
+
+/* a cache from= a stage: its source's files in the new cache dir */
+static int seed_cache(void *ud, int dirfd, husk_error **err)
+{
+	struct rmount *m = ud;
+	struct husk_copy_opts o = {.chmod = -1};
+	return husk_copy(m->root, &m->path, 1, dirfd, "/", &o, err);
+}
+
+/* type=cache: its dir (cachemount.h), or with source= (and no from=) a
+ * dir in it, resolved inside it */
+static int setup_cache(struct bctx *b, struct run_mounts *rm, struct rmount *m, const char *base,
+		       char **ret_src, husk_error **err)
+{
+	/* the same id twice in a step: one dir, locked once (a second flock
+	 * of our own would wait for the first) */
+	struct husk_cache_mount c = {.lock = -1};
+	for (size_t i = 0; i < (size_t)(m - rm->v) && !c.path; i++)
+		if (rm->v[i].m.type == HUSK_RMOUNT_CACHE && rm->v[i].cache >= 0 &&
+		    strcmp(rm->v[i].m.id, m->m.id) == 0)
+			c = rm->caches[rm->v[i].cache];
+	if (!c.path) {
+		if (husk_cache_mount_open(b->e->root, &m->m, base, m->m.from ? seed_cache : NULL, m,
+					  &c, err) < 0)
+			return -1;
+		rm->caches = realloc(rm->caches, (rm->n_caches + 1) * sizeof(*rm->caches));
+		if (!rm->caches)
+			abort();
+		m->cache = (int)rm->n_caches;
+		rm->caches[rm->n_caches++] = c;
+	}
+	if (m->m.from || !m->m.source) {
+		*ret_src = strdup(c.path);
+		return 0;
+	}
+	cleanup_close int cfd = open(c.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0)
+		return husk_fail(err, errno, "open \"%s\"", c.path);
+	struct husk_copy_opts o = {.chmod = -1,
+				   .chown = true,
+				   .uid = m->m.uid >= 0 ? (uid_t)m->m.uid : 0,
+				   .gid = m->m.gid >= 0 ? (gid_t)m->m.gid : 0};
+	cleanup_close int fd = husk_copy_mkdir_p(cfd, m->m.source, &o, err);
+	cleanup_free char *mp = husk_strdup_printf("%s.sub", base);
+	if (fd < 0 || bind_fd(rm, fd, true, mp, err) < 0)
+		return -1;
+	*ret_src = steal_ptr(mp);
+	return 0;
+}
+
+/* type=secret: the --secret's content in a file of the mount's mode and
+ * owner (0400, root's), bound read-only; none given: skipped, or an
+ * error when required.  The file is on a tmpfs of the step's, mounted in
+ * the builder's own mount namespace: never on a disk, and gone with the
+ * builder however it ends. */
+static int setup_secret(struct bctx *b, struct run_mounts *rm, struct rmount *m, const char *base,
+			char **ret_src, husk_error **err)
+{
+	const struct secret *sec = NULL;
+	for (size_t i = 0; i < b->n_secrets && !sec; i++)
+		if (strcmp(b->secrets[i].id, m->m.id) == 0)
+			sec = &b->secrets[i];
+	*ret_src = NULL;
+	if (!sec)
+		return m->m.required ? husk_fail_as(err, ENOENT,
+						    "secret \"%s\" is required: give it with "
+						    "--secret id=%s,src=FILE",
+						    m->m.id, m->m.id)
+				     : 0;
+	cleanup_free char *dir = husk_strdup_printf("%s/secrets", rm->dir);
+	if (access(dir, F_OK) < 0) {
+		if (mkdir(dir, 0700) < 0)
+			return husk_fail(err, errno, "mkdir \"%s\"", dir);
+		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+			return husk_fail(err, errno, "mount a tmpfs on \"%s\"", dir);
+		husk_strv_push(&rm->mps, &rm->n_mps, strdup(dir));
+	}
+	cleanup_free char *file = husk_strdup_printf("%s/%s", dir, strrchr(base, '/') + 1);
+	cleanup_close int fd =
+		open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || husk_write_all(fd, sec->data, sec->len) < 0 ||
+	    fchown(fd, m->m.uid >= 0 ? (uid_t)m->m.uid : 0, m->m.gid >= 0 ? (gid_t)m->m.gid : 0) <
+		    0 ||
+	    fchmod(fd, m->m.mode >= 0 ? (mode_t)m->m.mode : 0400) < 0)
+		return husk_fail(err, errno, "secret \"%s\"", m->m.id);
+	*ret_src = steal_ptr(file);
+	return 0;
+}
+
+/* The mounts made, as the engine's volumes */
+static int run_mounts_setup(struct bctx *b, struct run_mounts *rm, husk_error **err)
+{
+	if (rm->n == 0)
+		return 0;
+	rm->dir = husk_strdup_printf("%s/mounts%d", b->tmp, ++b->n_steps);
+	if (mkdir(rm->dir, 0700) < 0)
+		return husk_fail(err, errno, "mkdir \"%s\"", rm->dir);
+	rm->vols = calloc(rm->n, sizeof(*rm->vols));
+	if (!rm->vols)
+		abort();
+	for (size_t i = 0; i < rm->n; i++) {
+		struct rmount *m = &rm->v[i];
+		cleanup_free char *base = husk_strdup_printf("%s/%zu", rm->dir, i);
+		char *src = NULL;
+		int r = 0;
+		if (m->m.type == HUSK_RMOUNT_BIND)
+			r = setup_bind(b, rm, m, base, &src, err);
+		else if (m->m.type == HUSK_RMOUNT_CACHE)
+			r = setup_cache(b, rm, m, base, &src, err);
+		else if (m->m.type == HUSK_RMOUNT_SECRET)
+			r = setup_secret(b, rm, m, base, &src, err);
+		if (r < 0)
+			return husk_error_wrap(err, "--mount=type=%s,target=%s",
+					       husk_rmount_type_name(m->m.type), m->m.target);
+		if (m->m.type == HUSK_RMOUNT_SECRET && !src)
+			continue;
+		/* a tmpfs as BuildKit's: programs run from it */
+		bool tmpfs = m->m.type == HUSK_RMOUNT_TMPFS;
+		rm->vols[rm->n_vols++] = (struct husk_volume){
+			.type = tmpfs ? HUSK_MOUNT_TMPFS : HUSK_MOUNT_BIND,
+			.src = src,
+			.dst = strdup(m->m.target),
+			.ro = m->m.ro,
+			.opts = !tmpfs	    ? NULL
+				: m->m.size ? husk_strdup_printf("exec,size=%lld", m->m.size)
+					    : strdup("exec"),
+		};
+	}
+	return 0;
+}
+
 static int do_run(struct step *s, husk_error **err)
 {
 	struct stage_st *st = s->st;
@@ -715,10 +1237,27 @@ static int do_run(struct step *s, husk_error **err)
 			: strdup(cmdline);
 	cleanup_free char *jcmd = json_dumps(cmd, JSON_COMPACT);
 	cleanup_free char *desc = husk_strdup_printf("RUN %s %s", created_by, jcmd);
+	/* --mount and --network: in the key when given, so that a RUN
+	 * without them keeps the key it had */
+	struct run_mounts rm = {0};
+	cleanup_free char *mkey = NULL;
+	int r = run_mounts_prepare(s, &rm, &mkey, err);
+	const char *netflag = husk_df_flag(s->in, "network");
+	struct step_run sr = {.network = b->o->network};
+	if (netflag && strcmp(netflag, "none") == 0)
+		sr.network = HUSK_NETMODE_NONE;
+	else if (netflag && strcmp(netflag, "host") == 0)
+		sr.network = HUSK_NETMODE_HOST;
+	cleanup_free char *extra = r == 0 && (*mkey || netflag)
+					   ? husk_strdup_printf("%s\n--mount\n%s--network=%s",
+								script ? script->body : "", mkey,
+								netflag ? netflag : "")
+					   : NULL;
 	char key[65];
-	key_next(st->key, desc, script ? script->body : NULL, key);
-	int r = 0;
-	if (cache_get(b, key, st)) {
+	key_next(st->key, desc, extra ? extra : script ? script->body : NULL, key);
+	if (r < 0) {
+		/* nothing more */
+	} else if (cache_get(b, key, st)) {
 		emit(b, HUSK_BUILD_CACHED, key);
 	} else {
 		char **argv = strv_of(cmd);
@@ -734,7 +1273,28 @@ static int do_run(struct step *s, husk_error **err)
 						    err);
 		}
 		if (r == 0)
-			r = run_container(b, st, argv, env, pipes, created_by, what, err);
+			r = run_mounts_setup(b, &rm, err);
+		/* the script's /dev/pipes, then the --mount's */
+		struct husk_volume *vols = calloc(rm.n_vols + 1, sizeof(*vols));
+		char **targets = calloc(rm.n_vols + 1, sizeof(char *));
+		if (!vols || !targets)
+			abort();
+		if (pipes)
+			vols[sr.n_volumes++] = (struct husk_volume){.type = HUSK_MOUNT_BIND,
+								    .src = pipes,
+								    .dst = (char *)"/dev/pipes",
+								    .ro = true};
+		for (size_t i = 0; i < rm.n_vols; i++) {
+			vols[sr.n_volumes++] = rm.vols[i];
+			targets[i] = rm.vols[i].dst;
+		}
+		sr.volumes = vols;
+		sr.stub_targets = targets;
+		sr.n_stub_targets = rm.n_vols;
+		if (r == 0)
+			r = run_container(b, st, argv, env, &sr, created_by, what, err);
+		free(vols);
+		free(targets);
 		strv_free0(argv);
 		if (r == 0) {
 			cache_put(b, key, st);
@@ -743,6 +1303,7 @@ static int do_run(struct step *s, husk_error **err)
 	}
 	if (r == 0)
 		memcpy(st->key, key, sizeof(key));
+	run_mounts_release(&rm);
 	json_decref(cmd);
 	husk_strv_free(env, n_env);
 	husk_strv_free(argsv, n_argsv);
@@ -1588,6 +2149,17 @@ static int from(struct bctx *b, size_t idx, husk_error **err)
 		husk_strv_free(w, n);
 		return husk_error_wrap(err, "%s:%d: %s", b->df_name, in->line, in->text);
 	}
+	/* --platform: the host's, the only one husk runs (an ARG that
+	 * expands to nothing leaves the default) */
+	const char *platform = husk_df_flag(in, "platform");
+	if (platform) {
+		cleanup_free char *p = NULL;
+		if (husk_df_expand(platform, b->df->escape, lookup, &l, &p, err) < 0 ||
+		    (*p && husk_platform_check(p, err) < 0)) {
+			husk_strv_free(w, n);
+			return husk_error_wrap(err, "%s:%d: %s", b->df_name, in->line, in->text);
+		}
+	}
 	int r = 0;
 	int si = stage_index(b, w[0]);
 	if (si >= 0 && (size_t)si == idx)
@@ -1769,11 +2341,14 @@ int husk_build_prune(struct husk_engine *e, long long *ret_freed, husk_error **e
 	reap(e);
 	cleanup_free char *dir = husk_strdup_printf("%s/build-cache", e->root);
 	rm_rf(dir);
+	long long mounts = husk_cache_mounts_prune(e->root);
 	struct husk_store *s = NULL;
 	if (husk_store_open(e->root, &s, err) < 0)
 		return -1;
 	int r = husk_store_prune(s, ret_freed, err);
 	husk_store_close(s);
+	if (r == 0 && ret_freed)
+		*ret_freed += mounts;
 	return r;
 }
 
@@ -1897,8 +2472,35 @@ static int read_stdin(struct bctx *b, char **ret_text, husk_error **err)
 	return read_dockerfile(b, ret_text, err);
 }
 
+/* BuildKit's automatic platform ARGs, in the global scope (FROM
+ * --platform=$BUILDPLATFORM, and a stage's ARG TARGETARCH takes it): the
+ * host's, the one platform husk builds for */
+static const char *const platform_args[] = {"TARGETPLATFORM", "TARGETOS",      "TARGETARCH",
+					    "TARGETVARIANT",  "BUILDPLATFORM", "BUILDOS",
+					    "BUILDARCH",      "BUILDVARIANT",  NULL};
+
+static bool platform_arg(const char *name)
+{
+	for (size_t i = 0; platform_args[i]; i++)
+		if (strcmp(platform_args[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int global_args(struct bctx *b, husk_error **err)
 {
+	const char *arch = husk_platform_arch();
+	cleanup_free char *platform = husk_strdup_printf("linux/%s", arch);
+	for (size_t i = 0; platform_args[i]; i++) {
+		const char *n = platform_args[i];
+		bool target = n[0] == 'T';
+		const char *rest = n + (target ? 6 : 5);
+		var_set(&b->gargs, &b->n_gargs, n,
+			strcmp(rest, "PLATFORM") == 0 ? platform
+			: strcmp(rest, "OS") == 0     ? "linux"
+			: strcmp(rest, "ARCH") == 0   ? arch
+						      : "");
+	}
 	for (size_t i = 0; i < b->df->n_args; i++) {
 		const struct husk_df_insn *in = &b->df->args[i];
 		char **w = NULL;
@@ -1912,6 +2514,8 @@ static int global_args(struct bctx *b, husk_error **err)
 				*eq = '\0';
 			bool given = false;
 			const char *v = build_arg(b, w[k], &given);
+			if (!given && !eq && platform_arg(w[k]))
+				continue; /* declared: it keeps its value */
 			var_set(&b->gargs, &b->n_gargs, w[k], given ? v : eq ? eq + 1 : NULL);
 		}
 		husk_strv_free(w, n);
@@ -2015,6 +2619,63 @@ static int build(struct bctx *b, char **ret_id, husk_error **err)
 	return r;
 }
 
+/* --secret: read when the build starts, so that a missing file fails it
+ * before any step (buildx's rules: id=ID with src=FILE or env=VAR;
+ * neither, the variable named ID if set, else the file; 500 kB at most,
+ * as BuildKit) */
+static int load_secrets(struct bctx *b, husk_error **err)
+{
+	for (size_t i = 0; i < b->o->n_secrets; i++) {
+		struct husk_secret_src src;
+		if (husk_secret_src_parse(b->o->secrets[i], &src, err) < 0)
+			return -1;
+		const char *file = src.file, *env = src.env;
+		if (!file && !env)
+			*(getenv(src.id) ? &env : &file) = src.id;
+		char *data = NULL;
+		size_t len = 0;
+		struct stat st;
+		int r = 0;
+		if (env) {
+			const char *v = getenv(env);
+			if (!v)
+				r = husk_fail_as(err, ENOENT,
+						 "--secret id=%s: the variable %s is not set",
+						 src.id, env);
+			else
+				data = strdup(v), len = strlen(v);
+		} else if (stat(file, &st) < 0) {
+			r = husk_fail(err, errno, "--secret id=%s: \"%s\"", src.id, file);
+		} else if (st.st_size > 500 * 1024) {
+			r = husk_fail_as(err, EFBIG, "--secret id=%s: \"%s\" is over 500 kB",
+					 src.id, file);
+		} else if (husk_read_file(file, &data, &len, err) < 0) {
+			r = husk_error_wrap(err, "--secret id=%s", src.id);
+		}
+		if (r == 0) {
+			/* the same id twice: the last one, as buildx */
+			size_t k = 0;
+			while (k < b->n_secrets && strcmp(b->secrets[k].id, src.id) != 0)
+				k++;
+			if (k == b->n_secrets) {
+				b->secrets = realloc(b->secrets, (k + 1) * sizeof(*b->secrets));
+				if (!b->secrets)
+					abort();
+				b->secrets[b->n_secrets++] = (struct secret){.id = strdup(src.id)};
+			} else {
+				explicit_bzero(b->secrets[k].data, b->secrets[k].len);
+				free(b->secrets[k].data);
+			}
+			b->secrets[k].data = data;
+			b->secrets[k].len = len;
+		}
+		husk_secret_src_release(&src);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Our own mount namespace, a slave of the host's: what we mount goes
  * with us, whatever way we end */
 static int own_mounts(husk_error **err)
@@ -2038,7 +2699,9 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 	if (!b.arg_used)
 		abort();
 	/* the cache's keys, the context's hashes, every layer: SHA-256 */
-	int r = husk_lazy_crypto(err) < 0 ? -1 : own_mounts(err);
+	int r = husk_lazy_crypto(err) < 0 ? -1 : load_secrets(&b, err);
+	if (r == 0)
+		r = own_mounts(err);
 	if (r == 0)
 		r = husk_store_open(e->root, &b.s, err);
 	if (r == 0)
@@ -2079,6 +2742,12 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 		vars_free(b.st[i].args, b.st[i].n_args);
 	}
 	free(b.st);
+	for (size_t i = 0; i < b.n_secrets; i++) {
+		explicit_bzero(b.secrets[i].data, b.secrets[i].len);
+		free(b.secrets[i].data);
+		free(b.secrets[i].id);
+	}
+	free(b.secrets);
 	husk_df_free(b.df);
 	husk_hash_cache_save(b.hash_cache);
 	husk_hash_cache_free(b.hash_cache);

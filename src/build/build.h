@@ -18,11 +18,21 @@
  * <root>/tmp/build-<build> dir no longer locked) are removed by the next
  * build, by `husk builder prune` and by `husk image prune`.
  *
+ * A RUN step's --mount (runmount.h) are the engine's volumes of its
+ * container: a bind of the context or of a stage's or image's root
+ * (read-only; rw through an overlay thrown away after), a cache dir kept
+ * under the store root (cachemount.h), a tmpfs, a --secret's file on a
+ * tmpfs of the builder's; the mount points made for them go from the
+ * step's layer, as BuildKit's "mount stubs".  RUN --network picks the
+ * step's network over the build's.
+ *
  * The cache: <root>/build-cache/<key>.json, the state after a step, where
  * key = sha256(parent key, the instruction after substitution, and for
  * COPY/ADD a hash of the files copied: names, types, modes, owners,
- * contents and link targets, not times).  An entry is used only while its
- * layers' blobs are in the store. */
+ * contents and link targets, not times; for a RUN with --mount, each
+ * mount's spec and a bind's files hashed the same way, never a secret's
+ * content).  An entry is used only while its layers' blobs are in the
+ * store. */
 #ifndef HUSK_BUILD_H
 #define HUSK_BUILD_H
 
@@ -49,6 +59,10 @@ struct husk_build_opts {
 	bool squash; /* the new layers as one, on the base image's */
 	enum husk_build_pull pull;
 	enum husk_netmode network; /* NONE, HOST or BRIDGE (the default bridge) */
+	/* --secret: "id=ID,src=FILE" or "id=ID,env=VAR" (runmount.h), for
+	 * RUN --mount=type=secret; read when the build starts */
+	const char *const *secrets;
+	size_t n_secrets;
 };
 
 enum husk_build_event_kind {
@@ -79,7 +93,8 @@ typedef void (*husk_build_progress)(void *ud, const struct husk_build_event *ev)
 int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_build_progress cb,
 	       void *ud, char **ret_id, husk_error **err);
 
-/* husk builder prune: every cache entry, then what no image uses. */
+/* husk builder prune: every cache entry and RUN --mount=type=cache dir
+ * (but those a build is using), then what no image uses. */
 int husk_build_prune(struct husk_engine *e, long long *ret_freed, husk_error **err);
 /* The cache entries whose layers went (after husk_store_prune), and the
  * containers of builds that are gone. */

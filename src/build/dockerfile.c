@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dockerfile.h"
+#include "runmount.h"
 #include "util.h"
 
 static const char *const kinds[] = {
@@ -299,6 +300,115 @@ static bool json_form(const char *s, char ***ret, size_t *ret_n)
 	return true;
 }
 
+/* --- the flags each instruction takes --- */
+
+enum flag_value { FLAG_STRING, FLAG_BOOL };
+
+struct flag_rule {
+	enum husk_df_kind kind;
+	const char *name;
+	enum flag_value value;
+	bool repeat; /* may be given more than once */
+};
+
+/* Docker's reference, BuildKit's stable syntax.  COPY and ADD --link is
+ * taken and changes nothing here: it lets BuildKit reuse the layer on
+ * another base, and the image's tree is the same either way.  ADD --from
+ * is buildah's (not Docker's), which the builder has always taken.  The
+ * rest Docker knows (COPY --parents and --exclude, ADD --keep-git-dir)
+ * husk does not do: unknown flags, as in BuildKit's stable syntax. */
+static const struct flag_rule flag_rules[] = {
+	{HUSK_DF_FROM, "platform", FLAG_STRING, false},
+	{HUSK_DF_RUN, "mount", FLAG_STRING, true},
+	{HUSK_DF_RUN, "network", FLAG_STRING, false},
+	{HUSK_DF_RUN, "security", FLAG_STRING, false},
+	{HUSK_DF_COPY, "from", FLAG_STRING, false},
+	{HUSK_DF_COPY, "chown", FLAG_STRING, false},
+	{HUSK_DF_COPY, "chmod", FLAG_STRING, false},
+	{HUSK_DF_COPY, "link", FLAG_BOOL, false},
+	{HUSK_DF_ADD, "from", FLAG_STRING, false},
+	{HUSK_DF_ADD, "chown", FLAG_STRING, false},
+	{HUSK_DF_ADD, "chmod", FLAG_STRING, false},
+	{HUSK_DF_ADD, "checksum", FLAG_STRING, false},
+	{HUSK_DF_ADD, "link", FLAG_BOOL, false},
+	{HUSK_DF_HEALTHCHECK, "interval", FLAG_STRING, false},
+	{HUSK_DF_HEALTHCHECK, "timeout", FLAG_STRING, false},
+	{HUSK_DF_HEALTHCHECK, "start-period", FLAG_STRING, false},
+	{HUSK_DF_HEALTHCHECK, "start-interval", FLAG_STRING, false},
+	{HUSK_DF_HEALTHCHECK, "retries", FLAG_STRING, false},
+};
+
+/* Go's strconv.ParseBool, as BuildKit reads a flag's =BOOL */
+static bool go_bool(const char *v)
+{
+	static const char *const ok[] = {"1", "t", "T", "true",	 "True",  "TRUE",
+					 "0", "f", "F", "false", "False", "FALSE"};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (strcmp(v, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/* RUN's flags whose values are fixed words, and --mount's specs that
+ * hold no variable (the others are checked once expanded, at build
+ * time), so that a build refuses them before its first step */
+static int check_run_flag(struct lines *l, size_t line, const char *name, const char *v)
+{
+	if (strcmp(name, "network") == 0 && strcmp(v, "default") != 0 && strcmp(v, "none") != 0 &&
+	    strcmp(v, "host") != 0)
+		return fail_at(l, line, "RUN --network=%s: default, none or host", v);
+	if (strcmp(name, "security") == 0 && strcmp(v, "insecure") == 0)
+		return fail_at(l, line,
+			       "RUN --security=insecure: husk runs no build step with every "
+			       "privilege (BuildKit's security.insecure entitlement)");
+	if (strcmp(name, "security") == 0 && strcmp(v, "sandbox") != 0)
+		return fail_at(l, line, "RUN --security=%s: sandbox or insecure", v);
+	if (strcmp(name, "mount") == 0 && !strchr(v, '$')) {
+		husk_error *e = NULL;
+		struct husk_rmount m;
+		if (husk_rmount_parse(v, NULL, NULL, &m, &e) < 0) {
+			fail_at(l, line, "RUN --mount=%s: %s", v, e && e->msg ? e->msg : "invalid");
+			husk_error_free(e);
+			return -1;
+		}
+		husk_rmount_release(&m);
+	}
+	return 0;
+}
+
+/* Docker refuses a flag an instruction does not take ("Unknown flag"),
+ * one given twice, and a value of the wrong kind */
+static int check_flags(struct lines *l, size_t line, const struct husk_df_insn *in)
+{
+	const char *kind = kinds[in->kind];
+	for (size_t i = 0; i < in->n_flags; i++) {
+		const char *f = in->flags[i] + 2;
+		const char *eq = strchr(f, '=');
+		size_t nl = eq ? (size_t)(eq - f) : strlen(f);
+		const struct flag_rule *rule = NULL;
+		for (size_t k = 0; k < ARRAY_SIZE(flag_rules) && !rule; k++)
+			if (flag_rules[k].kind == in->kind && strlen(flag_rules[k].name) == nl &&
+			    strncmp(flag_rules[k].name, f, nl) == 0)
+				rule = &flag_rules[k];
+		if (!rule)
+			return fail_at(l, line, "%s: unknown flag --%.*s", kind, (int)nl, f);
+		for (size_t k = 0; k < i && !rule->repeat; k++)
+			if (strncmp(in->flags[k] + 2, f, nl) == 0 &&
+			    (in->flags[k][2 + nl] == '=' || in->flags[k][2 + nl] == '\0'))
+				return fail_at(l, line, "%s: --%s is given twice", kind,
+					       rule->name);
+		if (rule->value == FLAG_STRING && !eq)
+			return fail_at(l, line, "%s: --%s needs a value (--%s=...)", kind,
+				       rule->name, rule->name);
+		if (rule->value == FLAG_BOOL && eq && !go_bool(eq + 1))
+			return fail_at(l, line, "%s: --%s=%s: expected a boolean", kind, rule->name,
+				       eq + 1);
+		if (in->kind == HUSK_DF_RUN && check_run_flag(l, line, rule->name, eq + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_insn(struct lines *l, const char *logical, size_t line, bool inner,
 		      struct husk_df_insn *in)
 {
@@ -333,17 +443,33 @@ static int parse_insn(struct lines *l, const char *logical, size_t line, bool in
 				       kinds[in->onbuild->kind]);
 		return 0;
 	}
-	/* leading --flags */
+	/* leading --flags; as BuildKit's parser reads them, a quoted part
+	 * may hold blanks, and the quotes go (--mount="type=bind,...") */
 	char *p = rest;
 	while (p[0] == '-' && p[1] == '-') {
-		char *end = p;
-		while (*end && !isspace((unsigned char)*end))
-			end++;
-		husk_strv_push(&in->flags, &in->n_flags, strndup(p, (size_t)(end - p)));
+		char *end = p, quote = 0;
+		char *flag = calloc(1, strlen(p) + 1), *o = flag;
+		if (!flag)
+			abort();
+		for (; *end && (quote || !isspace((unsigned char)*end)); end++) {
+			if (quote && *end == quote)
+				quote = 0;
+			else if (!quote && (*end == '"' || *end == '\''))
+				quote = *end;
+			else
+				*o++ = *end;
+		}
+		if (quote) {
+			free(flag);
+			return fail_at(l, line, "%s: a quote is not closed in its flags", kinds[k]);
+		}
+		husk_strv_push(&in->flags, &in->n_flags, flag);
 		while (isspace((unsigned char)*end))
 			end++;
 		p = end;
 	}
+	if (check_flags(l, line, in) < 0)
+		return -1;
 	if (json_form(p, &in->args, &in->n_args)) {
 		in->json = true;
 	} else if (*p) {

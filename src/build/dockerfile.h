@@ -4,7 +4,11 @@
  * husk_df_parse reads the structure: the parser directives (escape,
  * syntax; others are comments), comments, line continuations with the
  * escape character (comment and empty lines inside a continued line are
- * dropped), instruction keywords in any case, leading --flags, the exec
+ * dropped), instruction keywords in any case, leading --flags (those of
+ * Docker's reference that husk takes, checked: FROM --platform; RUN
+ * --mount, --network, --security; COPY --from, --chown, --chmod, --link;
+ * ADD --chown, --chmod, --checksum, --link, --from; HEALTHCHECK's; any
+ * other is an error, as Docker's "Unknown flag"), the exec
  * (JSON array) and shell forms, heredocs (<<EOF, <<-EOF strips leading
  * tabs, <<"EOF" and <<'EOF' are not expanded) for RUN, COPY and ADD, and
  * ONBUILD's inner instruction.  The stages are split at each FROM; ARGs

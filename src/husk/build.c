@@ -26,6 +26,7 @@ enum {
 	OPT_FORCE_RM,
 	OPT_PROGRESS,
 	OPT_PLATFORM,
+	OPT_SECRET,
 };
 
 const struct cli_flag build_flags[] = {
@@ -49,6 +50,8 @@ const struct cli_flag build_flags[] = {
 	{"progress", 0, "MODE", "auto, plain or tty (husk's plain lines), quiet (as -q)",
 	 OPT_PROGRESS},
 	{"platform", 0, "PLATFORM", "linux/amd64 (the host's; others are refused)", OPT_PLATFORM},
+	{"secret", 0, "id=ID,src=FILE|env=VAR",
+	 "a secret for RUN --mount=type=secret (repeatable; in no layer, no history)", OPT_SECRET},
 	{0},
 };
 
@@ -104,9 +107,10 @@ int cmd_build(int argc, char **argv)
 	cleanup_free const char **tags = calloc((size_t)argc + 1, sizeof(char *));
 	cleanup_free const char **args = calloc((size_t)argc + 1, sizeof(char *));
 	cleanup_free const char **labels = calloc((size_t)argc + 1, sizeof(char *));
+	cleanup_free const char **secrets = calloc((size_t)argc + 1, sizeof(char *));
 	const char *iidfile = NULL;
 	struct out out = {.at_line_start = true};
-	if (!tags || !args || !labels)
+	if (!tags || !args || !labels || !secrets)
 		abort();
 	int c;
 	while ((c = cli_getopt(argc, argv)) != -1) {
@@ -190,6 +194,9 @@ int cmd_build(int argc, char **argv)
 			if (cli_check_platform(optarg))
 				return 125;
 			break;
+		case OPT_SECRET:
+			secrets[o.n_secrets++] = optarg;
+			break;
 		default:
 			return 125;
 		}
@@ -204,6 +211,7 @@ int cmd_build(int argc, char **argv)
 	o.tags = tags;
 	o.build_args = args;
 	o.labels = labels;
+	o.secrets = secrets;
 	husk_error *err = NULL;
 	char *id = NULL;
 	if (husk_build(&eng, &o, progress, &out, &id, &err) < 0) {

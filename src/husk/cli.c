@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "image.h"
 #include "template.h"
 #include "util.h"
 
@@ -905,11 +905,6 @@ int cli_read_kv_file(const char *flag, const char *path, bool env, char ***into,
 
 int cli_check_platform(const char *p)
 {
-	struct utsname u;
-	const char *arch = uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0 ? "arm64" : "amd64";
-	const char *a = strncmp(p, "linux/", 6) == 0 ? p + 6 : p;
-	if (strcmp(p, "linux") == 0 || strcmp(a, arch) == 0 ||
-	    (strcmp(arch, "amd64") == 0 && strcmp(a, "x86_64") == 0))
-		return 0;
-	return failf("--platform \"%s\": this host runs linux/%s containers only", p, arch);
+	husk_error *err = NULL;
+	return husk_platform_check(p, &err) < 0 ? fail(err) : 0;
 }

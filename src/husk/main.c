@@ -108,7 +108,7 @@ static const struct cli_command volume_cmds[] = {
 };
 
 static const struct cli_command builder_cmds[] = {
-	{"prune", cmd_builder_prune, NULL, "remove the build cache, and the blobs no image uses", builder_prune_flags, "husk builder prune -f"},
+	{"prune", cmd_builder_prune, NULL, "remove the build cache (RUN --mount=type=cache dirs too), and the blobs no image uses", builder_prune_flags, "husk builder prune -f"},
 	{0},
 };
 

@@ -310,6 +310,12 @@ int husk_image_name_check(const char *name, husk_error **err);
  * target as well; both share the manifest, and removing one name keeps
  * what the other needs.  An existing target moves to the new image. */
 int husk_store_tag(struct husk_store *s, const char *source, const char *target, husk_error **err);
+/* The host's architecture as Go names it: "amd64" or "arm64"
+ * (platform.c). */
+const char *husk_platform_arch(void);
+/* Is p ("linux/amd64", "linux", "amd64", "x86_64") the host's platform,
+ * the only one husk runs?  EINVAL naming the host's when not. */
+int husk_platform_check(const char *p, husk_error **err);
 /* The digest of the manifest a name points to (malloc'd). */
 int husk_store_manifest_digest(struct husk_store *s, const char *name, char **ret,
 			       husk_error **err);

@@ -13,6 +13,7 @@
 
 #include "dockerfile.h"
 #include "download.h"
+#include "runmount.h"
 #include "util.h"
 
 static struct husk_dockerfile *parse(const char *text)
@@ -154,6 +155,39 @@ static void test_errors(void **state)
 		{"FROM a\nONBUILD FROM b\n", "Dockerfile:2: ONBUILD FROM is not allowed"},
 		{"# escape=x\nFROM a\n",
 		 "Dockerfile:1: invalid escape character \"x\": it is \\ or `"},
+		/* each instruction's flags, as Docker's reference lists them */
+		{"FROM a\nRUN --foo echo\n", "Dockerfile:2: RUN: unknown flag --foo"},
+		{"FROM a\nRUN --from=x echo\n", "Dockerfile:2: RUN: unknown flag --from"},
+		{"FROM --mount=x a\n", "Dockerfile:1: FROM: unknown flag --mount"},
+		{"FROM a\nCOPY --parents a /b/\n", "Dockerfile:2: COPY: unknown flag --parents"},
+		{"FROM a\nCOPY --checksum=sha256:0 a /b\n",
+		 "Dockerfile:2: COPY: unknown flag --checksum"},
+		{"FROM a\nADD --keep-git-dir a /b\n",
+		 "Dockerfile:2: ADD: unknown flag --keep-git-dir"},
+		{"FROM a\nCMD --help\n", "Dockerfile:2: CMD: unknown flag --help"},
+		{"FROM a\nONBUILD RUN --x y\n", "Dockerfile:2: RUN: unknown flag --x"},
+		{"FROM a\nHEALTHCHECK --interval=1s --bogus CMD true\n",
+		 "Dockerfile:2: HEALTHCHECK: unknown flag --bogus"},
+		{"FROM a\nCOPY --from=a --from=b x /y\n",
+		 "Dockerfile:2: COPY: --from is given twice"},
+		{"FROM a\nCOPY --chown a /b\n",
+		 "Dockerfile:2: COPY: --chown needs a value (--chown=...)"},
+		{"FROM a\nCOPY --link=maybe a /b\n",
+		 "Dockerfile:2: COPY: --link=maybe: expected a boolean"},
+		{"FROM a\nRUN --network=bridge x\n",
+		 "Dockerfile:2: RUN --network=bridge: default, none or host"},
+		{"FROM a\nRUN --security=insecure x\n",
+		 "Dockerfile:2: RUN --security=insecure: husk runs no build step with every "
+		 "privilege "
+		 "(BuildKit's security.insecure entitlement)"},
+		{"FROM a\nRUN --mount=\"type=cache x\n",
+		 "Dockerfile:2: RUN: a quote is not closed in its flags"},
+		{"FROM a\nRUN --mount=type=cache x\n",
+		 "Dockerfile:2: RUN --mount=type=cache: mount type \"cache\" needs a target"},
+		{"FROM a\nRUN --mount=type=ssh x\n",
+		 "Dockerfile:2: RUN --mount=type=ssh: type=ssh is not supported by husk (it "
+		 "forwards no "
+		 "ssh agent): give the step what it needs with type=secret"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *m = parse_error(cases[i].text);
@@ -290,6 +324,166 @@ static void test_ignore(void **state)
 	husk_ignore_free(ig);
 }
 
+/* the flags husk takes, and those it takes without doing anything */
+static void test_flags(void **state)
+{
+	(void)state;
+	struct husk_dockerfile *df =
+		parse("FROM --platform=$BUILDPLATFORM a\n"
+		      "RUN --mount=type=cache,target=/c --mount=type=bind,target=/s,from=$X "
+		      "--network=none --security=sandbox true\n"
+		      "COPY --link --from=a --chown=1 --chmod=600 x /y\n"
+		      "ADD --link=false --checksum=sha256:0 http://h/x /y\n"
+		      "RUN --mount=\"type=bind,target=/my dir\" --network='none' true\n");
+	struct husk_df_stage *s = &df->stages[0];
+	assert_string_equal(husk_df_flag(&s->v[0], "platform"), "$BUILDPLATFORM");
+	assert_int_equal(s->v[1].n_flags, 4);
+	assert_string_equal(husk_df_flag(&s->v[1], "mount"), "type=cache,target=/c");
+	assert_string_equal(husk_df_flag(&s->v[2], "link"), "");
+	/* quotes group a flag's blanks and go, as BuildKit's parser reads it */
+	assert_string_equal(husk_df_flag(&s->v[4], "mount"), "type=bind,target=/my dir");
+	assert_string_equal(husk_df_flag(&s->v[4], "network"), "none");
+	assert_string_equal(s->v[4].args[0], "true");
+	husk_df_free(df);
+}
+
+static struct husk_rmount mount_of(const char *spec)
+{
+	husk_error *err = NULL;
+	struct husk_rmount m;
+	if (husk_rmount_parse(spec, NULL, NULL, &m, &err) < 0)
+		fail_msg("parse \"%s\": %s", spec, err->msg);
+	return m;
+}
+
+static char *mount_error(const char *spec)
+{
+	husk_error *err = NULL;
+	struct husk_rmount m;
+	assert_true(husk_rmount_parse(spec, NULL, NULL, &m, &err) < 0);
+	assert_int_equal(err->errnum, EINVAL);
+	char *msg = strdup(err->msg);
+	husk_error_free(err);
+	return msg;
+}
+
+/* $T is "/EXPANDED" */
+static int upper_vars(void *ud, const char *v, char **ret, husk_error **err)
+{
+	(void)ud;
+	(void)err;
+	const char *t = strstr(v, "$T");
+	*ret = t ? husk_strdup_printf("%.*s/EXPANDED%s", (int)(t - v), v, t + 2) : strdup(v);
+	return 0;
+}
+
+/* RUN --mount's specs, as BuildKit reads them */
+static void test_run_mount(void **state)
+{
+	(void)state;
+	/* bind by default, read-only unless rw; keys in any case, CSV quotes */
+	struct husk_rmount m = mount_of("target=/src,\"SOURCE=a,b\"");
+	assert_int_equal(m.type, HUSK_RMOUNT_BIND);
+	assert_string_equal(m.target, "/src");
+	assert_string_equal(m.source, "a,b");
+	assert_true(m.ro);
+	husk_rmount_release(&m);
+	m = mount_of("type=bind,dst=/s,from=build,rw");
+	assert_false(m.ro);
+	assert_string_equal(m.from, "build");
+	husk_rmount_release(&m);
+	m = mount_of("type=bind,dst=/s,readwrite=true,ro=1");
+	assert_true(m.ro);
+	husk_rmount_release(&m);
+	/* a cache: writable, its id its target */
+	m = mount_of("type=cache,target=/root/.cache,sharing=locked,mode=0700,uid=7,gid=8");
+	assert_false(m.ro);
+	assert_string_equal(m.id, "/root/.cache");
+	assert_int_equal(m.sharing, HUSK_SHARING_LOCKED);
+	assert_int_equal(m.mode, 0700);
+	assert_int_equal(m.uid, 7);
+	assert_int_equal(m.gid, 8);
+	char *c = husk_rmount_canonical(&m);
+	assert_string_equal(c, "type=cache,target=/root/.cache,source=,from=,id=/root/.cache,ro=0,"
+			       "required=0,sharing=locked,mode=700,uid=7,gid=8,size=0");
+	free(c);
+	husk_rmount_release(&m);
+	m = mount_of("type=tmpfs,target=/t,size=64m");
+	assert_int_equal(m.size, 64LL << 20);
+	assert_false(m.ro);
+	husk_rmount_release(&m);
+	/* a secret: its target from its id, its id from its target */
+	m = mount_of("type=secret,id=tok,required");
+	assert_string_equal(m.target, "/run/secrets/tok");
+	assert_true(m.required);
+	assert_true(m.ro);
+	husk_rmount_release(&m);
+	m = mount_of("type=secret,target=/etc/key.pem,required=false");
+	assert_string_equal(m.id, "key.pem");
+	assert_false(m.required);
+	husk_rmount_release(&m);
+	m = mount_of("type=secret,src=tok");
+	assert_string_equal(m.id, "tok");
+	husk_rmount_release(&m);
+	static const char *const bad[][2] = {
+		{"type=nfs,target=/x", "unsupported mount type \"nfs\""},
+		{"type=bind", "mount type \"bind\" needs a target"},
+		{"target=/x,bogus=1", "unexpected key \"bogus\" in \"bogus=1\""},
+		{"target=/x,from", "invalid field \"from\": it must be a key=value pair"},
+		{"target=/x,mode=0755", "mode not allowed for \"bind\" type mounts"},
+		{"type=tmpfs,target=/x,uid=1", "uid not allowed for \"tmpfs\" type mounts"},
+		{"type=cache,target=/x,mode=9", "invalid value 9 for mode"},
+		{"type=cache,target=/x,sharing=all",
+		 "unsupported sharing value \"all\": shared, private or locked"},
+		{"target=/x,sharing=locked", "invalid cache sharing set for bind mount"},
+		{"type=cache,target=/x,size=1m",
+		 "unexpected key \"size\" for mount type \"cache\""},
+		{"target=/x,required", "unexpected key \"required\" for mount type \"bind\""},
+		{"target=/x,ro=maybe", "ro=maybe: not a boolean"},
+		{"type=secret,from=a,id=x", "secret mount should not have a from"},
+		{"type=secret", "one of id, target required"},
+		{"type=secret,id=a,src=b", "both source and id can't be set"},
+		{"type=secret,id=a,env=TOKEN", "env=TOKEN: a secret as an environment variable is "
+					       "not supported by husk (mount it "
+					       "as a file)"},
+		{"type=tmpfs,\"target=/x", "\"type=tmpfs,\"target=/x\": a quote is not closed"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *msg = mount_error(bad[i][0]);
+		assert_string_equal(msg, bad[i][1]);
+		free(msg);
+	}
+	/* values expanded once split, keys and the type not */
+	husk_error *xerr = NULL;
+	assert_int_equal(
+		husk_rmount_parse("type=cache,target=$T,id=a$T", upper_vars, NULL, &m, &xerr), 0);
+	assert_string_equal(m.target, "/EXPANDED");
+	assert_string_equal(m.id, "a/EXPANDED");
+	husk_rmount_release(&m);
+	/* build --secret */
+	husk_error *err = NULL;
+	struct husk_secret_src sec;
+	assert_int_equal(husk_secret_src_parse("id=a,src=/f", &sec, &err), 0);
+	assert_string_equal(sec.id, "a");
+	assert_string_equal(sec.file, "/f");
+	assert_null(sec.env);
+	husk_secret_src_release(&sec);
+	assert_int_equal(husk_secret_src_parse("type=env,id=a,src=TOKEN", &sec, &err), 0);
+	assert_string_equal(sec.env, "TOKEN");
+	assert_null(sec.file);
+	husk_secret_src_release(&sec);
+	assert_int_equal(husk_secret_src_parse("id=a", &sec, &err), 0);
+	assert_null(sec.env);
+	assert_null(sec.file);
+	husk_secret_src_release(&sec);
+	assert_true(husk_secret_src_parse("src=/f", &sec, &err) < 0);
+	assert_string_equal(err->msg, "--secret \"src=/f\": the id= is missing");
+	husk_error_free(err);
+	err = NULL;
+	assert_true(husk_secret_src_parse("id=a,type=ssh", &sec, &err) < 0);
+	husk_error_free(err);
+}
+
 /* ADD's URLs: named as Go's path.Base names the URL's path */
 static void test_download_name(void **state)
 {
@@ -325,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_heredocs),  cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_expand),	  cmocka_unit_test(test_words),
 		cmocka_unit_test(test_ignore),	  cmocka_unit_test(test_download_name),
+		cmocka_unit_test(test_flags),	  cmocka_unit_test(test_run_mount),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
