@@ -214,6 +214,16 @@ static struct outcome run(const struct sock_filter *p, size_t n, const uint32_t 
 	return (struct outcome){true, UINT32_MAX};
 }
 
+int husk_bpf_decides(const struct sock_filter *p, size_t n, uint32_t arch, uint32_t nr,
+		     uint32_t *ret)
+{
+	struct outcome oc = run(p, n, NULL, arch, nr);
+	if (oc.tail)
+		return 0;
+	*ret = oc.v;
+	return 1;
+}
+
 static bool same(struct outcome a, struct outcome b)
 {
 	return a.tail == b.tail && a.v == b.v;

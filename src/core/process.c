@@ -389,11 +389,10 @@ static int cloexec_from(unsigned int first, husk_error **err)
 	return 0;
 }
 
-int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
+int husk_process_prepare(struct husk_finalize *f, husk_error **err)
 {
 	const struct husk_process *p = f->proc;
 	struct husk_tracer *tr = f->tr;
-	bool seccomp_early = f->seccomp && !p->no_new_privileges;
 
 	/* cwd first, as root, then check it is inside the container: a cwd
 	 * that reaches the host through a leaked fd (/proc/self/fd/N, the
@@ -421,7 +420,9 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	 * preserved ones on exec.  This and the rest of the steps that need
 	 * no privilege come before the seccomp filter: a profile that denies
 	 * close_range (or predates it) must still run, and after the filter
-	 * only the privilege drop and execve remain, as in runc */
+	 * only the privilege drop and execve remain, as in runc (and, when
+	 * the init prepares while its runtime records it, the wait for start,
+	 * which the filter is checked to allow: container.c) */
 	unsigned int first = 3 + (unsigned int)(f->preserve_fds > 0 ? f->preserve_fds : 0);
 	for (int fd = 3; fd < (int)first; fd++) {
 		int fl = fcntl(fd, F_GETFD);
@@ -431,11 +432,9 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 	if (cloexec_from(first, err) < 0)
 		return -1;
 	chown_stdio(p);
-	reset_signals();
 	umask(p->has_umask ? p->umask : 022);
-	cleanup_free char *home = NULL;
-	cleanup_free char **env = build_env(p, f->extra_env, &home);
-	if (seccomp_early) {
+	f->env = build_env(p, f->extra_env, &f->home);
+	if (f->seccomp && !p->no_new_privileges && f->seccomp_in_prepare) {
 		/* without no_new_privs the filter must go in while we still
 		 * hold CAP_SYS_ADMIN */
 		husk_trace_begin(tr);
@@ -444,6 +443,25 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 			return -1;
 		if (send_listener(f, lfd, err) < 0)
 			return -1;
+		f->seccomp_loaded = true;
+		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
+	}
+	return 0;
+}
+
+int husk_process_finish_and_exec(struct husk_finalize *f, husk_error **err)
+{
+	const struct husk_process *p = f->proc;
+	struct husk_tracer *tr = f->tr;
+	reset_signals();
+	if (f->seccomp && !p->no_new_privileges && !f->seccomp_loaded) {
+		husk_trace_begin(tr);
+		int lfd = -1;
+		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
+			return -1;
+		if (send_listener(f, lfd, err) < 0)
+			return -1;
+		f->seccomp_loaded = true;
 		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
 	}
 	husk_trace_begin(tr);
@@ -462,18 +480,27 @@ int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return husk_fail(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 	}
-	if (f->seccomp && !seccomp_early) {
+	if (f->seccomp && !f->seccomp_loaded) {
 		husk_trace_begin(tr);
 		int lfd = -1;
 		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
 			return -1;
 		if (send_listener(f, lfd, err) < 0)
 			return -1;
+		f->seccomp_loaded = true;
 		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
 	}
 	husk_trace_begin(tr);
 	HUSK_TRACE(tr, "execve %s", f->exe);
-	execve(f->exe, p->args, env);
+	execve(f->exe, p->args, f->env);
 	f->exec_failed = true;
 	return husk_fail(err, errno, "exec \"%s\"", f->exe);
+}
+
+int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err)
+{
+	f->seccomp_in_prepare = true; /* nothing runs between the two */
+	if (husk_process_prepare(f, err) < 0)
+		return -1;
+	return husk_process_finish_and_exec(f, err);
 }

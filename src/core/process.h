@@ -22,6 +22,12 @@ struct husk_finalize {
 	int preserve_fds;		/* fds 3 .. 3+n-1 stay open */
 	char **extra_env;		/* appended (LISTEN_FDS ...) */
 	struct husk_tracer *tr;
+	/* without no_new_privileges: the filter goes in at the end of
+	 * husk_process_prepare (else at the start of the finish) */
+	bool seccomp_in_prepare;
+	bool seccomp_loaded;
+	char **env; /* built by husk_process_prepare (its strings p's, or home) */
+	char *home;
 	bool exec_failed; /* out: the execve itself failed (not a step before it) */
 };
 
@@ -42,7 +48,14 @@ int husk_process_lsm(const struct husk_process *p, char **warn_out, husk_error *
  * so does husk.  Clears those bits of caps->ambient; returns a malloc'd
  * warning naming them, or NULL when every one can be raised. */
 char *husk_caps_drop_unraisable(struct husk_caps *caps);
-/* Everything else, ending in execve; returns only on failure. */
+/* Everything else, ending in execve; returns only on failure.  In two
+ * parts for an init that prepares while its runtime records it (before
+ * it is told to start): what needs no privilege drop (cwd, the bounding
+ * set, fds closed on exec, stdio's owner, umask, the environment, and the
+ * filter when f->seccomp_in_prepare), then signals reset, the privilege
+ * drop, the filter if not in yet, and execve. */
+int husk_process_prepare(struct husk_finalize *f, husk_error **err);
+int husk_process_finish_and_exec(struct husk_finalize *f, husk_error **err);
 int husk_process_finalize_and_exec(struct husk_finalize *f, husk_error **err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
@@ -774,6 +775,26 @@ int husk_seccomp_load(struct husk_seccomp *f, int *ret_listener_fd, husk_error *
 				 r);
 	}
 	return 0;
+}
+
+bool husk_seccomp_allows(const struct husk_seccomp *f, const int *nrs, size_t n)
+{
+#if defined(__x86_64__)
+	const uint32_t arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+	const uint32_t arch = AUDIT_ARCH_AARCH64;
+#else
+	return false;
+#endif
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v;
+		if (!husk_bpf_decides(f->insns, f->n_insns, arch, (uint32_t)nrs[i], &v))
+			return false;
+		uint32_t action = v & SECCOMP_RET_ACTION_FULL;
+		if (action != SECCOMP_RET_ALLOW && action != SECCOMP_RET_LOG)
+			return false;
+	}
+	return true;
 }
 
 bool husk_seccomp_needs_listener(const struct husk_seccomp *f)

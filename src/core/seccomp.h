@@ -76,6 +76,10 @@ int husk_seccomp_take_cached(char *config, const char *cache_dir, struct husk_se
 int husk_seccomp_load(struct husk_seccomp *f, int *ret_listener_fd, husk_error **err);
 
 bool husk_seccomp_needs_listener(const struct husk_seccomp *f);
+/* Does the filter let the native architecture's syscalls nrs (n of them)
+ * through, whatever their arguments?  false when it may not (it looks at
+ * an argument first, or returns anything but allow or log). */
+bool husk_seccomp_allows(const struct husk_seccomp *f, const int *nrs, size_t n);
 const char *husk_seccomp_listener_path(const struct husk_seccomp *f);	  /* NULL if unset */
 const char *husk_seccomp_listener_metadata(const struct husk_seccomp *f); /* NULL if unset */
 

@@ -328,6 +328,22 @@ same() {
 	done
 }
 
+# Without noNewPrivileges, run's init puts its filter in while the runtime
+# writes the state, before start (as runc does before its exec fifo), when
+# the filter lets the wait for start through; one that does not (recvmsg,
+# which that wait is, denied here) is put in after start, as before, and
+# the container runs as under runc, which waits on a fifo instead.
+@test "compat: a profile denying the init's wait for start (recvmsg), without noNewPrivileges" {
+	set_script 'echo ran; grep -E "^Seccomp:" /proc/self/status'
+	update_config "$BUNDLE" '.ociVersion = "1.0.2" | .process.noNewPrivileges = false | .linux.seccomp = {
+		"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["recvmsg", "recvmmsg"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	both
+	same
+	[ "$h_status" -eq 0 ]
+	[ "$h_out" = "$(printf 'ran\nSeccomp:\t2')" ]
+}
+
 # crun's --config: the config file to use instead of the bundle's
 # config.json (relative to where the runtime runs); root.path stays the
 # bundle's.

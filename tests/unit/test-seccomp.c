@@ -722,6 +722,45 @@ static void test_shrink_loads(void **state)
 	free(names);
 }
 
+/* husk_seccomp_allows: the native syscalls the init needs after an early
+ * filter, allowed whatever their arguments, or not */
+static void test_allows(void **state)
+{
+	(void)state;
+	const int wait[] = {SYS_recvmsg, SYS_sendmsg, SYS_read, SYS_write, SYS_exit_group};
+	struct husk_seccomp *f = compile_ok(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\"}]}",
+		NULL);
+	assert_true(husk_seccomp_allows(f, wait, sizeof(wait) / sizeof(wait[0])));
+	const int mk[] = {SYS_mkdir};
+	assert_false(husk_seccomp_allows(f, mk, 1));
+	husk_seccomp_free(f);
+	/* denied outright, or only for some arguments: not allowed */
+	f = compile_ok(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"recvmsg\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\"}]}",
+		NULL);
+	assert_false(husk_seccomp_allows(f, wait, sizeof(wait) / sizeof(wait[0])));
+	husk_seccomp_free(f);
+	f = compile_ok("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"write\"],"
+		       "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":99,"
+		       "\"op\":\"SCMP_CMP_EQ\"}]}]}",
+		       NULL);
+	assert_false(husk_seccomp_allows(f, wait, sizeof(wait) / sizeof(wait[0])));
+	const int rd[] = {SYS_read};
+	assert_true(husk_seccomp_allows(f, rd, 1));
+	husk_seccomp_free(f);
+	/* a deny-by-default list that names them; a log action counts */
+	f = compile_ok(
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"recvmsg\","
+		"\"sendmsg\",\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"exit_group\"],\"action\":\"SCMP_ACT_LOG\"}]}",
+		NULL);
+	assert_true(husk_seccomp_allows(f, wait, sizeof(wait) / sizeof(wait[0])));
+	husk_seccomp_free(f);
+}
+
 /* Many intervals in one block: a binary search whose left half is longer
  * than a conditional jump's 8-bit offset goes through a JA.  The input is
  * made long on purpose (no-op jumps after each test) so that the shrunk
@@ -1119,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_shrink_loads),
 		cmocka_unit_test(test_shrink_far_jumps),
 		cmocka_unit_test(test_shrink_leaves_others),
+		cmocka_unit_test(test_allows),
 		cmocka_unit_test(test_cache_hit_keeps_listener_info),
 		cmocka_unit_test(test_send_listener),
 		cmocka_unit_test(test_notify),
