@@ -111,15 +111,6 @@ static void emit(struct bctx *b, enum husk_build_event_kind k, const char *text)
 	}
 }
 
-static void sha256_hex(const void *buf, size_t len, char out[65])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_Digest(buf, len, d, &n, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < n && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 static void now_rfc3339(char *buf, size_t n)
 {
 	struct timespec ts;
@@ -246,7 +237,7 @@ static int expand(struct bctx *b, struct stage_st *st, const char *w, char **ret
 static void key_next(const char *parent, const char *desc, const char *extra, char out[65])
 {
 	cleanup_free char *s = husk_strdup_printf("%s\n%s\n%s", parent, desc, extra ? extra : "");
-	sha256_hex(s, strlen(s), out);
+	husk_sha256_hex(s, strlen(s), out);
 }
 
 static bool cache_get(struct bctx *b, const char *key, struct stage_st *st)
@@ -1987,7 +1978,7 @@ static int do_copy(struct step *s, husk_error **err)
 			cleanup_free char *what = husk_strdup_printf(
 				"%s\n%s %s\n%s", b->ctx_dir, add ? "ADD" : "COPY", ws, dest);
 			char rk[65];
-			sha256_hex(what, strlen(what), rk);
+			husk_sha256_hex(what, strlen(what), rk);
 			record = husk_strdup_printf("%s/copy-%s", b->cache_dir, rk);
 		}
 		cleanup_free char *layers_dir = husk_strdup_printf("%s/layers", b->e->root);

@@ -22,12 +22,8 @@
 
 static char *dir_of(const char *root, const char *id)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_Digest(id, strlen(id), d, &n, EVP_sha256(), NULL);
-	char hex[65] = "";
-	for (unsigned int i = 0; i < n && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	char hex[65];
+	husk_sha256_hex(id, strlen(id), hex);
 	return husk_strdup_printf("%s/" CACHE_MOUNTS "/%s", root, hex);
 }
 

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lazy.h"
 #include "util.h"
 
 /* a file's entry, parsed */
@@ -167,12 +168,8 @@ struct husk_hash_cache *husk_hash_cache_open(const char *cache_dir, const char *
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->now_ns = ns_of(&now);
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int dn = 0;
-	EVP_Digest(ctx, strlen(ctx), d, &dn, EVP_sha256(), NULL);
-	char hex[65] = "";
-	for (unsigned int i = 0; i < dn && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	char hex[65];
+	husk_sha256_hex(ctx, strlen(ctx), hex);
 	c->file = husk_strdup_printf("%s/files-%s", cache_dir, hex);
 	map_file(c);
 	size_t lines = 0;

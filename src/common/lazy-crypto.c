@@ -6,6 +6,7 @@
  * What writes or checks a blob, unpacks or saves a layer, builds, or
  * talks to a registry calls husk_lazy_crypto() first. */
 #include <openssl/evp.h>
+#include <stdio.h>
 
 #include "lazy.h"
 
@@ -25,6 +26,17 @@ HUSK_LAZY_LIBRARY(crypto_lib, "libcrypto.so.3", CRYPTO_FUNCTIONS);
 int husk_lazy_crypto(husk_error **err)
 {
 	return husk_lazy_load(&crypto_lib, err);
+}
+
+void husk_sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	out[0] = '\0';
+	if (EVP_Digest(buf, len, d, &n, EVP_sha256(), NULL) != 1)
+		return;
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 int EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size,

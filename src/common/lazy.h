@@ -35,6 +35,8 @@ int husk_lazy_curl(husk_error **err);
 int husk_lazy_archive(husk_error **err);
 int husk_lazy_nftables(husk_error **err);
 int husk_lazy_crypto(husk_error **err);
+/* SHA-256 of buf as 64 hex digits and a NUL (after husk_lazy_crypto) */
+void husk_sha256_hex(const void *buf, size_t len, char out[65]);
 
 /* --- for the lazy-<lib>.c files (and the unit test) --- */
 

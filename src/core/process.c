@@ -389,6 +389,17 @@ static int cloexec_from(unsigned int first, husk_error **err)
 	return 0;
 }
 
+static int load_filter(struct husk_finalize *f, husk_error **err)
+{
+	husk_trace_begin(f->tr);
+	int lfd = -1;
+	if (husk_seccomp_load(f->seccomp, &lfd, err) < 0 || send_listener(f, lfd, err) < 0)
+		return -1;
+	f->seccomp_loaded = true;
+	HUSK_TRACE(f->tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
+	return 0;
+}
+
 int husk_process_prepare(struct husk_finalize *f, husk_error **err)
 {
 	const struct husk_process *p = f->proc;
@@ -434,18 +445,10 @@ int husk_process_prepare(struct husk_finalize *f, husk_error **err)
 	chown_stdio(p);
 	umask(p->has_umask ? p->umask : 022);
 	f->env = build_env(p, f->extra_env, &f->home);
-	if (f->seccomp && !p->no_new_privileges && f->seccomp_in_prepare) {
-		/* without no_new_privs the filter must go in while we still
-		 * hold CAP_SYS_ADMIN */
-		husk_trace_begin(tr);
-		int lfd = -1;
-		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
-			return -1;
-		if (send_listener(f, lfd, err) < 0)
-			return -1;
-		f->seccomp_loaded = true;
-		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
-	}
+	/* without no_new_privs the filter must go in while we still hold
+	 * CAP_SYS_ADMIN */
+	if (f->seccomp && !p->no_new_privileges && f->seccomp_in_prepare && load_filter(f, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -454,16 +457,8 @@ int husk_process_finish_and_exec(struct husk_finalize *f, husk_error **err)
 	const struct husk_process *p = f->proc;
 	struct husk_tracer *tr = f->tr;
 	reset_signals();
-	if (f->seccomp && !p->no_new_privileges && !f->seccomp_loaded) {
-		husk_trace_begin(tr);
-		int lfd = -1;
-		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
-			return -1;
-		if (send_listener(f, lfd, err) < 0)
-			return -1;
-		f->seccomp_loaded = true;
-		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
-	}
+	if (f->seccomp && !p->no_new_privileges && !f->seccomp_loaded && load_filter(f, err) < 0)
+		return -1;
 	husk_trace_begin(tr);
 	if (set_user(p, err) < 0)
 		return -1;
@@ -480,16 +475,8 @@ int husk_process_finish_and_exec(struct husk_finalize *f, husk_error **err)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return husk_fail(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 	}
-	if (f->seccomp && !f->seccomp_loaded) {
-		husk_trace_begin(tr);
-		int lfd = -1;
-		if (husk_seccomp_load(f->seccomp, &lfd, err) < 0)
-			return -1;
-		if (send_listener(f, lfd, err) < 0)
-			return -1;
-		f->seccomp_loaded = true;
-		HUSK_TRACE(tr, "seccomp(SECCOMP_SET_MODE_FILTER)");
-	}
+	if (f->seccomp && !f->seccomp_loaded && load_filter(f, err) < 0)
+		return -1;
 	husk_trace_begin(tr);
 	HUSK_TRACE(tr, "execve %s", f->exe);
 	execve(f->exe, p->args, f->env);
