@@ -338,17 +338,6 @@ static const struct flag_rule flag_rules[] = {
 	{HUSK_DF_HEALTHCHECK, "retries", FLAG_STRING, false},
 };
 
-/* Go's strconv.ParseBool, as BuildKit reads a flag's =BOOL */
-static bool go_bool(const char *v)
-{
-	static const char *const ok[] = {"1", "t", "T", "true",	 "True",  "TRUE",
-					 "0", "f", "F", "false", "False", "FALSE"};
-	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
-		if (strcmp(v, ok[i]) == 0)
-			return true;
-	return false;
-}
-
 /* RUN's flags whose values are fixed words, and --mount's specs that
  * hold no variable (the others are checked once expanded, at build
  * time), so that a build refuses them before its first step */
@@ -400,7 +389,7 @@ static int check_flags(struct lines *l, size_t line, const struct husk_df_insn *
 		if (rule->value == FLAG_STRING && !eq)
 			return fail_at(l, line, "%s: --%s needs a value (--%s=...)", kind,
 				       rule->name, rule->name);
-		if (rule->value == FLAG_BOOL && eq && !go_bool(eq + 1))
+		if (rule->value == FLAG_BOOL && eq && husk_parse_bool(eq + 1) < 0)
 			return fail_at(l, line, "%s: --%s=%s: expected a boolean", kind, rule->name,
 				       eq + 1);
 		if (in->kind == HUSK_DF_RUN && check_run_flag(l, line, rule->name, eq + 1) < 0)

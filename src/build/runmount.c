@@ -78,20 +78,6 @@ static int csv_fields(const char *s, char ***ret, size_t *ret_n, husk_error **er
 	}
 }
 
-/* Go's strconv.ParseBool */
-static int parse_bool(const char *v, bool *ret)
-{
-	static const char *const yes[] = {"1", "t", "T", "true", "True", "TRUE"};
-	static const char *const no[] = {"0", "f", "F", "false", "False", "FALSE"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcmp(v, yes[i]) == 0)
-			return *ret = true, 0;
-		if (strcmp(v, no[i]) == 0)
-			return *ret = false, 0;
-	}
-	return -1;
-}
-
 static int parse_uint(const char *v, int base, unsigned long long max, long long *ret)
 {
 	if (!*v || !isxdigit((unsigned char)*v))
@@ -148,7 +134,7 @@ static int parse_fields(char **f, size_t n, struct husk_rmount *m, husk_error **
 		for (char *c = key; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		const char *v = eq ? eq + 1 : NULL;
-		bool b = true;
+		int b = 1; /* the value of a boolean key (none: true) */
 		if (!v && strcmp(key, "ro") != 0 && strcmp(key, "readonly") != 0 &&
 		    strcmp(key, "rw") != 0 && strcmp(key, "readwrite") != 0 &&
 		    strcmp(key, "required") != 0)
@@ -159,7 +145,7 @@ static int parse_fields(char **f, size_t n, struct husk_rmount *m, husk_error **
 		    (strcmp(key, "ro") == 0 || strcmp(key, "readonly") == 0 ||
 		     strcmp(key, "rw") == 0 || strcmp(key, "readwrite") == 0 ||
 		     strcmp(key, "required") == 0) &&
-		    parse_bool(v, &b) < 0)
+		    (b = husk_parse_bool(v)) < 0)
 			return husk_fail_as(err, EINVAL, "%s=%s: not a boolean", key, v);
 		if (strcmp(key, "type") == 0) {
 			continue;

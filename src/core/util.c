@@ -222,6 +222,19 @@ int husk_parse_long(const char *s, long *ret)
 	return 0;
 }
 
+int husk_parse_bool(const char *s)
+{
+	static const char *const t[] = {"1", "t", "T", "true", "True", "TRUE"};
+	static const char *const f[] = {"0", "f", "F", "false", "False", "FALSE"};
+	for (size_t i = 0; s && i < ARRAY_SIZE(t); i++) {
+		if (strcmp(s, t[i]) == 0)
+			return 1;
+		if (strcmp(s, f[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 int husk_parse_u64(const char *s, uint64_t *ret)
 {
 	if (!s || !*s || *s == '-')

@@ -71,6 +71,9 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
 /* Strict number parsing: the whole string must be a number in range. */
 int husk_parse_long(const char *s, long *ret);
 int husk_parse_u64(const char *s, uint64_t *ret);
+/* Go's strconv.ParseBool, which Docker's and BuildKit's values follow (1,
+ * t, T, true, True, TRUE and the same for false): 1, 0, or -1 for neither */
+int husk_parse_bool(const char *s);
 /* A list of numbers as cpuset and set_mempolicy users write it: "0-3,7"
  * (ranges with dashes, commas between; spaces around items allowed).  Sets
  * the bits in mask, of nbits bits (cleared first); *ret_count gets how many

@@ -657,7 +657,7 @@ static int setup_mounts(struct create_ctx *c, husk_error **err)
 static int write_log_attrs(struct create_ctx *c, husk_error **err)
 {
 	const struct husk_run_opts *o = c->o;
-	if (o->log_driver && strcmp(o->log_driver, "json-file") != 0)
+	if (!o->log_opts || (o->log_driver && strcmp(o->log_driver, "json-file") != 0))
 		return 0;
 	struct husk_log_tag t = {
 		.id = c->id, .name = c->name, .image_id = c->img->id, .image_name = c->img->name};

@@ -186,13 +186,11 @@ int husk_mount_parse_v(const char *arg, struct husk_volume *v, husk_error **err)
 static int parse_bool_value(const char *arg, const char *key, const char *val, bool *ret,
 			    husk_error **err)
 {
-	if (!val || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
-		*ret = true;
-	else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
-		*ret = false;
-	else
+	int b = val ? husk_parse_bool(val) : 1; /* Docker's: strconv.ParseBool */
+	if (b < 0)
 		return husk_fail_as(err, EINVAL, "--mount \"%s\": invalid value for %s: %s", arg,
 				    key, val);
+	*ret = b;
 	return 0;
 }
 

@@ -174,7 +174,7 @@ int cmd_build(int argc, char **argv)
 		case OPT_RM:
 			/* Docker's classic builder keeps the step containers
 			 * with --rm=false; husk has none to keep */
-			if (optarg && cli_bool_value(optarg) != 1)
+			if (optarg && husk_parse_bool(optarg) != 1)
 				return cli_usage_error("--rm=%s: husk always removes the steps' "
 						       "containers",
 						       optarg);

@@ -30,19 +30,6 @@ static int flag_key(const struct cli_flag *f)
 	return f->key ? f->key : f->letter;
 }
 
-int cli_bool_value(const char *v)
-{
-	static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-	static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
-		if (strcmp(v, t[i]) == 0)
-			return 1;
-		if (strcmp(v, f[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 /* getopt_long's tables for one flag table, remade when the table changes */
 /* Docker's commands take flags after operands too (`logs web -f`,
  * `rm web -f`), getopt permuting them to the front, but not those whose
@@ -106,7 +93,7 @@ int cli_getopt(int argc, char **argv)
 		if (!sw)
 			break;
 		/* --rm=true is --rm; --rm=false as if not given */
-		int b = cli_bool_value(optarg);
+		int b = husk_parse_bool(optarg);
 		if (b < 0) {
 			cli_usage_error("--%s=%s: expected true or false", sw->name, optarg);
 			return '?';

@@ -81,9 +81,6 @@ int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NULL-terminated *into, each string also pushed on *owned (the caller
  * frees them); with env, a NAME alone takes the caller's value.  0, or
  * 125 after printing what is wrong (flag and path named). */
-/* Go's strconv.ParseBool, which Docker's switches take after '=' (1, t,
- * true, True, TRUE and the same for false): 1 true, 0 false, -1 neither */
-int cli_bool_value(const char *v);
 /* --platform: 0 for the host's (linux, linux/amd64 or its arch), else 125
  * after one line (husk runs no emulation) */
 int cli_check_platform(const char *p);

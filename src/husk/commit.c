@@ -17,7 +17,7 @@
 /* a [=BOOL] flag's value: none is true; "-p=false" gives "=false" */
 static int parse_bool(const char *v)
 {
-	return v ? cli_bool_value(v + (*v == '=')) : 1;
+	return v ? husk_parse_bool(v + (*v == '=')) : 1;
 }
 
 const struct cli_flag commit_flags[] = {

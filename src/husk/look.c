@@ -613,7 +613,7 @@ int cmd_history(int argc, char **argv)
 	int c, rc;
 	while ((c = cli_getopt(argc, argv)) != -1) {
 		if (c == 'H') {
-			int b = optarg ? cli_bool_value(optarg + (*optarg == '=')) : 1;
+			int b = optarg ? husk_parse_bool(optarg + (*optarg == '=')) : 1;
 			if (b < 0)
 				return cli_usage_error("--human=%s: expected true or false",
 						       optarg);

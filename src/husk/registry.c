@@ -223,12 +223,18 @@ static void reg_cli_free(struct reg_cli *r)
 	free(r->user);
 }
 
+/* REPO names a tag or a digest (a ':' after its last '/', or an '@') */
+static bool tagged(const char *repo)
+{
+	const char *last = strrchr(repo, '/');
+	return strchr(last ? last : repo, ':') || strchr(repo, '@');
+}
+
 /* pull -a REPO: each tag, a line "NAME ID" each (a name alone says
  * little with several); a tag or digest in REPO is refused as Docker's */
 static int pull_all_tags(struct reg_cli *r, const char *repo)
 {
-	const char *last = strrchr(repo, '/');
-	if (strchr(last ? last : repo, ':') || strchr(repo, '@'))
+	if (tagged(repo))
 		return cli_usage_error("\"%s\": a tag or digest cannot go with --all-tags", repo);
 	husk_error *err = NULL;
 	char **tags = NULL;
@@ -283,8 +289,7 @@ int cmd_pull(int argc, char **argv)
  * after it */
 static int push_all_tags(struct reg_cli *r, const char *repo)
 {
-	const char *last = strrchr(repo, '/');
-	if (strchr(last ? last : repo, ':') || strchr(repo, '@'))
+	if (tagged(repo))
 		return cli_usage_error("\"%s\": a tag or digest cannot go with --all-tags", repo);
 	husk_error *err = NULL;
 	struct husk_image_row *v = NULL;

@@ -614,7 +614,7 @@ static int parse_more(struct run_cli *r, int c)
 				     optarg);
 		return 0;
 	case OPT_CONTENT_TRUST:
-		if (optarg && cli_bool_value(optarg) != 1)
+		if (optarg && husk_parse_bool(optarg) != 1)
 			return failf(
 				"--disable-content-trust=%s: husk verifies no image signatures "
 				"(Docker Content Trust)",
