@@ -948,9 +948,10 @@ static int set_security(json_t *c, json_t *p, json_t *lx, const struct husk_conf
 	json_object_set_new(
 		p, "capabilities",
 		json_pack("{s:O,s:O,s:O}", "bounding", caps, "effective", caps, "permitted", caps));
-	const char *profile = o->seccomp_profile ? o->seccomp_profile : in->default_seccomp;
-	if (profile && !o->seccomp_unconfined && !o->privileged) {
-		json_t *sc = husk_engine_seccomp_convert(profile, !o->seccomp_profile, caps, err);
+	/* a profile of the user's own; the default one is spliced in by
+	 * create from its memo (seccomp-memo.c) */
+	if (o->seccomp_profile && !o->seccomp_unconfined && !o->privileged) {
+		json_t *sc = husk_engine_seccomp_convert(o->seccomp_profile, false, caps, err);
 		if (!sc) {
 			json_decref(caps);
 			return -1;

@@ -22,11 +22,10 @@ struct husk_config_in {
 	const char *hosts_path, *hostname_path, *resolv_path;
 	const char *netns_path; /* join it (bridge); NULL: a new one, or the host's */
 	/* what create found on the host for the options */
-	uint64_t held_caps;	     /* our bounding set: ALL and --privileged give these */
-	const char *init_path;	     /* --init: tini, bound read-only on INIT_DEST */
-	const char *default_seccomp; /* the default profile's text, when no option names one */
-	const char *pid_ns_path;     /* --pid container:NAME: its /proc/PID/ns/pid */
-	const char *ipc_ns_path;     /* --ipc container:NAME */
+	uint64_t held_caps;	 /* our bounding set: ALL and --privileged give these */
+	const char *init_path;	 /* --init: tini, bound read-only on INIT_DEST */
+	const char *pid_ns_path; /* --pid container:NAME: its /proc/PID/ns/pid */
+	const char *ipc_ns_path; /* --ipc container:NAME */
 	const struct husk_host_dev *host_devs; /* --device, the throttled ones, and
 						  every /dev node for --privileged */
 	size_t n_host_devs;
@@ -75,10 +74,11 @@ json_t *husk_engine_seccomp_convert(const char *text, bool as_docker, json_t *ca
 /* The container's capability set, as config puts it in process.capabilities */
 json_t *husk_engine_config_caps(const struct husk_config_in *in, husk_error **err);
 
-/* The default profile converted for caps, as compact JSON text, from a
- * root-only memo (the BPF cache's directory) when it holds this profile
- * for these capabilities; a miss converts and stores (seccomp-memo.c). */
-char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error **err);
+/* The default profile (open at profile_fd, a regular file) converted for
+ * caps, as compact JSON text, from a root-only memo (the BPF cache's
+ * directory) when it holds this file for these capabilities; a miss
+ * reads, converts and stores (seccomp-memo.c). */
+char *husk_engine_seccomp_default(int profile_fd, json_t *caps, husk_error **err);
 
 /* ps's COMMAND: the process args joined by spaces, at most 255 bytes. */
 char *husk_engine_config_command(json_t *config);

@@ -113,7 +113,7 @@ struct create_ctx {
 	struct husk_host_dev *devs;
 	size_t n_devs;
 	char *init_path, *pid_ns, *ipc_ns;
-	char *seccomp; /* the default profile's text, when it applies */
+	int seccomp_fd; /* the default profile, open, when it applies; else -1 */
 	/* the mounts: the run options' and the image's VOLUMEs, volumes
 	 * resolved to their directories (mounts), and as the record keeps
 	 * them (rec_mounts: a volume there holds a ref until undone) */
@@ -243,10 +243,14 @@ static int host_facts(struct create_ctx *c, husk_error **err)
 	if (!o->seccomp_profile && !o->seccomp_unconfined && !o->privileged) {
 		const char *env = getenv("HUSK_SECCOMP_PROFILE");
 		const char *path = env && *env ? env : HUSK_DEFAULT_SECCOMP;
-		if (husk_read_file(path, &c->seccomp, NULL, err) < 0)
-			return husk_error_wrap(err, "the default seccomp profile (Debian's "
-						    "golang-github-containers-common has it; or "
-						    "--security-opt seccomp=unconfined)");
+		c->seccomp_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (c->seccomp_fd < 0)
+			return husk_fail(
+				err, errno,
+				"the default seccomp profile (Debian's "
+				"golang-github-containers-common has it; or --security-opt "
+				"seccomp=unconfined): open \"%s\"",
+				path);
 	}
 	if (ns_of(c, "--pid", o->pid_mode, "pid", &c->pid_ns, err) < 0 ||
 	    ns_of(c, "--ipc", o->ipc_mode, "ipc", &c->ipc_ns, err) < 0)
@@ -723,7 +727,6 @@ static int write_config(struct create_ctx *c, husk_error **err)
 		.netns_path = c->netns,
 		.held_caps = held_caps(),
 		.init_path = c->init_path,
-		.default_seccomp = c->seccomp,
 		.pid_ns_path = c->pid_ns,
 		.ipc_ns_path = c->ipc_ns,
 		.host_devs = c->devs,
@@ -737,15 +740,14 @@ static int write_config(struct create_ctx *c, husk_error **err)
 	 * memo when it has it: config leaves linux.seccomp out and the text
 	 * is spliced into config.json as it is, unparsed */
 	cleanup_free char *seccomp = NULL;
-	if (c->seccomp) {
+	if (c->seccomp_fd >= 0) {
 		json_t *caps = husk_engine_config_caps(&in, err);
 		if (!caps)
 			return -1;
-		seccomp = husk_engine_seccomp_default(c->seccomp, caps, err);
+		seccomp = husk_engine_seccomp_default(c->seccomp_fd, caps, err);
 		json_decref(caps);
 		if (!seccomp)
 			return -1;
-		in.default_seccomp = NULL;
 	}
 	c->config = husk_engine_config(&in, err);
 	if (!c->config)
@@ -910,7 +912,7 @@ static char *default_hostname(const struct husk_run_opts *o, const char *id)
 int husk_engine_create(struct husk_engine *e, const struct husk_run_opts *o, char **ret_id,
 		       husk_error **err)
 {
-	struct create_ctx c = {.e = e, .o = o, .dirlock = -1};
+	struct create_ctx c = {.e = e, .o = o, .dirlock = -1, .seccomp_fd = -1};
 	int r = -1;
 	if (o->name && husk_name_check(o->name, err) < 0)
 		return -1;
@@ -988,7 +990,8 @@ out:
 		free((char *)c.devs[i].path);
 	free(c.devs);
 	free(c.init_path);
-	free(c.seccomp);
+	if (c.seccomp_fd >= 0)
+		close(c.seccomp_fd);
 	free(c.pid_ns);
 	free(c.ipc_ns);
 	if (!o->image_obj)

@@ -2,18 +2,27 @@
  *
  * Converting Podman's 30 kB profile into the OCI one (parse, Docker's
  * changes, includes/excludes) took about 1 ms of every `husk run`.  The
- * result depends only on the profile's bytes, the capability set, the
+ * result depends only on the profile file, the capability set, the
  * architecture and the husk binary that converts, so it is kept as
  * compact JSON text next to the runtime's BPF cache (root's, 0700), and
  * create splices that text into config.json without parsing it.
  *
+ * The profile stands in the key by its identity, as the binary does:
+ * device, inode, size, and modification and change times to the
+ * nanosecond, from an fstat of the descriptor the conversion reads.
+ * Reading, hashing and comparing its 30 kB on every run cost ~0.05 ms.
+ * Any write moves the change time, which only the clock moves; a file
+ * whose change time is less than a second old may still be being
+ * written (racily new, as git says of its index), so a miss on it
+ * converts and stores nothing.
+ *
  * What a memo file holds goes into every container as its filter, so it
  * is trusted as the BPF cache is: a regular file of ours that nobody else
- * can write, whose stored key equals the whole key (the profile's text
- * included, not a hash of it) and whose text matches its hash; anything
- * else is a miss, converted anew.  Nothing a container or its creator's
- * options control (annotations, labels, the image) picks a memo: the key
- * is made here from the profile file and the capability set. */
+ * can write, whose stored key equals the whole key and whose text matches
+ * its hash; anything else is a miss, converted anew.  Nothing a container
+ * or its creator's options control (annotations, labels, the image) picks
+ * a memo: the key is made here from the profile file and the capability
+ * set. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -39,34 +48,35 @@ struct memo_header {
 	uint64_t text_len;
 	uint64_t text_hash; /* FNV-1a of the text: a torn or changed file is a miss */
 };
-static const char memo_magic[8] = {'H', 'U', 'S', 'K', 'S', 'C', 'M', '1'};
+static const char memo_magic[8] = {'H', 'U', 'S', 'K', 'S', 'C', 'M', '2'};
 #define MEMO_SUFFIX ".profile"
 #define MEMO_MAX    32
 
-/* Everything the conversion depends on: a prefix, then the profile's
- * text, kept where it is (a 30 kB vasprintf of the two, and its fresh
- * pages, cost every run ~0.2 ms).  The binary's identity stands for the
- * conversion code: a rebuilt husk converts anew. */
+/* Everything the conversion depends on, as text: the binary's identity
+ * stands for the conversion code (a rebuilt husk converts anew), the
+ * profile's for its text. */
 struct memo_key {
-	char prefix[1024];
-	size_t prefix_len;
-	const char *profile;
-	size_t profile_len;
-	uint64_t hash; /* FNV-1a of both: the file's name */
+	char text[1024];
+	size_t len;
+	uint64_t hash; /* FNV-1a of text: the file's name */
+	bool racy;     /* the profile changed less than a second ago: do not store */
 };
 
-static bool memo_key_init(struct memo_key *k, const char *profile, json_t *caps)
+static bool memo_key_init(struct memo_key *k, int profile_fd, json_t *caps)
 {
-	struct stat st;
-	if (stat("/proc/self/exe", &st) < 0)
+	struct stat exe, p;
+	if (stat("/proc/self/exe", &exe) < 0 || fstat(profile_fd, &p) < 0 || !S_ISREG(p.st_mode))
 		return false;
 	cleanup_free char *c = json_dumps(caps, JSON_COMPACT);
 	if (!c)
 		return false;
-	int n = snprintf(k->prefix, sizeof(k->prefix),
-			 "husk seccomp memo 2\nexe %ju %ju %jd.%09ld %jd\narch %s\ncaps %s\n",
-			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_mtim.tv_sec,
-			 st.st_mtim.tv_nsec, (intmax_t)st.st_size,
+	int n = snprintf(k->text, sizeof(k->text),
+			 "husk seccomp memo 3\nexe %ju %ju %jd.%09ld %jd\n"
+			 "profile %ju %ju %jd %jd.%09ld %jd.%09ld\narch %s\ncaps %s\n",
+			 (uintmax_t)exe.st_dev, (uintmax_t)exe.st_ino, (intmax_t)exe.st_mtim.tv_sec,
+			 exe.st_mtim.tv_nsec, (intmax_t)exe.st_size, (uintmax_t)p.st_dev,
+			 (uintmax_t)p.st_ino, (intmax_t)p.st_size, (intmax_t)p.st_mtim.tv_sec,
+			 p.st_mtim.tv_nsec, (intmax_t)p.st_ctim.tv_sec, p.st_ctim.tv_nsec,
 #if defined(__x86_64__)
 			 "x86_64",
 #elif defined(__aarch64__)
@@ -75,13 +85,15 @@ static bool memo_key_init(struct memo_key *k, const char *profile, json_t *caps)
 			 "other",
 #endif
 			 c);
-	if (n < 0 || (size_t)n >= sizeof(k->prefix))
+	if (n < 0 || (size_t)n >= sizeof(k->text))
 		return false;
-	k->prefix_len = (size_t)n;
-	k->profile = profile;
-	k->profile_len = strlen(profile);
-	k->hash = husk_fnv1a64(profile, k->profile_len,
-			       husk_fnv1a64(k->prefix, k->prefix_len, HUSK_FNV1A_INIT));
+	k->len = (size_t)n;
+	k->hash = husk_fnv1a64(k->text, k->len, HUSK_FNV1A_INIT);
+	struct timespec now;
+	k->racy = clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+		  (intmax_t)(now.tv_sec - p.st_ctim.tv_sec) * 1000000000 + now.tv_nsec -
+				  p.st_ctim.tv_nsec <
+			  1000000000;
 	return true;
 }
 
@@ -95,13 +107,12 @@ static char *memo_load(const char *path, const struct memo_key *k)
 	    (st.st_mode & 022))
 		return NULL;
 	struct memo_header h;
-	size_t key_len = k->prefix_len + k->profile_len;
+	size_t key_len = k->len;
 	if (husk_pread_all(fd, &h, sizeof(h), 0) < 0 || memcmp(h.magic, memo_magic, 8) != 0 ||
 	    h.key_len != key_len || h.text_len == 0 || h.text_len > (64u << 20) ||
 	    (uint64_t)st.st_size != sizeof(h) + h.key_len + h.text_len)
 		return NULL;
-	if (!husk_pread_matches(fd, sizeof(h), k->prefix, k->prefix_len) ||
-	    !husk_pread_matches(fd, (off_t)(sizeof(h) + k->prefix_len), k->profile, k->profile_len))
+	if (!husk_pread_matches(fd, sizeof(h), k->text, k->len))
 		return NULL;
 	char *text = malloc(h.text_len + 1);
 	if (!text || husk_pread_all(fd, text, h.text_len, (off_t)(sizeof(h) + key_len)) < 0 ||
@@ -154,7 +165,7 @@ static void memo_store(const char *dir, const char *path, const struct memo_key 
 {
 	if (husk_mkdir_p(dir, 0700, NULL) < 0)
 		return;
-	size_t key_len = k->prefix_len + k->profile_len, text_len = strlen(text);
+	size_t key_len = k->len, text_len = strlen(text);
 	struct memo_header h = {.key_len = key_len,
 				.text_len = text_len,
 				.text_hash = husk_fnv1a64(text, text_len, HUSK_FNV1A_INIT)};
@@ -163,10 +174,7 @@ static void memo_store(const char *dir, const char *path, const struct memo_key 
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return;
-	struct iovec iov[] = {{&h, sizeof(h)},
-			      {(void *)k->prefix, k->prefix_len},
-			      {(void *)k->profile, k->profile_len},
-			      {(void *)text, text_len}};
+	struct iovec iov[] = {{&h, sizeof(h)}, {(void *)k->text, k->len}, {(void *)text, text_len}};
 	ssize_t want = (ssize_t)(sizeof(h) + key_len + text_len), w;
 	do
 		w = writev(fd, iov, ARRAY_SIZE(iov));
@@ -178,16 +186,22 @@ static void memo_store(const char *dir, const char *path, const struct memo_key 
 	memo_trim(dir);
 }
 
-char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error **err)
+char *husk_engine_seccomp_default(int profile_fd, json_t *caps, husk_error **err)
 {
 	cleanup_free char *dir = husk_seccomp_cache_dir();
 	struct memo_key k;
 	cleanup_free char *path = NULL;
-	if (dir && memo_key_init(&k, profile, caps)) {
+	if (dir && memo_key_init(&k, profile_fd, caps)) {
 		path = husk_strdup_printf("%s/%016" PRIx64 MEMO_SUFFIX, dir, k.hash);
 		char *text = memo_load(path, &k);
 		if (text)
 			return text;
+	}
+	/* read from the descriptor that was keyed, from its start */
+	cleanup_free char *profile = NULL;
+	if (husk_read_fd_all(profile_fd, &profile, NULL, err) < 0) {
+		husk_error_wrap(err, "the default seccomp profile");
+		return NULL;
 	}
 	json_t *sc = husk_engine_seccomp_convert(profile, true, caps, err);
 	if (!sc)
@@ -196,7 +210,7 @@ char *husk_engine_seccomp_default(const char *profile, json_t *caps, husk_error 
 	json_decref(sc);
 	if (!text)
 		abort();
-	if (path)
+	if (path && !k.racy)
 		memo_store(dir, path, &k, text);
 	return text;
 }

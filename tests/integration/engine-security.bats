@@ -79,6 +79,35 @@ fine" ]
 	[ "$(stat -c %a "$memo")" = 600 ]
 }
 
+@test "default seccomp profile: the memo is keyed by the profile file; one rewritten in place is converted anew" {
+	export HUSK_SECCOMP_CACHE="$TEST_DIR/seccomp-cache"
+	export HUSK_SECCOMP_PROFILE="$TEST_DIR/profile.json"
+	cp /usr/share/containers/seccomp.json "$HUSK_SECCOMP_PROFILE"
+	# just written: it may still be being written, so nothing is stored
+	run calls
+	[[ "$output" == "keyctl EPERM add_key EPERM "* ]]
+	[ -z "$(ls "$HUSK_SECCOMP_CACHE"/*.profile 2>/dev/null)" ]
+	sleep 1.1
+	run calls
+	[[ "$output" == "keyctl EPERM add_key EPERM "* ]]
+	[ "$(ls "$HUSK_SECCOMP_CACHE"/*.profile | wc -l)" -eq 1 ]
+	# the same file, the same size, flock no longer named: the memo of
+	# the old text must not be used
+	sed 's/"flock"/"flocX"/' "$HUSK_SECCOMP_PROFILE" >"$TEST_DIR/changed.json"
+	! cmp -s "$TEST_DIR/changed.json" "$HUSK_SECCOMP_PROFILE"
+	ino=$(stat -c %i "$HUSK_SECCOMP_PROFILE")
+	size=$(stat -c %s "$HUSK_SECCOMP_PROFILE")
+	id=$("$HUSK" create busybox true)
+	[ "$(jq '[.linux.seccomp.syscalls[].names[] | select(. == "flock")] | length' "$HUSK_ROOT/containers/$id/config.json")" = 1 ]
+	"$HUSK" rm "$id"
+	cat "$TEST_DIR/changed.json" >"$HUSK_SECCOMP_PROFILE"
+	[ "$(stat -c %i.%s "$HUSK_SECCOMP_PROFILE")" = "$ino.$size" ]
+	id=$("$HUSK" create busybox true)
+	[ "$(jq '[.linux.seccomp.syscalls[].names[] | select(. == "flock")] | length' "$HUSK_ROOT/containers/$id/config.json")" = 0 ]
+	[ "$(jq '[.linux.seccomp.syscalls[].names[] | select(. == "flocX")] | length' "$HUSK_ROOT/containers/$id/config.json")" = 1 ]
+	"$HUSK" rm "$id"
+}
+
 @test "default seccomp profile: missing, the run fails closed with a clear line and leaves nothing" {
 	HUSK_SECCOMP_PROFILE="$TEST_DIR/none.json" run "$HUSK" run --rm busybox true
 	[ "$status" -eq 125 ]
