@@ -2704,7 +2704,7 @@ int husk_build(struct husk_engine *e, const struct husk_build_opts *o, husk_buil
 	if (r == 0) {
 		b.tmp_id = strrchr(b.tmp, '-') + 1;
 		b.cache_dir = husk_strdup_printf("%s/build-cache", e->root);
-		r = husk_mkdir_p(b.cache_dir, 0700, err);
+		r = husk_mkdir_top(b.cache_dir, 0700, err);
 	}
 	cleanup_free char *id = NULL;
 	if (r == 0)

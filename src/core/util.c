@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -206,6 +208,48 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error **err)
 	}
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return husk_fail(err, errno, "mkdir \"%s\"", p);
+	return 0;
+}
+
+/* Spread the trees.  ext4 puts a new dir's inode in its parent's block
+ * group when that group has room, and a file's beside its dir's; with no
+ * journal (as on these VMs' root) it skips every free inode whose dtime is
+ * less than 60 s old (360 s while its table block is dirty), scanning the
+ * group's bitmap past each one with a buffer-cache lookup.  So a store
+ * that lost a tree (an rm, an image prune, a build's steps) makes the
+ * next tree's files in the same groups, each allocation past the
+ * thousands just freed: a 10,000-file COPY took 4-6 s, 70% of it in
+ * find_inode_bit/recently_deleted, against 0.7 s with the dirs below
+ * marked.  FS_TOPDIR_FL tells the Orlov allocator that each child of the
+ * dir starts a hierarchy of its own, placed in a group with more free
+ * inodes and blocks and fewer dirs than average, picked at random: the
+ * next tree lands away from the last.  Cost: one open and two ioctls when
+ * the dir is made; nothing on other filesystems (ENOTTY, EOPNOTSUPP are
+ * ignored). */
+static void mark_top(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	int flags = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+		flags |= FS_TOPDIR_FL;
+		(void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+}
+
+int husk_mkdir_top(const char *path, mode_t mode, husk_error **err)
+{
+	if (mkdir(path, mode) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			return husk_fail(err, errno, "mkdir \"%s\"", path);
+		if (husk_mkdir_p(path, mode, err) < 0)
+			return -1;
+	}
+	mark_top(path);
 	return 0;
 }
 

@@ -67,6 +67,11 @@ int husk_pread_all(int fd, void *buf, size_t len, off_t off);
  * so that a long key in a cache file is checked without a copy of it */
 bool husk_pread_matches(int fd, off_t off, const void *want, size_t len);
 int husk_mkdir_p(const char *path, mode_t mode, husk_error **err);
+/* husk_mkdir_p, and when it made path, path marked a top of directory
+ * hierarchies for ext4's inode allocator (chattr +T), best effort: for the
+ * store's dirs that hold a tree each (layers, containers, build dirs,
+ * volumes).  See util.c. */
+int husk_mkdir_top(const char *path, mode_t mode, husk_error **err);
 
 /* Strict number parsing: the whole string must be a number in range. */
 int husk_parse_long(const char *s, long *ret);

@@ -270,7 +270,7 @@ static uint64_t held_caps(void)
 static int make_dirs(struct create_ctx *c, husk_error **err)
 {
 	cleanup_free char *cdir = husk_strdup_printf("%s/containers", c->e->root);
-	if (husk_mkdir_p(cdir, 0700, err) < 0)
+	if (husk_mkdir_top(cdir, 0700, err) < 0)
 		return -1;
 	static const char *subs[] = {"", "/rootfs", "/upper", "/work"};
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {

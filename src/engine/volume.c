@@ -50,8 +50,8 @@ static char *vol_path(const char *root, const char *name, const char *sub)
 static int lock_volumes(const char *root, husk_error **err)
 {
 	cleanup_free char *dir = husk_strdup_printf("%s/volumes", root);
-	if (mkdir(dir, 0701) < 0 && errno != EEXIST)
-		return husk_fail(err, errno, "mkdir \"%s\"", dir);
+	if (husk_mkdir_top(dir, 0701, err) < 0)
+		return -1;
 	cleanup_free char *p = husk_strdup_printf("%s/.lock", dir);
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)

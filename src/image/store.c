@@ -409,10 +409,15 @@ int husk_lock_file(const char *path, int op, husk_error **err)
 
 int husk_store_open(const char *root, struct husk_store **ret, husk_error **err)
 {
-	static const char *subs[] = {"", "/blobs/sha256", "/layers", "/l", "/locks", "/tmp"};
+	/* layers and tmp hold a tree a child: each placed apart (util.c) */
+	static const struct {
+		const char *sub;
+		bool top;
+	} subs[] = {{"", false},   {"/blobs/sha256", false}, {"/layers", true},
+		    {"/l", false}, {"/locks", false},	     {"/tmp", true}};
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
-		cleanup_free char *d = husk_strdup_printf("%s%s", root, subs[i]);
-		if (husk_mkdir_p(d, 0700, err) < 0)
+		cleanup_free char *d = husk_strdup_printf("%s%s", root, subs[i].sub);
+		if ((subs[i].top ? husk_mkdir_top : husk_mkdir_p)(d, 0700, err) < 0)
 			return husk_error_wrap(err, "open store \"%s\"", root);
 	}
 	struct husk_store *s = calloc(1, sizeof(*s));

@@ -283,3 +283,23 @@ bad_layout() {
 	run "$HUSK" load -i "$TEST_DIR/good.tar"
 	[ "$status" -eq 0 ]
 }
+
+@test "a new store's dirs that hold a tree a child are tops of hierarchies for ext4 (chattr +T), so a tree made after a large delete lands apart from it" {
+	fs=$(stat -f -c %T "$TEST_DIR")
+	[ "$fs" = ext2/ext3 ] || skip "needs ext4 under $TEST_DIR (it is $fs)"
+	"$HUSK" volume create vol >/dev/null
+	id=$("$HUSK" create busybox true)
+	printf 'FROM busybox\nRUN echo hi >/hi\n' >"$TEST_DIR/Dockerfile"
+	"$HUSK" build -q -t t "$TEST_DIR" >/dev/null
+	for d in layers tmp containers volumes build-cache; do
+		run lsattr -d "$HUSK_ROOT/$d"
+		[[ "$output" == *T*" $HUSK_ROOT/$d" ]] || { echo "$d: $output"; false; }
+	done
+	# control: a dir of the same fs made the plain way has no T, nor do
+	# the store's other dirs
+	mkdir "$TEST_DIR/plain"
+	[[ "$(lsattr -d "$TEST_DIR/plain")" != *T*" $TEST_DIR/plain" ]]
+	[[ "$(lsattr -d "$HUSK_ROOT/blobs")" != *T*" $HUSK_ROOT/blobs" ]]
+	"$HUSK" rm "$id" >/dev/null
+	"$HUSK" volume rm vol >/dev/null
+}
