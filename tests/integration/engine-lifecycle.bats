@@ -440,12 +440,22 @@ field() {
 	"$HUSK" exec al sh -c 'echo kept >/kept'
 	# the machine goes down: every process of ours gone at once, the
 	# mounts, the cgroups and the runtime state with them
+	pids=""
 	for n in al us usx no tmp; do
 		for p in $(field $n monitor_pid) $(field $n pid); do
+			[ "$p" = 0 ] && continue
 			kill9 "$p" 2>/dev/null || true
+			pids+=" $p"
 		done
 	done
-	sleep 0.3
+	# gone, not just signalled: under load their exit (and the release
+	# of their mounts and cgroups) can take longer than a fixed sleep
+	for p in $pids; do
+		for _ in $(seq 200); do
+			[ -e "/proc/$p" ] || break
+			sleep 0.05
+		done
+	done
 	for id in $(ls "$HUSK_ROOT/containers"); do
 		umount -l "$HUSK_ROOT/containers/$id/rootfs" 2>/dev/null || true
 		find /sys/fs/cgroup -maxdepth 6 -type d -name "husk-$id" -exec rmdir {} + 2>/dev/null || true
@@ -454,6 +464,7 @@ field() {
 	rm -rf "$HUSK_RUNROOT"
 	[ "$(status_of no)" = "Exited (255)" ]
 	run "$HUSK" system boot
+	echo "system boot: $output"
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | sort | tr '\n' ' ')" = "al us " ]
 	[ "$(status_of al)" = Up ]
