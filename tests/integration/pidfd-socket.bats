@@ -23,16 +23,23 @@ start_recv() {
 	return 1
 }
 
+# wait_recv: wait for the receiver to end, then its exit status in status
+# and what it printed in output and lines, as `run` would set them.  Not
+# under `run`: that puts the wait in a subshell, of which the receiver is
+# no child, so it returned at once and read what the receiver had printed
+# so far (once, under load, without its "sent")
 wait_recv() {
-	wait "$RECV"
-	cat "$TEST_DIR/recv.out"
+	status=0
+	wait "$RECV" || status=$?
+	output=$(cat "$TEST_DIR/recv.out")
+	mapfile -t lines <<<"$output"
 }
 
 @test "run -d --pidfd-socket: the receiver gets a pidfd of the container's init" {
 	start_recv
 	update_config "$BUNDLE" '.process.args = ["sleep", "30"]'
 	husk_d run -d --pidfd-socket "$SOCK" --bundle "$BUNDLE" "$ID"
-	run wait_recv
+	wait_recv
 	echo "$output"
 	[ "$status" -eq 0 ]
 	pid=$(husk state "$ID" | jq .pid)
@@ -49,7 +56,7 @@ wait_recv() {
 	[ "$(husk state "$ID" | jq -r .status)" = running ]
 	pid=$(husk state "$ID" | jq .pid)
 	touch "$TEST_DIR/started"
-	run wait_recv
+	wait_recv
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "standard $pid" ]
@@ -63,7 +70,7 @@ wait_recv() {
 	husk_d run -d --bundle "$BUNDLE" "$ID"
 	start_recv 15
 	husk_d exec -d --pidfd-socket "$SOCK" --pid-file "$TEST_DIR/exec.pid" "$ID" sleep 20
-	run wait_recv
+	wait_recv
 	echo "$output"
 	[ "$status" -eq 0 ]
 	epid=$(cat "$TEST_DIR/exec.pid")
@@ -77,7 +84,7 @@ wait_recv() {
 	start_recv
 	run husk exec --pidfd-socket "$SOCK" "$ID" sh -c 'echo $$'
 	[ "$status" -eq 0 ]
-	run wait_recv
+	wait_recv
 	[[ "$output" == "setns "* ]]
 	husk delete -f "$ID"
 }
