@@ -67,12 +67,12 @@ mkdir "$W/bpffs"
 mount -t bpf bpf "$W/bpffs"
 ifindex() { ip -n "${P}b" -j link show "$1" | jq '.[0].ifindex'; }
 for t in "c 2" "a 1"; do
-	set -- $t
+	read -r x n <<<"$t"
 	clang -O2 -target bpf -I/usr/include/"$(gcc -dumpmachine)" \
-		-DTARGET_IP=$(((${2} << 24) | (99 << 8) | 10)) -DTARGET_IFINDEX="$(ifindex p$1)" \
-		-c "$here/datapath/redirect.bpf.c" -o "$W/to_$1.o"
-	llvm-objcopy -O binary --only-section=classifier "$W/to_$1.o" "$W/to_$1.bin"
-	"$W/load" "$W/to_$1.bin" "$W/bpffs/to_$1"
+		-DTARGET_IP=$(((n << 24) | (99 << 8) | 10)) -DTARGET_IFINDEX="$(ifindex "p$x")" \
+		-c "$here/datapath/redirect.bpf.c" -o "$W/to_$x.o"
+	llvm-objcopy -O binary --only-section=classifier "$W/to_$x.o" "$W/to_$x.bin"
+	"$W/load" "$W/to_$x.bin" "$W/bpffs/to_$x"
 done
 redirect_on() {
 	for x in a c; do
