@@ -215,6 +215,22 @@ int net_bridge_up(const char *name, husk_error **err)
 	return 0;
 }
 
+/* The host's end of a container's veth is named from the container's id,
+ * so a name in use is most likely the container's own last pair, whose
+ * netns the kernel is still tearing down (cleanup_net, a workqueue, after
+ * an RCU grace period; seconds under load): a start right after a kill -9
+ * or a reboot's leftovers met it.  Wait up to 5 s for it to go; a name
+ * that stays is another link's, and the create fails as it did. */
+static bool name_freed(const char *name)
+{
+	for (int i = 0; i < 500; i++) {
+		if (if_nametoindex(name) == 0 && errno == ENODEV)
+			return true;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	return false;
+}
+
 int net_veth_add(const char *host, const char *master, const char *peer, int ns_fd, int mtu,
 		 const unsigned char *mac, bool hairpin, husk_error **err)
 {
@@ -255,7 +271,7 @@ int net_veth_add(const char *host, const char *master, const char *peer, int ns_
 	mnl_attr_nest_end(nlh, pe);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
-	if (nl_talk(fd, nlh) < 0)
+	if (nl_talk(fd, nlh) < 0 && (errno != EEXIST || !name_freed(host) || nl_talk(fd, nlh) < 0))
 		return husk_fail(err, errno, "create the veth pair \"%s\"", host);
 	if (!hairpin)
 		return 0;

@@ -66,6 +66,10 @@ int net_ipam_alloc(const char *dir, const struct net_pool *p, uint32_t want, con
  * is left, when_none() (if not NULL) runs, the lock still held */
 int net_ipam_release(const char *dir, const char *id, const char *ip, void (*when_none)(void),
 		     husk_error **err);
+/* The host's last lease is gone: husk's tables and the default bridge go
+ * after a grace period, from a reaper (teardown.c); net_ipam_release's
+ * when_none for every release, a failed setup's too */
+void net_reap_later(void);
 /* IPv6: the lowest free address of net/prefix from ::2 (never gw), or the
  * one id holds there already */
 /* want: the address asked for (--ip6), or NULL for the lowest free one */

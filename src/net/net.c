@@ -367,10 +367,10 @@ out:
 		if (leased) {
 			char lip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &addr, lip, sizeof(lip));
-			net_ipam_release(husk_net_state_dir(), o->id, lip, NULL, NULL);
+			net_ipam_release(husk_net_state_dir(), o->id, lip, net_reap_later, NULL);
 		}
 		if (*ip6)
-			net_ipam_release(husk_net_state_dir(), o->id, ip6, NULL, NULL);
+			net_ipam_release(husk_net_state_dir(), o->id, ip6, net_reap_later, NULL);
 		husk_error_wrap(err, "network \"%s\"", netname);
 	}
 	husk_network_release(&nw);
@@ -490,9 +490,9 @@ int husk_net_disconnect(const char *root, const char *runroot, const char *id,
 		return -1;
 	husk_names_remove(ep->bridge, id, NULL);
 	if (ep->ip6 && *ep->ip6 &&
-	    net_ipam_release(husk_net_state_dir(), id, ep->ip6, NULL, err) < 0)
+	    net_ipam_release(husk_net_state_dir(), id, ep->ip6, net_reap_later, err) < 0)
 		return -1;
-	return net_ipam_release(husk_net_state_dir(), id, ep->ip, NULL, err);
+	return net_ipam_release(husk_net_state_dir(), id, ep->ip, net_reap_later, err);
 }
 
 /* <dir>/net.json: the container's endpoints, for inspect, connect,

@@ -174,7 +174,7 @@ static void reaper(const char *dir, int g)
 	}
 }
 
-static void reap_later(void)
+void net_reap_later(void)
 {
 	const char *dir = husk_net_state_dir();
 	char gc[PATH_MAX];
@@ -334,7 +334,7 @@ int husk_net_teardown(const char *runroot, const char *id, husk_error **err)
 	}
 	husk_error_freep(&e);
 	NET_TRACE("teardown: ports");
-	if (net_ipam_release(husk_net_state_dir(), id, NULL, reap_later, &e) < 0) {
+	if (net_ipam_release(husk_net_state_dir(), id, NULL, net_reap_later, &e) < 0) {
 		r = -1;
 		keep_first(err, &e);
 	}

@@ -351,3 +351,41 @@ while True:
 	[ "$status" -ne 0 ]
 	assert_net_clean
 }
+
+@test "start: the host end's name still held by the container's last pair (its netns still being torn down) is waited for; one that stays is a clear error" {
+	id=$("$HUSK" create --name w busybox echo hi)
+	veth="husk${id:0:8}"
+	# lose_net: what a reboot does to the container's network (as
+	# engine-lifecycle's reboot test): its netns gone, the runroot empty;
+	# the kernel then removes the pair in its own time (waited for here)
+	lose_net() {
+		umount -l "$HUSK_RUNROOT/net/ns/$id"
+		rm -rf "$HUSK_RUNROOT"
+		for _ in $(seq 200); do ip link show "$veth" >/dev/null 2>&1 || break; sleep 0.05; done
+		! ip link show "$veth" >/dev/null 2>&1
+	}
+	lose_net
+	# the name held a while, as the last pair holds it until the netns
+	# cleanup gets to it (seconds under load: this made the reboot test
+	# fail with "File exists"): a pair of our own, removed after 0.5 s
+	ip link add "$veth" type veth peer name "hkp${id:0:8}"
+	(sleep 0.5 && ip link del "$veth") &
+	gone=$!
+	run "$HUSK" start -a w
+	wait "$gone"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = hi ]
+	# a name that stays taken (another link's): the start fails after the
+	# wait, naming the link, and makes no network for the container
+	lose_net
+	ip link add "$veth" type veth peer name "hkp${id:0:8}"
+	run "$HUSK" start -a w
+	ip link del "$veth"
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"create the veth pair \"$veth\": File exists"* ]]
+	[ ! -e "$HUSK_RUNROOT/net/ns/$id" ]
+	"$HUSK" rm w >/dev/null
+	assert_net_clean "$id"
+}
