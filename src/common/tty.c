@@ -54,6 +54,8 @@ size_t cli_detach_keys_parse(const char *s, char *out, size_t cap)
 {
 	size_t n = 0;
 	cleanup_free char *copy = strdup(s);
+	if (!copy)
+		return 0;
 	for (char *save = NULL, *k = strtok_r(copy, ",", &save); k && n < cap;
 	     k = strtok_r(NULL, ",", &save)) {
 		if (strncasecmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {

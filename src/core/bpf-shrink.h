@@ -4,6 +4,7 @@
 
 #include <linux/filter.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The same decisions as p (n instructions) for every seccomp_data, in
  * fewer instructions: malloc'd, its length in *ret_n.  NULL when p is not
@@ -15,7 +16,6 @@ struct sock_filter *husk_bpf_shrink(const struct sock_filter *p, size_t n, size_
  * in *ret when the program decides before it loads any other word (an
  * argument, the instruction pointer), 0 when it does not or takes a step
  * this cannot follow. */
-#include <stdint.h>
 int husk_bpf_decides(const struct sock_filter *p, size_t n, uint32_t arch, uint32_t nr,
 		     uint32_t *ret);
 

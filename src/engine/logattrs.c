@@ -11,8 +11,9 @@
  *    {{.ImageFullID}}, {{.ImageName}} and {{.DaemonName}} ("husk"), with
  *    text around them, and refuses anything else with EINVAL.
  * POSIX extended regular expressions stand for Go's (the same for the
- * patterns label and env names need), without {m,n} counts.  The result is written beside the
- * log (logfile.h), where the monitor's writer finds it. */
+ * patterns label and env names need), without {m,n} counts.  The result
+ * is written beside the log (logfile.h), where the monitor's writer
+ * finds it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>

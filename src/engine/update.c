@@ -121,15 +121,17 @@ static int stage(struct staged *st, const char *path, json_t *j, husk_error **er
 		return husk_fail(err, ENOMEM, "write \"%s\"", path);
 	st->path = strdup(path);
 	st->tmp = husk_strdup_printf("%s.update", path);
-	if (husk_write_file(st->tmp, text, strlen(text), 0600, err) < 0)
-		return -1;
+	cleanup_close int fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_fail(err, errno, "open \"%s\"", st->tmp);
+	int w = husk_write_all(fd, text, strlen(text));
+	if (w < 0)
+		return husk_fail(err, -w, "write \"%s\"", st->tmp);
 	/* docker.json and config.json outlive a crash: durable before the
 	 * rename, as the record's writes are */
-	int fd = open(st->tmp, O_RDONLY | O_CLOEXEC);
-	int r = fd >= 0 && fsync(fd) == 0 ? 0 : husk_fail(err, errno, "fsync \"%s\"", st->tmp);
-	if (fd >= 0)
-		close(fd);
-	return r;
+	if (fsync(fd) < 0)
+		return husk_fail(err, errno, "fsync \"%s\"", st->tmp);
+	return 0;
 }
 
 static void unstage(struct staged *st)
